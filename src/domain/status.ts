@@ -1,0 +1,54 @@
+import type { ApprovalRecord } from './approval';
+
+export const PROMOTION_STATES = ['running', 'awaiting-approval', 'promoted', 'failed', 'aborted'] as const;
+export type PromotionState = (typeof PROMOTION_STATES)[number];
+
+export const LAYER_PHASES = [
+  'pending',
+  'provisioning',
+  'seeding',
+  'deploying',
+  'testing',
+  'awaiting-approval',
+  'promoted',
+  'failed',
+  'rolled-back',
+] as const;
+export type LayerPhase = (typeof LAYER_PHASES)[number];
+
+export interface GateResult {
+  name: string;
+  type: string;
+  passed: boolean;
+  /** The measured value; null when the gate could not measure (the detail says why). */
+  value: number | null;
+  threshold: number | null;
+  unit?: string;
+  detail: string;
+}
+
+export interface LayerStatus {
+  name: string;
+  phase: LayerPhase;
+  /** Version running in the layer's environment now (null when none). */
+  running: string | null;
+  gates: GateResult[];
+  approval: { required: number; allowed: string[] };
+  approvals: ApprovalRecord[];
+  /** Why the layer failed, when it did. */
+  failure?: string;
+}
+
+export interface PromotionStatus {
+  id: string;
+  candidate: { name: string; version: string; digest: string };
+  initiator: string;
+  state: PromotionState;
+  layers: LayerStatus[];
+  /** Set when the promotion ended failed or aborted. */
+  reason?: string;
+}
+
+export function isTerminal(state: PromotionState): boolean {
+  return state === 'promoted' || state === 'failed' || state === 'aborted';
+}

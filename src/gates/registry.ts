@@ -1,0 +1,17 @@
+import { consistencyGate } from './consistency';
+import { latencyGate } from './latency';
+import { qualityGate } from './quality';
+import { schemaGate } from './schema';
+import type { GateDefinition } from './types';
+
+/** Gate types by name. The ladder schema is built from this map: a new gate is one new file here. */
+export const gateRegistry: Record<string, GateDefinition<any>> = {
+  [schemaGate.type]: schemaGate,
+  [consistencyGate.type]: consistencyGate,
+  [qualityGate.type]: qualityGate,
+  [latencyGate.type]: latencyGate,
+};
+
+export function gateTypes(): string[] {
+  return Object.keys(gateRegistry);
+}

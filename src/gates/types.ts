@@ -1,0 +1,29 @@
+import type { z } from 'zod';
+import type { CandidateRef, GateSpec, LayerSpec } from '../domain/ladder';
+import type { GateResult } from '../domain/status';
+
+/** What a gate may look at: the layer's environment as deployed, and the candidate in it. */
+export interface GateContext {
+  layer: LayerSpec;
+  candidate: CandidateRef;
+  /** Absolute path of the environment's SQLite database. */
+  dbPath: string;
+  /** Base URL of the running candidate, e.g. http://127.0.0.1:41234 */
+  url: string;
+  /** Called periodically by long gates so the activity heartbeats. */
+  heartbeat: (detail?: unknown) => void;
+  /** Aborted when the activity is cancelled; gates stop promptly. */
+  signal: AbortSignal;
+}
+
+/**
+ * One gate type: its name, the zod schema of its `threshold` and `options` in ladder.yaml, and
+ * its run function. Kept one file per gate, like Kargo's promotion steps.
+ */
+export interface GateDefinition<Options extends Record<string, unknown> = Record<string, unknown>> {
+  type: string;
+  description: string;
+  /** Validates `{ threshold, options }` of a gate entry; defaults filled in. */
+  config: z.ZodType<{ threshold?: number; options: Options }>;
+  run(ctx: GateContext, spec: GateSpec & { options: Options }): Promise<GateResult>;
+}

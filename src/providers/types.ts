@@ -1,0 +1,42 @@
+import type { CandidateRef, SeedSpec } from '../domain/ladder';
+
+/** A version deployed into an environment, copied into the environment so it can run again later. */
+export interface Release {
+  name: string;
+  version: string;
+  digest: string;
+  /** Directory holding the release's copy of the artifacts. */
+  dir: string;
+  serve: string[];
+}
+
+export interface EnvironmentInfo {
+  layer: string;
+  dir: string;
+  dbPath: string;
+  /** The release promoted in this environment, i.e. the known-good version (null if none yet). */
+  promoted: Release | null;
+  /** The release whose process serves now (null if none). */
+  running: Release | null;
+  url: string | null;
+  pid: number | null;
+}
+
+/**
+ * The only code that talks to infrastructure. Every method is idempotent: calling it again with
+ * the same arguments after a crash or a retry does not create a second environment, dataset or
+ * process.
+ */
+export interface Provider {
+  readonly kind: string;
+  provision(layer: string, opts: { promotionId: string; ttl?: string }): Promise<EnvironmentInfo>;
+  seed(layer: string, spec: SeedSpec): Promise<{ dbPath: string; rows: number; created: boolean }>;
+  deploy(layer: string, candidate: CandidateRef): Promise<{ env: EnvironmentInfo; changed: boolean }>;
+  health(layer: string): Promise<{ healthy: boolean; detail: string }>;
+  /** Marks the running release as the environment's known-good version. */
+  markPromoted(layer: string, digest: string): Promise<EnvironmentInfo>;
+  /** Redeploys `to` (or stops the candidate when null). */
+  rollback(layer: string, to: Release | null): Promise<EnvironmentInfo>;
+  teardown(layer: string): Promise<void>;
+  describe(layer: string): Promise<EnvironmentInfo | null>;
+}
