@@ -1,0 +1,112 @@
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import type { CandidateRef, GateSpec, LayerSpec } from '../src/domain/ladder';
+import type { GateResult } from '../src/domain/status';
+import { gateRegistry } from '../src/gates/registry';
+import type { EnvironmentInfo, Provider, Release } from '../src/providers/types';
+
+export interface ActivityDeps {
+  provider: Provider;
+}
+
+/** Heartbeats every second while `work` runs, so a killed worker is noticed within the heartbeat timeout. */
+async function withHeartbeat<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(), 1000);
+  try {
+    ctx.heartbeat();
+    return await work(ctx.cancellationSignal);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export interface ProvisionResult {
+  dir: string;
+  /** The environment's known-good release before this promotion: what a rollback restores. */
+  previous: Release | null;
+  running: string | null;
+}
+
+/**
+ * Activities are thin: they validate what they are given, call the provider or a gate, and
+ * heartbeat. Every one is idempotent (the provider's methods are).
+ */
+export function createActivities(deps: ActivityDeps) {
+  const { provider } = deps;
+
+  return {
+    async provisionEnvironment(input: { promotionId: string; layer: LayerSpec }): Promise<ProvisionResult> {
+      return withHeartbeat(async () => {
+        const env = await provider.provision(input.layer.name, { promotionId: input.promotionId, ttl: input.layer.ttl });
+        return { dir: env.dir, previous: env.promoted, running: env.running?.version ?? null };
+      });
+    },
+
+    async seedEnvironment(input: { layer: LayerSpec }): Promise<{ rows: number; created: boolean; dbPath: string }> {
+      return withHeartbeat(() => provider.seed(input.layer.name, input.layer.seed));
+    },
+
+    async deployCandidate(input: { layer: LayerSpec; candidate: CandidateRef }): Promise<{
+      url: string;
+      running: string;
+      changed: boolean;
+    }> {
+      return withHeartbeat(async () => {
+        const { env, changed } = await provider.deploy(input.layer.name, input.candidate);
+        if (!env.url || !env.running) throw new Error(`deploy of ${input.candidate.version} left nothing running`);
+        return { url: env.url, running: env.running.version, changed };
+      });
+    },
+
+    async runGate(input: { layer: LayerSpec; candidate: CandidateRef; gate: GateSpec }): Promise<GateResult> {
+      const definition = gateRegistry[input.gate.type];
+      if (!definition) {
+        throw ApplicationFailure.nonRetryable(`unknown gate type "${input.gate.type}"`, 'UnknownGate');
+      }
+      return withHeartbeat(async (signal) => {
+        const env = await mustDescribe(provider, input.layer.name);
+        if (!env.url) {
+          return unmeasured(input.gate, `no candidate is running in ${input.layer.name}`);
+        }
+        const ctx = Context.current();
+        return definition.run(
+          {
+            layer: input.layer,
+            candidate: input.candidate,
+            dbPath: env.dbPath,
+            url: env.url,
+            heartbeat: (d?: unknown) => ctx.heartbeat(d),
+            signal,
+          },
+          input.gate,
+        );
+      });
+    },
+
+    async promoteRelease(input: { layer: LayerSpec; digest: string }): Promise<{ running: string | null }> {
+      return withHeartbeat(async () => {
+        const env = await provider.markPromoted(input.layer.name, input.digest);
+        return { running: env.running?.version ?? null };
+      });
+    },
+
+    async rollbackEnvironment(input: { layer: LayerSpec; to: Release | null }): Promise<{ running: string | null }> {
+      return withHeartbeat(async () => {
+        const env = await provider.rollback(input.layer.name, input.to);
+        return { running: env.running?.version ?? null };
+      });
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+async function mustDescribe(provider: Provider, layer: string): Promise<EnvironmentInfo> {
+  const env = await provider.describe(layer);
+  if (!env) throw new Error(`environment ${layer} is not provisioned`);
+  return env;
+}
+
+function unmeasured(gate: GateSpec, detail: string): GateResult {
+  return { name: gate.name, type: gate.type, passed: false, value: null, threshold: gate.threshold ?? null, detail };
+}

@@ -1,0 +1,187 @@
+'use strict';
+// Fraud-scoring example candidate: a logistic model (model.json beside this file) served over
+// plain node:http, no dependencies. The same file serves every version; only model.json differs.
+//
+// Environment:
+//   PORT            port to listen on (0 or unset: any free port; the address is logged)
+//   HOST            interface to listen on, default 127.0.0.1
+//   STRATA_DB_PATH  the environment's database; reported by /health, never opened here
+//   STRATA_VERSION  version the deployer expects; a mismatch with model.json is logged
+//
+// Endpoints:
+//   GET  /health   200 {"status":"ok","name":...,"version":...,"db":...}
+//   POST /predict  {"records":[{...features}]} -> 200 {"scores":[...]} | 400 {"error":...}
+
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** How each transform reads its feature: the JSON type it expects and the term value it yields. */
+const TRANSFORMS = {
+  identity: { input: 'number', apply: (x) => x },
+  log1p: { input: 'number', apply: (x) => Math.log1p(Math.max(x, 0)) },
+  between: { input: 'number', apply: (x, term) => (x >= term.min && x <= term.max ? 1 : 0) },
+  flag: { input: 'boolean', apply: (x) => (x ? 1 : 0) },
+  equals: { input: 'string', apply: (x, term) => (x === term.value ? 1 : 0) },
+};
+
+class BadInput extends Error {}
+
+/** Parses and checks a model object; throws with the offending field named. */
+function parseModel(model, source = 'model.json') {
+  const fail = (what) => {
+    throw new Error(`${source}: ${what}`);
+  };
+  if (!model || typeof model !== 'object') fail('expected a JSON object');
+  if (typeof model.name !== 'string' || typeof model.version !== 'string') fail('name and version must be strings');
+  if (!Number.isFinite(model.intercept)) fail('intercept must be a finite number');
+  if (!Array.isArray(model.terms) || model.terms.length === 0) fail('terms must be a non-empty array');
+  const inputs = {};
+  model.terms.forEach((term, i) => {
+    const at = `terms[${i}]`;
+    const transform = TRANSFORMS[term && term.transform];
+    if (!transform) fail(`${at}.transform must be one of ${Object.keys(TRANSFORMS).join(', ')}`);
+    if (typeof term.feature !== 'string' || term.feature === '') fail(`${at}.feature must be a feature name`);
+    if (!Number.isFinite(term.weight)) fail(`${at}.weight must be a finite number`);
+    if (term.center !== undefined && !Number.isFinite(term.center)) fail(`${at}.center must be a number`);
+    if (term.scale !== undefined && !(Number.isFinite(term.scale) && term.scale > 0)) fail(`${at}.scale must be > 0`);
+    if (term.transform === 'between' && !(Number.isFinite(term.min) && Number.isFinite(term.max))) {
+      fail(`${at}: between needs numeric min and max`);
+    }
+    if (term.transform === 'equals' && typeof term.value !== 'string') fail(`${at}: equals needs a string value`);
+    const previous = inputs[term.feature];
+    if (previous && previous !== transform.input) fail(`${at}: feature ${term.feature} read both as ${previous} and ${transform.input}`);
+    inputs[term.feature] = transform.input;
+  });
+  return { ...model, inputs };
+}
+
+function loadModel(file) {
+  return parseModel(JSON.parse(fs.readFileSync(file, 'utf8')), file);
+}
+
+/** Checks one record against the features the model reads; throws BadInput naming the field. */
+function checkRecord(model, record, index) {
+  const at = `records[${index}]`;
+  if (!record || typeof record !== 'object' || Array.isArray(record)) throw new BadInput(`${at} must be an object`);
+  for (const [feature, type] of Object.entries(model.inputs)) {
+    const value = record[feature];
+    if (value === undefined || value === null) throw new BadInput(`${at}.${feature} is missing`);
+    const ok =
+      type === 'number'
+        ? typeof value === 'number' && Number.isFinite(value)
+        : type === 'boolean'
+          ? typeof value === 'boolean' || value === 0 || value === 1
+          : typeof value === 'string';
+    if (!ok) throw new BadInput(`${at}.${feature}: expected ${type}, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** Fraud probability of one (already checked) record. */
+function score(model, record) {
+  let z = model.intercept;
+  for (const term of model.terms) {
+    const raw = TRANSFORMS[term.transform].apply(record[term.feature], term);
+    z += term.weight * ((raw - (term.center ?? 0)) / (term.scale ?? 1));
+  }
+  return 1 / (1 + Math.exp(-z));
+}
+
+function predict(model, body) {
+  if (!body || typeof body !== 'object' || !Array.isArray(body.records)) {
+    throw new BadInput('body must be {"records": [ {...features}, ... ]}');
+  }
+  body.records.forEach((record, i) => checkRecord(model, record, i));
+  return body.records.map((record) => score(model, record));
+}
+
+function send(res, status, payload) {
+  const text = JSON.stringify(payload);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (chunk) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new BadInput(`body larger than ${MAX_BODY_BYTES} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function createServer(model, { dbPath = null } = {}) {
+  return http.createServer(async (req, res) => {
+    const { pathname } = new URL(req.url, 'http://localhost');
+    try {
+      if (pathname === '/health') {
+        if (req.method !== 'GET') return send(res, 405, { error: 'use GET /health' });
+        return send(res, 200, { status: 'ok', name: model.name, version: model.version, db: dbPath });
+      }
+      if (pathname === '/predict') {
+        if (req.method !== 'POST') return send(res, 405, { error: 'use POST /predict' });
+        const text = await readBody(req);
+        let body;
+        try {
+          body = JSON.parse(text);
+        } catch (err) {
+          throw new BadInput(`body is not valid JSON: ${err.message}`);
+        }
+        return send(res, 200, { scores: predict(model, body) });
+      }
+      return send(res, 404, { error: `no route ${req.method} ${pathname}; try GET /health or POST /predict` });
+    } catch (err) {
+      if (err instanceof BadInput) return send(res, 400, { error: err.message });
+      console.error(err);
+      return send(res, 500, { error: 'internal error' });
+    }
+  });
+}
+
+function main() {
+  const model = loadModel(path.join(__dirname, 'model.json'));
+  const expected = process.env.STRATA_VERSION;
+  if (expected && expected !== model.version) {
+    console.error(`warning: STRATA_VERSION is ${expected} but model.json is version ${model.version}`);
+  }
+  const host = process.env.HOST || '127.0.0.1';
+  const port = Number(process.env.PORT || 0);
+  const server = createServer(model, { dbPath: process.env.STRATA_DB_PATH || null });
+  server.listen(port, host, () => {
+    const address = server.address();
+    console.log(JSON.stringify({ msg: 'listening', name: model.name, version: model.version, url: `http://${host}:${address.port}` }));
+  });
+
+  let stopping = false;
+  const stop = (signal) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(JSON.stringify({ msg: 'stopping', signal }));
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+    // Requests still in flight get a moment to finish, then their connections are cut.
+    setTimeout(() => {
+      server.closeAllConnections();
+      process.exit(0);
+    }, 3000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+if (require.main === module) {
+  main();
+}
+
+module.exports = { TRANSFORMS, parseModel, loadModel, checkRecord, score, predict, createServer };

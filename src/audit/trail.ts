@@ -1,0 +1,184 @@
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { tsToDate } from '@temporalio/common/lib/time';
+import type { temporal } from '@temporalio/proto';
+import type { PromotionInput, PromotionResult } from '../domain/promotion';
+import type { GateResult } from '../domain/status';
+import { describeGateFailure } from '../domain/promotion';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  layer: string | null;
+  detail: string;
+}
+
+/** The actor of steps the workflows take on their own (provision, gates, rollback, …). */
+export const SYSTEM_ACTOR = 'strata';
+
+function decode<T>(payloads: temporal.api.common.v1.IPayloads | null | undefined, index = 0): T | undefined {
+  const p = payloads?.payloads?.[index];
+  return p ? (defaultPayloadConverter.fromPayload(p) as T) : undefined;
+}
+
+function at(event: HistoryEvent): string {
+  return event.eventTime ? tsToDate(event.eventTime).toISOString() : '';
+}
+
+/**
+ * Who did what, when and why, read from the Temporal histories of a promotion and of its layer
+ * workflows — the histories are the record; nothing else is trusted. Refused approvals are in
+ * history as Updates that completed with a failure, so they are listed too.
+ */
+export async function auditTrail(client: Client, promotionId: string): Promise<AuditEntry[]> {
+  const history = await client.workflow.getHandle(promotionId).fetchHistory();
+  const events = history.events ?? [];
+  const entries: AuditEntry[] = [];
+  let input: PromotionInput | undefined;
+  const updates = new Map<string, { name: string; request: Record<string, unknown> }>();
+  const children: Array<{ workflowId: string; layer: string }> = [];
+
+  for (const e of events) {
+    if (e.workflowExecutionStartedEventAttributes) {
+      input = decode<PromotionInput>(e.workflowExecutionStartedEventAttributes.input);
+      const c = input?.candidate;
+      entries.push({
+        at: at(e),
+        actor: input?.initiator ?? 'unknown',
+        action: 'promotion.started',
+        layer: null,
+        detail: c
+          ? `${c.name} ${c.version} (sha256 ${c.digest.slice(0, 12)}) through ${input!.layers.map((l) => l.name).join(' → ')}`
+          : '',
+      });
+    } else if (e.workflowExecutionUpdateAcceptedEventAttributes) {
+      const a = e.workflowExecutionUpdateAcceptedEventAttributes;
+      const req = a.acceptedRequest;
+      updates.set(req?.meta?.updateId ?? a.protocolInstanceId ?? '', {
+        name: req?.input?.name ?? '',
+        request: decode<Record<string, unknown>>(req?.input?.args) ?? {},
+      });
+    } else if (e.workflowExecutionUpdateCompletedEventAttributes) {
+      const c = e.workflowExecutionUpdateCompletedEventAttributes;
+      const u = updates.get(c.meta?.updateId ?? '');
+      if (!u) continue;
+      const actor = String(u.request.actor ?? '').trim().toLowerCase() || 'unknown';
+      const layer = typeof u.request.layer === 'string' ? u.request.layer : null;
+      const reason = String(u.request.reason ?? '');
+      const failure = c.outcome?.failure?.message;
+      if (u.name === 'abort') {
+        entries.push({
+          at: at(e),
+          actor,
+          action: failure ? 'abort.refused' : 'abort.requested',
+          layer: null,
+          detail: failure ? `${failure} (reason given: ${reason})` : reason,
+        });
+      } else {
+        const asked = u.name === 'reject' ? 'reject' : 'approve';
+        let action: string;
+        let detail: string;
+        if (failure) {
+          action = 'approval.refused';
+          detail = `${asked} refused: ${failure} (reason given: ${reason})`;
+        } else {
+          const reply = decode<{ count: number; required: number }>(c.outcome?.success);
+          action = asked === 'reject' ? 'approval.rejected' : 'approval.granted';
+          detail = asked === 'reject' ? reason : `${reason} (${reply?.count ?? '?'}/${reply?.required ?? '?'})`;
+        }
+        entries.push({ at: at(e), actor, action, layer, detail });
+      }
+    } else if (e.startChildWorkflowExecutionInitiatedEventAttributes) {
+      const a = e.startChildWorkflowExecutionInitiatedEventAttributes;
+      const args = decode<{ layer: { name: string } }>(a.input);
+      children.push({ workflowId: a.workflowId ?? '', layer: args?.layer.name ?? '' });
+    } else if (e.workflowExecutionCompletedEventAttributes) {
+      const result = decode<PromotionResult>(e.workflowExecutionCompletedEventAttributes.result);
+      const action = result?.state === 'promoted' ? 'promotion.completed' : `promotion.${result?.state ?? 'failed'}`;
+      entries.push({
+        at: at(e),
+        actor: SYSTEM_ACTOR,
+        action,
+        layer: null,
+        detail: result?.state === 'promoted' ? `promoted through ${result.layers.map((l) => l.name).join(', ')}` : (result?.reason ?? ''),
+      });
+    } else if (e.workflowExecutionTerminatedEventAttributes) {
+      const t = e.workflowExecutionTerminatedEventAttributes;
+      entries.push({ at: at(e), actor: t.identity ?? 'unknown', action: 'promotion.terminated', layer: null, detail: t.reason ?? '' });
+    } else if (e.workflowExecutionFailedEventAttributes) {
+      const f = e.workflowExecutionFailedEventAttributes.failure;
+      entries.push({ at: at(e), actor: SYSTEM_ACTOR, action: 'promotion.failed', layer: null, detail: f?.message ?? '' });
+    }
+  }
+
+  for (const child of children) {
+    entries.push(...(await layerTrail(client, child.workflowId, child.layer)));
+  }
+  // Stable sort by time: events of one history keep their order.
+  return entries
+    .map((entry, i) => ({ entry, i }))
+    .sort((a, b) => (a.entry.at < b.entry.at ? -1 : a.entry.at > b.entry.at ? 1 : a.i - b.i))
+    .map(({ entry }) => entry);
+}
+
+async function layerTrail(client: Client, workflowId: string, layer: string): Promise<AuditEntry[]> {
+  let events: HistoryEvent[];
+  try {
+    events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  } catch {
+    return [{ at: '', actor: SYSTEM_ACTOR, action: 'layer.history-missing', layer, detail: `no history for ${workflowId}` }];
+  }
+  const scheduled = new Map<string, { type: string; input: Record<string, unknown> | undefined }>();
+  const out: AuditEntry[] = [];
+  const push = (e: HistoryEvent, action: string, detail: string) =>
+    out.push({ at: at(e), actor: SYSTEM_ACTOR, action, layer, detail });
+
+  for (const e of events) {
+    if (e.activityTaskScheduledEventAttributes) {
+      const a = e.activityTaskScheduledEventAttributes;
+      scheduled.set(String(e.eventId), { type: a.activityType?.name ?? '', input: decode(a.input) });
+    } else if (e.activityTaskCompletedEventAttributes) {
+      const a = e.activityTaskCompletedEventAttributes;
+      const s = scheduled.get(String(a.scheduledEventId));
+      const r = decode<Record<string, any>>(a.result) ?? {};
+      switch (s?.type) {
+        case 'provisionEnvironment':
+          push(e, 'layer.provisioned', `environment ${r.dir}; known-good before: ${r.previous?.version ?? 'none'}`);
+          break;
+        case 'seedEnvironment':
+          push(e, 'layer.seeded', `${r.rows} synthetic rows in ${r.dbPath}${r.created ? '' : ' (already seeded with this seed)'}`);
+          break;
+        case 'deployCandidate':
+          push(e, 'layer.deployed', `${r.running} serving at ${r.url}${r.changed ? '' : ' (already running: no-op)'}`);
+          break;
+        case 'runGate': {
+          const g = r as GateResult;
+          const unit = g.unit ? ` ${g.unit}` : '';
+          push(
+            e,
+            g.passed ? 'gate.passed' : 'gate.failed',
+            g.passed ? `gate ${g.name}: measured ${g.value}${unit}, threshold ${g.threshold ?? '-'}${unit} (${g.detail})` : describeGateFailure(g),
+          );
+          break;
+        }
+        case 'promoteRelease':
+          push(e, 'layer.promoted', `${r.running} is the layer's known-good version`);
+          break;
+        case 'rollbackEnvironment':
+          push(e, 'layer.rolled-back', `now running ${r.running ?? 'nothing (no earlier version)'}`);
+          break;
+      }
+    } else if (e.activityTaskFailedEventAttributes) {
+      const a = e.activityTaskFailedEventAttributes;
+      const s = scheduled.get(String(a.scheduledEventId));
+      push(e, 'activity.failed', `${s?.type ?? 'activity'}: ${a.failure?.cause?.message ?? a.failure?.message ?? ''}`);
+    } else if (e.workflowExecutionCompletedEventAttributes) {
+      const r = decode<{ outcome: string; failure?: string }>(e.workflowExecutionCompletedEventAttributes.result);
+      if (r && r.outcome !== 'promoted') push(e, r.outcome === 'aborted' ? 'layer.aborted' : 'layer.failed', r.failure ?? r.outcome);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,86 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { auditTrail } from '../audit/trail';
+import { loadCandidate } from '../config/candidate';
+import { layerRange, loadLadder } from '../config/ladder';
+import { isTerminal } from '../domain/status';
+import { LocalProvider } from '../providers/local';
+import { approve, getStatus, startPromotion } from '../temporal/promotions';
+import { loadSettings } from '../temporal/settings';
+import { connectClient } from '../temporal/connection';
+import { createStrataWorker } from '../../workers/worker';
+import { print } from './context';
+import { EXIT_FAILED, EXIT_OK } from './errors';
+import { describeProgress } from './promotions';
+import { renderAudit, renderStatus } from './render';
+import { ensureServer } from './server';
+
+export const EXAMPLES_DIR = path.resolve(__dirname, '../../examples');
+const OPERATOR = 'dana';
+
+export function registerDemoCommand(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('demo')
+    .description('promote the example fraud-v2 through all five layers, approving as the named approvers')
+    .option('--candidate <dir>', 'candidate to promote', path.join(EXAMPLES_DIR, 'candidates/fraud-v2'))
+    .action(async (opts) => {
+      const settings = loadSettings();
+      const ladderFile = path.join(EXAMPLES_DIR, 'ladder.yaml');
+      const ladder = loadLadder(ladderFile);
+      const candidate = await loadCandidate(path.resolve(opts.candidate));
+      const server = await ensureServer(settings, { port: 7233, uiPort: 8233, reuseRunning: true });
+      const uiBase = server?.uiUrl ?? 'http://127.0.0.1:8233';
+      const { worker, connection: workerConnection } = await createStrataWorker({
+        address: settings.address,
+        namespace: settings.namespace,
+        taskQueue: settings.taskQueue,
+        provider: new LocalProvider(settings.home),
+      });
+      const running = worker.run();
+      const { client, connection } = await connectClient(settings);
+      try {
+        const id = await startPromotion(client, {
+          ladder,
+          layers: layerRange(ladder),
+          candidate,
+          initiator: OPERATOR,
+          taskQueue: settings.taskQueue,
+        });
+        print(`demo: ${OPERATOR} (operator) promotes ${candidate.name} ${candidate.version} through ${ladder.layers.map((l) => l.name).join(' → ')}`);
+        print(`demo: promotion ${id}; watch it at ${uiBase}/namespaces/${settings.namespace}/workflows/${id}`);
+        let last = '';
+        let status = await getStatus(client, id);
+        while (!isTerminal(status.state)) {
+          const line = describeProgress(status);
+          if (line !== last) process.stderr.write(`${line}\n`);
+          last = line;
+          for (const layer of status.layers.filter((l) => l.phase === 'awaiting-approval')) {
+            const done = new Set(layer.approvals.map((a) => a.actor));
+            const needed = layer.approval.required - done.size;
+            const approvers = layer.approval.allowed.filter((a) => a !== status.initiator && !done.has(a)).slice(0, needed);
+            for (const actor of approvers) {
+              print(
+                `demo: acting as approver "${actor}" for layer ${layer.name} ` +
+                  `(it needs ${layer.approval.required} of ${layer.approval.allowed.join(', ')})`,
+              );
+              await approve(client, id, { layer: layer.name, actor, reason: 'demo: every gate passed' });
+            }
+          }
+          await new Promise((r) => setTimeout(r, 500));
+          status = await getStatus(client, id);
+        }
+        print('');
+        print(renderStatus(status));
+        print('\nAudit trail (strata audit ' + id + '):\n');
+        print(renderAudit(await auditTrail(client, id)));
+        print(`\nWeb UI: ${uiBase}/namespaces/${settings.namespace}/workflows/${id}`);
+        setExit(status.state === 'promoted' ? EXIT_OK : EXIT_FAILED);
+      } finally {
+        await connection.close();
+        worker.shutdown();
+        await running;
+        await workerConnection.close();
+        await server?.stop();
+      }
+    });
+}

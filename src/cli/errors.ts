@@ -1,0 +1,34 @@
+import { ConfigError } from '../config/errors';
+import { SettingsError } from '../temporal/settings';
+import { TemporalUnreachableError } from '../temporal/connection';
+import { PromotionNotFoundError, RefusedError } from '../temporal/promotions';
+import { TemporalCliError } from '../temporal/cli';
+
+/** Exit codes: 0 ok, 1 the operation failed or was refused, 2 bad usage or config. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Prints one clear message for a known error and returns the exit code. */
+export function reportError(err: unknown): number {
+  const write = (line: string) => process.stderr.write(`strata: ${line}\n`);
+  if (err instanceof ConfigError || err instanceof SettingsError || err instanceof UsageError) {
+    write(err.message);
+    return EXIT_USAGE;
+  }
+  if (
+    err instanceof TemporalUnreachableError ||
+    err instanceof RefusedError ||
+    err instanceof PromotionNotFoundError ||
+    err instanceof TemporalCliError
+  ) {
+    write(err.message);
+    return EXIT_FAILED;
+  }
+  write(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  return EXIT_FAILED;
+}

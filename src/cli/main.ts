@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { registerAuditCommands } from './audit';
+import { registerDemoCommand } from './demo';
+import { EXIT_USAGE, reportError } from './errors';
+import { registerPromotionCommands } from './promotions';
+import { registerServerCommands } from './server';
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command()
+    .name('strata')
+    .description('Promote a candidate through a ladder of ever more realistic test environments, as durable Temporal workflows.')
+    .showHelpAfterError()
+    .exitOverride();
+  registerServerCommands(program);
+  registerPromotionCommands(program, setExit);
+  registerAuditCommands(program);
+  registerDemoCommand(program, setExit);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0; anything else is a usage error.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    return reportError(err);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    (err) => process.exit(reportError(err)),
+  );
+}

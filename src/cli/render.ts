@@ -1,0 +1,73 @@
+import type { AuditEntry } from '../audit/trail';
+import type { PromotionStatus } from '../domain/status';
+import type { PromotionSummary } from '../temporal/promotions';
+
+/** Left-aligned columns; the widest cell sets each column's width. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function renderStatus(s: PromotionStatus): string {
+  const out: string[] = [];
+  out.push(`promotion ${s.id}: ${s.state}${s.reason ? ` — ${s.reason}` : ''}`);
+  out.push(`candidate ${s.candidate.name} ${s.candidate.version} (sha256 ${s.candidate.digest.slice(0, 12)}), started by ${s.initiator}`);
+  out.push('');
+  out.push(
+    table(
+      ['LAYER', 'PHASE', 'RUNNING', 'GATES', 'APPROVALS'],
+      s.layers.map((l) => {
+        const passed = l.gates.filter((g) => g.passed).length;
+        const gates = l.gates.length === 0 ? '-' : `${passed}/${l.gates.length} passed`;
+        const granted = new Set(l.approvals.filter((a) => a.decision === 'approve').map((a) => a.actor));
+        const approvals =
+          l.approval.required === 0
+            ? 'auto'
+            : `${granted.size}/${l.approval.required} of ${l.approval.allowed.join(', ')}` +
+              (l.phase === 'awaiting-approval' ? '  ← pending' : '');
+        return [l.name, l.phase, l.running ?? '-', gates, approvals];
+      }),
+    ),
+  );
+  const gateRows = s.layers.flatMap((l) =>
+    l.gates.map((g) => [
+      l.name,
+      g.name,
+      g.passed ? 'pass' : 'FAIL',
+      g.value === null ? '-' : `${g.value}${g.unit ? ` ${g.unit}` : ''}`,
+      g.threshold === null ? '-' : String(g.threshold),
+      g.detail,
+    ]),
+  );
+  if (gateRows.length > 0) {
+    out.push('');
+    out.push(table(['LAYER', 'GATE', 'RESULT', 'VALUE', 'THRESHOLD', 'DETAIL'], gateRows));
+  }
+  const decisions = s.layers.flatMap((l) => l.approvals.map((a) => [l.name, a.decision, a.actor, a.at, a.reason]));
+  if (decisions.length > 0) {
+    out.push('');
+    out.push(table(['LAYER', 'DECISION', 'BY', 'AT', 'REASON'], decisions));
+  }
+  for (const l of s.layers.filter((x) => x.failure)) out.push(`\n${l.name}: ${l.failure}`);
+  return out.join('\n');
+}
+
+export function renderList(rows: PromotionSummary[]): string {
+  if (rows.length === 0) return 'no promotions';
+  return table(
+    ['ID', 'CANDIDATE', 'VERSION', 'LAYER', 'PHASE', 'STARTED'],
+    rows.map((r) => [r.id, r.candidate, r.version, r.layer, r.phase, r.startTime]),
+  );
+}
+
+export function renderAudit(entries: AuditEntry[]): string {
+  return table(
+    ['TIME', 'ACTOR', 'ACTION', 'LAYER', 'DETAIL'],
+    entries.map((e) => [e.at, e.actor, e.action, e.layer ?? '-', e.detail]),
+  );
+}

@@ -1,0 +1,253 @@
+import { createHash } from 'node:crypto';
+import { lstat, open, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import type { CandidateRef, FeatureSpec, InputSchema } from '../domain/ladder';
+import { ConfigError, type ConfigIssue, describeValue, formatPath, validate } from './errors';
+import { parseYamlMapping } from './yaml';
+
+// <dir>/candidate.yaml → CandidateRef. The digest identifies the candidate by what it runs: it is
+// computed from the artifact files, so a manifest cannot claim a digest its files do not have.
+
+export const MANIFEST_NAME = 'candidate.yaml';
+
+const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+const VERSION_PATTERN = /^[A-Za-z0-9._+-]+$/;
+// Table and column names go into SQL against the environment's database.
+const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function patterned(pattern: RegExp, expected: string) {
+  return z
+    .string()
+    .min(1)
+    .regex(pattern, { error: (issue) => `expected ${expected}, got ${describeValue(issue.input)}` });
+}
+
+const identifier = patterned(IDENTIFIER_PATTERN, 'a SQL identifier (letters, digits and _, not starting with a digit)');
+
+const NUMERIC_TYPES = new Set(['number', 'integer']);
+
+const featureSchema = z
+  .strictObject({
+    type: z.enum(['number', 'integer', 'boolean', 'string']),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    enum: z.array(z.string()).min(1).optional(),
+    required: z.boolean().default(true),
+    nullable: z.boolean().default(false),
+  })
+  .superRefine((feature, ctx) => {
+    for (const bound of ['min', 'max'] as const) {
+      if (feature[bound] !== undefined && !NUMERIC_TYPES.has(feature.type)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [bound],
+          message: `${bound} applies to number and integer features only, this one is ${feature.type}`,
+        });
+      }
+    }
+    if (feature.min !== undefined && feature.max !== undefined && feature.min > feature.max) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['min'],
+        message: `min (${feature.min}) is greater than max (${feature.max})`,
+      });
+    }
+    if (feature.enum !== undefined) {
+      if (feature.type !== 'string') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['enum'],
+          message: `enum applies to string features only, this one is ${feature.type}`,
+        });
+      }
+      const seen = new Set<string>();
+      feature.enum.forEach((value, index) => {
+        if (seen.has(value)) {
+          ctx.addIssue({ code: 'custom', path: ['enum', index], message: `duplicate value ${describeValue(value)}` });
+        }
+        seen.add(value);
+      });
+    }
+  })
+  .transform((feature): FeatureSpec => {
+    const spec: FeatureSpec = { type: feature.type, required: feature.required, nullable: feature.nullable };
+    if (feature.min !== undefined) spec.min = feature.min;
+    if (feature.max !== undefined) spec.max = feature.max;
+    if (feature.enum !== undefined) spec.enum = feature.enum;
+    return spec;
+  });
+
+const inputSchema = z.strictObject({
+  table: identifier,
+  label: identifier,
+  features: z
+    .record(identifier, featureSchema)
+    .refine((features) => Object.keys(features).length > 0, { error: 'declare at least one feature' }),
+});
+
+const serveSchema = z
+  .union([z.string(), z.array(z.string().min(1)).min(1)], {
+    error: (issue) =>
+      `expected the command that serves the candidate, as a list of strings (argv) or a string, got ${describeValue(issue.input)}`,
+  })
+  .transform((serve, ctx) => {
+    if (Array.isArray(serve)) return serve;
+    const argv = serve.trim().split(/\s+/).filter((part) => part !== '');
+    if (argv.length === 0) ctx.addIssue({ code: 'custom', message: 'must not be empty' });
+    return argv;
+  });
+
+/** A path relative to the candidate directory that cannot leave it; normalized to a/b form. */
+const artifactPathSchema = z.string().transform((raw, ctx) => {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message: `${message}, got ${describeValue(raw)}` });
+    return z.NEVER;
+  };
+  if (raw.trim() === '') return fail('expected a file path');
+  if (raw.includes('\\')) return fail("expected '/' as the path separator");
+  if (path.posix.isAbsolute(raw) || /^[A-Za-z]:/.test(raw)) {
+    return fail('expected a path relative to the candidate directory');
+  }
+  if (raw.split('/').includes('..')) return fail("expected a path inside the candidate directory, without '..'");
+  const normalized = path.posix.normalize(raw).replace(/\/+$/, '');
+  if (normalized === '.' || normalized === '') return fail('expected a file path');
+  return normalized;
+});
+
+const manifestSchema = z.strictObject({
+  name: patterned(NAME_PATTERN, "a name of lowercase letters, digits, '.', '_' and '-'").max(128),
+  version: z.string().min(1).max(128).regex(VERSION_PATTERN, {
+    error: (issue) => `expected a version of letters, digits, '.', '_', '+' and '-', got ${describeValue(issue.input)}`,
+  }),
+  description: z.string().optional(),
+  serve: serveSchema,
+  artifacts: z
+    .array(artifactPathSchema)
+    .min(1)
+    .superRefine((artifacts, ctx) => {
+      artifacts.forEach((artifact, index) => {
+        const first = artifacts.indexOf(artifact);
+        if (first !== index) {
+          ctx.addIssue({ code: 'custom', path: [index], message: `"${artifact}" is listed twice (also artifacts[${first}])` });
+        }
+      });
+    }),
+  input: inputSchema,
+});
+
+async function requireDirectory(dir: string): Promise<void> {
+  try {
+    const info = await stat(dir);
+    if (!info.isDirectory()) {
+      throw new ConfigError(dir, [{ path: '', message: `expected a candidate directory containing ${MANIFEST_NAME}, got a file` }]);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const message = code === 'ENOENT' ? 'candidate directory not found' : `cannot read: ${(error as Error).message}`;
+    throw new ConfigError(dir, [{ path: '', message }]);
+  }
+}
+
+async function readManifest(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === 'ENOENT'
+        ? `file not found; a candidate directory must contain ${MANIFEST_NAME}`
+        : `cannot read the file: ${(error as Error).message}`;
+    throw new ConfigError(file, [{ path: '', message }]);
+  }
+}
+
+/** Problems with the listed artifact files on disk: each must exist and be a regular file. */
+async function artifactFileIssues(dir: string, artifacts: readonly string[]): Promise<ConfigIssue[]> {
+  const issues: ConfigIssue[] = [];
+  for (const [index, artifact] of artifacts.entries()) {
+    const at = formatPath(['artifacts', index]);
+    try {
+      const info = await lstat(path.join(dir, artifact));
+      if (info.isSymbolicLink()) issues.push({ path: at, message: `"${artifact}" is a symbolic link; artifacts must be regular files` });
+      else if (info.isDirectory()) issues.push({ path: at, message: `"${artifact}" is a directory; list the files in it instead` });
+      else if (!info.isFile()) issues.push({ path: at, message: `"${artifact}" is not a regular file` });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      issues.push({
+        path: at,
+        message:
+          code === 'ENOENT' || code === 'ENOTDIR'
+            ? `"${artifact}" does not exist in ${dir}`
+            : `cannot read "${artifact}": ${(error as Error).message}`,
+      });
+    }
+  }
+  return issues;
+}
+
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
+ * sha256 (hex) over the artifact files of a candidate: for each file in path order (by UTF-8
+ * bytes), its relative path, NUL, its length in bytes (decimal), NUL, its content. Anyone can
+ * recompute it with a few lines in any language.
+ */
+export async function digestArtifacts(dir: string, artifacts: readonly string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const artifact of [...artifacts].sort(compareUtf8)) {
+    const handle = await open(path.join(dir, artifact), 'r');
+    try {
+      const { size } = await handle.stat();
+      hash.update(`${artifact}\0${size}\0`, 'utf8');
+      let read = 0;
+      for await (const chunk of handle.createReadStream({ autoClose: false })) {
+        read += (chunk as Buffer).length;
+        hash.update(chunk as Buffer);
+      }
+      if (read !== size) {
+        throw new Error(`artifact "${artifact}" changed while its digest was computed; try again`);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Reads `<dir>/candidate.yaml`, checks the listed artifacts exist, and computes the digest.
+ * Throws ConfigError naming the directory or manifest file for anything wrong.
+ */
+export async function loadCandidate(dir: string): Promise<CandidateRef> {
+  await requireDirectory(dir);
+  const absoluteDir = path.resolve(dir);
+  const file = path.join(dir, MANIFEST_NAME);
+  const document = parseYamlMapping(await readManifest(file), file, 'a candidate manifest: a mapping with name, version, serve, artifacts and input');
+
+  const issues: ConfigIssue[] = [];
+  const fields = { ...document };
+  if (Object.hasOwn(fields, 'digest')) {
+    issues.push({ path: 'digest', message: 'digest is computed from the artifacts; remove it' });
+    delete fields.digest;
+  }
+  const result = validate(manifestSchema, fields);
+  if (!result.success) throw new ConfigError(file, [...issues, ...result.issues]);
+  issues.push(...(await artifactFileIssues(absoluteDir, result.data.artifacts)));
+  if (issues.length > 0) throw new ConfigError(file, issues);
+
+  const manifest = result.data;
+  const input: InputSchema = manifest.input;
+  return {
+    name: manifest.name,
+    version: manifest.version,
+    digest: await digestArtifacts(absoluteDir, manifest.artifacts),
+    dir: absoluteDir,
+    serve: manifest.serve,
+    artifacts: manifest.artifacts,
+    input,
+  };
+}

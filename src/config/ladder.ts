@@ -1,0 +1,336 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { DURATION_HINT, parseDuration } from '../domain/duration';
+import { normalizeIdentity } from '../domain/identity';
+import type { ApprovalPolicy, GateSpec, LadderSpec, LayerSpec, RollbackPolicy } from '../domain/ladder';
+import { gateRegistry, gateTypes } from '../gates/registry';
+import { ConfigError, type ConfigIssue, configErrorMap, describeValue, formatPath, quoteList, validate } from './errors';
+import { parseYamlMapping } from './yaml';
+
+// ladder.yaml → LadderSpec. The file format is documented, field by field, in examples/ladder.yaml.
+
+export const DEFAULT_APPROVAL_EXPIRY = '72h';
+export const DEFAULT_ROLLBACK: RollbackPolicy = 'previous';
+/** The `file` of a ConfigError about --from / --to. */
+export const COMMAND_LINE = '<command line>';
+
+const NAME_PATTERN = /^[a-z][a-z0-9-]*$/;
+
+// Layer and gate names end up in workflow ids, directory names and URLs: keep them plain.
+function nameSchema(what: string) {
+  return z
+    .string()
+    .regex(NAME_PATTERN, {
+      error: (issue) =>
+        `expected a ${what} of lowercase letters, digits and '-', starting with a letter; got ${describeValue(issue.input)}`,
+    })
+    .max(63);
+}
+
+const durationSchema = z
+  .string({ error: (issue) => `expected ${DURATION_HINT}, got ${describeValue(issue.input)}` })
+  .transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected ${DURATION_HINT}, got ${describeValue(text)}` });
+      return z.NEVER;
+    }
+    if (ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration longer than zero, got ${describeValue(text)}` });
+      return z.NEVER;
+    }
+    return text.trim();
+  });
+
+const rollbackSchema = z.enum(['previous', 'keep']);
+
+const seedSchema = z.strictObject({
+  rows: z.number().int().min(1).max(10_000_000),
+  seed: z.number().int().min(0),
+});
+
+const manualApprovalSchema = z
+  .strictObject({
+    required: z.number().int().min(1),
+    approvers: z.array(z.string().trim().min(1)).min(1),
+    expiry: durationSchema.optional(),
+  })
+  .transform(
+    (approval): ManualApproval => ({
+      required: approval.required,
+      approvers: [...new Set(approval.approvers.map(normalizeIdentity))],
+      expiry: approval.expiry,
+    }),
+  );
+
+interface ManualApproval {
+  required: number;
+  approvers: string[];
+  expiry?: string;
+}
+
+const approvalSchema = z.union([z.literal('auto'), manualApprovalSchema], {
+  error: (issue) =>
+    `${issue.input === undefined ? 'missing; expected' : 'expected'} "auto" or a mapping ` +
+    `{ required, approvers, expiry }${issue.input === undefined ? '' : `, got ${describeValue(issue.input)}`}`,
+});
+
+function knownGateTypes(): string {
+  return gateTypes().join(', ');
+}
+
+/**
+ * One entry of `gates:`. The entry's own keys are checked here; `threshold` and `options` by the
+ * schema of the gate type in the registry, so a new gate needs no change in this file.
+ */
+const gateSchema = z
+  .strictObject({
+    type: z.string({
+      error: (issue) =>
+        `${issue.input === undefined ? 'missing; expected' : 'expected'} a gate type (one of ${knownGateTypes()})` +
+        (issue.input === undefined ? '' : `, got ${describeValue(issue.input)}`),
+    }),
+    name: nameSchema('gate name').optional(),
+    threshold: z.unknown().optional(),
+    options: z.unknown().optional(),
+  })
+  .transform((entry, ctx): GateSpec => {
+    const gate = Object.hasOwn(gateRegistry, entry.type) ? gateRegistry[entry.type] : undefined;
+    if (!gate) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['type'],
+        input: entry.type,
+        message: `unknown gate type ${describeValue(entry.type)}; known types: ${knownGateTypes()}`,
+      });
+      return z.NEVER;
+    }
+    const config: Record<string, unknown> = {};
+    if (entry.threshold !== undefined) config.threshold = entry.threshold;
+    // `options:` with every line commented out reads as null; treat it as absent.
+    if (entry.options !== undefined && entry.options !== null) config.options = entry.options;
+    const parsed = gate.config.safeParse(config, { error: configErrorMap });
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+      return z.NEVER;
+    }
+    const spec: GateSpec = { name: entry.name ?? entry.type, type: entry.type, options: parsed.data.options };
+    if (parsed.data.threshold !== undefined) spec.threshold = parsed.data.threshold;
+    return spec;
+  });
+
+const layerSchema = z.strictObject({
+  name: nameSchema('layer name'),
+  description: z.string().optional(),
+  seed: seedSchema,
+  gates: z.array(gateSchema),
+  approval: approvalSchema,
+  rollback: rollbackSchema.optional(),
+  ttl: durationSchema.optional(),
+});
+
+const ladderSchema = z.strictObject({
+  name: nameSchema('ladder name'),
+  description: z.string().optional(),
+  defaults: z
+    .strictObject({
+      approvalExpiry: durationSchema.optional(),
+      rollback: rollbackSchema.optional(),
+      ttl: durationSchema.optional(),
+    })
+    .optional(),
+  layers: z
+    .array(layerSchema, { error: (issue) => `${issue.input === undefined ? 'missing; expected' : 'expected'} a list of layers${issue.input === undefined ? '' : `, got ${describeValue(issue.input)}`}` })
+    .min(1, { error: 'a ladder needs at least one layer, got an empty list' }),
+});
+
+type LadderFile = z.output<typeof ladderSchema>;
+
+// --- rules across fields --------------------------------------------------------------------------
+//
+// Uniqueness and quorum are checked on the raw document, beside the schema rather than inside it:
+// zod skips refinements once a value has other errors, and these mistakes are worth reporting in
+// the same run as, say, a typo in a key. Each rule looks only at values of the expected type.
+
+type Path = (string | number)[];
+type Located = { path: Path; message: string };
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** Reports every later use of a name already used earlier in the same list. */
+function duplicateNames(
+  listPath: Path,
+  names: ReadonlyArray<{ name: unknown; at: Path; hint?: string }>,
+  what: string,
+): Located[] {
+  const found: Located[] = [];
+  const firstIndex = new Map<string, number>();
+  names.forEach(({ name, at, hint }, index) => {
+    if (typeof name !== 'string') return;
+    const first = firstIndex.get(name);
+    if (first === undefined) firstIndex.set(name, index);
+    else {
+      const also = `${listPath[listPath.length - 1]}[${first}]`;
+      found.push({ path: at, message: `duplicate ${what} "${name}" (also ${also})${hint ?? ''}` });
+    }
+  });
+  return found;
+}
+
+function approvalIssues(approval: Record<string, unknown>, at: Path): Located[] {
+  const found: Located[] = [];
+  const firstIndex = new Map<string, number>();
+  const approvers = asArray(approval.approvers);
+  approvers.forEach((raw, index) => {
+    if (typeof raw !== 'string' || raw.trim() === '') return;
+    const identity = normalizeIdentity(raw);
+    const first = firstIndex.get(identity);
+    if (first === undefined) {
+      firstIndex.set(identity, index);
+      return;
+    }
+    found.push({
+      path: [...at, 'approvers', index],
+      message:
+        `${describeValue(raw)} is the same approver as ${describeValue(approvers[first])} ` +
+        `(approvers[${first}]); identities are compared trimmed and case-insensitively`,
+    });
+  });
+  const required = approval.required;
+  const distinct = firstIndex.size;
+  if (typeof required === 'number' && Number.isInteger(required) && required >= 1 && approvers.length > 0 && required > distinct) {
+    found.push({
+      path: [...at, 'required'],
+      message:
+        `required ${required} approvals but only ${distinct} distinct ` +
+        `${distinct === 1 ? 'approver is' : 'approvers are'} listed`,
+    });
+  }
+  return found;
+}
+
+function crossFieldIssues(document: Record<string, unknown>): ConfigIssue[] {
+  const found: Located[] = [];
+  const layers = asArray(document.layers);
+  found.push(
+    ...duplicateNames(
+      ['layers'],
+      layers.map((layer, index) => ({ name: asRecord(layer)?.name, at: ['layers', index, 'name'] })),
+      'layer name',
+    ),
+  );
+  layers.forEach((rawLayer, layerIndex) => {
+    const layer = asRecord(rawLayer);
+    if (!layer) return;
+    const gatesPath: Path = ['layers', layerIndex, 'gates'];
+    const gates = asArray(layer.gates).map((rawGate, gateIndex) => {
+      const gate = asRecord(rawGate);
+      if (gate?.name !== undefined) return { name: gate.name, at: [...gatesPath, gateIndex, 'name'] };
+      // An unnamed gate is named after its type; point at the entry and say how to fix it.
+      return { name: gate?.type, at: [...gatesPath, gateIndex], hint: '; give one of them a distinct `name:`' };
+    });
+    found.push(...duplicateNames(gatesPath, gates, 'gate name'));
+    const approval = asRecord(layer.approval);
+    if (approval) found.push(...approvalIssues(approval, ['layers', layerIndex, 'approval']));
+  });
+  return found.map(({ path, message }) => ({ path: formatPath(path), message }));
+}
+
+function toLadderSpec(file: LadderFile): LadderSpec {
+  const defaults = file.defaults ?? {};
+  const layers = file.layers.map((layer): LayerSpec => {
+    const approval: ApprovalPolicy =
+      layer.approval === 'auto'
+        ? { mode: 'auto' }
+        : {
+            mode: 'manual',
+            required: layer.approval.required,
+            approvers: layer.approval.approvers,
+            expiry: layer.approval.expiry ?? defaults.approvalExpiry ?? DEFAULT_APPROVAL_EXPIRY,
+          };
+    const spec: LayerSpec = {
+      name: layer.name,
+      seed: { rows: layer.seed.rows, seed: layer.seed.seed },
+      gates: layer.gates,
+      approval,
+      rollback: layer.rollback ?? defaults.rollback ?? DEFAULT_ROLLBACK,
+    };
+    const ttl = layer.ttl ?? defaults.ttl;
+    if (ttl !== undefined) spec.ttl = ttl;
+    return spec;
+  });
+  return { name: file.name, layers };
+}
+
+/** Validates the text of a ladder.yaml; `file` only names it in errors. Throws ConfigError. */
+export function parseLadder(text: string, file: string): LadderSpec {
+  const document = parseYamlMapping(text, file, 'a ladder: a mapping with `name` and `layers`');
+  const result = validate(ladderSchema, document);
+  const issues = [...(result.success ? [] : result.issues), ...crossFieldIssues(document)];
+  if (!result.success || issues.length > 0) throw new ConfigError(file, issues.sort(byLayer));
+  return toLadderSpec(result.data);
+}
+
+/** Keeps the issues of one layer together, in layer order; top-level issues first. Stable. */
+function byLayer(a: ConfigIssue, b: ConfigIssue): number {
+  const layerOf = (issue: ConfigIssue) => Number(/^layers\[(\d+)\]/.exec(issue.path)?.[1] ?? -1);
+  return layerOf(a) - layerOf(b);
+}
+
+/** Reads and validates a ladder.yaml. Throws ConfigError, naming the file, for anything wrong with it. */
+export function loadLadder(file: string): LadderSpec {
+  return parseLadder(readConfigFile(file), file);
+}
+
+export function readConfigFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EISDIR'
+          ? 'is a directory, expected a YAML file'
+          : `cannot read the file: ${(error as Error).message}`;
+    throw new ConfigError(file, [{ path: '', message }]);
+  }
+}
+
+/**
+ * The layers from `from` to `to`, both inclusive and both optional (first and last layer by
+ * default), as for `strata promote --from … --to …`. Throws ConfigError on the command line.
+ */
+export function layerRange(ladder: LadderSpec, from?: string, to?: string): LayerSpec[] {
+  const names = ladder.layers.map((layer) => layer.name);
+  const issues: ConfigIssue[] = [];
+  const indexOf = (flag: string, name: string | undefined, fallback: number): number => {
+    if (name === undefined) return fallback;
+    const index = names.indexOf(name);
+    if (index < 0) {
+      issues.push({
+        path: flag,
+        message: `unknown layer ${describeValue(name)}; ladder "${ladder.name}" has ${quoteList(names)}`,
+      });
+    }
+    return index;
+  };
+  const start = indexOf('--from', from, 0);
+  const end = indexOf('--to', to, names.length - 1);
+  if (issues.length === 0 && start > end) {
+    issues.push({
+      path: '--to',
+      message: `layer "${to}" comes before --from layer "${from}"; the ladder's order is ${names.join(' → ')}`,
+    });
+  }
+  if (issues.length > 0) throw new ConfigError(COMMAND_LINE, issues);
+  return ladder.layers.slice(start, end + 1);
+}

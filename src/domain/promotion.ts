@@ -1,0 +1,57 @@
+import type { ApprovalRecord } from './approval';
+import type { CandidateRef, LayerSpec } from './ladder';
+import type { GateResult, LayerPhase, PromotionState } from './status';
+
+export interface PromotionInput {
+  ladderName: string;
+  /** The layers to climb, already sliced to --from..--to, in order. */
+  layers: LayerSpec[];
+  candidate: CandidateRef;
+  /** Who started the promotion (normalized); may never approve it. */
+  initiator: string;
+}
+
+export interface LayerInput {
+  promotionId: string;
+  layer: LayerSpec;
+  candidate: CandidateRef;
+  initiator: string;
+}
+
+export type LayerOutcome = 'promoted' | 'failed' | 'aborted';
+
+export interface LayerResult {
+  layer: string;
+  outcome: LayerOutcome;
+  phase: LayerPhase;
+  running: string | null;
+  gates: GateResult[];
+  failure?: string;
+}
+
+export interface PromotionResult {
+  id: string;
+  state: PromotionState;
+  reason?: string;
+  layers: Array<{
+    name: string;
+    phase: LayerPhase;
+    running: string | null;
+    gates: GateResult[];
+    approvals: ApprovalRecord[];
+    failure?: string;
+  }>;
+}
+
+/** The id of a layer's child workflow: derived, so a restarted promotion finds the same child. */
+export function layerWorkflowId(promotionId: string, layer: string): string {
+  return `${promotionId}.${layer}`;
+}
+
+/** One line describing a failed gate: its name, measured value and threshold. */
+export function describeGateFailure(gate: GateResult): string {
+  const unit = gate.unit ? ` ${gate.unit}` : '';
+  const measured = gate.value === null ? 'nothing measured' : `measured ${gate.value}${unit}`;
+  const threshold = gate.threshold === null ? '' : `, threshold ${gate.threshold}${unit}`;
+  return `gate ${gate.name} failed: ${measured}${threshold} (${gate.detail})`;
+}

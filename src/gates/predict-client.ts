@@ -1,0 +1,77 @@
+// HTTP client for a running candidate's POST /predict, shared by the quality and latency gates.
+// A failure of the candidate (unreachable, timeout, non-200, malformed answer) is an outcome to
+// report, not an exception; only the caller's cancellation throws.
+
+import { Agent, request } from 'undici';
+
+export type PredictOutcome = { ok: true; scores: number[] } | { ok: false; reason: string };
+
+const MAX_ERROR_BODY_CHARS = 200;
+
+export class PredictClient {
+  private readonly agent: Agent;
+  readonly endpoint: string;
+
+  constructor(
+    readonly baseUrl: string,
+    private readonly opts: { signal: AbortSignal; connections?: number },
+  ) {
+    this.endpoint = `${baseUrl.replace(/\/+$/, '')}/predict`;
+    this.agent = new Agent({ connections: opts.connections ?? 1 });
+  }
+
+  /**
+   * Scores `records`. Resolves with the scores, or with the reason the candidate could not
+   * answer; rejects only when the caller's signal is aborted.
+   */
+  async predict(records: unknown[], timeoutMs: number): Promise<PredictOutcome> {
+    this.opts.signal.throwIfAborted();
+    const timeout = AbortSignal.timeout(timeoutMs);
+    try {
+      const res = await request(this.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ records }),
+        signal: AbortSignal.any([this.opts.signal, timeout]),
+        dispatcher: this.agent,
+      });
+      const text = await res.body.text();
+      if (res.statusCode !== 200) {
+        return { ok: false, reason: `POST ${this.endpoint} answered ${res.statusCode}: ${text.slice(0, MAX_ERROR_BODY_CHARS)}` };
+      }
+      return parseScores(text, records.length, this.endpoint);
+    } catch (err) {
+      if (this.opts.signal.aborted) throw this.opts.signal.reason ?? err;
+      if (timeout.aborted) return { ok: false, reason: `POST ${this.endpoint} timed out after ${timeoutMs} ms` };
+      return { ok: false, reason: `candidate at ${this.baseUrl} is unreachable: ${describeNetworkError(err)}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close().catch(() => this.agent.destroy());
+  }
+}
+
+function parseScores(text: string, expected: number, endpoint: string): PredictOutcome {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: `POST ${endpoint} answered 200 with a body that is not JSON` };
+  }
+  const scores = (body as { scores?: unknown } | null)?.scores;
+  if (!Array.isArray(scores)) return { ok: false, reason: `POST ${endpoint} answered without a "scores" array` };
+  if (scores.length !== expected) {
+    return { ok: false, reason: `POST ${endpoint} returned ${scores.length} scores for ${expected} records` };
+  }
+  const bad = scores.findIndex((s) => typeof s !== 'number' || !Number.isFinite(s));
+  if (bad >= 0) return { ok: false, reason: `POST ${endpoint} returned a non-numeric score at index ${bad}: ${JSON.stringify(scores[bad])}` };
+  return { ok: true, scores: scores as number[] };
+}
+
+function describeNetworkError(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e?.code ?? e?.cause?.code;
+  const message = e?.message ?? String(err);
+  return code && !message.includes(code) ? `${code} (${message})` : message;
+}

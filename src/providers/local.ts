@@ -1,0 +1,359 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { request } from 'undici';
+import type { CandidateRef, SeedSpec } from '../domain/ladder';
+import { seedTransactions } from '../data/transactions';
+import { processAlive } from '../temporal/cli';
+import type { EnvironmentInfo, Provider, Release } from './types';
+
+/** What the local provider remembers about one environment, in envs/<layer>/state.json. */
+interface EnvState {
+  layer: string;
+  createdAt: string;
+  promotionIds: string[];
+  ttl?: string;
+  seed: (SeedSpec & { rows: number }) | null;
+  promoted: Release | null;
+  running: Release | null;
+  pid: number | null;
+  port: number | null;
+}
+
+export type ProviderEvent =
+  | 'provisioned'
+  | 'seeded'
+  | 'release-installed'
+  | 'process-started'
+  | 'process-stopped'
+  | 'promoted'
+  | 'rolled-back'
+  | 'torn-down';
+
+export class ProviderError extends Error {
+  override name = 'ProviderError';
+}
+
+/**
+ * The embedded default provider: each environment is a directory under $STRATA_HOME/envs/<layer>
+ * with its own SQLite database, and the candidate runs as a detached local process. State is
+ * written atomically before and after each side effect, so a worker killed at any point can call
+ * the same method again and finish the job without creating a second directory, dataset or process.
+ */
+export class LocalProvider implements Provider {
+  readonly kind = 'local';
+  readonly envsDir: string;
+
+  constructor(readonly home: string, private readonly opts: { healthTimeoutMs?: number } = {}) {
+    this.envsDir = path.join(home, 'envs');
+  }
+
+  envDir(layer: string): string {
+    if (!/^[a-z][a-z0-9-]*$/.test(layer)) throw new ProviderError(`invalid layer name "${layer}"`);
+    return path.join(this.envsDir, layer);
+  }
+
+  async provision(layer: string, opts: { promotionId: string; ttl?: string }): Promise<EnvironmentInfo> {
+    const dir = this.envDir(layer);
+    let state = this.readState(layer);
+    if (!state) {
+      // Build the directory beside its final place and rename: provisioned fully or not at all.
+      fs.mkdirSync(this.envsDir, { recursive: true });
+      const tmp = fs.mkdtempSync(path.join(this.envsDir, `.${layer}-`));
+      fs.mkdirSync(path.join(tmp, 'releases'));
+      state = {
+        layer,
+        createdAt: new Date().toISOString(),
+        promotionIds: [],
+        ttl: opts.ttl,
+        seed: null,
+        promoted: null,
+        running: null,
+        pid: null,
+        port: null,
+      };
+      fs.writeFileSync(path.join(tmp, 'state.json'), JSON.stringify(state, null, 2));
+      try {
+        fs.renameSync(tmp, dir);
+        this.record(layer, 'provisioned', { promotionId: opts.promotionId });
+      } catch (err) {
+        fs.rmSync(tmp, { recursive: true, force: true });
+        if (!this.readState(layer)) throw err; // lost a race to an identical provision: fine
+      }
+      state = this.readState(layer)!;
+    }
+    if (!state.promotionIds.includes(opts.promotionId)) {
+      state.promotionIds.push(opts.promotionId);
+      if (opts.ttl) state.ttl = opts.ttl;
+      this.writeState(state);
+    }
+    return this.info(state);
+  }
+
+  async seed(layer: string, spec: SeedSpec): Promise<{ dbPath: string; rows: number; created: boolean }> {
+    const state = this.mustState(layer);
+    const dbPath = this.dbPath(layer);
+    if (state.seed && state.seed.seed === spec.seed && state.seed.rows === spec.rows && fs.existsSync(dbPath)) {
+      return { dbPath, rows: state.seed.rows, created: false };
+    }
+    // seedTransactions writes a temporary file and renames it: never a half-seeded database.
+    const { rows } = seedTransactions(dbPath, spec);
+    state.seed = { ...spec, rows };
+    this.writeState(state);
+    this.record(layer, 'seeded', { ...spec });
+    return { dbPath, rows, created: true };
+  }
+
+  async deploy(layer: string, candidate: CandidateRef): Promise<{ env: EnvironmentInfo; changed: boolean }> {
+    const state = this.mustState(layer);
+    const release = this.installRelease(layer, candidate);
+    if (state.running?.digest === release.digest && state.pid && processAlive(state.pid)) {
+      const healthy = await this.waitHealthy(state.port!, release, 5_000);
+      if (healthy) return { env: this.info(state), changed: false };
+      await this.stopProcess(state);
+    } else if (state.pid) {
+      await this.stopProcess(state);
+    }
+    await this.startProcess(state, release);
+    return { env: this.info(state), changed: true };
+  }
+
+  async health(layer: string): Promise<{ healthy: boolean; detail: string }> {
+    const state = this.readState(layer);
+    if (!state?.running || !state.pid || !state.port) return { healthy: false, detail: 'no candidate running' };
+    if (!processAlive(state.pid)) return { healthy: false, detail: `process ${state.pid} is not running` };
+    const ok = await this.waitHealthy(state.port, state.running, 1_000);
+    return { healthy: ok, detail: ok ? `healthy at 127.0.0.1:${state.port}` : `no healthy answer at 127.0.0.1:${state.port}` };
+  }
+
+  async markPromoted(layer: string, digest: string): Promise<EnvironmentInfo> {
+    const state = this.mustState(layer);
+    if (state.running?.digest !== digest) {
+      throw new ProviderError(`cannot promote ${digest.slice(0, 12)} in ${layer}: it is not the running release`);
+    }
+    if (state.promoted?.digest !== digest) {
+      state.promoted = state.running;
+      this.writeState(state);
+      this.record(layer, 'promoted', { version: state.running.version, digest });
+    }
+    return this.info(state);
+  }
+
+  async rollback(layer: string, to: Release | null): Promise<EnvironmentInfo> {
+    const state = this.mustState(layer);
+    if (to && state.running?.digest === to.digest && state.pid && processAlive(state.pid)) {
+      return this.info(state); // already rolled back (a retry)
+    }
+    const from = state.running?.version ?? null;
+    if (state.pid) await this.stopProcess(state);
+    if (to) {
+      if (!fs.existsSync(to.dir)) throw new ProviderError(`release ${to.version} is missing from ${to.dir}`);
+      await this.startProcess(state, to);
+    } else if (state.running) {
+      state.running = null;
+      this.writeState(state);
+    }
+    this.record(layer, 'rolled-back', { from, to: to?.version ?? null });
+    return this.info(state);
+  }
+
+  async teardown(layer: string): Promise<void> {
+    const state = this.readState(layer);
+    if (!state) return;
+    if (state.pid) await this.stopProcess(state);
+    fs.rmSync(this.envDir(layer), { recursive: true, force: true });
+    this.record(layer, 'torn-down', {});
+  }
+
+  async describe(layer: string): Promise<EnvironmentInfo | null> {
+    const state = this.readState(layer);
+    return state ? this.info(state) : null;
+  }
+
+  /** The provider's own event log for a layer (one JSON object a line); kept outside the env dir. */
+  events(layer: string): Array<{ at: string; event: ProviderEvent; [k: string]: unknown }> {
+    const file = path.join(this.envsDir, `${layer}.events.jsonl`);
+    if (!fs.existsSync(file)) return [];
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private dbPath(layer: string): string {
+    return path.join(this.envDir(layer), 'data.db');
+  }
+
+  private stateFile(layer: string): string {
+    return path.join(this.envDir(layer), 'state.json');
+  }
+
+  private readState(layer: string): EnvState | null {
+    try {
+      return JSON.parse(fs.readFileSync(this.stateFile(layer), 'utf8')) as EnvState;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new ProviderError(`${this.stateFile(layer)}: unreadable environment state: ${(err as Error).message}`);
+    }
+  }
+
+  private mustState(layer: string): EnvState {
+    const state = this.readState(layer);
+    if (!state) throw new ProviderError(`environment ${layer} is not provisioned (no ${this.stateFile(layer)})`);
+    return state;
+  }
+
+  private writeState(state: EnvState): void {
+    const file = this.stateFile(state.layer);
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(state, null, 2));
+    fs.renameSync(tmp, file);
+  }
+
+  private record(layer: string, event: ProviderEvent, detail: Record<string, unknown>): void {
+    fs.mkdirSync(this.envsDir, { recursive: true });
+    fs.appendFileSync(
+      path.join(this.envsDir, `${layer}.events.jsonl`),
+      `${JSON.stringify({ at: new Date().toISOString(), event, ...detail })}\n`,
+    );
+  }
+
+  private info(state: EnvState): EnvironmentInfo {
+    return {
+      layer: state.layer,
+      dir: this.envDir(state.layer),
+      dbPath: this.dbPath(state.layer),
+      promoted: state.promoted,
+      running: state.running,
+      url: state.port && state.running ? `http://127.0.0.1:${state.port}` : null,
+      pid: state.pid,
+    };
+  }
+
+  /** Copies the candidate's artifacts into releases/<version>-<digest>, once. */
+  private installRelease(layer: string, candidate: CandidateRef): Release {
+    const dir = path.join(this.envDir(layer), 'releases', `${candidate.version}-${candidate.digest.slice(0, 12)}`);
+    const release: Release = {
+      name: candidate.name,
+      version: candidate.version,
+      digest: candidate.digest,
+      dir,
+      serve: candidate.serve,
+    };
+    if (fs.existsSync(dir)) return release;
+    const tmp = fs.mkdtempSync(path.join(this.envDir(layer), 'releases', '.install-'));
+    for (const rel of [...candidate.artifacts, 'candidate.yaml']) {
+      const src = path.join(candidate.dir, rel);
+      if (!fs.existsSync(src)) continue;
+      fs.mkdirSync(path.dirname(path.join(tmp, rel)), { recursive: true });
+      fs.copyFileSync(src, path.join(tmp, rel));
+    }
+    fs.renameSync(tmp, dir);
+    this.record(layer, 'release-installed', { version: candidate.version, digest: candidate.digest });
+    return release;
+  }
+
+  private async startProcess(state: EnvState, release: Release): Promise<void> {
+    const port = await freePort();
+    const logFile = path.join(this.envDir(state.layer), 'candidate.log');
+    const out = fs.openSync(logFile, 'a');
+    const [cmd, ...args] = release.serve;
+    const child = spawn(cmd === 'node' ? process.execPath : cmd, args, {
+      cwd: release.dir,
+      detached: true, // its own process group: it outlives the worker that started it
+      stdio: ['ignore', out, out],
+      env: {
+        ...process.env,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        STRATA_DB_PATH: this.dbPath(state.layer),
+        STRATA_LAYER: state.layer,
+        STRATA_VERSION: release.version,
+      },
+    });
+    fs.closeSync(out);
+    const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+    child.unref();
+    // Recorded before waiting for health: a retry after a crash finds this process, not a new one.
+    state.running = release;
+    state.pid = child.pid ?? null;
+    state.port = port;
+    this.writeState(state);
+    this.record(state.layer, 'process-started', { version: release.version, pid: child.pid, port });
+    const healthy = await Promise.race([
+      this.waitHealthy(port, release, this.opts.healthTimeoutMs ?? 20_000),
+      spawnError.then((err) => {
+        throw new ProviderError(`cannot start ${release.serve.join(' ')} in ${release.dir}: ${err.message}`);
+      }),
+    ]);
+    if (!healthy) {
+      await this.stopProcess(state);
+      throw new ProviderError(
+        `${release.name} ${release.version} did not become healthy on 127.0.0.1:${port}; see ${logFile}`,
+      );
+    }
+  }
+
+  private async stopProcess(state: EnvState): Promise<void> {
+    const pid = state.pid;
+    if (pid && processAlive(pid)) {
+      killGroup(pid, 'SIGTERM');
+      const deadline = Date.now() + 5_000;
+      while (processAlive(pid) && Date.now() < deadline) await sleep(50);
+      if (processAlive(pid)) killGroup(pid, 'SIGKILL');
+      this.record(state.layer, 'process-stopped', { pid, version: state.running?.version });
+    }
+    state.pid = null;
+    state.port = null;
+    state.running = null;
+    this.writeState(state);
+  }
+
+  private async waitHealthy(port: number, release: Release, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    do {
+      try {
+        const res = await request(`http://127.0.0.1:${port}/health`, { headersTimeout: 1000, bodyTimeout: 1000 });
+        const body = (await res.body.json()) as { version?: string };
+        if (res.statusCode === 200 && body.version === release.version) return true;
+      } catch {
+        // not up yet
+      }
+      await sleep(100);
+    } while (Date.now() < deadline);
+    return false;
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A port the OS says is free now on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,39 @@
+import { Client, Connection } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import type { StrataSettings } from './settings';
+
+/** Nothing answers at the Temporal address. The message says how to fix it in one line. */
+export class TemporalUnreachableError extends Error {
+  override name = 'TemporalUnreachableError';
+  constructor(readonly address: string) {
+    super(
+      `no Temporal server at ${address}: start one with \`strata up\` (in another terminal), ` +
+        'or set TEMPORAL_ADDRESS to a running server',
+    );
+  }
+}
+
+export async function connect(settings: StrataSettings, timeout: Duration = '5s'): Promise<Connection> {
+  try {
+    return await Connection.connect({ address: settings.address, connectTimeout: timeout });
+  } catch {
+    throw new TemporalUnreachableError(settings.address);
+  }
+}
+
+export async function connectClient(settings: StrataSettings): Promise<{ client: Client; connection: Connection }> {
+  const connection = await connect(settings);
+  const client = new Client({ connection, namespace: settings.namespace });
+  return { client, connection };
+}
+
+/** True when a Temporal frontend answers at the address. */
+export async function isReachable(settings: StrataSettings): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ address: settings.address, connectTimeout: '1s' });
+    await connection.close();
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,47 @@
+import path from 'node:path';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { Provider } from '../src/providers/types';
+
+export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
+
+let runtimeInstalled = false;
+/** Quiet the SDK's own logger: warnings and errors only, to stderr. */
+export function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger((process.env.STRATA_SDK_LOG_LEVEL as 'WARN') ?? 'WARN') });
+  } catch {
+    // already installed by the host process (tests)
+  }
+}
+
+/** Bundles the workflows once; tests reuse one bundle across workers. */
+export function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+}
+
+export interface StrataWorkerOptions {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  provider: Provider;
+  bundle?: WorkflowBundle;
+  /** Signals that stop the worker gracefully; none in tests. */
+  shutdownSignals?: NodeJS.Signals[];
+}
+
+export async function createStrataWorker(opts: StrataWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installRuntime();
+  const connection = await NativeConnection.connect({ address: opts.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: createActivities({ provider: opts.provider }),
+    ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
+    shutdownGraceTime: '5s',
+  });
+  return { worker, connection };
+}

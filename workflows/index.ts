@@ -1,0 +1,3 @@
+// The worker bundles this file: every workflow type Strata registers.
+export { promotion } from './promotion';
+export { layer } from './layer';

@@ -1,0 +1,135 @@
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  rootCause,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { parseDuration } from '../src/domain/duration';
+import { describeGateFailure, type LayerInput, type LayerResult } from '../src/domain/promotion';
+import type { GateResult, LayerPhase } from '../src/domain/status';
+import type { Release } from '../src/providers/types';
+import { type LayerDecision, type LayerProgress, layerDecisionSignal, layerProgressSignal } from './messages';
+import { PHASE_KEY } from './search-attributes';
+
+const activities = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  // Activities heartbeat every second: a worker killed mid-activity is noticed within 10 s.
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+  // An abort waits until the running activity has stopped before compensating.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
+
+/**
+ * One layer of the ladder: provision → seed → deploy → gates → approval → promote.
+ * A failed gate, a rejection, an expiry or an abort rolls the environment back to the release it
+ * ran before this promotion, in a non-cancellable scope.
+ */
+export async function layer(input: LayerInput): Promise<LayerResult> {
+  const { layer: spec, candidate } = input;
+  const parentId = workflowInfo().parent?.workflowId;
+  const parent = parentId ? getExternalWorkflowHandle(parentId) : undefined;
+
+  let phase: LayerPhase = 'pending';
+  let running: string | null = null;
+  const gates: GateResult[] = [];
+  let decision: LayerDecision | undefined;
+  const work = new CancellationScope();
+
+  setHandler(layerDecisionSignal, (d) => {
+    if (decision) return; // the first decision stands
+    decision = d;
+    if (d.kind === 'aborted') work.cancel();
+  });
+
+  const report = async (progress: Omit<LayerProgress, 'layer'>) => {
+    if (progress.phase) {
+      phase = progress.phase;
+      upsertSearchAttributes([{ key: PHASE_KEY, value: phase }]);
+    }
+    if (progress.running !== undefined) running = progress.running;
+    if (parent) await parent.signal(layerProgressSignal, { layer: spec.name, ...progress });
+  };
+
+  // Compensation as data: each undo step is added once its action has started.
+  const compensations: Array<() => Promise<void>> = [];
+  let previous: Release | null = null;
+  let failure: string | undefined;
+  let outcome: LayerResult['outcome'] = 'failed';
+
+  try {
+    outcome = await work.run(async () => {
+      await report({ phase: 'provisioning' });
+      const env = await activities.provisionEnvironment({ promotionId: input.promotionId, layer: spec });
+      previous = env.previous;
+      await report({ running: env.running });
+
+      await report({ phase: 'seeding' });
+      await activities.seedEnvironment({ layer: spec });
+
+      await report({ phase: 'deploying' });
+      if (spec.rollback === 'previous') {
+        compensations.unshift(async () => {
+          const r = await activities.rollbackEnvironment({ layer: spec, to: previous });
+          await report({ phase: 'rolled-back', running: r.running });
+        });
+      }
+      const deployed = await activities.deployCandidate({ layer: spec, candidate });
+      await report({ running: deployed.running });
+
+      await report({ phase: 'testing' });
+      for (const gate of spec.gates) {
+        const result = await activities.runGate({ layer: spec, candidate, gate });
+        gates.push(result);
+        await report({ gate: result });
+      }
+      const failed = gates.find((g) => !g.passed);
+      if (failed) {
+        failure = describeGateFailure(failed);
+        return 'failed' as const;
+      }
+
+      if (spec.approval.mode === 'manual') {
+        await report({ phase: 'awaiting-approval' });
+        const expiryMs = parseDuration(spec.approval.expiry) ?? 0;
+        const decided = await condition(() => decision !== undefined, expiryMs);
+        if (!decided) {
+          failure = `approval expired: ${spec.approval.required} approval(s) needed within ${spec.approval.expiry}`;
+          return 'failed' as const;
+        }
+        if (decision?.kind === 'rejected') {
+          failure = `rejected by ${decision.actor}: ${decision.reason}`;
+          return 'failed' as const;
+        }
+      }
+      return 'promoted' as const;
+    });
+  } catch (err) {
+    if (isCancellation(err) || work.consideredCancelled) {
+      outcome = 'aborted';
+      failure = decision?.kind === 'aborted' ? `aborted by ${decision.actor}: ${decision.reason}` : 'aborted';
+    } else {
+      outcome = 'failed';
+      failure = `${phase} failed: ${rootCause(err) ?? String(err)}`;
+    }
+  }
+
+  if (outcome === 'promoted') {
+    const r = await activities.promoteRelease({ layer: spec, digest: candidate.digest });
+    await report({ phase: 'promoted', running: r.running });
+  } else {
+    await CancellationScope.nonCancellable(async () => {
+      await report({ failure });
+      for (const undo of compensations) await undo();
+      if (phase !== 'rolled-back') await report({ phase: 'failed' });
+    });
+  }
+  return { layer: spec.name, outcome, phase, running, gates, failure };
+}

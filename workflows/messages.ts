@@ -1,0 +1,53 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { LayerPhase, GateResult, PromotionStatus } from '../src/domain/status';
+
+// Messages shared by workflows and clients. Clients import these, never the workflow bodies.
+
+export interface ApprovalRequest {
+  layer: string;
+  actor: string;
+  reason: string;
+}
+
+export interface ApprovalReply {
+  layer: string;
+  decision: 'approve' | 'reject';
+  actor: string;
+  /** Distinct approvals so far, and how many the layer needs. */
+  count: number;
+  required: number;
+  quorumReached: boolean;
+}
+
+export interface AbortRequest {
+  actor: string;
+  reason: string;
+}
+
+/** Approve a layer awaiting approval. Refusals fail the Update with an ApprovalRefused failure. */
+export const approveUpdate = defineUpdate<ApprovalReply, [ApprovalRequest]>('approve');
+/** Reject a layer awaiting approval: one reject ends the promotion. */
+export const rejectUpdate = defineUpdate<ApprovalReply, [ApprovalRequest]>('reject');
+/** Abort the promotion: the current layer rolls back and no further layer starts. */
+export const abortUpdate = defineUpdate<{ aborted: true }, [AbortRequest]>('abort');
+export const statusQuery = defineQuery<PromotionStatus>('status');
+
+/** Child → parent: what a layer workflow is doing now. */
+export interface LayerProgress {
+  layer: string;
+  phase?: LayerPhase;
+  running?: string | null;
+  gate?: GateResult;
+  failure?: string;
+}
+export const layerProgressSignal = defineSignal<[LayerProgress]>('layerProgress');
+
+/** Parent → child: the approval decision (quorum reached, rejected) or an abort. */
+export type LayerDecision =
+  | { kind: 'approved'; approvers: string[] }
+  | { kind: 'rejected'; actor: string; reason: string }
+  | { kind: 'aborted'; actor: string; reason: string };
+export const layerDecisionSignal = defineSignal<[LayerDecision]>('layerDecision');
+
+export const APPROVAL_REFUSED = 'ApprovalRefused';
+export const ABORT_REFUSED = 'AbortRefused';
