@@ -45,7 +45,7 @@ const server = require(path.join(CANDIDATES, 'fraud-v2', 'server.js')) as Server
 
 const TRAINING = { rows: 20_000, seed: 7 };
 const EVALUATION_SEEDS = [1, 2, 3, 4, 5];
-const EVALUATION_ROWS = [2_000, 20_000];
+const EVALUATION_ROWS = [2_000, 5_000, 20_000];
 
 const BANDS: Record<string, { min: number; max: number }> = {
   'fraud-v1': { min: 0.8, max: 0.86 },

@@ -108,6 +108,11 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
           failure = `rejected by ${decision.actor}: ${decision.reason}`;
           return 'failed' as const;
         }
+        if (decision?.kind === 'aborted') {
+          // The abort woke the condition before the scope's cancellation reached it.
+          failure = `aborted by ${decision.actor}: ${decision.reason}`;
+          return 'aborted' as const;
+        }
       }
       return 'promoted' as const;
     });

@@ -3,7 +3,7 @@ import { lstat, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { CandidateRef, FeatureSpec, InputSchema } from '../domain/ladder';
-import { ConfigError, type ConfigIssue, describeValue, formatPath, validate } from './errors';
+import { ConfigError, type ConfigIssue, describeValue, expectedGot, formatPath, validate } from './errors';
 import { parseYamlMapping } from './yaml';
 
 // <dir>/candidate.yaml → CandidateRef. The digest identifies the candidate by what it runs: it is
@@ -17,10 +17,7 @@ const VERSION_PATTERN = /^[A-Za-z0-9._+-]+$/;
 const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function patterned(pattern: RegExp, expected: string) {
-  return z
-    .string()
-    .min(1)
-    .regex(pattern, { error: (issue) => `expected ${expected}, got ${describeValue(issue.input)}` });
+  return z.string().min(1).regex(pattern, { error: (issue) => expectedGot(expected, issue.input) });
 }
 
 const identifier = patterned(IDENTIFIER_PATTERN, 'a SQL identifier (letters, digits and _, not starting with a digit)');
@@ -89,7 +86,7 @@ const inputSchema = z.strictObject({
 const serveSchema = z
   .union([z.string(), z.array(z.string().min(1)).min(1)], {
     error: (issue) =>
-      `expected the command that serves the candidate, as a list of strings (argv) or a string, got ${describeValue(issue.input)}`,
+      expectedGot('the command that serves the candidate, as a list of strings (argv) or a string', issue.input),
   })
   .transform((serve, ctx) => {
     if (Array.isArray(serve)) return serve;
@@ -117,9 +114,20 @@ const artifactPathSchema = z.string().transform((raw, ctx) => {
 
 const manifestSchema = z.strictObject({
   name: patterned(NAME_PATTERN, "a name of lowercase letters, digits, '.', '_' and '-'").max(128),
-  version: z.string().min(1).max(128).regex(VERSION_PATTERN, {
-    error: (issue) => `expected a version of letters, digits, '.', '_', '+' and '-', got ${describeValue(issue.input)}`,
-  }),
+  version: z
+    .string({
+      // `version: 2.0` is the number 2 to YAML; the version the author meant is lost, so ask for quotes.
+      error: (issue) =>
+        typeof issue.input === 'number'
+          ? `expected a string, got the number ${issue.input}; ` +
+            'put the version in quotes (YAML reads an unquoted 2.0 as a number)'
+          : expectedGot('a version string', issue.input),
+    })
+    .min(1)
+    .max(128)
+    .regex(VERSION_PATTERN, {
+      error: (issue) => expectedGot("a version of letters, digits, '.', '_', '+' and '-'", issue.input),
+    }),
   description: z.string().optional(),
   serve: serveSchema,
   artifacts: z
@@ -129,7 +137,11 @@ const manifestSchema = z.strictObject({
       artifacts.forEach((artifact, index) => {
         const first = artifacts.indexOf(artifact);
         if (first !== index) {
-          ctx.addIssue({ code: 'custom', path: [index], message: `"${artifact}" is listed twice (also artifacts[${first}])` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [index],
+            message: `"${artifact}" is listed twice (also artifacts[${first}])`,
+          });
         }
       });
     }),
@@ -140,7 +152,8 @@ async function requireDirectory(dir: string): Promise<void> {
   try {
     const info = await stat(dir);
     if (!info.isDirectory()) {
-      throw new ConfigError(dir, [{ path: '', message: `expected a candidate directory containing ${MANIFEST_NAME}, got a file` }]);
+      const message = `expected a candidate directory containing ${MANIFEST_NAME}, got a file`;
+      throw new ConfigError(dir, [{ path: '', message }]);
     }
   } catch (error) {
     if (error instanceof ConfigError) throw error;
@@ -170,9 +183,15 @@ async function artifactFileIssues(dir: string, artifacts: readonly string[]): Pr
     const at = formatPath(['artifacts', index]);
     try {
       const info = await lstat(path.join(dir, artifact));
-      if (info.isSymbolicLink()) issues.push({ path: at, message: `"${artifact}" is a symbolic link; artifacts must be regular files` });
-      else if (info.isDirectory()) issues.push({ path: at, message: `"${artifact}" is a directory; list the files in it instead` });
-      else if (!info.isFile()) issues.push({ path: at, message: `"${artifact}" is not a regular file` });
+      // A symbolic link could point outside the directory, or change what the digest covers.
+      const problem = info.isSymbolicLink()
+        ? 'is a symbolic link; artifacts must be regular files'
+        : info.isDirectory()
+          ? 'is a directory; list the files in it instead'
+          : !info.isFile()
+            ? 'is not a regular file'
+            : undefined;
+      if (problem) issues.push({ path: at, message: `"${artifact}" ${problem}` });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       issues.push({
@@ -226,7 +245,8 @@ export async function loadCandidate(dir: string): Promise<CandidateRef> {
   await requireDirectory(dir);
   const absoluteDir = path.resolve(dir);
   const file = path.join(dir, MANIFEST_NAME);
-  const document = parseYamlMapping(await readManifest(file), file, 'a candidate manifest: a mapping with name, version, serve, artifacts and input');
+  const expected = 'a candidate manifest: a mapping with name, version, serve, artifacts and input';
+  const document = parseYamlMapping(await readManifest(file), file, expected);
 
   const issues: ConfigIssue[] = [];
   const fields = { ...document };

@@ -53,6 +53,11 @@ export function describeValue(value: unknown): string {
   return typeof value;
 }
 
+/** "expected X, got Y", or "missing; expected X" when there is no value at all. */
+export function expectedGot(expected: string, input: unknown): string {
+  return input === undefined ? `missing; expected ${expected}` : `expected ${expected}, got ${describeValue(input)}`;
+}
+
 export function quoteList(values: readonly unknown[]): string {
   return values.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v))).join(', ');
 }
@@ -64,6 +69,8 @@ export function quoteList(values: readonly unknown[]): string {
 // their own `error`, which zod prefers over this map.
 
 type RawIssue = z.core.$ZodRawIssue;
+
+const ALLOWED_KEYS_PREFIX = 'allowed keys: ';
 
 const KIND_BY_TYPE: Record<string, string> = {
   string: 'a string',
@@ -96,8 +103,9 @@ function describeNumberSchema(inst: unknown): string {
   let max: { value: number; inclusive: boolean } | undefined;
   for (const check of checks) {
     if (check.check === 'number_format' && check.format && /int/.test(check.format)) integer = true;
-    if (check.check === 'greater_than' && check.value !== undefined) min = { value: check.value, inclusive: !!check.inclusive };
-    if (check.check === 'less_than' && check.value !== undefined) max = { value: check.value, inclusive: !!check.inclusive };
+    const bound = check.value !== undefined ? { value: check.value, inclusive: !!check.inclusive } : undefined;
+    if (check.check === 'greater_than') min = bound;
+    if (check.check === 'less_than') max = bound;
   }
   const kind = integer ? 'an integer' : 'a number';
   if (min && max && min.inclusive && max.inclusive) return `${kind} between ${min.value} and ${max.value}`;
@@ -141,10 +149,8 @@ function sizeNoun(origin: string): string {
 export const configErrorMap: z.core.$ZodErrorMap = (issue) => {
   const got = `got ${describeValue(issue.input)}`;
   switch (issue.code) {
-    case 'invalid_type': {
-      const expected = describeExpected(issue);
-      return issue.input === undefined ? `missing; expected ${expected}` : `expected ${expected}, ${got}`;
-    }
+    case 'invalid_type':
+      return expectedGot(describeExpected(issue), issue.input);
     case 'invalid_value':
       return issue.values.length === 1
         ? `expected ${quoteList(issue.values)}, ${got}`
@@ -188,8 +194,6 @@ export const configErrorMap: z.core.$ZodErrorMap = (issue) => {
   }
 };
 
-const ALLOWED_KEYS_PREFIX = 'allowed keys: ';
-
 /** True when every issue of a union branch says "the value is not this kind at all". */
 function isWrongBranch(issues: readonly z.core.$ZodIssue[]): boolean {
   return issues.every((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'));
@@ -209,7 +213,9 @@ export function issuesFromZod(
     const at = [...prefix, ...(issue.path as PathSegment[])];
     if (issue.code === 'unrecognized_keys') {
       const hint = issue.message.startsWith(ALLOWED_KEYS_PREFIX) ? `; ${issue.message}` : '';
-      for (const key of issue.keys) out.push({ path: formatPath([...at, key]), message: `unknown key "${key}"${hint}` });
+      for (const key of issue.keys) {
+        out.push({ path: formatPath([...at, key]), message: `unknown key "${key}"${hint}` });
+      }
       continue;
     }
     if (issue.code === 'invalid_union') {
@@ -220,8 +226,8 @@ export function issuesFromZod(
       }
     }
     if (issue.code === 'invalid_key' && issue.issues.length > 0) {
-      const key = at.length > 0 ? String(at[at.length - 1]) : '';
-      for (const inner of issue.issues) out.push({ path: formatPath(at), message: `key "${key}": ${inner.message}` });
+      // The path already ends with the offending key; say what is wrong with it.
+      for (const inner of issue.issues) out.push({ path: formatPath(at), message: `invalid key: ${inner.message}` });
       continue;
     }
     out.push({ path: formatPath(at), message: issue.message });

@@ -4,7 +4,16 @@ import { DURATION_HINT, parseDuration } from '../domain/duration';
 import { normalizeIdentity } from '../domain/identity';
 import type { ApprovalPolicy, GateSpec, LadderSpec, LayerSpec, RollbackPolicy } from '../domain/ladder';
 import { gateRegistry, gateTypes } from '../gates/registry';
-import { ConfigError, type ConfigIssue, configErrorMap, describeValue, formatPath, quoteList, validate } from './errors';
+import {
+  ConfigError,
+  type ConfigIssue,
+  configErrorMap,
+  describeValue,
+  expectedGot,
+  formatPath,
+  quoteList,
+  validate,
+} from './errors';
 import { parseYamlMapping } from './yaml';
 
 // ladder.yaml → LadderSpec. The file format is documented, field by field, in examples/ladder.yaml.
@@ -22,13 +31,13 @@ function nameSchema(what: string) {
     .string()
     .regex(NAME_PATTERN, {
       error: (issue) =>
-        `expected a ${what} of lowercase letters, digits and '-', starting with a letter; got ${describeValue(issue.input)}`,
+        expectedGot(`a ${what} of lowercase letters, digits and '-', starting with a letter`, issue.input),
     })
     .max(63);
 }
 
 const durationSchema = z
-  .string({ error: (issue) => `expected ${DURATION_HINT}, got ${describeValue(issue.input)}` })
+  .string({ error: (issue) => expectedGot(DURATION_HINT, issue.input) })
   .transform((text, ctx) => {
     const ms = parseDuration(text);
     if (ms === undefined) {
@@ -70,9 +79,7 @@ interface ManualApproval {
 }
 
 const approvalSchema = z.union([z.literal('auto'), manualApprovalSchema], {
-  error: (issue) =>
-    `${issue.input === undefined ? 'missing; expected' : 'expected'} "auto" or a mapping ` +
-    `{ required, approvers, expiry }${issue.input === undefined ? '' : `, got ${describeValue(issue.input)}`}`,
+  error: (issue) => expectedGot('"auto" or a mapping { required, approvers, expiry }', issue.input),
 });
 
 function knownGateTypes(): string {
@@ -85,11 +92,7 @@ function knownGateTypes(): string {
  */
 const gateSchema = z
   .strictObject({
-    type: z.string({
-      error: (issue) =>
-        `${issue.input === undefined ? 'missing; expected' : 'expected'} a gate type (one of ${knownGateTypes()})` +
-        (issue.input === undefined ? '' : `, got ${describeValue(issue.input)}`),
-    }),
+    type: z.string({ error: (issue) => expectedGot(`a gate type (one of ${knownGateTypes()})`, issue.input) }),
     name: nameSchema('gate name').optional(),
     threshold: z.unknown().optional(),
     options: z.unknown().optional(),
@@ -140,7 +143,7 @@ const ladderSchema = z.strictObject({
     })
     .optional(),
   layers: z
-    .array(layerSchema, { error: (issue) => `${issue.input === undefined ? 'missing; expected' : 'expected'} a list of layers${issue.input === undefined ? '' : `, got ${describeValue(issue.input)}`}` })
+    .array(layerSchema, { error: (issue) => expectedGot('a list of layers', issue.input) })
     .min(1, { error: 'a ladder needs at least one layer, got an empty list' }),
 });
 
@@ -206,7 +209,9 @@ function approvalIssues(approval: Record<string, unknown>, at: Path): Located[] 
   });
   const required = approval.required;
   const distinct = firstIndex.size;
-  if (typeof required === 'number' && Number.isInteger(required) && required >= 1 && approvers.length > 0 && required > distinct) {
+  // A `required` that is not a positive integer, or no approvers, is reported by the schema.
+  const wellFormed = typeof required === 'number' && Number.isInteger(required) && required >= 1;
+  if (wellFormed && approvers.length > 0 && required > distinct) {
     found.push({
       path: [...at, 'required'],
       message:
@@ -290,7 +295,7 @@ export function loadLadder(file: string): LadderSpec {
   return parseLadder(readConfigFile(file), file);
 }
 
-export function readConfigFile(file: string): string {
+function readConfigFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {

@@ -14,7 +14,8 @@ export function parseYamlMapping(text: string, file: string, expected: string): 
       file,
       doc.errors.map((error) => {
         const { line, col } = lineCounter.linePos(error.pos[0]);
-        const reason = error.code === 'MULTIPLE_DOCS' ? 'the file holds more than one YAML document (---)' : error.message;
+        const reason =
+          error.code === 'MULTIPLE_DOCS' ? 'the file holds more than one YAML document (---)' : error.message;
         return { path: '', message: `YAML syntax error at line ${line}, column ${col}: ${reason}` };
       }),
     );

@@ -18,18 +18,22 @@ export const TRANSACTIONS_LABEL = 'is_fraud';
 export const CHANNELS = ['web', 'pos', 'app'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-/** Columns of the table, in order, with their SQLite declared types. */
+/**
+ * Columns of the table, in order, with their SQLite declared types. No NOT NULL constraints: this
+ * generator never writes a null, but later data steps (e.g. missing values in a fidelity layer)
+ * may, and the consistency gate is what judges null rates.
+ */
 export const TRANSACTION_COLUMNS = [
   { name: 'id', type: 'INTEGER PRIMARY KEY' },
-  { name: 'txn_id', type: 'TEXT NOT NULL' },
-  { name: 'amount', type: 'REAL NOT NULL' },
-  { name: 'merchant_risk', type: 'REAL NOT NULL' },
-  { name: 'account_age_days', type: 'INTEGER NOT NULL' },
-  { name: 'hour', type: 'INTEGER NOT NULL' },
-  { name: 'is_foreign', type: 'INTEGER NOT NULL' },
-  { name: 'velocity_24h', type: 'INTEGER NOT NULL' },
-  { name: 'channel', type: 'TEXT NOT NULL' },
-  { name: 'is_fraud', type: 'INTEGER NOT NULL' },
+  { name: 'txn_id', type: 'TEXT' },
+  { name: 'amount', type: 'REAL' },
+  { name: 'merchant_risk', type: 'REAL' },
+  { name: 'account_age_days', type: 'INTEGER' },
+  { name: 'hour', type: 'INTEGER' },
+  { name: 'is_foreign', type: 'INTEGER' },
+  { name: 'velocity_24h', type: 'INTEGER' },
+  { name: 'channel', type: 'TEXT' },
+  { name: 'is_fraud', type: 'INTEGER' },
 ] as const;
 
 export type TransactionColumn = (typeof TRANSACTION_COLUMNS)[number]['name'];

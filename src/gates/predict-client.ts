@@ -25,14 +25,24 @@ export class PredictClient {
    * answer; rejects only when the caller's signal is aborted.
    */
   async predict(records: unknown[], timeoutMs: number): Promise<PredictOutcome> {
-    this.opts.signal.throwIfAborted();
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const cancel = this.opts.signal;
+    cancel.throwIfAborted();
+    // One controller per request, tied to the caller's signal and a timer that are both released
+    // afterwards (AbortSignal.any would keep a listener per request on a long-lived signal).
+    const controller = new AbortController();
+    let timedOut = false;
+    const onCancel = () => controller.abort(cancel.reason);
+    cancel.addEventListener('abort', onCancel, { once: true });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
     try {
       const res = await request(this.endpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ records }),
-        signal: AbortSignal.any([this.opts.signal, timeout]),
+        signal: controller.signal,
         dispatcher: this.agent,
       });
       const text = await res.body.text();
@@ -41,9 +51,12 @@ export class PredictClient {
       }
       return parseScores(text, records.length, this.endpoint);
     } catch (err) {
-      if (this.opts.signal.aborted) throw this.opts.signal.reason ?? err;
-      if (timeout.aborted) return { ok: false, reason: `POST ${this.endpoint} timed out after ${timeoutMs} ms` };
+      if (cancel.aborted) throw cancel.reason ?? err;
+      if (timedOut) return { ok: false, reason: `POST ${this.endpoint} timed out after ${timeoutMs} ms` };
       return { ok: false, reason: `candidate at ${this.baseUrl} is unreachable: ${describeNetworkError(err)}` };
+    } finally {
+      clearTimeout(timer);
+      cancel.removeEventListener('abort', onCancel);
     }
   }
 

@@ -131,9 +131,15 @@ async function update<R, A>(client: Client, id: string, run: () => Promise<R>, _
       const cause = err.cause as Error | undefined;
       throw new RefusedError(cause?.message ?? err.message);
     }
-    if (err instanceof WorkflowNotFoundError) throw new PromotionNotFoundError(id);
-    if ((err as Error)?.message?.includes('workflow execution already completed')) {
-      throw new RefusedError(`promotion ${id} has already ended`);
+    if (err instanceof WorkflowNotFoundError || (err as Error)?.message?.includes('already completed')) {
+      // An Update to a closed workflow reads as "not found": tell the two apart.
+      const ended = await client.workflow
+        .getHandle(id)
+        .describe()
+        .then((d) => d.status.name.toLowerCase())
+        .catch(() => undefined);
+      if (ended) throw new RefusedError(`promotion ${id} has already ended (workflow ${ended})`);
+      throw new PromotionNotFoundError(id);
     }
     throw err;
   }

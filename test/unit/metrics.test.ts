@@ -71,9 +71,11 @@ describe('percentile (nearest rank)', () => {
 
   it('returns the smallest value with at least p % of the values at or below it', () => {
     expect(percentile(values, 5)).toBe(15);
+    expect(percentile(values, 25)).toBe(20); // rank ceil(1.25) = 2, not round(1.25) = 1
     expect(percentile(values, 30)).toBe(20);
     expect(percentile(values, 40)).toBe(20);
     expect(percentile(values, 50)).toBe(35);
+    expect(percentile(values, 61)).toBe(40);
     expect(percentile(values, 100)).toBe(50);
   });
 

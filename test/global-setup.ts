@@ -1,0 +1,41 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { freePort } from '../src/providers/local';
+import { ensureTemporalCli } from '../src/temporal/cli';
+import { type DevServer, startDevServer } from '../src/temporal/server';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    namespace: string;
+  }
+}
+
+let server: DevServer | undefined;
+let dir: string | undefined;
+
+/** Starts the one real Temporal dev server of this test run (building the CLI if needed). */
+export async function setup(project: TestProject): Promise<void> {
+  const cli = await ensureTemporalCli();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-test-temporal-'));
+  const port = await freePort();
+  server = await startDevServer({
+    cli,
+    dbFile: path.join(dir, 'temporal.db'),
+    logFile: path.join(dir, 'temporal.log'),
+    port,
+    uiPort: port + 1, // unused: headless
+    headless: true,
+    namespace: 'strata',
+    retentionDays: 30,
+  });
+  project.provide('temporalAddress', server.address);
+  project.provide('namespace', 'strata');
+}
+
+export async function teardown(): Promise<void> {
+  await server?.stop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}

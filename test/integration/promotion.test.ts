@@ -1,0 +1,198 @@
+import type { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditTrail } from '../../src/audit/trail';
+import { layerRange } from '../../src/config/ladder';
+import type { PromotionStatus } from '../../src/domain/status';
+import { abort, approve, getStatus, RefusedError, reject, startPromotion, waitForResult } from '../../src/temporal/promotions';
+import { WORKFLOWS_PATH } from '../../workers/worker';
+import { connectTestClient, startTestWorker, teardownHome, tempHome, uniqueTaskQueue } from '../helpers/harness';
+import { exampleCandidate, testLadder } from '../helpers/ladders';
+
+let bundle: WorkflowBundle;
+let client: Client;
+let connection: Connection;
+let home: string;
+let taskQueue: string;
+let worker: Awaited<ReturnType<typeof startTestWorker>>;
+
+beforeAll(async () => {
+  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+  ({ client, connection } = await connectTestClient());
+  home = tempHome('promotion');
+  taskQueue = uniqueTaskQueue('promotion');
+  worker = await startTestWorker({ home, taskQueue, bundle });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await connection?.close();
+  if (home) await teardownHome(home);
+});
+
+async function waitFor(id: string, pred: (s: PromotionStatus) => boolean, timeoutMs = 60_000): Promise<PromotionStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await getStatus(client, id);
+    if (pred(s)) return s;
+    if (Date.now() > deadline) throw new Error(`timed out waiting on ${id}: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const awaiting = (layer: string) => (s: PromotionStatus) =>
+  s.layers.find((l) => l.name === layer)?.phase === 'awaiting-approval';
+
+async function healthVersion(url: string): Promise<string> {
+  const res = await request(`${url}/health`);
+  return ((await res.body.json()) as { version: string }).version;
+}
+
+describe('promotion through the ladder (real dev server, real local provider)', () => {
+  it('promotes fraud-v2 through every layer once the approvers approve', async () => {
+    const ladder = testLadder();
+    const candidate = await exampleCandidate('fraud-v2');
+    const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate, initiator: 'dana', taskQueue });
+
+    await waitFor(id, awaiting('traffic'));
+    const traffic = await approve(client, id, { layer: 'traffic', actor: 'alice', reason: 'SLOs fine' });
+    expect(traffic).toMatchObject({ quorumReached: true, count: 1, required: 1 });
+    await waitFor(id, awaiting('mirror'));
+    await approve(client, id, { layer: 'mirror', actor: 'alice', reason: 'ok' });
+    expect((await getStatus(client, id)).state).toBe('awaiting-approval');
+    await approve(client, id, { layer: 'mirror', actor: 'carol', reason: 'ok' });
+
+    const result = await waitForResult(client, id);
+    expect(result.state).toBe('promoted');
+    expect(result.layers.map((l) => [l.name, l.phase, l.running])).toEqual([
+      ['sandbox', 'promoted', '2.0.0'],
+      ['integration', 'promoted', '2.0.0'],
+      ['traffic', 'promoted', '2.0.0'],
+      ['mirror', 'promoted', '2.0.0'],
+    ]);
+    const sandboxGates = result.layers[0].gates;
+    expect(sandboxGates.map((g) => g.name)).toEqual(['schema', 'consistency', 'quality', 'latency']);
+    expect(sandboxGates.every((g) => g.passed)).toBe(true);
+    expect(sandboxGates.find((g) => g.name === 'quality')!.value).toBeGreaterThan(0.85);
+
+    const status = await getStatus(client, id);
+    expect(status).toMatchObject({ id, initiator: 'dana', state: 'promoted', candidate: { name: 'fraud-scoring', version: '2.0.0' } });
+    expect(status.candidate.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(status.layers[3].approval).toEqual({ required: 2, allowed: ['alice', 'bob', 'carol'] });
+    expect(status.layers[3].approvals.map((a) => a.actor)).toEqual(['alice', 'carol']);
+
+    // The environment really serves the promoted version.
+    const env = await worker.provider.describe('mirror');
+    expect(await healthVersion(env!.url!)).toBe('2.0.0');
+
+    const trail = await auditTrail(client, id);
+    const actions = trail.map((e) => e.action);
+    expect(actions[0]).toBe('promotion.started');
+    expect(actions.at(-1)).toBe('promotion.completed');
+    for (const a of ['layer.provisioned', 'layer.seeded', 'layer.deployed', 'gate.passed', 'approval.granted', 'layer.promoted']) {
+      expect(actions).toContain(a);
+    }
+    expect(trail.filter((e) => e.action === 'layer.promoted').map((e) => e.layer)).toEqual(['sandbox', 'integration', 'traffic', 'mirror']);
+    expect(trail.find((e) => e.action === 'approval.granted' && e.layer === 'traffic')).toMatchObject({ actor: 'alice', detail: expect.stringContaining('SLOs fine') });
+  });
+
+  it('fails fraud-v3 on the quality gate of integration and rolls back to the earlier version', async () => {
+    const ladder = testLadder();
+    const v1 = await exampleCandidate('fraud-v1');
+    const first = await startPromotion(client, { ladder, layers: layerRange(ladder, 'sandbox', 'integration'), candidate: v1, initiator: 'dana', taskQueue });
+    expect((await waitForResult(client, first)).state).toBe('promoted');
+
+    const v3 = await exampleCandidate('fraud-v3');
+    const id = await startPromotion(client, { ladder, layers: layerRange(ladder, 'sandbox', 'integration'), candidate: v3, initiator: 'dana', taskQueue });
+    const result = await waitForResult(client, id);
+    expect(result.state).toBe('failed');
+    expect(result.reason).toMatch(/^layer integration: gate quality failed: measured 0\.\d+ auc, threshold 0\.78/);
+    const [sandbox, integration] = result.layers;
+    expect(sandbox).toMatchObject({ phase: 'promoted', running: '3.0.0' });
+    expect(integration).toMatchObject({ phase: 'rolled-back', running: '1.0.0' });
+    const quality = integration.gates.find((g) => g.name === 'quality')!;
+    expect(quality.passed).toBe(false);
+    expect(quality.value).toBeLessThan(0.78);
+
+    // Really rolled back: the environment's process answers as 1.0.0.
+    const env = await worker.provider.describe('integration');
+    expect(env!.running!.version).toBe('1.0.0');
+    expect(await healthVersion(env!.url!)).toBe('1.0.0');
+
+    const actions = (await auditTrail(client, id)).map((e) => `${e.action}:${e.layer ?? '-'}`);
+    expect(actions).toContain('gate.failed:integration');
+    expect(actions).toContain('layer.rolled-back:integration');
+    expect(actions.at(-1)).toBe('promotion.failed:-');
+  });
+
+  it('refuses the initiator, outsiders, early and duplicate approvals, and records every attempt', async () => {
+    const ladder = testLadder();
+    const candidate = await exampleCandidate('fraud-v2');
+    const layers = layerRange(ladder, 'mirror', 'mirror');
+    const id = await startPromotion(client, { ladder, layers, candidate, initiator: ' Dana ', taskQueue });
+
+    // Not awaiting approval yet: refused (the layer is still being provisioned or tested).
+    await expect(approve(client, id, { layer: 'mirror', actor: 'alice', reason: 'too early' })).rejects.toThrow(/not awaiting approval/);
+    await waitFor(id, awaiting('mirror'));
+
+    await expect(approve(client, id, { layer: 'mirror', actor: 'DANA', reason: 'mine' })).rejects.toThrow(
+      /dana started this promotion and may not approve it/,
+    );
+    await expect(approve(client, id, { layer: 'mirror', actor: 'mallory', reason: 'x' })).rejects.toThrow(/not an approver of layer mirror/);
+    await expect(approve(client, id, { layer: 'nope', actor: 'alice', reason: 'x' })).rejects.toThrow(/has no layer "nope"/);
+    const firstVote = await approve(client, id, { layer: 'mirror', actor: ' Alice ', reason: 'good' });
+    expect(firstVote).toMatchObject({ count: 1, required: 2, quorumReached: false });
+    await expect(approve(client, id, { layer: 'mirror', actor: 'alice', reason: 'again' })).rejects.toThrow(/counts once/);
+    expect((await getStatus(client, id)).state).toBe('awaiting-approval');
+    const second = await approve(client, id, { layer: 'mirror', actor: 'bob', reason: 'good' });
+    expect(second).toMatchObject({ count: 2, quorumReached: true });
+    await expect(approve(client, id, { layer: 'mirror', actor: 'carol', reason: 'late' })).rejects.toThrow(RefusedError);
+
+    expect((await waitForResult(client, id)).state).toBe('promoted');
+    const trail = await auditTrail(client, id);
+    const refused = trail.filter((e) => e.action === 'approval.refused');
+    expect(refused.map((e) => e.actor)).toEqual(['alice', 'dana', 'mallory', 'alice', 'alice', 'carol']);
+    expect(refused[1].detail).toContain('may not approve');
+    expect(trail.filter((e) => e.action === 'approval.granted').map((e) => e.actor)).toEqual(['alice', 'bob']);
+  });
+
+  it('ends the promotion on one reject and rolls the layer back', async () => {
+    const ladder = testLadder();
+    const candidate = await exampleCandidate('fraud-v1');
+    const id = await startPromotion(client, { ladder, layers: layerRange(ladder, 'traffic', 'traffic'), candidate, initiator: 'dana', taskQueue });
+    await waitFor(id, awaiting('traffic'));
+    await reject(client, id, { layer: 'traffic', actor: 'bob', reason: 'p99 regressed' });
+    const result = await waitForResult(client, id);
+    expect(result.state).toBe('failed');
+    expect(result.reason).toBe('layer traffic: rejected by bob: p99 regressed');
+    expect(result.layers[0].phase).toBe('rolled-back');
+    expect((await auditTrail(client, id)).map((e) => e.action)).toEqual(expect.arrayContaining(['approval.rejected', 'layer.rolled-back']));
+  });
+
+  it('expires an approval that does not come in time', async () => {
+    const ladder = testLadder({ expiry: '2s' });
+    const candidate = await exampleCandidate('fraud-v1');
+    const id = await startPromotion(client, { ladder, layers: layerRange(ladder, 'traffic', 'traffic'), candidate, initiator: 'dana', taskQueue });
+    const result = await waitForResult(client, id);
+    expect(result.state).toBe('failed');
+    expect(result.reason).toMatch(/approval expired: 1 approval\(s\) needed within 2s/);
+    expect(result.layers[0].phase).toBe('rolled-back');
+  });
+
+  it('aborts a promotion awaiting approval, rolls back, and refuses a second abort', async () => {
+    const ladder = testLadder();
+    const candidate = await exampleCandidate('fraud-v2');
+    const id = await startPromotion(client, { ladder, layers: layerRange(ladder, 'traffic', 'mirror'), candidate, initiator: 'dana', taskQueue });
+    await waitFor(id, awaiting('traffic'));
+    await abort(client, id, { actor: 'erin', reason: 'incident in progress' });
+    const result = await waitForResult(client, id);
+    expect(result.state).toBe('aborted');
+    expect(result.reason).toBe('layer traffic: aborted by erin: incident in progress');
+    expect(result.layers.map((l) => l.phase)).toEqual(['rolled-back', 'pending']);
+    await expect(abort(client, id, { actor: 'erin', reason: 'again' })).rejects.toThrow(RefusedError);
+    const trail = await auditTrail(client, id);
+    expect(trail.find((e) => e.action === 'abort.requested')).toMatchObject({ actor: 'erin', detail: 'incident in progress' });
+    expect(trail.at(-1)!.action).toBe('promotion.aborted');
+  });
+});

@@ -1,0 +1,417 @@
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadCandidate } from '../../src/config/candidate';
+import { ConfigError, formatPath, issuesFromZod, validate } from '../../src/config/errors';
+import { COMMAND_LINE, layerRange, loadLadder, parseLadder } from '../../src/config/ladder';
+import type { LadderSpec } from '../../src/domain/ladder';
+import { z } from 'zod';
+
+const LADDERS = path.join(__dirname, '..', 'fixtures', 'ladders');
+const CANDIDATES = path.join(__dirname, '..', 'fixtures', 'candidates');
+const EXAMPLE_LADDER = path.join(__dirname, '..', '..', 'examples', 'ladder.yaml');
+
+/** Loads a file expected to be rejected and returns the ConfigError. */
+function configErrorOf(load: () => unknown): ConfigError {
+  try {
+    load();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError, but loading succeeded');
+}
+
+async function asyncConfigErrorOf(load: () => Promise<unknown>): Promise<ConfigError> {
+  try {
+    await load();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError, but loading succeeded');
+}
+
+describe('ConfigError', () => {
+  it('prints one line per issue: file, path, message; no path for the whole document', () => {
+    const error = new ConfigError('examples/ladder.yaml', [
+      { path: 'layers[3].approval.required', message: 'expected an integer >= 1, got "two"' },
+      { path: '', message: 'the file is empty' },
+    ]);
+    expect(error.message).toBe(
+      'examples/ladder.yaml: layers[3].approval.required: expected an integer >= 1, got "two"\n' +
+        'examples/ladder.yaml: the file is empty',
+    );
+    expect(error.file).toBe('examples/ladder.yaml');
+    expect(error.name).toBe('ConfigError');
+  });
+
+  it('formats paths with bracketed indices, dotted keys and quoted odd keys', () => {
+    expect(formatPath(['layers', 3, 'approval', 'required'])).toBe('layers[3].approval.required');
+    expect(formatPath(['input', 'features', 'bad name'])).toBe('input.features["bad name"]');
+    expect(formatPath([])).toBe('');
+  });
+
+  it('turns zod issues into expected-vs-found messages, one per unknown key', () => {
+    const schema = z.strictObject({ mode: z.enum(['a', 'b']), count: z.number().int().min(1) });
+    const result = validate(schema, { mode: 'c', count: 'two', extra: 1, other: 2 }, ['outer', 0]);
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.issues).toEqual([
+      { path: 'outer[0].mode', message: 'expected one of "a", "b", got "c"' },
+      { path: 'outer[0].count', message: 'expected an integer >= 1, got "two"' },
+      { path: 'outer[0].extra', message: 'unknown key "extra"; allowed keys: mode, count' },
+      { path: 'outer[0].other', message: 'unknown key "other"; allowed keys: mode, count' },
+    ]);
+    // Issues from a parse without our error map still get paths and one issue per key.
+    const plain = schema.safeParse({ mode: 'a', count: 1, extra: 1 });
+    expect(plain.success).toBe(false);
+    if (!plain.success) expect(issuesFromZod(plain.error.issues)[0].path).toBe('extra');
+  });
+});
+
+// --- ladder.yaml ---------------------------------------------------------------------------------
+
+/**
+ * Every bad-*.yaml fixture states what it breaks in its first two lines:
+ *   # expect: <path of the issue>       ("(document)" for the whole document)
+ *   # message: <phrase the message contains>
+ * The CLI tests read the same header (each bad fixture must make `strata promote` exit 2).
+ */
+function fixtureExpectation(file: string): { path: string; phrase: string } {
+  const [first, second] = readFileSync(file, 'utf8').split('\n');
+  const path = /^# expect: (.*)$/.exec(first)?.[1];
+  const phrase = /^# message: (.*)$/.exec(second)?.[1];
+  if (path === undefined || phrase === undefined) throw new Error(`${file}: missing "# expect:" / "# message:" header`);
+  return { path: path === '(document)' ? '' : path, phrase };
+}
+
+const badLadders = readdirSync(LADDERS)
+  .filter((name) => name.startsWith('bad-') && name.endsWith('.yaml'))
+  .sort();
+
+describe('loadLadder rejects malformed ladders', () => {
+  it('has a fixture for every kind of mistake we promise to catch', () => {
+    const kinds: Record<string, string> = {
+      'YAML syntax error, with its line': 'bad-yaml-syntax.yaml',
+      'empty file': 'bad-empty.yaml',
+      'document is not a mapping': 'bad-not-mapping.yaml',
+      'duplicate layer name': 'bad-duplicate-layer.yaml',
+      'unknown gate type': 'bad-unknown-gate-type.yaml',
+      'wrong type (rows: many)': 'bad-wrong-type.yaml',
+      'impossible quorum': 'bad-impossible-quorum.yaml',
+      'required: 0': 'bad-required-zero.yaml',
+      'required: two': 'bad-required-not-integer.yaml',
+      'bad duration': 'bad-duration.yaml',
+      'zero ttl': 'bad-ttl-zero.yaml',
+      'unknown key': 'bad-unknown-key.yaml',
+      'missing layers': 'bad-missing-layers.yaml',
+      'empty layers': 'bad-empty-layers.yaml',
+      'duplicate gate name (defaulted from type)': 'bad-duplicate-gate.yaml',
+      'duplicate approvers after case folding': 'bad-duplicate-approvers.yaml',
+      'invalid gate option (quality metric: f1)': 'bad-gate-option.yaml',
+      'gate threshold missing': 'bad-gate-threshold-missing.yaml',
+      'approval neither auto nor a mapping': 'bad-approval-mode.yaml',
+      'unknown rollback policy': 'bad-rollback.yaml',
+      'layer name not a slug': 'bad-layer-name.yaml',
+    };
+    expect(badLadders).toEqual(Object.values(kinds).sort());
+  });
+
+  it.each(badLadders)('%s', (name) => {
+    const file = path.join(LADDERS, name);
+    const { path: expectedPath, phrase } = fixtureExpectation(file);
+    const error = configErrorOf(() => loadLadder(file));
+    expect(error.file).toBe(file);
+    const issue = error.issues.find((i) => i.path === expectedPath);
+    expect(issue, `issues were:\n${error.message}`).toBeDefined();
+    expect(issue!.message).toContain(phrase);
+    // The printed message has the issue on a line of its own, with the file and the path.
+    const line = expectedPath === '' ? `${file}: ${issue!.message}` : `${file}: ${expectedPath}: ${issue!.message}`;
+    expect(error.message.split('\n')).toContain(line);
+  });
+
+  it('names the line and column of a YAML syntax error', () => {
+    const error = configErrorOf(() => parseLadder('name: x\nlayers: [\n  - a\n', 'inline.yaml'));
+    expect(error.issues[0].message).toMatch(/^YAML syntax error at line \d+, column \d+: /);
+  });
+
+  it('reports every problem of a file in one error, grouped by layer', () => {
+    const text = [
+      'name: many-problems',
+      'layers:',
+      '  - name: sandbox',
+      '    seed: { rows: 0, seed: 1 }',
+      '    gates: [{ type: schema }, { type: schema }]',
+      '    approval: { required: 2, approvers: [alice, ALICE] }',
+      '    colour: red',
+      '  - name: sandbox',
+      '    seed: { rows: 10, seed: 1 }',
+      '    gates: []',
+      '    approval: auto',
+    ].join('\n');
+    const error = configErrorOf(() => parseLadder(text, 'many.yaml'));
+    expect(error.issues.map((i) => i.path)).toEqual([
+      'layers[0].seed.rows',
+      'layers[0].colour',
+      'layers[0].gates[1]',
+      'layers[0].approval.approvers[1]',
+      'layers[0].approval.required',
+      'layers[1].name',
+    ]);
+    expect(error.issues.find((i) => i.path === 'layers[0].approval.required')!.message).toBe(
+      'required 2 approvals but only 1 distinct approver is listed',
+    );
+  });
+
+  it('reports a missing file by name', () => {
+    const error = configErrorOf(() => loadLadder(path.join(LADDERS, 'no-such-ladder.yaml')));
+    expect(error.issues).toEqual([{ path: '', message: 'file not found' }]);
+  });
+});
+
+describe('loadLadder accepts valid ladders', () => {
+  it('produces exactly the LadderSpec, with built-in defaults filled in', () => {
+    const ladder = loadLadder(path.join(LADDERS, 'good-minimal.yaml'));
+    expect(ladder).toStrictEqual<LadderSpec>({
+      name: 'minimal',
+      layers: [
+        {
+          name: 'sandbox',
+          seed: { rows: 10, seed: 0 },
+          gates: [
+            { name: 'schema', type: 'schema', options: {} },
+            {
+              name: 'quality',
+              type: 'quality',
+              threshold: 0.5,
+              options: { metric: 'auc', cutoff: 0.5, batchSize: 500 },
+            },
+          ],
+          approval: { mode: 'auto' },
+          rollback: 'previous',
+        },
+      ],
+    });
+    // Plain data: survives serialization unchanged (workflows receive it as a payload).
+    expect(JSON.parse(JSON.stringify(ladder))).toStrictEqual(ladder);
+  });
+
+  it('merges `defaults` into every layer, a layer’s own values winning; normalizes approvers', () => {
+    const ladder = loadLadder(path.join(LADDERS, 'good-defaults.yaml'));
+    const [sandbox, traffic] = ladder.layers;
+    expect(sandbox.approval).toEqual({ mode: 'manual', required: 1, approvers: ['alice', 'bob'], expiry: '24h' });
+    expect(sandbox.rollback).toBe('keep');
+    expect(sandbox.ttl).toBe('3d');
+    expect(sandbox.gates).toEqual([
+      {
+        name: 'latency-p99',
+        type: 'latency',
+        threshold: 80,
+        options: { requests: 200, percentile: 99, concurrency: 4, timeoutMs: 2000 },
+      },
+    ]);
+    expect(traffic.approval).toEqual({
+      mode: 'manual',
+      required: 2,
+      approvers: ['alice', 'bob', 'carol'],
+      expiry: '1h30m',
+    });
+    expect(traffic.rollback).toBe('previous');
+    expect(traffic.ttl).toBe('12h');
+  });
+
+  it('defaults a manual approval’s expiry to 72h without `defaults`', () => {
+    const text = [
+      'name: x',
+      'layers:',
+      '  - name: a',
+      '    seed: { rows: 1, seed: 1 }',
+      '    gates: []',
+      '    approval: { required: 1, approvers: [alice] }',
+    ].join('\n');
+    const ladder = parseLadder(text, 'inline.yaml');
+    expect(ladder.layers[0].approval).toEqual({ mode: 'manual', required: 1, approvers: ['alice'], expiry: '72h' });
+  });
+
+  it('loads examples/ladder.yaml: five layers as documented', () => {
+    const ladder = loadLadder(EXAMPLE_LADDER);
+    expect(ladder.layers.map((l) => l.name)).toEqual(['sandbox', 'integration', 'traffic', 'fidelity', 'mirror']);
+    expect(ladder.layers.map((l) => l.seed.seed)).toEqual([1, 2, 3, 4, 5]);
+    expect(ladder.layers.map((l) => l.seed.rows)).toEqual([2000, 2000, 2000, 2000, 5000]);
+    expect(ladder.layers.map((l) => l.approval)).toEqual([
+      { mode: 'auto' },
+      { mode: 'auto' },
+      { mode: 'manual', required: 1, approvers: ['alice', 'bob'], expiry: '72h' },
+      { mode: 'manual', required: 1, approvers: ['alice', 'bob'], expiry: '72h' },
+      { mode: 'manual', required: 2, approvers: ['alice', 'bob', 'carol'], expiry: '72h' },
+    ]);
+    for (const layer of ladder.layers) {
+      expect(layer.gates.map((g) => g.type)).toEqual(['schema', 'consistency', 'quality', 'latency']);
+      expect(layer.rollback).toBe('previous');
+    }
+    const quality = ladder.layers.map((l) => l.gates.find((g) => g.type === 'quality')!.threshold);
+    expect(quality).toEqual([0.6, 0.78, 0.78, 0.78, 0.78]);
+    const requests = ladder.layers.map((l) => l.gates.find((g) => g.type === 'latency')!.options.requests);
+    expect(requests).toEqual([100, 200, 400, 200, 500]);
+  });
+});
+
+describe('layerRange', () => {
+  const ladder = loadLadder(EXAMPLE_LADDER);
+  const names = (from?: string, to?: string) => layerRange(ladder, from, to).map((l) => l.name);
+
+  it('returns the whole ladder, or the slice from/to (inclusive)', () => {
+    expect(names()).toEqual(['sandbox', 'integration', 'traffic', 'fidelity', 'mirror']);
+    expect(names('traffic')).toEqual(['traffic', 'fidelity', 'mirror']);
+    expect(names(undefined, 'integration')).toEqual(['sandbox', 'integration']);
+    expect(names('traffic', 'traffic')).toEqual(['traffic']);
+  });
+
+  it('rejects unknown layer names, naming both flags', () => {
+    const error = configErrorOf(() => layerRange(ladder, 'staging', 'prod'));
+    expect(error.file).toBe(COMMAND_LINE);
+    expect(error.issues.map((i) => i.path)).toEqual(['--from', '--to']);
+    expect(error.issues[0].message).toContain('unknown layer "staging"');
+    expect(error.issues[0].message).toContain('"sandbox", "integration", "traffic", "fidelity", "mirror"');
+  });
+
+  it('rejects from after to', () => {
+    const error = configErrorOf(() => layerRange(ladder, 'mirror', 'sandbox'));
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0].path).toBe('--to');
+    expect(error.issues[0].message).toContain('comes before');
+  });
+});
+
+// --- candidate.yaml ------------------------------------------------------------------------------
+
+describe('loadCandidate', () => {
+  const scratch: string[] = [];
+  afterEach(() => {
+    for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  /** A writable copy of a fixture candidate. */
+  function copyOf(fixture: string): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'strata-candidate-'));
+    scratch.push(dir);
+    cpSync(path.join(CANDIDATES, fixture), dir, { recursive: true });
+    return dir;
+  }
+
+  it('loads a valid candidate with an absolute dir, argv and feature defaults', async () => {
+    const relative = path.relative(process.cwd(), path.join(CANDIDATES, 'good'));
+    const candidate = await loadCandidate(relative);
+    expect(candidate).toStrictEqual({
+      name: 'fraud-scoring',
+      version: '2.0.0+build.7',
+      digest: expect.stringMatching(/^[0-9a-f]{64}$/),
+      dir: path.join(CANDIDATES, 'good'),
+      serve: ['node', 'server.js', '--port-from-env'],
+      artifacts: ['server.js', 'model.json'],
+      input: {
+        table: 'transactions',
+        label: 'is_fraud',
+        features: {
+          amount: { type: 'number', min: 0, required: true, nullable: false },
+          hour: { type: 'integer', min: 0, max: 23, required: true, nullable: false },
+          channel: { type: 'string', enum: ['web', 'pos', 'atm'], required: true, nullable: false },
+          foreign: { type: 'boolean', required: false, nullable: true },
+        },
+      },
+    });
+    expect(path.isAbsolute(candidate.dir)).toBe(true);
+  });
+
+  it('computes the digest as documented: sorted paths, NUL, length, NUL, content', async () => {
+    const dir = path.join(CANDIDATES, 'good');
+    const { createHash } = await import('node:crypto');
+    const hash = createHash('sha256');
+    for (const file of ['model.json', 'server.js']) {
+      const content = readFileSync(path.join(dir, file));
+      hash.update(`${file}\0${content.length}\0`);
+      hash.update(content);
+    }
+    expect((await loadCandidate(dir)).digest).toBe(hash.digest('hex'));
+  });
+
+  it('changes the digest when one artifact byte changes, not when the description changes', async () => {
+    const dir = copyOf('good');
+    const before = (await loadCandidate(dir)).digest;
+
+    const manifest = path.join(dir, 'candidate.yaml');
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/^description: .*$/m, 'description: reworded'));
+    expect((await loadCandidate(dir)).digest).toBe(before);
+
+    const model = path.join(dir, 'model.json');
+    const bytes = readFileSync(model);
+    bytes[bytes.length - 2] ^= 1;
+    writeFileSync(model, bytes);
+    expect((await loadCandidate(dir)).digest).not.toBe(before);
+  });
+
+  it('rejects a digest written in the manifest', async () => {
+    const dir = path.join(CANDIDATES, 'digest-key');
+    const error = await asyncConfigErrorOf(() => loadCandidate(dir));
+    expect(error.file).toBe(path.join(dir, 'candidate.yaml'));
+    expect(error.issues).toEqual([{ path: 'digest', message: 'digest is computed from the artifacts; remove it' }]);
+  });
+
+  it('rejects a missing artifact, naming its index', async () => {
+    const error = await asyncConfigErrorOf(() => loadCandidate(path.join(CANDIDATES, 'missing-artifact')));
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0].path).toBe('artifacts[1]');
+    expect(error.issues[0].message).toContain('"model.json" does not exist');
+  });
+
+  it('rejects an artifact path leaving the candidate directory', async () => {
+    const error = await asyncConfigErrorOf(() => loadCandidate(path.join(CANDIDATES, 'escaping-artifact')));
+    expect(error.issues).toEqual([
+      {
+        path: 'artifacts[1]',
+        message: `expected a path inside the candidate directory, without '..', got "../good/model.json"`,
+      },
+    ]);
+  });
+
+  it('rejects a missing directory and a directory without candidate.yaml, naming the path', async () => {
+    const missing = path.join(CANDIDATES, 'no-such-candidate');
+    const noDir = await asyncConfigErrorOf(() => loadCandidate(missing));
+    expect(noDir.file).toBe(missing);
+    expect(noDir.message).toBe(`${missing}: candidate directory not found`);
+
+    const noManifest = await asyncConfigErrorOf(() => loadCandidate(path.join(CANDIDATES, 'no-manifest')));
+    expect(noManifest.file).toBe(path.join(CANDIDATES, 'no-manifest', 'candidate.yaml'));
+    expect(noManifest.issues[0].message).toContain('file not found');
+  });
+
+  it('asks for quotes around a version YAML reads as a number', async () => {
+    const dir = copyOf('good');
+    const manifest = path.join(dir, 'candidate.yaml');
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('version: 2.0.0+build.7', 'version: 2.0'));
+    const error = await asyncConfigErrorOf(() => loadCandidate(dir));
+    expect(error.issues).toEqual([
+      {
+        path: 'version',
+        message: 'expected a string, got the number 2; put the version in quotes (YAML reads an unquoted 2.0 as a number)',
+      },
+    ]);
+  });
+
+  it('checks feature declarations against their type', async () => {
+    const dir = copyOf('good');
+    const manifest = path.join(dir, 'candidate.yaml');
+    writeFileSync(
+      manifest,
+      readFileSync(manifest, 'utf8')
+        .replace('hour: { type: integer, min: 0, max: 23 }', 'hour: { type: integer, min: 23, max: 0 }')
+        .replace('foreign: { type: boolean,', 'foreign: { type: boolean, enum: [yes],'),
+    );
+    const error = await asyncConfigErrorOf(() => loadCandidate(dir));
+    expect(error.issues).toEqual([
+      { path: 'input.features.hour.min', message: 'min (23) is greater than max (0)' },
+      { path: 'input.features.foreign.enum', message: 'enum applies to string features only, this one is boolean' },
+    ]);
+  });
+});
