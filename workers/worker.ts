@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Provider } from '../src/providers/types';
 
@@ -7,11 +7,16 @@ export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
 
 let runtimeInstalled = false;
 /** Quiet the SDK's own logger: warnings and errors only, to stderr. */
-export function installRuntime(): void {
+export function installRuntime(level?: string): void {
+  if (level) process.env.STRATA_SDK_LOG_LEVEL = level;
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env.STRATA_SDK_LOG_LEVEL as 'WARN') ?? 'WARN') });
+    const level = (process.env.STRATA_SDK_LOG_LEVEL ?? 'WARN') as 'WARN';
+    Runtime.install({
+      logger: new DefaultLogger(level),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }) } },
+    });
   } catch {
     // already installed by the host process (tests)
   }

@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { parseLadder } from '../../src/config/ladder';
+import { LocalProvider } from '../../src/providers/local';
+import { getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
+import { connectTestClient, ROOT, teardownHome, tempHome, temporalAddress, uniqueTaskQueue } from '../helpers/harness';
+import { exampleCandidate } from '../helpers/ladders';
+
+// The worker runs as a real separate process, is killed with SIGKILL in the middle of a layer,
+// and a new one picks the promotion up: Temporal retries the interrupted activity and the local
+// provider's idempotency keeps every environment and process single.
+
+let client: Client;
+let connection: Connection;
+let home: string;
+let taskQueue: string;
+const workers: ChildProcess[] = [];
+
+function startWorkerProcess(): Promise<ChildProcess> {
+  // node --import tsx: one process (the tsx launcher would put the worker in a child of its own).
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'workers/main.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporalAddress(),
+      TEMPORAL_NAMESPACE: inject('namespace'),
+      STRATA_HOME: home,
+      STRATA_TASK_QUEUE: taskQueue,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  workers.push(child);
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      if (err.includes('worker running')) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before running:\n${err}`)));
+  });
+}
+
+beforeAll(async () => {
+  ({ client, connection } = await connectTestClient());
+  home = tempHome('crash');
+  taskQueue = uniqueTaskQueue('crash');
+});
+
+afterAll(async () => {
+  for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+  await connection?.close();
+  if (home) await teardownHome(home);
+});
+
+describe('a worker killed with SIGKILL mid-promotion', () => {
+  it('is replaced by a new worker that completes the promotion without provisioning or deploying twice', async () => {
+    // The integration layer's latency gate sends enough requests to be caught in the middle.
+    const ladder = parseLadder(
+      `
+name: crash-ladder
+layers:
+  - name: sandbox
+    seed: { rows: 500, seed: 1 }
+    gates: [ { type: schema }, { type: quality, threshold: 0.6 } ]
+    approval: auto
+  - name: integration
+    seed: { rows: 500, seed: 2 }
+    gates:
+      - { type: schema }
+      - { type: latency, threshold: 5000, options: { requests: 6000, concurrency: 2 } }
+    approval: auto
+  - name: traffic
+    seed: { rows: 500, seed: 3 }
+    gates: [ { type: quality, threshold: 0.78 } ]
+    approval: auto
+`,
+      'crash-ladder.yaml',
+    );
+    const candidate = await exampleCandidate('fraud-v2');
+    const first = await startWorkerProcess();
+    const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate, initiator: 'dana', taskQueue });
+
+    // Wait until the integration layer is running its gates, then kill the worker outright.
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const s = await getStatus(client, id);
+      if (s.layers[1].phase === 'testing') break;
+      expect(s.state).not.toBe('failed');
+      if (Date.now() > deadline) throw new Error(`integration never reached testing: ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    expect(first.signalCode).toBe('SIGKILL');
+
+    await startWorkerProcess();
+    const result = await waitForResult(client, id);
+    expect(result.state).toBe('promoted');
+    expect(result.layers.map((l) => l.phase)).toEqual(['promoted', 'promoted', 'promoted']);
+
+    const provider = new LocalProvider(home);
+    for (const layer of ['sandbox', 'integration', 'traffic']) {
+      const events = provider.events(layer).map((e) => e.event);
+      expect(events.filter((e) => e === 'provisioned'), `${layer} provisioned`).toHaveLength(1);
+      expect(events.filter((e) => e === 'seeded'), `${layer} seeded`).toHaveLength(1);
+      expect(events.filter((e) => e === 'process-started'), `${layer} deployed`).toHaveLength(1);
+      expect(events.filter((e) => e === 'process-stopped'), `${layer} stopped`).toHaveLength(0);
+    }
+    // The activity really was interrupted: the gate's successful run was a retry.
+    const latency = result.layers[1].gates.find((g) => g.type === 'latency')!;
+    expect(latency.passed).toBe(true);
+    const history = await client.workflow.getHandle(`${id}.integration`).fetchHistory();
+    const attempts = (history.events ?? [])
+      .map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 0)
+      .filter((a) => a > 0);
+    expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
+  });
+});

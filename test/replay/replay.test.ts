@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { installRuntime, WORKFLOWS_PATH } from '../../workers/worker';
+
+// Histories recorded from real runs (scripts/record-histories.sh) are replayed against today's
+// workflow code: a change that would break running promotions fails here.
+
+const HISTORIES = path.join(__dirname, 'histories');
+
+function load() {
+  return fs
+    .readdirSync(HISTORIES)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => {
+      const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES, f), 'utf8')));
+      const type = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '';
+      return { workflowId: f.replace(/\.json$/, ''), type, history };
+    });
+}
+
+beforeAll(() => {
+  installRuntime('ERROR'); // the negative test's determinism errors are expected
+});
+
+describe('replay of recorded histories', () => {
+  it('replays every recorded promotion and layer history without a determinism error', async () => {
+    const histories = load();
+    expect(histories.length).toBeGreaterThanOrEqual(8);
+    const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
+    const failures: string[] = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories.map(({ workflowId, history }) => ({ workflowId, history })))) {
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('catches a non-deterministic change (a layer that sleeps before provisioning)', async () => {
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: path.join(__dirname, 'changed-workflows.ts'),
+      logger: new DefaultLogger('ERROR'),
+    });
+    const layerHistories = load().filter((h) => h.type === 'layer');
+    expect(layerHistories.length).toBeGreaterThanOrEqual(5);
+    let failures = 0;
+    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, layerHistories.map(({ workflowId, history }) => ({ workflowId, history })))) {
+      if (result.error) failures++;
+    }
+    expect(failures).toBe(layerHistories.length);
+  });
+});

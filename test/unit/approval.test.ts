@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateApproval, type ApprovalRecord } from '../../src/domain/approval';
+import type { ApprovalPolicy } from '../../src/domain/ladder';
+import { parseDuration } from '../../src/domain/duration';
+
+const policy: ApprovalPolicy = { mode: 'manual', required: 2, approvers: ['alice', 'bob', 'carol'], expiry: '72h' };
+const base = { layer: 'mirror', phase: 'awaiting-approval', policy, initiator: 'dana', approvals: [] as ApprovalRecord[] };
+const attempt = (actor: string, decision: 'approve' | 'reject' = 'approve') => ({ actor, decision, reason: 'because' });
+
+describe('evaluateApproval', () => {
+  it('refuses the initiator, compared trimmed and case-folded', () => {
+    expect(evaluateApproval({ ...base, initiator: ' Dana', attempt: attempt('DANA ') })).toEqual({
+      kind: 'refused',
+      reason: 'dana started this promotion and may not approve it',
+    });
+  });
+
+  it('refuses anyone the policy does not list', () => {
+    const out = evaluateApproval({ ...base, attempt: attempt('mallory') });
+    expect(out).toMatchObject({ kind: 'refused', reason: expect.stringContaining('not an approver of layer mirror') });
+  });
+
+  it('refuses a layer that is not awaiting approval, and an automatic layer', () => {
+    expect(evaluateApproval({ ...base, phase: 'testing', attempt: attempt('alice') })).toMatchObject({
+      kind: 'refused',
+      reason: 'layer mirror is not awaiting approval (phase: testing)',
+    });
+    expect(evaluateApproval({ ...base, policy: { mode: 'auto' }, attempt: attempt('alice') })).toMatchObject({ kind: 'refused' });
+  });
+
+  it('refuses an empty identity or reason', () => {
+    expect(evaluateApproval({ ...base, attempt: { actor: '  ', decision: 'approve', reason: 'x' } })).toMatchObject({ kind: 'refused' });
+    expect(evaluateApproval({ ...base, attempt: { actor: 'alice', decision: 'approve', reason: ' ' } })).toMatchObject({ kind: 'refused' });
+  });
+
+  it('counts an approver once and reaches the quorum with distinct approvers', () => {
+    const first = evaluateApproval({ ...base, attempt: attempt('Alice') });
+    expect(first).toEqual({ kind: 'granted', quorumReached: false, count: 1, required: 2 });
+    const approvals: ApprovalRecord[] = [{ actor: 'alice', decision: 'approve', reason: 'x', at: 't' }];
+    expect(evaluateApproval({ ...base, approvals, attempt: attempt(' ALICE ') })).toMatchObject({ kind: 'duplicate' });
+    expect(evaluateApproval({ ...base, approvals, attempt: attempt('bob') })).toEqual({
+      kind: 'granted',
+      quorumReached: true,
+      count: 2,
+      required: 2,
+    });
+  });
+
+  it('turns a listed approver’s reject into a rejection', () => {
+    expect(evaluateApproval({ ...base, attempt: attempt('carol', 'reject') })).toEqual({ kind: 'rejected' });
+    expect(evaluateApproval({ ...base, attempt: attempt('dana', 'reject') })).toMatchObject({ kind: 'refused' });
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['90s', 90_000],
+    ['30m', 1_800_000],
+    ['72h', 259_200_000],
+    ['7d', 604_800_000],
+    ['1h30m', 5_400_000],
+    ['250ms', 250],
+    ['1.5h', 5_400_000],
+  ])('%s is %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['', 'h', '10', '10x', '-5m', '5 m', 'm5'])('rejects %j', (text) => expect(parseDuration(text)).toBeUndefined());
+});
