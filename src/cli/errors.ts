@@ -15,7 +15,9 @@ export class UsageError extends Error {
 
 /** Prints one clear message for a known error and returns the exit code. */
 export function reportError(err: unknown): number {
-  const write = (line: string) => process.stderr.write(`strata: ${line}\n`);
+  // Every line carries the prefix, so a multi-issue config error reads as one list.
+  const write = (text: string) =>
+    process.stderr.write(text.split('\n').map((line) => `strata: ${line}`).join('\n') + '\n');
   if (err instanceof ConfigError || err instanceof SettingsError || err instanceof UsageError) {
     write(err.message);
     return EXIT_USAGE;

@@ -13,7 +13,7 @@ export class TemporalUnreachableError extends Error {
   }
 }
 
-export async function connect(settings: StrataSettings, timeout: Duration = '5s'): Promise<Connection> {
+export async function connect(settings: StrataSettings, timeout: Duration = '3s'): Promise<Connection> {
   try {
     return await Connection.connect({ address: settings.address, connectTimeout: timeout });
   } catch {
