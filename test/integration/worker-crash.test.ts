@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { parseLadder } from '../../src/config/ladder';
@@ -41,6 +42,13 @@ function startWorkerProcess(): Promise<ChildProcess> {
     });
     child.on('exit', (code) => reject(new Error(`worker exited (${code}) before running:\n${err}`)));
   });
+}
+
+async function latencyGateRunning(workflowId: string): Promise<boolean> {
+  const d = await client.workflow.getHandle(workflowId).describe();
+  return (d.raw.pendingActivities ?? []).some(
+    (a) => a.activityType?.name === 'runGate' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+  );
 }
 
 beforeAll(async () => {
@@ -87,7 +95,8 @@ layers:
     const deadline = Date.now() + 90_000;
     for (;;) {
       const s = await getStatus(client, id);
-      if (s.layers[1].phase === 'testing') break;
+      // The schema gate is done and the latency gate's activity has started on this worker.
+      if (s.layers[1].phase === 'testing' && s.layers[1].gates.length === 1 && (await latencyGateRunning(`${id}.integration`))) break;
       expect(s.state).not.toBe('failed');
       if (Date.now() > deadline) throw new Error(`integration never reached testing: ${JSON.stringify(s)}`);
       await new Promise((r) => setTimeout(r, 100));
