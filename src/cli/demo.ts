@@ -74,6 +74,10 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
         print('\nAudit trail (strata audit ' + id + '):\n');
         print(renderAudit(await auditTrail(client, id)));
         print(`\nWeb UI: ${uiBase}/namespaces/${settings.namespace}/workflows/${id}`);
+        print(
+          `The environments keep serving under ${settings.home}/envs (a later promotion reuses them); ` +
+            '`strata teardown --all` stops and removes them.',
+        );
         setExit(status.state === 'promoted' ? EXIT_OK : EXIT_FAILED);
       } finally {
         await connection.close();

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './audit';
 import { registerDemoCommand } from './demo';
+import { registerEnvironmentCommands } from './environments';
 import { EXIT_USAGE, reportError } from './errors';
 import { registerPromotionCommands } from './promotions';
 import { registerServerCommands } from './server';
@@ -14,6 +15,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerServerCommands(program);
   registerPromotionCommands(program, setExit);
   registerAuditCommands(program);
+  registerEnvironmentCommands(program);
   registerDemoCommand(program, setExit);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
