@@ -5,11 +5,11 @@ import type { CandidateRef, LadderSpec } from '../../src/domain/ladder';
 import { EXAMPLES } from './harness';
 
 /** A small, fast ladder with the example's shape: two automatic layers, then approvals. */
-export function testLadder(opts: { expiry?: string; rollback?: 'previous' | 'keep' } = {}): LadderSpec {
+/** The YAML of a small, fast ladder with the example's shape: two automatic layers, then approvals. */
+export function testLadderYaml(opts: { name?: string; expiry?: string; rollback?: 'previous' | 'keep' } = {}): string {
   const expiry = opts.expiry ?? '1h';
-  return parseLadder(
-    `
-name: test-ladder
+  return `
+name: ${opts.name ?? 'test-ladder'}
 defaults: { rollback: ${opts.rollback ?? 'previous'} }
 layers:
   - name: sandbox
@@ -36,9 +36,11 @@ layers:
     gates:
       - { type: quality, threshold: 0.78 }
     approval: { required: 2, approvers: [Alice, bob, carol], expiry: ${expiry} }
-`,
-    'test-ladder.yaml',
-  );
+`;
+}
+
+export function testLadder(opts: { expiry?: string; rollback?: 'previous' | 'keep' } = {}): LadderSpec {
+  return parseLadder(testLadderYaml(opts), 'test-ladder.yaml');
 }
 
 export function exampleCandidate(name: 'fraud-v1' | 'fraud-v2' | 'fraud-v3'): Promise<CandidateRef> {

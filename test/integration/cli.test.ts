@@ -15,6 +15,7 @@ import { freePort } from '../../src/providers/local';
 import type { PromotionSummary } from '../../src/temporal/promotions';
 import { WORKFLOWS_PATH } from '../../workers/worker';
 import { connectTestClient, ROOT, startTestWorker, teardownHome, tempHome, uniqueTaskQueue } from '../helpers/harness';
+import { testLadderYaml } from '../helpers/ladders';
 
 const STRATA = path.join(ROOT, 'bin/strata');
 const FIXTURES = 'test/fixtures/ladders'; // relative to ROOT, the CLI's cwd: messages name files as given
@@ -121,36 +122,7 @@ async function inBatches<T, R>(items: T[], size: number, fn: (item: T) => Promis
   return out;
 }
 
-/** A small ladder with the shape of testLadder() in test/helpers/ladders.ts. */
-const TEST_LADDER_YAML = `
-name: cli-test-ladder
-defaults: { rollback: previous }
-layers:
-  - name: sandbox
-    seed: { rows: 1000, seed: 1 }
-    gates:
-      - { type: schema }
-      - { type: consistency }
-      - { type: quality, threshold: 0.6 }
-      - { type: latency, threshold: 2000, options: { requests: 20 } }
-    approval: auto
-  - name: integration
-    seed: { rows: 1000, seed: 2 }
-    gates:
-      - { type: schema }
-      - { type: quality, threshold: 0.78 }
-    approval: auto
-  - name: traffic
-    seed: { rows: 1000, seed: 3 }
-    gates:
-      - { type: quality, threshold: 0.78 }
-    approval: { required: 1, approvers: [alice, bob], expiry: 1h }
-  - name: mirror
-    seed: { rows: 1000, seed: 5 }
-    gates:
-      - { type: quality, threshold: 0.78 }
-    approval: { required: 2, approvers: [Alice, bob, carol], expiry: 1h }
-`;
+const TEST_LADDER_YAML = testLadderYaml({ name: 'cli-test-ladder' });
 
 // --- the bad ladders: `# expect: <path>` and `# message: <phrase>` head each file ---------------
 
