@@ -3,7 +3,7 @@ import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail } from '../../src/audit/trail';
-import { layerRange } from '../../src/config/ladder';
+import { layerRange, parseLadder } from '../../src/config/ladder';
 import type { PromotionStatus } from '../../src/domain/status';
 import { abort, approve, getStatus, RefusedError, reject, startPromotion, waitForResult } from '../../src/temporal/promotions';
 import { WORKFLOWS_PATH } from '../../workers/worker';
@@ -194,5 +194,32 @@ describe('promotion through the ladder (real dev server, real local provider)', 
     const trail = await auditTrail(client, id);
     expect(trail.find((e) => e.action === 'abort.requested')).toMatchObject({ actor: 'erin', detail: 'incident in progress' });
     expect(trail.at(-1)!.action).toBe('promotion.aborted');
+  });
+  it('aborts in the middle of a gate: the activity is cancelled and the layer rolls back at once', async () => {
+    const ladder = parseLadder(
+      `
+name: abort-ladder
+layers:
+  - name: sandbox
+    seed: { rows: 500, seed: 1 }
+    gates: [ { type: latency, threshold: 5000, options: { requests: 100000, concurrency: 2 } } ]
+    approval: auto
+`,
+      'abort-ladder.yaml',
+    );
+    const candidate = await exampleCandidate('fraud-v1');
+    const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate, initiator: 'dana', taskQueue });
+    await waitFor(id, (s) => s.layers[0].phase === 'testing');
+    await new Promise((r) => setTimeout(r, 500)); // the gate is sending requests
+    const asked = Date.now();
+    await abort(client, id, { actor: 'erin', reason: 'stop the load' });
+    const result = await waitForResult(client, id);
+    const took = Date.now() - asked;
+    expect(result.state).toBe('aborted');
+    expect(result.layers[0].phase).toBe('rolled-back');
+    expect(result.layers[0].gates).toEqual([]); // the cancelled gate reported nothing
+    expect(took).toBeLessThan(15_000); // 100 000 requests would take far longer
+    const trail = (await auditTrail(client, id)).map((e) => e.action);
+    expect(trail).toEqual(expect.arrayContaining(['abort.requested', 'layer.aborted', 'layer.rolled-back', 'promotion.aborted']));
   });
 });
