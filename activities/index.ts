@@ -1,4 +1,7 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { environmentWorkflowId, type LeaseRequest } from '../src/domain/environment';
+import { leaseRequestSignal } from '../workflows/environment-messages';
 import type { CandidateRef, GateSpec, LayerSpec } from '../src/domain/ladder';
 import type { GateResult } from '../src/domain/status';
 import { gateRegistry } from '../src/gates/registry';
@@ -6,6 +9,8 @@ import type { EnvironmentInfo, Provider, Release } from '../src/providers/types'
 
 export interface ActivityDeps {
   provider: Provider;
+  /** Lets activities reach other workflows (the environment entity's signal-with-start). */
+  client?: Client;
 }
 
 /** Heartbeats every second while `work` runs, so a killed worker is noticed within the heartbeat timeout. */
@@ -32,7 +37,7 @@ export interface ProvisionResult {
  * heartbeat. Every one is idempotent (the provider's methods are).
  */
 export function createActivities(deps: ActivityDeps) {
-  const { provider } = deps;
+  const { provider, client } = deps;
 
   return {
     async provisionEnvironment(input: { promotionId: string; layer: LayerSpec }): Promise<ProvisionResult> {
@@ -88,6 +93,38 @@ export function createActivities(deps: ActivityDeps) {
         const env = await provider.markPromoted(input.layer.name, input.digest);
         return { running: env.running?.version ?? null };
       });
+    },
+
+    /**
+     * Asks the layer's environment workflow for its lease, starting that workflow if it is not
+     * running (signal-with-start, so a retry cannot start two). The answer comes back as a signal.
+     */
+    async requestLease(input: {
+      layer: LayerSpec;
+      request: LeaseRequest;
+    }): Promise<{ environmentId: string }> {
+      if (!client) throw ApplicationFailure.nonRetryable('this worker has no Temporal client for leases', 'NoClient');
+      const info = Context.current().info;
+      const environmentId = environmentWorkflowId(info.taskQueue, input.layer.name);
+      await client.workflow.signalWithStart('environment', {
+        workflowId: environmentId,
+        taskQueue: info.taskQueue,
+        args: [{ layer: input.layer.name, ttl: input.layer.ttl, credentialRotation: input.layer.credentialRotation }],
+        signal: leaseRequestSignal,
+        signalArgs: [input.request],
+      });
+      return { environmentId };
+    },
+
+    async rotateCredentials(input: { layer: string }): Promise<{ rotatedAt: string }> {
+      return withHeartbeat(async () => {
+        if (!(await provider.describe(input.layer))) return { rotatedAt: new Date().toISOString() };
+        return provider.rotateCredentials(input.layer);
+      });
+    },
+
+    async teardownEnvironment(input: { layer: string }): Promise<void> {
+      return withHeartbeat(() => provider.teardown(input.layer));
     },
 
     async rollbackEnvironment(input: { layer: LayerSpec; to: Release | null }): Promise<{ running: string | null }> {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Provider } from '../src/providers/types';
@@ -37,16 +38,24 @@ export interface StrataWorkerOptions {
   shutdownSignals?: NodeJS.Signals[];
 }
 
-export async function createStrataWorker(opts: StrataWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createStrataWorker(
+  opts: StrataWorkerOptions,
+): Promise<{ worker: Worker; connection: { close(): Promise<void> } }> {
   installRuntime();
   const connection = await NativeConnection.connect({ address: opts.address });
+  const clientConnection = await Connection.connect({ address: opts.address });
+  const client = new Client({ connection: clientConnection, namespace: opts.namespace });
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    activities: createActivities({ provider: opts.provider }),
+    activities: createActivities({ provider: opts.provider, client }),
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
     shutdownGraceTime: '5s',
   });
-  return { worker, connection };
+  const close = async () => {
+    await connection.close();
+    await clientConnection.close();
+  };
+  return { worker, connection: { close } };
 }

@@ -1,3 +1,4 @@
 // The worker bundles this file: every workflow type Strata registers.
 export { promotion } from './promotion';
 export { layer } from './layer';
+export { environment } from './environment';

@@ -4,6 +4,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   rootCause,
   setHandler,
@@ -17,6 +18,8 @@ import type { GateResult, LayerPhase } from '../src/domain/status';
 import type { Release } from '../src/providers/types';
 import { type LayerDecision, type LayerProgress, layerDecisionSignal, layerProgressSignal } from './messages';
 import { PHASE_KEY } from './search-attributes';
+import { environmentWorkflowId } from '../src/domain/environment';
+import { leaseDeniedSignal, leaseGrantedSignal, leaseReleaseSignal, versionEventSignal } from './environment-messages';
 
 const activities = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
@@ -64,8 +67,34 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   let failure: string | undefined;
   let outcome: LayerResult['outcome'] = 'failed';
 
+  // Histories recorded before environments had leases replay without them.
+  const useEnvironment = patched('environment-lease');
+  const holder = workflowInfo().workflowId;
+  const environmentHandle = getExternalWorkflowHandle(environmentWorkflowId(workflowInfo().taskQueue, spec.name));
+  let leaseAnswer: { granted: boolean; reason?: string } | undefined;
+  let leaseRequested = false;
+  setHandler(leaseGrantedSignal, () => void (leaseAnswer ??= { granted: true }));
+  setHandler(leaseDeniedSignal, ({ reason }) => void (leaseAnswer ??= { granted: false, reason }));
+  const recordVersion = async (event: 'deployed' | 'promoted' | 'rolled-back', version: string | null, digest: string | null) => {
+    if (useEnvironment) await environmentHandle.signal(versionEventSignal, { event, version, digest, by: input.promotionId });
+  };
+
   try {
     outcome = await work.run(async () => {
+      if (useEnvironment) {
+        // One promotion, drill or rollback per layer at a time: wait in order, or fail fast.
+        await report({ phase: 'waiting-for-lease' });
+        leaseRequested = true;
+        await activities.requestLease({
+          layer: spec,
+          request: { holder, kind: 'promotion', failFast: spec.lease === 'fail-fast' },
+        });
+        await condition(() => leaseAnswer !== undefined);
+        if (!leaseAnswer!.granted) {
+          failure = `no lease: ${leaseAnswer!.reason}`;
+          return 'failed' as const;
+        }
+      }
       await report({ phase: 'provisioning' });
       const env = await activities.provisionEnvironment({ promotionId: input.promotionId, layer: spec });
       previous = env.previous;
@@ -78,10 +107,12 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       if (spec.rollback === 'previous') {
         compensations.unshift(async () => {
           const r = await activities.rollbackEnvironment({ layer: spec, to: previous });
+          await recordVersion('rolled-back', r.running, r.running ? (previous as Release | null)?.digest ?? null : null);
           await report({ phase: 'rolled-back', running: r.running });
         });
       }
       const deployed = await activities.deployCandidate({ layer: spec, candidate });
+      await recordVersion('deployed', deployed.running, candidate.digest);
       await report({ running: deployed.running });
 
       await report({ phase: 'testing' });
@@ -128,6 +159,7 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
 
   if (outcome === 'promoted') {
     const r = await activities.promoteRelease({ layer: spec, digest: candidate.digest });
+    await recordVersion('promoted', r.running, candidate.digest);
     await report({ phase: 'promoted', running: r.running });
   } else {
     await CancellationScope.nonCancellable(async () => {
@@ -135,6 +167,10 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       for (const undo of compensations) await undo();
       if (phase !== 'rolled-back') await report({ phase: 'failed' });
     });
+  }
+  if (leaseRequested) {
+    // Held or still queued: either way, let the next one have the layer.
+    await CancellationScope.nonCancellable(() => environmentHandle.signal(leaseReleaseSignal, { holder }));
   }
   return { layer: spec.name, outcome, phase, running, gates, failure };
 }

@@ -1,3 +1,4 @@
+import { DRILL_SCENARIOS, type DrillObjective, type DrillScenario } from '../domain/drill';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration } from '../domain/duration';
@@ -52,6 +53,11 @@ const durationSchema = z
   });
 
 const rollbackSchema = z.enum(['previous', 'keep']);
+const leaseSchema = z.enum(['wait', 'fail-fast']);
+
+/** Recovery objectives per drill scenario: `drills: { table-dropped: { rto: 60s, rpo: 5s } }`. */
+const drillObjectiveSchema = z.strictObject({ rto: durationSchema, rpo: durationSchema });
+const drillsSchema = z.partialRecord(z.enum(DRILL_SCENARIOS), drillObjectiveSchema);
 
 const seedSchema = z.strictObject({
   rows: z.number().int().min(1).max(10_000_000),
@@ -130,6 +136,11 @@ const layerSchema = z.strictObject({
   approval: approvalSchema,
   rollback: rollbackSchema.optional(),
   ttl: durationSchema.optional(),
+  /** When another promotion or drill holds the layer: wait in order (default) or fail at once. */
+  lease: leaseSchema.optional(),
+  /** How often the environment's database credentials are rotated, e.g. 24h. */
+  credentialRotation: durationSchema.optional(),
+  drills: drillsSchema.optional(),
 });
 
 const ladderSchema = z.strictObject({
@@ -270,6 +281,9 @@ function toLadderSpec(file: LadderFile): LadderSpec {
     };
     const ttl = layer.ttl ?? defaults.ttl;
     if (ttl !== undefined) spec.ttl = ttl;
+    if (layer.lease !== undefined) spec.lease = layer.lease;
+    if (layer.credentialRotation !== undefined) spec.credentialRotation = layer.credentialRotation;
+    if (layer.drills !== undefined) spec.drills = layer.drills as Partial<Record<DrillScenario, DrillObjective>>;
     return spec;
   });
   return { name: file.name, layers };

@@ -1,3 +1,4 @@
+import type { DrillObjective, DrillScenario } from './drill';
 // The ladder and candidate as plain data. The config loader (src/config) produces these shapes
 // after validation; workflows receive them as input. Pure types: no I/O, no clock.
 
@@ -39,8 +40,14 @@ export interface LayerSpec {
   gates: GateSpec[];
   approval: ApprovalPolicy;
   rollback: RollbackPolicy;
-  /** Environment time-to-live, e.g. "7d"; recorded with the environment. */
+  /** Environment time-to-live, e.g. "7d": torn down after this long unused. */
   ttl?: string;
+  /** When the layer is leased by another promotion or drill: wait in order (default) or fail at once. */
+  lease?: 'wait' | 'fail-fast';
+  /** How often the environment's database credentials are rotated, e.g. "24h". */
+  credentialRotation?: string;
+  /** Recovery objectives per DR drill scenario. */
+  drills?: Partial<Record<DrillScenario, DrillObjective>>;
 }
 
 export interface LadderSpec {

@@ -5,6 +5,7 @@ export type PromotionState = (typeof PROMOTION_STATES)[number];
 
 export const LAYER_PHASES = [
   'pending',
+  'waiting-for-lease',
   'provisioning',
   'seeding',
   'deploying',
@@ -37,6 +38,8 @@ export interface LayerStatus {
   approvals: ApprovalRecord[];
   /** Why the layer failed, when it did. */
   failure?: string;
+  /** While waiting for the environment's lease: who holds it (filled in by clients). */
+  lease?: { holder: string; kind: string; since: string } | null;
 }
 
 export interface PromotionStatus {

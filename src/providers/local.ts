@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -29,7 +30,8 @@ export type ProviderEvent =
   | 'process-stopped'
   | 'promoted'
   | 'rolled-back'
-  | 'torn-down';
+  | 'torn-down'
+  | 'credentials-rotated';
 
 export class ProviderError extends Error {
   override name = 'ProviderError';
@@ -166,6 +168,22 @@ export class LocalProvider implements Provider {
     this.record(layer, 'torn-down', {});
   }
 
+  /**
+   * SQLite has no users, so the local provider's "credentials" are a secret in
+   * envs/<layer>/credentials.json (mode 600) that the candidate is pointed at; rotating writes a
+   * new one atomically. A provider for PostgreSQL rotates a real role's password instead.
+   */
+  async rotateCredentials(layer: string): Promise<{ rotatedAt: string }> {
+    this.mustState(layer);
+    const file = path.join(this.envDir(layer), 'credentials.json');
+    const rotatedAt = new Date().toISOString();
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ user: `strata_${layer}`, secret: randomBytes(24).toString('hex'), rotatedAt }), { mode: 0o600 });
+    fs.renameSync(tmp, file);
+    this.record(layer, 'credentials-rotated', {});
+    return { rotatedAt };
+  }
+
   async describe(layer: string): Promise<EnvironmentInfo | null> {
     const state = this.readState(layer);
     return state ? this.info(state) : null;
@@ -273,6 +291,7 @@ export class LocalProvider implements Provider {
         STRATA_DB_PATH: this.dbPath(state.layer),
         STRATA_LAYER: state.layer,
         STRATA_VERSION: release.version,
+        STRATA_DB_CREDENTIALS_FILE: path.join(this.envDir(state.layer), 'credentials.json'),
       },
     });
     fs.closeSync(out);

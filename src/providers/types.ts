@@ -38,5 +38,7 @@ export interface Provider {
   /** Redeploys `to` (or stops the candidate when null). */
   rollback(layer: string, to: Release | null): Promise<EnvironmentInfo>;
   teardown(layer: string): Promise<void>;
+  /** Replaces the environment's database credentials; returns when they were rotated. */
+  rotateCredentials(layer: string): Promise<{ rotatedAt: string }>;
   describe(layer: string): Promise<EnvironmentInfo | null>;
 }

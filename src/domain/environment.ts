@@ -1,0 +1,91 @@
+// An environment as an entity: which version ran there when, who holds its lease, whether it is
+// on hold. Pure rules used by the environment workflow and by clients.
+
+export type LeaseKind = 'promotion' | 'drill' | 'rollback';
+
+export interface LeaseRequest {
+  /** Workflow id of the requester; the grant is signalled back to it. */
+  holder: string;
+  kind: LeaseKind;
+  /** Fail at once instead of waiting when another holds the lease. */
+  failFast: boolean;
+}
+
+export interface Lease {
+  holder: string;
+  kind: LeaseKind;
+  since: string;
+}
+
+export type VersionEventKind = 'deployed' | 'promoted' | 'rolled-back' | 'torn-down';
+
+export interface VersionEvent {
+  at: string;
+  event: VersionEventKind;
+  /** The version running after the event (null: nothing runs). */
+  version: string | null;
+  digest: string | null;
+  /** Promotion, drill or rollback workflow id that caused it. */
+  by: string;
+  reason?: string;
+}
+
+export interface HoldInfo {
+  by: string;
+  reason: string;
+  at: string;
+}
+
+export interface EnvironmentState {
+  layer: string;
+  lease: Lease | null;
+  waiting: Array<Lease & { failFast: boolean }>;
+  hold: HoldInfo | null;
+  history: VersionEvent[];
+  credentialsRotatedAt: string | null;
+  tornDownAt: string | null;
+}
+
+export function emptyEnvironment(layer: string): EnvironmentState {
+  return { layer, lease: null, waiting: [], hold: null, history: [], credentialsRotatedAt: null, tornDownAt: null };
+}
+
+export type LeaseDecision = { kind: 'granted' } | { kind: 'queued'; position: number } | { kind: 'denied'; reason: string };
+
+/** What happens to a lease request given the environment's state. */
+export function decideLease(state: EnvironmentState, req: LeaseRequest): LeaseDecision {
+  if (state.lease?.holder === req.holder) return { kind: 'granted' }; // a retried request
+  const queued = state.waiting.findIndex((w) => w.holder === req.holder);
+  if (queued >= 0) return { kind: 'queued', position: queued + 1 };
+  if (req.kind === 'promotion' && state.hold) {
+    return { kind: 'denied', reason: `layer ${state.layer} is on hold by ${state.hold.by}: ${state.hold.reason}` };
+  }
+  if (!state.lease && state.waiting.length === 0) return { kind: 'granted' };
+  if (req.failFast) {
+    const holder = state.lease ? `${state.lease.kind} ${state.lease.holder}` : 'earlier requests';
+    return { kind: 'denied', reason: `layer ${state.layer} is leased by ${holder} and the ladder says fail-fast` };
+  }
+  return { kind: 'queued', position: state.waiting.length + 1 };
+}
+
+/** The version that ran in the environment at `time` (ISO), from its history; null if none. */
+export function versionAt(history: VersionEvent[], time: string): VersionEvent | null {
+  let found: VersionEvent | null = null;
+  for (const e of history) {
+    if (e.at > time) break;
+    if (e.event !== 'promoted') found = e;
+  }
+  return found && found.version ? found : null;
+}
+
+/** The version running now: the latest event that changed what runs. */
+export function currentVersion(history: VersionEvent[]): VersionEvent | null {
+  for (let i = history.length - 1; i >= 0; i--) {
+    if (history[i].event !== 'promoted') return history[i].version ? history[i] : null;
+  }
+  return null;
+}
+
+export function environmentWorkflowId(taskQueue: string, layer: string): string {
+  return `${taskQueue}.env.${layer}`;
+}

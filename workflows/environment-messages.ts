@@ -1,0 +1,29 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { EnvironmentState, HoldInfo, LeaseRequest, VersionEvent } from '../src/domain/environment';
+
+// Messages of the long-lived environment workflow (one per layer) and of the workflows that lease it.
+
+/** Requester → environment (sent by the requestLease activity with signal-with-start). */
+export const leaseRequestSignal = defineSignal<[LeaseRequest]>('leaseRequest');
+/** Holder → environment: done with the layer (or gave up waiting). */
+export const leaseReleaseSignal = defineSignal<[{ holder: string }]>('leaseRelease');
+/** Holder → environment: what now runs there. */
+export const versionEventSignal = defineSignal<[Omit<VersionEvent, 'at'>]>('versionEvent');
+
+/** Environment → requester: the lease is yours, or refused with a reason. */
+export const leaseGrantedSignal = defineSignal<[{ layer: string }]>('leaseGranted');
+export const leaseDeniedSignal = defineSignal<[{ layer: string; reason: string }]>('leaseDenied');
+
+export const environmentQuery = defineQuery<EnvironmentState>('environment');
+
+/** Operator: stop automatic (re-)promotion into the layer until released. */
+export const holdUpdate = defineUpdate<HoldInfo, [{ actor: string; reason: string }]>('hold');
+export const releaseHoldUpdate = defineUpdate<{ released: true }, [{ actor: string; reason: string }]>('releaseHold');
+
+export interface EnvironmentInput {
+  layer: string;
+  ttl?: string;
+  credentialRotation?: string;
+  /** Carried across continue-as-new. */
+  state?: EnvironmentState;
+}
