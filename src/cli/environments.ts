@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { LocalProvider } from '../providers/local';
 import { loadSettings } from '../temporal/settings';
-import { print, printJson } from './context';
+import { print, printJson, withClient } from './context';
+import { currentVersion, type EnvironmentState, versionAt } from '../domain/environment';
+import { getEnvironment, hold, listEnvironments, releaseHold } from '../temporal/environments';
+import { table } from './render';
 import { UsageError } from './errors';
 
 /** Environment names present under $STRATA_HOME/envs. */
@@ -39,4 +42,116 @@ export function registerEnvironmentCommands(program: Command): void {
       if (opts.json) printJson({ removed: targets });
       else print(targets.length ? `removed ${targets.join(', ')}` : 'no environments');
     });
+}
+
+function renderEnvironment(env: EnvironmentState): string {
+  const now = currentVersion(env.history);
+  const lines = [
+    `environment ${env.layer}: running ${now?.version ?? 'nothing'}${env.tornDownAt ? ` (torn down ${env.tornDownAt})` : ''}`,
+    `lease: ${env.lease ? `${env.lease.kind} ${env.lease.holder} since ${env.lease.since}` : 'free'}` +
+      (env.waiting.length ? `; waiting: ${env.waiting.map((w) => `${w.kind} ${w.holder}`).join(', ')}` : ''),
+    `hold: ${env.hold ? `by ${env.hold.by} since ${env.hold.at}: ${env.hold.reason}` : 'none'}`,
+    `credentials rotated: ${env.credentialsRotatedAt ?? 'never'}`,
+  ];
+  if (env.history.length) {
+    lines.push('');
+    lines.push(
+      table(
+        ['AT', 'EVENT', 'VERSION', 'BY', 'REASON'],
+        env.history.map((e) => [e.at, e.event, e.version ?? '-', e.by, e.reason ?? '']),
+      ),
+    );
+  }
+  return lines.join('\n');
+}
+
+/** An ISO time, or a duration ago such as "2h" (two hours ago). */
+export function parseTime(raw: string, now = Date.now()): string {
+  const ago = /^(\d+)(s|m|h|d)$/.exec(raw.trim());
+  if (ago) {
+    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(now - Number(ago[1]) * unit).toISOString();
+  }
+  const t = Date.parse(raw);
+  if (Number.isNaN(t)) {
+    throw new UsageError(`--time: expected an ISO time such as 2026-11-25T14:00:00Z, or an age such as 2h, got "${raw}"`);
+  }
+  return new Date(t).toISOString();
+}
+
+export function registerEnvironmentWorkflowCommands(program: Command): void {
+  const env = program.command('env').description('environments: what runs where, since when, and who holds them');
+
+  env
+    .command('ls')
+    .description('environments with their running version, lease and hold')
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      await withClient(async (client, settings) => {
+        const layers = await listEnvironments(client, settings.taskQueue);
+        const envs = await Promise.all(layers.map((l) => getEnvironment(client, settings.taskQueue, l)));
+        if (opts.json) return printJson(envs);
+        if (envs.length === 0) return print('no environments yet');
+        print(
+          table(
+            ['LAYER', 'RUNNING', 'LEASE', 'WAITING', 'HOLD'],
+            envs.map((e) => [
+              e.layer,
+              currentVersion(e.history)?.version ?? '-',
+              e.lease ? `${e.lease.kind} ${e.lease.holder}` : 'free',
+              String(e.waiting.length),
+              e.hold ? `${e.hold.by}: ${e.hold.reason}` : '-',
+            ]),
+          ),
+        );
+      });
+    });
+
+  env
+    .command('show <layer>')
+    .description("an environment's lease, hold and version history")
+    .option('--json', 'print JSON')
+    .action(async (layer: string, opts) => {
+      await withClient(async (client, settings) => {
+        const e = await getEnvironment(client, settings.taskQueue, layer);
+        if (opts.json) printJson(e);
+        else print(renderEnvironment(e));
+      });
+    });
+
+  env
+    .command('at <layer>')
+    .description('which version ran in the layer at a time')
+    .requiredOption('--time <time>', 'an ISO time, or an age such as 2h')
+    .option('--json', 'print JSON')
+    .action(async (layer: string, opts) => {
+      const time = parseTime(opts.time);
+      await withClient(async (client, settings) => {
+        const e = await getEnvironment(client, settings.taskQueue, layer);
+        const found = versionAt(e.history, time);
+        if (opts.json) printJson({ layer, time, version: found?.version ?? null, since: found?.at ?? null, by: found?.by ?? null });
+        else print(found ? `${layer} at ${time}: ${found.version} (since ${found.at}, ${found.event} by ${found.by})` : `${layer} at ${time}: nothing ran`);
+      });
+    });
+
+  for (const [name, verb] of [
+    ['hold', 'stop automatic (re-)promotion into a layer until released'],
+    ['release', 'release a hold'],
+  ] as const) {
+    program
+      .command(name)
+      .description(verb)
+      .requiredOption('--layer <layer>', 'the layer')
+      .requiredOption('--as <user>', 'your identity')
+      .requiredOption('--reason <text>', 'why')
+      .option('--json', 'print JSON')
+      .action(async (opts) => {
+        await withClient(async (client, settings) => {
+          const req = { actor: opts.as, reason: opts.reason };
+          const out = name === 'hold' ? await hold(client, settings.taskQueue, opts.layer, req) : await releaseHold(client, settings.taskQueue, opts.layer, req);
+          if (opts.json) printJson(out);
+          else print(name === 'hold' ? `${opts.layer} is on hold: promotions into it fail until released` : `${opts.layer} released`);
+        });
+      });
+  }
 }

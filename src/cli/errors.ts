@@ -3,6 +3,7 @@ import { SettingsError } from '../temporal/settings';
 import { TemporalUnreachableError } from '../temporal/connection';
 import { PromotionNotFoundError, RefusedError } from '../temporal/promotions';
 import { TemporalCliError } from '../temporal/cli';
+import { EnvironmentNotFoundError } from '../temporal/environments';
 
 /** Exit codes: 0 ok, 1 the operation failed or was refused, 2 bad usage or config. */
 export const EXIT_OK = 0;
@@ -26,6 +27,7 @@ export function reportError(err: unknown): number {
     err instanceof TemporalUnreachableError ||
     err instanceof RefusedError ||
     err instanceof PromotionNotFoundError ||
+    err instanceof EnvironmentNotFoundError ||
     err instanceof TemporalCliError
   ) {
     write(err.message);

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './audit';
 import { registerDemoCommand } from './demo';
-import { registerEnvironmentCommands } from './environments';
+import { registerEnvironmentCommands, registerEnvironmentWorkflowCommands } from './environments';
 import { EXIT_USAGE, reportError } from './errors';
 import { registerPromotionCommands } from './promotions';
 import { registerServerCommands } from './server';
@@ -16,8 +16,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerPromotionCommands(program, setExit);
   registerAuditCommands(program);
   registerEnvironmentCommands(program);
+  registerEnvironmentWorkflowCommands(program);
   registerDemoCommand(program, setExit);
-  for (const cmd of program.commands) cmd.exitOverride();
+  const override = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.commands.forEach(override);
+  };
+  program.commands.forEach(override);
   return program;
 }
 

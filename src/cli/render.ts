@@ -53,6 +53,9 @@ export function renderStatus(s: PromotionStatus): string {
     out.push('');
     out.push(table(['LAYER', 'DECISION', 'BY', 'AT', 'REASON'], decisions));
   }
+  for (const l of s.layers.filter((x) => x.phase === 'waiting-for-lease')) {
+    out.push(`\n${l.name}: waiting for the lease, held by ${l.lease ? `${l.lease.kind} ${l.lease.holder} since ${l.lease.since}` : 'nobody (being granted)'}`);
+  }
   for (const l of s.layers.filter((x) => x.failure)) out.push(`\n${l.name}: ${l.failure}`);
   return out.join('\n');
 }

@@ -19,6 +19,8 @@ import {
   statusQuery,
 } from '../../workflows/messages';
 import type { promotion } from '../../workflows/promotion';
+import { environmentQuery } from '../../workflows/environment-messages';
+import { environmentWorkflowId } from '../domain/environment';
 import type { PromotionInput } from '../domain/promotion';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, VERSION_KEY } from '../../workflows/search-attributes';
@@ -76,7 +78,18 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
   try {
     const description = await handle.describe();
     if (description.type !== 'promotion') throw new PromotionNotFoundError(id);
-    if (description.status.name === 'RUNNING') return await handle.query(statusQuery);
+    if (description.status.name === 'RUNNING') {
+      const status = await handle.query(statusQuery);
+      // Say who holds the lease a layer is waiting for.
+      for (const layer of status.layers.filter((l) => l.phase === 'waiting-for-lease')) {
+        const env = await client.workflow
+          .getHandle(environmentWorkflowId(description.taskQueue, layer.name))
+          .query(environmentQuery)
+          .catch(() => undefined);
+        layer.lease = env?.lease ?? null;
+      }
+      return status;
+    }
     const history = await handle.fetchHistory();
     const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
     const input = defaultPayloadConverter.fromPayload(started!.input!.payloads![0]) as PromotionInput;

@@ -1,0 +1,120 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { layerRange, parseLadder } from '../../src/config/ladder';
+import { currentVersion, versionAt } from '../../src/domain/environment';
+import type { PromotionStatus } from '../../src/domain/status';
+import { getEnvironment, hold, releaseHold } from '../../src/temporal/environments';
+import { approve, getStatus, RefusedError, startPromotion, waitForResult } from '../../src/temporal/promotions';
+import { WORKFLOWS_PATH } from '../../workers/worker';
+import { connectTestClient, ROOT, startTestWorker, teardownHome, tempHome, temporalAddress, uniqueTaskQueue } from '../helpers/harness';
+import { exampleCandidate, testLadder, testLadderYaml } from '../helpers/ladders';
+
+let bundle: WorkflowBundle;
+let client: Client;
+let connection: Connection;
+let home: string;
+let taskQueue: string;
+let worker: Awaited<ReturnType<typeof startTestWorker>>;
+
+beforeAll(async () => {
+  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+  ({ client, connection } = await connectTestClient());
+  home = tempHome('env');
+  taskQueue = uniqueTaskQueue('env');
+  worker = await startTestWorker({ home, taskQueue, bundle });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await connection?.close();
+  if (home) await teardownHome(home);
+});
+
+async function waitFor(id: string, pred: (s: PromotionStatus) => boolean, timeoutMs = 60_000): Promise<PromotionStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await getStatus(client, id);
+    if (pred(s)) return s;
+    if (Date.now() > deadline) throw new Error(`timed out waiting on ${id}: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+const phaseOf = (layer: string, phase: string) => (s: PromotionStatus) => s.layers.find((l) => l.name === layer)?.phase === phase;
+
+describe('environments as entities (real dev server)', () => {
+  it('makes a second promotion into a leased layer wait, shows the holder, then proceeds', async () => {
+    const ladder = testLadder();
+    const traffic = layerRange(ladder, 'traffic', 'traffic');
+    const a = await startPromotion(client, { ladder, layers: traffic, candidate: await exampleCandidate('fraud-v1'), initiator: 'dana', taskQueue });
+    await waitFor(a, phaseOf('traffic', 'awaiting-approval'));
+    const b = await startPromotion(client, { ladder, layers: traffic, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+
+    const waiting = await waitFor(b, phaseOf('traffic', 'waiting-for-lease'));
+    expect(waiting.layers[0].lease).toMatchObject({ holder: `${a}.traffic`, kind: 'promotion' });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await getStatus(client, b)).layers[0].phase).toBe('waiting-for-lease'); // still waiting, not deploying
+    const env = await getEnvironment(client, taskQueue, 'traffic');
+    expect(env.lease?.holder).toBe(`${a}.traffic`);
+    expect(env.waiting.map((w) => w.holder)).toEqual([`${b}.traffic`]);
+
+    await approve(client, a, { layer: 'traffic', actor: 'alice', reason: 'ok' });
+    expect((await waitForResult(client, a)).state).toBe('promoted');
+    await waitFor(b, phaseOf('traffic', 'awaiting-approval'));
+    await approve(client, b, { layer: 'traffic', actor: 'bob', reason: 'ok' });
+    const rb = await waitForResult(client, b);
+    expect(rb.state).toBe('promoted');
+    expect(rb.layers[0].running).toBe('2.0.0');
+
+    const after = await getEnvironment(client, taskQueue, 'traffic');
+    expect(after.lease).toBeNull();
+    expect(currentVersion(after.history)?.version).toBe('2.0.0');
+    // What ran in traffic between the two promotions: 1.0.0.
+    const v1Promoted = after.history.find((e) => e.event === 'promoted' && e.version === '1.0.0')!;
+    expect(versionAt(after.history, v1Promoted.at)?.version).toBe('1.0.0');
+    expect(versionAt(after.history, '2000-01-01T00:00:00.000Z')).toBeNull();
+
+    // The same answer through the CLI.
+    const run = promisify(execFile);
+    const { stdout } = await run(path.join(ROOT, 'bin/strata'), ['env', 'at', 'traffic', '--time', v1Promoted.at, '--json'], {
+      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: inject('namespace'), STRATA_TASK_QUEUE: taskQueue, STRATA_HOME: home },
+    });
+    expect(JSON.parse(stdout)).toMatchObject({ layer: 'traffic', version: '1.0.0', by: a });
+  });
+
+  it('fails fast when the ladder says so', async () => {
+    const ladder = parseLadder(testLadderYaml().replace('approval: { required: 1', 'lease: fail-fast\n    approval: { required: 1'), 'ff.yaml');
+    const traffic = layerRange(ladder, 'traffic', 'traffic');
+    expect(traffic[0].lease).toBe('fail-fast');
+    const a = await startPromotion(client, { ladder, layers: traffic, candidate: await exampleCandidate('fraud-v1'), initiator: 'dana', taskQueue });
+    await waitFor(a, phaseOf('traffic', 'awaiting-approval'));
+    const b = await startPromotion(client, { ladder, layers: traffic, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    const rb = await waitForResult(client, b);
+    expect(rb.state).toBe('failed');
+    expect(rb.reason).toContain(`no lease: layer traffic is leased by promotion ${a}.traffic and the ladder says fail-fast`);
+    await approve(client, a, { layer: 'traffic', actor: 'alice', reason: 'ok' });
+    expect((await waitForResult(client, a)).state).toBe('promoted');
+  });
+
+  it('refuses promotions into a layer on hold until it is released', async () => {
+    const ladder = testLadder();
+    const integration = layerRange(ladder, 'integration', 'integration');
+    const first = await startPromotion(client, { ladder, layers: integration, candidate: await exampleCandidate('fraud-v1'), initiator: 'dana', taskQueue });
+    expect((await waitForResult(client, first)).state).toBe('promoted');
+
+    await hold(client, taskQueue, 'integration', { actor: 'Erin', reason: 'investigating drift' });
+    await expect(hold(client, taskQueue, 'integration', { actor: 'erin', reason: 'again' })).rejects.toThrow(RefusedError);
+    const held = await startPromotion(client, { ladder, layers: integration, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    const rh = await waitForResult(client, held);
+    expect(rh.state).toBe('failed');
+    expect(rh.reason).toContain('layer integration is on hold by erin: investigating drift');
+    expect((await getEnvironment(client, taskQueue, 'integration')).history.at(-1)?.version).toBe('1.0.0'); // untouched
+
+    await releaseHold(client, taskQueue, 'integration', { actor: 'erin', reason: 'fixed' });
+    const again = await startPromotion(client, { ladder, layers: integration, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    expect((await waitForResult(client, again)).state).toBe('promoted');
+  });
+});
