@@ -1,5 +1,6 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import { loadCandidate } from '../src/config/candidate';
 import { environmentWorkflowId, type LeaseRequest } from '../src/domain/environment';
 import { leaseRequestSignal } from '../workflows/environment-messages';
 import type { CandidateRef, GateSpec, LayerSpec } from '../src/domain/ladder';
@@ -114,6 +115,34 @@ export function createActivities(deps: ActivityDeps) {
         signalArgs: [input.request],
       });
       return { environmentId };
+    },
+
+    /** The release a manual rollback returns to: the named version, or the last known-good one. */
+    async resolveRollbackTarget(input: { layer: string; toVersion?: string }): Promise<{ release: Release; from: string | null }> {
+      const env = await provider.describe(input.layer);
+      if (!env) throw ApplicationFailure.nonRetryable(`environment ${input.layer} does not exist`, 'RollbackTargetUnknown');
+      const from = env.running?.version ?? null;
+      if (input.toVersion) {
+        const releases = await provider.releases(input.layer);
+        const match = [...releases].reverse().find((r) => r.version === input.toVersion);
+        if (!match) {
+          throw ApplicationFailure.nonRetryable(
+            `version ${input.toVersion} was never deployed in ${input.layer} (deployed there: ${releases.map((r) => r.version).join(', ') || 'none'})`,
+            'RollbackTargetUnknown',
+          );
+        }
+        return { release: match, from };
+      }
+      const good = await provider.lastKnownGood(input.layer);
+      if (!good) throw ApplicationFailure.nonRetryable(`${input.layer} has no earlier known-good version to roll back to`, 'RollbackTargetUnknown');
+      return { release: good, from };
+    },
+
+    /** The candidate as installed in a release directory (its manifest travels with it). */
+    async releaseCandidate(input: { layer: string; digest: string }): Promise<CandidateRef> {
+      const release = (await provider.releases(input.layer)).find((r) => r.digest === input.digest);
+      if (!release) throw ApplicationFailure.nonRetryable(`release ${input.digest.slice(0, 12)} is not installed in ${input.layer}`, 'ReleaseMissing');
+      return loadCandidate(release.dir);
     },
 
     async rotateCredentials(input: { layer: string }): Promise<{ rotatedAt: string }> {

@@ -18,8 +18,7 @@ import type { GateResult, LayerPhase } from '../src/domain/status';
 import type { Release } from '../src/providers/types';
 import { type LayerDecision, type LayerProgress, layerDecisionSignal, layerProgressSignal } from './messages';
 import { PHASE_KEY } from './search-attributes';
-import { environmentWorkflowId } from '../src/domain/environment';
-import { leaseDeniedSignal, leaseGrantedSignal, leaseReleaseSignal, versionEventSignal } from './environment-messages';
+import { environmentLease } from './lease';
 
 const activities = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
@@ -69,14 +68,9 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
 
   // Histories recorded before environments had leases replay without them.
   const useEnvironment = patched('environment-lease');
-  const holder = workflowInfo().workflowId;
-  const environmentHandle = getExternalWorkflowHandle(environmentWorkflowId(workflowInfo().taskQueue, spec.name));
-  let leaseAnswer: { granted: boolean; reason?: string } | undefined;
-  let leaseRequested = false;
-  setHandler(leaseGrantedSignal, () => void (leaseAnswer ??= { granted: true }));
-  setHandler(leaseDeniedSignal, ({ reason }) => void (leaseAnswer ??= { granted: false, reason }));
+  const lease = environmentLease(spec, input.promotionId);
   const recordVersion = async (event: 'deployed' | 'promoted' | 'rolled-back', version: string | null, digest: string | null) => {
-    if (useEnvironment) await environmentHandle.signal(versionEventSignal, { event, version, digest, by: input.promotionId });
+    if (useEnvironment) await lease.record(event, version, digest);
   };
 
   try {
@@ -84,14 +78,9 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       if (useEnvironment) {
         // One promotion, drill or rollback per layer at a time: wait in order, or fail fast.
         await report({ phase: 'waiting-for-lease' });
-        leaseRequested = true;
-        await activities.requestLease({
-          layer: spec,
-          request: { holder, kind: 'promotion', failFast: spec.lease === 'fail-fast' },
-        });
-        await condition(() => leaseAnswer !== undefined);
-        if (!leaseAnswer!.granted) {
-          failure = `no lease: ${leaseAnswer!.reason}`;
+        const answer = await lease.acquire('promotion', spec.lease === 'fail-fast');
+        if (!answer.granted) {
+          failure = `no lease: ${answer.reason}`;
           return 'failed' as const;
         }
       }
@@ -168,9 +157,7 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       if (phase !== 'rolled-back') await report({ phase: 'failed' });
     });
   }
-  if (leaseRequested) {
-    // Held or still queued: either way, let the next one have the layer.
-    await CancellationScope.nonCancellable(() => environmentHandle.signal(leaseReleaseSignal, { holder }));
-  }
+  // Held or still queued: either way, let the next one have the layer.
+  await lease.release();
   return { layer: spec.name, outcome, phase, running, gates, failure };
 }

@@ -4,6 +4,7 @@ import { registerDemoCommand } from './demo';
 import { registerEnvironmentCommands, registerEnvironmentWorkflowCommands } from './environments';
 import { EXIT_USAGE, reportError } from './errors';
 import { registerPromotionCommands } from './promotions';
+import { registerRollbackCommand } from './rollback';
 import { registerServerCommands } from './server';
 
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -17,6 +18,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerAuditCommands(program);
   registerEnvironmentCommands(program);
   registerEnvironmentWorkflowCommands(program);
+  registerRollbackCommand(program, setExit);
   registerDemoCommand(program, setExit);
   const override = (cmd: Command) => {
     cmd.exitOverride();

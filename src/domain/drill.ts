@@ -41,3 +41,86 @@ export function judgeDrill(objective: { rtoMs: number; rpoMs: number }, measured
   const rpo = { objectiveMs: objective.rpoMs, measuredMs: measured.rpoMs, met: measured.rpoMs <= objective.rpoMs };
   return { rto, rpo, met: rto.met && rpo.met };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Evidence and the report. Plain data shapes shared by the drill library (src/drills/), the drill
+// workflow and the CLI; src/drills/ produces them, renderDrillReport prints them.
+
+/** One acknowledged write of the drill's writer process (from its acknowledgement log). */
+export interface DrillWriteAck {
+  seq: number;
+  /** ISO time the commit was acknowledged. */
+  at: string;
+}
+
+/** Row count and content checksum of one table (sha256 over its rows in rowid order). */
+export interface TableFingerprint {
+  rows: number;
+  checksum: string;
+}
+
+export type TableFingerprints = Record<string, TableFingerprint>;
+
+/** What the drill's writer did, from its acknowledgement log. */
+export interface DrillWriterSummary {
+  acknowledged: number;
+  lastSeq: number | null;
+  lastAt: string | null;
+  /** Failed write attempts (database missing, table dropped, locked…); the writer kept going. */
+  errors: number;
+}
+
+/** The backup a drill recovered from. */
+export interface DrillBackupSummary {
+  file: string;
+  /** ISO time the backup's consistent copy was taken. */
+  at: string;
+  bytes: number;
+  tables: TableFingerprints;
+  /** Highest drill_writes.seq in the backup, null when the backup holds no drill writes. */
+  lastWriteSeq: number | null;
+}
+
+/** The comparison of the recovered database with the pre-fault snapshot and the writer's log. */
+export interface DrillVerification {
+  ok: boolean;
+  problems: string[];
+  /** Acknowledged writes (acknowledged at or before the injection) missing after recovery. */
+  writesLost: number;
+  /** Acknowledged writes made after the injection and missing after recovery (not part of the RPO). */
+  writesLostAfterInjection: number;
+  rpoMs: number;
+  lastAckBeforeInjection: DrillWriteAck | null;
+  /** The last write acknowledged before the injection that is still present after recovery. */
+  lastPresentAfterRecovery: DrillWriteAck | null;
+  /** Tables compared with the snapshot. */
+  tablesChecked: string[];
+}
+
+export interface DrillEvidence {
+  /** What the steady-state check saw before the drill started (empty: healthy). */
+  steadyState: string[];
+  injection: { detail: string };
+  /** Problems the health probes saw when they detected the fault. */
+  detected: string[];
+  /** Runbook steps taken to recover, in order (e.g. "restored backup-….db (12.1 MB in 41 ms)"). */
+  recovery: string[];
+  verification: DrillVerification;
+  writer: DrillWriterSummary;
+}
+
+export interface DrillReport {
+  /** The drill's id (its workflow id). */
+  id: string;
+  layer: string;
+  scenario: DrillScenario;
+  /** The objective as configured, plus the same in ms. */
+  objective: DrillObjective & { rtoMs: number; rpoMs: number };
+  timeline: DrillTimeline;
+  measurement: DrillMeasurement;
+  verdict: DrillVerdict;
+  backup: DrillBackupSummary;
+  evidence: DrillEvidence;
+  /** The version running in the environment during the drill, when known. */
+  candidate?: { name: string; version: string; digest?: string };
+}

@@ -17,6 +17,8 @@ interface EnvState {
   ttl?: string;
   seed: (SeedSpec & { rows: number }) | null;
   promoted: Release | null;
+  /** Every release promoted here, oldest first (the known-good versions a rollback can return to). */
+  promotedHistory?: Array<Release & { at: string }>;
   running: Release | null;
   pid: number | null;
   port: number | null;
@@ -136,6 +138,7 @@ export class LocalProvider implements Provider {
     }
     if (state.promoted?.digest !== digest) {
       state.promoted = state.running;
+      state.promotedHistory = [...(state.promotedHistory ?? []), { ...state.running, at: new Date().toISOString() }];
       this.writeState(state);
       this.record(layer, 'promoted', { version: state.running.version, digest });
     }
@@ -187,6 +190,36 @@ export class LocalProvider implements Provider {
   async describe(layer: string): Promise<EnvironmentInfo | null> {
     const state = this.readState(layer);
     return state ? this.info(state) : null;
+  }
+
+  /** Releases installed in the environment (every version ever deployed there), oldest first. */
+  async releases(layer: string): Promise<Release[]> {
+    const state = this.readState(layer);
+    if (!state) return [];
+    const dir = path.join(this.envDir(layer), 'releases');
+    const installed = this.events(layer).filter((e) => e.event === 'release-installed');
+    const out: Release[] = [];
+    for (const e of installed) {
+      const releaseDir = path.join(dir, `${e.version}-${String(e.digest).slice(0, 12)}`);
+      if (!fs.existsSync(releaseDir) || out.some((r) => r.digest === e.digest)) continue;
+      const serve = Array.isArray(e.serve) ? (e.serve as string[]) : (state.promotedHistory?.find((r) => r.digest === e.digest)?.serve ?? []);
+      out.push({ name: String(e.name ?? ''), version: String(e.version), digest: String(e.digest), dir: releaseDir, serve });
+    }
+    return out;
+  }
+
+  /** The last known-good release other than the one running now (what a plain rollback returns to). */
+  async lastKnownGood(layer: string): Promise<Release | null> {
+    const state = this.readState(layer);
+    if (!state) return null;
+    const history = state.promotedHistory ?? (state.promoted ? [{ ...state.promoted, at: '' }] : []);
+    for (let i = history.length - 1; i >= 0; i--) {
+      if (history[i].digest !== state.running?.digest) {
+        const { at: _at, ...release } = history[i];
+        return release;
+      }
+    }
+    return null;
   }
 
   /** The provider's own event log for a layer (one JSON object a line); kept outside the env dir. */
@@ -271,7 +304,7 @@ export class LocalProvider implements Provider {
       fs.copyFileSync(src, path.join(tmp, rel));
     }
     fs.renameSync(tmp, dir);
-    this.record(layer, 'release-installed', { version: candidate.version, digest: candidate.digest });
+    this.record(layer, 'release-installed', { name: candidate.name, version: candidate.version, digest: candidate.digest, serve: candidate.serve });
     return release;
   }
 

@@ -41,4 +41,8 @@ export interface Provider {
   /** Replaces the environment's database credentials; returns when they were rotated. */
   rotateCredentials(layer: string): Promise<{ rotatedAt: string }>;
   describe(layer: string): Promise<EnvironmentInfo | null>;
+  /** Every release deployed in the environment, oldest first. */
+  releases(layer: string): Promise<Release[]>;
+  /** The last known-good release other than the running one (null if none). */
+  lastKnownGood(layer: string): Promise<Release | null>;
 }

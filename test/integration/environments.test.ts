@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Client, Connection } from '@temporalio/client';
@@ -116,5 +117,35 @@ describe('environments as entities (real dev server)', () => {
     await releaseHold(client, taskQueue, 'integration', { actor: 'erin', reason: 'fixed' });
     const again = await startPromotion(client, { ladder, layers: integration, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
     expect((await waitForResult(client, again)).state).toBe('promoted');
+  });
+  it('rolls a layer back by hand to its last known-good version, checks its gates and records it', async () => {
+    // After the earlier tests traffic ran 1.0.0, then 2.0.0, then 1.0.0 again (fail-fast test), all promoted.
+    const ladderFile = path.join(home, 'ladder.yaml');
+    fs.writeFileSync(ladderFile, testLadderYaml());
+    const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: inject('namespace'), STRATA_TASK_QUEUE: taskQueue, STRATA_HOME: home, STRATA_LOG_LEVEL: 'warn' };
+    const cli = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(path.join(ROOT, 'bin/strata'), args, { env }, (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+
+    const never = await cli(['rollback', '--ladder', ladderFile, '--layer', 'traffic', '--to', '9.9.9', '--as', 'erin', '--reason', 'x']);
+    expect(never.code).toBe(2);
+    expect(never.stderr).toContain('version 9.9.9 was never deployed in traffic (deployed there: 1.0.0, 2.0.0)');
+
+    const done = await cli(['rollback', '--ladder', ladderFile, '--layer', 'traffic', '--as', 'Erin', '--reason', 'p99 regression in prod-like load', '--json']);
+    expect(done.stderr).toMatch(/^strata: rolling traffic back \(rollback\.traffic\.[0-9a-f]{6}\)\n$/);
+    expect(done.code).toBe(0);
+    const result = JSON.parse(done.stdout);
+    expect(result).toMatchObject({ layer: 'traffic', state: 'rolled-back', from: '1.0.0', to: '2.0.0' });
+    expect(result.gates.every((g: { passed: boolean }) => g.passed)).toBe(true);
+
+    const described = await worker.provider.describe('traffic');
+    expect(described!.running!.version).toBe('2.0.0');
+    expect(described!.promoted!.version).toBe('2.0.0');
+    const history = (await getEnvironment(client, taskQueue, 'traffic')).history;
+    expect(history.at(-2)).toMatchObject({ event: 'rolled-back', version: '2.0.0', by: result.id, reason: 'erin: p99 regression in prod-like load' });
+    expect(currentVersion(history)?.version).toBe('2.0.0');
   });
 });

@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { Command } from 'commander';
+import { loadLadder } from '../config/ladder';
+import { LocalProvider } from '../providers/local';
+import { RefusedError } from '../temporal/promotions';
+import { loadSettings } from '../temporal/settings';
+import type { rollback, RollbackResult } from '../../workflows/rollback';
+import { print, printJson, withClient } from './context';
+import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
+import { table } from './render';
+
+export function registerRollbackCommand(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('rollback')
+    .description("redeploy a layer's last known-good (or the named) version, check it with the layer's gates, and record it")
+    .requiredOption('--ladder <file>', 'ladder.yaml (for the layer\'s gates)')
+    .requiredOption('--layer <layer>', 'the layer')
+    .option('--to <version>', 'a version deployed there before (default: the last known-good one)')
+    .requiredOption('--as <user>', 'your identity')
+    .requiredOption('--reason <text>', 'why')
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      const ladder = loadLadder(opts.ladder);
+      const layer = ladder.layers.find((l) => l.name === opts.layer);
+      if (!layer) throw new UsageError(`--layer: unknown layer "${opts.layer}"; ladder "${ladder.name}" has ${ladder.layers.map((l) => l.name).join(', ')}`);
+      // Refuse an impossible target before anything starts (the local provider shares STRATA_HOME).
+      const settings = loadSettings();
+      const provider = new LocalProvider(settings.home);
+      const releases = await provider.releases(layer.name);
+      if (opts.to !== undefined && !releases.some((r) => r.version === opts.to)) {
+        throw new UsageError(
+          `--to: version ${opts.to} was never deployed in ${layer.name} (deployed there: ${releases.map((r) => r.version).join(', ') || 'none'})`,
+        );
+      }
+      if (opts.to === undefined && !(await provider.lastKnownGood(layer.name))) {
+        throw new UsageError(`--layer: ${layer.name} has no earlier known-good version to roll back to; name one with --to`);
+      }
+      await withClient(async (client) => {
+        const id = `rollback.${layer.name}.${randomBytes(3).toString('hex')}`;
+        process.stderr.write(`strata: rolling ${layer.name} back (${id})\n`);
+        let result: RollbackResult;
+        try {
+          result = await client.workflow.execute<typeof rollback>('rollback', {
+            workflowId: id,
+            taskQueue: settings.taskQueue,
+            args: [{ layer, toVersion: opts.to, actor: opts.as.trim().toLowerCase(), reason: opts.reason }],
+          });
+        } catch (err) {
+          if (err instanceof WorkflowFailedError) throw new RefusedError(`rollback ${id} failed: ${(err.cause as Error)?.message ?? err.message}`);
+          throw err;
+        }
+        if (opts.json) printJson(result);
+        else {
+          print(`${result.layer}: ${result.state} from ${result.from ?? 'nothing'} to ${result.to}${result.reason ? ` — ${result.reason}` : ''}`);
+          if (result.gates.length) {
+            print(table(['GATE', 'RESULT', 'VALUE', 'THRESHOLD'], result.gates.map((g) => [g.name, g.passed ? 'pass' : 'FAIL', String(g.value ?? '-'), String(g.threshold ?? '-')])));
+          }
+        }
+        setExit(result.state === 'rolled-back' ? EXIT_OK : EXIT_FAILED);
+      });
+    });
+}

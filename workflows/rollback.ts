@@ -1,0 +1,57 @@
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { LayerSpec } from '../src/domain/ladder';
+import { describeGateFailure } from '../src/domain/promotion';
+import type { GateResult } from '../src/domain/status';
+import { environmentLease } from './lease';
+
+const activities = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+
+export interface RollbackInput {
+  layer: LayerSpec;
+  /** A version deployed there before; the last known-good one when absent. */
+  toVersion?: string;
+  actor: string;
+  reason: string;
+}
+
+export interface RollbackResult {
+  id: string;
+  layer: string;
+  state: 'rolled-back' | 'failed';
+  from: string | null;
+  to: string;
+  gates: GateResult[];
+  reason?: string;
+}
+
+/**
+ * A manual rollback: under the layer's lease, redeploy the last known-good (or the named) version,
+ * check its health and the layer's gates, and record it as the layer's known-good version again.
+ */
+export async function rollback(input: RollbackInput): Promise<RollbackResult> {
+  const id = workflowInfo().workflowId;
+  const lease = environmentLease(input.layer, id);
+  const answer = await lease.acquire('rollback', false);
+  if (!answer.granted) throw ApplicationFailure.nonRetryable(`no lease: ${answer.reason}`, 'NoLease');
+  try {
+    const target = await activities.resolveRollbackTarget({ layer: input.layer.name, toVersion: input.toVersion });
+    const rolled = await activities.rollbackEnvironment({ layer: input.layer, to: target.release });
+    await lease.record('rolled-back', rolled.running, target.release.digest, `${input.actor}: ${input.reason}`);
+    const candidate = await activities.releaseCandidate({ layer: input.layer.name, digest: target.release.digest });
+    const gates: GateResult[] = [];
+    for (const gate of input.layer.gates) gates.push(await activities.runGate({ layer: input.layer, candidate, gate }));
+    const failed = gates.find((g) => !g.passed);
+    const base = { id, layer: input.layer.name, from: target.from, to: target.release.version, gates };
+    if (failed) return { ...base, state: 'failed', reason: describeGateFailure(failed) };
+    await activities.promoteRelease({ layer: input.layer, digest: target.release.digest });
+    await lease.record('promoted', target.release.version, target.release.digest, `known-good again after rollback by ${input.actor}`);
+    return { ...base, state: 'rolled-back' };
+  } finally {
+    await lease.release();
+  }
+}
