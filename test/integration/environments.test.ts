@@ -148,4 +148,41 @@ describe('environments as entities (real dev server)', () => {
     expect(history.at(-2)).toMatchObject({ event: 'rolled-back', version: '2.0.0', by: result.id, reason: 'erin: p99 regression in prod-like load' });
     expect(currentVersion(history)?.version).toBe('2.0.0');
   });
+  it('rotates credentials on schedule and tears an unused ephemeral environment down after its TTL', async () => {
+    const ladder = parseLadder(
+      `
+name: ephemeral-ladder
+layers:
+  - name: preview
+    seed: { rows: 300, seed: 9 }
+    gates: [ { type: schema } ]
+    approval: auto
+    ttl: 5s
+    credentialRotation: 1s
+`,
+      'ephemeral.yaml',
+    );
+    const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate: await exampleCandidate('fraud-v1'), initiator: 'dana', taskQueue });
+    expect((await waitForResult(client, id)).state).toBe('promoted');
+    const credentials = path.join(home, 'envs/preview/credentials.json');
+    const read = () => JSON.parse(fs.readFileSync(credentials, 'utf8')) as { secret: string; rotatedAt: string };
+    const deadline = Date.now() + 10_000;
+    while (!fs.existsSync(credentials) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const first = read();
+    expect(fs.statSync(credentials).mode & 0o777).toBe(0o600);
+    await new Promise((r) => setTimeout(r, 2500));
+    const second = read();
+    expect(second.secret).not.toBe(first.secret);
+    expect(second.rotatedAt > first.rotatedAt).toBe(true);
+    const pid = (await worker.provider.describe('preview'))!.pid!;
+
+    // Unused for 5 s: the environment workflow's durable timer tears it down.
+    const gone = Date.now() + 20_000;
+    while (fs.existsSync(path.join(home, 'envs/preview')) && Date.now() < gone) await new Promise((r) => setTimeout(r, 250));
+    expect(fs.existsSync(path.join(home, 'envs/preview'))).toBe(false);
+    expect(() => process.kill(pid, 0)).toThrow(); // its candidate process is stopped
+    const env = await getEnvironment(client, taskQueue, 'preview');
+    expect(env.history.at(-1)).toMatchObject({ event: 'torn-down', version: null, by: 'ttl', reason: 'unused for 5s' });
+    expect(env.tornDownAt).not.toBeNull();
+  });
 });
