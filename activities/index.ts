@@ -1,6 +1,7 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { loadCandidate } from '../src/config/candidate';
+import { createDrillActivities } from './drills';
 import { environmentWorkflowId, type LeaseRequest } from '../src/domain/environment';
 import { leaseRequestSignal } from '../workflows/environment-messages';
 import type { CandidateRef, GateSpec, LayerSpec } from '../src/domain/ladder';
@@ -12,6 +13,8 @@ export interface ActivityDeps {
   provider: Provider;
   /** Lets activities reach other workflows (the environment entity's signal-with-start). */
   client?: Client;
+  /** Where drill folders go ($STRATA_HOME/drills). */
+  drillsDir: string;
 }
 
 /** Heartbeats every second while `work` runs, so a killed worker is noticed within the heartbeat timeout. */
@@ -41,6 +44,8 @@ export function createActivities(deps: ActivityDeps) {
   const { provider, client } = deps;
 
   return {
+    ...createDrillActivities({ provider, drillsDir: deps.drillsDir }),
+
     async provisionEnvironment(input: { promotionId: string; layer: LayerSpec }): Promise<ProvisionResult> {
       return withHeartbeat(async () => {
         const env = await provider.provision(input.layer.name, { promotionId: input.promotionId, ttl: input.layer.ttl });
@@ -77,6 +82,8 @@ export function createActivities(deps: ActivityDeps) {
         const ctx = Context.current();
         return definition.run(
           {
+            drillsDir: deps.drillsDir,
+            knownGood: env.promoted?.version ?? null,
             layer: input.layer,
             candidate: input.candidate,
             dbPath: env.dbPath,

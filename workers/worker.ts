@@ -33,6 +33,8 @@ export interface StrataWorkerOptions {
   namespace: string;
   taskQueue: string;
   provider: Provider;
+  /** $STRATA_HOME/drills; defaults to drills/ beside the local provider's envs/. */
+  drillsDir?: string;
   bundle?: WorkflowBundle;
   /** Signals that stop the worker gracefully; none in tests. */
   shutdownSignals?: NodeJS.Signals[];
@@ -49,7 +51,11 @@ export async function createStrataWorker(
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    activities: createActivities({ provider: opts.provider, client }),
+    activities: createActivities({
+      provider: opts.provider,
+      client,
+      drillsDir: opts.drillsDir ?? path.join((opts.provider as { home?: string }).home ?? process.cwd(), 'drills'),
+    }),
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
     shutdownGraceTime: '5s',
   });

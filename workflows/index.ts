@@ -3,3 +3,4 @@ export { promotion } from './promotion';
 export { layer } from './layer';
 export { environment } from './environment';
 export { rollback } from './rollback';
+export { drill } from './drill';

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './audit';
 import { registerDemoCommand } from './demo';
+import { registerDrillCommands } from './drills';
 import { registerEnvironmentCommands, registerEnvironmentWorkflowCommands } from './environments';
 import { EXIT_USAGE, reportError } from './errors';
 import { registerPromotionCommands } from './promotions';
@@ -19,6 +20,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerEnvironmentCommands(program);
   registerEnvironmentWorkflowCommands(program);
   registerRollbackCommand(program, setExit);
+  registerDrillCommands(program, setExit);
   registerDemoCommand(program, setExit);
   const override = (cmd: Command) => {
     cmd.exitOverride();

@@ -37,26 +37,32 @@ function nameSchema(what: string) {
     .max(63);
 }
 
-const durationSchema = z
-  .string({ error: (issue) => expectedGot(DURATION_HINT, issue.input) })
-  .transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected ${DURATION_HINT}, got ${describeValue(text)}` });
-      return z.NEVER;
-    }
-    if (ms <= 0) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration longer than zero, got ${describeValue(text)}` });
-      return z.NEVER;
-    }
-    return text.trim();
-  });
+const durationSchema = durationAtLeast(1);
+/** Objectives may be zero: "rpo: 0s" means no acknowledged write may be lost. */
+const objectiveDurationSchema = durationAtLeast(0);
+
+function durationAtLeast(minMs: number) {
+  return z
+    .string({ error: (issue) => expectedGot(DURATION_HINT, issue.input) })
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected ${DURATION_HINT}, got ${describeValue(text)}` });
+        return z.NEVER;
+      }
+      if (ms < minMs) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration longer than zero, got ${describeValue(text)}` });
+        return z.NEVER;
+      }
+      return text.trim();
+    });
+}
 
 const rollbackSchema = z.enum(['previous', 'keep']);
 const leaseSchema = z.enum(['wait', 'fail-fast']);
 
 /** Recovery objectives per drill scenario: `drills: { table-dropped: { rto: 60s, rpo: 5s } }`. */
-const drillObjectiveSchema = z.strictObject({ rto: durationSchema, rpo: durationSchema });
+const drillObjectiveSchema = z.strictObject({ rto: durationSchema, rpo: objectiveDurationSchema });
 const drillsSchema = z.partialRecord(z.enum(DRILL_SCENARIOS), drillObjectiveSchema);
 
 const seedSchema = z.strictObject({

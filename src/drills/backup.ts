@@ -105,17 +105,20 @@ export function listBackups(backupDir: string): BackupInfo[] {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  const out: BackupInfo[] = [];
+  const found: Array<{ info: BackupInfo; written: bigint }> = [];
   for (const n of names) {
     if (!n.startsWith(BACKUP_PREFIX) || !n.endsWith('.json')) continue;
+    const meta = path.join(backupDir, n);
     try {
-      const info = JSON.parse(fs.readFileSync(path.join(backupDir, n), 'utf8')) as BackupInfo;
-      if (fs.existsSync(info.file)) out.push(info);
+      const info = JSON.parse(fs.readFileSync(meta, 'utf8')) as BackupInfo;
+      if (fs.existsSync(info.file)) found.push({ info, written: fs.statSync(meta, { bigint: true }).mtimeNs });
     } catch {
       // a half-written or foreign file: not a backup we can use
     }
   }
-  return out.sort((a, b) => a.at.localeCompare(b.at) || a.file.localeCompare(b.file));
+  // Two backups within one millisecond share `at`; the description's write time orders them.
+  found.sort((a, b) => a.info.at.localeCompare(b.info.at) || (a.written < b.written ? -1 : a.written > b.written ? 1 : 0));
+  return found.map((f) => f.info);
 }
 
 /** The newest complete backup in `backupDir`, or null when there is none. */

@@ -20,33 +20,41 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** JSON of one value that is stable for every SQLite type (blobs as base64, bigints as strings). */
-function cell(value: unknown): unknown {
-  if (Buffer.isBuffer(value)) return { blob: value.toString('base64') };
-  if (typeof value === 'bigint') return { int: value.toString() };
-  return value;
-}
-
 /**
  * Row count and sha256 of one table: the column names, then each row as a JSON array of its
  * values in column order, one per line, in rowid order (primary-key order for WITHOUT ROWID).
+ * SQLite renders the JSON itself (reals with round-trip precision; blobs as "blob:<hex>"), which
+ * is about twice as fast as building and stringifying the rows in JavaScript.
  */
 export function fingerprintTable(db: Database.Database, table: string): TableFingerprint {
-  const columns = (db.prepare(`PRAGMA table_info(${quoteIdent(table)})`).all() as Array<{ name: string; pk: number }>);
-  const withoutRowid = (db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table) as string | undefined)
-    ?.toUpperCase()
-    .includes('WITHOUT ROWID');
+  const columns = db.prepare(`PRAGMA table_info(${quoteIdent(table)})`).all() as Array<{ name: string; pk: number }>;
+  const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table) as string | undefined;
+  const withoutRowid = /WITHOUT\s+ROWID/i.test(sql ?? '');
   const order = withoutRowid
-    ? columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => quoteIdent(c.name)).join(', ')
+    ? columns
+        .filter((c) => c.pk > 0)
+        .sort((a, b) => a.pk - b.pk)
+        .map((c) => quoteIdent(c.name))
+        .join(', ')
     : 'rowid';
+  const values = columns
+    .map((c) => quoteIdent(c.name))
+    .map((c) => `CASE typeof(${c}) WHEN 'blob' THEN 'blob:' || hex(${c}) ELSE ${c} END`)
+    .join(', ');
   const hash = createHash('sha256');
   hash.update(`${JSON.stringify(columns.map((c) => c.name))}\n`);
   let rows = 0;
-  const select = db.prepare(`SELECT * FROM ${quoteIdent(table)} ORDER BY ${order}`).raw(true);
-  for (const row of select.iterate() as IterableIterator<unknown[]>) {
-    hash.update(`${JSON.stringify(row.map(cell))}\n`);
+  let chunk = '';
+  const select = db.prepare(`SELECT json_array(${values}) FROM ${quoteIdent(table)} ORDER BY ${order || 'rowid'}`).pluck();
+  for (const line of select.iterate() as IterableIterator<string>) {
+    chunk += `${line}\n`;
     rows++;
+    if (chunk.length >= 1 << 16) {
+      hash.update(chunk);
+      chunk = '';
+    }
   }
+  hash.update(chunk);
   return { rows, checksum: hash.digest('hex') };
 }
 

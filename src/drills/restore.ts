@@ -38,9 +38,12 @@ function assertSqliteFile(file: string): void {
  * Replaces `dbPath` with a copy of `backupFile`. Stale -wal/-shm/-journal files are removed first:
  * SQLite would otherwise replay them into the restored database. Processes that still have the
  * old file open keep the old (now unlinked) file until they reopen; the drill writer does so by
- * itself. The copy is fsynced before the rename and the directory after it.
+ * itself. With `durable` (the default) the copy is fsynced before the rename and the directory
+ * after it, so a machine crash right after the restore cannot leave a truncated database behind;
+ * `durable: false` skips both (faster, see `npm run bench -- drill`; for throwaway copies only).
  */
-export async function restoreDatabase(backupFile: string, dbPath: string): Promise<RestoreResult> {
+export async function restoreDatabase(backupFile: string, dbPath: string, opts: { durable?: boolean } = {}): Promise<RestoreResult> {
+  const durable = opts.durable ?? true;
   const started = process.hrtime.bigint();
   assertSqliteFile(backupFile);
   const target = path.resolve(dbPath);
@@ -49,14 +52,14 @@ export async function restoreDatabase(backupFile: string, dbPath: string): Promi
   const tmp = `${target}.restore-${process.pid}-${randomBytes(3).toString('hex')}.tmp`;
   try {
     fs.copyFileSync(backupFile, tmp);
-    fsyncFile(tmp);
+    if (durable) fsyncFile(tmp);
     for (const suffix of SIDE_FILES) fs.rmSync(`${target}${suffix}`, { force: true });
     fs.renameSync(tmp, target);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw new DrillError(`restore of ${backupFile} over ${target} failed: ${(err as Error).message}`);
   }
-  fsyncDirectory(dir);
+  if (durable) fsyncDirectory(dir);
   const restoredAt = new Date().toISOString();
   return { restoredAt, bytes: fs.statSync(target).size, ms: Number(process.hrtime.bigint() - started) / 1e6 };
 }

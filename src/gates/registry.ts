@@ -1,4 +1,5 @@
 import { consistencyGate } from './consistency';
+import { drillPassedWithinGate } from './drill-passed-within';
 import { latencyGate } from './latency';
 import { qualityGate } from './quality';
 import { schemaGate } from './schema';
@@ -10,6 +11,7 @@ export const gateRegistry: Record<string, GateDefinition<any>> = {
   [consistencyGate.type]: consistencyGate,
   [qualityGate.type]: qualityGate,
   [latencyGate.type]: latencyGate,
+  [drillPassedWithinGate.type]: drillPassedWithinGate,
 };
 
 export function gateTypes(): string[] {

@@ -14,6 +14,10 @@ export interface GateContext {
   heartbeat: (detail?: unknown) => void;
   /** Aborted when the activity is cancelled; gates stop promptly. */
   signal: AbortSignal;
+  /** $STRATA_HOME/drills, where DR drill reports are kept (for gates about drills). */
+  drillsDir?: string;
+  /** The environment's known-good version before this promotion (null: the first promotion). */
+  knownGood?: string | null;
 }
 
 /**

@@ -33,7 +33,8 @@ export type ProviderEvent =
   | 'promoted'
   | 'rolled-back'
   | 'torn-down'
-  | 'credentials-rotated';
+  | 'credentials-rotated'
+  | 'restarted';
 
 export class ProviderError extends Error {
   override name = 'ProviderError';
@@ -129,6 +130,17 @@ export class LocalProvider implements Provider {
     if (!processAlive(state.pid)) return { healthy: false, detail: `process ${state.pid} is not running` };
     const ok = await this.waitHealthy(state.port, state.running, 1_000);
     return { healthy: ok, detail: ok ? `healthy at 127.0.0.1:${state.port}` : `no healthy answer at 127.0.0.1:${state.port}` };
+  }
+
+  /** Stops and starts the running release again (a runbook step after its database was restored). */
+  async restart(layer: string): Promise<EnvironmentInfo> {
+    const state = this.mustState(layer);
+    const release = state.running ?? state.promoted;
+    if (!release) throw new ProviderError(`nothing to restart in ${layer}: no release deployed`);
+    if (state.pid) await this.stopProcess(state);
+    await this.startProcess(state, release);
+    this.record(layer, 'restarted', { version: release.version });
+    return this.info(state);
   }
 
   async markPromoted(layer: string, digest: string): Promise<EnvironmentInfo> {

@@ -33,6 +33,8 @@ export interface Provider {
   seed(layer: string, spec: SeedSpec): Promise<{ dbPath: string; rows: number; created: boolean }>;
   deploy(layer: string, candidate: CandidateRef): Promise<{ env: EnvironmentInfo; changed: boolean }>;
   health(layer: string): Promise<{ healthy: boolean; detail: string }>;
+  /** Stops and starts the running release (after a restore, or when its process died). */
+  restart(layer: string): Promise<EnvironmentInfo>;
   /** Marks the running release as the environment's known-good version. */
   markPromoted(layer: string, digest: string): Promise<EnvironmentInfo>;
   /** Redeploys `to` (or stops the candidate when null). */

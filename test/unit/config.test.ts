@@ -248,9 +248,15 @@ describe('loadLadder accepts valid ladders', () => {
       { mode: 'manual', required: 2, approvers: ['alice', 'bob', 'carol'], expiry: '72h' },
     ]);
     for (const layer of ladder.layers) {
-      expect(layer.gates.map((g) => g.type)).toEqual(['schema', 'consistency', 'quality', 'latency']);
+      const expected = ['schema', 'consistency', 'quality', 'latency'];
+      if (layer.name === 'mirror') expected.push('drill-passed-within');
+      expect(layer.gates.map((g) => g.type)).toEqual(expected);
       expect(layer.rollback).toBe('previous');
     }
+    const mirror = ladder.layers[4];
+    expect(mirror.drills?.['table-dropped']).toEqual({ rto: '60s', rpo: '5s' });
+    expect(mirror.drills?.['process-killed']).toEqual({ rto: '30s', rpo: '0s' });
+    expect(mirror).toMatchObject({ lease: 'wait', credentialRotation: '24h' });
     const quality = ladder.layers.map((l) => l.gates.find((g) => g.type === 'quality')!.threshold);
     expect(quality).toEqual([0.6, 0.78, 0.78, 0.78, 0.78]);
     const requests = ladder.layers.map((l) => l.gates.find((g) => g.type === 'latency')!.options.requests);

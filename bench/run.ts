@@ -1,0 +1,31 @@
+// Benchmark dispatcher: `npm run bench -- <name> [args…]` runs bench/<name>.ts. Each benchmark
+// prints its figures as ratios against a baseline measured in the same run.
+
+const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args: string[]): Promise<void> }> }> = {
+  drill: {
+    describe: 'restore throughput against the raw SQLite backup copy; overhead of a full drill over the raw restore',
+    load: () => import('./drill'),
+  },
+};
+
+async function main(): Promise<void> {
+  const [name, ...args] = process.argv.slice(2);
+  if (!name || name === '--help' || name === '-h') {
+    console.log('usage: npm run bench -- <name> [args]\n');
+    for (const [n, b] of Object.entries(BENCHES)) console.log(`  ${n.padEnd(8)} ${b.describe}`);
+    process.exitCode = name ? 0 : 2;
+    return;
+  }
+  const bench = BENCHES[name];
+  if (!bench) {
+    console.error(`unknown benchmark "${name}"; expected one of ${Object.keys(BENCHES).join(', ')}`);
+    process.exitCode = 2;
+    return;
+  }
+  await (await bench.load()).run(args);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

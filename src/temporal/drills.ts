@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
+import { parseDuration } from '../domain/duration';
+import type { DrillScenario } from '../domain/drill';
+import type { LayerSpec } from '../domain/ladder';
+import type { drill, DrillInput, DrillResult } from '../../workflows/drill';
+import { LAYER_KEY, PHASE_KEY } from '../../workflows/search-attributes';
+import { RefusedError } from './promotions';
+
+export function drillScheduleId(taskQueue: string, layer: string, scenario: DrillScenario): string {
+  return `${taskQueue}.drill.${layer}.${scenario}`;
+}
+
+export async function runDrill(client: Client, taskQueue: string, input: DrillInput): Promise<DrillResult> {
+  const id = `drill.${input.layer.name}.${input.scenario}.${randomBytes(3).toString('hex')}`;
+  try {
+    return await client.workflow.execute<typeof drill>('drill', {
+      workflowId: id,
+      taskQueue,
+      args: [input],
+      typedSearchAttributes: [
+        { key: LAYER_KEY, value: input.layer.name },
+        { key: PHASE_KEY, value: 'running' },
+      ],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) throw new RefusedError(`drill ${id} failed: ${(err.cause as Error)?.message ?? err.message}`);
+    throw err;
+  }
+}
+
+export interface DrillHistoryRow {
+  id: string;
+  scenario: string;
+  startTime: string;
+  closeTime: string | null;
+  phase: string;
+  rtoMs: number | null;
+  rpoMs: number | null;
+  report: string | null;
+}
+
+/** Drills of a layer on this task queue, newest first, with their measured figures. */
+export async function drillHistory(client: Client, taskQueue: string, layer: string, limit = 50): Promise<DrillHistoryRow[]> {
+  const rows: DrillHistoryRow[] = [];
+  const query = `WorkflowType = 'drill' AND StrataLayer = '${layer}' AND TaskQueue = '${taskQueue}'`;
+  for await (const wf of client.workflow.list({ query })) {
+    let result: DrillResult | undefined;
+    if (wf.status.name === 'COMPLETED') result = (await client.workflow.getHandle(wf.workflowId).result().catch(() => undefined)) as DrillResult | undefined;
+    rows.push({
+      id: wf.workflowId,
+      scenario: result?.scenario ?? '',
+      startTime: wf.startTime.toISOString(),
+      closeTime: wf.closeTime?.toISOString() ?? null,
+      phase: wf.typedSearchAttributes.get(PHASE_KEY) ?? wf.status.name.toLowerCase(),
+      rtoMs: result?.measurement.rtoMs ?? null,
+      rpoMs: result?.measurement.rpoMs ?? null,
+      report: result?.files.markdownFile ?? null,
+    });
+    if (rows.length >= limit) break;
+  }
+  return rows;
+}
+
+export interface ScheduleRequest {
+  layer: LayerSpec;
+  scenario: DrillScenario;
+  cron?: string;
+  every?: string;
+  jitter?: string;
+  requestedBy: string;
+}
+
+/** A Temporal Schedule that starts the drill workflow: overlap skip, a one-day catch-up window. */
+export async function createDrillSchedule(client: Client, taskQueue: string, req: ScheduleRequest): Promise<string> {
+  const scheduleId = drillScheduleId(taskQueue, req.layer.name, req.scenario);
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec: {
+        ...(req.cron ? { cronExpressions: [req.cron] } : {}),
+        ...(req.every ? { intervals: [{ every: parseDuration(req.every)! }] } : {}),
+        ...(req.jitter ? { jitter: parseDuration(req.jitter)! } : {}),
+      },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'drill',
+        workflowId: scheduleId,
+        taskQueue,
+        args: [{ layer: req.layer, scenario: req.scenario, requestedBy: `schedule:${req.requestedBy}` } satisfies DrillInput],
+        typedSearchAttributes: [
+          { key: LAYER_KEY, value: req.layer.name },
+          { key: PHASE_KEY, value: 'scheduled' },
+        ],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+      memo: {
+        strataLayer: req.layer.name,
+        strataScenario: req.scenario,
+        strataSpec: [req.cron ? `cron ${req.cron}` : `every ${req.every}`, req.jitter ? `jitter ${req.jitter}` : ''].filter(Boolean).join(', '),
+      },
+    });
+  } catch (err) {
+    const message = (err as Error).message ?? String(err);
+    if (/already (exists|registered|running)/i.test(message)) throw new RefusedError(`schedule ${scheduleId} already exists (see \`strata drill schedule ls\`)`);
+    throw err;
+  }
+  return scheduleId;
+}
+
+export interface ScheduleRow {
+  id: string;
+  layer: string;
+  scenario: string;
+  paused: boolean;
+  spec: string;
+  recentActions: number;
+  nextActionTimes: string[];
+}
+
+export async function listDrillSchedules(client: Client, taskQueue: string): Promise<ScheduleRow[]> {
+  const rows: ScheduleRow[] = [];
+  for await (const s of client.schedule.list()) {
+    if (!s.scheduleId.startsWith(`${taskQueue}.drill.`)) continue;
+    const d = await client.schedule.getHandle(s.scheduleId).describe();
+    rows.push({
+      id: s.scheduleId,
+      layer: String((d.memo as Record<string, unknown> | undefined)?.strataLayer ?? ''),
+      scenario: String((d.memo as Record<string, unknown> | undefined)?.strataScenario ?? ''),
+      paused: d.state.paused,
+      spec: String((d.memo as Record<string, unknown> | undefined)?.strataSpec ?? ''),
+      recentActions: d.info.recentActions.length,
+      nextActionTimes: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+    });
+  }
+  return rows.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+export async function withSchedule<T>(client: Client, id: string, fn: (h: ReturnType<Client['schedule']['getHandle']>) => Promise<T>): Promise<T> {
+  const handle = client.schedule.getHandle(id);
+  try {
+    return await fn(handle);
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) throw new RefusedError(`no schedule "${id}" (see \`strata drill schedule ls\`)`);
+    throw err;
+  }
+}
