@@ -5,7 +5,11 @@ import { loadCandidate } from '../config/candidate';
 import { layerRange, loadLadder } from '../config/ladder';
 import { isTerminal } from '../domain/status';
 import { LocalProvider } from '../providers/local';
-import { approve, getStatus, startPromotion } from '../temporal/promotions';
+import { approve, getStatus, RefusedError, startPromotion } from '../temporal/promotions';
+import { createDrillSchedule, drillScheduleId, runDrill } from '../temporal/drills';
+import { verdictLine } from '../drills/report';
+import type { LadderSpec } from '../domain/ladder';
+import type { Client } from '@temporalio/client';
 import { loadSettings } from '../temporal/settings';
 import { connectClient } from '../temporal/connection';
 import { createStrataWorker } from '../../workers/worker';
@@ -14,6 +18,27 @@ import { EXIT_FAILED, EXIT_OK } from './errors';
 import { describeProgress } from './promotions';
 import { renderAudit, renderStatus } from './render';
 import { ensureServer } from './server';
+
+/** A DR drill of the mirror now, and a weekly schedule of them (the mirror's gate requires one). */
+async function demoDrills(client: Client, taskQueue: string, ladder: LadderSpec): Promise<void> {
+  const mirror = ladder.layers.find((l) => l.name === 'mirror');
+  if (!mirror) return;
+  print('\ndemo: DR drill of the mirror (table dropped, a writer writing throughout):');
+  const report = await runDrill(client, taskQueue, { layer: mirror, scenario: 'table-dropped', requestedBy: OPERATOR });
+  print(`demo: ${report.verdict.met ? 'MET' : 'BREACHED'} — ${verdictLine(report.verdict)}; report ${report.files.markdownFile}`);
+  try {
+    const id = await createDrillSchedule(client, taskQueue, {
+      layer: mirror,
+      scenario: 'table-dropped',
+      cron: '0 3 * * 1',
+      requestedBy: OPERATOR,
+    });
+    print(`demo: weekly drill schedule ${id} (Mondays 03:00 UTC); see \`strata drill schedule ls\``);
+  } catch (err) {
+    if (!(err instanceof RefusedError)) throw err;
+    print(`demo: the weekly drill schedule already exists (${drillScheduleId(taskQueue, 'mirror', 'table-dropped')})`);
+  }
+}
 
 export const EXAMPLES_DIR = path.resolve(__dirname, '../../examples');
 const OPERATOR = 'dana';
@@ -71,6 +96,7 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
         }
         print('');
         print(renderStatus(status));
+        if (status.state === 'promoted') await demoDrills(client, settings.taskQueue, ladder);
         print('\nAudit trail (strata audit ' + id + '):\n');
         print(renderAudit(await auditTrail(client, id)));
         print(`\nWeb UI: ${uiBase}/namespaces/${settings.namespace}/workflows/${id}`);

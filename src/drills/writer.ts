@@ -127,10 +127,17 @@ export async function startWriter(opts: WriterOptions): Promise<WriterHandle> {
  * `timeoutMs`) and summarizes its log. Stopping a writer that is already gone just summarizes.
  */
 export async function stopWriter(pid: number, logFile: string, timeoutMs = 5000): Promise<WriterSummary> {
+  const signal = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // exited in the meantime
+    }
+  };
   if (isWriter(pid)) {
-    process.kill(pid, 'SIGTERM');
+    signal('SIGTERM');
     if (!(await waitForExit(pid, timeoutMs))) {
-      process.kill(pid, 'SIGKILL');
+      signal('SIGKILL');
       await waitForExit(pid, 2000);
     }
   }
