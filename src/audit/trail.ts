@@ -160,7 +160,9 @@ async function layerTrail(client: Client, workflowId: string, layer: string): Pr
           push(
             e,
             g.passed ? 'gate.passed' : 'gate.failed',
-            g.passed ? `gate ${g.name}: measured ${g.value}${unit}, threshold ${g.threshold ?? '-'}${unit} (${g.detail})` : describeGateFailure(g),
+            g.passed
+              ? `gate ${g.name}: ${g.value === null ? 'nothing measured' : `measured ${g.value}${unit}`}, threshold ${g.threshold ?? '-'}${unit} (${g.detail})`
+              : describeGateFailure(g),
           );
           break;
         }
