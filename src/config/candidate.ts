@@ -78,6 +78,8 @@ const featureSchema = z
 const inputSchema = z.strictObject({
   table: identifier,
   label: identifier,
+  /** Column identifying a record; sent with each record so the candidate can look features up. */
+  key: identifier.optional(),
   features: z
     .record(identifier, featureSchema)
     .refine((features) => Object.keys(features).length > 0, { error: 'declare at least one feature' }),

@@ -74,6 +74,8 @@ export interface InputSchema {
   table: string;
   /** Name of the label column used to evaluate quality. */
   label: string;
+  /** Column identifying a record, sent with each record (for feature lookups by the candidate). */
+  key?: string;
   features: Record<string, FeatureSpec>;
 }
 

@@ -52,6 +52,9 @@ export function* readRecords(
 
   const columns = features.map(([name]) => quoteIdentifier(name));
   if (opts.withLabel) columns.push(quoteIdentifier(input.label));
+  // The record's key travels with it (when the table has it) so the candidate can look it up.
+  const key = input.key && present.has(input.key) ? input.key : undefined;
+  if (key) columns.push(quoteIdentifier(key));
   const statement = db
     .prepare(`SELECT ${columns.join(', ')} FROM ${quoteIdentifier(input.table)} LIMIT ?`)
     .raw(true);
@@ -61,6 +64,7 @@ export function* readRecords(
     features.forEach(([name, spec], i) => {
       record[name] = toJsonValue(spec, values[i]);
     });
+    if (key) record[key] = values[values.length - 1];
     yield { record, label: opts.withLabel ? values[features.length] : undefined };
   }
 }

@@ -8,6 +8,7 @@ import type { CandidateRef, SeedSpec } from '../domain/ladder';
 import { seedTransactions } from '../data/transactions';
 import { processAlive } from '../temporal/cli';
 import type { EnvironmentInfo, Provider, Release } from './types';
+import { type DependencyState, ensureDependency, featuresUrl, proxyApiUrl, stopDependency } from './dependency';
 
 /** What the local provider remembers about one environment, in envs/<layer>/state.json. */
 interface EnvState {
@@ -22,6 +23,8 @@ interface EnvState {
   running: Release | null;
   pid: number | null;
   port: number | null;
+  /** The feature-lookup dependency and its fault proxy. */
+  dependency?: DependencyState | null;
 }
 
 export type ProviderEvent =
@@ -34,7 +37,8 @@ export type ProviderEvent =
   | 'rolled-back'
   | 'torn-down'
   | 'credentials-rotated'
-  | 'restarted';
+  | 'restarted'
+  | 'dependency-started';
 
 export class ProviderError extends Error {
   override name = 'ProviderError';
@@ -179,6 +183,7 @@ export class LocalProvider implements Provider {
     const state = this.readState(layer);
     if (!state) return;
     if (state.pid) await this.stopProcess(state);
+    await stopDependency(state.dependency);
     fs.rmSync(this.envDir(layer), { recursive: true, force: true });
     this.record(layer, 'torn-down', {});
   }
@@ -320,7 +325,33 @@ export class LocalProvider implements Provider {
     return release;
   }
 
+  /** Starts the environment's dependency if it is not running; returns the URL the candidate uses. */
+  async ensureDependency(layer: string): Promise<{ featuresUrl: string; proxyApiUrl: string; started: string[] }> {
+    return this.ensureDependencyOf(this.mustState(layer));
+  }
+
+  private async ensureDependencyOf(state: EnvState): Promise<{ featuresUrl: string; proxyApiUrl: string; started: string[] }> {
+    const layer = state.layer;
+    const { dep, started } = await ensureDependency({
+      current: state.dependency,
+      dbPath: this.dbPath(layer),
+      dir: this.envDir(layer),
+      freePort,
+    });
+    state.dependency = dep;
+    this.writeState(state);
+    if (started.length) this.record(layer, 'dependency-started', { started });
+    return { featuresUrl: featuresUrl(dep), proxyApiUrl: proxyApiUrl(dep), started };
+  }
+
+  /** The dependency's addresses, when it was started. */
+  dependency(layer: string): { featuresUrl: string; proxyApiUrl: string; featurePid: number } | null {
+    const dep = this.readState(layer)?.dependency;
+    return dep ? { featuresUrl: featuresUrl(dep), proxyApiUrl: proxyApiUrl(dep), featurePid: dep.featurePid } : null;
+  }
+
   private async startProcess(state: EnvState, release: Release): Promise<void> {
+    const deps = await this.ensureDependencyOf(state);
     const port = await freePort();
     const logFile = path.join(this.envDir(state.layer), 'candidate.log');
     const out = fs.openSync(logFile, 'a');
@@ -337,6 +368,7 @@ export class LocalProvider implements Provider {
         STRATA_LAYER: state.layer,
         STRATA_VERSION: release.version,
         STRATA_DB_CREDENTIALS_FILE: path.join(this.envDir(state.layer), 'credentials.json'),
+        FEATURES_URL: deps.featuresUrl,
       },
     });
     fs.closeSync(out);

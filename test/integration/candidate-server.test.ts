@@ -43,7 +43,7 @@ describe.each(Object.entries(VERSIONS) as [Example, string][])('%s', (name, vers
   it('answers /health with its name, version and database', async () => {
     const res = await fetch(`${running.get(name)!.url}/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', name: 'fraud-scoring', version, db: `/tmp/${name}.db` });
+    expect(await res.json()).toEqual({ status: 'ok', name: 'fraud-scoring', version, db: `/tmp/${name}.db`, dependency: null });
   });
 
   it('scores each record with a probability', async () => {

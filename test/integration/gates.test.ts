@@ -237,7 +237,8 @@ describe('quality gate', () => {
       expect(scored.value).not.toBeNull();
       expect(bodies.map((b) => b.records.length)).toEqual([4, 4, 2]);
       const first = bodies[0].records[0];
-      expect(Object.keys(first).sort()).toEqual(Object.keys(v2.input.features).sort()); // no id, txn_id or label
+      expect(Object.keys(first).sort()).toEqual([...Object.keys(v2.input.features), 'txn_id'].sort()); // the key, never id or the label
+      expect(first.txn_id).toMatch(/^txn_\d+$/);
       expect(typeof first.is_foreign).toBe('boolean');
       expect(typeof first.channel).toBe('string');
 

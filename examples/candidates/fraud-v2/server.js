@@ -7,10 +7,13 @@
 //   HOST            interface to listen on, default 127.0.0.1
 //   STRATA_DB_PATH  the environment's database; reported by /health, never opened here
 //   STRATA_VERSION  version the deployer expects; a mismatch with model.json is logged
+//   FEATURES_URL    the environment's feature-lookup service; when set (and model.json has a
+//                   "dependency" block) every /predict looks the records' features up there first
 //
 // Endpoints:
 //   GET  /health   200 {"status":"ok","name":...,"version":...,"db":...}
 //   POST /predict  {"records":[{...features}]} -> 200 {"scores":[...]} | 400 {"error":...}
+//                  | 503 {"error":...} when the feature lookup fails and the model does not fall back
 
 const fs = require('node:fs');
 const http = require('node:http');
@@ -28,6 +31,35 @@ const TRANSFORMS = {
 };
 
 class BadInput extends Error {}
+class DependencyFailed extends Error {}
+
+/**
+ * Looks the records' fresh features up in the environment's feature service (model.dependency:
+ * {key, timeoutMs, onFailure: "fallback" | "error"}). With "fallback" a failed lookup scores with
+ * the features the request carried (degraded); with "error" the request fails with 503.
+ */
+async function lookupFeatures(model, records, featuresUrl) {
+  const dep = model.dependency;
+  if (!featuresUrl || !dep) return { degraded: false };
+  const keys = records.map((r) => r && r[dep.key]).filter((k) => k !== undefined && k !== null);
+  if (keys.length === 0) return { degraded: false };
+  try {
+    const res = await fetch(`${featuresUrl}/features`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ keys }),
+      signal: AbortSignal.timeout(dep.timeoutMs),
+    });
+    if (!res.ok) throw new Error(`feature service answered ${res.status}`);
+    const { features } = await res.json();
+    for (const record of records) Object.assign(record, features[record[dep.key]] || {});
+    return { degraded: false };
+  } catch (err) {
+    const reason = err && err.name === 'TimeoutError' ? `no answer within ${dep.timeoutMs} ms` : err.message;
+    if (dep.onFailure === 'fallback') return { degraded: true, reason };
+    throw new DependencyFailed(`feature lookup failed: ${reason}`);
+  }
+}
 
 /** Parses and checks a model object; throws with the offending field named. */
 function parseModel(model, source = 'model.json') {
@@ -55,6 +87,12 @@ function parseModel(model, source = 'model.json') {
     if (previous && previous !== transform.input) fail(`${at}: feature ${term.feature} read both as ${previous} and ${transform.input}`);
     inputs[term.feature] = transform.input;
   });
+  if (model.dependency !== undefined) {
+    const dep = model.dependency;
+    if (!dep || typeof dep.key !== 'string') fail('dependency.key must be the record field to look up by');
+    if (!(Number.isFinite(dep.timeoutMs) && dep.timeoutMs > 0)) fail('dependency.timeoutMs must be > 0');
+    if (dep.onFailure !== 'fallback' && dep.onFailure !== 'error') fail('dependency.onFailure must be "fallback" or "error"');
+  }
   return { ...model, inputs };
 }
 
@@ -121,13 +159,13 @@ function readBody(req) {
   });
 }
 
-function createServer(model, { dbPath = null } = {}) {
+function createServer(model, { dbPath = null, featuresUrl = null } = {}) {
   return http.createServer(async (req, res) => {
     const { pathname } = new URL(req.url, 'http://localhost');
     try {
       if (pathname === '/health') {
         if (req.method !== 'GET') return send(res, 405, { error: 'use GET /health' });
-        return send(res, 200, { status: 'ok', name: model.name, version: model.version, db: dbPath });
+        return send(res, 200, { status: 'ok', name: model.name, version: model.version, db: dbPath, dependency: featuresUrl });
       }
       if (pathname === '/predict') {
         if (req.method !== 'POST') return send(res, 405, { error: 'use POST /predict' });
@@ -138,11 +176,16 @@ function createServer(model, { dbPath = null } = {}) {
         } catch (err) {
           throw new BadInput(`body is not valid JSON: ${err.message}`);
         }
+        if (body && Array.isArray(body.records)) {
+          const lookup = await lookupFeatures(model, body.records, featuresUrl);
+          if (lookup.degraded) res.setHeader('x-strata-degraded', lookup.reason);
+        }
         return send(res, 200, { scores: predict(model, body) });
       }
       return send(res, 404, { error: `no route ${req.method} ${pathname}; try GET /health or POST /predict` });
     } catch (err) {
       if (err instanceof BadInput) return send(res, 400, { error: err.message });
+      if (err instanceof DependencyFailed) return send(res, 503, { error: err.message });
       console.error(err);
       return send(res, 500, { error: 'internal error' });
     }
@@ -157,7 +200,7 @@ function main() {
   }
   const host = process.env.HOST || '127.0.0.1';
   const port = Number(process.env.PORT || 0);
-  const server = createServer(model, { dbPath: process.env.STRATA_DB_PATH || null });
+  const server = createServer(model, { dbPath: process.env.STRATA_DB_PATH || null, featuresUrl: process.env.FEATURES_URL || null });
   server.listen(port, host, () => {
     const address = server.address();
     console.log(JSON.stringify({ msg: 'listening', name: model.name, version: model.version, url: `http://${host}:${address.port}` }));
