@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
@@ -40,7 +39,4 @@ export class SettingsError extends Error {
 }
 
 /** ~/.cache/strata (or $XDG_CACHE_HOME/strata): builds shared by every checkout on this machine. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.length > 0 ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
-  return path.join(base, 'strata');
-}
+export { cacheDir } from '../tools/go-install';

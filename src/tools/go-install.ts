@@ -1,0 +1,185 @@
+// Finding or building the external Go tools Strata drives (the Temporal CLI, Toxiproxy): each is
+// built once per machine with `go install <module>@<pinned version>` into
+// ~/.cache/strata/<tool>/<version>/ (or $XDG_CACHE_HOME/strata/…), shared by every checkout.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** ~/.cache/strata (or $XDG_CACHE_HOME/strata): builds shared by every checkout on this machine. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.length > 0 ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+  return path.join(base, 'strata');
+}
+
+export function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The first executable `name` in the directories of env.PATH. */
+export function onPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
+  }
+  return undefined;
+}
+
+/** `go` on PATH, or the standard /usr/local/go install. */
+export function findGo(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return onPath('go', env) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** One Go tool as `go install` builds it. */
+export interface GoTool {
+  /** Directory under the cache: `temporal`, `toxiproxy`. */
+  tool: string;
+  /** For people: "the Temporal CLI", "Toxiproxy". */
+  label: string;
+  /** Pinned version without the leading v. */
+  version: string;
+  /** The package path for `go install`, without @version. */
+  pkg: string;
+  /** The file `go install` writes into GOBIN (the last element of the package path). */
+  binary: string;
+  /** Appended to every error: how to get the tool without Strata building it. */
+  installHint: string;
+  /** The error type callers catch for this tool. */
+  makeError: (message: string) => Error;
+}
+
+export interface GoInstallOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Progress lines for people (default: stderr). */
+  progress?: (line: string) => void;
+  /** The go binary; default findGo(env). null: build nothing (as if Go were not installed). */
+  go?: string | null;
+}
+
+/** Where the built tool lives: <cache>/<tool>/<version>/<binary>. */
+export function cachedToolPath(tool: GoTool, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(cacheDir(env), tool.tool, tool.version, tool.binary);
+}
+
+/**
+ * Returns the cached build of `tool`, building it once with `go install` when there is none.
+ * The build goes to a temporary GOBIN and is renamed into place, so an interrupted build leaves
+ * nothing half-written; a lock directory keeps two processes from building at once.
+ */
+export async function goInstallCached(tool: GoTool, opts: GoInstallOptions = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  const progress = opts.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const target = cachedToolPath(tool, env);
+  if (isExecutable(target)) return target;
+
+  const go = opts.go === undefined ? findGo(env) : (opts.go ?? undefined);
+  if (!go) throw tool.makeError(`Cannot find ${tool.label}, and Go is not installed to build it. ${tool.installHint}`);
+
+  const versionDir = path.dirname(target);
+  fs.mkdirSync(versionDir, { recursive: true });
+  const lock = path.join(versionDir, '.lock');
+  await acquireLock(lock, tool.label, progress);
+  try {
+    if (isExecutable(target)) return target; // another process built it while we waited
+    const gobin = fs.mkdtempSync(path.join(versionDir, '.build-'));
+    const pkg = `${tool.pkg}@v${tool.version}`;
+    progress(`strata: building ${tool.label} v${tool.version} once with \`go install ${pkg}\``);
+    progress(`strata: into ${versionDir}; this takes a few minutes the first time.`);
+    const started = Date.now();
+    let code: number;
+    try {
+      code = await runGoInstall(go, pkg, { ...env, GOBIN: gobin, GOFLAGS: env.GOFLAGS ?? '' }, started, progress);
+    } catch (err) {
+      fs.rmSync(gobin, { recursive: true, force: true });
+      throw tool.makeError(`cannot run ${go}: ${(err as Error).message}. ${tool.installHint}`);
+    }
+    const built = path.join(gobin, tool.binary);
+    if (code !== 0 || !isExecutable(built)) {
+      fs.rmSync(gobin, { recursive: true, force: true });
+      const why = code !== 0 ? `exit ${code}` : `it wrote no ${tool.binary} into GOBIN`;
+      throw tool.makeError(`go install ${pkg} failed (${why}). ${tool.installHint}`);
+    }
+    fs.renameSync(built, target);
+    fs.rmSync(gobin, { recursive: true, force: true });
+    progress(`strata: ${tool.label} built in ${Math.round((Date.now() - started) / 1000)}s: ${target}`);
+    return target;
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** `go install -v pkg`, turning its output into a few progress lines; resolves with the exit code. */
+function runGoInstall(
+  go: string,
+  pkg: string,
+  env: NodeJS.ProcessEnv,
+  started: number,
+  progress: (line: string) => void,
+): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(go, ['install', '-v', pkg], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const tail: string[] = [];
+    let built = 0;
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line.trim()) continue;
+        if (line.startsWith('go: downloading')) progress(`strata:   ${line}`);
+        else if (++built % 50 === 0) {
+          progress(`strata:   compiled ${built} packages (${Math.round((Date.now() - started) / 1000)}s)…`);
+        }
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    child.on('close', (c) => {
+      if (c !== 0) progress(tail.join('\n'));
+      resolve(c ?? 1);
+    });
+  });
+}
+
+async function acquireLock(lock: string, label: string, progress: (line: string) => void): Promise<void> {
+  let announced = false;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readOr(path.join(lock, 'pid'), '0'));
+      if (holder > 0 && !processAlive(holder)) {
+        fs.rmSync(lock, { recursive: true, force: true }); // stale lock of a killed build
+        continue;
+      }
+      if (!announced) progress(`strata: waiting for another process (pid ${holder}) building ${label}…`);
+      announced = true;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
