@@ -24,6 +24,7 @@ import {
 import { loadCandidate } from '../src/config/candidate';
 import { gateRegistry } from '../src/gates/registry';
 import type { Provider } from '../src/providers/types';
+import { httpOk } from '../src/providers/dependency';
 
 export interface DrillDeps {
   provider: Provider;
@@ -49,6 +50,17 @@ function writeOnce<T>(file: string, make: () => Promise<T>): Promise<T> {
     fs.renameSync(`${file}.tmp`, file);
     return value;
   });
+}
+
+/** The library's probe (candidate health, database, data) plus the environment's dependency. */
+async function probeWithDependency(provider: Provider, layer: string, target: { dbPath: string; url: string | null | undefined; snapshot: TableFingerprints }) {
+  const result = await probeEnvironment(target);
+  const dep = provider.dependency?.(layer);
+  if (dep && !(await httpOk(`${dep.featuresUrl}/health`))) {
+    result.problems.push(`the feature-lookup dependency does not answer at ${dep.featuresUrl}`);
+    result.healthy = false;
+  }
+  return result;
 }
 
 export interface DrillPrepared {
@@ -87,7 +99,7 @@ export function createDrillActivities(deps: DrillDeps) {
           const env = await envOf(input.layer);
           const snapshot = await snapshotTables(env.dbPath);
           delete snapshot[WRITES_TABLE];
-          const steady = await probeEnvironment({ dbPath: env.dbPath, url: env.url, snapshot });
+          const steady = await probeWithDependency(provider, input.layer, { dbPath: env.dbPath, url: env.url, snapshot });
           if (!steady.healthy) {
             throw ApplicationFailure.nonRetryable(`layer ${input.layer} is not in a steady state: ${steady.problems.join('; ')}`, 'NotSteady');
           }
@@ -113,6 +125,13 @@ export function createDrillActivities(deps: DrillDeps) {
       const dir = dirOf(input.drillId);
       return writeOnce(path.join(dir, 'injected.json'), async () => {
         const env = await envOf(input.layer);
+        if (input.scenario === 'dependency-down') {
+          // The provider owns the dependency: kill its process outright.
+          const dep = provider.dependency?.(input.layer);
+          if (!dep) throw ApplicationFailure.nonRetryable(`layer ${input.layer} has no dependency to take down`, 'InjectFailed');
+          process.kill(-dep.featurePid, 'SIGKILL');
+          return { scenario: input.scenario, injectedAt: new Date().toISOString(), detail: `killed the feature-lookup service (pid ${dep.featurePid}) with SIGKILL` };
+        }
         try {
           return await injectFault(input.scenario, { dbPath: env.dbPath, pid: env.pid }, { percent: input.percent });
         } catch (err) {
@@ -125,7 +144,7 @@ export function createDrillActivities(deps: DrillDeps) {
       const env = await provider.describe(input.layer);
       const dbPath = env?.dbPath ?? path.join(deps.drillsDir, '..', 'envs', input.layer, 'data.db');
       return heartbeating(() =>
-        waitForDetection(() => probeEnvironment({ dbPath, url: env?.url, snapshot: input.snapshot }), {
+        waitForDetection(() => probeWithDependency(provider, input.layer, { dbPath, url: env?.url, snapshot: input.snapshot }), {
           timeoutMs: input.timeoutMs,
           intervalMs: 50,
         }),
@@ -138,6 +157,11 @@ export function createDrillActivities(deps: DrillDeps) {
         const steps: string[] = [];
         const env = await provider.describe(input.layer);
         if (!env) throw ApplicationFailure.nonRetryable(`environment ${input.layer} disappeared`, 'NoEnvironment');
+        if (input.scenario === 'dependency-down') {
+          const dep = await provider.ensureDependency!(input.layer);
+          steps.push(`restarted the dependency (${dep.started.join(', ') || 'already running'})`);
+          return { recoveredAt: new Date().toISOString(), steps };
+        }
         if (input.scenario !== 'process-killed') {
           const r = await restoreDatabase(input.backupFile, env.dbPath);
           steps.push(`restored ${path.basename(input.backupFile)} (${r.bytes} bytes in ${Math.round(r.ms * 10) / 10} ms)`);
@@ -159,7 +183,7 @@ export function createDrillActivities(deps: DrillDeps) {
     }) {
       return heartbeating(async () => {
         const env = await envOf(input.layer.name);
-        await waitForHealthy(() => probeEnvironment({ dbPath: env.dbPath, url: env.url, snapshot: input.snapshot }), {
+        await waitForHealthy(() => probeWithDependency(provider, input.layer.name, { dbPath: env.dbPath, url: env.url, snapshot: input.snapshot }), {
           timeoutMs: 30_000,
           intervalMs: 50,
         });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { freePort } from '../src/providers/local';
 import { ensureTemporalCli } from '../src/temporal/cli';
+import { ensureToxiproxy } from '../src/chaos/toxiproxy';
 import { type DevServer, startDevServer } from '../src/temporal/server';
 
 declare module 'vitest' {
@@ -19,6 +20,8 @@ let dir: string | undefined;
 /** Starts the one real Temporal dev server of this test run (building the CLI if needed). */
 export async function setup(project: TestProject): Promise<void> {
   const cli = await ensureTemporalCli();
+  await ensureToxiproxy(); // environments' fault proxies; built once into the cache
+
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-test-temporal-'));
   const port = await freePort();
   server = await startDevServer({

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { ensureToxiproxy } from '../src/chaos/toxiproxy';
 import type { Provider } from '../src/providers/types';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
@@ -44,6 +45,8 @@ export async function createStrataWorker(
   opts: StrataWorkerOptions,
 ): Promise<{ worker: Worker; connection: { close(): Promise<void> } }> {
   installRuntime();
+  // Environments put their dependency behind Toxiproxy: build it now (once) rather than inside a deploy.
+  await ensureToxiproxy();
   const connection = await NativeConnection.connect({ address: opts.address });
   const clientConnection = await Connection.connect({ address: opts.address });
   const client = new Client({ connection: clientConnection, namespace: opts.namespace });

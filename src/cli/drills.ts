@@ -30,9 +30,6 @@ async function drillableLayer(ladderFile: string, layerName: string, scenario: D
         `(add e.g. \`drills: { ${scenario}: { rto: 60s, rpo: 5s } }\`)`,
     );
   }
-  if (scenario === 'dependency-down') {
-    throw new UsageError('--scenario: dependency-down needs the feature-lookup dependency (traffic and chaos issue); the local provider has none yet');
-  }
   if (needEnvironment) {
     const env = await new LocalProvider(loadSettings().home).describe(layer.name);
     if (!env || !fs.existsSync(env.dbPath)) {

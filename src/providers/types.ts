@@ -43,6 +43,10 @@ export interface Provider {
   /** Replaces the environment's database credentials; returns when they were rotated. */
   rotateCredentials(layer: string): Promise<{ rotatedAt: string }>;
   describe(layer: string): Promise<EnvironmentInfo | null>;
+  /** Starts the environment's dependency (feature lookup behind its fault proxy) if it is not running. */
+  ensureDependency?(layer: string): Promise<{ featuresUrl: string; proxyApiUrl: string; started: string[] }>;
+  /** The dependency's addresses, when it runs. */
+  dependency?(layer: string): { featuresUrl: string; proxyApiUrl: string; featurePid: number } | null;
   /** Every release deployed in the environment, oldest first. */
   releases(layer: string): Promise<Release[]>;
   /** The last known-good release other than the running one (null if none). */

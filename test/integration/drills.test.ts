@@ -33,6 +33,7 @@ layers:
       database-removed: { rto: 60s, rpo: 5s }
       rows-corrupted: { rto: 60s, rpo: 5s }
       process-killed: { rto: 1ms, rpo: 0s }
+      dependency-down: { rto: 30s, rpo: 0s }
 `;
 const ladder = parseLadder(LADDER, 'drill-ladder.yaml');
 const mirror = ladder.layers[0];
@@ -131,11 +132,16 @@ describe('DR drills (real dev server, real processes, real SQLite)', () => {
     expect(report.evidence.recovery.join(' ')).toContain('restarted 2.0.0');
   });
 
-  it('recovers from a removed database file and from corrupted rows', async () => {
-    for (const scenario of ['database-removed', 'rows-corrupted'] as const) {
+  it('recovers from a removed database file, corrupted rows and a dead dependency', async () => {
+    for (const scenario of ['database-removed', 'rows-corrupted', 'dependency-down'] as const) {
       const report = await runDrill(client, taskQueue, { layer: mirror, scenario, requestedBy: 'erin' });
       expect(report.verdict.met, scenario).toBe(true);
       expect(report.evidence.verification.problems, scenario).toEqual([]);
+      if (scenario === 'dependency-down') {
+        expect(report.evidence.detected.join(' ')).toContain('feature-lookup dependency does not answer');
+        expect(report.evidence.recovery.join(' ')).toContain('restarted the dependency (feature-service)');
+        expect(report.measurement.writesLost).toBe(0);
+      }
     }
   });
 
