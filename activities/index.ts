@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { Context, ApplicationFailure } from '@temporalio/activity';
+import { FEATURES_PROXY } from '../src/providers/dependency';
 import type { Client } from '@temporalio/client';
 import { loadCandidate } from '../src/config/candidate';
 import { createDrillActivities } from './drills';
@@ -80,8 +83,30 @@ export function createActivities(deps: ActivityDeps) {
           return unmeasured(input.gate, `no candidate is running in ${input.layer.name}`);
         }
         const ctx = Context.current();
+        const info = ctx.info;
+        // Same id on every attempt: a retried load run replaces its stored run, never adds one.
+        const runId = `run-${new Date(info.scheduledTimestampMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}-${createHash('sha256')
+          .update(`${info.workflowExecution?.workflowId ?? info.activityId}/${info.activityId}`)
+          .digest('hex')
+          .slice(0, 6)}`;
+        const dependency = provider.dependency?.(input.layer.name);
+        const layerName = input.layer.name;
+        const chaos =
+          dependency && provider.killCandidate
+            ? {
+                proxyApiUrl: dependency.proxyApiUrl,
+                proxyName: FEATURES_PROXY,
+                killCandidate: () => provider.killCandidate!(layerName),
+                restartCandidate: async () => {
+                  await provider.restart(layerName);
+                },
+              }
+            : undefined;
         return definition.run(
           {
+            home: path.dirname(deps.drillsDir),
+            runId,
+            chaos,
             drillsDir: deps.drillsDir,
             knownGood: env.promoted?.version ?? null,
             layer: input.layer,

@@ -6,6 +6,7 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args
     describe: 'restore throughput against the raw SQLite backup copy; overhead of a full drill over the raw restore',
     load: () => import('./drill'),
   },
+  proxy: { describe: 'latency Toxiproxy adds with no fault (p50, p99) against direct requests to the same local server', load: () => import('./proxy') },
 };
 
 async function main(): Promise<void> {

@@ -72,7 +72,9 @@ export class ToxiproxyClient {
   async listProxies(): Promise<ProxyInfo[]> {
     const res = await this.call('GET', '/proxies', undefined, 'list proxies');
     this.expect(res, [200], 'list proxies');
-    return Object.values(res.body as Record<string, ProxyInfo>).sort((a, b) => a.name.localeCompare(b.name));
+    return Object.values(res.body as Record<string, ProxyInfo>)
+      .map(proxyInfo)
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** The proxy, or null when there is none of that name. */
@@ -81,7 +83,7 @@ export class ToxiproxyClient {
     const res = await this.call('GET', `/proxies/${enc(name)}`, undefined, what);
     if (res.status === 404) return null;
     this.expect(res, [200], what);
-    return res.body as ProxyInfo;
+    return proxyInfo(res.body as ProxyInfo);
   }
 
   /**
@@ -97,7 +99,7 @@ export class ToxiproxyClient {
       { name: spec.name, listen: spec.listen, upstream: spec.upstream, enabled: spec.enabled ?? true },
       what,
     );
-    if (res.status === 201) return res.body as ProxyInfo;
+    if (res.status === 201) return proxyInfo(res.body as ProxyInfo);
     if (res.status !== 409) this.expect(res, [201], what);
 
     const existing = await this.getProxy(spec.name);
@@ -119,7 +121,7 @@ export class ToxiproxyClient {
       .join(', ')})`;
     const res = await this.call('POST', `/proxies/${enc(name)}`, patch, what);
     this.expect(res, [200], what);
-    return res.body as ProxyInfo;
+    return proxyInfo(res.body as ProxyInfo);
   }
 
   /** Deletes the proxy (closing its connections); true if it existed. */
@@ -205,7 +207,8 @@ export class ToxiproxyClient {
       });
       const text = await res.body.text();
       let parsed: unknown = undefined;
-      if ((res.headers['content-type'] ?? '').toString().includes('json') && text.trim()) {
+      // Errors come as JSON with a text/plain content type (Go's http.Error): parse what parses.
+      if (/^\s*[[{]/.test(text)) {
         try {
           parsed = JSON.parse(text);
         } catch {
@@ -235,6 +238,11 @@ export class ToxiproxyClient {
       apiMessage,
     );
   }
+}
+
+/** Only the documented fields (v2.5.0 also serialises an internal "Logger"). */
+function proxyInfo(raw: ProxyInfo): ProxyInfo {
+  return { name: raw.name, listen: raw.listen, upstream: raw.upstream, enabled: raw.enabled, toxics: raw.toxics ?? [] };
 }
 
 function enc(segment: string): string {

@@ -15,7 +15,7 @@
 
 import { z } from 'zod';
 import { describeValue, expectedGot } from '../config/errors';
-import { DURATION_HINT, parseDuration } from '../domain/duration';
+import { parseDuration } from '../domain/duration';
 import type { ToxiproxyClient } from './client';
 
 export const FAULT_TYPES = ['latency', 'bandwidth', 'timeout', 'reset', 'down', 'kill-candidate'] as const;
@@ -26,6 +26,7 @@ export class FaultError extends Error {
 }
 
 const knownTypes = FAULT_TYPES.join(', ');
+const DURATION_HINT = 'a duration such as "200ms", "1s" or "1.5s"';
 
 /** A duration string in whole milliseconds (Toxiproxy's unit); the text is kept as written. */
 function durationSchema(what: string, opts: { min: number }) {

@@ -26,6 +26,10 @@ export interface GateResult {
   threshold: number | null;
   unit?: string;
   detail: string;
+  /** The load run behind a traffic or chaos gate ($STRATA_HOME/runs/<id>). */
+  runId?: string;
+  /** Every figure the gate measured, by name (p50, p99, errorRate, recoveryMs, …). */
+  measured?: Record<string, number | null>;
 }
 
 export interface LayerStatus {

@@ -18,6 +18,20 @@ export interface GateContext {
   drillsDir?: string;
   /** The environment's known-good version before this promotion (null: the first promotion). */
   knownGood?: string | null;
+  /** $STRATA_HOME, where load runs are stored (runs/<id>). */
+  home?: string;
+  /** A run id that stays the same when the activity is retried (a retry replaces, never adds, a run). */
+  runId?: string;
+  /** The environment's fault-injection handles, for chaos gates. */
+  chaos?: {
+    /** Toxiproxy's API and the proxy between the candidate and its dependency. */
+    proxyApiUrl: string;
+    proxyName: string;
+    /** SIGKILL the candidate's process. */
+    killCandidate(): Promise<void>;
+    /** Start the candidate again (what a supervisor does); resolves when healthy. */
+    restartCandidate(): Promise<void>;
+  };
 }
 
 /**

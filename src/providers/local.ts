@@ -38,7 +38,8 @@ export type ProviderEvent =
   | 'torn-down'
   | 'credentials-rotated'
   | 'restarted'
-  | 'dependency-started';
+  | 'dependency-started'
+  | 'process-killed';
 
 export class ProviderError extends Error {
   override name = 'ProviderError';
@@ -136,13 +137,25 @@ export class LocalProvider implements Provider {
     return { healthy: ok, detail: ok ? `healthy at 127.0.0.1:${state.port}` : `no healthy answer at 127.0.0.1:${state.port}` };
   }
 
+  /** SIGKILLs the candidate's process (a chaos fault); the state keeps the release so restart() brings it back. */
+  async killCandidate(layer: string): Promise<void> {
+    const state = this.mustState(layer);
+    if (state.pid && processAlive(state.pid)) {
+      killGroup(state.pid, 'SIGKILL');
+      const deadline = Date.now() + 5_000;
+      while (processAlive(state.pid) && Date.now() < deadline) await sleep(20);
+      this.record(layer, 'process-killed', { pid: state.pid });
+    }
+  }
+
   /** Stops and starts the running release again (a runbook step after its database was restored). */
   async restart(layer: string): Promise<EnvironmentInfo> {
     const state = this.mustState(layer);
     const release = state.running ?? state.promoted;
     if (!release) throw new ProviderError(`nothing to restart in ${layer}: no release deployed`);
+    const port = state.port; // a restart keeps the candidate's address, as a supervisor would
     if (state.pid) await this.stopProcess(state);
-    await this.startProcess(state, release);
+    await this.startProcess(state, release, port ?? undefined);
     this.record(layer, 'restarted', { version: release.version });
     return this.info(state);
   }
@@ -350,9 +363,9 @@ export class LocalProvider implements Provider {
     return dep ? { featuresUrl: featuresUrl(dep), proxyApiUrl: proxyApiUrl(dep), featurePid: dep.featurePid } : null;
   }
 
-  private async startProcess(state: EnvState, release: Release): Promise<void> {
+  private async startProcess(state: EnvState, release: Release, preferredPort?: number): Promise<void> {
     const deps = await this.ensureDependencyOf(state);
-    const port = await freePort();
+    const port = preferredPort && (await portFree(preferredPort)) ? preferredPort : await freePort();
     const logFile = path.join(this.envDir(state.layer), 'candidate.log');
     const out = fs.openSync(logFile, 'a');
     const [cmd, ...args] = release.serve;
@@ -439,6 +452,16 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Whether 127.0.0.1:port can be bound now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 /** A port the OS says is free now on 127.0.0.1. */

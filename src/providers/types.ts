@@ -33,6 +33,8 @@ export interface Provider {
   seed(layer: string, spec: SeedSpec): Promise<{ dbPath: string; rows: number; created: boolean }>;
   deploy(layer: string, candidate: CandidateRef): Promise<{ env: EnvironmentInfo; changed: boolean }>;
   health(layer: string): Promise<{ healthy: boolean; detail: string }>;
+  /** SIGKILLs the candidate's process (chaos); restart() brings it back. */
+  killCandidate?(layer: string): Promise<void>;
   /** Stops and starts the running release (after a restore, or when its process died). */
   restart(layer: string): Promise<EnvironmentInfo>;
   /** Marks the running release as the environment's known-good version. */
