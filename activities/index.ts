@@ -177,9 +177,9 @@ export function createActivities(deps: ActivityDeps) {
       return loadCandidate(release.dir);
     },
 
-    async rotateCredentials(input: { layer: string }): Promise<{ rotatedAt: string }> {
+    async rotateCredentials(input: { layer: string }): Promise<{ rotatedAt: string | null }> {
       return withHeartbeat(async () => {
-        if (!(await provider.describe(input.layer))) return { rotatedAt: new Date().toISOString() };
+        if (!(await provider.describe(input.layer))) return { rotatedAt: null }; // nothing provisioned yet
         return provider.rotateCredentials(input.layer);
       });
     },

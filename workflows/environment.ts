@@ -3,6 +3,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
@@ -48,12 +49,20 @@ export async function environment(input: EnvironmentInput): Promise<void> {
   const grant = (holder: string) => {
     pending.push(signal(holder).signal(leaseGrantedSignal, { layer: state.layer }).catch(() => undefined));
   };
+  const deny = (holder: string, reason: string) => {
+    pending.push(signal(holder).signal(leaseDeniedSignal, { layer: state.layer, reason }).catch(() => undefined));
+  };
   const passLeaseOn = () => {
     state.lease = null;
-    const next = state.waiting.shift();
-    if (next) {
+    for (let next = state.waiting.shift(); next; next = state.waiting.shift()) {
+      // A hold placed while it waited refuses a promotion now, as it would have on arrival.
+      if (next.kind === 'promotion' && state.hold) {
+        deny(next.holder, `layer ${state.layer} is on hold by ${state.hold.by}: ${state.hold.reason}`);
+        continue;
+      }
       state.lease = { holder: next.holder, kind: next.kind, since: now() };
       grant(next.holder);
+      break;
     }
     lastActivity = Date.now();
   };
@@ -66,11 +75,7 @@ export async function environment(input: EnvironmentInput): Promise<void> {
       if (!state.lease) state.lease = { holder: req.holder, kind: req.kind, since: now() };
       grant(req.holder);
     } else if (decision.kind === 'denied') {
-      pending.push(
-        signal(req.holder)
-          .signal(leaseDeniedSignal, { layer: state.layer, reason: decision.reason })
-          .catch(() => undefined),
-      );
+      deny(req.holder, decision.reason);
     } else if (!state.waiting.some((w) => w.holder === req.holder)) {
       state.waiting.push({ holder: req.holder, kind: req.kind, since: now(), failFast: req.failFast });
     }
@@ -110,7 +115,10 @@ export async function environment(input: EnvironmentInput): Promise<void> {
 
   const rotationMs = input.credentialRotation ? parseDuration(input.credentialRotation) : undefined;
   const ttlMs = input.ttl ? parseDuration(input.ttl) : undefined;
-  let nextRotation = rotationMs ? Date.now() : Infinity;
+  // The provider writes the first credentials when it provisions; rotations replace them, one
+  // period apart. (Environments started by earlier code rotated once at start: they still do.)
+  const firstRotationAfterPeriod = patched('rotation-after-first-period');
+  let nextRotation = rotationMs ? Date.now() + (firstRotationAfterPeriod ? rotationMs : 0) : Infinity;
 
   for (;;) {
     // Wake for the next rotation, the TTL, or to continue as new; signals wake it too.
@@ -124,15 +132,20 @@ export async function environment(input: EnvironmentInput): Promise<void> {
 
     while (pending.length > 0) await pending.shift();
 
-    if (Date.now() >= nextRotation && !state.tornDownAt) {
-      const r = await activities.rotateCredentials({ layer: state.layer });
-      state.credentialsRotatedAt = r.rotatedAt;
+    if (Date.now() >= nextRotation) {
       nextRotation = Date.now() + (rotationMs ?? Infinity);
+      if (!state.tornDownAt) {
+        const r = await activities.rotateCredentials({ layer: state.layer });
+        if (r.rotatedAt) state.credentialsRotatedAt = r.rotatedAt;
+      }
     }
-    if (ttlDue !== Infinity && Date.now() >= ttlDue && !state.lease && !state.tornDownAt) {
+    if (ttlDue !== Infinity && Date.now() >= ttlDue && !state.lease && state.waiting.length === 0 && !state.tornDownAt) {
+      // The teardown holds the lease: a promotion arriving meanwhile waits for it.
+      state.lease = { holder: `${workflowInfo().workflowId}/ttl`, kind: 'rollback', since: now() };
       await activities.teardownEnvironment({ layer: state.layer });
       state.history.push({ at: now(), event: 'torn-down', version: null, digest: null, by: 'ttl', reason: `unused for ${input.ttl}` });
       state.tornDownAt = now();
+      passLeaseOn();
     }
     if (workflowInfo().historyLength > MAX_HISTORY_EVENTS || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);

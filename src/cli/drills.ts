@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadLadder } from '../config/ladder';
 import { DRILL_SCENARIOS, type DrillScenario } from '../domain/drill';
@@ -164,7 +165,8 @@ export function registerDrillCommands(program: Command, setExit: (code: number) 
           else if (action === 'resume') await h.unpause(`resumed by ${opts.as}`);
           else if (action === 'trigger') await h.trigger();
           else if (action === 'delete') await h.delete();
-          else if (action === 'backfill') await h.backfill({ ...range!, overlap: undefined });
+          // Backfill every missed firing, one after another (skip would start only one).
+          else if (action === 'backfill') await h.backfill({ ...range!, overlap: ScheduleOverlapPolicy.BUFFER_ALL });
         });
         if (opts.json) printJson({ id, action });
         else print(`${action}: ${id}`);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadLadder } from '../config/ladder';
 import { LocalProvider } from '../providers/local';
 import { RefusedError } from '../temporal/promotions';
+import { deepestMessage } from '../temporal/drills';
 import { loadSettings } from '../temporal/settings';
 import type { rollback, RollbackResult } from '../../workflows/rollback';
 import { print, printJson, withClient } from './context';
@@ -47,7 +48,7 @@ export function registerRollbackCommand(program: Command, setExit: (code: number
             args: [{ layer, toVersion: opts.to, actor: opts.as.trim().toLowerCase(), reason: opts.reason }],
           });
         } catch (err) {
-          if (err instanceof WorkflowFailedError) throw new RefusedError(`rollback ${id} failed: ${(err.cause as Error)?.message ?? err.message}`);
+          if (err instanceof WorkflowFailedError) throw new RefusedError(`rollback ${id} failed: ${deepestMessage(err)}`);
           throw err;
         }
         if (opts.json) printJson(result);

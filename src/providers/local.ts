@@ -93,6 +93,7 @@ export class LocalProvider implements Provider {
       }
       state = this.readState(layer)!;
     }
+    if (!fs.existsSync(path.join(this.envDir(layer), 'credentials.json'))) await this.rotateCredentials(layer);
     if (!state.promotionIds.includes(opts.promotionId)) {
       state.promotionIds.push(opts.promotionId);
       if (opts.ttl) state.ttl = opts.ttl;

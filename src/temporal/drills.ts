@@ -7,6 +7,17 @@ import type { drill, DrillInput, DrillResult } from '../../workflows/drill';
 import { LAYER_KEY, PHASE_KEY } from '../../workflows/search-attributes';
 import { RefusedError } from './promotions';
 
+/** The innermost cause's message: "Activity task failed" says less than what failed in it. */
+export function deepestMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  let message = e?.message ?? String(err);
+  while (e?.cause) {
+    e = e.cause as { message?: string; cause?: unknown };
+    if (e?.message) message = e.message;
+  }
+  return message;
+}
+
 export function drillScheduleId(taskQueue: string, layer: string, scenario: DrillScenario): string {
   return `${taskQueue}.drill.${layer}.${scenario}`;
 }
@@ -24,7 +35,7 @@ export async function runDrill(client: Client, taskQueue: string, input: DrillIn
       ],
     });
   } catch (err) {
-    if (err instanceof WorkflowFailedError) throw new RefusedError(`drill ${id} failed: ${(err.cause as Error)?.message ?? err.message}`);
+    if (err instanceof WorkflowFailedError) throw new RefusedError(`drill ${id} failed: ${deepestMessage(err)}`);
     throw err;
   }
 }

@@ -248,8 +248,12 @@ describe('loadLadder accepts valid ladders', () => {
       { mode: 'manual', required: 2, approvers: ['alice', 'bob', 'carol'], expiry: '72h' },
     ]);
     for (const layer of ladder.layers) {
-      const expected = ['schema', 'consistency', 'quality', 'latency'];
-      if (layer.name === 'mirror') expected.push('drill-passed-within');
+      const extra: Record<string, string[]> = {
+        integration: ['chaos', 'chaos'],
+        traffic: ['slo'],
+        mirror: ['drill-passed-within', 'slo', 'chaos', 'chaos'],
+      };
+      const expected = ['schema', 'consistency', 'quality', 'latency', ...(extra[layer.name] ?? [])];
       expect(layer.gates.map((g) => g.type)).toEqual(expected);
       expect(layer.rollback).toBe('previous');
     }
