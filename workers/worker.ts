@@ -61,6 +61,10 @@ export async function createStrataWorker(
     }),
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
     shutdownGraceTime: '5s',
+    // Heartbeats reach the server at least every 500 ms, so a cancellation (an abort) reaches a
+    // running activity — a load run — within about a second.
+    maxHeartbeatThrottleInterval: '500ms',
+    defaultHeartbeatThrottleInterval: '500ms',
   });
   const close = async () => {
     await connection.close();

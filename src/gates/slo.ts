@@ -46,6 +46,8 @@ export async function storedLoadRun(ctx: GateContext, profile: LoadProfile, extr
     results,
     ...(extra.note ? { note: extra.note } : {}),
   } as Parameters<RunStore['save']>[0]);
+  // Cancelled (the promotion was aborted): the partial run is stored; the gate has no verdict.
+  if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('cancelled');
   return { runId, results };
 }
 

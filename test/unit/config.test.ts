@@ -115,6 +115,8 @@ describe('loadLadder rejects malformed ladders', () => {
       'approval neither auto nor a mapping': 'bad-approval-mode.yaml',
       'unknown rollback policy': 'bad-rollback.yaml',
       'layer name not a slug': 'bad-layer-name.yaml',
+      'load profile with a rate <= 0': 'bad-load-rate.yaml',
+      'unknown fault type': 'bad-fault-type.yaml',
     };
     expect(badLadders).toEqual(Object.values(kinds).sort());
   });
