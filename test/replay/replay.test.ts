@@ -27,9 +27,11 @@ beforeAll(() => {
 });
 
 describe('replay of recorded histories', () => {
-  it('replays every recorded promotion and layer history without a determinism error', async () => {
+  it('replays every recorded history (promotion, layer, environment, rollback, drill) without a determinism error', async () => {
     const histories = load();
-    expect(histories.length).toBeGreaterThanOrEqual(8);
+    expect(histories.length).toBeGreaterThanOrEqual(16);
+    // Every workflow type is covered: promotion, layer, environment, rollback, drill.
+    expect(new Set(histories.map((h) => h.type))).toEqual(new Set(['promotion', 'layer', 'environment', 'rollback', 'drill']));
     const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories.map(({ workflowId, history }) => ({ workflowId, history })))) {
