@@ -20,6 +20,9 @@ export const environmentQuery = defineQuery<EnvironmentState>('environment');
 export const holdUpdate = defineUpdate<HoldInfo, [{ actor: string; reason: string }]>('hold');
 export const releaseHoldUpdate = defineUpdate<{ released: true }, [{ actor: string; reason: string }]>('releaseHold');
 
+/** Operator: take the lease from a holder that will never give it back (terminated, crashed). */
+export const breakLeaseUpdate = defineUpdate<{ broken: string }, [{ actor: string; reason: string }]>('breakLease');
+
 export interface EnvironmentInput {
   layer: string;
   ttl?: string;

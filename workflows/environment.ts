@@ -16,6 +16,7 @@ import { normalizeIdentity } from '../src/domain/identity';
 import {
   type EnvironmentInput,
   environmentQuery,
+  breakLeaseUpdate,
   holdUpdate,
   leaseDeniedSignal,
   leaseGrantedSignal,
@@ -102,6 +103,15 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     if (state.hold) throw ApplicationFailure.nonRetryable(`layer ${state.layer} is already on hold by ${state.hold.by}`, 'HoldRefused');
     state.hold = { by, reason: String(reason).trim(), at: now() };
     return state.hold;
+  });
+
+  setHandler(breakLeaseUpdate, ({ actor, reason }) => {
+    const by = normalizeIdentity(String(actor ?? ''));
+    if (!by || !String(reason ?? '').trim()) throw ApplicationFailure.nonRetryable('breaking a lease needs --as and --reason', 'LeaseRefused');
+    if (!state.lease) throw ApplicationFailure.nonRetryable(`layer ${state.layer} has no lease to break`, 'LeaseRefused');
+    const broken = state.lease.holder;
+    passLeaseOn();
+    return { broken };
   });
 
   setHandler(releaseHoldUpdate, ({ actor, reason }) => {

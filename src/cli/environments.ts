@@ -4,7 +4,7 @@ import { LocalProvider } from '../providers/local';
 import { loadSettings } from '../temporal/settings';
 import { print, printJson, withClient } from './context';
 import { currentVersion, type EnvironmentState, versionAt } from '../domain/environment';
-import { getEnvironment, hold, listEnvironments, releaseHold } from '../temporal/environments';
+import { breakLease, getEnvironment, hold, listEnvironments, releaseHold } from '../temporal/environments';
 import { table } from './render';
 import { UsageError } from './errors';
 
@@ -131,6 +131,20 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
         const found = versionAt(e.history, time);
         if (opts.json) printJson({ layer, time, version: found?.version ?? null, since: found?.at ?? null, by: found?.by ?? null });
         else print(found ? `${layer} at ${time}: ${found.version} (since ${found.at}, ${found.event} by ${found.by})` : `${layer} at ${time}: nothing ran`);
+      });
+    });
+
+  env
+    .command('unlock <layer>')
+    .description('take the lease from a holder that will never release it (a terminated or lost workflow); the next waiter gets it')
+    .requiredOption('--as <user>', 'your identity')
+    .requiredOption('--reason <text>', 'why')
+    .option('--json', 'print JSON')
+    .action(async (layer: string, opts) => {
+      await withClient(async (client, settings) => {
+        const out = await breakLease(client, settings.taskQueue, layer, { actor: opts.as, reason: opts.reason });
+        if (opts.json) printJson(out);
+        else print(`took the lease of ${layer} from ${out.broken}`);
       });
     });
 

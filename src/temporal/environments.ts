@@ -1,6 +1,6 @@
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { environmentWorkflowId, type EnvironmentState, type HoldInfo } from '../domain/environment';
-import { environmentQuery, holdUpdate, releaseHoldUpdate } from '../../workflows/environment-messages';
+import { breakLeaseUpdate, environmentQuery, holdUpdate, releaseHoldUpdate } from '../../workflows/environment-messages';
 import { RefusedError } from './promotions';
 
 export class EnvironmentNotFoundError extends Error {
@@ -46,5 +46,11 @@ export function hold(client: Client, taskQueue: string, layer: string, req: { ac
 export function releaseHold(client: Client, taskQueue: string, layer: string, req: { actor: string; reason: string }) {
   return update(layer, () =>
     client.workflow.getHandle(environmentWorkflowId(taskQueue, layer)).executeUpdate(releaseHoldUpdate, { args: [req] }),
+  );
+}
+
+export function breakLease(client: Client, taskQueue: string, layer: string, req: { actor: string; reason: string }) {
+  return update(layer, () =>
+    client.workflow.getHandle(environmentWorkflowId(taskQueue, layer)).executeUpdate(breakLeaseUpdate, { args: [req] }),
   );
 }

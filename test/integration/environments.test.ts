@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { layerRange, parseLadder } from '../../src/config/ladder';
 import { currentVersion, versionAt } from '../../src/domain/environment';
 import type { PromotionStatus } from '../../src/domain/status';
-import { getEnvironment, hold, releaseHold } from '../../src/temporal/environments';
+import { breakLease, getEnvironment, hold, releaseHold } from '../../src/temporal/environments';
 import { approve, getStatus, RefusedError, startPromotion, waitForResult } from '../../src/temporal/promotions';
 import { WORKFLOWS_PATH } from '../../workers/worker';
 import { connectTestClient, ROOT, startTestWorker, teardownHome, tempHome, temporalAddress, uniqueTaskQueue } from '../helpers/harness';
@@ -148,6 +148,23 @@ describe('environments as entities (real dev server)', () => {
     expect(history.at(-2)).toMatchObject({ event: 'rolled-back', version: '2.0.0', by: result.id, reason: 'erin: p99 regression in prod-like load' });
     expect(currentVersion(history)?.version).toBe('2.0.0');
   });
+  it('lets an operator take the lease from a holder that is gone', async () => {
+    const ladder = testLadder();
+    const traffic = layerRange(ladder, 'traffic', 'traffic');
+    const a = await startPromotion(client, { ladder, layers: traffic, candidate: await exampleCandidate('fraud-v1'), initiator: 'dana', taskQueue });
+    await waitFor(a, phaseOf('traffic', 'awaiting-approval'));
+    // The holder is terminated: its layer never releases the lease.
+    await client.workflow.getHandle(a).terminate('lost');
+    const b = await startPromotion(client, { ladder, layers: traffic, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    await waitFor(b, phaseOf('traffic', 'waiting-for-lease'));
+    await expect(breakLease(client, taskQueue, 'traffic', { actor: 'erin', reason: '' })).rejects.toThrow(RefusedError);
+    const out = await breakLease(client, taskQueue, 'traffic', { actor: 'erin', reason: 'holder terminated' });
+    expect(out.broken).toBe(`${a}.traffic`);
+    await waitFor(b, phaseOf('traffic', 'awaiting-approval'));
+    await approve(client, b, { layer: 'traffic', actor: 'alice', reason: 'ok' });
+    expect((await waitForResult(client, b)).state).toBe('promoted');
+  });
+
   it('rotates credentials on schedule and tears an unused ephemeral environment down after its TTL', async () => {
     const ladder = parseLadder(
       `
