@@ -6,6 +6,10 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args
     describe: 'restore throughput against the raw SQLite backup copy; overhead of a full drill over the raw restore',
     load: () => import('./drill'),
   },
+  load: {
+    describe: 'maximum throughput of the load generator against autocannon on the same local target; rate accuracy at half of it',
+    load: () => import('./load'),
+  },
   proxy: { describe: 'latency Toxiproxy adds with no fault (p50, p99) against direct requests to the same local server', load: () => import('./proxy') },
 };
 

@@ -6,6 +6,7 @@ import { registerEnvironmentCommands, registerEnvironmentWorkflowCommands } from
 import { EXIT_USAGE, reportError } from './errors';
 import { registerPromotionCommands } from './promotions';
 import { registerRollbackCommand } from './rollback';
+import { registerRunCommands } from './runs';
 import { registerServerCommands } from './server';
 
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -22,6 +23,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerRollbackCommand(program, setExit);
   registerDrillCommands(program, setExit);
   registerDemoCommand(program, setExit);
+  registerRunCommands(program, setExit);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

@@ -6,8 +6,9 @@
 //
 // Built on undici's Pool with raw dispatch handlers (no body streams, no promise per request) so
 // the generator itself is not what limits throughput. One timer drives sending, one timer drives
-// timeouts: requests are dispatched one after another, so their deadlines (send time + timeoutMs)
-// are ordered too and a FIFO of in-flight requests is enough to find the next one to expire.
+// timeouts: requests are dispatched one after another, so a new request's deadline (send time +
+// timeoutMs) is never earlier than a pending timer's, and the timer only needs re-arming (for the
+// earliest deadline among the at most maxConcurrency requests in flight) when it fires.
 //
 // Two budgets of timeoutMs each: a request still waiting for a slot timeoutMs after its intended
 // time is dropped (counted as a timeout the server never saw), and a sent request gets timeoutMs
@@ -188,16 +189,53 @@ class PerSecond {
   }
 }
 
-interface InFlight {
-  index: number;
-  intendedMs: number;
-  sentMs: number;
-  deadlineMs: number;
-  status: number;
-  controller: Dispatcher.DispatchController | null;
+/**
+ * One request in flight, and its own undici dispatch handler. It uses undici's original handler
+ * callbacks (onConnect … onComplete) rather than the controller-based ones: those are adapted to
+ * these by a wrapper that also parses every response's headers into an object, work and garbage
+ * this generator does not need at tens of thousands of requests a second.
+ */
+class InFlight {
+  status = 0;
   /** Outcome counted (answered, timed out, failed or cancelled): later callbacks are ignored. */
-  settled: boolean;
-  timedOut: boolean;
+  settled = false;
+  timedOut = false;
+  /** Index in the run's list of requests in flight. */
+  slot = -1;
+  private abort: ((err: Error) => void) | null = null;
+
+  constructor(
+    readonly intendedMs: number,
+    readonly sentMs: number,
+    readonly deadlineMs: number,
+    private readonly done: (req: InFlight, err: Error | null) => void,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
+    if (this.settled) abort(new RequestTimeout()); // timed out before it reached a socket
+  }
+
+  onHeaders(statusCode: number): boolean {
+    this.status = statusCode;
+    return true;
+  }
+
+  onData(): boolean {
+    return true; // the body is read and dropped: only the status and the timing matter
+  }
+
+  onComplete(): void {
+    this.done(this, null);
+  }
+
+  onError(err: Error): void {
+    this.done(this, err);
+  }
+
+  cancel(): void {
+    this.abort?.(new RequestTimeout());
+  }
 }
 
 /** Sends the profile's load to `baseUrl + path` and measures it. Never rejects for a failing server; see LoadResult. */
@@ -216,9 +254,9 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
       connections: maxConcurrency,
       pipelining: 1,
       connect: { timeout: Math.min(timeoutMs, 10_000) },
-      // Our own deadline (from the intended time) cuts requests short; these only back it up.
-      headersTimeout: timeoutMs + 1000,
-      bodyTimeout: timeoutMs + 1000,
+      // Our own deadline cuts requests short; undici's per-request timers would only add work.
+      headersTimeout: 0,
+      bodyTimeout: 0,
     });
 
     const latency = histogram(3);
@@ -243,13 +281,15 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
     let lastOutcomeMs = 0;
     const byStatus: Record<string, number> = {};
     const connectionByCode: Record<string, number> = {};
-    const fifo: InFlight[] = [];
-    let fifoHead = 0;
+    // Requests in flight, unordered; each knows its index, so one leaves in O(1) when it settles.
+    const active: InFlight[] = [];
 
     let finished = false;
     let aborted = false;
     let sendTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
     let deadlineTimer: NodeJS.Timeout | undefined;
+    /** Set while expire() counts timeouts; it arms the next deadline itself afterwards. */
+    let expiring = false;
     let progressTimer: NodeJS.Timeout | undefined;
 
     const startedAt = new Date();
@@ -284,6 +324,11 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
       if (req) {
         req.settled = true;
         inFlight--;
+        const last = active.pop()!;
+        if (last !== req) {
+          active[req.slot] = last;
+          last.slot = req.slot;
+        }
       }
       lastOutcomeMs = at;
       rollWindows(Math.floor(at / 1000));
@@ -319,43 +364,24 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
       pump();
     };
 
+    const settle = (req: InFlight, err: Error | null): void => {
+      if (req.settled || finished) return;
+      if (err === null) onAnswer(req);
+      else onFailure(req, err);
+    };
+
     const send = (index: number, intendedMs: number, at: number): void => {
-      const req: InFlight = {
-        index,
-        intendedMs,
-        sentMs: at,
-        deadlineMs: at + timeoutMs,
-        status: 0,
-        controller: null,
-        settled: false,
-        timedOut: false,
-      };
       const body = encodeBody(opts.bodies(index));
+      const req = new InFlight(intendedMs, at, at + timeoutMs, settle);
       inFlight++;
       sent++;
       lastSendMs = at;
       sentPerSecond.add(Math.floor(at / 1000));
-      fifo.push(req);
-      armDeadline();
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart(controller) {
-          req.controller = controller;
-          if (req.settled) controller.abort(new RequestTimeout());
-        },
-        onResponseStart(_controller, statusCode) {
-          req.status = statusCode;
-        },
-        onResponseData() {
-          // The body is read and dropped: only the status and the timing matter here.
-        },
-        onResponseEnd() {
-          if (!req.settled && !finished) onAnswer(req);
-        },
-        onResponseError(_controller, err) {
-          if (!req.settled && !finished) onFailure(req, err);
-        },
-      };
-      pool.dispatch({ path: requestPath, method: 'POST', headers, body }, handler);
+      req.slot = active.length;
+      active.push(req);
+      // Later sends have later deadlines: a pending timer is already early enough.
+      if (deadlineTimer === undefined && !expiring) armDeadline(req.deadlineMs);
+      pool.dispatch({ path: requestPath, method: 'POST', headers, body }, req as Dispatcher.DispatchHandler);
     };
 
     /** Sends every request that is due, as far as the throttle allows; then sleeps until the next one. */
@@ -398,39 +424,34 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
       }
     };
 
-    const armDeadline = (): void => {
-      if (deadlineTimer !== undefined || finished) return;
-      while (fifoHead < fifo.length && fifo[fifoHead].settled) fifoHead++;
-      if (fifoHead >= fifo.length) {
-        fifo.length = 0;
-        fifoHead = 0;
-        return;
-      }
-      const wait = Math.max(0, fifo[fifoHead].deadlineMs - now());
-      deadlineTimer = setTimeout(expire, Math.ceil(wait));
+    const armDeadline = (deadlineMs: number): void => {
+      if (finished) return;
+      deadlineTimer = setTimeout(expire, Math.max(1, Math.ceil(deadlineMs - now())));
     };
 
     const expire = (): void => {
       deadlineTimer = undefined;
       if (finished) return;
       const at = now();
-      while (fifoHead < fifo.length) {
-        const req = fifo[fifoHead];
-        if (!req.settled) {
-          if (req.deadlineMs > at) break;
+      // Collect first, then count: counting frees slots and sends more requests.
+      const expired = active.filter((req) => req.deadlineMs <= at);
+      expiring = true;
+      try {
+        for (const req of expired) {
+          if (finished) return;
+          if (req.settled) continue;
           req.timedOut = true;
           // Count it now and free its slot; undici finishes tearing the request down on its own.
           onFailure(req, new RequestTimeout());
-          req.controller?.abort(new RequestTimeout());
-          if (finished) return;
+          req.cancel();
         }
-        fifoHead++;
+      } finally {
+        expiring = false;
       }
-      if (fifoHead > 4096 && fifoHead * 2 > fifo.length) {
-        fifo.splice(0, fifoHead);
-        fifoHead = 0;
-      }
-      armDeadline();
+      if (finished || active.length === 0) return;
+      let earliest = Infinity;
+      for (const req of active) earliest = Math.min(earliest, req.deadlineMs);
+      armDeadline(earliest);
     };
 
     const progress = (): LoadProgress => ({
