@@ -1,0 +1,250 @@
+// `strata runs ls|show`, `strata replay` and `strata compare`: stored load runs, replaying one
+// against the same candidate, and comparing two against their run-to-run noise.
+
+import type { Command } from 'commander';
+import { loadCandidate } from '../config/candidate';
+import { ConfigError, issuesFromZod } from '../config/errors';
+import { compareRuns, formatValue, type RunComparison } from '../load/compare';
+import { type LatencySummary, type LoadResult, runLoad } from '../load/generator';
+import { describePhases, loadProfileSchema } from '../load/profile';
+import { requestBodies } from '../load/requests';
+import { InvalidRunError, newRunId, RunNotFoundError, RunStore, type StoredRun } from '../load/runs';
+import { LocalProvider } from '../providers/local';
+import { loadSettings } from '../temporal/settings';
+import { print, printJson } from './context';
+import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
+import { table } from './render';
+
+function store(): RunStore {
+  return new RunStore(loadSettings().home);
+}
+
+/** The stored run, or a usage error (exit 2) naming the id. */
+function getRun(runs: RunStore, id: string): StoredRun {
+  try {
+    return runs.get(id);
+  } catch (err) {
+    if (err instanceof RunNotFoundError || err instanceof InvalidRunError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(x >= 100 ? 1 : 3));
+const pct = (x: number): string => `${(x * 100).toFixed(x > 0 && x < 0.001 ? 3 : 2)} %`;
+const candidateLabel = (c: StoredRun['candidate']): string => `${c.name} ${c.version}`;
+
+function errorBreakdown(r: LoadResult): string {
+  const parts = Object.entries(r.errors.byStatus)
+    .sort((a, b) => b[1] - a[1])
+    .map(([status, n]) => `${n}× HTTP ${status}`);
+  if (r.errors.timeouts) parts.push(`${r.errors.timeouts} timeouts`);
+  if (r.errors.dropped) parts.push(`${r.errors.dropped} dropped by the throttle`);
+  for (const [code, n] of Object.entries(r.errors.connectionByCode)) parts.push(`${n}× ${code}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+function latencyLine(label: string, l: LatencySummary): string {
+  return `${label}: p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  max ${ms(l.max)}`;
+}
+
+export function renderRun(run: StoredRun): string {
+  const r = run.results;
+  const p = run.profile;
+  const source = p.requests.source === 'replay' ? `replayed from ${p.requests.file}` : 'from the environment';
+  const lines = [
+    `run ${run.id}${r.aborted ? ' (aborted)' : ''}: ${candidateLabel(run.candidate)} (sha256 ${run.candidate.digest.slice(0, 12)}) in ${run.layer}, ${run.createdAt}` +
+      (run.replayOf ? `, replay of ${run.replayOf}` : ''),
+    `target ${run.target}`,
+    `profile: ${describePhases(p)}; at most ${p.maxConcurrency} in flight, timeout ${p.timeoutMs} ms, requests ${source}, seed ${run.seed}, ${p.batch} record${p.batch === 1 ? '' : 's'} per request`,
+    `requests: ${r.requests.intended} intended, ${r.requests.sent} sent, ${r.requests.answered} answered (${r.requests.ok} ok)` +
+      (r.aborted ? `, ${r.requests.cancelled} cancelled, ${r.requests.unsent} never sent` : ''),
+    `rate: target ${r.targetRate} req/s, achieved ${r.achievedRate} req/s (${r.achievedRatePercent} %); throughput ${r.throughput} req/s over ${(r.durationMs / 1000).toFixed(1)} s`,
+    latencyLine('latency ms (from the intended send time)', r.latencyMs),
+    latencyLine('service time ms (from the actual send)  ', r.serviceTimeMs),
+    `errors: ${r.errors.total} (${pct(r.errors.rate)})${errorBreakdown(r)}`,
+  ];
+  const full = r.windows.filter((w) => !w.partial && w.p99 !== null).map((w) => w.p99!);
+  if (full.length > 0) {
+    lines.push(`windows: ${r.windows.length} one-second windows; p99 per full window ${ms(Math.min(...full))} … ${ms(Math.max(...full))} ms`);
+  }
+  return lines.join('\n');
+}
+
+function runSummary(run: StoredRun) {
+  const r = run.results;
+  return {
+    id: run.id,
+    createdAt: run.createdAt,
+    layer: run.layer,
+    candidate: run.candidate,
+    target: run.target,
+    replayOf: run.replayOf ?? null,
+    aborted: r.aborted,
+    targetRate: r.targetRate,
+    achievedRate: r.achievedRate,
+    achievedRatePercent: r.achievedRatePercent,
+    p99Ms: r.latencyMs.p99,
+    errorRate: r.errors.rate,
+  };
+}
+
+export function renderComparison(c: RunComparison): string {
+  const rows = c.metrics.map((m) => [
+    m.label,
+    formatValue(m.a, m.unit),
+    formatValue(m.b, m.unit),
+    formatValue(m.delta, m.unit, true),
+    m.deltaPercent === null ? '-' : `${m.deltaPercent > 0 ? '+' : ''}${m.deltaPercent.toFixed(1)} %`,
+    m.noise === null ? '-' : formatValue(m.noise, m.unit),
+    m.verdict,
+  ]);
+  const lines = [
+    `A ${c.a.id}${c.a.candidate ? `: ${c.a.candidate}` : ''}${c.a.layer ? ` in ${c.a.layer}` : ''}`,
+    `B ${c.b.id}${c.b.candidate ? `: ${c.b.candidate}` : ''}${c.b.layer ? ` in ${c.b.layer}` : ''}`,
+    '',
+    table(['METRIC', 'A', 'B', 'B − A', 'Δ %', `NOISE (${c.k}×SE)`, 'VERDICT'], rows),
+    '',
+    `verdict: ${c.summary}`,
+    `noise from ${c.windows.a} + ${c.windows.b} one-second windows (see src/load/compare.ts for the method)`,
+  ];
+  for (const note of c.notes) lines.push(`note: ${note}`);
+  return lines.join('\n');
+}
+
+/**
+ * Runs the stored run's profile again, from this process, against the same candidate in the same
+ * layer, and stores the new run with `replayOf` set.
+ */
+async function replay(id: string, opts: { json?: boolean }, setExit: (code: number) => void): Promise<void> {
+  const settings = loadSettings();
+  const runs = new RunStore(settings.home);
+  const original = getRun(runs, id);
+  const parsed = loadProfileSchema.safeParse(original.profile);
+  if (!parsed.success) {
+    throw new ConfigError(runs.file(id), issuesFromZod(parsed.error.issues, ['profile']));
+  }
+  const profile = parsed.data;
+
+  const provider = new LocalProvider(settings.home);
+  const env = await provider.describe(original.layer);
+  const wanted = `${candidateLabel(original.candidate)} (sha256 ${original.candidate.digest.slice(0, 12)})`;
+  if (!env?.running || !env.url) {
+    throw new UsageError(`replay ${id}: nothing runs in layer ${original.layer}; deploy ${wanted} there first (the run loaded it)`);
+  }
+  if (env.running.digest !== original.candidate.digest) {
+    throw new UsageError(
+      `replay ${id}: layer ${original.layer} runs ${env.running.name} ${env.running.version} (sha256 ${env.running.digest.slice(0, 12)}), ` +
+        `not ${wanted} that the run loaded; deploy that version there to replay it`,
+    );
+  }
+  const health = await provider.health(original.layer);
+  if (!health.healthy) {
+    process.stderr.write(`strata: replay ${id}: ${original.layer}: ${health.detail}\n`);
+    setExit(EXIT_FAILED);
+    return;
+  }
+
+  const input = profile.requests.source === 'environment' ? (await loadCandidate(env.running.dir)).input : undefined;
+  const bodies = requestBodies(profile, { dbPath: env.dbPath, input });
+  const runId = newRunId();
+  // results.target is the full request URL (run.target may be the bare base URL); the port changes between deploys.
+  const path = new URL(original.results.target).pathname;
+  const controller = new AbortController();
+  const stop = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.stderr.write(`strata: ${runId}: replaying ${id} against ${env.url}${path}: ${describePhases(profile)}\n`);
+  let results: LoadResult;
+  try {
+    results = await runLoad({
+      baseUrl: env.url,
+      path,
+      profile,
+      bodies: bodies.body,
+      runId,
+      signal: controller.signal,
+      onProgress: (p) => process.stderr.write(`strata: ${runId}: ${p.sent}/${p.intended} sent, ${p.done} done, ${p.errors} errors\n`),
+    });
+  } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+  }
+  const run: StoredRun = {
+    id: runId,
+    createdAt: results.startedAt,
+    layer: original.layer,
+    profile,
+    seed: profile.seed,
+    candidate: original.candidate,
+    target: results.target,
+    results,
+    replayOf: id,
+  };
+  runs.save(run);
+  if (opts.json) printJson(run);
+  else {
+    print(renderRun(run));
+    print(`\ncompare: strata compare ${id} ${runId}`);
+  }
+  setExit(results.aborted ? EXIT_FAILED : EXIT_OK);
+}
+
+export function registerRunCommands(program: Command, setExit: (code: number) => void): void {
+  const runs = program.command('runs').description('stored load runs: profile, seed, candidate and results of each');
+
+  runs
+    .command('ls')
+    .description('stored runs, newest first')
+    .option('--json', 'print JSON')
+    .action((opts) => {
+      const all = store().list((file, message) => process.stderr.write(`strata: skipped ${file}: ${message}\n`));
+      if (opts.json) return printJson(all.map(runSummary));
+      if (all.length === 0) return print('no runs yet');
+      print(
+        table(
+          ['ID', 'CREATED', 'LAYER', 'CANDIDATE', 'TARGET', 'ACHIEVED', 'P99', 'ERRORS', 'REPLAY OF'],
+          all.map((run) => {
+            const r = run.results;
+            return [
+              run.id + (r.aborted ? ' (aborted)' : ''),
+              run.createdAt,
+              run.layer,
+              candidateLabel(run.candidate),
+              `${r.targetRate}/s`,
+              `${r.achievedRatePercent} %`,
+              r.latencyMs.p99 === null ? '-' : `${ms(r.latencyMs.p99)} ms`,
+              pct(r.errors.rate),
+              run.replayOf ?? '-',
+            ];
+          }),
+        ),
+      );
+    });
+
+  runs
+    .command('show <id>')
+    .description("a run's profile, seed, candidate and results")
+    .option('--json', 'print JSON (the stored run)')
+    .action((id: string, opts) => {
+      const run = getRun(store(), id);
+      if (opts.json) printJson(run);
+      else print(renderRun(run));
+    });
+
+  program
+    .command('replay <id>')
+    .description("run a stored run's profile again (same seed, same candidate, which must be running in its layer) as a new run")
+    .option('--json', 'print JSON (the new run)')
+    .action((id: string, opts) => replay(id, opts, setExit));
+
+  program
+    .command('compare <a> <b>')
+    .description('two runs side by side, with deltas (B − A) and whether each exceeds the run-to-run noise')
+    .option('--json', 'print JSON')
+    .action((a: string, b: string, opts) => {
+      const runStore = store();
+      const comparison = compareRuns(getRun(runStore, a), getRun(runStore, b));
+      if (opts.json) printJson(comparison);
+      else print(renderComparison(comparison));
+    });
+}
