@@ -54,7 +54,7 @@ export function renderRun(run: StoredRun): string {
   const lines = [
     `run ${run.id}${r.aborted ? ' (aborted)' : ''}: ${candidateLabel(run.candidate)} (sha256 ${run.candidate.digest.slice(0, 12)}) in ${run.layer}, ${run.createdAt}` +
       (run.replayOf ? `, replay of ${run.replayOf}` : ''),
-    `target ${run.target}`,
+    `target ${r.target}`,
     `profile: ${describePhases(p)}; at most ${p.maxConcurrency} in flight, timeout ${p.timeoutMs} ms, requests ${source}, seed ${run.seed}, ${p.batch} record${p.batch === 1 ? '' : 's'} per request`,
     `requests: ${r.requests.intended} intended, ${r.requests.sent} sent, ${r.requests.answered} answered (${r.requests.ok} ok)` +
       (r.aborted ? `, ${r.requests.cancelled} cancelled, ${r.requests.unsent} never sent` : ''),

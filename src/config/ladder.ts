@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { DRILL_SCENARIOS, type DrillObjective, type DrillScenario } from '../domain/drill';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -312,7 +313,18 @@ function byLayer(a: ConfigIssue, b: ConfigIssue): number {
 
 /** Reads and validates a ladder.yaml. Throws ConfigError, naming the file, for anything wrong with it. */
 export function loadLadder(file: string): LadderSpec {
-  return parseLadder(readConfigFile(file), file);
+  const ladder = parseLadder(readConfigFile(file), file);
+  // A recorded request log named in a load profile is relative to the ladder file: make it
+  // absolute here, so the worker (whatever its working directory) reads the right file.
+  for (const layer of ladder.layers) {
+    for (const gate of layer.gates) {
+      const requests = (gate.options.load as { requests?: { source?: string; file?: string } } | undefined)?.requests;
+      if (requests?.source === 'replay' && requests.file && !path.isAbsolute(requests.file)) {
+        requests.file = path.resolve(path.dirname(file), requests.file);
+      }
+    }
+  }
+  return ladder;
 }
 
 function readConfigFile(file: string): string {

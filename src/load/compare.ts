@@ -15,6 +15,10 @@
 //      standard error of the difference of the two runs' means, SE = s_p·√(1/n_A + 1/n_B).
 //      The run-level figure is treated as if it were the mean of its windows: an approximation
 //      (a run's p99 is not the mean of its windows' p99s) that gives the right order of magnitude.
+//      The maximum does not average out that way: a run's max is the largest of its windows'
+//      maxima, one extreme draw, so its noise is the spread of single windows, SE = s_p·√2, with
+//      no 1/n. The same holds for p99.9 when the windows hold fewer than 1000 answers each (a
+//      window's p99.9 is then its maximum).
 //   4. The difference B − A exceeds the noise when |B − A| > k·SE (k = 3), and also exceeds a
 //      resolution floor: 1 % of the larger value (and 0.05 ms for latencies), so that two very
 //      steady runs do not call a 0.2 % difference real.
@@ -105,14 +109,20 @@ export function successiveVariance(xs: readonly number[]): number | null {
   return sum / (2 * (xs.length - 1));
 }
 
-/** Standard error of the difference of two runs' means, from their window series (pooled). */
-export function differenceStandardError(a: readonly number[], b: readonly number[]): number | null {
+/**
+ * Standard error of the difference of two runs' means, from their window series (pooled), or of
+ * two single draws (`extreme`: the runs' figures are extremes, not averages, of their windows).
+ */
+export function differenceStandardError(a: readonly number[], b: readonly number[], extreme = false): number | null {
   const va = successiveVariance(a);
   const vb = successiveVariance(b);
   if (va === null || vb === null) return null;
   const pooled = ((a.length - 1) * va + (b.length - 1) * vb) / (a.length + b.length - 2);
-  return Math.sqrt(pooled) * Math.sqrt(1 / a.length + 1 / b.length);
+  return Math.sqrt(pooled) * (extreme ? Math.SQRT2 : Math.sqrt(1 / a.length + 1 / b.length));
 }
+
+/** Answers per full window below which a window's p99.9 is just its maximum. */
+const P999_WINDOW_ANSWERS = 1000;
 
 function fullWindows(r: LoadResult): LoadWindow[] {
   return r.windows.filter((w) => !w.partial);
@@ -125,6 +135,11 @@ function series(r: LoadResult, pick: (w: LoadWindow) => number | null): number[]
     if (x !== null && Number.isFinite(x)) out.push(x);
   }
   return out;
+}
+
+function meanAnswers(r: LoadResult): number {
+  const full = fullWindows(r);
+  return full.length === 0 ? 0 : full.reduce((sum, w) => sum + w.answered, 0) / full.length;
 }
 
 function outcomes(r: LoadResult): number {
@@ -180,9 +195,11 @@ export function compareRuns(runA: ComparableRun, runB: ComparableRun, opts: { k?
   for (const { key, label } of LATENCY) {
     const va = (a.latencyMs as LatencySummary)[key];
     const vb = (b.latencyMs as LatencySummary)[key];
+    const extreme = key === 'max' || (key === 'p999' && Math.min(meanAnswers(a), meanAnswers(b)) < P999_WINDOW_ANSWERS);
     const se = differenceStandardError(
       series(a, (w) => w[key]),
       series(b, (w) => w[key]),
+      extreme,
     );
     const floor = Math.max(LATENCY_FLOOR_MS, RELATIVE_FLOOR * Math.max(Math.abs(va ?? 0), Math.abs(vb ?? 0)));
     metrics.push(judge(key, label, 'ms', va, vb, se, floor, true, k));
@@ -283,7 +300,7 @@ function differences(a: ComparableRun, b: ComparableRun): string[] {
 function summarise(verdict: OverallVerdict, significant: MetricComparison[], idA: string, idB: string, k: number): string {
   if (verdict === 'same within noise') return `same within noise: no difference exceeds ${k}× the run-to-run noise`;
   const describe = (m: MetricComparison) => {
-    const pct = m.deltaPercent === null ? '' : `, ${m.deltaPercent > 0 ? '+' : ''}${m.deltaPercent} %`;
+    const pct = m.deltaPercent === null ? '' : `, ${m.deltaPercent > 0 ? '+' : ''}${m.deltaPercent.toFixed(1)} %`;
     return `${m.label} ${formatValue(m.delta!, m.unit, true)}${pct}`;
   };
   const side = (who: 'A' | 'B') => significant.filter((m) => m.better === who).map(describe).join('; ');
@@ -295,8 +312,7 @@ function summarise(verdict: OverallVerdict, significant: MetricComparison[], idA
 /** A value with its unit for tables: ms to 3 decimals, rates to 1, error rates as percentages. */
 export function formatValue(x: number | null, unit: string, signed = false): string {
   if (x === null) return '-';
-  const sign = signed && x > 0 ? '+' : '';
-  if (unit === 'fraction') return `${sign}${round(x * 100, 3)} %`;
-  if (unit === 'ms') return `${sign}${round(x, 3)} ms`;
-  return `${sign}${round(x, 1)} ${unit}`;
+  const [value, suffix] = unit === 'fraction' ? [round(x * 100, 3), ' %'] : unit === 'ms' ? [round(x, 3), ' ms'] : [round(x, 1), ` ${unit}`];
+  const shown = Object.is(value, -0) ? 0 : value;
+  return `${signed && shown > 0 ? '+' : ''}${shown}${suffix}`;
 }

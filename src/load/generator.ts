@@ -534,10 +534,10 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
       }
       finished = true;
       cleanup();
-      // Aborted: in-flight requests are cut at once; otherwise nothing is left in flight.
-      const closing = aborted ? pool.destroy() : pool.close();
-      void closing.catch(() => undefined).then(() => resolve(out));
-      if (aborted) resolve(out); // do not wait for sockets to be torn down
+      // Every outcome is counted: what undici still holds (requests in flight at an abort, or
+      // timed out and not yet torn down) is cut at once, and the run does not wait for it.
+      void pool.destroy().catch(() => undefined);
+      resolve(out);
     }
 
     function fail(err: unknown): void {
