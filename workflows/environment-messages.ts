@@ -29,4 +29,6 @@ export interface EnvironmentInput {
   credentialRotation?: string;
   /** Carried across continue-as-new. */
   state?: EnvironmentState;
+  /** Continue as new past this many history events (default 2 000). */
+  maxHistoryEvents?: number;
 }

@@ -32,7 +32,7 @@ const activities = proxyActivities<Activities>({
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
 });
 
-/** Continue as new well before the history gets heavy. */
+/** Continue as new well before the history gets heavy (overridable per environment, for tests). */
 const MAX_HISTORY_EVENTS = 2_000;
 
 /**
@@ -46,6 +46,7 @@ export async function environment(input: EnvironmentInput): Promise<void> {
   const signal = (holder: string) => getExternalWorkflowHandle(holder);
   const pending: Array<Promise<void>> = [];
   let lastActivity = Date.now();
+  const maxHistory = input.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
 
   const grant = (holder: string) => {
     pending.push(signal(holder).signal(leaseGrantedSignal, { layer: state.layer }).catch(() => undefined));
@@ -136,7 +137,7 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     const wakeAt = Math.min(nextRotation, ttlDue);
     const timeout = wakeAt === Infinity ? undefined : Math.max(0, wakeAt - Date.now());
     const before = lastActivity;
-    const woken = () => pending.length > 0 || workflowInfo().historyLength > MAX_HISTORY_EVENTS || lastActivity !== before;
+    const woken = () => pending.length > 0 || workflowInfo().historyLength > maxHistory || lastActivity !== before;
     if (timeout === undefined) await condition(woken);
     else await condition(woken, timeout);
 
@@ -157,7 +158,7 @@ export async function environment(input: EnvironmentInput): Promise<void> {
       state.tornDownAt = now();
       passLeaseOn();
     }
-    if (workflowInfo().historyLength > MAX_HISTORY_EVENTS || workflowInfo().continueAsNewSuggested) {
+    if (workflowInfo().historyLength > maxHistory || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       while (pending.length > 0) await pending.shift();
       await continueAsNew<typeof environment>({ ...input, state });

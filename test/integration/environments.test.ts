@@ -13,6 +13,7 @@ import { approve, getStatus, RefusedError, startPromotion, waitForResult } from 
 import { WORKFLOWS_PATH } from '../../workers/worker';
 import { connectTestClient, ROOT, startTestWorker, teardownHome, tempHome, temporalAddress, uniqueTaskQueue } from '../helpers/harness';
 import { exampleCandidate, testLadder, testLadderYaml } from '../helpers/ladders';
+import { versionEventSignal } from '../../workflows/environment-messages';
 
 let bundle: WorkflowBundle;
 let client: Client;
@@ -163,6 +164,32 @@ describe('environments as entities (real dev server)', () => {
     await waitFor(b, phaseOf('traffic', 'awaiting-approval'));
     await approve(client, b, { layer: 'traffic', actor: 'alice', reason: 'ok' });
     expect((await waitForResult(client, b)).state).toBe('promoted');
+  });
+
+  it('continues as new before its history grows large, keeping its state', async () => {
+    const id = `${taskQueue}.env.cantest`;
+    await client.workflow.start('environment', { workflowId: id, taskQueue, args: [{ layer: 'cantest', maxHistoryEvents: 100 }] });
+    const handle = client.workflow.getHandle(id);
+    const firstRun = (await handle.describe()).runId;
+    // Each versionEvent signal adds a history event; 300 of them pass the 100-event mark (at least once).
+    for (let i = 0; i < 300; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) =>
+          handle.signal(versionEventSignal, { event: 'deployed', version: `1.0.${i + j}`, digest: null, by: 'test' }),
+        ),
+      );
+    }
+    const deadline = Date.now() + 30_000;
+    let described = await handle.describe();
+    while (described.runId === firstRun && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      described = await handle.describe();
+    }
+    expect(described.runId).not.toBe(firstRun);
+    const env = await getEnvironment(client, taskQueue, 'cantest');
+    expect(env.history).toHaveLength(300); // none lost across the new runs
+    expect(new Set(env.history.map((e) => e.version)).size).toBe(300);
+    await handle.terminate('test done');
   });
 
   it('rotates credentials on schedule and tears an unused ephemeral environment down after its TTL', async () => {
