@@ -10,6 +10,7 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args
     describe: 'maximum throughput of the load generator against autocannon on the same local target; rate accuracy at half of it',
     load: () => import('./load'),
   },
+  sanitize: { describe: 'streaming sanitizer rows/s against a straightforward per-row implementation of the same masking policy (--memory: peak RSS at N and 5N rows)', load: () => import('./sanitize') },
   proxy: { describe: 'latency Toxiproxy adds with no fault (p50, p99) against direct requests to the same local server', load: () => import('./proxy') },
 };
 

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './audit';
+import { registerDataSanitizeCommand } from './data-sanitize';
 import { registerDemoCommand } from './demo';
 import { registerDrillCommands } from './drills';
 import { registerEnvironmentCommands, registerEnvironmentWorkflowCommands } from './environments';
@@ -24,6 +25,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerDrillCommands(program, setExit);
   registerDemoCommand(program, setExit);
   registerRunCommands(program, setExit);
+  registerDataSanitizeCommand(program);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);
