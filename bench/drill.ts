@@ -16,20 +16,7 @@ import { backupDatabase, snapshotTables } from '../src/drills/backup';
 import { restoreDatabase } from '../src/drills/restore';
 import { injectFault } from '../src/drills/scenarios';
 import { verifyRecovery } from '../src/drills/verify';
-
-function flag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(args[i + 1]);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${name} needs a positive integer`);
-  return n;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+import { flag, median, table } from './support';
 
 async function timed(fn: () => unknown): Promise<number> {
   const t = process.hrtime.bigint();
@@ -57,11 +44,6 @@ async function rawBackupApi(backupFile: string, target: string): Promise<void> {
 
 const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 const fmt = (ms: number): string => ms.toFixed(1);
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
-}
 
 export async function run(args: string[]): Promise<void> {
   const rows = flag(args, 'rows', 200_000);

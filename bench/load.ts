@@ -14,6 +14,7 @@ import readline from 'node:readline';
 import autocannon from 'autocannon';
 import { type LoadResult, runLoad } from '../src/load/generator';
 import { loadProfileSchema } from '../src/load/profile';
+import { flag, median, table } from './support';
 
 const THROUGHPUT_TARGET = 0.9;
 const RATE_TOLERANCE_PERCENT = 2;
@@ -35,25 +36,6 @@ server.listen(0, '127.0.0.1', () => console.log('http://127.0.0.1:' + server.add
 const BODY = JSON.stringify({
   records: [{ amount: 42.5, merchant_risk: 0.2, account_age_days: 300, hour: 14, is_foreign: false, velocity_24h: 3, channel: 'web' }],
 });
-
-function flag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(args[i + 1]);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${name} needs a positive integer`);
-  return n;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
-}
 
 async function startTarget(): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['-e', TARGET_SOURCE], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -14,31 +14,13 @@ import { ToxiproxyClient } from '../src/chaos/client';
 import { ensureToxiproxy, startToxiproxy, TOXIPROXY_VERSION } from '../src/chaos/toxiproxy';
 import { freePort } from '../src/providers/local';
 import { startUpstream } from '../test/helpers/http-upstream';
+import { flag, median, table } from './support';
 
 const TARGET_MS = 0.2;
-
-function flag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(args[i + 1]);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${name} needs a positive integer`);
-  return n;
-}
 
 function quantile(sorted: Float64Array, q: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[i];
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
 }
 
 /** n sequential GETs on one keep-alive connection; each request's latency in ms. */
