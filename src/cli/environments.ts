@@ -21,7 +21,7 @@ function environments(provider: LocalProvider): string[] {
 export function registerEnvironmentCommands(program: Command): void {
   program
     .command('teardown [layers...]')
-    .description("stop the candidate process of each named environment (or --all) and remove its directory")
+    .description('stop the processes of each named environment (candidate, feature service, Toxiproxy), or --all, and remove its directory')
     .option('--all', 'every environment under $STRATA_HOME/envs')
     .option('--json', 'print JSON')
     .action(async (layers: string[], opts) => {

@@ -3,6 +3,7 @@ import { SettingsError } from '../temporal/settings';
 import { TemporalUnreachableError } from '../temporal/connection';
 import { PromotionNotFoundError, RefusedError } from '../temporal/promotions';
 import { TemporalCliError } from '../temporal/cli';
+import { ToxiproxyError } from '../chaos/toxiproxy';
 import { EnvironmentNotFoundError } from '../temporal/environments';
 
 /** Exit codes: 0 ok, 1 the operation failed or was refused, 2 bad usage or config. */
@@ -28,7 +29,8 @@ export function reportError(err: unknown): number {
     err instanceof RefusedError ||
     err instanceof PromotionNotFoundError ||
     err instanceof EnvironmentNotFoundError ||
-    err instanceof TemporalCliError
+    err instanceof TemporalCliError ||
+    err instanceof ToxiproxyError
   ) {
     write(err.message);
     return EXIT_FAILED;
