@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './audit';
 import { registerDataSanitizeCommand } from './data-sanitize';
+import { registerDataScanCommand } from './data-scan';
 import { registerDemoCommand } from './demo';
 import { registerDrillCommands } from './drills';
 import { registerEnvironmentCommands, registerEnvironmentWorkflowCommands } from './environments';
@@ -26,6 +27,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerDemoCommand(program, setExit);
   registerRunCommands(program, setExit);
   registerDataSanitizeCommand(program);
+  registerDataScanCommand(program, setExit);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);
