@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './audit';
+import { registerDataProfileCommands } from './data-profile';
 import { registerDataSanitizeCommand } from './data-sanitize';
 import { registerDataScanCommand } from './data-scan';
 import { registerDemoCommand } from './demo';
@@ -26,6 +27,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerDrillCommands(program, setExit);
   registerDemoCommand(program, setExit);
   registerRunCommands(program, setExit);
+  registerDataProfileCommands(program, setExit);
   registerDataSanitizeCommand(program);
   registerDataScanCommand(program, setExit);
   const override = (cmd: Command) => {
