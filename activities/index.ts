@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import { FEATURES_PROXY } from '../src/providers/dependency';
+import { stableRunId } from '../src/load/runs';
 import type { Client } from '@temporalio/client';
 import { loadCandidate } from '../src/config/candidate';
 import { createDrillActivities } from './drills';
@@ -85,10 +85,10 @@ export function createActivities(deps: ActivityDeps) {
         const ctx = Context.current();
         const info = ctx.info;
         // Same id on every attempt: a retried load run replaces its stored run, never adds one.
-        const runId = `run-${new Date(info.scheduledTimestampMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}-${createHash('sha256')
-          .update(`${info.workflowExecution?.workflowId ?? info.activityId}/${info.activityId}`)
-          .digest('hex')
-          .slice(0, 6)}`;
+        const runId = stableRunId(
+          new Date(info.scheduledTimestampMs),
+          `${info.workflowExecution?.workflowId ?? info.activityId}/${info.activityId}`,
+        );
         const dependency = provider.dependency?.(input.layer.name);
         const layerName = input.layer.name;
         const chaos =

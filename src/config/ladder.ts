@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { DRILL_SCENARIOS, type DrillObjective, type DrillScenario } from '../domain/drill';
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration } from '../domain/duration';
 import { normalizeIdentity } from '../domain/identity';
@@ -16,7 +15,7 @@ import {
   quoteList,
   validate,
 } from './errors';
-import { parseYamlMapping } from './yaml';
+import { parseYamlMapping, readConfigFile } from './yaml';
 
 // ladder.yaml → LadderSpec. The file format is documented, field by field, in examples/ladder.yaml.
 
@@ -325,21 +324,6 @@ export function loadLadder(file: string): LadderSpec {
     }
   }
   return ladder;
-}
-
-function readConfigFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const message =
-      code === 'ENOENT'
-        ? 'file not found'
-        : code === 'EISDIR'
-          ? 'is a directory, expected a YAML file'
-          : `cannot read the file: ${(error as Error).message}`;
-    throw new ConfigError(file, [{ path: '', message }]);
-  }
 }
 
 /**

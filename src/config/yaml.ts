@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, describeValue } from './errors';
 
@@ -35,4 +36,20 @@ export function parseYamlMapping(text: string, file: string, expected: string): 
     throw new ConfigError(file, [{ path: '', message: `expected ${expected}, got ${describeValue(value)}` }]);
   }
   return value as Record<string, unknown>;
+}
+
+/** The text of a configuration file; a missing or unreadable file is a ConfigError naming it. */
+export function readConfigFile(file: string, expected = 'a YAML file'): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EISDIR'
+          ? `is a directory, expected ${expected}`
+          : `cannot read the file: ${(error as Error).message}`;
+    throw new ConfigError(file, [{ path: '', message }]);
+  }
 }

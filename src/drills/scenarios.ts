@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { DRILL_SCENARIOS, type DrillScenario } from '../domain/drill';
 import { TRANSACTIONS_TABLE } from '../data/transactions';
 import { DrillError } from './errors';
-import { processAlive, signalProcessTree, waitForExit } from './processes';
+import { processAlive, signalProcessTree, waitForExit } from '../tools/processes';
 import { SIDE_FILES } from './restore';
 import { hasTable } from './writes-table';
 

@@ -5,10 +5,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { readAckLog, summarizeAckLog, type WriterSummary } from './ack-log';
 import { DrillError } from './errors';
-import { processAlive, waitForExit } from './processes';
+import { processAlive, tsxLoaderUrl, waitForExit } from '../tools/processes';
 
 export { readAcks, readAckLog, type WriteAck, type WriterSummary } from './ack-log';
 
@@ -64,11 +63,6 @@ function isWriter(pid: number): boolean {
   }
 }
 
-function tsxLoader(): string {
-  // Resolved from this package, so the writer starts whatever the caller's working directory.
-  return pathToFileURL(require.resolve('tsx')).href;
-}
-
 /**
  * Spawns the writer and resolves once it has started (its start line is in the log). Idempotent:
  * if a writer for the same log is still running, that one is returned instead of a second.
@@ -91,7 +85,7 @@ export async function startWriter(opts: WriterOptions): Promise<WriterHandle> {
   const startsBefore = readAckLog(logFile).events.filter((e) => e.event === 'start').length;
   const stderrFile = `${logFile}.stderr`;
   const err = fs.openSync(stderrFile, 'a');
-  const child = spawn(process.execPath, ['--import', tsxLoader(), WRITER_SCRIPT, JSON.stringify(config)], {
+  const child = spawn(process.execPath, ['--import', tsxLoaderUrl(), WRITER_SCRIPT, JSON.stringify(config)], {
     detached: Boolean(opts.detached),
     stdio: ['ignore', 'ignore', err],
     env: process.env,

@@ -3,7 +3,7 @@
 // none, and a retried activity that reuses its run id replaces the earlier attempt instead of
 // adding a second run.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LoadResult } from './generator';
@@ -43,8 +43,16 @@ export class InvalidRunError extends Error {
 
 /** `run-20261125T143012-3fa9c1`: UTC time to the second, then 6 random hex digits. */
 export function newRunId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
-  return `run-${stamp}-${randomBytes(3).toString('hex')}`;
+  return `run-${stampOf(now)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The same id for the same time and key: a retried activity's run replaces the first attempt's. */
+export function stableRunId(time: Date, key: string): string {
+  return `run-${stampOf(time)}-${createHash('sha256').update(key).digest('hex').slice(0, 6)}`;
+}
+
+function stampOf(time: Date): string {
+  return time.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
 }
 
 export function checkRunId(id: string): string {

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
 import { ToxiproxyClient } from '../chaos/client';
 import { startToxiproxy, stopToxiproxy, toxiproxyAnswers } from '../chaos/toxiproxy';
-import { processAlive } from '../temporal/cli';
+import { processAlive, signalProcessTree, tsxLoaderUrl } from '../tools/processes';
 
 /** An environment's dependency: the feature-lookup process and the Toxiproxy proxy in front of it. */
 export interface DependencyState {
@@ -51,7 +50,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
 /** Starts the feature-lookup process detached (it outlives the worker), reading the environment's database. */
 export async function startFeatureService(opts: { dbPath: string; port: number; logFile: string }): Promise<number> {
   const out = fs.openSync(opts.logFile, 'a');
-  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, FEATURE_SERVICE], {
+  const child = spawn(process.execPath, ['--import', tsxLoaderUrl(), FEATURE_SERVICE], {
     detached: true,
     stdio: ['ignore', out, out],
     env: { ...process.env, PORT: String(opts.port), STRATA_DB_PATH: opts.dbPath },
@@ -59,7 +58,7 @@ export async function startFeatureService(opts: { dbPath: string; port: number; 
   fs.closeSync(out);
   child.unref();
   if (!(await waitFor(() => httpOk(`http://127.0.0.1:${opts.port}/health`), 20_000))) {
-    killGroup(child.pid!);
+    signalProcessTree(child.pid!, 'SIGTERM');
     throw new Error(`the feature-lookup service did not answer on 127.0.0.1:${opts.port}; see ${opts.logFile}`);
   }
   return child.pid!;
@@ -77,7 +76,7 @@ export async function ensureDependency(opts: {
   let featurePid = prev?.featurePid ?? 0;
   let featurePort = prev?.featurePort ?? 0;
   if (!(featurePid && processAlive(featurePid) && (await httpOk(`http://127.0.0.1:${featurePort}/health`)))) {
-    if (featurePid) killGroup(featurePid);
+    if (featurePid) signalProcessTree(featurePid, 'SIGTERM');
     featurePort = await opts.freePort();
     featurePid = await startFeatureService({ dbPath: opts.dbPath, port: featurePort, logFile: path.join(opts.dir, 'features.log') });
     started.push('feature-service');
@@ -100,18 +99,7 @@ export async function ensureDependency(opts: {
 
 export async function stopDependency(dep: DependencyState | null | undefined): Promise<void> {
   if (!dep) return;
-  if (processAlive(dep.featurePid)) killGroup(dep.featurePid);
+  if (processAlive(dep.featurePid)) signalProcessTree(dep.featurePid, 'SIGTERM');
   if (processAlive(dep.proxyPid)) await stopToxiproxy(dep.proxyPid);
 }
 
-export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // gone
-    }
-  }
-}

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import type { CandidateRef, SeedSpec } from '../domain/ladder';
 import { seedTransactions } from '../data/transactions';
-import { processAlive } from '../temporal/cli';
+import { processAlive, signalProcessTree } from '../tools/processes';
 import type { EnvironmentInfo, Provider, Release } from './types';
 import { type DependencyState, ensureDependency, featuresUrl, proxyApiUrl, stopDependency } from './dependency';
 
@@ -142,7 +142,7 @@ export class LocalProvider implements Provider {
   async killCandidate(layer: string): Promise<void> {
     const state = this.mustState(layer);
     if (state.pid && processAlive(state.pid)) {
-      killGroup(state.pid, 'SIGKILL');
+      signalProcessTree(state.pid, 'SIGKILL');
       const deadline = Date.now() + 5_000;
       while (processAlive(state.pid) && Date.now() < deadline) await sleep(20);
       this.record(layer, 'process-killed', { pid: state.pid });
@@ -411,10 +411,10 @@ export class LocalProvider implements Provider {
   private async stopProcess(state: EnvState): Promise<void> {
     const pid = state.pid;
     if (pid && processAlive(pid)) {
-      killGroup(pid, 'SIGTERM');
+      signalProcessTree(pid, 'SIGTERM');
       const deadline = Date.now() + 5_000;
       while (processAlive(pid) && Date.now() < deadline) await sleep(50);
-      if (processAlive(pid)) killGroup(pid, 'SIGKILL');
+      if (processAlive(pid)) signalProcessTree(pid, 'SIGKILL');
       this.record(state.layer, 'process-stopped', { pid, version: state.running?.version });
     }
     state.pid = null;
@@ -436,18 +436,6 @@ export class LocalProvider implements Provider {
       await sleep(100);
     } while (Date.now() < deadline);
     return false;
-  }
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
   }
 }
 

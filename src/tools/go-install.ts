@@ -6,6 +6,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { processAlive } from './processes';
+
+export { processAlive };
 
 /** ~/.cache/strata (or $XDG_CACHE_HOME/strata): builds shared by every checkout on this machine. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -35,14 +38,6 @@ export function findGo(env: NodeJS.ProcessEnv = process.env): string | undefined
   return onPath('go', env) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
 }
 
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** One Go tool as `go install` builds it. */
 export interface GoTool {

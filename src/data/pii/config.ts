@@ -1,30 +1,14 @@
 // The PII scan's own configuration files: custom patterns (YAML, `{name: regex}`) and a deny-list
 // (one term per line). Problems become a ConfigError naming the file and the entry.
 
-import { readFileSync } from 'node:fs';
 import { type ConfigIssue, ConfigError, describeValue } from '../../config/errors';
-import { parseYamlMapping } from '../../config/yaml';
+import { parseYamlMapping, readConfigFile } from '../../config/yaml';
 import { BUILTIN_DETECTORS, DENY_LIST_DETECTOR, normalizeDenyTerms, type PatternDetectorSpec } from './detectors';
 
 const PATTERN_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 /** `/body/flags`: a regex with flags, for case-insensitive (`i`) or Unicode (`u`) patterns. */
 const SLASHED = /^\/(.+)\/([a-z]*)$/s;
 const ALLOWED_FLAGS = new Set(['i', 'm', 's', 'u', 'g']);
-
-function readTextFile(file: string, expected: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const message =
-      code === 'ENOENT'
-        ? 'file not found'
-        : code === 'EISDIR'
-          ? `is a directory, expected ${expected}`
-          : `cannot read the file: ${(error as Error).message}`;
-    throw new ConfigError(file, [{ path: '', message }]);
-  }
-}
 
 /**
  * Patterns from the text of a YAML file mapping detector names to regular expressions, e.g.
@@ -75,7 +59,7 @@ export function parsePatterns(text: string, file: string): PatternDetectorSpec[]
 }
 
 export function loadPatterns(file: string): PatternDetectorSpec[] {
-  return parsePatterns(readTextFile(file, 'a YAML file'), file);
+  return parsePatterns(readConfigFile(file, 'a YAML file'), file);
 }
 
 /**
@@ -93,5 +77,5 @@ export function parseDenyList(text: string, file: string): string[] {
 }
 
 export function loadDenyList(file: string): string[] {
-  return parseDenyList(readTextFile(file, 'a text file with one term per line'), file);
+  return parseDenyList(readConfigFile(file, 'a text file with one term per line'), file);
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupDatabase, snapshotTables } from '../../../src/drills/backup';
 import { probeEnvironment, waitForDetection, waitForHealthy } from '../../../src/drills/detect';
 import { DrillError } from '../../../src/drills/errors';
-import { processAlive } from '../../../src/drills/processes';
+import { processAlive } from '../../../src/tools/processes';
 import { restoreDatabase } from '../../../src/drills/restore';
 import { assertScenario, injectFault } from '../../../src/drills/scenarios';
 import { verifyRecovery } from '../../../src/drills/verify';

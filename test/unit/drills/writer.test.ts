@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readAckLog } from '../../../src/drills/ack-log';
 import { backupDatabase, snapshotTables } from '../../../src/drills/backup';
-import { processAlive, waitForExit } from '../../../src/drills/processes';
+import { processAlive, waitForExit } from '../../../src/tools/processes';
 import { restoreDatabase } from '../../../src/drills/restore';
 import { injectFault } from '../../../src/drills/scenarios';
 import { verifyRecovery } from '../../../src/drills/verify';

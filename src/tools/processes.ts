@@ -1,4 +1,5 @@
-// Local processes the drill touches: the candidate it kills and the writer it runs.
+// Local processes Strata starts and stops: candidates, feature services, proxies, drill writers.
+import { pathToFileURL } from 'node:url';
 
 /** True while `pid` exists (a process we may not signal counts as existing). */
 export function processAlive(pid: number): boolean {
@@ -36,4 +37,9 @@ export async function waitForExit(pid: number, timeoutMs: number, pollMs = 20): 
     await new Promise((r) => setTimeout(r, pollMs));
   }
   return true;
+}
+
+/** The tsx loader as a URL for `node --import`: how TypeScript helper processes are started. */
+export function tsxLoaderUrl(): string {
+  return pathToFileURL(require.resolve('tsx')).href;
 }
