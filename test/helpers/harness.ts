@@ -3,9 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { WorkflowBundle } from '@temporalio/worker';
-import { inject } from 'vitest';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { afterAll, beforeAll, inject } from 'vitest';
+import type { PromotionStatus } from '../../src/domain/status';
+import { getStatus } from '../../src/temporal/promotions';
 import { LocalProvider } from '../../src/providers/local';
-import { createStrataWorker } from '../../workers/worker';
+import { createStrataWorker, WORKFLOWS_PATH } from '../../workers/worker';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const EXAMPLES = path.join(ROOT, 'examples');
@@ -58,4 +61,44 @@ export async function teardownHome(home: string): Promise<void> {
     }
   }
   fs.rmSync(home, { recursive: true, force: true });
+}
+
+export type TestWorker = Awaited<ReturnType<typeof startTestWorker>>;
+
+/**
+ * One worker per test file: bundles the workflows, connects a client, starts a worker on its own
+ * task queue and STRATA_HOME before the file's tests, and tears all of it down after them.
+ * The returned object's fields are set once the suite's beforeAll has run.
+ */
+export function workerSuite(prefix: string) {
+  const suite = {} as { client: Client; connection: Connection; home: string; taskQueue: string; worker: TestWorker };
+  beforeAll(async () => {
+    const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+    Object.assign(suite, await connectTestClient());
+    suite.home = tempHome(prefix);
+    suite.taskQueue = uniqueTaskQueue(prefix);
+    suite.worker = await startTestWorker({ home: suite.home, taskQueue: suite.taskQueue, bundle });
+  });
+  afterAll(async () => {
+    await suite.worker?.stop();
+    await suite.connection?.close();
+    if (suite.home) await teardownHome(suite.home);
+  });
+  return suite;
+}
+
+/** Polls a promotion's status until `pred` holds (or fails after `timeoutMs`). */
+export async function waitForStatus(
+  client: Client,
+  id: string,
+  pred: (s: PromotionStatus) => boolean,
+  timeoutMs = 60_000,
+): Promise<PromotionStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await getStatus(client, id);
+    if (pred(s)) return s;
+    if (Date.now() > deadline) throw new Error(`timed out waiting on ${id}: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

@@ -1,22 +1,18 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseLadder } from '../../src/config/ladder';
 import { drillHistory, runDrill } from '../../src/temporal/drills';
 import { startPromotion, waitForResult } from '../../src/temporal/promotions';
-import { WORKFLOWS_PATH } from '../../workers/worker';
-import { connectTestClient, ROOT, startTestWorker, teardownHome, tempHome, temporalAddress, uniqueTaskQueue } from '../helpers/harness';
+import { ROOT, temporalAddress, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
 
-let bundle: WorkflowBundle;
+const suite = workerSuite('drill');
 let client: Client;
-let connection: Connection;
 let home: string;
 let taskQueue: string;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
 let ladderFile: string;
 
 const LADDER = `
@@ -54,12 +50,8 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-beforeAll(async () => {
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
-  ({ client, connection } = await connectTestClient());
-  home = tempHome('drill');
-  taskQueue = uniqueTaskQueue('drill');
-  worker = await startTestWorker({ home, taskQueue, bundle });
+beforeAll(() => {
+  ({ client, home, taskQueue } = suite);
   ladderFile = path.join(home, 'ladder.yaml');
   fs.writeFileSync(ladderFile, LADDER);
 });
@@ -68,9 +60,6 @@ afterAll(async () => {
   for await (const s of client.schedule.list()) {
     if (s.scheduleId.startsWith(`${taskQueue}.`)) await client.schedule.getHandle(s.scheduleId).delete();
   }
-  await worker?.stop();
-  await connection?.close();
-  if (home) await teardownHome(home);
 });
 
 describe('DR drills (real dev server, real processes, real SQLite)', () => {

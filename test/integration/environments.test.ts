@@ -2,49 +2,29 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { layerRange, parseLadder } from '../../src/config/ladder';
 import { currentVersion, versionAt } from '../../src/domain/environment';
 import type { PromotionStatus } from '../../src/domain/status';
 import { breakLease, getEnvironment, hold, releaseHold } from '../../src/temporal/environments';
 import { approve, getStatus, RefusedError, startPromotion, waitForResult } from '../../src/temporal/promotions';
-import { WORKFLOWS_PATH } from '../../workers/worker';
-import { connectTestClient, ROOT, startTestWorker, teardownHome, tempHome, temporalAddress, uniqueTaskQueue } from '../helpers/harness';
+import { ROOT, temporalAddress, type TestWorker, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate, testLadder, testLadderYaml } from '../helpers/ladders';
 import { versionEventSignal } from '../../workflows/environment-messages';
 
-let bundle: WorkflowBundle;
+const suite = workerSuite('env');
 let client: Client;
-let connection: Connection;
 let home: string;
 let taskQueue: string;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let worker: TestWorker;
 
-beforeAll(async () => {
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
-  ({ client, connection } = await connectTestClient());
-  home = tempHome('env');
-  taskQueue = uniqueTaskQueue('env');
-  worker = await startTestWorker({ home, taskQueue, bundle });
+beforeAll(() => {
+  ({ client, home, taskQueue, worker } = suite);
 });
 
-afterAll(async () => {
-  await worker?.stop();
-  await connection?.close();
-  if (home) await teardownHome(home);
-});
-
-async function waitFor(id: string, pred: (s: PromotionStatus) => boolean, timeoutMs = 60_000): Promise<PromotionStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await getStatus(client, id);
-    if (pred(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out waiting on ${id}: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitFor = (id: string, pred: (s: PromotionStatus) => boolean, timeoutMs?: number) =>
+  waitForStatus(client, id, pred, timeoutMs);
 const phaseOf = (layer: string, phase: string) => (s: PromotionStatus) => s.layers.find((l) => l.name === layer)?.phase === phase;
 
 describe('environments as entities (real dev server)', () => {

@@ -1,45 +1,24 @@
-import type { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail } from '../../src/audit/trail';
 import { layerRange, parseLadder } from '../../src/config/ladder';
 import type { PromotionStatus } from '../../src/domain/status';
 import { abort, approve, getStatus, RefusedError, reject, startPromotion, waitForResult } from '../../src/temporal/promotions';
-import { WORKFLOWS_PATH } from '../../workers/worker';
-import { connectTestClient, startTestWorker, teardownHome, tempHome, uniqueTaskQueue } from '../helpers/harness';
+import { type TestWorker, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate, testLadder } from '../helpers/ladders';
 
-let bundle: WorkflowBundle;
+const suite = workerSuite('promotion');
 let client: Client;
-let connection: Connection;
-let home: string;
 let taskQueue: string;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let worker: TestWorker;
 
-beforeAll(async () => {
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
-  ({ client, connection } = await connectTestClient());
-  home = tempHome('promotion');
-  taskQueue = uniqueTaskQueue('promotion');
-  worker = await startTestWorker({ home, taskQueue, bundle });
+beforeAll(() => {
+  ({ client, taskQueue, worker } = suite);
 });
 
-afterAll(async () => {
-  await worker?.stop();
-  await connection?.close();
-  if (home) await teardownHome(home);
-});
-
-async function waitFor(id: string, pred: (s: PromotionStatus) => boolean, timeoutMs = 60_000): Promise<PromotionStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await getStatus(client, id);
-    if (pred(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out waiting on ${id}: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitFor = (id: string, pred: (s: PromotionStatus) => boolean, timeoutMs?: number) =>
+  waitForStatus(client, id, pred, timeoutMs);
 
 const awaiting = (layer: string) => (s: PromotionStatus) =>
   s.layers.find((l) => l.name === layer)?.phase === 'awaiting-approval';

@@ -1,38 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseLadder } from '../../src/config/ladder';
 import { RunStore } from '../../src/load/runs';
 import { sloGate } from '../../src/gates/slo';
 import { freePort } from '../../src/providers/local';
 import { abort, getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
-import { WORKFLOWS_PATH } from '../../workers/worker';
-import { connectTestClient, startTestWorker, teardownHome, tempHome, uniqueTaskQueue } from '../helpers/harness';
+import { type TestWorker, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
 
 // Representative load and real faults against real candidates, through real Toxiproxy.
 
-let bundle: WorkflowBundle;
+const suite = workerSuite('traffic');
 let client: Client;
-let connection: Connection;
 let home: string;
 let taskQueue: string;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let worker: TestWorker;
 
-beforeAll(async () => {
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
-  ({ client, connection } = await connectTestClient());
-  home = tempHome('traffic');
-  taskQueue = uniqueTaskQueue('traffic');
-  worker = await startTestWorker({ home, taskQueue, bundle });
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await connection?.close();
-  if (home) await teardownHome(home);
+beforeAll(() => {
+  ({ client, home, taskQueue, worker } = suite);
 });
 
 const ladder = parseLadder(
