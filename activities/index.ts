@@ -8,7 +8,12 @@ import { createDrillActivities } from './drills';
 import { environmentWorkflowId, type LeaseRequest } from '../src/domain/environment';
 import { leaseRequestSignal } from '../workflows/environment-messages';
 import type { CandidateRef, GateSpec, LayerSpec } from '../src/domain/ladder';
-import type { GateResult } from '../src/domain/status';
+import type { SeedRunResult } from '../src/domain/seeds';
+import type { DataSummary, GateResult } from '../src/domain/status';
+import { ConfigError } from '../src/config/errors';
+import { readSeedReport, seedFromSource, SeedRefused, type SeedReport } from '../src/data/seed';
+import { PiiSourceError } from '../src/data/pii/scan';
+import { qualityGate } from '../src/gates/quality';
 import { gateRegistry } from '../src/gates/registry';
 import type { EnvironmentInfo, Provider, Release } from '../src/providers/types';
 
@@ -56,8 +61,52 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    async seedEnvironment(input: { layer: LayerSpec }): Promise<{ rows: number; created: boolean; dbPath: string }> {
-      return withHeartbeat(() => provider.seed(input.layer.name, input.layer.seed));
+    /**
+     * Seeds the environment: with the built-in generator, or — for a layer with `data:` — through the
+     * data plane (policy, approval, synthesis or sanitization, fidelity, PII scan; src/data/seed.ts).
+     * A refusal is a non-retryable failure whose message names the rule and the layer.
+     */
+    async seedEnvironment(input: { layer: LayerSpec }): Promise<{ rows: number; created: boolean; dbPath: string; data?: DataSummary }> {
+      if (!input.layer.data) return withHeartbeat(() => provider.seed(input.layer.name, input.layer.seed));
+      return withHeartbeat(async () => {
+        const env = await mustDescribe(provider, input.layer.name);
+        const ctx = Context.current();
+        const report = await dataPlane(() =>
+          seedFromSource({ home: path.dirname(deps.drillsDir), layer: input.layer, dbPath: env.dbPath, progress: (step) => ctx.heartbeat(step) }),
+        );
+        return { rows: report.rows, created: report.created, dbPath: env.dbPath, data: dataSummary(report) };
+      });
+    },
+
+    /** One seed of a many-seeds layer: its own database under envs/<layer>/seeds/<seed>/ (same checks as the seed step). */
+    async seedVariant(input: { layer: LayerSpec; seed: number }): Promise<{ rows: number; created: boolean; dbPath: string; data: DataSummary }> {
+      return withHeartbeat(async () => {
+        const env = await mustDescribe(provider, input.layer.name);
+        const dbPath = variantDbPath(env.dir, input.seed);
+        const ctx = Context.current();
+        const report = await dataPlane(() =>
+          seedFromSource({ home: path.dirname(deps.drillsDir), layer: input.layer, dbPath, seed: input.seed, progress: (step) => ctx.heartbeat(step) }),
+        );
+        return { rows: report.rows, created: report.created, dbPath, data: dataSummary(report) };
+      });
+    },
+
+    /** The candidate's metric on one seed's data (the `seeds` gate's options: metric, cutoff, limit). */
+    async evaluateSeed(input: { layer: LayerSpec; candidate: CandidateRef; seed: number; gate: GateSpec }): Promise<SeedRunResult> {
+      return withHeartbeat(async (signal) => {
+        const env = await mustDescribe(provider, input.layer.name);
+        const dbPath = variantDbPath(env.dir, input.seed);
+        const seeded = readSeedReport(dbPath);
+        const base = { seed: input.seed, rows: seeded?.rows, fidelity: seeded?.fidelity?.overall };
+        if (!env.url) return { ...base, value: null, detail: `no candidate is running in ${input.layer.name}` };
+        const ctx = Context.current();
+        const { metric, cutoff, limit } = input.gate.options as { metric?: 'auc' | 'accuracy'; cutoff?: number; limit?: number };
+        const result = await qualityGate.run(
+          { layer: input.layer, candidate: input.candidate, dbPath, url: env.url, heartbeat: (d?: unknown) => ctx.heartbeat(d), signal },
+          { name: `${input.gate.name}-seed-${input.seed}`, type: 'quality', threshold: input.gate.threshold ?? 0, options: { metric: metric ?? 'auc', cutoff: cutoff ?? 0.5, batchSize: 500, limit } },
+        );
+        return { ...base, value: result.value, detail: result.detail };
+      });
     },
 
     async deployCandidate(input: { layer: LayerSpec; candidate: CandidateRef }): Promise<{
@@ -203,6 +252,44 @@ async function mustDescribe(provider: Provider, layer: string): Promise<Environm
   const env = await provider.describe(layer);
   if (!env) throw new Error(`environment ${layer} is not provisioned`);
   return env;
+}
+
+function variantDbPath(envDir: string, seed: number): string {
+  return path.join(envDir, 'seeds', String(seed), 'data.db');
+}
+
+/** What status and audit show of a seed report (no values: counts, scores, names). */
+function dataSummary(report: SeedReport): DataSummary {
+  const summary: DataSummary = {
+    source: report.source.name,
+    classification: report.source.classification,
+    policy: { allowed: report.policy.allowed, rule: report.policy.rule },
+    table: report.table,
+    rows: report.rows,
+    seed: report.seed,
+    created: report.created,
+  };
+  if (report.source.digest) summary.digest = report.source.digest;
+  if (report.source.approvedBy) summary.approvedBy = report.source.approvedBy;
+  if (report.masking) summary.masking = report.masking.file;
+  if (report.fidelity) summary.fidelity = { overall: report.fidelity.overall, threshold: report.fidelity.threshold, passed: report.fidelity.passed };
+  if (report.pii) summary.pii = { total: report.pii.total, allowance: report.pii.allowance, findings: report.pii.findings };
+  return summary;
+}
+
+/**
+ * Runs a data-plane step, turning its refusals and input errors into non-retryable failures:
+ * retrying cannot approve a dataset, mask a column or fix a file. The refusal's summary travels
+ * in the failure's details, so the audit trail has the decision.
+ */
+async function dataPlane(step: () => Promise<SeedReport>): Promise<SeedReport> {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof SeedRefused) throw ApplicationFailure.nonRetryable(err.message, err.kind, dataSummary(err.report));
+    if (err instanceof ConfigError || err instanceof PiiSourceError) throw ApplicationFailure.nonRetryable(err.message, 'DataInputError');
+    throw err;
+  }
 }
 
 function unmeasured(gate: GateSpec, detail: string): GateResult {

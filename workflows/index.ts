@@ -4,3 +4,4 @@ export { layer } from './layer';
 export { environment } from './environment';
 export { rollback } from './rollback';
 export { drill } from './drill';
+export { seedRun } from './seed-run';

@@ -1,7 +1,9 @@
 import {
   ActivityCancellationType,
+  ApplicationFailure,
   CancellationScope,
   condition,
+  executeChild,
   getExternalWorkflowHandle,
   isCancellation,
   patched,
@@ -14,7 +16,9 @@ import {
 import type { Activities } from '../activities';
 import { parseDuration } from '../src/domain/duration';
 import { describeGateFailure, type LayerInput, type LayerResult } from '../src/domain/promotion';
-import type { GateResult, LayerPhase } from '../src/domain/status';
+import { seedRunWorkflowId, seedsGateResult, type SeedRunResult } from '../src/domain/seeds';
+import type { DataSummary, GateResult, LayerPhase } from '../src/domain/status';
+import { seedRun } from './seed-run';
 import type { Release } from '../src/providers/types';
 import { type LayerDecision, type LayerProgress, layerDecisionSignal, layerProgressSignal } from './messages';
 import { PHASE_KEY } from './search-attributes';
@@ -65,6 +69,8 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   let previous: Release | null = null;
   let failure: string | undefined;
   let outcome: LayerResult['outcome'] = 'failed';
+  /** A refused seed's summary (policy decision, fidelity, PII findings), from the failure's details. */
+  let refusedData: DataSummary | undefined;
 
   // Histories recorded before environments had leases replay without them.
   const useEnvironment = patched('environment-lease');
@@ -90,7 +96,9 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       await report({ running: env.running });
 
       await report({ phase: 'seeding' });
-      await activities.seedEnvironment({ layer: spec });
+      const seeded = await activities.seedEnvironment({ layer: spec });
+      // Data-plane layers: the source, the policy decision, fidelity and the PII scan, for status.
+      if (seeded.data) await report({ data: seeded.data });
 
       await report({ phase: 'deploying' });
       if (spec.rollback === 'previous') {
@@ -106,7 +114,8 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
 
       await report({ phase: 'testing' });
       for (const gate of spec.gates) {
-        const result = await activities.runGate({ layer: spec, candidate, gate });
+        const result =
+          gate.type === 'seeds' && spec.seeds ? await runSeeds(input, gate, spec.seeds) : await activities.runGate({ layer: spec, candidate, gate });
         gates.push(result);
         await report({ gate: result });
       }
@@ -143,6 +152,7 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
     } else {
       outcome = 'failed';
       failure = `${phase} failed: ${rootCause(err) ?? String(err)}`;
+      refusedData = refusalSummary(err);
     }
   }
 
@@ -152,7 +162,7 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
     await report({ phase: 'promoted', running: r.running });
   } else {
     await CancellationScope.nonCancellable(async () => {
-      await report({ failure });
+      await report(refusedData ? { failure, data: refusedData } : { failure });
       for (const undo of compensations) await undo();
       if (phase !== 'rolled-back') await report({ phase: 'failed' });
     });
@@ -160,4 +170,30 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   // Held or still queued: either way, let the next one have the layer.
   await lease.release();
   return { layer: spec.name, outcome, phase, running, gates, failure };
+}
+
+/** Runs the layer's seeds as child workflows, side by side, and judges their mean and spread. */
+async function runSeeds(input: LayerInput, gate: LayerInput['layer']['gates'][number], seeds: number[]): Promise<GateResult> {
+  const layerId = workflowInfo().workflowId;
+  const settled = await Promise.allSettled(
+    seeds.map((seed) =>
+      executeChild(seedRun, {
+        workflowId: seedRunWorkflowId(layerId, seed),
+        args: [{ promotionId: input.promotionId, layer: input.layer, candidate: input.candidate, seed, gate }],
+      }),
+    ),
+  );
+  const runs: SeedRunResult[] = settled.map((s, i) =>
+    s.status === 'fulfilled' ? s.value : { seed: seeds[i], value: null, detail: rootCause(s.reason) ?? String(s.reason) },
+  );
+  return seedsGateResult(gate, runs);
+}
+
+/** The data summary a data-plane refusal carries in its details, if the failure is one. */
+function refusalSummary(err: unknown): DataSummary | undefined {
+  let cause: unknown = err;
+  while (cause && !(cause instanceof ApplicationFailure)) cause = (cause as { cause?: unknown }).cause;
+  const details = cause instanceof ApplicationFailure ? cause.details : undefined;
+  const first = details?.[0] as DataSummary | undefined;
+  return first && typeof first === 'object' && 'policy' in first ? first : undefined;
 }

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { LayerPhase, GateResult, PromotionStatus } from '../src/domain/status';
+import type { DataSummary, LayerPhase, GateResult, PromotionStatus } from '../src/domain/status';
 
 // Messages shared by workflows and clients. Clients import these, never the workflow bodies.
 
@@ -39,6 +39,7 @@ export interface LayerProgress {
   running?: string | null;
   gate?: GateResult;
   failure?: string;
+  data?: DataSummary;
 }
 export const layerProgressSignal = defineSignal<[LayerProgress]>('layerProgress');
 

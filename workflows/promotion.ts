@@ -75,6 +75,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     if (p.running !== undefined) l.running = p.running;
     if (p.gate) l.gates.push(p.gate);
     if (p.failure) l.failure = p.failure;
+    if (p.data) l.data = p.data;
     if (!['promoted', 'failed', 'aborted'].includes(status.state)) {
       setState(status.layers.some((x) => x.phase === 'awaiting-approval') ? 'awaiting-approval' : 'running');
     }
@@ -196,6 +197,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
       gates: l.gates,
       approvals: l.approvals,
       failure: l.failure,
+      ...(l.data ? { data: l.data } : {}),
     })),
   };
 }

@@ -3,7 +3,8 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToDate } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
 import type { PromotionInput, PromotionResult } from '../domain/promotion';
-import type { GateResult } from '../domain/status';
+import { type DataSummary, describeData, type GateResult } from '../domain/status';
+import type { SeedRunResult } from '../domain/seeds';
 import { describeGateFailure } from '../domain/promotion';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -124,6 +125,15 @@ export async function auditTrail(client: Client, promotionId: string): Promise<A
     .map(({ entry }) => entry);
 }
 
+/** Audit actions of the data plane's refusals, by the failure type the seed activity gives them. */
+const DATA_REFUSALS: Record<string, string> = {
+  DataPolicyViolation: 'data.policy-refused',
+  DatasetNotApproved: 'data.not-approved',
+  FidelityBelowThreshold: 'data.fidelity-failed',
+  PiiFound: 'data.pii-found',
+  DataInputError: 'data.input-error',
+};
+
 async function layerTrail(client: Client, workflowId: string, layer: string): Promise<AuditEntry[]> {
   let events: HistoryEvent[];
   try {
@@ -135,6 +145,10 @@ async function layerTrail(client: Client, workflowId: string, layer: string): Pr
   const out: AuditEntry[] = [];
   const push = (e: HistoryEvent, action: string, detail: string) =>
     out.push({ at: at(e), actor: SYSTEM_ACTOR, action, layer, detail });
+
+  const pushChecks = (e: HistoryEvent, g: GateResult) => {
+    for (const c of g.checks ?? []) push(e, c.passed ? 'check.passed' : 'check.failed', `gate ${g.name}: ${c.name}: ${c.observed}`);
+  };
 
   for (const e of events) {
     if (e.activityTaskScheduledEventAttributes) {
@@ -149,7 +163,8 @@ async function layerTrail(client: Client, workflowId: string, layer: string): Pr
           push(e, 'layer.provisioned', `environment ${r.dir}; known-good before: ${r.previous?.version ?? 'none'}`);
           break;
         case 'seedEnvironment':
-          push(e, 'layer.seeded', `${r.rows} synthetic rows in ${r.dbPath}${r.created ? '' : ' (already seeded with this seed)'}`);
+          if (r.data) push(e, 'data.seeded', `${describeData(r.data as DataSummary)} → ${r.dbPath}`);
+          else push(e, 'layer.seeded', `${r.rows} synthetic rows in ${r.dbPath}${r.created ? '' : ' (already seeded with this seed)'}`);
           break;
         case 'deployCandidate':
           push(e, 'layer.deployed', `${r.running} serving at ${r.url}${r.changed ? '' : ' (already running: no-op)'}`);
@@ -164,6 +179,7 @@ async function layerTrail(client: Client, workflowId: string, layer: string): Pr
               ? `gate ${g.name}: ${g.value === null ? 'nothing measured' : `measured ${g.value}${unit}`}, threshold ${g.threshold ?? '-'}${unit} (${g.detail})`
               : describeGateFailure(g),
           );
+          pushChecks(e, g);
           break;
         }
         case 'promoteRelease':
@@ -176,9 +192,27 @@ async function layerTrail(client: Client, workflowId: string, layer: string): Pr
     } else if (e.activityTaskFailedEventAttributes) {
       const a = e.activityTaskFailedEventAttributes;
       const s = scheduled.get(String(a.scheduledEventId));
-      push(e, 'activity.failed', `${s?.type ?? 'activity'}: ${a.failure?.cause?.message ?? a.failure?.message ?? ''}`);
+      const failure = a.failure?.cause ?? a.failure;
+      const refusal = DATA_REFUSALS[failure?.applicationFailureInfo?.type ?? ''];
+      if (refusal) push(e, refusal, failure?.message ?? '');
+      else push(e, 'activity.failed', `${s?.type ?? 'activity'}: ${a.failure?.cause?.message ?? a.failure?.message ?? ''}`);
+    } else if (e.childWorkflowExecutionCompletedEventAttributes) {
+      // One seed of a many-seeds layer.
+      const r = decode<SeedRunResult>(e.childWorkflowExecutionCompletedEventAttributes.result);
+      if (r && typeof r.seed === 'number') {
+        push(e, 'seed.measured', `seed ${r.seed}: ${r.value === null ? `not measured (${r.detail})` : `${r.value}${r.fidelity !== undefined ? `, fidelity ${r.fidelity.toFixed(3)}` : ''}${r.rows !== undefined ? `, ${r.rows} rows` : ''}`}`);
+      }
+    } else if (e.childWorkflowExecutionFailedEventAttributes) {
+      const a = e.childWorkflowExecutionFailedEventAttributes;
+      push(e, 'seed.failed', `${a.workflowExecution?.workflowId ?? 'seed run'}: ${a.failure?.cause?.message ?? a.failure?.message ?? ''}`);
     } else if (e.workflowExecutionCompletedEventAttributes) {
-      const r = decode<{ outcome: string; failure?: string }>(e.workflowExecutionCompletedEventAttributes.result);
+      const r = decode<{ outcome: string; failure?: string; gates?: GateResult[] }>(e.workflowExecutionCompletedEventAttributes.result);
+      // The seeds gate is computed by the layer workflow itself: its verdict is in the layer's result.
+      for (const g of r?.gates ?? []) {
+        if (g.type !== 'seeds') continue;
+        push(e, g.passed ? 'gate.passed' : 'gate.failed', g.passed ? `gate ${g.name}: ${g.detail}` : describeGateFailure(g));
+        pushChecks(e, g);
+      }
       if (r && r.outcome !== 'promoted') push(e, r.outcome === 'aborted' ? 'layer.aborted' : 'layer.failed', r.failure ?? r.outcome);
     }
   }

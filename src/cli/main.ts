@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './audit';
+import { registerDataApproveCommands } from './data-approve';
 import { registerDataProfileCommands } from './data-profile';
 import { registerDataSanitizeCommand } from './data-sanitize';
 import { registerDataScanCommand } from './data-scan';
@@ -30,6 +31,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerDataProfileCommands(program, setExit);
   registerDataSanitizeCommand(program);
   registerDataScanCommand(program, setExit);
+  registerDataApproveCommands(program);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

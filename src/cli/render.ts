@@ -1,5 +1,5 @@
 import type { AuditEntry } from '../audit/trail';
-import type { PromotionStatus } from '../domain/status';
+import { describeData, type PromotionStatus } from '../domain/status';
 import type { PromotionSummary } from '../temporal/promotions';
 
 /** Left-aligned columns; the widest cell sets each column's width. */
@@ -48,6 +48,16 @@ export function renderStatus(s: PromotionStatus): string {
     out.push('');
     out.push(table(['LAYER', 'GATE', 'RESULT', 'VALUE', 'THRESHOLD', 'DETAIL'], gateRows));
   }
+  // Checks inside gates (expectations, schema rules, seeds), each with its verdict.
+  const checkRows = s.layers.flatMap((l) =>
+    l.gates.flatMap((g) => (g.checks ?? []).map((c) => [l.name, g.name, c.name, c.passed ? 'pass' : 'FAIL', c.observed])),
+  );
+  if (checkRows.length > 0) {
+    out.push('');
+    out.push(table(['LAYER', 'GATE', 'CHECK', 'RESULT', 'OBSERVED'], checkRows));
+  }
+  const dataRows = s.layers.filter((l) => l.data).map((l) => `${l.name}: ${describeData(l.data!)}`);
+  if (dataRows.length > 0) out.push('', 'data:', ...dataRows.map((r) => `  ${r}`));
   const decisions = s.layers.flatMap((l) => l.approvals.map((a) => [l.name, a.decision, a.actor, a.at, a.reason]));
   if (decisions.length > 0) {
     out.push('');

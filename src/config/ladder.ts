@@ -1,9 +1,19 @@
+import os from 'node:os';
 import path from 'node:path';
 import { DRILL_SCENARIOS, type DrillObjective, type DrillScenario } from '../domain/drill';
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration } from '../domain/duration';
 import { normalizeIdentity } from '../domain/identity';
-import type { ApprovalPolicy, GateSpec, LadderSpec, LayerSpec, RollbackPolicy } from '../domain/ladder';
+import {
+  type ApprovalPolicy,
+  DATA_CLASSIFICATIONS,
+  type DataSeedSpec,
+  type DataSourceSpec,
+  type GateSpec,
+  type LadderSpec,
+  type LayerSpec,
+  type RollbackPolicy,
+} from '../domain/ladder';
 import { gateRegistry, gateTypes } from '../gates/registry';
 import {
   ConfigError,
@@ -69,6 +79,54 @@ const seedSchema = z.strictObject({
   rows: z.number().int().min(1).max(10_000_000),
   seed: z.number().int().min(0),
 });
+
+/** Overall fidelity a synthetic seed must reach unless the layer sets `data.fidelity`. */
+export const DEFAULT_FIDELITY_THRESHOLD = 0.85;
+
+/** One entry of the ladder's `data.sources`. Paths are relative to the ladder file. */
+const dataSourceSchema = z.strictObject({
+  name: nameSchema('data source name'),
+  classification: z.enum(DATA_CLASSIFICATIONS, {
+    error: (issue) => expectedGot(`one of ${quoteList(DATA_CLASSIFICATIONS)}`, issue.input),
+  }),
+  /** synthetic: a profile JSON; masked / production: a CSV file or an SQLite database. */
+  file: z.string().trim().min(1),
+  table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  labels: z.array(z.string().trim().min(1)).optional(),
+  description: z.string().optional(),
+});
+
+const dataSchema = z.strictObject({
+  /** Overrides the masking policies' keyring (the worker's STRATA_KEYRING overrides both). */
+  keyring: z.string().trim().min(1).optional(),
+  sources: z.array(dataSourceSchema).min(1),
+});
+
+const fraction = z.number().min(0).max(1);
+const realismSchema = z.strictObject({
+  seasonality: z.number().min(0).max(5).optional(),
+  missingRate: fraction.optional(),
+  noise: fraction.optional(),
+  drift: z.number().min(-5).max(5).optional(),
+});
+
+/** A layer's `data:`; `source` names an entry of the ladder's `data.sources`. */
+const layerDataSchema = z.strictObject({
+  source: nameSchema('data source name'),
+  rows: z.number().int().min(1).max(10_000_000).optional(),
+  seed: z.number().int().min(0).default(0),
+  policy: z.string().trim().min(1).optional(),
+  table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  realism: realismSchema.optional(),
+  /** Minimum overall fidelity (0..1) of synthetic rows to their profile. */
+  fidelity: fraction.optional(),
+  pii: z.strictObject({ allow: z.number().int().min(0).default(0) }).optional(),
+});
+
+const seedsSchema = z
+  .array(z.number().int().min(0), { error: (issue) => expectedGot('a list of integer seeds, e.g. [41, 42, 43]', issue.input) })
+  .min(2, { error: 'expected at least 2 seeds: the spread of one seed is meaningless' })
+  .max(50);
 
 const manualApprovalSchema = z
   .strictObject({
@@ -137,7 +195,11 @@ const gateSchema = z
 const layerSchema = z.strictObject({
   name: nameSchema('layer name'),
   description: z.string().optional(),
-  seed: seedSchema,
+  /** The built-in example generator (rows, seed); a layer with `data:` seeds through the data plane instead. */
+  seed: seedSchema.optional(),
+  data: layerDataSchema.optional(),
+  allowSanitizedProduction: z.boolean().optional(),
+  seeds: seedsSchema.optional(),
   gates: z.array(gateSchema),
   approval: approvalSchema,
   rollback: rollbackSchema.optional(),
@@ -159,6 +221,7 @@ const ladderSchema = z.strictObject({
       ttl: durationSchema.optional(),
     })
     .optional(),
+  data: dataSchema.optional(),
   layers: z
     .array(layerSchema, { error: (issue) => expectedGot('a list of layers', issue.input) })
     .min(1, { error: 'a ladder needs at least one layer, got an empty list' }),
@@ -239,8 +302,64 @@ function approvalIssues(approval: Record<string, unknown>, at: Path): Located[] 
   return found;
 }
 
-function crossFieldIssues(document: Record<string, unknown>): ConfigIssue[] {
+function dataIssues(document: Record<string, unknown>): Located[] {
   const found: Located[] = [];
+  const sources = asArray(asRecord(document.data)?.sources);
+  found.push(
+    ...duplicateNames(
+      ['data', 'sources'],
+      sources.map((source, index) => ({ name: asRecord(source)?.name, at: ['data', 'sources', index, 'name'] })),
+      'data source name',
+    ),
+  );
+  const declared = new Map<string, Record<string, unknown>>();
+  for (const source of sources) {
+    const record = asRecord(source);
+    if (typeof record?.name === 'string') declared.set(record.name, record);
+  }
+  asArray(document.layers).forEach((rawLayer, index) => {
+    const layer = asRecord(rawLayer);
+    if (!layer) return;
+    const data = asRecord(layer.data);
+    if (layer.seed === undefined && layer.data === undefined) {
+      found.push({ path: ['layers', index], message: 'missing `seed` or `data`; expected where the environment\'s rows come from' });
+    }
+    if (layer.seed !== undefined && layer.data !== undefined) {
+      found.push({ path: ['layers', index, 'seed'], message: 'a layer has either `seed` (the built-in generator) or `data` (a data source), not both' });
+    }
+    if (data && typeof data.source === 'string') {
+      const source = declared.get(data.source);
+      if (!source) {
+        const names = [...declared.keys()];
+        found.push({
+          path: ['layers', index, 'data', 'source'],
+          message: `unknown data source ${describeValue(data.source)}; ${names.length > 0 ? `data.sources declares ${quoteList(names)}` : 'declare it under data.sources'}`,
+        });
+      } else if (source.classification === 'synthetic' && data.rows === undefined) {
+        found.push({ path: ['layers', index, 'data', 'rows'], message: `missing; expected how many rows to generate from the synthetic source "${data.source}"` });
+      }
+    }
+    const seeds = asArray(layer.seeds);
+    const seen = new Map<unknown, number>();
+    seeds.forEach((seed, i) => {
+      if (seen.has(seed)) found.push({ path: ['layers', index, 'seeds', i], message: `duplicate seed ${describeValue(seed)} (also seeds[${seen.get(seed)}])` });
+      else seen.set(seed, i);
+    });
+    const seedsGates = asArray(layer.gates).map((g, i) => ({ gate: asRecord(g), i })).filter(({ gate }) => gate?.type === 'seeds');
+    if (layer.seeds === undefined) {
+      for (const { i } of seedsGates) found.push({ path: ['layers', index, 'gates', i, 'type'], message: 'a seeds gate needs the layer to declare `seeds: [...]`' });
+    } else if (seedsGates.length === 0) {
+      found.push({ path: ['layers', index, 'seeds'], message: 'many seeds need a gate of type `seeds` to judge their mean and spread' });
+    }
+    if (layer.seeds !== undefined && !data) {
+      found.push({ path: ['layers', index, 'seeds'], message: 'many seeds need a synthetic `data:` source to generate each seed\'s rows from' });
+    }
+  });
+  return found;
+}
+
+function crossFieldIssues(document: Record<string, unknown>): ConfigIssue[] {
+  const found: Located[] = [...dataIssues(document)];
   const layers = asArray(document.layers);
   found.push(
     ...duplicateNames(
@@ -266,7 +385,38 @@ function crossFieldIssues(document: Record<string, unknown>): ConfigIssue[] {
   return found.map(({ path, message }) => ({ path: formatPath(path), message }));
 }
 
-function toLadderSpec(file: LadderFile): LadderSpec {
+/** `~/x` → under the home directory; relative paths against the ladder file's directory. */
+function resolvePath(raw: string, baseDir: string): string {
+  const expanded = raw === '~' ? os.homedir() : raw.startsWith('~/') ? path.join(os.homedir(), raw.slice(2)) : raw;
+  return path.resolve(baseDir, expanded);
+}
+
+function toDataSeedSpec(layer: LadderFile['layers'][number], file: LadderFile, baseDir: string): DataSeedSpec | undefined {
+  if (!layer.data) return undefined;
+  const declared = file.data?.sources.find((s) => s.name === layer.data!.source);
+  if (!declared) return undefined; // reported by dataIssues
+  const source: DataSourceSpec = {
+    name: declared.name,
+    classification: declared.classification,
+    file: resolvePath(declared.file, baseDir),
+  };
+  if (declared.table !== undefined) source.table = declared.table;
+  if (declared.labels !== undefined) source.labels = declared.labels;
+  const spec: DataSeedSpec = {
+    source,
+    seed: layer.data.seed,
+    realism: layer.data.realism ?? {},
+    table: layer.data.table ?? declared.table ?? 'transactions',
+    fidelityThreshold: layer.data.fidelity ?? DEFAULT_FIDELITY_THRESHOLD,
+    piiAllowance: layer.data.pii?.allow ?? 0,
+  };
+  if (layer.data.rows !== undefined) spec.rows = layer.data.rows;
+  if (layer.data.policy !== undefined) spec.policy = resolvePath(layer.data.policy, baseDir);
+  if (file.data?.keyring !== undefined) spec.keyring = resolvePath(file.data.keyring, baseDir);
+  return spec;
+}
+
+function toLadderSpec(file: LadderFile, baseDir: string): LadderSpec {
   const defaults = file.defaults ?? {};
   const layers = file.layers.map((layer): LayerSpec => {
     const approval: ApprovalPolicy =
@@ -278,13 +428,18 @@ function toLadderSpec(file: LadderFile): LadderSpec {
             approvers: layer.approval.approvers,
             expiry: layer.approval.expiry ?? defaults.approvalExpiry ?? DEFAULT_APPROVAL_EXPIRY,
           };
+    const data = toDataSeedSpec(layer, file, baseDir);
     const spec: LayerSpec = {
       name: layer.name,
-      seed: { rows: layer.seed.rows, seed: layer.seed.seed },
+      // A data-plane layer keeps a `seed` too: its rows and seed, for gates that read them.
+      seed: layer.seed ? { rows: layer.seed.rows, seed: layer.seed.seed } : { rows: data?.rows ?? 1, seed: data?.seed ?? 0 },
       gates: layer.gates,
       approval,
       rollback: layer.rollback ?? defaults.rollback ?? DEFAULT_ROLLBACK,
     };
+    if (data) spec.data = data;
+    if (layer.allowSanitizedProduction !== undefined) spec.allowSanitizedProduction = layer.allowSanitizedProduction;
+    if (layer.seeds !== undefined) spec.seeds = layer.seeds;
     const ttl = layer.ttl ?? defaults.ttl;
     if (ttl !== undefined) spec.ttl = ttl;
     if (layer.lease !== undefined) spec.lease = layer.lease;
@@ -297,11 +452,13 @@ function toLadderSpec(file: LadderFile): LadderSpec {
 
 /** Validates the text of a ladder.yaml; `file` only names it in errors. Throws ConfigError. */
 export function parseLadder(text: string, file: string): LadderSpec {
+  // Data source and policy paths are relative to the ladder file.
+  const baseDir = path.dirname(path.resolve(file));
   const document = parseYamlMapping(text, file, 'a ladder: a mapping with `name` and `layers`');
   const result = validate(ladderSchema, document);
   const issues = [...(result.success ? [] : result.issues), ...crossFieldIssues(document)];
   if (!result.success || issues.length > 0) throw new ConfigError(file, issues.sort(byLayer));
-  return toLadderSpec(result.data);
+  return toLadderSpec(result.data, baseDir);
 }
 
 /** Keeps the issues of one layer together, in layer order; top-level issues first. Stable. */

@@ -34,9 +34,63 @@ export interface SeedSpec {
   seed: number;
 }
 
+/** How a data source may be used: generated, already masked, or real production data. */
+export const DATA_CLASSIFICATIONS = ['synthetic', 'masked', 'production'] as const;
+export type DataClassification = (typeof DATA_CLASSIFICATIONS)[number];
+
+/** A data source declared in ladder.yaml's `data.sources`, paths made absolute by the loader. */
+export interface DataSourceSpec {
+  name: string;
+  classification: DataClassification;
+  /**
+   * synthetic: a profile JSON written by `strata data profile` (rows are generated from it);
+   * masked / production: a CSV file or an SQLite database whose rows are copied (masked) or
+   * sanitized (production) into the environment.
+   */
+  file: string;
+  /** The table to read from an SQLite dataset. */
+  table?: string;
+  /** Label rules for a synthetic source (see docs/data-synthesis.md), e.g. "is_fraud ~ logistic(…)". */
+  labels?: string[];
+}
+
+/** Realism knobs of synthesis (0 = off; seasonality 1 = as profiled). */
+export interface RealismKnobs {
+  seasonality?: number;
+  missingRate?: number;
+  noise?: number;
+  drift?: number;
+}
+
+/** A layer's `data:`: where its environment's rows come from and what they must satisfy. */
+export interface DataSeedSpec {
+  source: DataSourceSpec;
+  /** Rows to generate (synthetic sources); file sources copy every row. */
+  rows?: number;
+  /** Seed of the synthesis and of `fake` values. */
+  seed: number;
+  realism: RealismKnobs;
+  /** A masking policy (absolute path) the rows go through on the way in; required for production sources. */
+  policy?: string;
+  /** The keyring for the policy's keyed ops (absolute path; the worker's STRATA_KEYRING wins). */
+  keyring?: string;
+  /** The table written in the environment's database. */
+  table: string;
+  /** Minimum overall fidelity of synthetic rows to their profile (0..1). */
+  fidelityThreshold: number;
+  /** PII findings tolerated in what the seed step writes (default 0). */
+  piiAllowance: number;
+}
+
 export interface LayerSpec {
   name: string;
   seed: SeedSpec;
+  /** The data plane's seed step; when absent the built-in example generator writes `seed.rows` rows. */
+  data?: DataSeedSpec;
+  /** Only a layer that declares it may read a production source, and only through a masking policy. */
+  allowSanitizedProduction?: boolean;
+  /** Evaluate the candidate on data generated with each of these seeds (child workflows), then gate on mean and spread. */
+  seeds?: number[];
   gates: GateSpec[];
   approval: ApprovalPolicy;
   rollback: RollbackPolicy;

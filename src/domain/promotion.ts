@@ -1,6 +1,6 @@
 import type { ApprovalRecord } from './approval';
 import type { CandidateRef, LayerSpec } from './ladder';
-import type { GateResult, LayerPhase, PromotionState } from './status';
+import type { DataSummary, GateResult, LayerPhase, PromotionState } from './status';
 
 export interface PromotionInput {
   ladderName: string;
@@ -40,6 +40,7 @@ export interface PromotionResult {
     gates: GateResult[];
     approvals: ApprovalRecord[];
     failure?: string;
+    data?: DataSummary;
   }>;
 }
 

@@ -30,6 +30,35 @@ export interface GateResult {
   runId?: string;
   /** Every figure the gate measured, by name (p50, p99, errorRate, recoveryMs, …). */
   measured?: Record<string, number | null>;
+  /** One line per check inside the gate (expectations, schema rules), each with its own verdict. */
+  checks?: GateCheck[];
+}
+
+/** One check of a gate that runs several (an expectation, a schema-compatibility rule). */
+export interface GateCheck {
+  name: string;
+  passed: boolean;
+  /** What was measured, in words or figures, e.g. "99.2 % not null (mostly 0.95)". */
+  observed: string;
+}
+
+/** What the seed step put in the environment (data-plane layers): source, policy decision, fidelity, PII scan. */
+export interface DataSummary {
+  source: string;
+  classification: string;
+  /** sha256 of the source file (profile or dataset) that was approved. */
+  digest?: string;
+  approvedBy?: string;
+  /** The data policy's decision: its rule and whether it allowed the seed. */
+  policy: { allowed: boolean; rule: string };
+  /** The masking policy the rows went through, if any. */
+  masking?: string;
+  table: string;
+  rows: number;
+  seed: number;
+  created: boolean;
+  fidelity?: { overall: number; threshold: number; passed: boolean };
+  pii?: { total: number; allowance: number; findings: Array<{ table: string; column: string; detector: string; count: number }> };
 }
 
 export interface LayerStatus {
@@ -42,6 +71,8 @@ export interface LayerStatus {
   approvals: ApprovalRecord[];
   /** Why the layer failed, when it did. */
   failure?: string;
+  /** The data seeded into the environment (layers with `data:`). */
+  data?: DataSummary;
   /** While waiting for the environment's lease: who holds it (filled in by clients). */
   lease?: { holder: string; kind: string; since: string } | null;
 }
@@ -58,4 +89,20 @@ export interface PromotionStatus {
 
 export function isTerminal(state: PromotionState): boolean {
   return state === 'promoted' || state === 'failed' || state === 'aborted';
+}
+
+/** One line for status and audit: where a layer's rows came from and what the data plane checked. */
+export function describeData(d: DataSummary): string {
+  const parts = [
+    `${d.rows} rows of ${d.table} from ${d.classification} source ${d.source}${d.digest ? ` (sha256 ${d.digest.slice(0, 12)}${d.approvedBy ? `, approved by ${d.approvedBy}` : ''})` : ''}, seed ${d.seed}`,
+    `policy ${d.policy.rule} ${d.policy.allowed ? 'allowed' : 'REFUSED'}`,
+  ];
+  if (d.masking) parts.push(`masked by ${d.masking}`);
+  if (d.fidelity) parts.push(`fidelity ${d.fidelity.overall.toFixed(3)} ${d.fidelity.passed ? '≥' : '<'} ${d.fidelity.threshold}`);
+  if (d.pii) {
+    const found = d.pii.findings.map((f) => `${f.table}.${f.column} ${f.detector} ×${f.count}`).join(', ');
+    parts.push(`PII ${d.pii.total} finding${d.pii.total === 1 ? '' : 's'} (allowance ${d.pii.allowance})${found ? `: ${found}` : ''}`);
+  }
+  if (!d.created) parts.push('already seeded with exactly this');
+  return parts.join('; ');
 }

@@ -1,9 +1,12 @@
 import { chaosGate } from './chaos';
 import { consistencyGate } from './consistency';
 import { drillPassedWithinGate } from './drill-passed-within';
+import { expectationsGate } from './expectations';
 import { latencyGate } from './latency';
 import { qualityGate } from './quality';
 import { schemaGate } from './schema';
+import { schemaCompatibilityGate } from './schema-compatibility';
+import { seedsGate } from './seeds';
 import { sloGate } from './slo';
 import type { GateDefinition } from './types';
 
@@ -16,6 +19,9 @@ export const gateRegistry: Record<string, GateDefinition<any>> = {
   [drillPassedWithinGate.type]: drillPassedWithinGate,
   [sloGate.type]: sloGate,
   [chaosGate.type]: chaosGate,
+  [schemaCompatibilityGate.type]: schemaCompatibilityGate,
+  [expectationsGate.type]: expectationsGate,
+  [seedsGate.type]: seedsGate,
 };
 
 export function gateTypes(): string[] {

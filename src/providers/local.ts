@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { request } from 'undici';
 import type { CandidateRef, SeedSpec } from '../domain/ladder';
+import { seedReportPath } from '../data/seed';
 import { seedTransactions } from '../data/transactions';
 import { processAlive, signalProcessTree } from '../tools/processes';
 import type { EnvironmentInfo, Provider, Release } from './types';
@@ -105,11 +106,14 @@ export class LocalProvider implements Provider {
   async seed(layer: string, spec: SeedSpec): Promise<{ dbPath: string; rows: number; created: boolean }> {
     const state = this.mustState(layer);
     const dbPath = this.dbPath(layer);
-    if (state.seed && state.seed.seed === spec.seed && state.seed.rows === spec.rows && fs.existsSync(dbPath)) {
+    // A data-plane seed (src/data/seed.ts) leaves a sidecar: then the database is not the built-in one.
+    const dataPlaneSeeded = fs.existsSync(seedReportPath(dbPath));
+    if (state.seed && state.seed.seed === spec.seed && state.seed.rows === spec.rows && fs.existsSync(dbPath) && !dataPlaneSeeded) {
       return { dbPath, rows: state.seed.rows, created: false };
     }
     // seedTransactions writes a temporary file and renames it: never a half-seeded database.
     const { rows } = seedTransactions(dbPath, spec);
+    fs.rmSync(seedReportPath(dbPath), { force: true });
     state.seed = { ...spec, rows };
     this.writeState(state);
     this.record(layer, 'seeded', { ...spec });

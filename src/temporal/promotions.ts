@@ -118,6 +118,7 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
               : { required: 0, allowed: [] },
           approvals: r?.approvals ?? [],
           ...(r?.failure ? { failure: r.failure } : {}),
+          ...(r?.data ? { data: r.data } : {}),
         };
       }),
     };

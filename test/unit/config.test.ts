@@ -117,6 +117,12 @@ describe('loadLadder rejects malformed ladders', () => {
       'layer name not a slug': 'bad-layer-name.yaml',
       'load profile with a rate <= 0': 'bad-load-rate.yaml',
       'unknown fault type': 'bad-fault-type.yaml',
+      'data source not declared': 'bad-data-unknown-source.yaml',
+      'unknown data classification': 'bad-data-classification.yaml',
+      'both seed and data': 'bad-data-seed-and-data.yaml',
+      'synthetic source without rows': 'bad-data-synthetic-rows.yaml',
+      'seeds without a seeds gate': 'bad-seeds-without-gate.yaml',
+      'duplicate seed': 'bad-seeds-duplicate.yaml',
     };
     expect(badLadders).toEqual(Object.values(kinds).sort());
   });

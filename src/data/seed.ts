@@ -1,0 +1,277 @@
+// The seed step of the data plane: a layer's `data:` → rows in its environment's database.
+//
+//   decide the data policy → check the source's digest is approved      (nothing has moved yet)
+//   → generate from the profile (synthetic) and/or sanitize through the masking policy, into a
+//     staging file beside the database → fidelity check (synthetic) → PII scan of every table
+//   → rename the staging file over the database → record what was seeded (sidecar JSON).
+//
+// Any refusal leaves the environment's database as it was: rows are only ever written to the
+// staging file, which is removed on failure. Seeding again with the same inputs (same digests,
+// options and key) finds the sidecar and does nothing, so a retried activity never writes a
+// second dataset.
+
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../config/errors';
+import { decideDataPolicy, type DataPolicyDecision } from '../domain/data-policy';
+import type { DataSeedSpec, LayerSpec, RealismKnobs } from '../domain/ladder';
+import { ApprovalRegistry, fileDigest } from './approvals';
+import { loadKeyring } from './masking/keyring';
+import { loadPolicy, type MaskingPolicy, usesKeys } from './masking/policy';
+import { sanitize } from './masking/sanitize';
+import { scanSqlite, type PiiFinding } from './pii/scan';
+import { loadProfile } from './profile/schema';
+import { checkFidelity, type FidelityReport } from './synth/fidelity';
+import { generateDataset } from './synth/output';
+
+/** Why a seed was refused; each is a non-retryable failure of the seed activity. */
+export type SeedRefusal = 'DataPolicyViolation' | 'DatasetNotApproved' | 'FidelityBelowThreshold' | 'PiiFound';
+
+export class SeedRefused extends Error {
+  override name = 'SeedRefused';
+  constructor(
+    readonly kind: SeedRefusal,
+    message: string,
+    readonly report: SeedReport,
+  ) {
+    super(message);
+  }
+}
+
+/** What a seed did, stored beside the database and returned to the workflow: counts and scores, never a value. */
+export interface SeedReport {
+  layer: string;
+  /** The seed the rows were generated with (a many-seeds run seeds once per seed). */
+  seed: number;
+  source: {
+    name: string;
+    classification: string;
+    file: string;
+    digest?: string;
+    approvedBy?: string;
+    approvedAt?: string;
+  };
+  policy: DataPolicyDecision;
+  masking?: { file: string; digest: string; keyId?: string };
+  table: string;
+  rows: number;
+  realism: RealismKnobs;
+  fidelity?: {
+    overall: number;
+    threshold: number;
+    passed: boolean;
+    columnShapes: number;
+    pairTrends: number | null;
+    /** The lowest-scoring columns (at most 5). */
+    weakest: Array<{ column: string; metric: string; score: number }>;
+  };
+  pii?: { allowance: number; total: number; findings: PiiFinding[]; bytes: number };
+  /** sha256 over everything that determines the rows; equal fingerprints, equal data. */
+  fingerprint: string;
+  /** False when the environment already held exactly this data. */
+  created: boolean;
+  at: string;
+}
+
+export interface SeedOptions {
+  /** $STRATA_HOME: where the approval registry lives. */
+  home: string;
+  layer: LayerSpec;
+  /** The database the rows end up in (created or replaced). */
+  dbPath: string;
+  /** A different seed than the layer's (one run of a many-seeds layer). */
+  seed?: number;
+  /** The keyring to use (the worker's STRATA_KEYRING); default the ladder's, then the policy's. */
+  keyring?: string;
+  /** Called between steps (heartbeats). */
+  progress?: (step: string) => void;
+}
+
+/** The sidecar beside a database that records what was seeded into it. */
+export function seedReportPath(dbPath: string): string {
+  return `${dbPath}.seed.json`;
+}
+
+export function readSeedReport(dbPath: string): SeedReport | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(seedReportPath(dbPath), 'utf8')) as SeedReport;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeJsonAtomically(file: string, value: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  fs.renameSync(tmp, file);
+}
+
+function removeStaging(staging: string): void {
+  for (const f of [staging, `${staging}-journal`, `${staging}-wal`, `${staging}-shm`, `${staging}.synthetic.db`, `${staging}.synthetic.db-journal`]) {
+    fs.rmSync(f, { force: true });
+  }
+}
+
+/** Loads the layer's masking policy with the table names the seed step uses, and the keyring it resolved. */
+function policyFor(data: DataSeedSpec, stagingTable: string | undefined, keyring: string | undefined): MaskingPolicy {
+  const policy = loadPolicy(data.policy!);
+  const resolvedKeyring = keyring ?? data.keyring ?? policy.keyring;
+  return {
+    ...policy,
+    keyring: usesKeys(policy) ? resolvedKeyring : policy.keyring,
+    table: stagingTable ?? data.source.table ?? policy.table,
+    outputTable: data.table,
+  };
+}
+
+/** Seeds `opts.dbPath` from the layer's data source; see the file comment. Throws SeedRefused or ConfigError. */
+export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
+  const { layer } = opts;
+  const data = layer.data;
+  if (!data) throw new Error(`layer ${layer.name} has no data: source`);
+  const seed = opts.seed ?? data.seed;
+  const step = opts.progress ?? (() => {});
+  const keyring = opts.keyring ?? process.env.STRATA_KEYRING ?? undefined;
+
+  const report: SeedReport = {
+    layer: layer.name,
+    seed,
+    source: { name: data.source.name, classification: data.source.classification, file: data.source.file },
+    policy: decideDataPolicy(layer)!,
+    table: data.table,
+    rows: 0,
+    realism: data.realism,
+    fingerprint: '',
+    created: false,
+    at: new Date().toISOString(),
+  };
+
+  // 1. The data policy: decided before anything is read.
+  if (!report.policy.allowed) throw new SeedRefused('DataPolicyViolation', report.policy.message, report);
+
+  // 2. The source's digest must be approved: checked before any row moves.
+  step('checking approval');
+  const { digest } = await fileDigest(data.source.file);
+  report.source.digest = digest;
+  const approval = new ApprovalRegistry(opts.home).lookup(digest);
+  if (!approval || approval.revoked) {
+    const why = approval?.revoked ? `its approval was revoked by ${approval.revoked.actor} (${approval.revoked.reason})` : 'it has not been approved';
+    throw new SeedRefused(
+      'DatasetNotApproved',
+      `dataset not approved: layer "${layer.name}" may not seed from ${data.source.file} (sha256 ${digest.slice(0, 12)}): ${why}; ` +
+        `approve it with \`strata data approve ${data.source.file} --as <you> --reason <why>\``,
+      report,
+    );
+  }
+  report.source.approvedBy = approval.actor;
+  report.source.approvedAt = approval.at;
+
+  let policy: MaskingPolicy | undefined;
+  let keyId: string | undefined;
+  if (data.policy) {
+    policy = policyFor(data, data.source.classification === 'synthetic' ? data.table : undefined, keyring);
+    report.masking = { file: data.policy, digest: (await fileDigest(data.policy)).digest };
+    if (usesKeys(policy)) {
+      if (!policy.keyring) throw new ConfigError(data.policy, [{ path: 'keyring', message: 'missing; set it in the policy, in the ladder (data.keyring) or in STRATA_KEYRING' }]);
+      keyId = loadKeyring(policy.keyring).environmentKeys(layer.name).keyId;
+      report.masking.keyId = keyId;
+    }
+  }
+
+  // 3. Already seeded with exactly this? Then nothing to do.
+  report.fingerprint = createHash('sha256')
+    .update(
+      JSON.stringify({
+        source: digest,
+        labels: data.source.labels ?? [],
+        masking: report.masking ?? null,
+        rows: data.rows ?? null,
+        seed,
+        realism: data.realism,
+        table: data.table,
+        fidelity: data.fidelityThreshold,
+        pii: data.piiAllowance,
+      }),
+    )
+    .digest('hex');
+  const previous = readSeedReport(opts.dbPath);
+  if (previous?.fingerprint === report.fingerprint && fs.existsSync(opts.dbPath)) return { ...previous, created: false };
+
+  // 4. Rows into a staging file beside the database.
+  const dir = path.dirname(path.resolve(opts.dbPath));
+  fs.mkdirSync(dir, { recursive: true });
+  // The .db ending makes the sanitizer write SQLite; the name marks it as staging.
+  const staging = `${path.resolve(opts.dbPath)}.${process.pid}.seeding.db`;
+  removeStaging(staging);
+  try {
+    if (data.source.classification === 'synthetic') {
+      step('generating');
+      const profile = loadProfile(data.source.file);
+      const target = policy ? `${staging}.synthetic.db` : staging;
+      const generated = generateDataset(
+        profile,
+        { rows: data.rows ?? profile.rows, seed, ...data.realism, labels: data.source.labels },
+        { kind: 'sqlite', file: target, table: data.table, replace: true },
+      );
+      report.rows = generated.rows;
+      report.fidelity = fidelitySummary(generated.fidelity, data.fidelityThreshold);
+      if (!report.fidelity.passed) {
+        throw new SeedRefused(
+          'FidelityBelowThreshold',
+          `fidelity below threshold in layer "${layer.name}": ${checkFidelity(generated.fidelity, data.fidelityThreshold).message}`,
+          report,
+        );
+      }
+      if (policy) {
+        step('masking');
+        const masked = await sanitize({ source: target, policy, target: { kind: 'file', path: staging }, environment: layer.name });
+        report.rows = masked.rowsWritten;
+      }
+    } else {
+      step('sanitizing');
+      const masked = await sanitize({ source: data.source.file, policy: policy!, target: { kind: 'file', path: staging }, environment: layer.name });
+      report.rows = masked.rowsWritten;
+    }
+
+    // 5. PII scan of every table written.
+    step('scanning for PII');
+    const scan = await scanSqlite(staging);
+    report.pii = { allowance: data.piiAllowance, total: scan.total, findings: scan.findings, bytes: scan.bytes };
+    if (scan.total > data.piiAllowance) {
+      const listed = scan.findings.map((f) => `${f.table}.${f.column} ${f.detector} ×${f.count}`).join(', ');
+      throw new SeedRefused(
+        'PiiFound',
+        `PII found in the data seeded into layer "${layer.name}": ${scan.total} finding${scan.total === 1 ? '' : 's'} (allowance ${data.piiAllowance}): ${listed}`,
+        report,
+      );
+    }
+
+    // 6. In place, then recorded.
+    report.created = true;
+    report.at = new Date().toISOString();
+    fs.rmSync(`${staging}.synthetic.db`, { force: true });
+    fs.renameSync(staging, opts.dbPath);
+    writeJsonAtomically(seedReportPath(opts.dbPath), report);
+    return report;
+  } catch (err) {
+    removeStaging(staging);
+    if (err instanceof SeedRefused) writeJsonAtomically(`${seedReportPath(opts.dbPath)}.refused`, { ...err.report, refused: { kind: err.kind, message: err.message } });
+    throw err;
+  }
+}
+
+function fidelitySummary(report: FidelityReport, threshold: number): NonNullable<SeedReport['fidelity']> {
+  const check = checkFidelity(report, threshold);
+  return {
+    overall: report.overall,
+    threshold,
+    passed: check.passed,
+    columnShapes: report.columnShapes.score,
+    pairTrends: report.pairTrends.score,
+    weakest: [...report.columnShapes.columns]
+      .sort((a, b) => a.score - b.score)
+      .slice(0, 5)
+      .map((c) => ({ column: c.column, metric: c.metric, score: c.score })),
+  };
+}
