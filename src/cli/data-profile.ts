@@ -8,6 +8,11 @@ import { DEFAULT_K, profileSource } from '../data/profile/profiler';
 import { type ColumnProfile, type DataProfile, loadProfile } from '../data/profile/schema';
 import { checkFidelity, DEFAULT_FIDELITY_THRESHOLD, type FidelityReport } from '../data/synth/fidelity';
 import { generateDataset, type SynthesisTarget } from '../data/synth/output';
+import type { SynthesisOptions } from '../data/synth/generator';
+import { seedReportPath } from '../data/seed';
+import { ConfigError } from '../config/errors';
+import { loadSettings } from '../temporal/settings';
+import Database from 'better-sqlite3';
 import { print, printJson } from './context';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
 import { table } from './render';
@@ -118,6 +123,55 @@ function defaultReportFile(target: SynthesisTarget): string {
   return target.kind === 'csv' ? `${target.file}.fidelity.json` : `${target.file}.${target.table}.fidelity.json`;
 }
 
+/**
+ * `data generate --env LAYER`: generates into a copy of the environment's database and swaps it
+ * in only when the fidelity threshold is met, so a failed run leaves the environment as it was.
+ * The fidelity report is stored with the environment (data.db.fidelity.json).
+ */
+function generateIntoEnvironment(layer: string, profile: DataProfile, options: SynthesisOptions, threshold: number, opts: { table?: string; json?: boolean; profile: string }, setExit: (code: number) => void): void {
+  if (!/^[a-z][a-z0-9-]*$/.test(layer)) throw new UsageError(`--env: expected a layer name (lowercase letters, digits and -), got ${JSON.stringify(layer)}`);
+  const dir = path.join(loadSettings().home, 'envs', layer);
+  if (!fs.existsSync(dir)) {
+    throw new ConfigError(dir, [{ path: '', message: `layer ${layer} has no environment; provision it first (promote a candidate into it), then generate into it` }]);
+  }
+  const dbPath = path.join(dir, 'data.db');
+  const staging = `${dbPath}.${process.pid}.generating.db`;
+  fs.rmSync(staging, { force: true });
+  try {
+    if (fs.existsSync(dbPath)) {
+      // The environment's other tables stay: start from a consistent copy of the database.
+      const db = new Database(dbPath, { readonly: true });
+      try {
+        db.prepare('VACUUM INTO ?').run(staging);
+      } finally {
+        db.close();
+      }
+    }
+    const table = opts.table ?? profile.table;
+    const result = generateDataset(profile, options, { kind: 'sqlite', file: staging, table, replace: true });
+    const check = checkFidelity(result.fidelity, threshold);
+    if (!check.passed) {
+      process.stderr.write(`strata: data generate: ${check.message}; environment ${layer} left unchanged\n`);
+      if (!opts.json) print(renderFidelity(result.fidelity, threshold));
+      setExit(EXIT_FAILED);
+      return;
+    }
+    fs.renameSync(staging, dbPath);
+    // A hand-generated table is not what the seed step recorded: forget that record.
+    fs.rmSync(seedReportPath(dbPath), { force: true });
+    writeAtomically(`${dbPath}.fidelity.json`, `${JSON.stringify(result.fidelity, null, 2)}\n`);
+    setExit(EXIT_OK);
+    if (opts.json) printJson({ ...result, environment: layer, check });
+    else {
+      print(`generated ${result.rows} rows (seed ${options.seed}) from ${opts.profile} → environment ${layer} (${dbPath}, table ${table}) in ${result.seconds.toFixed(2)} s`);
+      print(`fidelity report → ${dbPath}.fidelity.json\n`);
+      print(renderFidelity(result.fidelity, threshold));
+    }
+  } finally {
+    fs.rmSync(staging, { force: true });
+  }
+}
+
 export function registerDataProfileCommands(program: Command, setExit: (code: number) => void): void {
   const data = dataGroup(program);
 
@@ -148,6 +202,7 @@ export function registerDataProfileCommands(program: Command, setExit: (code: nu
     .option('--seed <n>', 'the seed: the same profile, options and seed give the same rows', '1')
     .option('--out <file>', 'write a CSV file')
     .option('--db <file>', 'write a table into a SQLite database (created if missing)')
+    .option('--env <layer>', "write the table into a provisioned layer's environment ($STRATA_HOME/envs/<layer>/data.db), only if the fidelity threshold is met")
     .option('--table <name>', 'the table for --db (default: the profiled table’s name)')
     .option('--replace', 'with --db: replace the table if it exists')
     .option('--label <rule>', "a label column from a rule, e.g. 'is_fraud ~ logistic(-4 + 2 * is_foreign)' (repeatable; see docs/data-synthesis.md)", collect, [])
@@ -159,8 +214,10 @@ export function registerDataProfileCommands(program: Command, setExit: (code: nu
     .option('--report <file>', 'where to write the fidelity report (default: next to the output, *.fidelity.json)')
     .option('--json', 'print the result and fidelity report as JSON')
     .action((opts) => {
-      if (Boolean(opts.out) === Boolean(opts.db)) throw new UsageError('data generate: give exactly one of --out FILE.csv and --db FILE.db');
-      if (opts.table && !opts.db) throw new UsageError('data generate: --table goes with --db (a CSV file has no table)');
+      if ([opts.out, opts.db, opts.env].filter(Boolean).length !== 1) {
+        throw new UsageError('data generate: give exactly one of --out FILE.csv, --db FILE.db and --env LAYER');
+      }
+      if (opts.table && !opts.db && !opts.env) throw new UsageError('data generate: --table goes with --db or --env (a CSV file has no table)');
       if (opts.replace && !opts.db) throw new UsageError('data generate: --replace goes with --db');
       if (opts.out && /\.(db|sqlite3?)$/i.test(opts.out)) {
         throw new UsageError(`data generate: --out writes CSV; for a SQLite database use --db ${opts.out} --table NAME`);
@@ -178,6 +235,10 @@ export function registerDataProfileCommands(program: Command, setExit: (code: nu
       };
       const threshold = numberOption('min-fidelity', opts.minFidelity, 0, 1);
       const profile = loadProfile(opts.profile);
+      if (opts.env) {
+        generateIntoEnvironment(String(opts.env), profile, options, threshold, opts, setExit);
+        return;
+      }
       const target: SynthesisTarget = opts.out
         ? { kind: 'csv', file: opts.out }
         : { kind: 'sqlite', file: opts.db, table: opts.table ?? profile.table, replace: Boolean(opts.replace) };

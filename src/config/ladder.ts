@@ -474,6 +474,10 @@ export function loadLadder(file: string): LadderSpec {
   // absolute here, so the worker (whatever its working directory) reads the right file.
   for (const layer of ladder.layers) {
     for (const gate of layer.gates) {
+      // So is the profile an expectations gate compares distributions against.
+      if (gate.type === 'expectations' && typeof gate.options.profile === 'string' && !path.isAbsolute(gate.options.profile)) {
+        gate.options.profile = path.resolve(path.dirname(file), gate.options.profile);
+      }
       const requests = (gate.options.load as { requests?: { source?: string; file?: string } } | undefined)?.requests;
       if (requests?.source === 'replay' && requests.file && !path.isAbsolute(requests.file)) {
         requests.file = path.resolve(path.dirname(file), requests.file);
