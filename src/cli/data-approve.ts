@@ -31,6 +31,19 @@ function reason(raw: string | undefined): string {
   return text;
 }
 
+/** Writes a new keyring with one random 32-byte secret; refuses a path inside a git repository. */
+export function createKeyring(file: string, keyName = 'k1'): void {
+  const repository = enclosingRepository(path.dirname(file));
+  if (repository !== undefined) {
+    throw new UsageError(`--file: ${file} is inside the git repository ${repository}; a keyring lives outside any repository (e.g. ${DEFAULT_KEYRING})`);
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const text = `# Strata masking keyring — never commit, never share. Created ${new Date().toISOString()} on ${os.hostname()}.\n${stringify({ keys: { [keyName]: `hex:${randomBytes(32).toString('hex')}` }, active: keyName })}`;
+  // 'wx' (O_EXCL): of two concurrent inits, one writes and the other fails instead of overwriting.
+  fs.writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+  loadKeyring(file);
+}
+
 export function registerDataApproveCommands(program: Command): void {
   const data = dataGroup(program);
 
@@ -90,15 +103,7 @@ export function registerDataApproveCommands(program: Command): void {
         loadKeyring(file); // refuses a keyring in a repository or readable by others
         return print(`keyring ${file} exists; nothing written`);
       }
-      const repository = enclosingRepository(path.dirname(file));
-      if (repository !== undefined) {
-        throw new UsageError(`--file: ${file} is inside the git repository ${repository}; a keyring lives outside any repository (e.g. ${DEFAULT_KEYRING})`);
-      }
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      const text = `# Strata masking keyring — never commit, never share. Created ${new Date().toISOString()} on ${os.hostname()}.\n${stringify({ keys: { [opts.name]: `hex:${randomBytes(32).toString('hex')}` }, active: opts.name })}`;
-      // O_EXCL: two concurrent inits cannot both write (the loser's rename target exists).
-      fs.writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
-      loadKeyring(file);
+      createKeyring(file, opts.name);
       print(`created keyring ${file} (key ${opts.name}, mode 600)`);
     });
 }

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { ApprovalRegistry, fileDigest } from '../data/approvals';
+import { createKeyring } from './data-approve';
 import type { Command } from 'commander';
 import { auditTrail } from '../audit/trail';
 import { loadCandidate } from '../config/candidate';
@@ -18,6 +21,29 @@ import { EXIT_FAILED, EXIT_OK } from './errors';
 import { describeProgress } from './promotions';
 import { renderAudit, renderStatus } from './render';
 import { ensureServer } from './server';
+
+/**
+ * What a data steward does once before the example ladder can seed: a keyring for the masking
+ * policies (outside the repository) and approvals of the example datasets. The demo does both,
+ * announcing it; with real data these are deliberate, separate steps (`strata data keyring init`,
+ * `strata data approve`).
+ */
+async function prepareDemoData(home: string, ladder: LadderSpec): Promise<void> {
+  const keyring = process.env.STRATA_KEYRING ?? ladder.layers.find((l) => l.data?.keyring)?.data?.keyring;
+  if (keyring && !fs.existsSync(keyring)) {
+    createKeyring(keyring);
+    print(`demo: created the masking keyring ${keyring} (mode 600; \`strata data keyring init\` does this)`);
+  }
+  const registry = new ApprovalRegistry(home);
+  const files = [...new Set(ladder.layers.flatMap((l) => (l.data ? [l.data.source.file] : [])))];
+  for (const file of files) {
+    const { digest } = await fileDigest(file);
+    const current = registry.lookup(digest);
+    if (current && !current.revoked) continue;
+    await registry.approve(file, DATA_STEWARD, 'demo: the example dataset, reviewed');
+    print(`demo: acting as data steward "${DATA_STEWARD}", approving ${path.relative(process.cwd(), file)} (sha256 ${digest.slice(0, 12)}; \`strata data approve\` does this)`);
+  }
+}
 
 /** A DR drill of the mirror now, and a weekly schedule of them (the mirror's gate requires one). */
 async function demoDrills(client: Client, taskQueue: string, ladder: LadderSpec): Promise<void> {
@@ -42,6 +68,7 @@ async function demoDrills(client: Client, taskQueue: string, ladder: LadderSpec)
 
 export const EXAMPLES_DIR = path.resolve(__dirname, '../../examples');
 const OPERATOR = 'dana';
+const DATA_STEWARD = 'carol';
 
 export function registerDemoCommand(program: Command, setExit: (code: number) => void): void {
   program
@@ -53,6 +80,7 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
       const ladderFile = path.join(EXAMPLES_DIR, 'ladder.yaml');
       const ladder = loadLadder(ladderFile);
       const candidate = await loadCandidate(path.resolve(opts.candidate));
+      await prepareDemoData(settings.home, ladder);
       const server = await ensureServer(settings, { port: 7233, uiPort: 8233, reuseRunning: true });
       const uiBase = server?.uiUrl ?? 'http://127.0.0.1:8233';
       const { worker, connection: workerConnection } = await createStrataWorker({

@@ -246,8 +246,20 @@ describe('loadLadder accepts valid ladders', () => {
   it('loads examples/ladder.yaml: five layers as documented', () => {
     const ladder = loadLadder(EXAMPLE_LADDER);
     expect(ladder.layers.map((l) => l.name)).toEqual(['sandbox', 'integration', 'traffic', 'fidelity', 'mirror']);
-    expect(ladder.layers.map((l) => l.seed.seed)).toEqual([1, 2, 3, 4, 5]);
-    expect(ladder.layers.map((l) => l.seed.rows)).toEqual([2000, 2000, 2000, 2000, 5000]);
+    // Seeded through the data plane: synthetic from the profile, the mirror sanitized from production.
+    expect(ladder.layers.map((l) => [l.data?.source.name, l.data?.source.classification, l.data?.seed, l.data?.rows])).toEqual([
+      ['transactions-profile', 'synthetic', 1, 2000],
+      ['transactions-profile', 'synthetic', 2, 2000],
+      ['transactions-profile', 'synthetic', 3, 2000],
+      ['transactions-profile', 'synthetic', 4, 2000],
+      ['production-transactions', 'production', 0, undefined],
+    ]);
+    expect(ladder.layers.map((l) => path.basename(l.data!.policy!))).toEqual(['synthetic.yaml', 'integration.yaml', 'synthetic.yaml', 'synthetic.yaml', 'mirror.yaml']);
+    expect(ladder.layers.map((l) => l.allowSanitizedProduction ?? false)).toEqual([false, false, false, false, true]);
+    expect(ladder.layers[3].data!.realism).toEqual({ seasonality: 1.5, missingRate: 0.05, noise: 0.05 });
+    expect(ladder.layers[3].seeds).toEqual([41, 42, 43, 44, 45]);
+    expect(ladder.layers[0].data!.source.labels).toHaveLength(1);
+    expect(ladder.layers[0].data!.source.file).toBe(path.join(path.dirname(EXAMPLE_LADDER), 'data', 'transactions.profile.json'));
     expect(ladder.layers.map((l) => l.approval)).toEqual([
       { mode: 'auto' },
       { mode: 'auto' },
@@ -256,12 +268,14 @@ describe('loadLadder accepts valid ladders', () => {
       { mode: 'manual', required: 2, approvers: ['alice', 'bob', 'carol'], expiry: '72h' },
     ]);
     for (const layer of ladder.layers) {
-      const extra: Record<string, string[]> = {
-        integration: ['chaos', 'chaos'],
-        traffic: ['slo'],
-        mirror: ['drill-passed-within', 'slo', 'chaos', 'chaos'],
+      const expectedByLayer: Record<string, string[]> = {
+        sandbox: ['schema', 'consistency', 'expectations', 'quality', 'latency'],
+        integration: ['schema', 'schema-compatibility', 'consistency', 'quality', 'latency', 'chaos', 'chaos'],
+        traffic: ['schema', 'consistency', 'quality', 'latency', 'slo'],
+        fidelity: ['schema', 'consistency', 'quality', 'seeds', 'expectations', 'latency'],
+        mirror: ['schema', 'consistency', 'quality', 'latency', 'drill-passed-within', 'slo', 'chaos', 'chaos'],
       };
-      const expected = ['schema', 'consistency', 'quality', 'latency', ...(extra[layer.name] ?? [])];
+      const expected = expectedByLayer[layer.name];
       expect(layer.gates.map((g) => g.type)).toEqual(expected);
       expect(layer.rollback).toBe('previous');
     }

@@ -1,6 +1,7 @@
 // Identifiers in the source's format, never the source's values: a format is chosen by its share,
-// literal chunks are copied, character-class chunks drawn at random — except one digit chunk per
-// value, which carries a scrambled row counter so that ids stay unique (up to 10^width rows).
+// literal chunks are copied, character-class chunks drawn at random — except one chunk per value
+// (the widest digit chunk, else the tail of the widest character-class chunk), which carries a
+// scrambled row counter so that ids stay unique (up to |alphabet|^width rows).
 //
 // The random chunks come from pools drawn once per run from the seeded stream (POOL_SIZE strings,
 // with lengths spread over each chunk's range): one pick per value instead of one draw per
@@ -50,17 +51,51 @@ function digits(v: number, width: number): string {
   return out;
 }
 
+/** v (0 ≤ v < |alphabet|^width) in base |alphabet|, zero-padded to `width` characters. */
+function inAlphabet(v: number, width: number, alphabet: string): string {
+  let out = '';
+  let rest = v;
+  for (let i = 0; i < width; i++) {
+    out = alphabet[rest % alphabet.length] + out;
+    rest = Math.floor(rest / alphabet.length);
+  }
+  return out;
+}
+
 /**
  * One format as a function of the row. The chunks before and after the counter each become one
  * pooled segment — literals and random chunks concatenated once, at pool-building time — so a
  * value costs two pool picks and the counter's digits, however many chunks the format has.
  */
-function compileFormat(chunks: FormatChunk[], offset: number, random: Random): (row: number) => string {
+function compileFormat(source: FormatChunk[], offset: number, random: Random): (row: number) => string {
+  let chunks = source;
   // The widest digit chunk (the last one on ties) carries the counter.
   let counterAt = -1;
   chunks.forEach((c, i) => {
     if (c.kind === 'class' && c.charset === 'digit' && (counterAt < 0 || c.max >= (chunks[counterAt] as { max: number }).max)) counterAt = i;
   });
+  let alphabet = CHARSETS.digit;
+  if (counterAt < 0) {
+    // No digit chunk (e.g. txn_[a-z0-9]{16}): the widest character-class chunk carries the counter
+    // in its own alphabet, in its last k characters — enough for 2^31 distinct values, or as many
+    // as its shortest length allows.
+    let widest = -1;
+    chunks.forEach((c, i) => {
+      if (c.kind === 'class' && (widest < 0 || c.max >= (chunks[widest] as { max: number }).max)) widest = i;
+    });
+    const chunk = widest >= 0 ? (chunks[widest] as Extract<FormatChunk, { kind: 'class' }>) : undefined;
+    if (chunk) {
+      const charset = CHARSETS[chunk.charset];
+      const k = Math.min(chunk.min, Math.ceil((31 * Math.LN2) / Math.log(charset.length)));
+      if (k >= 1) {
+        const counter: FormatChunk = { kind: 'class', charset: chunk.charset, min: k, max: k };
+        const head: FormatChunk[] = chunk.max > k ? [{ ...chunk, min: chunk.min - k, max: chunk.max - k }] : [];
+        chunks = [...chunks.slice(0, widest), ...head, counter, ...chunks.slice(widest + 1)];
+        counterAt = widest + head.length;
+        alphabet = charset;
+      }
+    }
+  }
   const segment = (part: FormatChunk[]): string[] => {
     if (part.every((c) => c.kind === 'literal')) return [part.map((c) => (c as { text: string }).text).join('')];
     return Array.from({ length: POOL_SIZE }, () =>
@@ -73,9 +108,9 @@ function compileFormat(chunks: FormatChunk[], offset: number, random: Random): (
   const pick = (pool: string[]): string => (pool.length === 1 ? pool[0] : pool[Math.floor(random.fast() * POOL_SIZE) & mask]);
   if (counterAt < 0) return () => pick(before);
   const width = (chunks[counterAt] as { max: number }).max;
-  const modulus = 10 ** width;
-  const digitsOf = digits;
-  if (after.length === 1 && before.length === 1) {
+  const modulus = alphabet.length ** width;
+  const digitsOf = alphabet === CHARSETS.digit ? digits : (v: number, w: number) => inAlphabet(v, w, alphabet);
+  if (alphabet === CHARSETS.digit && after.length === 1 && before.length === 1) {
     const [prefix] = before;
     const [suffix] = after;
     if (width >= 4 && width <= 7 && suffix === '') {

@@ -88,7 +88,7 @@ describe('strata data profile / generate', () => {
     expect(rows.stderr).toContain('--rows: expected an integer ≥ 1, got "many"');
     const both = await strata('data', 'generate', '--profile', profileFile, '--rows', '1', '--out', 'a.csv', '--db', 'b.db');
     expect(both.code).toBe(2);
-    expect(both.stderr).toContain('give exactly one of --out FILE.csv and --db FILE.db');
+    expect(both.stderr).toContain('give exactly one of --out FILE.csv, --db FILE.db and --env LAYER');
     const label = await strata('data', 'generate', '--profile', profileFile, '--rows', '1', '--out', path.join(dir, 'z.csv'), '--label', 'y = nope + 1');
     expect(label.code).toBe(2);
     expect(label.stderr).toContain('--label "y = nope + 1": at character 5: no column named "nope"');
