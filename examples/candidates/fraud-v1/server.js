@@ -10,6 +10,11 @@
 //   FEATURES_URL    the environment's feature-lookup service; when set (and model.json has a
 //                   "dependency" block) every /predict looks the records' features up there first
 //
+// Missing values: a feature that candidate.yaml (beside this file; the deployer installs it with
+// the artifacts) declares `nullable: true` may be null in a record, and is then imputed at the
+// model's centre for each of its terms (the training mean of the term's input), so it adds nothing
+// to the logit. A null in any other feature, or a feature absent from the record, is a 400.
+//
 // Endpoints:
 //   GET  /health   200 {"status":"ok","name":...,"version":...,"db":...}
 //   POST /predict  {"records":[{...features}]} -> 200 {"scores":[...]} | 400 {"error":...}
@@ -100,13 +105,109 @@ function loadModel(file) {
   return parseModel(JSON.parse(fs.readFileSync(file, 'utf8')), file);
 }
 
+/** `text` without a trailing `# comment` (a # outside quotes, at the start or after a space). */
+function stripComment(text) {
+  let quote = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) {
+      return text.slice(0, i);
+    }
+  }
+  return text;
+}
+
+/** The top-level `key: value` entries of a one-line YAML flow mapping `{ a: 1, b: [x, y] }`. */
+function flowEntries(text, at) {
+  const body = text.trim();
+  if (!body.startsWith('{') || !body.endsWith('}')) throw new Error(`${at}: expected a { ... } mapping on one line`);
+  const entries = [];
+  let depth = 0;
+  let quote = null;
+  let start = 1;
+  for (let i = 1; i < body.length - 1; i++) {
+    const c = body[i];
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '[' || c === '{') depth++;
+    else if (c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 0) {
+      entries.push(body.slice(start, i));
+      start = i + 1;
+    }
+  }
+  entries.push(body.slice(start, body.length - 1));
+  return entries
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const colon = entry.indexOf(':');
+      return colon < 0 ? [entry, ''] : [entry.slice(0, colon).trim(), entry.slice(colon + 1).trim()];
+    });
+}
+
+function yamlBoolean(text, at) {
+  if (/^(true|True|TRUE)$/.test(text)) return true;
+  if (/^(false|False|FALSE)$/.test(text)) return false;
+  throw new Error(`${at}: nullable must be true or false, got ${JSON.stringify(text)}`);
+}
+
+/**
+ * The features that candidate.yaml's `input.features` declares `nullable: true`, written either
+ * as a flow mapping on one line (`amount: { type: number, nullable: true }`) or as a block
+ * (`nullable: true` indented under the feature). Not a YAML parser: this file needs no packages,
+ * and the manifest is validated in full by Strata before any deploy; this reads only that flag.
+ */
+function nullableFeatures(text, source = 'candidate.yaml') {
+  const nullable = new Set();
+  const open = []; // the keys enclosing the current line: {indent, key}
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = stripComment(raw).trimEnd();
+    const entry = /^(\s*)([A-Za-z_][\w-]*)\s*:(?:\s+(.*))?$/.exec(line);
+    if (!entry) return; // blank lines, list items, continuation lines of a block scalar
+    const indent = entry[1].length;
+    while (open.length > 0 && open[open.length - 1].indent >= indent) open.pop();
+    const [key, value = ''] = [entry[2], entry[3]];
+    const at = `${source}: line ${i + 1}`;
+    const within = open.map((o) => o.key).join('.');
+    if (within === 'input.features' && value.startsWith('{')) {
+      const flag = flowEntries(value, at).find(([name]) => name === 'nullable');
+      if (flag && yamlBoolean(flag[1], at)) nullable.add(key);
+    } else if (within.startsWith('input.features.') && open.length === 3 && key === 'nullable') {
+      if (yamlBoolean(value, at)) nullable.add(open[2].key);
+    }
+    open.push({ indent, key });
+  });
+  return nullable;
+}
+
+/**
+ * The model of the candidate in `dir` (its model.json), with the features its candidate.yaml
+ * declares nullable; without a candidate.yaml no feature is.
+ */
+function loadCandidateModel(dir) {
+  const model = loadModel(path.join(dir, 'model.json'));
+  const manifest = path.join(dir, 'candidate.yaml');
+  const nullable = fs.existsSync(manifest) ? nullableFeatures(fs.readFileSync(manifest, 'utf8'), manifest) : new Set();
+  return { ...model, nullable };
+}
+
 /** Checks one record against the features the model reads; throws BadInput naming the field. */
 function checkRecord(model, record, index) {
   const at = `records[${index}]`;
   if (!record || typeof record !== 'object' || Array.isArray(record)) throw new BadInput(`${at} must be an object`);
   for (const [feature, type] of Object.entries(model.inputs)) {
     const value = record[feature];
-    if (value === undefined || value === null) throw new BadInput(`${at}.${feature} is missing`);
+    if (value === undefined) throw new BadInput(`${at}.${feature} is missing`);
+    if (value === null) {
+      if (model.nullable && model.nullable.has(feature)) continue;
+      throw new BadInput(`${at}.${feature} is missing (null, and candidate.yaml does not declare ${feature} nullable)`);
+    }
     const ok =
       type === 'number'
         ? typeof value === 'number' && Number.isFinite(value)
@@ -117,11 +218,13 @@ function checkRecord(model, record, index) {
   }
 }
 
-/** Fraud probability of one (already checked) record. */
+/** Fraud probability of one (already checked) record; a null (nullable) feature is imputed at each term's centre. */
 function score(model, record) {
   let z = model.intercept;
   for (const term of model.terms) {
-    const raw = TRANSFORMS[term.transform].apply(record[term.feature], term);
+    const value = record[term.feature];
+    if (value === null || value === undefined) continue; // (centre - centre) / scale = 0
+    const raw = TRANSFORMS[term.transform].apply(value, term);
     z += term.weight * ((raw - (term.center ?? 0)) / (term.scale ?? 1));
   }
   return 1 / (1 + Math.exp(-z));
@@ -193,7 +296,7 @@ function createServer(model, { dbPath = null, featuresUrl = null } = {}) {
 }
 
 function main() {
-  const model = loadModel(path.join(__dirname, 'model.json'));
+  const model = loadCandidateModel(__dirname);
   const expected = process.env.STRATA_VERSION;
   if (expected && expected !== model.version) {
     console.error(`warning: STRATA_VERSION is ${expected} but model.json is version ${model.version}`);
@@ -227,4 +330,4 @@ if (require.main === module) {
   main();
 }
 
-module.exports = { TRANSFORMS, parseModel, loadModel, checkRecord, score, predict, createServer };
+module.exports = { TRANSFORMS, parseModel, loadModel, nullableFeatures, loadCandidateModel, checkRecord, score, predict, createServer };
