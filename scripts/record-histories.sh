@@ -9,10 +9,15 @@ address="${TEMPORAL_ADDRESS:-127.0.0.1:7233}"
 namespace="${TEMPORAL_NAMESPACE:-strata}"
 out="$here/test/replay/histories"
 mkdir -p "$out"
-for id in "$@"; do
+# A workflow, then its children, grandchildren … (layers, and a layer's seed runs).
+record() {
+  local id="$1"
   "$temporal" workflow show -w "$id" -n "$namespace" --address "$address" -o json > "$out/$id.json"
   for child in $("$temporal" workflow list -n "$namespace" --address "$address" -q "ParentWorkflowId = '$id'" -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const w of JSON.parse(s||"[]"))console.log(w.execution.workflowId)})'); do
-    "$temporal" workflow show -w "$child" -n "$namespace" --address "$address" -o json > "$out/$child.json"
+    record "$child"
   done
+}
+for id in "$@"; do
+  record "$id"
   echo "recorded $id"
 done

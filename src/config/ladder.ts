@@ -106,7 +106,7 @@ const fraction = z.number().min(0).max(1);
 const realismSchema = z.strictObject({
   seasonality: z.number().min(0).max(5).optional(),
   missingRate: fraction.optional(),
-  noise: fraction.optional(),
+  noise: z.number().min(0).max(10).optional(),
   drift: z.number().min(-5).max(5).optional(),
 });
 

@@ -167,6 +167,7 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
   report.source.approvedBy = approval.actor;
   report.source.approvedAt = approval.at;
 
+  let fullFidelity: FidelityReport | undefined;
   let policy: MaskingPolicy | undefined;
   let keyId: string | undefined;
   if (data.policy) {
@@ -215,6 +216,7 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
         { kind: 'sqlite', file: target, table: data.table, replace: true },
       );
       report.rows = generated.rows;
+      fullFidelity = generated.fidelity;
       report.fidelity = fidelitySummary(generated.fidelity, data.fidelityThreshold);
       if (!report.fidelity.passed) {
         throw new SeedRefused(
@@ -252,6 +254,9 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
     report.at = new Date().toISOString();
     fs.rmSync(`${staging}.synthetic.db`, { force: true });
     fs.renameSync(staging, opts.dbPath);
+    // The whole fidelity report (every column and pair) is kept with the environment.
+    if (fullFidelity) writeJsonAtomically(`${opts.dbPath}.fidelity.json`, fullFidelity);
+    else fs.rmSync(`${opts.dbPath}.fidelity.json`, { force: true });
     writeJsonAtomically(seedReportPath(opts.dbPath), report);
     return report;
   } catch (err) {

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { parseLadder } from '../../../src/config/ladder';
+import { ApprovalRegistry } from '../../../src/data/approvals';
+import { readSeedReport, seedFromSource, SeedRefused } from '../../../src/data/seed';
+import type { LayerSpec } from '../../../src/domain/ladder';
+
+// The seed step of the data plane on real files: what it writes, what it refuses, and that doing
+// it again does nothing. The example data (examples/data) is the source.
+const EXAMPLES = path.resolve(__dirname, '../../../examples');
+let home: string;
+let dbPath: string;
+
+function layer(yaml: string, extra = ''): LayerSpec {
+  const text = `name: t
+data:
+  keyring: ${path.join(home, 'keyring.yaml')}
+  sources:
+    - { name: profile, classification: synthetic, file: ${EXAMPLES}/data/transactions.profile.json }
+    - { name: prod, classification: production, file: ${EXAMPLES}/data/production-transactions.csv }
+layers:
+  - name: mirror
+    approval: auto
+${extra}    data: ${yaml}
+    gates: []
+`;
+  return parseLadder(text, path.join(home, 'ladder.yaml')).layers[0];
+}
+
+const approve = (file: string) => new ApprovalRegistry(home).approve(file, 'carol', 'test');
+const tables = () => {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
+  } finally {
+    db.close();
+  }
+};
+
+async function refusal(p: Promise<unknown>): Promise<SeedRefused> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof SeedRefused) return err;
+    throw err;
+  }
+  throw new Error('expected the seed to be refused');
+}
+
+beforeEach(() => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-seed-'));
+  fs.writeFileSync(path.join(home, 'keyring.yaml'), `keys: { k1: "hex:${randomBytes(32).toString('hex')}" }\nactive: k1\n`, { mode: 0o600 });
+  dbPath = path.join(home, 'envs', 'mirror', 'data.db');
+  fs.mkdirSync(path.dirname(dbPath), { recursive: true });
+  // What the environment held before: a refusal must leave it as it was.
+  const db = new Database(dbPath);
+  db.exec('CREATE TABLE before (x INTEGER)');
+  db.close();
+});
+
+describe('seedFromSource', () => {
+  it('sanitizes the production-like CSV: rows in, zero PII, a report and the fidelity-free sidecar; again: nothing', async () => {
+    await approve(path.join(EXAMPLES, 'data/production-transactions.csv'));
+    const spec = layer('{ source: prod, policy: ' + EXAMPLES + '/data/masking/mirror.yaml }', '    allowSanitizedProduction: true\n');
+    const first = await seedFromSource({ home, layer: spec, dbPath });
+    expect(first).toMatchObject({ created: true, rows: 4000, table: 'transactions', pii: { total: 0, allowance: 0 }, policy: { allowed: true, rule: 'production-sanitized' } });
+    expect(first.masking?.keyId).toMatch(/^[0-9a-f]{12}$/);
+    expect(tables()).toEqual(['transactions']);
+    const mtime = fs.statSync(dbPath).mtimeMs;
+    const again = await seedFromSource({ home, layer: spec, dbPath });
+    expect(again.created).toBe(false);
+    expect(again.fingerprint).toBe(first.fingerprint);
+    expect(fs.statSync(dbPath).mtimeMs).toBe(mtime); // not rewritten
+    expect(readSeedReport(dbPath)?.fingerprint).toBe(first.fingerprint);
+  });
+
+  it('refuses production data without allowSanitizedProduction, before reading the file', async () => {
+    // Not even approved: the policy is decided first.
+    const err = await refusal(seedFromSource({ home, layer: layer('{ source: prod, policy: ' + EXAMPLES + '/data/masking/mirror.yaml }'), dbPath }));
+    expect(err.kind).toBe('DataPolicyViolation');
+    expect(err.message).toBe(
+      'data policy production-requires-allowSanitizedProduction: layer "mirror" may not seed from source "prod" (production): only a layer that declares `allowSanitizedProduction: true` may read production data',
+    );
+    expect(err.report.source.digest).toBeUndefined();
+    expect(tables()).toEqual(['before']);
+  });
+
+  it('refuses production data without a masking policy even where it is allowed', async () => {
+    const err = await refusal(seedFromSource({ home, layer: layer('{ source: prod }', '    allowSanitizedProduction: true\n'), dbPath }));
+    expect(err.kind).toBe('DataPolicyViolation');
+    expect(err.message).toContain('production-only-through-sanitize');
+  });
+
+  it('refuses an unapproved or revoked dataset, naming the digest', async () => {
+    const spec = layer('{ source: profile, rows: 500, seed: 1 }');
+    let err = await refusal(seedFromSource({ home, layer: spec, dbPath }));
+    expect(err.kind).toBe('DatasetNotApproved');
+    expect(err.message).toMatch(/sha256 [0-9a-f]{12}\): it has not been approved; approve it with `strata data approve/);
+    const profile = path.join(EXAMPLES, 'data/transactions.profile.json');
+    await approve(profile);
+    await new ApprovalRegistry(home).revoke(profile, 'erin', 'stale');
+    err = await refusal(seedFromSource({ home, layer: spec, dbPath }));
+    expect(err.message).toContain('its approval was revoked by erin (stale)');
+    expect(tables()).toEqual(['before']);
+  });
+
+  it('refuses rows below the fidelity threshold and rows with PII, leaving no staging file behind', async () => {
+    await approve(path.join(EXAMPLES, 'data/transactions.profile.json'));
+    const low = await refusal(seedFromSource({ home, layer: layer('{ source: profile, rows: 500, seed: 1, realism: { noise: 2 }, fidelity: 0.97 }'), dbPath }));
+    expect(low.kind).toBe('FidelityBelowThreshold');
+    expect(low.report.fidelity).toMatchObject({ passed: false, threshold: 0.97 });
+    // Synthetic rows without the policy that drops the PII-shaped columns: the scan catches them.
+    const pii = await refusal(seedFromSource({ home, layer: layer('{ source: profile, rows: 500, seed: 1 }'), dbPath }));
+    expect(pii.kind).toBe('PiiFound');
+    expect(pii.report.pii!.findings.map((f) => f.column)).toEqual(expect.arrayContaining(['email']));
+    expect(pii.message).toMatch(/transactions\.email email ×\d+/);
+    expect(tables()).toEqual(['before']);
+    expect(fs.readdirSync(path.dirname(dbPath)).filter((f) => f.includes('seeding'))).toEqual([]);
+    // An allowance lets that many through.
+    const allowed = await seedFromSource({ home, layer: layer(`{ source: profile, rows: 500, seed: 1, pii: { allow: ${pii.report.pii!.total} } }`), dbPath });
+    expect(allowed.created).toBe(true);
+    expect(JSON.parse(fs.readFileSync(`${dbPath}.fidelity.json`, 'utf8')).overall).toBeGreaterThan(0.85);
+  });
+});
