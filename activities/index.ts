@@ -286,7 +286,7 @@ async function dataPlane(step: () => Promise<SeedReport>): Promise<SeedReport> {
   try {
     return await step();
   } catch (err) {
-    if (err instanceof SeedRefused) throw ApplicationFailure.nonRetryable(err.message, err.kind, dataSummary(err.report));
+    if (err instanceof SeedRefused) throw ApplicationFailure.nonRetryable(err.message, err.kind, { ...dataSummary(err.report), refused: err.kind });
     if (err instanceof ConfigError || err instanceof PiiSourceError) throw ApplicationFailure.nonRetryable(err.message, 'DataInputError');
     throw err;
   }

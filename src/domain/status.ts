@@ -57,6 +57,8 @@ export interface DataSummary {
   rows: number;
   seed: number;
   created: boolean;
+  /** Set when the seed step refused: DataPolicyViolation, DatasetNotApproved, FidelityBelowThreshold or PiiFound. */
+  refused?: string;
   fidelity?: { overall: number; threshold: number; passed: boolean };
   pii?: { total: number; allowance: number; findings: Array<{ table: string; column: string; detector: string; count: number }> };
 }
@@ -93,8 +95,9 @@ export function isTerminal(state: PromotionState): boolean {
 
 /** One line for status and audit: where a layer's rows came from and what the data plane checked. */
 export function describeData(d: DataSummary): string {
+  const source = `${d.classification} source ${d.source}${d.digest ? ` (sha256 ${d.digest.slice(0, 12)}${d.approvedBy ? `, approved by ${d.approvedBy}` : ''})` : ''}`;
   const parts = [
-    `${d.rows} rows of ${d.table} from ${d.classification} source ${d.source}${d.digest ? ` (sha256 ${d.digest.slice(0, 12)}${d.approvedBy ? `, approved by ${d.approvedBy}` : ''})` : ''}, seed ${d.seed}`,
+    d.refused ? `REFUSED (${d.refused}): nothing written from ${source}` : `${d.rows} rows of ${d.table} from ${source}, seed ${d.seed}`,
     `policy ${d.policy.rule} ${d.policy.allowed ? 'allowed' : 'REFUSED'}`,
   ];
   if (d.masking) parts.push(`masked by ${d.masking}`);
@@ -103,6 +106,6 @@ export function describeData(d: DataSummary): string {
     const found = d.pii.findings.map((f) => `${f.table}.${f.column} ${f.detector} ×${f.count}`).join(', ');
     parts.push(`PII ${d.pii.total} finding${d.pii.total === 1 ? '' : 's'} (allowance ${d.pii.allowance})${found ? `: ${found}` : ''}`);
   }
-  if (!d.created) parts.push('already seeded with exactly this');
+  if (!d.created && !d.refused) parts.push('already seeded with exactly this');
   return parts.join('; ');
 }

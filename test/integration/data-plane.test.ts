@@ -138,7 +138,7 @@ describe('the data plane in the seed step (real dev server)', () => {
     const layer = status.layers[0];
     expect(layer.phase).toBe('failed');
     expect(layer.failure).toMatch(/seeding failed: dataset not approved: layer "unapproved" may not seed from .*transactions\.profile\.json \(sha256 [0-9a-f]{12}\)/);
-    expect(layer.data?.policy).toEqual({ allowed: true, rule: 'synthetic-from-profile' });
+    expect(layer.data).toMatchObject({ refused: 'DatasetNotApproved', policy: { allowed: true, rule: 'synthetic-from-profile' } });
     expect(fs.existsSync(dbPath)).toBe(false); // nothing written
     expect(audit.find((e) => e.action === 'data.not-approved')?.detail).toMatch(/strata data approve/);
     // Refused at the seed step on its first attempt: no deploy, no gate ran.

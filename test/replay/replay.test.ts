@@ -27,11 +27,11 @@ beforeAll(() => {
 });
 
 describe('replay of recorded histories', () => {
-  it('replays every recorded history (promotion, layer, environment, rollback, drill) without a determinism error', async () => {
+  it('replays every recorded history (promotion, layer, environment, rollback, drill, seedRun) without a determinism error', async () => {
     const histories = load();
     expect(histories.length).toBeGreaterThanOrEqual(16);
-    // Every workflow type is covered: promotion, layer, environment, rollback, drill.
-    expect(new Set(histories.map((h) => h.type))).toEqual(new Set(['promotion', 'layer', 'environment', 'rollback', 'drill']));
+    // Every workflow type is covered: promotion, layer, environment, rollback, drill, a many-seeds layer's seed run.
+    expect(new Set(histories.map((h) => h.type))).toEqual(new Set(['promotion', 'layer', 'environment', 'rollback', 'drill', 'seedRun']));
     const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories.map(({ workflowId, history }) => ({ workflowId, history })))) {
