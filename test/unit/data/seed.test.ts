@@ -125,4 +125,32 @@ describe('seedFromSource', () => {
     expect(allowed.created).toBe(true);
     expect(JSON.parse(fs.readFileSync(`${dbPath}.fidelity.json`, 'utf8')).overall).toBeGreaterThan(0.85);
   });
+
+  it('bad input fails with the file and the field named, and the environment untouched', async () => {
+    await approve(path.join(EXAMPLES, 'data/production-transactions.csv'));
+    const allow = '    allowSanitizedProduction: true\n';
+    // A keyring that does not exist.
+    fs.rmSync(path.join(home, 'keyring.yaml'));
+    const policy = `${EXAMPLES}/data/masking/mirror.yaml`;
+    await expect(seedFromSource({ home, layer: layer(`{ source: prod, policy: ${policy} }`, allow), dbPath })).rejects.toThrow(
+      new RegExp(`${path.join(home, 'keyring.yaml').replace(/[.]/g, '\\.')}: keyring file not found`),
+    );
+    // A policy that forgets a column of the source.
+    const partial = path.join(home, 'partial.yaml');
+    fs.writeFileSync(partial, fs.readFileSync(policy, 'utf8').replace(/^\s*phone:.*$/m, ''));
+    fs.writeFileSync(path.join(home, 'keyring.yaml'), `keys: { k1: "hex:${randomBytes(32).toString('hex')}" }\nactive: k1\n`, { mode: 0o600 });
+    await expect(seedFromSource({ home, layer: layer(`{ source: prod, policy: ${partial} }`, allow), dbPath })).rejects.toThrow(/phone/);
+    // A corrupt profile.
+    const corrupt = path.join(home, 'corrupt.profile.json');
+    fs.writeFileSync(corrupt, '{ "version": 1, "columns": [');
+    await new ApprovalRegistry(home).approve(corrupt, 'carol', 'test');
+    const text = `name: t
+data:
+  sources: [ { name: p, classification: synthetic, file: ${corrupt} } ]
+layers:
+  - { name: mirror, approval: auto, data: { source: p, rows: 10 }, gates: [] }
+`;
+    await expect(seedFromSource({ home, layer: parseLadder(text, path.join(home, 'l.yaml')).layers[0], dbPath })).rejects.toThrow(/corrupt\.profile\.json/);
+    expect(tables()).toEqual(['before']);
+  });
 });
