@@ -148,7 +148,8 @@ describe('consistency gate', () => {
       db.exec("UPDATE transactions SET channel = 'atm' WHERE id = 200");
       db.exec('UPDATE transactions SET is_foreign = 2 WHERE id = 300');
     });
-    const result = await runGate(consistencyGate, {}, context({ dbPath: file }));
+    // fraud-v3 declares no feature nullable: the nulls in amount count.
+    const result = await runGate(consistencyGate, {}, context({ dbPath: file, candidate: v3 }));
     expect(result.passed).toBe(false);
     expect(result.value).toBe(4);
     expect(result.detail).toContain('column amount: 30 nulls (1.00 %');
@@ -156,8 +157,13 @@ describe('consistency gate', () => {
     expect(result.detail).toContain('column channel: 1 values out of range (expected one of web|pos|app, saw "atm")');
     expect(result.detail).toContain('column is_foreign: 1 values out of range');
 
+    // fraud-v2 declares its features nullable (it imputes them): the same nulls are no violation.
+    const nullable = await runGate(consistencyGate, {}, context({ dbPath: file }));
+    expect(nullable.value).toBe(3);
+    expect(nullable.detail).not.toContain('column amount');
+
     // the same data within a 5 % null tolerance and without range checks is consistent
-    const lenient = await runGate(consistencyGate, { options: { maxNullRate: 0.05, checkRanges: false } }, context({ dbPath: file }));
+    const lenient = await runGate(consistencyGate, { options: { maxNullRate: 0.05, checkRanges: false } }, context({ dbPath: file, candidate: v3 }));
     expect(lenient).toMatchObject({ passed: true, value: 0 });
   });
 
