@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { parseLadder } from '../../src/config/ladder';
 import { LocalProvider } from '../../src/providers/local';
+import { ApprovalRegistry } from '../../src/data/approvals';
 import { getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
 import { connectTestClient, ROOT, teardownHome, tempHome, temporalAddress, uniqueTaskQueue } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
@@ -127,4 +128,69 @@ layers:
       .filter((a) => a > 0);
     expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
   });
+
+  it('keeps the seeds that finished and retries only the interrupted one (many seeds as child workflows)', async () => {
+    const examples = path.join(ROOT, 'examples');
+    await new ApprovalRegistry(home).approve(path.join(examples, 'data/transactions.profile.json'), 'carol', 'test');
+    const seeds = [31, 32, 33, 34];
+    const ladder = parseLadder(
+      `
+name: crash-seeds
+data:
+  sources: [ { name: profile, classification: synthetic, file: ${examples}/data/transactions.profile.json } ]
+layers:
+  - name: fidelity
+    data: { source: profile, rows: 500, seed: 1, policy: ${examples}/data/masking/synthetic.yaml }
+    seeds: [${seeds.join(', ')}]
+    gates: [ { type: seeds, threshold: 0.5, options: { maxStd: 0.2 } } ]
+    approval: auto
+`,
+      'crash-seeds.yaml',
+    );
+    // Labels from the profile's copula; 40,000 rows a seed keep each evaluation busy for a while.
+    ladder.layers[0].data!.rows = 40_000;
+    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    const first = await startWorkerProcess();
+    const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    const childId = (seed: number) => `${id}.fidelity.seed-${seed}`;
+    const state = async (seed: number) => {
+      try {
+        const d = await client.workflow.getHandle(childId(seed)).describe();
+        const running = (d.raw.pendingActivities ?? []).some((a) => a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED);
+        return d.status.name === 'COMPLETED' ? 'done' : running ? 'busy' : 'waiting';
+      } catch {
+        return 'absent';
+      }
+    };
+
+    // Kill the worker once some seeds are done and another is in the middle of an activity.
+    let done: number[] = [];
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const states = await Promise.all(seeds.map(state));
+      done = seeds.filter((_, i) => states[i] === 'done');
+      if (done.length >= 1 && states.includes('busy')) break;
+      if (Date.now() > deadline) throw new Error(`never caught a seed in flight: ${states.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    await startWorkerProcess();
+    const result = await waitForResult(client, id);
+    expect(result.state).toBe('promoted');
+    const gate = result.layers[0].gates[0];
+    expect(gate.checks?.map((c) => c.name)).toEqual(seeds.map((s) => `seed ${s}`));
+
+    let retried = 0;
+    for (const seed of seeds) {
+      const history = await client.workflow.getHandle(childId(seed)).fetchHistory();
+      const events = history.events ?? [];
+      // One child run per seed, each activity completed once.
+      expect(events.filter((e) => e.activityTaskCompletedEventAttributes)).toHaveLength(2);
+      const maxAttempt = Math.max(...events.map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 0));
+      if (done.includes(seed)) expect(maxAttempt, `seed ${seed} finished before the kill`).toBe(1);
+      if (maxAttempt > 1) retried++;
+    }
+    expect(retried).toBeGreaterThanOrEqual(1);
+  }, 240_000);
 });
