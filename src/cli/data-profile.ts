@@ -10,6 +10,8 @@ import { checkFidelity, DEFAULT_FIDELITY_THRESHOLD, type FidelityReport } from '
 import { generateDataset, type SynthesisTarget } from '../data/synth/output';
 import type { SynthesisOptions } from '../data/synth/generator';
 import { seedReportPath } from '../data/seed';
+import { ApprovalRegistry, fileDigest } from '../data/approvals';
+import { scanSqlite } from '../data/pii/scan';
 import { ConfigError } from '../config/errors';
 import { loadSettings } from '../temporal/settings';
 import Database from 'better-sqlite3';
@@ -128,11 +130,31 @@ function defaultReportFile(target: SynthesisTarget): string {
  * in only when the fidelity threshold is met, so a failed run leaves the environment as it was.
  * The fidelity report is stored with the environment (data.db.fidelity.json).
  */
-function generateIntoEnvironment(layer: string, profile: DataProfile, options: SynthesisOptions, threshold: number, opts: { table?: string; json?: boolean; profile: string }, setExit: (code: number) => void): void {
+async function generateIntoEnvironment(
+  layer: string,
+  profile: DataProfile,
+  options: SynthesisOptions,
+  threshold: number,
+  opts: { table?: string; json?: boolean; profile: string; piiAllow?: string },
+  setExit: (code: number) => void,
+): Promise<void> {
   if (!/^[a-z][a-z0-9-]*$/.test(layer)) throw new UsageError(`--env: expected a layer name (lowercase letters, digits and -), got ${JSON.stringify(layer)}`);
-  const dir = path.join(loadSettings().home, 'envs', layer);
+  const piiAllowance = integerOption('pii-allow', opts.piiAllow ?? '0', 0);
+  const home = loadSettings().home;
+  const dir = path.join(home, 'envs', layer);
   if (!fs.existsSync(dir)) {
     throw new ConfigError(dir, [{ path: '', message: `layer ${layer} has no environment; provision it first (promote a candidate into it), then generate into it` }]);
+  }
+  // Into an environment, the seed step's rules hold: an approved profile, and a PII scan before the swap.
+  const { digest } = await fileDigest(opts.profile);
+  const approval = new ApprovalRegistry(home).lookup(digest);
+  if (!approval || approval.revoked) {
+    process.stderr.write(
+      `strata: data generate: dataset not approved: ${opts.profile} (sha256 ${digest.slice(0, 12)}) ${approval?.revoked ? 'had its approval revoked' : 'has not been approved'}; ` +
+        `approve it with \`strata data approve ${opts.profile} --as <you> --reason <why>\`; environment ${layer} left unchanged\n`,
+    );
+    setExit(EXIT_FAILED);
+    return;
   }
   const dbPath = path.join(dir, 'data.db');
   const staging = `${dbPath}.${process.pid}.generating.db`;
@@ -153,6 +175,13 @@ function generateIntoEnvironment(layer: string, profile: DataProfile, options: S
     if (!check.passed) {
       process.stderr.write(`strata: data generate: ${check.message}; environment ${layer} left unchanged\n`);
       if (!opts.json) print(renderFidelity(result.fidelity, threshold));
+      setExit(EXIT_FAILED);
+      return;
+    }
+    const scan = await scanSqlite(staging, { tables: [table] });
+    if (scan.total > piiAllowance) {
+      const listed = scan.findings.map((f) => `${f.table}.${f.column} ${f.detector} ×${f.count}`).join(', ');
+      process.stderr.write(`strata: data generate: PII found in the generated rows: ${scan.total} findings (allowance ${piiAllowance}): ${listed}; environment ${layer} left unchanged\n`);
       setExit(EXIT_FAILED);
       return;
     }
@@ -212,8 +241,9 @@ export function registerDataProfileCommands(program: Command, setExit: (code: nu
     .option('--drift <x>', 'numeric mean shift (in standard deviations) reached by the last row; categorical drift likewise', '0')
     .option('--min-fidelity <x>', 'fail (exit 1) when the overall fidelity score is below this', String(DEFAULT_FIDELITY_THRESHOLD))
     .option('--report <file>', 'where to write the fidelity report (default: next to the output, *.fidelity.json)')
+    .option('--pii-allow <n>', 'with --env: PII findings tolerated in the generated table (default 0)')
     .option('--json', 'print the result and fidelity report as JSON')
-    .action((opts) => {
+    .action(async (opts) => {
       if ([opts.out, opts.db, opts.env].filter(Boolean).length !== 1) {
         throw new UsageError('data generate: give exactly one of --out FILE.csv, --db FILE.db and --env LAYER');
       }
@@ -236,7 +266,7 @@ export function registerDataProfileCommands(program: Command, setExit: (code: nu
       const threshold = numberOption('min-fidelity', opts.minFidelity, 0, 1);
       const profile = loadProfile(opts.profile);
       if (opts.env) {
-        generateIntoEnvironment(String(opts.env), profile, options, threshold, opts, setExit);
+        await generateIntoEnvironment(String(opts.env), profile, options, threshold, opts, setExit);
         return;
       }
       const target: SynthesisTarget = opts.out

@@ -337,6 +337,10 @@ function dataIssues(document: Record<string, unknown>): Located[] {
         });
       } else if (source.classification === 'synthetic' && data.rows === undefined) {
         found.push({ path: ['layers', index, 'data', 'rows'], message: `missing; expected how many rows to generate from the synthetic source "${data.source}"` });
+      } else if (source.classification !== 'synthetic' && data.rows !== undefined) {
+        found.push({ path: ['layers', index, 'data', 'rows'], message: `a ${String(source.classification)} source is copied whole; \`rows\` only goes with a synthetic source` });
+      } else if (source.classification !== 'synthetic' && layer.seeds !== undefined) {
+        found.push({ path: ['layers', index, 'seeds'], message: `many seeds generate each seed's rows: the layer's source "${data.source}" must be synthetic, not ${String(source.classification)}` });
       }
     }
     const seeds = asArray(layer.seeds);
@@ -352,7 +356,7 @@ function dataIssues(document: Record<string, unknown>): Located[] {
       found.push({ path: ['layers', index, 'seeds'], message: 'many seeds need a gate of type `seeds` to judge their mean and spread' });
     }
     if (layer.seeds !== undefined && !data) {
-      found.push({ path: ['layers', index, 'seeds'], message: 'many seeds need a synthetic `data:` source to generate each seed\'s rows from' });
+      found.push({ path: ['layers', index, 'seeds'], message: 'many seeds need a `data:` source (a synthetic one) to generate each seed\'s rows from' });
     }
   });
   return found;

@@ -204,7 +204,12 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
   fs.mkdirSync(dir, { recursive: true });
   // The .db ending makes the sanitizer write SQLite; the name marks it as staging.
   const staging = `${path.resolve(opts.dbPath)}.${process.pid}.seeding.db`;
-  removeStaging(staging);
+  // A worker killed mid-seed leaves its staging file behind (under its own pid): remove any. The
+  // layer's lease means no other seed of this database runs now.
+  const stale = `${path.basename(opts.dbPath)}.`;
+  for (const f of fs.readdirSync(dir)) {
+    if (f.startsWith(stale) && /\.\d+\.seeding\.db/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
+  }
   try {
     if (data.source.classification === 'synthetic') {
       step('generating');
@@ -261,7 +266,6 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
     return report;
   } catch (err) {
     removeStaging(staging);
-    if (err instanceof SeedRefused) writeJsonAtomically(`${seedReportPath(opts.dbPath)}.refused`, { ...err.report, refused: { kind: err.kind, message: err.message } });
     throw err;
   }
 }

@@ -67,7 +67,7 @@ export interface DataSeedSpec {
   source: DataSourceSpec;
   /** Rows to generate (synthetic sources); file sources copy every row. */
   rows?: number;
-  /** Seed of the synthesis and of `fake` values. */
+  /** Seed of the synthesis (`fake` values take the masking policy's own seed). */
   seed: number;
   realism: RealismKnobs;
   /** A masking policy (absolute path) the rows go through on the way in; required for production sources. */

@@ -84,7 +84,7 @@ export type Expectation = z.output<typeof expectationSchema>;
 const options = z.strictObject({
   /** The table the expectations are about (default: the candidate's input table). */
   table: tableName.optional(),
-  /** Profile JSON for `distribution` (default: the layer's synthetic data source). Relative: to the working directory. */
+  /** Profile JSON for `distribution` (default: the layer's synthetic data source). A relative path is resolved against the ladder file by loadLadder. */
   profile: z.string().min(1).optional(),
   expectations: z.array(expectationSchema).min(1),
 });

@@ -68,25 +68,53 @@ describe('strata data keyring init', () => {
 });
 
 describe('strata data generate --env', () => {
-  it('refuses an unprovisioned layer, keeps the environment on a fidelity failure, swaps in a passing table', () => {
-    expect(strata(['data', 'generate', '--profile', PROFILE, '--rows', '200', '--env', 'sandbox']).code).toBe(2);
+  it('refuses an unprovisioned layer, an unapproved profile, failing fidelity and PII; swaps in a passing table', async () => {
+    // A profile of the example's feature columns only (no PII-shaped column).
+    const csv = path.join(home, 'features.csv');
+    const source = fs.readFileSync(path.join(ROOT, 'examples/data/production-transactions.csv'), 'utf8').trim().split('\n');
+    const keep = ['amount', 'merchant_risk', 'account_age_days', 'hour', 'is_foreign', 'velocity_24h', 'channel', 'is_fraud'];
+    const header = source[0].split(',');
+    fs.writeFileSync(csv, [keep.join(','), ...source.slice(1).map((line) => keep.map((c) => line.split(',')[header.indexOf(c)]).join(','))].join('\n') + '\n');
+    const profile = path.join(home, 'features.profile.json');
+    expect(strata(['data', 'profile', csv, '--table', 'transactions', '--out', profile]).code).toBe(0);
+
+    expect(strata(['data', 'generate', '--profile', profile, '--rows', '200', '--env', 'sandbox']).code).toBe(2);
     const env = path.join(home, 'envs', 'sandbox');
     fs.mkdirSync(env, { recursive: true });
     const db = path.join(env, 'data.db');
     const before = new Database(db);
-    before.exec("CREATE TABLE keepme (x INTEGER); INSERT INTO keepme VALUES (1)");
+    before.exec('CREATE TABLE keepme (x INTEGER); INSERT INTO keepme VALUES (1)');
     before.close();
+    const onlyKeepme = () => {
+      const check = new Database(db, { readonly: true });
+      try {
+        return check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
+      } finally {
+        check.close();
+      }
+    };
 
-    const bad = strata(['data', 'generate', '--profile', PROFILE, '--rows', '300', '--env', 'sandbox', '--noise', '3', '--min-fidelity', '0.99']);
+    const unapproved = strata(['data', 'generate', '--profile', profile, '--rows', '300', '--env', 'sandbox']);
+    expect(unapproved.code).toBe(1);
+    expect(unapproved.stderr).toMatch(/dataset not approved: .*features\.profile\.json \(sha256 [0-9a-f]{12}\) has not been approved/);
+    expect(onlyKeepme()).toEqual(['keepme']);
+    expect(strata(['data', 'approve', profile, '--as', 'carol', '--reason', 'stats only']).code).toBe(0);
+    expect(strata(['data', 'approve', PROFILE, '--as', 'carol', '--reason', 'stats only']).code).toBe(0);
+
+    const bad = strata(['data', 'generate', '--profile', profile, '--rows', '300', '--env', 'sandbox', '--noise', '3', '--min-fidelity', '0.99']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/fidelity 0\.\d+ < 0\.99 .*environment sandbox left unchanged/);
-    let check = new Database(db, { readonly: true });
-    expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all()).toEqual(['keepme']);
-    check.close();
+    expect(onlyKeepme()).toEqual(['keepme']);
 
-    const good = strata(['data', 'generate', '--profile', PROFILE, '--rows', '300', '--seed', '4', '--env', 'sandbox']);
+    // The example profile keeps e-mail, phone and card shapes: synthetic values that look like PII.
+    const pii = strata(['data', 'generate', '--profile', PROFILE, '--rows', '300', '--env', 'sandbox']);
+    expect(pii.code).toBe(1);
+    expect(pii.stderr).toMatch(/PII found in the generated rows: \d+ findings \(allowance 0\): .*transactions\.email email ×\d+.*environment sandbox left unchanged/);
+    expect(onlyKeepme()).toEqual(['keepme']);
+
+    const good = strata(['data', 'generate', '--profile', profile, '--rows', '300', '--seed', '4', '--env', 'sandbox']);
     expect(good.code, good.stderr).toBe(0);
-    check = new Database(db, { readonly: true });
+    const check = new Database(db, { readonly: true });
     expect(check.prepare('SELECT COUNT(*) FROM transactions').pluck().get()).toBe(300);
     expect(check.prepare('SELECT x FROM keepme').pluck().get()).toBe(1); // other tables stay
     check.close();

@@ -123,6 +123,7 @@ describe('loadLadder rejects malformed ladders', () => {
       'synthetic source without rows': 'bad-data-synthetic-rows.yaml',
       'seeds without a seeds gate': 'bad-seeds-without-gate.yaml',
       'duplicate seed': 'bad-seeds-duplicate.yaml',
+      'rows for a file source': 'bad-data-rows-file-source.yaml',
     };
     expect(badLadders).toEqual(Object.values(kinds).sort());
   });

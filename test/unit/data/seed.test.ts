@@ -66,10 +66,13 @@ describe('seedFromSource', () => {
   it('sanitizes the production-like CSV: rows in, zero PII, a report and the fidelity-free sidecar; again: nothing', async () => {
     await approve(path.join(EXAMPLES, 'data/production-transactions.csv'));
     const spec = layer('{ source: prod, policy: ' + EXAMPLES + '/data/masking/mirror.yaml }', '    allowSanitizedProduction: true\n');
+    // What a worker killed mid-seed left behind is cleared.
+    fs.writeFileSync(`${dbPath}.99999.seeding.db`, 'half a database');
     const first = await seedFromSource({ home, layer: spec, dbPath });
     expect(first).toMatchObject({ created: true, rows: 4000, table: 'transactions', pii: { total: 0, allowance: 0 }, policy: { allowed: true, rule: 'production-sanitized' } });
     expect(first.masking?.keyId).toMatch(/^[0-9a-f]{12}$/);
     expect(tables()).toEqual(['transactions']);
+    expect(fs.readdirSync(path.dirname(dbPath)).filter((f) => f.includes('seeding'))).toEqual([]);
     const mtime = fs.statSync(dbPath).mtimeMs;
     const again = await seedFromSource({ home, layer: spec, dbPath });
     expect(again.created).toBe(false);
