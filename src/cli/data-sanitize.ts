@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { resolveKeyringPath } from '../data/masking/keyring';
+import { loadPolicy, usesKeys } from '../data/masking/policy';
 import { sanitize, type SanitizeReport, type SanitizeTarget } from '../data/masking/sanitize';
 import { loadSettings } from '../temporal/settings';
 import { print, printJson } from './context';
@@ -41,9 +43,12 @@ export function registerDataSanitizeCommand(program: Command): void {
     .action(async (sourceFile: string, opts) => {
       if (Boolean(opts.out) === Boolean(opts.env)) throw new UsageError('data sanitize: give exactly one of --out FILE and --env LAYER');
       const target: SanitizeTarget = opts.out ? { kind: 'file', path: opts.out } : { kind: 'env', home: loadSettings().home, layer: opts.env };
+      // STRATA_KEYRING names the keyring wherever Strata runs (the seed step honours it too).
+      const loaded = loadPolicy(opts.policy);
+      const policy = process.env.STRATA_KEYRING && usesKeys(loaded) ? { ...loaded, keyring: resolveKeyringPath(process.env.STRATA_KEYRING, process.cwd()) } : loaded;
       const report = await sanitize({
         source: sourceFile,
-        policy: opts.policy,
+        policy,
         target,
         environment: opts.environmentKeyName,
         keyName: opts.key,

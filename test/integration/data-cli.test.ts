@@ -67,6 +67,23 @@ describe('strata data keyring init', () => {
   });
 });
 
+describe('strata data sanitize with STRATA_KEYRING', () => {
+  it('keys the example mirror policy with the named keyring: zero PII findings after, thousands before', () => {
+    const keyring = path.join(home, 'sanitize-keys', 'keyring.yaml');
+    expect(strata(['data', 'keyring', 'init', '--file', keyring]).code).toBe(0);
+    const out = path.join(home, 'mirror.db');
+    const csv = path.join(ROOT, 'examples/data/production-transactions.csv');
+    const r = strata(['data', 'sanitize', csv, '--policy', path.join(ROOT, 'examples/data/masking/mirror.yaml'), '--out', out, '--environment-key-name', 'mirror'], { STRATA_KEYRING: keyring });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/rows read: 4000, written: 4000/);
+    const after = strata(['data', 'scan', out]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toMatch(/^no findings/);
+    const before = strata(['data', 'scan', csv]);
+    expect(before.stdout).toMatch(/11,813 findings/);
+  });
+});
+
 describe('strata data generate --env', () => {
   it('refuses an unprovisioned layer, an unapproved profile, failing fidelity and PII; swaps in a passing table', async () => {
     // A profile of the example's feature columns only (no PII-shaped column).
