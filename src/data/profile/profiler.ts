@@ -69,6 +69,12 @@ function cellText(cell: string | number): string {
 
 /** Everything learned about one column in the streaming pass. */
 class ColumnAccumulator {
+  /**
+   * Shapes of number-like strings are skipped for speed (a numeric column never needs them), except
+   * in a format-only column, where a card number written as 16 plain digits is one of its formats.
+   */
+  constructor(private readonly shapeNumbers = false) {}
+
   rows = 0;
   missing = 0;
   // numbers
@@ -143,7 +149,7 @@ class ColumnAccumulator {
       this.notInteger++;
     }
 
-    if (typeof cell === 'string' && (!isNumber || this.leadingZero)) {
+    if (typeof cell === 'string' && (!isNumber || this.leadingZero || this.shapeNumbers)) {
       if (this.notDatetime === 0) this.addDatetime(cell);
       this.shapes.add(cell);
       if (cell.includes(' ')) {
@@ -209,7 +215,8 @@ export class Profiler {
     this.sampleRows = options.sampleRows ?? DEFAULT_SAMPLE_ROWS;
     if (!Number.isSafeInteger(this.k) || this.k < 1) throw new RangeError(`k must be a positive integer, got ${this.k}`);
     if (!Number.isSafeInteger(this.sampleRows) || this.sampleRows < 1) throw new RangeError(`sampleRows must be a positive integer, got ${this.sampleRows}`);
-    this.accumulators = columns.map(() => new ColumnAccumulator());
+    const formatOnly = new Set(options.formatOnly ?? []);
+    this.accumulators = columns.map((name) => new ColumnAccumulator(formatOnly.has(name)));
   }
 
   add(row: Cell[]): void {
