@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { base, en, Faker } from '@faker-js/faker';
 import { createRandom, type Random } from '../../src/data/profile/random';
-import { transactionRows } from '../../src/data/transactions';
+import { TRANSACTION_FEATURES, TRANSACTIONS_LABEL, transactionRows } from '../../src/data/transactions';
 
 export const DEFAULT_ROWS = 4000;
 export const DEFAULT_OUT = path.join(__dirname, 'production-transactions.csv');
@@ -33,14 +33,8 @@ export const PRODUCTION_COLUMNS = [
   'email',
   'phone',
   'card_number',
-  'amount',
-  'merchant_risk',
-  'account_age_days',
-  'hour',
-  'is_foreign',
-  'velocity_24h',
-  'channel',
-  'is_fraud',
+  ...TRANSACTION_FEATURES,
+  TRANSACTIONS_LABEL,
 ] as const;
 
 /** The columns that hold personal data: the profile records them by format only, masking policies drop or transform them. */
