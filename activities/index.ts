@@ -11,7 +11,7 @@ import type { CandidateRef, GateSpec, LayerSpec } from '../src/domain/ladder';
 import type { SeedRunResult } from '../src/domain/seeds';
 import type { DataSummary, GateResult } from '../src/domain/status';
 import { ConfigError } from '../src/config/errors';
-import { readSeedReport, seedFromSource, SeedRefused, type SeedReport } from '../src/data/seed';
+import { seedFromSource, SeedRefused, type SeedReport } from '../src/data/seed';
 import { PiiSourceError } from '../src/data/pii/scan';
 import { qualityGate } from '../src/gates/quality';
 import { gateRegistry } from '../src/gates/registry';
@@ -50,6 +50,8 @@ export interface ProvisionResult {
  */
 export function createActivities(deps: ActivityDeps) {
   const { provider, client } = deps;
+  /** $STRATA_HOME: the approval registry, load runs. */
+  const home = path.dirname(deps.drillsDir);
 
   return {
     ...createDrillActivities({ provider, drillsDir: deps.drillsDir }),
@@ -72,7 +74,7 @@ export function createActivities(deps: ActivityDeps) {
         const env = await mustDescribe(provider, input.layer.name);
         const ctx = Context.current();
         const report = await dataPlane(() =>
-          seedFromSource({ home: path.dirname(deps.drillsDir), layer: input.layer, dbPath: env.dbPath, progress: (step) => ctx.heartbeat(step) }),
+          seedFromSource({ home, layer: input.layer, dbPath: env.dbPath, progress: (step) => ctx.heartbeat(step) }),
         );
         return { rows: report.rows, created: report.created, dbPath: env.dbPath, data: dataSummary(report) };
       });
@@ -85,7 +87,7 @@ export function createActivities(deps: ActivityDeps) {
         const dbPath = variantDbPath(env.dir, input.seed);
         const ctx = Context.current();
         const report = await dataPlane(() =>
-          seedFromSource({ home: path.dirname(deps.drillsDir), layer: input.layer, dbPath, seed: input.seed, progress: (step) => ctx.heartbeat(step) }),
+          seedFromSource({ home, layer: input.layer, dbPath, seed: input.seed, progress: (step) => ctx.heartbeat(step) }),
         );
         return { rows: report.rows, created: report.created, dbPath, data: dataSummary(report) };
       });
@@ -96,16 +98,14 @@ export function createActivities(deps: ActivityDeps) {
       return withHeartbeat(async (signal) => {
         const env = await mustDescribe(provider, input.layer.name);
         const dbPath = variantDbPath(env.dir, input.seed);
-        const seeded = readSeedReport(dbPath);
-        const base = { seed: input.seed, rows: seeded?.rows, fidelity: seeded?.fidelity?.overall };
-        if (!env.url) return { ...base, value: null, detail: `no candidate is running in ${input.layer.name}` };
+        if (!env.url) return { seed: input.seed, value: null, detail: `no candidate is running in ${input.layer.name}` };
         const ctx = Context.current();
         const { metric, cutoff, limit } = input.gate.options as { metric?: 'auc' | 'accuracy'; cutoff?: number; limit?: number };
         const result = await qualityGate.run(
           { layer: input.layer, candidate: input.candidate, dbPath, url: env.url, heartbeat: (d?: unknown) => ctx.heartbeat(d), signal },
           { name: `${input.gate.name}-seed-${input.seed}`, type: 'quality', threshold: input.gate.threshold ?? 0, options: { metric: metric ?? 'auc', cutoff: cutoff ?? 0.5, batchSize: 500, limit } },
         );
-        return { ...base, value: result.value, detail: result.detail };
+        return { seed: input.seed, value: result.value, detail: result.detail };
       });
     },
 
@@ -153,7 +153,7 @@ export function createActivities(deps: ActivityDeps) {
             : undefined;
         return definition.run(
           {
-            home: path.dirname(deps.drillsDir),
+            home,
             runId,
             chaos,
             drillsDir: deps.drillsDir,

@@ -23,12 +23,10 @@ import type { Release } from '../src/providers/types';
 import { type LayerDecision, type LayerProgress, layerDecisionSignal, layerProgressSignal } from './messages';
 import { PHASE_KEY } from './search-attributes';
 import { environmentLease } from './lease';
+import { ACTIVITY_OPTIONS } from './activity-options';
 
 const activities = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  // Activities heartbeat every second: a worker killed mid-activity is noticed within 10 s.
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+  ...ACTIVITY_OPTIONS,
   // An abort waits until the running activity has stopped before compensating.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });

@@ -4,12 +4,9 @@ import type { LayerSpec } from '../src/domain/ladder';
 import { describeGateFailure } from '../src/domain/promotion';
 import type { GateResult } from '../src/domain/status';
 import { environmentLease } from './lease';
+import { ACTIVITY_OPTIONS } from './activity-options';
 
-const activities = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
-});
+const activities = proxyActivities<Activities>(ACTIVITY_OPTIONS);
 
 export interface RollbackInput {
   layer: LayerSpec;

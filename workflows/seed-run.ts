@@ -2,12 +2,9 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CandidateRef, GateSpec, LayerSpec } from '../src/domain/ladder';
 import type { SeedRunResult } from '../src/domain/seeds';
+import { ACTIVITY_OPTIONS } from './activity-options';
 
-const activities = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
-});
+const activities = proxyActivities<Activities>(ACTIVITY_OPTIONS);
 
 export interface SeedRunInput {
   promotionId: string;

@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { ApprovalRegistry } from '../data/approvals';
-import { enclosingRepository, loadKeyring, resolveKeyringPath } from '../data/masking/keyring';
+import { enclosingRepository, loadKeyring } from '../data/masking/keyring';
+import { resolveUserPath } from '../tools/files';
 import { normalizeIdentity } from '../domain/identity';
 import { loadSettings } from '../temporal/settings';
 import { print, printJson } from './context';
@@ -98,7 +99,7 @@ export function registerDataApproveCommands(program: Command): void {
     .option('--file <path>', 'where to write it')
     .option('--name <key>', 'the key name', 'k1')
     .action((opts) => {
-      const file = resolveKeyringPath(opts.file ?? process.env.STRATA_KEYRING ?? DEFAULT_KEYRING, process.cwd());
+      const file = resolveUserPath(opts.file ?? process.env.STRATA_KEYRING ?? DEFAULT_KEYRING, process.cwd());
       if (fs.existsSync(file)) {
         loadKeyring(file); // refuses a keyring in a repository or readable by others
         return print(`keyring ${file} exists; nothing written`);

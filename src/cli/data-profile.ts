@@ -10,9 +10,11 @@ import { checkFidelity, DEFAULT_FIDELITY_THRESHOLD, type FidelityReport } from '
 import { generateDataset, type SynthesisTarget } from '../data/synth/output';
 import type { SynthesisOptions } from '../data/synth/generator';
 import { seedReportPath } from '../data/seed';
+import { writeFileAtomically } from '../tools/files';
 import { ApprovalRegistry, fileDigest } from '../data/approvals';
 import { scanSqlite } from '../data/pii/scan';
 import { ConfigError } from '../config/errors';
+import { describeFindings } from '../domain/status';
 import { loadSettings } from '../temporal/settings';
 import Database from 'better-sqlite3';
 import { print, printJson } from './context';
@@ -42,15 +44,6 @@ function numberOption(name: string, text: string, min: number, max: number): num
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-/** Writes `text` to `file` under a temporary name first, so a reader never sees half a file. */
-function writeAtomically(file: string, text: string): void {
-  const target = path.resolve(file);
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  const tmp = `${target}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, target);
-}
 
 const pct = (x: number): string => `${(x * 100).toFixed(x > 0 && x < 0.001 ? 3 : 1)} %`;
 
@@ -180,15 +173,14 @@ async function generateIntoEnvironment(
     }
     const scan = await scanSqlite(staging, { tables: [table] });
     if (scan.total > piiAllowance) {
-      const listed = scan.findings.map((f) => `${f.table}.${f.column} ${f.detector} ×${f.count}`).join(', ');
-      process.stderr.write(`strata: data generate: PII found in the generated rows: ${scan.total} findings (allowance ${piiAllowance}): ${listed}; environment ${layer} left unchanged\n`);
+      process.stderr.write(`strata: data generate: PII found in the generated rows: ${scan.total} findings (allowance ${piiAllowance}): ${describeFindings(scan.findings)}; environment ${layer} left unchanged\n`);
       setExit(EXIT_FAILED);
       return;
     }
     fs.renameSync(staging, dbPath);
     // A hand-generated table is not what the seed step recorded: forget that record.
     fs.rmSync(seedReportPath(dbPath), { force: true });
-    writeAtomically(`${dbPath}.fidelity.json`, `${JSON.stringify(result.fidelity, null, 2)}\n`);
+    writeFileAtomically(`${dbPath}.fidelity.json`, `${JSON.stringify(result.fidelity, null, 2)}\n`, { mkdir: true });
     setExit(EXIT_OK);
     if (opts.json) printJson({ ...result, environment: layer, check });
     else {
@@ -218,7 +210,7 @@ export function registerDataProfileCommands(program: Command, setExit: (code: nu
       const sampleRows = integerOption('sample-rows', opts.sampleRows, 100);
       const formatOnly = opts.formatOnly ? String(opts.formatOnly).split(',').map((s) => s.trim()).filter(Boolean) : undefined;
       const profile = await profileSource(source, { table: opts.table, k, sampleRows, formatOnly });
-      writeAtomically(opts.out, `${JSON.stringify(profile, null, 2)}\n`);
+      writeFileAtomically(opts.out, `${JSON.stringify(profile, null, 2)}\n`, { mkdir: true });
       if (opts.json) printJson(profile);
       else print(renderProfile(profile, opts.out));
     });
@@ -274,7 +266,7 @@ export function registerDataProfileCommands(program: Command, setExit: (code: nu
         : { kind: 'sqlite', file: opts.db, table: opts.table ?? profile.table, replace: Boolean(opts.replace) };
       const result = generateDataset(profile, options, target);
       const reportFile = opts.report ?? defaultReportFile(target);
-      writeAtomically(reportFile, `${JSON.stringify(result.fidelity, null, 2)}\n`);
+      writeFileAtomically(reportFile, `${JSON.stringify(result.fidelity, null, 2)}\n`, { mkdir: true });
       const check = checkFidelity(result.fidelity, threshold);
       if (opts.json) printJson({ ...result, reportFile, check });
       else {

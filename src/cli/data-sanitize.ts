@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveKeyringPath } from '../data/masking/keyring';
+import { resolveUserPath } from '../tools/files';
 import { loadPolicy, usesKeys } from '../data/masking/policy';
 import { sanitize, type SanitizeReport, type SanitizeTarget } from '../data/masking/sanitize';
 import { loadSettings } from '../temporal/settings';
@@ -45,7 +45,7 @@ export function registerDataSanitizeCommand(program: Command): void {
       const target: SanitizeTarget = opts.out ? { kind: 'file', path: opts.out } : { kind: 'env', home: loadSettings().home, layer: opts.env };
       // STRATA_KEYRING names the keyring wherever Strata runs (the seed step honours it too).
       const loaded = loadPolicy(opts.policy);
-      const policy = process.env.STRATA_KEYRING && usesKeys(loaded) ? { ...loaded, keyring: resolveKeyringPath(process.env.STRATA_KEYRING, process.cwd()) } : loaded;
+      const policy = process.env.STRATA_KEYRING && usesKeys(loaded) ? { ...loaded, keyring: resolveUserPath(process.env.STRATA_KEYRING, process.cwd()) } : loaded;
       const report = await sanitize({
         source: sourceFile,
         policy,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApprovalRegistry, fileDigest } from '../data/approvals';
+import { ApprovalRegistry } from '../data/approvals';
 import { createKeyring } from './data-approve';
 import type { Command } from 'commander';
 import { auditTrail } from '../audit/trail';
@@ -37,11 +37,9 @@ async function prepareDemoData(home: string, ladder: LadderSpec): Promise<void> 
   const registry = new ApprovalRegistry(home);
   const files = [...new Set(ladder.layers.flatMap((l) => (l.data ? [l.data.source.file] : [])))];
   for (const file of files) {
-    const { digest } = await fileDigest(file);
-    const current = registry.lookup(digest);
-    if (current && !current.revoked) continue;
-    await registry.approve(file, DATA_STEWARD, 'demo: the example dataset, reviewed');
-    print(`demo: acting as data steward "${DATA_STEWARD}", approving ${path.relative(process.cwd(), file)} (sha256 ${digest.slice(0, 12)}; \`strata data approve\` does this)`);
+    // Approving what is already approved adds nothing.
+    const { approval, added } = await registry.approve(file, DATA_STEWARD, 'demo: the example dataset, reviewed');
+    if (added) print(`demo: acting as data steward "${DATA_STEWARD}", approving ${path.relative(process.cwd(), file)} (sha256 ${approval.digest.slice(0, 12)}; \`strata data approve\` does this)`);
   }
 }
 

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import { DRILL_SCENARIOS, type DrillObjective, type DrillScenario } from '../domain/drill';
 import { z } from 'zod';
@@ -26,6 +25,7 @@ import {
   validate,
 } from './errors';
 import { parseYamlMapping, readConfigFile } from './yaml';
+import { resolveUserPath } from '../tools/files';
 
 // ladder.yaml → LadderSpec. The file format is documented, field by field, in examples/ladder.yaml.
 
@@ -389,12 +389,6 @@ function crossFieldIssues(document: Record<string, unknown>): ConfigIssue[] {
   return found.map(({ path, message }) => ({ path: formatPath(path), message }));
 }
 
-/** `~/x` → under the home directory; relative paths against the ladder file's directory. */
-function resolvePath(raw: string, baseDir: string): string {
-  const expanded = raw === '~' ? os.homedir() : raw.startsWith('~/') ? path.join(os.homedir(), raw.slice(2)) : raw;
-  return path.resolve(baseDir, expanded);
-}
-
 function toDataSeedSpec(layer: LadderFile['layers'][number], file: LadderFile, baseDir: string): DataSeedSpec | undefined {
   if (!layer.data) return undefined;
   const declared = file.data?.sources.find((s) => s.name === layer.data!.source);
@@ -402,7 +396,7 @@ function toDataSeedSpec(layer: LadderFile['layers'][number], file: LadderFile, b
   const source: DataSourceSpec = {
     name: declared.name,
     classification: declared.classification,
-    file: resolvePath(declared.file, baseDir),
+    file: resolveUserPath(declared.file, baseDir),
   };
   if (declared.table !== undefined) source.table = declared.table;
   if (declared.labels !== undefined) source.labels = declared.labels;
@@ -415,8 +409,8 @@ function toDataSeedSpec(layer: LadderFile['layers'][number], file: LadderFile, b
     piiAllowance: layer.data.pii?.allow ?? 0,
   };
   if (layer.data.rows !== undefined) spec.rows = layer.data.rows;
-  if (layer.data.policy !== undefined) spec.policy = resolvePath(layer.data.policy, baseDir);
-  if (file.data?.keyring !== undefined) spec.keyring = resolvePath(file.data.keyring, baseDir);
+  if (layer.data.policy !== undefined) spec.policy = resolveUserPath(layer.data.policy, baseDir);
+  if (file.data?.keyring !== undefined) spec.keyring = resolveUserPath(file.data.keyring, baseDir);
   return spec;
 }
 

@@ -16,6 +16,8 @@ import path from 'node:path';
 import { ConfigError } from '../config/errors';
 import { decideDataPolicy, type DataPolicyDecision } from '../domain/data-policy';
 import type { DataSeedSpec, LayerSpec, RealismKnobs } from '../domain/ladder';
+import { describeFindings } from '../domain/status';
+import { resolveUserPath, writeFileAtomically } from '../tools/files';
 import { ApprovalRegistry, fileDigest } from './approvals';
 import { loadKeyring } from './masking/keyring';
 import { loadPolicy, type MaskingPolicy, usesKeys } from './masking/policy';
@@ -102,9 +104,7 @@ export function readSeedReport(dbPath: string): SeedReport | undefined {
 }
 
 function writeJsonAtomically(file: string, value: unknown): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  fs.renameSync(tmp, file);
+  writeFileAtomically(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 function removeStaging(staging: string): void {
@@ -132,7 +132,8 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
   if (!data) throw new Error(`layer ${layer.name} has no data: source`);
   const seed = opts.seed ?? data.seed;
   const step = opts.progress ?? (() => {});
-  const keyring = opts.keyring ?? process.env.STRATA_KEYRING ?? undefined;
+  const fromEnv = process.env.STRATA_KEYRING;
+  const keyring = opts.keyring ?? (fromEnv ? resolveUserPath(fromEnv, process.cwd()) : undefined);
 
   const report: SeedReport = {
     layer: layer.name,
@@ -246,10 +247,9 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
     const scan = await scanSqlite(staging);
     report.pii = { allowance: data.piiAllowance, total: scan.total, findings: scan.findings, bytes: scan.bytes };
     if (scan.total > data.piiAllowance) {
-      const listed = scan.findings.map((f) => `${f.table}.${f.column} ${f.detector} ×${f.count}`).join(', ');
       throw new SeedRefused(
         'PiiFound',
-        `PII found in the data seeded into layer "${layer.name}": ${scan.total} finding${scan.total === 1 ? '' : 's'} (allowance ${data.piiAllowance}): ${listed}`,
+        `PII found in the data seeded into layer "${layer.name}": ${scan.total} finding${scan.total === 1 ? '' : 's'} (allowance ${data.piiAllowance}): ${describeFindings(scan.findings)}`,
         report,
       );
     }

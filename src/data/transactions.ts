@@ -9,8 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
-import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 import type { SeedSpec } from '../domain/ladder';
+import { fsyncDirectory } from '../tools/files';
+import { seededXoroshiro } from './profile/random';
 
 export const TRANSACTIONS_TABLE = 'transactions';
 export const TRANSACTIONS_LABEL = 'is_fraud';
@@ -93,28 +94,9 @@ function assertSpec(spec: SeedSpec): void {
   }
 }
 
-/** splitmix32 step: spreads a small integer seed over a full generator state. */
-function splitmix32(state: number): [next: number, out: number] {
-  const next = (state + 0x9e3779b9) | 0;
-  let z = next;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return [next, (z ^ (z >>> 16)) | 0];
-}
-
-// xoroshiro128plus(seed) keeps the seed almost verbatim in its state, so neighbouring seeds give
-// correlated first draws; a hashed state makes seeds 1, 2, 3... independent. Seeds beyond 32 bits
-// fold their high bits in rather than being truncated.
+// The same seeding as the synthesizer's streams (stream salt 0): seeds 1, 2, 3... are independent.
 function createRandom(seed: number): () => number {
-  let s = (seed | 0) ^ Math.floor(seed / 0x1_0000_0000);
-  const state: number[] = [];
-  for (let i = 0; i < 4; i++) {
-    const [next, out] = splitmix32(s);
-    s = next;
-    state.push(out);
-  }
-  if (!state.some((v) => v !== 0)) state[0] = 1; // the all-zero state is a fixed point
-  const rng = xoroshiro128plusFromState(state);
+  const rng = seededXoroshiro(seed);
   return () => uniformFloat64(rng);
 }
 
@@ -195,20 +177,6 @@ export function* transactionRows(spec: SeedSpec): Generator<Transaction> {
 /** All rows of the dataset for `spec`, as objects. */
 export function generateTransactions(spec: SeedSpec): Transaction[] {
   return Array.from(transactionRows(spec));
-}
-
-function fsyncDirectory(dir: string): void {
-  // Makes the rename durable; some platforms cannot open a directory, which is not fatal.
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    /* best effort */
-  }
 }
 
 /**

@@ -103,9 +103,14 @@ export function describeData(d: DataSummary): string {
   if (d.masking) parts.push(`masked by ${d.masking}`);
   if (d.fidelity) parts.push(`fidelity ${d.fidelity.overall.toFixed(3)} ${d.fidelity.passed ? '≥' : '<'} ${d.fidelity.threshold}`);
   if (d.pii) {
-    const found = d.pii.findings.map((f) => `${f.table}.${f.column} ${f.detector} ×${f.count}`).join(', ');
+    const found = describeFindings(d.pii.findings);
     parts.push(`PII ${d.pii.total} finding${d.pii.total === 1 ? '' : 's'} (allowance ${d.pii.allowance})${found ? `: ${found}` : ''}`);
   }
   if (!d.created && !d.refused) parts.push('already seeded with exactly this');
   return parts.join('; ');
+}
+
+/** PII findings in one line: `table.column detector ×count, …` (counts only, never a value). */
+export function describeFindings(findings: ReadonlyArray<{ table: string; column: string; detector: string; count: number }>): string {
+  return findings.map((f) => `${f.table}.${f.column} ${f.detector} ×${f.count}`).join(', ');
 }

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import type { DrillBackupSummary, TableFingerprints } from '../domain/drill';
 import { DrillError } from './errors';
 import { fingerprintTables } from './fingerprint';
-import { fsyncDirectory, fsyncFile } from './durable';
+import { fsyncDirectory, fsyncFile } from '../tools/files';
 import { maxWriteSeq, WRITES_TABLE } from './writes-table';
 
 export interface BackupInfo extends DrillBackupSummary {

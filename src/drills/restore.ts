@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncDirectory, fsyncFile } from './durable';
+import { fsyncDirectory, fsyncFile } from '../tools/files';
 import { DrillError } from './errors';
 
 export interface RestoreResult {

@@ -7,6 +7,7 @@ import { request } from 'undici';
 import type { CandidateRef, SeedSpec } from '../domain/ladder';
 import { seedReportPath } from '../data/seed';
 import { seedTransactions } from '../data/transactions';
+import { writeFileAtomically } from '../tools/files';
 import { processAlive, signalProcessTree } from '../tools/processes';
 import type { EnvironmentInfo, Provider, Release } from './types';
 import { type DependencyState, ensureDependency, featuresUrl, proxyApiUrl, stopDependency } from './dependency';
@@ -215,9 +216,7 @@ export class LocalProvider implements Provider {
     this.mustState(layer);
     const file = path.join(this.envDir(layer), 'credentials.json');
     const rotatedAt = new Date().toISOString();
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ user: `strata_${layer}`, secret: randomBytes(24).toString('hex'), rotatedAt }), { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    writeFileAtomically(file, JSON.stringify({ user: `strata_${layer}`, secret: randomBytes(24).toString('hex'), rotatedAt }), { mode: 0o600 });
     this.record(layer, 'credentials-rotated', {});
     return { rotatedAt };
   }
@@ -295,9 +294,7 @@ export class LocalProvider implements Provider {
 
   private writeState(state: EnvState): void {
     const file = this.stateFile(state.layer);
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(state, null, 2));
-    fs.renameSync(tmp, file);
+    writeFileAtomically(file, JSON.stringify(state, null, 2));
   }
 
   private record(layer: string, event: ProviderEvent, detail: Record<string, unknown>): void {

@@ -7,7 +7,6 @@
 
 import { createHmac, hkdfSync } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { parse as parseYaml } from 'yaml';
@@ -81,12 +80,6 @@ export class Keyring {
   [inspect.custom](): string {
     return `[Keyring ${this.file}: ${this.names.join(', ')} (active ${this.active})]`;
   }
-}
-
-/** `~/x` → home-relative; relative paths are resolved against `baseDir`. */
-export function resolveKeyringPath(raw: string, baseDir: string): string {
-  const expanded = raw === '~' ? os.homedir() : raw.startsWith('~/') ? path.join(os.homedir(), raw.slice(2)) : raw;
-  return path.resolve(baseDir, expanded);
 }
 
 /** The nearest directory at or above `start` holding `.git` (a repository or a worktree), if any. */

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue, expectedGot, formatPath, quoteList, validate } from '../../config/errors';
 import { parseYamlMapping } from '../../config/yaml';
-import { resolveKeyringPath } from './keyring';
+import { resolveUserPath } from '../../tools/files';
 
 export const OPS = ['keep', 'hmac', 'redact', 'mask', 'fake', 'generalize', 'drop'] as const;
 export type Op = (typeof OPS)[number];
@@ -186,7 +186,7 @@ export function parsePolicy(document: unknown, file: string): MaskingPolicy {
   const baseDir = path.dirname(path.resolve(file));
   return {
     file,
-    keyring: top.data.keyring === undefined ? undefined : resolveKeyringPath(top.data.keyring, baseDir),
+    keyring: top.data.keyring === undefined ? undefined : resolveUserPath(top.data.keyring, baseDir),
     table: top.data.table,
     outputTable: top.data.outputTable,
     seed: top.data.seed,

@@ -77,9 +77,14 @@ function normalTail(hz: number, iz: number, int32: () => number, uniform: () => 
   }
 }
 
-export function createRandom(seed: number, stream = 0): Random {
-  if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
-  let s = (seed | 0) ^ Math.floor(seed / 0x1_0000_0000) ^ Math.imul(stream + 1, 0x632be5ab);
+/**
+ * xoroshiro128+ with its state spread from `seed` by splitmix32: xoroshiro128plus(seed) keeps the
+ * seed almost verbatim in its state, so neighbouring seeds would give correlated first draws.
+ * Seeds beyond 32 bits fold their high bits in rather than being truncated; `salt` (already a
+ * 32-bit value) separates streams of one seed.
+ */
+export function seededXoroshiro(seed: number, salt = 0) {
+  let s = (seed | 0) ^ Math.floor(seed / 0x1_0000_0000) ^ salt;
   const state: number[] = [];
   for (let i = 0; i < 4; i++) {
     const [next, out] = splitmix32(s);
@@ -87,7 +92,12 @@ export function createRandom(seed: number, stream = 0): Random {
     state.push(out);
   }
   if (!state.some((v) => v !== 0)) state[0] = 1; // the all-zero state is a fixed point
-  const rng = xoroshiro128plusFromState(state);
+  return xoroshiro128plusFromState(state);
+}
+
+export function createRandom(seed: number, stream = 0): Random {
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  const rng = seededXoroshiro(seed, Math.imul(stream + 1, 0x632be5ab));
   // The same bit recipe as pure-rand's uniformFloat64, inlined: this runs once per generated cell.
   const next = (): number => (rng.next() & 0x3ffffff) * SCALE26 + (rng.next() & 0x7ffffff) * SCALE53;
   const int32 = (): number => rng.next();
