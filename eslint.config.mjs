@@ -4,7 +4,23 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const NODE_BUILTINS = ['node:*', 'fs', 'path', 'os', 'net', 'http', 'https', 'child_process', 'crypto', 'process', 'util', 'worker_threads', 'dns', 'stream', 'timers'];
+const NODE_BUILTINS = [
+  'node:*',
+  'fs',
+  'path',
+  'os',
+  'net',
+  'http',
+  'https',
+  'child_process',
+  'crypto',
+  'process',
+  'util',
+  'worker_threads',
+  'dns',
+  'stream',
+  'timers',
+];
 
 const sandboxGlobals = [
   { name: 'process', message: 'workflows/ and src/domain/ must not read the process environment.' },
@@ -13,7 +29,9 @@ const sandboxGlobals = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.strata/**', 'examples/candidates/**', 'coverage/**', 'test/fixtures/**'] },
+  {
+    ignores: ['node_modules/**', 'dist/**', '.strata/**', 'examples/candidates/**', 'coverage/**', 'test/fixtures/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -36,7 +54,8 @@ export default tseslint.config(
           patterns: [
             {
               regex: '^(?!@temporalio/(workflow|common)(/|$)|\\./[^/]+$|\\.\\./src/domain/[^/]+$)',
-              message: 'workflows/ may import only @temporalio/workflow, @temporalio/common, workflows/ and src/domain/ (activities by type only).',
+              message:
+                'workflows/ may import only @temporalio/workflow, @temporalio/common, workflows/ and src/domain/ (activities by type only).',
               allowTypeImports: true,
             },
             { group: NODE_BUILTINS, message: 'Node builtins are not deterministic: use an activity.' },
@@ -53,7 +72,11 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { regex: '^(?!\\./[^/]+$)', message: 'src/domain/ is pure: it imports only other src/domain/ modules.', allowTypeImports: true },
+            {
+              regex: '^(?!\\./[^/]+$)',
+              message: 'src/domain/ is pure: it imports only other src/domain/ modules.',
+              allowTypeImports: true,
+            },
           ],
         },
       ],
@@ -70,7 +93,10 @@ export default tseslint.config(
       ],
       'no-restricted-syntax': [
         'error',
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'no clock in src/domain/: take the time as input.' },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'no clock in src/domain/: take the time as input.',
+        },
       ],
     },
   },

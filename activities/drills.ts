@@ -53,7 +53,11 @@ function writeOnce<T>(file: string, make: () => Promise<T>): Promise<T> {
 }
 
 /** The library's probe (candidate health, database, data) plus the environment's dependency. */
-async function probeWithDependency(provider: Provider, layer: string, target: { dbPath: string; url: string | null | undefined; snapshot: TableFingerprints }) {
+async function probeWithDependency(
+  provider: Provider,
+  layer: string,
+  target: { dbPath: string; url: string | null | undefined; snapshot: TableFingerprints },
+) {
   const result = await probeEnvironment(target);
   const dep = provider.dependency?.(layer);
   if (dep && !(await httpOk(`${dep.featuresUrl}/health`))) {
@@ -85,7 +89,10 @@ export function createDrillActivities(deps: DrillDeps) {
   const envOf = async (layer: string) => {
     const env = await provider.describe(layer);
     if (!env || !fs.existsSync(env.dbPath)) {
-      throw ApplicationFailure.nonRetryable(`layer ${layer} has no environment with a database to drill (promote into it first)`, 'NoEnvironment');
+      throw ApplicationFailure.nonRetryable(
+        `layer ${layer} has no environment with a database to drill (promote into it first)`,
+        'NoEnvironment',
+      );
     }
     return env;
   };
@@ -99,11 +106,22 @@ export function createDrillActivities(deps: DrillDeps) {
           const env = await envOf(input.layer);
           const snapshot = await snapshotTables(env.dbPath);
           delete snapshot[WRITES_TABLE];
-          const steady = await probeWithDependency(provider, input.layer, { dbPath: env.dbPath, url: env.url, snapshot });
+          const steady = await probeWithDependency(provider, input.layer, {
+            dbPath: env.dbPath,
+            url: env.url,
+            snapshot,
+          });
           if (!steady.healthy) {
-            throw ApplicationFailure.nonRetryable(`layer ${input.layer} is not in a steady state: ${steady.problems.join('; ')}`, 'NotSteady');
+            throw ApplicationFailure.nonRetryable(
+              `layer ${input.layer} is not in a steady state: ${steady.problems.join('; ')}`,
+              'NotSteady',
+            );
           }
-          const writer = await startWriter({ dbPath: env.dbPath, logFile: path.join(dir, 'writes.log'), detached: true });
+          const writer = await startWriter({
+            dbPath: env.dbPath,
+            logFile: path.join(dir, 'writes.log'),
+            detached: true,
+          });
           await new Promise((r) => setTimeout(r, 400)); // writes before the backup
           const backup = await backupDatabase(env.dbPath, path.join(dir, 'backup'));
           await new Promise((r) => setTimeout(r, 600)); // and after it: the window a restore loses
@@ -115,7 +133,9 @@ export function createDrillActivities(deps: DrillDeps) {
             writerPid: writer.pid,
             writerLog: writer.logFile,
             steadyState: steady.problems,
-            candidate: env.running ? { name: env.running.name, version: env.running.version, digest: env.running.digest } : undefined,
+            candidate: env.running
+              ? { name: env.running.name, version: env.running.version, digest: env.running.digest }
+              : undefined,
           };
         }),
       );
@@ -128,9 +148,17 @@ export function createDrillActivities(deps: DrillDeps) {
         if (input.scenario === 'dependency-down') {
           // The provider owns the dependency: kill its process outright.
           const dep = provider.dependency?.(input.layer);
-          if (!dep) throw ApplicationFailure.nonRetryable(`layer ${input.layer} has no dependency to take down`, 'InjectFailed');
+          if (!dep)
+            throw ApplicationFailure.nonRetryable(
+              `layer ${input.layer} has no dependency to take down`,
+              'InjectFailed',
+            );
           process.kill(-dep.featurePid, 'SIGKILL');
-          return { scenario: input.scenario, injectedAt: new Date().toISOString(), detail: `killed the feature-lookup service (pid ${dep.featurePid}) with SIGKILL` };
+          return {
+            scenario: input.scenario,
+            injectedAt: new Date().toISOString(),
+            detail: `killed the feature-lookup service (pid ${dep.featurePid}) with SIGKILL`,
+          };
         }
         try {
           return await injectFault(input.scenario, { dbPath: env.dbPath, pid: env.pid }, { percent: input.percent });
@@ -144,10 +172,13 @@ export function createDrillActivities(deps: DrillDeps) {
       const env = await provider.describe(input.layer);
       const dbPath = env?.dbPath ?? path.join(deps.drillsDir, '..', 'envs', input.layer, 'data.db');
       return heartbeating(() =>
-        waitForDetection(() => probeWithDependency(provider, input.layer, { dbPath, url: env?.url, snapshot: input.snapshot }), {
-          timeoutMs: input.timeoutMs,
-          intervalMs: 50,
-        }),
+        waitForDetection(
+          () => probeWithDependency(provider, input.layer, { dbPath, url: env?.url, snapshot: input.snapshot }),
+          {
+            timeoutMs: input.timeoutMs,
+            intervalMs: 50,
+          },
+        ),
       );
     },
 
@@ -164,7 +195,9 @@ export function createDrillActivities(deps: DrillDeps) {
         }
         if (input.scenario !== 'process-killed') {
           const r = await restoreDatabase(input.backupFile, env.dbPath);
-          steps.push(`restored ${path.basename(input.backupFile)} (${r.bytes} bytes in ${Math.round(r.ms * 10) / 10} ms)`);
+          steps.push(
+            `restored ${path.basename(input.backupFile)} (${r.bytes} bytes in ${Math.round(r.ms * 10) / 10} ms)`,
+          );
         }
         const restarted = await provider.restart(input.layer);
         steps.push(`restarted ${restarted.running?.version ?? 'the candidate'} (pid ${restarted.pid})`);
@@ -183,10 +216,18 @@ export function createDrillActivities(deps: DrillDeps) {
     }) {
       return heartbeating(async () => {
         const env = await envOf(input.layer.name);
-        await waitForHealthy(() => probeWithDependency(provider, input.layer.name, { dbPath: env.dbPath, url: env.url, snapshot: input.snapshot }), {
-          timeoutMs: 30_000,
-          intervalMs: 50,
-        });
+        await waitForHealthy(
+          () =>
+            probeWithDependency(provider, input.layer.name, {
+              dbPath: env.dbPath,
+              url: env.url,
+              snapshot: input.snapshot,
+            }),
+          {
+            timeoutMs: 30_000,
+            intervalMs: 50,
+          },
+        );
         const verification = await verifyRecovery({
           dbPath: env.dbPath,
           snapshot: input.snapshot,
@@ -196,12 +237,20 @@ export function createDrillActivities(deps: DrillDeps) {
         });
         // A gate pass: the layer's first quality gate if it has one, else its schema gate.
         let gate: GateResult | null = null;
-        const spec = input.layer.gates.find((g) => g.type === 'quality') ?? input.layer.gates.find((g) => g.type === 'schema');
+        const spec =
+          input.layer.gates.find((g) => g.type === 'quality') ?? input.layer.gates.find((g) => g.type === 'schema');
         if (spec && env.running && env.url) {
           const candidate = await loadCandidate(env.running.dir);
           const ctx = Context.current();
           gate = await gateRegistry[spec.type].run(
-            { layer: input.layer, candidate, dbPath: env.dbPath, url: env.url, heartbeat: () => ctx.heartbeat(), signal: ctx.cancellationSignal },
+            {
+              layer: input.layer,
+              candidate,
+              dbPath: env.dbPath,
+              url: env.url,
+              heartbeat: () => ctx.heartbeat(),
+              signal: ctx.cancellationSignal,
+            },
             spec,
           );
           if (!gate.passed) verification.problems.push(`gate ${gate.name} failed after recovery: ${gate.detail}`);

@@ -58,7 +58,10 @@ export function createActivities(deps: ActivityDeps) {
 
     async provisionEnvironment(input: { promotionId: string; layer: LayerSpec }): Promise<ProvisionResult> {
       return withHeartbeat(async () => {
-        const env = await provider.provision(input.layer.name, { promotionId: input.promotionId, ttl: input.layer.ttl });
+        const env = await provider.provision(input.layer.name, {
+          promotionId: input.promotionId,
+          ttl: input.layer.ttl,
+        });
         return { dir: env.dir, previous: env.promoted, running: env.running?.version ?? null };
       });
     },
@@ -68,7 +71,9 @@ export function createActivities(deps: ActivityDeps) {
      * data plane (policy, approval, synthesis or sanitization, fidelity, PII scan; src/data/seed.ts).
      * A refusal is a non-retryable failure whose message names the rule and the layer.
      */
-    async seedEnvironment(input: { layer: LayerSpec }): Promise<{ rows: number; created: boolean; dbPath: string; data?: DataSummary }> {
+    async seedEnvironment(input: {
+      layer: LayerSpec;
+    }): Promise<{ rows: number; created: boolean; dbPath: string; data?: DataSummary }> {
       if (!input.layer.data) return withHeartbeat(() => provider.seed(input.layer.name, input.layer.seed));
       return withHeartbeat(async () => {
         const env = await mustDescribe(provider, input.layer.name);
@@ -81,29 +86,60 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** One seed of a many-seeds layer: its own database under envs/<layer>/seeds/<seed>/ (same checks as the seed step). */
-    async seedVariant(input: { layer: LayerSpec; seed: number }): Promise<{ rows: number; created: boolean; dbPath: string; data: DataSummary }> {
+    async seedVariant(input: {
+      layer: LayerSpec;
+      seed: number;
+    }): Promise<{ rows: number; created: boolean; dbPath: string; data: DataSummary }> {
       return withHeartbeat(async () => {
         const env = await mustDescribe(provider, input.layer.name);
         const dbPath = variantDbPath(env.dir, input.seed);
         const ctx = Context.current();
         const report = await dataPlane(() =>
-          seedFromSource({ home, layer: input.layer, dbPath, seed: input.seed, progress: (step) => ctx.heartbeat(step) }),
+          seedFromSource({
+            home,
+            layer: input.layer,
+            dbPath,
+            seed: input.seed,
+            progress: (step) => ctx.heartbeat(step),
+          }),
         );
         return { rows: report.rows, created: report.created, dbPath, data: dataSummary(report) };
       });
     },
 
     /** The candidate's metric on one seed's data (the `seeds` gate's options: metric, cutoff, limit). */
-    async evaluateSeed(input: { layer: LayerSpec; candidate: CandidateRef; seed: number; gate: GateSpec }): Promise<SeedRunResult> {
+    async evaluateSeed(input: {
+      layer: LayerSpec;
+      candidate: CandidateRef;
+      seed: number;
+      gate: GateSpec;
+    }): Promise<SeedRunResult> {
       return withHeartbeat(async (signal) => {
         const env = await mustDescribe(provider, input.layer.name);
         const dbPath = variantDbPath(env.dir, input.seed);
-        if (!env.url) return { seed: input.seed, value: null, detail: `no candidate is running in ${input.layer.name}` };
+        if (!env.url)
+          return { seed: input.seed, value: null, detail: `no candidate is running in ${input.layer.name}` };
         const ctx = Context.current();
-        const { metric, cutoff, limit } = input.gate.options as { metric?: 'auc' | 'accuracy'; cutoff?: number; limit?: number };
+        const { metric, cutoff, limit } = input.gate.options as {
+          metric?: 'auc' | 'accuracy';
+          cutoff?: number;
+          limit?: number;
+        };
         const result = await qualityGate.run(
-          { layer: input.layer, candidate: input.candidate, dbPath, url: env.url, heartbeat: (d?: unknown) => ctx.heartbeat(d), signal },
-          { name: `${input.gate.name}-seed-${input.seed}`, type: 'quality', threshold: input.gate.threshold ?? 0, options: { metric: metric ?? 'auc', cutoff: cutoff ?? 0.5, batchSize: 500, limit } },
+          {
+            layer: input.layer,
+            candidate: input.candidate,
+            dbPath,
+            url: env.url,
+            heartbeat: (d?: unknown) => ctx.heartbeat(d),
+            signal,
+          },
+          {
+            name: `${input.gate.name}-seed-${input.seed}`,
+            type: 'quality',
+            threshold: input.gate.threshold ?? 0,
+            options: { metric: metric ?? 'auc', cutoff: cutoff ?? 0.5, batchSize: 500, limit },
+          },
         );
         return { seed: input.seed, value: result.value, detail: result.detail };
       });
@@ -181,10 +217,7 @@ export function createActivities(deps: ActivityDeps) {
      * Asks the layer's environment workflow for its lease, starting that workflow if it is not
      * running (signal-with-start, so a retry cannot start two). The answer comes back as a signal.
      */
-    async requestLease(input: {
-      layer: LayerSpec;
-      request: LeaseRequest;
-    }): Promise<{ environmentId: string }> {
+    async requestLease(input: { layer: LayerSpec; request: LeaseRequest }): Promise<{ environmentId: string }> {
       if (!client) throw ApplicationFailure.nonRetryable('this worker has no Temporal client for leases', 'NoClient');
       const info = Context.current().info;
       const environmentId = environmentWorkflowId(info.taskQueue, input.layer.name);
@@ -199,9 +232,13 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** The release a manual rollback returns to: the named version, or the last known-good one. */
-    async resolveRollbackTarget(input: { layer: string; toVersion?: string }): Promise<{ release: Release; from: string | null }> {
+    async resolveRollbackTarget(input: {
+      layer: string;
+      toVersion?: string;
+    }): Promise<{ release: Release; from: string | null }> {
       const env = await provider.describe(input.layer);
-      if (!env) throw ApplicationFailure.nonRetryable(`environment ${input.layer} does not exist`, 'RollbackTargetUnknown');
+      if (!env)
+        throw ApplicationFailure.nonRetryable(`environment ${input.layer} does not exist`, 'RollbackTargetUnknown');
       const from = env.running?.version ?? null;
       if (input.toVersion) {
         const releases = await provider.releases(input.layer);
@@ -215,14 +252,22 @@ export function createActivities(deps: ActivityDeps) {
         return { release: match, from };
       }
       const good = await provider.lastKnownGood(input.layer);
-      if (!good) throw ApplicationFailure.nonRetryable(`${input.layer} has no earlier known-good version to roll back to`, 'RollbackTargetUnknown');
+      if (!good)
+        throw ApplicationFailure.nonRetryable(
+          `${input.layer} has no earlier known-good version to roll back to`,
+          'RollbackTargetUnknown',
+        );
       return { release: good, from };
     },
 
     /** The candidate as installed in a release directory (its manifest travels with it). */
     async releaseCandidate(input: { layer: string; digest: string }): Promise<CandidateRef> {
       const release = (await provider.releases(input.layer)).find((r) => r.digest === input.digest);
-      if (!release) throw ApplicationFailure.nonRetryable(`release ${input.digest.slice(0, 12)} is not installed in ${input.layer}`, 'ReleaseMissing');
+      if (!release)
+        throw ApplicationFailure.nonRetryable(
+          `release ${input.digest.slice(0, 12)} is not installed in ${input.layer}`,
+          'ReleaseMissing',
+        );
       return loadCandidate(release.dir);
     },
 
@@ -272,8 +317,14 @@ function dataSummary(report: SeedReport): DataSummary {
   if (report.source.digest) summary.digest = report.source.digest;
   if (report.source.approvedBy) summary.approvedBy = report.source.approvedBy;
   if (report.masking) summary.masking = report.masking.file;
-  if (report.fidelity) summary.fidelity = { overall: report.fidelity.overall, threshold: report.fidelity.threshold, passed: report.fidelity.passed };
-  if (report.pii) summary.pii = { total: report.pii.total, allowance: report.pii.allowance, findings: report.pii.findings };
+  if (report.fidelity)
+    summary.fidelity = {
+      overall: report.fidelity.overall,
+      threshold: report.fidelity.threshold,
+      passed: report.fidelity.passed,
+    };
+  if (report.pii)
+    summary.pii = { total: report.pii.total, allowance: report.pii.allowance, findings: report.pii.findings };
   return summary;
 }
 
@@ -286,8 +337,10 @@ async function dataPlane(step: () => Promise<SeedReport>): Promise<SeedReport> {
   try {
     return await step();
   } catch (err) {
-    if (err instanceof SeedRefused) throw ApplicationFailure.nonRetryable(err.message, err.kind, { ...dataSummary(err.report), refused: err.kind });
-    if (err instanceof ConfigError || err instanceof PiiSourceError) throw ApplicationFailure.nonRetryable(err.message, 'DataInputError');
+    if (err instanceof SeedRefused)
+      throw ApplicationFailure.nonRetryable(err.message, err.kind, { ...dataSummary(err.report), refused: err.kind });
+    if (err instanceof ConfigError || err instanceof PiiSourceError)
+      throw ApplicationFailure.nonRetryable(err.message, 'DataInputError');
     throw err;
   }
 }

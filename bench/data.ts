@@ -61,7 +61,10 @@ const number = (text: string): number => Number(text.replace(/[,×]/g, ''));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 export async function run(args: string[]): Promise<void> {
-  if (args.length > 0) throw new Error(`bench data takes no arguments (got ${args.join(' ')}); run synth, sanitize or pii alone to change theirs`);
+  if (args.length > 0)
+    throw new Error(
+      `bench data takes no arguments (got ${args.join(' ')}); run synth, sanitize or pii alone to change theirs`,
+    );
   const load = os.loadavg()[0];
   const synth = await captured('synth', await import('./synth'), SYNTH_ARGS);
   const sanitize = await captured('sanitize', await import('./sanitize'), SANITIZE_ARGS);

@@ -54,16 +54,24 @@ export async function run(args: string[]): Promise<void> {
     const t = Date.now();
     seedTransactions(dbPath, { rows, seed: 1 });
     const backup = await backupDatabase(dbPath, path.join(dir, 'backups'));
-    console.log(`drill bench: ${rows} rows, backup ${mb(backup.bytes)} MB (seeded and backed up in ${Date.now() - t} ms), ${rounds} rounds, node ${process.version}, ${os.cpus().length} CPUs`);
+    console.log(
+      `drill bench: ${rows} rows, backup ${mb(backup.bytes)} MB (seeded and backed up in ${Date.now() - t} ms), ${rounds} rounds, node ${process.version}, ${os.cpus().length} CPUs`,
+    );
 
     // 1. Restore throughput, alternating the order each round so no arm always runs first.
     const target = (name: string): string => path.join(dir, name, 'data.db');
     const arms = {
       rawCopy: { label: 'raw fs.copyFileSync (baseline)', run: async () => rawCopy(backup.file, target('rawCopy')) },
-      rawCopySync: { label: 'raw fs.copyFileSync + fsync', run: async () => rawCopy(backup.file, target('rawCopySync'), true) },
+      rawCopySync: {
+        label: 'raw fs.copyFileSync + fsync',
+        run: async () => rawCopy(backup.file, target('rawCopySync'), true),
+      },
       rawApi: { label: 'raw SQLite backup API, fresh file', run: () => rawBackupApi(backup.file, target('rawApi')) },
       lib: { label: 'restoreDatabase (default, durable)', run: () => restoreDatabase(backup.file, target('lib')) },
-      libFast: { label: 'restoreDatabase {durable: false}', run: () => restoreDatabase(backup.file, target('libFast'), { durable: false }) },
+      libFast: {
+        label: 'restoreDatabase {durable: false}',
+        run: () => restoreDatabase(backup.file, target('libFast'), { durable: false }),
+      },
     };
     type Arm = keyof typeof arms;
     const names = Object.keys(arms) as Arm[];
@@ -75,7 +83,8 @@ export async function run(args: string[]): Promise<void> {
       for (const k of order) times[k].push(await timed(arms[k].run));
     }
     const restored = await snapshotTables(target('lib'));
-    if (restored.transactions?.checksum !== backup.tables.transactions.checksum) throw new Error('restored copy differs from the backup');
+    if (restored.transactions?.checksum !== backup.tables.transactions.checksum)
+      throw new Error('restored copy differs from the backup');
 
     const med = Object.fromEntries(names.map((k) => [k, median(times[k])])) as Record<Arm, number>;
     const thr = (ms: number): string => (backup.bytes / 1024 / 1024 / (ms / 1000)).toFixed(0);
@@ -84,18 +93,36 @@ export async function run(args: string[]): Promise<void> {
     console.log(
       table([
         ['restore', 'median ms', 'MB/s', 'vs raw copy', 'vs raw copy+fsync'],
-        ...names.map((k) => [arms[k].label, fmt(med[k]), thr(med[k]), vs(med.rawCopy, med[k]), vs(med.rawCopySync, med[k])]),
+        ...names.map((k) => [
+          arms[k].label,
+          fmt(med[k]),
+          thr(med[k]),
+          vs(med.rawCopy, med[k]),
+          vs(med.rawCopySync, med[k]),
+        ]),
       ]),
     );
     const verdict = (x: number): string => `${x.toFixed(2)}× (${x >= 0.9 ? 'meets' : 'misses'} ≥ 0.9×)`;
-    console.log(`restoreDatabase, durable, vs the equally durable raw copy+fsync: ${verdict(med.rawCopySync / med.lib)}`);
-    console.log(`restoreDatabase {durable: false} vs the raw copy:               ${verdict(med.rawCopy / med.libFast)}`);
+    console.log(
+      `restoreDatabase, durable, vs the equally durable raw copy+fsync: ${verdict(med.rawCopySync / med.lib)}`,
+    );
+    console.log(
+      `restoreDatabase {durable: false} vs the raw copy:               ${verdict(med.rawCopy / med.libFast)}`,
+    );
     console.log(`restoreDatabase, durable, vs the plain raw copy:                ${verdict(med.rawCopy / med.lib)}`);
     console.log(`restoreDatabase, durable, vs the raw SQLite backup API:         ${verdict(med.rawApi / med.lib)}`);
 
     // 2. A full drill sequence against the raw restore alone.
     const drillRounds = Math.max(3, Math.ceil(rounds / 2));
-    const steps = { snapshot: [] as number[], backup: [] as number[], inject: [] as number[], restore: [] as number[], verify: [] as number[], total: [] as number[], raw: [] as number[] };
+    const steps = {
+      snapshot: [] as number[],
+      backup: [] as number[],
+      inject: [] as number[],
+      restore: [] as number[],
+      verify: [] as number[],
+      total: [] as number[],
+      raw: [] as number[],
+    };
     const live = path.join(dir, 'drill', 'data.db');
     for (let r = 0; r < drillRounds; r++) {
       fs.mkdirSync(path.dirname(live), { recursive: true });
@@ -106,16 +133,27 @@ export async function run(args: string[]): Promise<void> {
       let injectedAt = '';
       steps.snapshot.push(await timed(async () => (snapshot = await snapshotTables(live))));
       steps.backup.push(await timed(async () => (b = await backupDatabase(live, path.join(dir, 'drill', 'backups')))));
-      steps.inject.push(await timed(async () => (injectedAt = (await injectFault('table-dropped', { dbPath: live, pid: null })).injectedAt)));
+      steps.inject.push(
+        await timed(
+          async () => (injectedAt = (await injectFault('table-dropped', { dbPath: live, pid: null })).injectedAt),
+        ),
+      );
       steps.restore.push(await timed(() => restoreDatabase(b!.file, live)));
       let ok = false;
-      steps.verify.push(await timed(async () => (ok = (await verifyRecovery({ dbPath: live, snapshot, backup: b, acks: [], injectedAt })).ok)));
+      steps.verify.push(
+        await timed(
+          async () => (ok = (await verifyRecovery({ dbPath: live, snapshot, backup: b, acks: [], injectedAt })).ok),
+        ),
+      );
       steps.total.push(Number(process.hrtime.bigint() - start) / 1e6);
       if (!ok) throw new Error('drill verification failed');
       steps.raw.push(await timed(() => rawCopy(b!.file, target('rawCopy'))));
       fs.rmSync(b!.file);
     }
-    const m = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, median(v)])) as Record<keyof typeof steps, number>;
+    const m = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, median(v)])) as Record<
+      keyof typeof steps,
+      number
+    >;
     console.log(`\nfull drill sequence (median of ${drillRounds} rounds)`);
     console.log(
       table([
@@ -129,7 +167,9 @@ export async function run(args: string[]): Promise<void> {
         ['raw restore (fs.copyFileSync)', fmt(m.raw)],
       ]),
     );
-    console.log(`drill overhead over the raw restore: +${fmt(m.total - m.raw)} ms (${(m.total / m.raw).toFixed(1)}× the raw restore)`);
+    console.log(
+      `drill overhead over the raw restore: +${fmt(m.total - m.raw)} ms (${(m.total / m.raw).toFixed(1)}× the raw restore)`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

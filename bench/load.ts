@@ -34,7 +34,17 @@ server.listen(0, '127.0.0.1', () => console.log('http://127.0.0.1:' + server.add
 `;
 
 const BODY = JSON.stringify({
-  records: [{ amount: 42.5, merchant_risk: 0.2, account_age_days: 300, hour: 14, is_foreign: false, velocity_24h: 3, channel: 'web' }],
+  records: [
+    {
+      amount: 42.5,
+      merchant_risk: 0.2,
+      account_age_days: 300,
+      hour: 14,
+      is_foreign: false,
+      velocity_24h: 3,
+      channel: 'web',
+    },
+  ],
 });
 
 async function startTarget(): Promise<{ url: string; child: ChildProcess }> {
@@ -63,7 +73,11 @@ async function withCpu(fn: () => Promise<{ rps: number; answered: number }>): Pr
 }
 
 /** autocannon's answered requests per second over its run. */
-async function autocannonRps(url: string, connections: number, seconds: number): Promise<{ rps: number; answered: number }> {
+async function autocannonRps(
+  url: string,
+  connections: number,
+  seconds: number,
+): Promise<{ rps: number; answered: number }> {
   const result = await autocannon({
     url: `${url}/predict`,
     method: 'POST',
@@ -72,12 +86,19 @@ async function autocannonRps(url: string, connections: number, seconds: number):
     connections,
     duration: seconds,
   });
-  if (result.errors || result.non2xx) throw new Error(`autocannon saw ${result.errors} errors and ${result.non2xx} non-2xx answers`);
+  if (result.errors || result.non2xx)
+    throw new Error(`autocannon saw ${result.errors} errors and ${result.non2xx} non-2xx answers`);
   return { rps: result.requests.total / result.duration, answered: result.requests.total };
 }
 
 /** runLoad asked for `rate` requests/s, throttled to `connections` in flight. */
-function generator(url: string, rate: number, connections: number, seconds: number, timeoutMs: number): Promise<LoadResult> {
+function generator(
+  url: string,
+  rate: number,
+  connections: number,
+  seconds: number,
+  timeoutMs: number,
+): Promise<LoadResult> {
   const profile = loadProfileSchema.parse({
     phases: [{ constant: { rate: Math.round(rate), duration: `${seconds}s` } }],
     maxConcurrency: connections,
@@ -110,14 +131,17 @@ export async function run(args: string[]): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const arms = r % 2 === 0 ? (['autocannon', 'strata'] as const) : (['strata', 'autocannon'] as const);
       for (const arm of arms) {
-        if (arm === 'autocannon') samples.autocannon.push(await withCpu(() => autocannonRps(target.url, connections, seconds)));
+        if (arm === 'autocannon')
+          samples.autocannon.push(await withCpu(() => autocannonRps(target.url, connections, seconds)));
         else {
           // Far more than the target can answer: the throttle keeps `connections` in flight and
           // drops what waited 500 ms, so this measures what the generator can push through.
           const sample = await withCpu(async () => {
             const result = await generator(target.url, overload, connections, seconds, 500);
-            if (result.errors.total - result.errors.dropped > 0) throw new Error(`generator saw errors: ${JSON.stringify(result.errors)}`);
-            if (result.errors.dropped === 0) throw new Error(`--overload ${overload}/s did not saturate the target: raise it`);
+            if (result.errors.total - result.errors.dropped > 0)
+              throw new Error(`generator saw errors: ${JSON.stringify(result.errors)}`);
+            if (result.errors.dropped === 0)
+              throw new Error(`--overload ${overload}/s did not saturate the target: raise it`);
             return { rps: result.throughput, answered: result.requests.answered };
           });
           samples.strata.push(sample);
@@ -131,13 +155,25 @@ export async function run(args: string[]): Promise<void> {
     // (other processes come and go on a shared box); its median is the headline figure.
     const pairRatios = samples.strata.map((x, i) => x.rps / samples.autocannon[i].rps);
     const ratio = median(pairRatios);
-    console.log(`\nmaximum throughput (answered requests/s, ${rounds} alternating rounds; runLoad asked for ${rps(overload)}/s, throttled to ${connections} in flight)`);
+    console.log(
+      `\nmaximum throughput (answered requests/s, ${rounds} alternating rounds; runLoad asked for ${rps(overload)}/s, throttled to ${connections} in flight)`,
+    );
     console.log(
       table([
         ['client', 'median req/s', 'rounds', 'client CPU µs/req'],
-        ['autocannon (baseline)', rps(max.autocannon), samples.autocannon.map((x) => rps(x.rps)).join(' '), cpu.autocannon.toFixed(1)],
+        [
+          'autocannon (baseline)',
+          rps(max.autocannon),
+          samples.autocannon.map((x) => rps(x.rps)).join(' '),
+          cpu.autocannon.toFixed(1),
+        ],
         ['strata runLoad', rps(max.strata), samples.strata.map((x) => rps(x.rps)).join(' '), cpu.strata.toFixed(1)],
-        ['ratio runLoad / autocannon', (max.strata / max.autocannon).toFixed(2), pairRatios.map((x) => x.toFixed(2)).join(' '), (cpu.autocannon / cpu.strata).toFixed(2)],
+        [
+          'ratio runLoad / autocannon',
+          (max.strata / max.autocannon).toFixed(2),
+          pairRatios.map((x) => x.toFixed(2)).join(' '),
+          (cpu.autocannon / cpu.strata).toFixed(2),
+        ],
       ]),
     );
     console.log(
@@ -149,12 +185,28 @@ export async function run(args: string[]): Promise<void> {
     const rate = Math.round(max.strata / 2);
     const accuracy: LoadResult[] = [];
     for (let r = 0; r < 2; r++) accuracy.push(await generator(target.url, rate, 64, 2 * seconds, 2000));
-    console.log(`\nrate accuracy at half the maximum: ${rate} requests/s for ${2 * seconds} s, ${accuracy.length} runs`);
+    console.log(
+      `\nrate accuracy at half the maximum: ${rate} requests/s for ${2 * seconds} s, ${accuracy.length} runs`,
+    );
     const worstWindow = (res: LoadResult): number =>
-      Math.max(...res.windows.filter((w) => !w.partial && w.intended > 0).map((w) => Math.abs(w.sent - w.intended) / w.intended)) * 100;
+      Math.max(
+        ...res.windows
+          .filter((w) => !w.partial && w.intended > 0)
+          .map((w) => Math.abs(w.sent - w.intended) / w.intended),
+      ) * 100;
     console.log(
       table([
-        ['run', 'target req/s', 'achieved req/s', 'achieved %', 'throughput', 'worst 1-s window', 'p50 ms', 'p99 ms', 'errors'],
+        [
+          'run',
+          'target req/s',
+          'achieved req/s',
+          'achieved %',
+          'throughput',
+          'worst 1-s window',
+          'p50 ms',
+          'p99 ms',
+          'errors',
+        ],
         ...accuracy.map((res, i) => [
           String(i + 1),
           res.targetRate.toFixed(1),

@@ -60,10 +60,14 @@ export function generate(file: string, targetBytes: number): { rows: number; byt
   const prose = Array.from({ length: 4000 }, () =>
     f.helpers.arrayElement([
       () => `${f.lorem.sentence()} ${f.company.catchPhrase()}.`,
-      () => `Shipped ${f.number.int({ min: 1, max: 500 })} units of ${f.commerce.productName()} on ${f.date.recent({ days: 400 }).toISOString()} for $${f.commerce.price()}.`,
-      () => `Order ORD-${f.string.numeric(8)} (${f.number.int({ min: 1, max: 40 })} items) was ${f.helpers.arrayElement(['packed', 'delayed', 'returned', 'refunded'])} at ${f.date.recent().toISOString().slice(11, 19)}.`,
-      () => `${f.person.firstName()} rated ${f.commerce.productName()} ${f.number.int({ min: 1, max: 5 })}/5: "${f.lorem.sentence({ min: 4, max: 12 })}"`,
-      () => `Invoice ${f.date.recent({ days: 900 }).toISOString().slice(0, 10)}-${f.string.numeric(4)} total ${f.finance.amount()} ${f.finance.currencyCode()}, version ${f.system.semver()}.`,
+      () =>
+        `Shipped ${f.number.int({ min: 1, max: 500 })} units of ${f.commerce.productName()} on ${f.date.recent({ days: 400 }).toISOString()} for $${f.commerce.price()}.`,
+      () =>
+        `Order ORD-${f.string.numeric(8)} (${f.number.int({ min: 1, max: 40 })} items) was ${f.helpers.arrayElement(['packed', 'delayed', 'returned', 'refunded'])} at ${f.date.recent().toISOString().slice(11, 19)}.`,
+      () =>
+        `${f.person.firstName()} rated ${f.commerce.productName()} ${f.number.int({ min: 1, max: 5 })}/5: "${f.lorem.sentence({ min: 4, max: 12 })}"`,
+      () =>
+        `Invoice ${f.date.recent({ days: 900 }).toISOString().slice(0, 10)}-${f.string.numeric(4)} total ${f.finance.amount()} ${f.finance.currencyCode()}, version ${f.system.semver()}.`,
     ])(),
   );
   const names = Array.from({ length: 2000 }, () => f.person.fullName());
@@ -78,7 +82,9 @@ export function generate(file: string, targetBytes: number): { rows: number; byt
   const db = new Database(file);
   db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
-  db.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, customer TEXT, note TEXT, amount REAL, created_at TEXT, ref TEXT)');
+  db.exec(
+    'CREATE TABLE events (id INTEGER PRIMARY KEY, customer TEXT, note TEXT, amount REAL, created_at TEXT, ref TEXT)',
+  );
   const insert = db.prepare('INSERT INTO events (customer, note, amount, created_at, ref) VALUES (?, ?, ?, ?, ?)');
   let rows = 0;
   let bytes = 0;
@@ -116,14 +122,22 @@ interface NaiveDetector {
 
 const NAIVE: NaiveDetector[] = [
   { name: 'email', regex: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g, valid: () => true },
-  { name: 'iban', regex: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g, valid: (m) => ibanValid(m[0]) },
+  {
+    name: 'iban',
+    regex: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g,
+    valid: (m) => ibanValid(m[0]),
+  },
   {
     name: 'ipv6',
     regex: /(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])/g,
     valid: (m) => ipv6Valid(m[0]),
   },
   { name: 'ipv4', regex: /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)/g, valid: (m) => ipv4Valid(m[0]) },
-  { name: 'card', regex: /(?<![\w+.-])\d(?:[ -]?\d){12,18}(?!\w)/g, valid: (m) => cardNumberValid(m[0].replace(/[ -]/g, '')) },
+  {
+    name: 'card',
+    regex: /(?<![\w+.-])\d(?:[ -]?\d){12,18}(?!\w)/g,
+    valid: (m) => cardNumberValid(m[0].replace(/[ -]/g, '')),
+  },
   { name: 'ssn', regex: /(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-])/g, valid: (m) => ssnValid(m[1], m[3], m[4]) },
   {
     name: 'phone',
@@ -144,7 +158,11 @@ function naiveCount(text: string, counts: Float64Array): void {
 function readBatches(file: string, visit: (text: string) => void): void {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const next = db.prepare('SELECT rowid, id, customer, note, amount, created_at, ref FROM events WHERE rowid > ? ORDER BY rowid LIMIT 1000').raw(true);
+    const next = db
+      .prepare(
+        'SELECT rowid, id, customer, note, amount, created_at, ref FROM events WHERE rowid > ? ORDER BY rowid LIMIT 1000',
+      )
+      .raw(true);
     let last = -1;
     for (let batch = next.all(last) as unknown[][]; batch.length > 0; batch = next.all(last) as unknown[][]) {
       for (const row of batch) {
@@ -220,7 +238,8 @@ export async function run(args: string[]): Promise<void> {
       for (const name of round % 2 === 0 ? names : [...names].reverse()) timings[name].push(await timed(arms[name]));
     }
 
-    const rate = (name: keyof typeof arms, clock: keyof Timing): number => median(timings[name].map((x) => mibPerS(scannedBytes, x[clock])));
+    const rate = (name: keyof typeof arms, clock: keyof Timing): number =>
+      median(timings[name].map((x) => mibPerS(scannedBytes, x[clock])));
     const table: string[][] = [
       ['scan', 'MiB/s CPU', 'MiB/s wall', 'wall per round', 'findings'],
       ...(
@@ -238,15 +257,26 @@ export async function run(args: string[]): Promise<void> {
       ]),
     ];
     const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
-    console.log('\n' + table.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n'));
+    console.log(
+      '\n' +
+        table
+          .map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '))
+          .join('\n'),
+    );
     const lib = rate('library', 'cpuMs');
     const naive = rate('naive', 'cpuMs');
     const read = rate('read', 'cpuMs');
-    console.log(`\nlibrary / naive (CPU time): ${(lib / naive).toFixed(2)}×; wall clock: ${(rate('library', 'wallMs') / rate('naive', 'wallMs')).toFixed(2)}×`);
+    console.log(
+      `\nlibrary / naive (CPU time): ${(lib / naive).toFixed(2)}×; wall clock: ${(rate('library', 'wallMs') / rate('naive', 'wallMs')).toFixed(2)}×`,
+    );
     // Detection alone, taking the read as the floor: time(scan) − time(read) per byte.
     const detect = (x: number): number => 1 / (1 / x - 1 / read);
-    console.log(`detection alone (scan minus read, CPU time): library ${fmt(detect(lib))} MiB/s, naive ${fmt(detect(naive))} MiB/s, ${(detect(lib) / detect(naive)).toFixed(2)}×`);
-    console.log(`findings differ a little: the naive regexes are the textbook ones; text scanned per round ${fmt(scannedBytes / 2 ** 20)} MiB; peak RSS ${fmt(process.resourceUsage().maxRSS / 1024)} MiB`);
+    console.log(
+      `detection alone (scan minus read, CPU time): library ${fmt(detect(lib))} MiB/s, naive ${fmt(detect(naive))} MiB/s, ${(detect(lib) / detect(naive)).toFixed(2)}×`,
+    );
+    console.log(
+      `findings differ a little: the naive regexes are the textbook ones; text scanned per round ${fmt(scannedBytes / 2 ** 20)} MiB; peak RSS ${fmt(process.resourceUsage().maxRSS / 1024)} MiB`,
+    );
     console.log(
       `target: library scan ≥ ${TARGET_MIB_PER_S} MiB/s on one core: ${lib >= TARGET_MIB_PER_S ? 'met' : 'NOT met'} ` +
         `(${fmt(lib)} MiB/s of CPU time, ${fmt(rate('library', 'wallMs'))} MiB/s of wall clock at load average ${os.loadavg()[0].toFixed(2)})`,

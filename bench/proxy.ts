@@ -76,7 +76,15 @@ export async function run(args: string[]): Promise<void> {
     const stats = Object.fromEntries(
       names.map((k) => {
         const sorted = Float64Array.from(samples[k]).sort();
-        return [k, { p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: sorted[sorted.length - 1] }];
+        return [
+          k,
+          {
+            p50: quantile(sorted, 0.5),
+            p90: quantile(sorted, 0.9),
+            p99: quantile(sorted, 0.99),
+            max: sorted[sorted.length - 1],
+          },
+        ];
       }),
     ) as Record<Arm, { p50: number; p90: number; p99: number; max: number }>;
     console.log(`\nlatency per request, ms (${rounds * requests} requests per arm)`);

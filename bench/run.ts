@@ -7,17 +7,34 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args
     load: () => import('./drill'),
   },
   load: {
-    describe: 'maximum throughput of the load generator against autocannon on the same local target; rate accuracy at half of it',
+    describe:
+      'maximum throughput of the load generator against autocannon on the same local target; rate accuracy at half of it',
     load: () => import('./load'),
   },
-  sanitize: { describe: 'streaming sanitizer rows/s against a straightforward per-row implementation of the same masking policy (--memory: peak RSS at N and 5N rows)', load: () => import('./sanitize') },
-  pii: { describe: 'PII scan MiB/s of ~50 MiB of mixed text rows in SQLite (target ≥ 50 on one core) against every detector regex on every value', load: () => import('./pii') },
-  synth: { describe: 'synthesis rows/s (Gaussian copula from a profile) against the same schema row by row with @faker-js/faker (target ≥ 10×); peak RSS at 1 M vs 10 M rows streamed to CSV', load: () => import('./synth') },
+  sanitize: {
+    describe:
+      'streaming sanitizer rows/s against a straightforward per-row implementation of the same masking policy (--memory: peak RSS at N and 5N rows)',
+    load: () => import('./sanitize'),
+  },
+  pii: {
+    describe:
+      'PII scan MiB/s of ~50 MiB of mixed text rows in SQLite (target ≥ 50 on one core) against every detector regex on every value',
+    load: () => import('./pii'),
+  },
+  synth: {
+    describe:
+      'synthesis rows/s (Gaussian copula from a profile) against the same schema row by row with @faker-js/faker (target ≥ 10×); peak RSS at 1 M vs 10 M rows streamed to CSV',
+    load: () => import('./synth'),
+  },
   data: {
-    describe: 'synth, sanitize and pii in one run (sanitize on 50 k rows, 2 k baseline) and one summary table: synthesis vs faker, sanitize vs per-row, scan MiB/s, peak RSS at 1 M and 10 M rows',
+    describe:
+      'synth, sanitize and pii in one run (sanitize on 50 k rows, 2 k baseline) and one summary table: synthesis vs faker, sanitize vs per-row, scan MiB/s, peak RSS at 1 M and 10 M rows',
     load: () => import('./data'),
   },
-  proxy: { describe: 'latency Toxiproxy adds with no fault (p50, p99) against direct requests to the same local server', load: () => import('./proxy') },
+  proxy: {
+    describe: 'latency Toxiproxy adds with no fault (p50, p99) against direct requests to the same local server',
+    load: () => import('./proxy'),
+  },
 };
 
 async function main(): Promise<void> {

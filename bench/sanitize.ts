@@ -25,7 +25,19 @@ import Database from 'better-sqlite3';
 import { sanitize } from '../src/data/masking/sanitize';
 import { flag, median, table } from './support';
 
-const HEADER = ['id', 'full_name', 'email', 'phone', 'card', 'zip', 'birth_date', 'balance', 'city', 'notes', 'segment'];
+const HEADER = [
+  'id',
+  'full_name',
+  'email',
+  'phone',
+  'card',
+  'zip',
+  'birth_date',
+  'balance',
+  'city',
+  'notes',
+  'segment',
+];
 const FIRST = ['Ada', 'Alan', 'Grace', 'Katherine', 'Edsger', 'Barbara', 'Donald', 'Frances', 'John', 'Radia'];
 const LAST = ['Lovelace', 'Turing', 'Hopper', 'Johnson', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Backus', 'Perlman'];
 
@@ -73,13 +85,22 @@ const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
  * per-row key derivation, faker's own seeding, one autocommitted INSERT per row (unless
  * `oneTransaction`).
  */
-function perRowSanitize(csvFile: string, dbPath: string, secret: Buffer, environment: string, limit: number, oneTransaction: boolean): number {
+function perRowSanitize(
+  csvFile: string,
+  dbPath: string,
+  secret: Buffer,
+  environment: string,
+  limit: number,
+  oneTransaction: boolean,
+): number {
   const lines = fs.readFileSync(csvFile, 'utf8').split('\n');
   const header = lines[0].split(',');
   const col = (name: string) => header.indexOf(name);
   const db = new Database(dbPath);
   db.exec('DROP TABLE IF EXISTS customers');
-  db.exec('CREATE TABLE customers (id TEXT, full_name TEXT, email TEXT, phone TEXT, card TEXT, zip TEXT, birth_date TEXT, balance TEXT, city TEXT, segment TEXT)');
+  db.exec(
+    'CREATE TABLE customers (id TEXT, full_name TEXT, email TEXT, phone TEXT, card TEXT, zip TEXT, birth_date TEXT, balance TEXT, city TEXT, segment TEXT)',
+  );
   const insert = db.prepare('INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   const faker = new Faker({ locale: [en, base] });
   let written = 0;
@@ -87,8 +108,12 @@ function perRowSanitize(csvFile: string, dbPath: string, secret: Buffer, environ
     for (let i = 1; i < lines.length && written < limit; i++) {
       if (lines[i] === '') continue;
       const f = lines[i].split(',');
-      const hmacKey = Buffer.from(hkdfSync('sha256', secret, 'strata/masking/v1', `strata/masking/hmac/${environment}`, 32));
-      const fakeKey = Buffer.from(hkdfSync('sha256', secret, 'strata/masking/v1', `strata/masking/fake/${environment}`, 32));
+      const hmacKey = Buffer.from(
+        hkdfSync('sha256', secret, 'strata/masking/v1', `strata/masking/hmac/${environment}`, 32),
+      );
+      const fakeKey = Buffer.from(
+        hkdfSync('sha256', secret, 'strata/masking/v1', `strata/masking/fake/${environment}`, 32),
+      );
       const digest = createHmac('sha256', hmacKey).update('\u0000').update(f[col('id')]).digest();
       let id = 'cust_';
       for (let k = 0; k < 16; k++) id += B32[digest[k] & 31];
@@ -127,7 +152,12 @@ async function timed(fn: () => unknown): Promise<number> {
 
 /** Child mode for --memory: sanitize one file, print the peak RSS. */
 async function child(csvFile: string, policyFile: string, out: string): Promise<void> {
-  const report = await sanitize({ source: csvFile, policy: policyFile, target: { kind: 'file', path: out }, environment: 'mirror' });
+  const report = await sanitize({
+    source: csvFile,
+    policy: policyFile,
+    target: { kind: 'file', path: out },
+    environment: 'mirror',
+  });
   process.stdout.write(JSON.stringify({ rows: report.rowsWritten, maxRssKb: process.resourceUsage().maxRSS }));
 }
 
@@ -147,11 +177,27 @@ export async function run(args: string[]): Promise<void> {
     const home = path.join(dir, 'home');
     fs.mkdirSync(path.join(home, 'envs', 'mirror'), { recursive: true });
     const mb = (fs.statSync(csvFile).size / 1024 / 1024).toFixed(1);
-    console.log(`sanitize bench: ${rows} rows (${mb} MB CSV, 11 columns: hmac, 2 fake, redact, mask, 3 generalize, 2 keep, drop), ${rounds} rounds, node ${process.version}, ${os.cpus().length} CPUs`);
+    console.log(
+      `sanitize bench: ${rows} rows (${mb} MB CSV, 11 columns: hmac, 2 fake, redact, mask, 3 generalize, 2 keep, drop), ${rounds} rounds, node ${process.version}, ${os.cpus().length} CPUs`,
+    );
 
     const arms = {
-      stream: { label: 'streaming sanitize → env data.db', rows, run: () => sanitize({ source: csvFile, policy, target: { kind: 'env', home, layer: 'mirror' } }) },
-      streamCsv: { label: 'streaming sanitize → CSV file', rows, run: () => sanitize({ source: csvFile, policy, target: { kind: 'file', path: path.join(dir, 'out.csv') }, environment: 'mirror' }) },
+      stream: {
+        label: 'streaming sanitize → env data.db',
+        rows,
+        run: () => sanitize({ source: csvFile, policy, target: { kind: 'env', home, layer: 'mirror' } }),
+      },
+      streamCsv: {
+        label: 'streaming sanitize → CSV file',
+        rows,
+        run: () =>
+          sanitize({
+            source: csvFile,
+            policy,
+            target: { kind: 'file', path: path.join(dir, 'out.csv') },
+            environment: 'mirror',
+          }),
+      },
       perRow: {
         label: 'per-row baseline (autocommit per INSERT)',
         rows: baselineRows,
@@ -174,7 +220,11 @@ export async function run(args: string[]): Promise<void> {
         seconds[k].push(await timed(arms[k].run));
       }
     }
-    const written = (new Database(path.join(home, 'envs', 'mirror', 'data.db'), { readonly: true }).prepare('SELECT count(*) AS n FROM customers').get() as { n: number }).n;
+    const written = (
+      new Database(path.join(home, 'envs', 'mirror', 'data.db'), { readonly: true })
+        .prepare('SELECT count(*) AS n FROM customers')
+        .get() as { n: number }
+    ).n;
     if (written !== rows) throw new Error(`streaming wrote ${written} rows, expected ${rows}`);
 
     const rate = Object.fromEntries(names.map((k) => [k, arms[k].rows / median(seconds[k])])) as Record<Arm, number>;
@@ -182,11 +232,21 @@ export async function run(args: string[]): Promise<void> {
     console.log(
       table([
         ['implementation', 'rows', 'median s', 'rows/s', 'vs per-row'],
-        ...names.map((k) => [arms[k].label, String(arms[k].rows), median(seconds[k]).toFixed(2), rate[k].toFixed(0), `${(rate[k] / rate.perRow).toFixed(1)}×`]),
+        ...names.map((k) => [
+          arms[k].label,
+          String(arms[k].rows),
+          median(seconds[k]).toFixed(2),
+          rate[k].toFixed(0),
+          `${(rate[k] / rate.perRow).toFixed(1)}×`,
+        ]),
       ]),
     );
-    console.log(`\nstreaming sanitize into an environment vs the straightforward per-row implementation: ${(rate.stream / rate.perRow).toFixed(1)}×`);
-    console.log(`streaming sanitize vs the per-row code given one transaction (the gap left once commits are batched): ${(rate.stream / rate.perRowTx).toFixed(1)}×`);
+    console.log(
+      `\nstreaming sanitize into an environment vs the straightforward per-row implementation: ${(rate.stream / rate.perRow).toFixed(1)}×`,
+    );
+    console.log(
+      `streaming sanitize vs the per-row code given one transaction (the gap left once commits are batched): ${(rate.stream / rate.perRowTx).toFixed(1)}×`,
+    );
 
     if (args.includes('--memory')) {
       console.log('\npeak RSS of the streaming sanitizer (CSV → CSV, child processes)');
@@ -194,7 +254,11 @@ export async function run(args: string[]): Promise<void> {
       for (const n of [rows, rows * 5]) {
         const file = path.join(dir, `mem-${n}.csv`);
         writeCustomers(file, n);
-        const result = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', file, policy, path.join(dir, `mem-${n}.out.csv`)], { encoding: 'utf8' });
+        const result = spawnSync(
+          process.execPath,
+          ['--import', 'tsx', __filename, '--child', file, policy, path.join(dir, `mem-${n}.out.csv`)],
+          { encoding: 'utf8' },
+        );
         if (result.status !== 0) throw new Error(`child failed: ${result.stderr}`);
         const { rows: got, maxRssKb } = JSON.parse(result.stdout) as { rows: number; maxRssKb: number };
         if (got !== n) throw new Error(`child wrote ${got} rows, expected ${n}`);

@@ -72,7 +72,8 @@ function fakerRowGenerator(profile: DataProfile, faker: Faker): (row: number) =>
       }
       case 'categorical': {
         const weighted = column.categorical.categories.map((c) => ({ value: c.value, weight: c.count }));
-        if (column.categorical.other.count > 0) weighted.push({ value: 'other', weight: column.categorical.other.count });
+        if (column.categorical.other.count > 0)
+          weighted.push({ value: 'other', weight: column.categorical.other.count });
         return () => faker.helpers.weightedArrayElement(weighted);
       }
       case 'boolean': {
@@ -82,7 +83,9 @@ function fakerRowGenerator(profile: DataProfile, faker: Faker): (row: number) =>
       }
       case 'identifier': {
         if (column.identifier.kind === 'integer') return (row) => row + 1;
-        const chunks = column.identifier.formats[0]?.chunks ?? [{ kind: 'class' as const, charset: 'alnum' as const, min: 8, max: 8 }];
+        const chunks = column.identifier.formats[0]?.chunks ?? [
+          { kind: 'class' as const, charset: 'alnum' as const, min: 8, max: 8 },
+        ];
         const parts = chunks.map((c): (() => string) => {
           if (c.kind === 'literal') return () => c.text;
           const length = { min: c.min, max: c.max };
@@ -92,10 +95,15 @@ function fakerRowGenerator(profile: DataProfile, faker: Faker): (row: number) =>
             case 'lower':
             case 'upper':
             case 'alpha':
-              return () => faker.string.alpha({ length, casing: c.charset === 'lower' ? 'lower' : c.charset === 'upper' ? 'upper' : 'mixed' });
+              return () =>
+                faker.string.alpha({
+                  length,
+                  casing: c.charset === 'lower' ? 'lower' : c.charset === 'upper' ? 'upper' : 'mixed',
+                });
             case 'hex':
             case 'HEX':
-              return () => faker.string.hexadecimal({ length, casing: c.charset === 'hex' ? 'lower' : 'upper', prefix: '' });
+              return () =>
+                faker.string.hexadecimal({ length, casing: c.charset === 'hex' ? 'lower' : 'upper', prefix: '' });
             default:
               return () => faker.string.alphanumeric({ length });
           }
@@ -107,7 +115,8 @@ function fakerRowGenerator(profile: DataProfile, faker: Faker): (row: number) =>
     }
   });
   const rates = profile.columns.map((c) => c.missingRate);
-  return (row) => cells.map((cell, i) => (rates[i] > 0 && faker.datatype.boolean({ probability: rates[i] }) ? null : cell(row)));
+  return (row) =>
+    cells.map((cell, i) => (rates[i] > 0 && faker.datatype.boolean({ probability: rates[i] }) ? null : cell(row)));
 }
 
 function oursRowsPerSecond(profile: DataProfile, rows: number, seed: number): Rate {
@@ -159,12 +168,17 @@ interface ChildResult {
 /** Generates `rows` rows to a CSV in a fresh process and reports its peak RSS. */
 function measureInChild(profileFile: string, rows: number, dir: string): ChildResult {
   const out = path.join(dir, `synth-${rows}.csv`);
-  const child = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', profileFile, String(rows), out], {
-    encoding: 'utf8',
-    cwd: path.resolve(__dirname, '..'),
-    maxBuffer: 1 << 20,
-  });
-  if (child.status !== 0) throw new Error(`child generating ${rows} rows failed (exit ${child.status}): ${child.stderr}`);
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', __filename, '--child', profileFile, String(rows), out],
+    {
+      encoding: 'utf8',
+      cwd: path.resolve(__dirname, '..'),
+      maxBuffer: 1 << 20,
+    },
+  );
+  if (child.status !== 0)
+    throw new Error(`child generating ${rows} rows failed (exit ${child.status}): ${child.stderr}`);
   const result = JSON.parse(child.stdout.trim().split('\n').pop()!) as ChildResult;
   fs.rmSync(out, { force: true });
   return result;
@@ -194,7 +208,9 @@ export async function run(args: string[]): Promise<void> {
   const profile = await benchProfile();
   const { faker } = await import('@faker-js/faker');
   const types = profile.columns.map((c) => c.type).join(', ');
-  console.log(`profile: ${profile.columns.length} columns (${types}) from ${fmt(SOURCE_ROWS)} source rows; node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}`);
+  console.log(
+    `profile: ${profile.columns.length} columns (${types}) from ${fmt(SOURCE_ROWS)} source rows; node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}`,
+  );
 
   // Warm both up so the JIT has seen each path before anything is timed.
   oursRowsPerSecond(profile, 50_000, 0);
@@ -218,7 +234,9 @@ export async function run(args: string[]): Promise<void> {
   const cpu = (xs: Rate[]) => xs.map((x) => x.cpu);
   const ratio = median(wall(ours)) / median(wall(fakers));
   const cpuRatio = median(cpu(ours)) / median(cpu(fakers));
-  console.log(`\nsynthesis throughput (rows/s wall clock, ${rounds} alternating rounds, medians; ours ${fmt(oursRows)} rows per round, faker ${fmt(fakerRows)})`);
+  console.log(
+    `\nsynthesis throughput (rows/s wall clock, ${rounds} alternating rounds, medians; ours ${fmt(oursRows)} rows per round, faker ${fmt(fakerRows)})`,
+  );
   const line = (name: string, xs: Rate[]) => [
     name,
     fmt(median(wall(xs))),
@@ -235,7 +253,9 @@ export async function run(args: string[]): Promise<void> {
       line('faker, row by row (baseline)', fakers),
     ]),
   );
-  console.log(`ratio ${ratio.toFixed(1)}× wall clock, ${cpuRatio.toFixed(1)}× CPU time (target ≥ ${THROUGHPUT_TARGET}×): ${ratio >= THROUGHPUT_TARGET ? 'PASS' : 'FAIL'}`);
+  console.log(
+    `ratio ${ratio.toFixed(1)}× wall clock, ${cpuRatio.toFixed(1)}× CPU time (target ≥ ${THROUGHPUT_TARGET}×): ${ratio >= THROUGHPUT_TARGET ? 'PASS' : 'FAIL'}`,
+  );
 
   if (args.includes('--no-memory')) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-synth-'));
@@ -262,11 +282,20 @@ export async function run(args: string[]): Promise<void> {
     console.log(
       table([
         ['rows', 'seconds', 'rows/s', 'file MB', 'peak RSS MB', 'fidelity'],
-        ...results.map((r) => [fmt(r.rows), r.seconds.toFixed(1), fmt(r.rows / r.seconds), (r.bytes / 1e6).toFixed(0), r.maxRssMb.toFixed(0), r.fidelity.toFixed(3)]),
+        ...results.map((r) => [
+          fmt(r.rows),
+          r.seconds.toFixed(1),
+          fmt(r.rows / r.seconds),
+          (r.bytes / 1e6).toFixed(0),
+          r.maxRssMb.toFixed(0),
+          r.fidelity.toFixed(3),
+        ]),
       ]),
     );
     const growth = results[1].maxRssMb / results[0].maxRssMb;
-    console.log(`peak RSS ×${growth.toFixed(2)} for ×${(sizes[1] / sizes[0]).toFixed(0)} the rows: ${growth < 1.5 ? 'flat (PASS)' : 'grows (FAIL)'}`);
+    console.log(
+      `peak RSS ×${growth.toFixed(2)} for ×${(sizes[1] / sizes[0]).toFixed(0)} the rows: ${growth < 1.5 ? 'flat (PASS)' : 'grows (FAIL)'}`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -96,7 +96,13 @@ export function makeCorpus(seed = CORPUS_SEED): CorpusLine[] {
     const sep = pick([' ', ' ', '-', '']);
     if (sep === '') return digits;
     const layout =
-      digits.length === 15 ? [4, 6, 5] : digits.length === 14 ? [4, 6, 4] : digits.length === 13 ? [4, 4, 5] : [4, 4, 4, 4, 3];
+      digits.length === 15
+        ? [4, 6, 5]
+        : digits.length === 14
+          ? [4, 6, 4]
+          : digits.length === 13
+            ? [4, 4, 5]
+            : [4, 4, 4, 4, 3];
     const parts: string[] = [];
     let at = 0;
     for (const size of layout) {
@@ -115,9 +121,20 @@ export function makeCorpus(seed = CORPUS_SEED): CorpusLine[] {
     const kind = int(0, 9);
     if (kind < 6) return { value: formatCard(breakLuhn(validCard())), labels: [] };
     // Luhn-valid, but no scheme issues this prefix (7x, 8x but 81/82, 9x but 9792, 31–33, 0x).
-    if (kind < 8) return { value: formatCard(luhnNumber(pick(['70', '77', '85', '88', '90', '95', '31', '33', '07']), 16)), labels: [] };
+    if (kind < 8)
+      return {
+        value: formatCard(luhnNumber(pick(['70', '77', '85', '88', '90', '95', '31', '33', '07']), 16)),
+        labels: [],
+      };
     // Luhn-valid and a known prefix, but a length that scheme never uses.
-    const [prefix, length] = pick([['37', 16], ['34', 17], ['4', 15], ['4', 14], ['51', 15], ['55', 18]] as const);
+    const [prefix, length] = pick([
+      ['37', 16],
+      ['34', 17],
+      ['4', 15],
+      ['4', 14],
+      ['51', 15],
+      ['55', 18],
+    ] as const);
     return { value: formatCard(luhnNumber(prefix, length)), labels: [] };
   };
 
@@ -177,10 +194,12 @@ export function makeCorpus(seed = CORPUS_SEED): CorpusLine[] {
       return { value: octets.join('.'), labels: [] };
     }
     if (kind === 2) return { value: `v${int(0, 9)}.${int(0, 20)}.${int(0, 50)}.${int(0, 200)}`, labels: [] };
-    if (kind === 3) return { value: `${int(1, 9)}.${int(0, 20)}.${int(0, 9)}.${int(0, 99)}.${int(0, 999)}`, labels: [] };
+    if (kind === 3)
+      return { value: `${int(1, 9)}.${int(0, 20)}.${int(0, 9)}.${int(0, 99)}.${int(0, 999)}`, labels: [] };
     return { value: `1.3.6.1.4.1.${int(1, 60000)}.${int(1, 9)}`, labels: [] };
   };
-  const hexGroup = (): string => f.string.hexadecimal({ length: int(1, 4), casing: 'lower', prefix: '' }).replace(/^0+(?=.)/, '');
+  const hexGroup = (): string =>
+    f.string.hexadecimal({ length: int(1, 4), casing: 'lower', prefix: '' }).replace(/^0+(?=.)/, '');
   const ipv6 = (): Planted => {
     const kind = int(0, 5);
     let value: string;
@@ -204,7 +223,8 @@ export function makeCorpus(seed = CORPUS_SEED): CorpusLine[] {
       () => f.internet.mac({ separator: '-' }),
       () => pick(['std::vector', 'std::string', 'Foo::Bar', 'ActiveRecord::Base', 'crate::config']),
       () => `${int(1, 32)}:${int(1, 20)}`,
-      () => `${hexGroup()}:${hexGroup()}:${hexGroup()}:${hexGroup()}:${hexGroup()}:${hexGroup()}:${hexGroup()}:${hexGroup()}:${hexGroup()}`,
+      () =>
+        `${hexGroup()}:${hexGroup()}:${hexGroup()}:${hexGroup()}:${hexGroup()}:${hexGroup()}:${hexGroup()}:${hexGroup()}:${hexGroup()}`,
       () => `2001:db8::${f.string.hexadecimal({ length: 5, casing: 'lower', prefix: '' })}`,
     ])();
     return { value, labels: [] };
@@ -279,7 +299,12 @@ export function makeCorpus(seed = CORPUS_SEED): CorpusLine[] {
     const last = f.person.lastName();
     const value = pick([
       () => f.internet.email({ firstName: first, lastName: last }),
-      () => f.internet.email({ firstName: first, lastName: last, provider: `${f.internet.domainWord()}.${pick(['co.uk', 'de', 'io', 'org', 'com.au'])}` }),
+      () =>
+        f.internet.email({
+          firstName: first,
+          lastName: last,
+          provider: `${f.internet.domainWord()}.${pick(['co.uk', 'de', 'io', 'org', 'com.au'])}`,
+        }),
       () => `${first.toLowerCase()}.${last.toLowerCase()}+${f.word.noun()}@${f.internet.domainName()}`,
       () => `${f.internet.username().toLowerCase()}@mail.${f.internet.domainName()}`,
       () => f.internet.exampleEmail({ firstName: first, lastName: last }).toUpperCase(),
@@ -301,14 +326,24 @@ export function makeCorpus(seed = CORPUS_SEED): CorpusLine[] {
   // --- configured pattern and deny-list ------------------------------------------------------
 
   const employeeId = (): Planted => ({ value: `EMP-${numeric(6)}`, labels: ['employee_id'] });
-  const employeeIdLookalike = (): Planted => ({ value: pick([`EMP-${numeric(5)}`, `TEMP-${numeric(6)}`, `EMP-${numeric(7)}`]), labels: [] });
+  const employeeIdLookalike = (): Planted => ({
+    value: pick([`EMP-${numeric(5)}`, `TEMP-${numeric(6)}`, `EMP-${numeric(7)}`]),
+    labels: [],
+  });
   const denyTerm = (): Planted => {
     const term = pick(CORPUS_DENY_TERMS);
     const value = pick([term, term.toUpperCase(), term.toLowerCase()]);
     return { value, labels: ['deny-list'] };
   };
   const denyLookalike = (): Planted => ({
-    value: pick(['bluebirds', 'the Bluebird Cafe project', 'nightjars', 'Nightjarring', 'Larkspur Avenue', 'operation of larkspurs']),
+    value: pick([
+      'bluebirds',
+      'the Bluebird Cafe project',
+      'nightjars',
+      'Nightjarring',
+      'Larkspur Avenue',
+      'operation of larkspurs',
+    ]),
     labels: [],
   });
 

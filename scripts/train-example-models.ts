@@ -136,7 +136,12 @@ function fit(terms: Term[], rows: Transaction[]): { intercept: number; terms: Mo
   console.log(`  fitted ${k} terms in ${iterations} iterations`);
   return {
     intercept: round6(b),
-    terms: terms.map((term, j) => ({ ...term, center: columns[j].center, scale: columns[j].scale, weight: round6(w[j]) })),
+    terms: terms.map((term, j) => ({
+      ...term,
+      center: columns[j].center,
+      scale: columns[j].scale,
+      weight: round6(w[j]),
+    })),
   };
 }
 

@@ -14,7 +14,10 @@ export async function runWorker(): Promise<void> {
     taskQueue: settings.taskQueue,
     provider,
   });
-  logger.info({ address: settings.address, namespace: settings.namespace, taskQueue: settings.taskQueue, home: settings.home }, 'worker running');
+  logger.info(
+    { address: settings.address, namespace: settings.namespace, taskQueue: settings.taskQueue, home: settings.home },
+    'worker running',
+  );
   try {
     await worker.run();
   } finally {

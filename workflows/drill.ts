@@ -33,7 +33,10 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   const id = workflowInfo().workflowId;
   const objective = input.layer.drills?.[input.scenario];
   if (!objective) {
-    throw ApplicationFailure.nonRetryable(`layer ${input.layer.name} declares no objective for scenario ${input.scenario}`, 'NoObjective');
+    throw ApplicationFailure.nonRetryable(
+      `layer ${input.layer.name} declares no objective for scenario ${input.scenario}`,
+      'NoObjective',
+    );
   }
   const rtoMs = parseDuration(objective.rto) ?? 0;
   const rpoMs = parseDuration(objective.rpo) ?? 0;
@@ -53,8 +56,18 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
     prepared = await activities.drillPrepare({ drillId: id, layer: input.layer.name });
     writerRunning = true;
     const prep = prepared;
-    const injected = await activities.drillInject({ drillId: id, layer: input.layer.name, scenario: input.scenario, percent: input.percent });
-    const detected = await activities.drillDetect({ drillId: id, layer: input.layer.name, snapshot: prepared.snapshot, timeoutMs: 30_000 });
+    const injected = await activities.drillInject({
+      drillId: id,
+      layer: input.layer.name,
+      scenario: input.scenario,
+      percent: input.percent,
+    });
+    const detected = await activities.drillDetect({
+      drillId: id,
+      layer: input.layer.name,
+      snapshot: prepared.snapshot,
+      timeoutMs: 30_000,
+    });
     const recovered = await activities.drillRecover({
       drillId: id,
       layer: input.layer.name,
@@ -114,7 +127,8 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
     upsertSearchAttributes([{ key: PHASE_KEY, value: 'failed' }]);
     throw err;
   } finally {
-    if (prepared && writerRunning) await activities.drillStopWriter({ writerPid: prepared.writerPid, writerLog: prepared.writerLog });
+    if (prepared && writerRunning)
+      await activities.drillStopWriter({ writerPid: prepared.writerPid, writerLog: prepared.writerLog });
     await lease.release();
   }
 }

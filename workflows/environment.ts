@@ -49,10 +49,18 @@ export async function environment(input: EnvironmentInput): Promise<void> {
   const maxHistory = input.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
 
   const grant = (holder: string) => {
-    pending.push(signal(holder).signal(leaseGrantedSignal, { layer: state.layer }).catch(() => undefined));
+    pending.push(
+      signal(holder)
+        .signal(leaseGrantedSignal, { layer: state.layer })
+        .catch(() => undefined),
+    );
   };
   const deny = (holder: string, reason: string) => {
-    pending.push(signal(holder).signal(leaseDeniedSignal, { layer: state.layer, reason }).catch(() => undefined));
+    pending.push(
+      signal(holder)
+        .signal(leaseDeniedSignal, { layer: state.layer, reason })
+        .catch(() => undefined),
+    );
   };
   const passLeaseOn = () => {
     state.lease = null;
@@ -101,15 +109,21 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     if (!by || !String(reason ?? '').trim()) {
       throw ApplicationFailure.nonRetryable('a hold needs --as and --reason', 'HoldRefused');
     }
-    if (state.hold) throw ApplicationFailure.nonRetryable(`layer ${state.layer} is already on hold by ${state.hold.by}`, 'HoldRefused');
+    if (state.hold)
+      throw ApplicationFailure.nonRetryable(
+        `layer ${state.layer} is already on hold by ${state.hold.by}`,
+        'HoldRefused',
+      );
     state.hold = { by, reason: String(reason).trim(), at: now() };
     return state.hold;
   });
 
   setHandler(breakLeaseUpdate, ({ actor, reason }) => {
     const by = normalizeIdentity(String(actor ?? ''));
-    if (!by || !String(reason ?? '').trim()) throw ApplicationFailure.nonRetryable('breaking a lease needs --as and --reason', 'LeaseRefused');
-    if (!state.lease) throw ApplicationFailure.nonRetryable(`layer ${state.layer} has no lease to break`, 'LeaseRefused');
+    if (!by || !String(reason ?? '').trim())
+      throw ApplicationFailure.nonRetryable('breaking a lease needs --as and --reason', 'LeaseRefused');
+    if (!state.lease)
+      throw ApplicationFailure.nonRetryable(`layer ${state.layer} has no lease to break`, 'LeaseRefused');
     const broken = state.lease.holder;
     passLeaseOn();
     return { broken };
@@ -133,7 +147,8 @@ export async function environment(input: EnvironmentInput): Promise<void> {
 
   for (;;) {
     // Wake for the next rotation, the TTL, or to continue as new; signals wake it too.
-    const ttlDue = ttlMs && !state.lease && !state.tornDownAt && state.history.length > 0 ? lastActivity + ttlMs : Infinity;
+    const ttlDue =
+      ttlMs && !state.lease && !state.tornDownAt && state.history.length > 0 ? lastActivity + ttlMs : Infinity;
     const wakeAt = Math.min(nextRotation, ttlDue);
     const timeout = wakeAt === Infinity ? undefined : Math.max(0, wakeAt - Date.now());
     const before = lastActivity;
@@ -150,11 +165,24 @@ export async function environment(input: EnvironmentInput): Promise<void> {
         if (r.rotatedAt) state.credentialsRotatedAt = r.rotatedAt;
       }
     }
-    if (ttlDue !== Infinity && Date.now() >= ttlDue && !state.lease && state.waiting.length === 0 && !state.tornDownAt) {
+    if (
+      ttlDue !== Infinity &&
+      Date.now() >= ttlDue &&
+      !state.lease &&
+      state.waiting.length === 0 &&
+      !state.tornDownAt
+    ) {
       // The teardown holds the lease: a promotion arriving meanwhile waits for it.
       state.lease = { holder: `${workflowInfo().workflowId}/ttl`, kind: 'rollback', since: now() };
       await activities.teardownEnvironment({ layer: state.layer });
-      state.history.push({ at: now(), event: 'torn-down', version: null, digest: null, by: 'ttl', reason: `unused for ${input.ttl}` });
+      state.history.push({
+        at: now(),
+        event: 'torn-down',
+        version: null,
+        digest: null,
+        by: 'ttl',
+        reason: `unused for ${input.ttl}`,
+      });
       state.tornDownAt = now();
       passLeaseOn();
     }

@@ -73,7 +73,11 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   // Histories recorded before environments had leases replay without them.
   const useEnvironment = patched('environment-lease');
   const lease = environmentLease(spec, input.promotionId);
-  const recordVersion = async (event: 'deployed' | 'promoted' | 'rolled-back', version: string | null, digest: string | null) => {
+  const recordVersion = async (
+    event: 'deployed' | 'promoted' | 'rolled-back',
+    version: string | null,
+    digest: string | null,
+  ) => {
     if (useEnvironment) await lease.record(event, version, digest);
   };
 
@@ -102,7 +106,11 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       if (spec.rollback === 'previous') {
         compensations.unshift(async () => {
           const r = await activities.rollbackEnvironment({ layer: spec, to: previous });
-          await recordVersion('rolled-back', r.running, r.running ? (previous as Release | null)?.digest ?? null : null);
+          await recordVersion(
+            'rolled-back',
+            r.running,
+            r.running ? ((previous as Release | null)?.digest ?? null) : null,
+          );
           await report({ phase: 'rolled-back', running: r.running });
         });
       }
@@ -113,7 +121,9 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       await report({ phase: 'testing' });
       for (const gate of spec.gates) {
         const result =
-          gate.type === 'seeds' && spec.seeds ? await runSeeds(input, gate, spec.seeds) : await activities.runGate({ layer: spec, candidate, gate });
+          gate.type === 'seeds' && spec.seeds
+            ? await runSeeds(input, gate, spec.seeds)
+            : await activities.runGate({ layer: spec, candidate, gate });
         gates.push(result);
         await report({ gate: result });
       }
@@ -171,7 +181,11 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
 }
 
 /** Runs the layer's seeds as child workflows, side by side, and judges their mean and spread. */
-async function runSeeds(input: LayerInput, gate: LayerInput['layer']['gates'][number], seeds: number[]): Promise<GateResult> {
+async function runSeeds(
+  input: LayerInput,
+  gate: LayerInput['layer']['gates'][number],
+  seeds: number[],
+): Promise<GateResult> {
   const layerId = workflowInfo().workflowId;
   const settled = await Promise.allSettled(
     seeds.map((seed) =>
@@ -182,7 +196,9 @@ async function runSeeds(input: LayerInput, gate: LayerInput['layer']['gates'][nu
     ),
   );
   const runs: SeedRunResult[] = settled.map((s, i) =>
-    s.status === 'fulfilled' ? s.value : { seed: seeds[i], value: null, detail: rootCause(s.reason) ?? String(s.reason) },
+    s.status === 'fulfilled'
+      ? s.value
+      : { seed: seeds[i], value: null, detail: rootCause(s.reason) ?? String(s.reason) },
   );
   return seedsGateResult(gate, runs);
 }

@@ -1,4 +1,11 @@
-import { CancellationScope, condition, getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { environmentWorkflowId, type LeaseKind, type VersionEventKind } from '../src/domain/environment';
 import type { LayerSpec } from '../src/domain/ladder';

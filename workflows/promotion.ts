@@ -41,19 +41,17 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     candidate: { name: input.candidate.name, version: input.candidate.version, digest: input.candidate.digest },
     initiator,
     state: 'running',
-    layers: input.layers.map(
-      (l): LayerStatus => ({
-        name: l.name,
-        phase: 'pending',
-        running: null,
-        gates: [],
-        approval:
-          l.approval.mode === 'manual'
-            ? { required: l.approval.required, allowed: l.approval.approvers }
-            : { required: 0, allowed: [] },
-        approvals: [],
-      }),
-    ),
+    layers: input.layers.map((l): LayerStatus => ({
+      name: l.name,
+      phase: 'pending',
+      running: null,
+      gates: [],
+      approval:
+        l.approval.mode === 'manual'
+          ? { required: l.approval.required, allowed: l.approval.approvers }
+          : { required: 0, allowed: [] },
+      approvals: [],
+    })),
   };
   const specs = new Map(input.layers.map((l) => [l.name, l]));
   const decided = new Set<string>();
@@ -127,8 +125,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
   setHandler(abortUpdate, async (req) => {
     const actor = normalizeIdentity(String(req?.actor ?? ''));
     const reason = String(req?.reason ?? '').trim();
-    const refuse = (message: string) =>
-      ApplicationFailure.create({ type: ABORT_REFUSED, nonRetryable: true, message });
+    const refuse = (message: string) => ApplicationFailure.create({ type: ABORT_REFUSED, nonRetryable: true, message });
     if (!actor) throw refuse('an identity is required to abort (--as)');
     if (!reason) throw refuse('a reason is required to abort (--reason)');
     if (abortRequest) throw refuse(`promotion ${id} is already being aborted by ${abortRequest.actor}`);

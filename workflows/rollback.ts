@@ -46,7 +46,12 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
     const base = { id, layer: input.layer.name, from: target.from, to: target.release.version, gates };
     if (failed) return { ...base, state: 'failed', reason: describeGateFailure(failed) };
     await activities.promoteRelease({ layer: input.layer, digest: target.release.digest });
-    await lease.record('promoted', target.release.version, target.release.digest, `known-good again after rollback by ${input.actor}`);
+    await lease.record(
+      'promoted',
+      target.release.version,
+      target.release.digest,
+      `known-good again after rollback by ${input.actor}`,
+    );
     return { ...base, state: 'rolled-back' };
   } finally {
     await lease.release();

@@ -23,6 +23,11 @@ export interface SeedRunInput {
  */
 export async function seedRun(input: SeedRunInput): Promise<SeedRunResult> {
   const seeded = await activities.seedVariant({ layer: input.layer, seed: input.seed });
-  const result = await activities.evaluateSeed({ layer: input.layer, candidate: input.candidate, seed: input.seed, gate: input.gate });
+  const result = await activities.evaluateSeed({
+    layer: input.layer,
+    candidate: input.candidate,
+    seed: input.seed,
+    gate: input.gate,
+  });
   return { ...result, rows: seeded.rows, fidelity: seeded.data.fidelity?.overall };
 }

@@ -78,11 +78,82 @@ const MAIL_DOMAINS: ReadonlyArray<readonly [string, number]> = [
 
 /** Area codes in service across the US (none of them N11 or 555). */
 const AREA_CODES = [
-  '201', '202', '206', '212', '213', '214', '215', '216', '217', '240', '248', '267', '281', '301', '303', '305',
-  '310', '312', '313', '314', '317', '323', '330', '347', '404', '407', '412', '415', '424', '469', '480', '502',
-  '503', '504', '510', '512', '513', '571', '602', '612', '614', '617', '619', '626', '646', '650', '678', '702',
-  '703', '704', '713', '714', '718', '720', '732', '754', '773', '786', '801', '805', '818', '832', '847', '857',
-  '858', '904', '913', '916', '917', '919', '925', '949', '954', '971', '972', '978',
+  '201',
+  '202',
+  '206',
+  '212',
+  '213',
+  '214',
+  '215',
+  '216',
+  '217',
+  '240',
+  '248',
+  '267',
+  '281',
+  '301',
+  '303',
+  '305',
+  '310',
+  '312',
+  '313',
+  '314',
+  '317',
+  '323',
+  '330',
+  '347',
+  '404',
+  '407',
+  '412',
+  '415',
+  '424',
+  '469',
+  '480',
+  '502',
+  '503',
+  '504',
+  '510',
+  '512',
+  '513',
+  '571',
+  '602',
+  '612',
+  '614',
+  '617',
+  '619',
+  '626',
+  '646',
+  '650',
+  '678',
+  '702',
+  '703',
+  '704',
+  '713',
+  '714',
+  '718',
+  '720',
+  '732',
+  '754',
+  '773',
+  '786',
+  '801',
+  '805',
+  '818',
+  '832',
+  '847',
+  '857',
+  '858',
+  '904',
+  '913',
+  '916',
+  '917',
+  '919',
+  '925',
+  '949',
+  '954',
+  '971',
+  '972',
+  '978',
 ];
 
 function phoneNumber(random: Random): string {
@@ -251,7 +322,10 @@ export function productionLikeCsv(rows = DEFAULT_ROWS): string {
   return `${PRODUCTION_COLUMNS.join(',')}\n${records.map((r) => `${r.line}\n`).join('')}`;
 }
 
-export function writeProductionLike(file = DEFAULT_OUT, rows = DEFAULT_ROWS): { file: string; rows: number; bytes: number } {
+export function writeProductionLike(
+  file = DEFAULT_OUT,
+  rows = DEFAULT_ROWS,
+): { file: string; rows: number; bytes: number } {
   const text = productionLikeCsv(rows);
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, text);
@@ -265,16 +339,21 @@ function main(args: string[]): void {
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--rows') {
       rows = Number(args[++i]);
-      if (!Number.isSafeInteger(rows) || rows <= 0) throw new Error(`--rows: expected a positive integer, got ${JSON.stringify(args[i])}`);
+      if (!Number.isSafeInteger(rows) || rows <= 0)
+        throw new Error(`--rows: expected a positive integer, got ${JSON.stringify(args[i])}`);
     } else if (args[i] === '--out') {
       out = args[++i];
       if (!out) throw new Error('--out: expected a file name');
     } else {
-      throw new Error(`unknown argument ${JSON.stringify(args[i])}; usage: generate-production-like.ts [--rows N] [--out FILE]`);
+      throw new Error(
+        `unknown argument ${JSON.stringify(args[i])}; usage: generate-production-like.ts [--rows N] [--out FILE]`,
+      );
     }
   }
   const written = writeProductionLike(path.resolve(out), rows);
-  console.log(`${path.relative(process.cwd(), written.file)}: ${written.rows} rows, ${(written.bytes / 1024).toFixed(0)} KiB`);
+  console.log(
+    `${path.relative(process.cwd(), written.file)}: ${written.rows} rows, ${(written.bytes / 1024).toFixed(0)} KiB`,
+  );
 }
 
 if (require.main === module) {

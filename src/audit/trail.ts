@@ -66,7 +66,10 @@ export async function auditTrail(client: Client, promotionId: string): Promise<A
       const c = e.workflowExecutionUpdateCompletedEventAttributes;
       const u = updates.get(c.meta?.updateId ?? '');
       if (!u) continue;
-      const actor = String(u.request.actor ?? '').trim().toLowerCase() || 'unknown';
+      const actor =
+        String(u.request.actor ?? '')
+          .trim()
+          .toLowerCase() || 'unknown';
       const layer = typeof u.request.layer === 'string' ? u.request.layer : null;
       const reason = String(u.request.reason ?? '');
       const failure = c.outcome?.failure?.message;
@@ -104,14 +107,29 @@ export async function auditTrail(client: Client, promotionId: string): Promise<A
         actor: SYSTEM_ACTOR,
         action,
         layer: null,
-        detail: result?.state === 'promoted' ? `promoted through ${result.layers.map((l) => l.name).join(', ')}` : (result?.reason ?? ''),
+        detail:
+          result?.state === 'promoted'
+            ? `promoted through ${result.layers.map((l) => l.name).join(', ')}`
+            : (result?.reason ?? ''),
       });
     } else if (e.workflowExecutionTerminatedEventAttributes) {
       const t = e.workflowExecutionTerminatedEventAttributes;
-      entries.push({ at: at(e), actor: t.identity ?? 'unknown', action: 'promotion.terminated', layer: null, detail: t.reason ?? '' });
+      entries.push({
+        at: at(e),
+        actor: t.identity ?? 'unknown',
+        action: 'promotion.terminated',
+        layer: null,
+        detail: t.reason ?? '',
+      });
     } else if (e.workflowExecutionFailedEventAttributes) {
       const f = e.workflowExecutionFailedEventAttributes.failure;
-      entries.push({ at: at(e), actor: SYSTEM_ACTOR, action: 'promotion.failed', layer: null, detail: f?.message ?? '' });
+      entries.push({
+        at: at(e),
+        actor: SYSTEM_ACTOR,
+        action: 'promotion.failed',
+        layer: null,
+        detail: f?.message ?? '',
+      });
     }
   }
 
@@ -139,7 +157,9 @@ async function layerTrail(client: Client, workflowId: string, layer: string): Pr
   try {
     events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   } catch {
-    return [{ at: '', actor: SYSTEM_ACTOR, action: 'layer.history-missing', layer, detail: `no history for ${workflowId}` }];
+    return [
+      { at: '', actor: SYSTEM_ACTOR, action: 'layer.history-missing', layer, detail: `no history for ${workflowId}` },
+    ];
   }
   const scheduled = new Map<string, { type: string; input: Record<string, unknown> | undefined }>();
   const out: AuditEntry[] = [];
@@ -147,7 +167,8 @@ async function layerTrail(client: Client, workflowId: string, layer: string): Pr
     out.push({ at: at(e), actor: SYSTEM_ACTOR, action, layer, detail });
 
   const pushChecks = (e: HistoryEvent, g: GateResult) => {
-    for (const c of g.checks ?? []) push(e, c.passed ? 'check.passed' : 'check.failed', `gate ${g.name}: ${c.name}: ${c.observed}`);
+    for (const c of g.checks ?? [])
+      push(e, c.passed ? 'check.passed' : 'check.failed', `gate ${g.name}: ${c.name}: ${c.observed}`);
   };
 
   for (const e of events) {
@@ -164,7 +185,12 @@ async function layerTrail(client: Client, workflowId: string, layer: string): Pr
           break;
         case 'seedEnvironment':
           if (r.data) push(e, 'data.seeded', `${describeData(r.data as DataSummary)} → ${r.dbPath}`);
-          else push(e, 'layer.seeded', `${r.rows} synthetic rows in ${r.dbPath}${r.created ? '' : ' (already seeded with this seed)'}`);
+          else
+            push(
+              e,
+              'layer.seeded',
+              `${r.rows} synthetic rows in ${r.dbPath}${r.created ? '' : ' (already seeded with this seed)'}`,
+            );
           break;
         case 'deployCandidate':
           push(e, 'layer.deployed', `${r.running} serving at ${r.url}${r.changed ? '' : ' (already running: no-op)'}`);
@@ -195,25 +221,45 @@ async function layerTrail(client: Client, workflowId: string, layer: string): Pr
       const failure = a.failure?.cause ?? a.failure;
       const refusal = DATA_REFUSALS[failure?.applicationFailureInfo?.type ?? ''];
       if (refusal) push(e, refusal, failure?.message ?? '');
-      else push(e, 'activity.failed', `${s?.type ?? 'activity'}: ${a.failure?.cause?.message ?? a.failure?.message ?? ''}`);
+      else
+        push(
+          e,
+          'activity.failed',
+          `${s?.type ?? 'activity'}: ${a.failure?.cause?.message ?? a.failure?.message ?? ''}`,
+        );
     } else if (e.childWorkflowExecutionCompletedEventAttributes) {
       // One seed of a many-seeds layer.
       const r = decode<SeedRunResult>(e.childWorkflowExecutionCompletedEventAttributes.result);
       if (r && typeof r.seed === 'number') {
-        push(e, 'seed.measured', `seed ${r.seed}: ${r.value === null ? `not measured (${r.detail})` : `${r.value}${r.fidelity !== undefined ? `, fidelity ${r.fidelity.toFixed(3)}` : ''}${r.rows !== undefined ? `, ${r.rows} rows` : ''}`}`);
+        push(
+          e,
+          'seed.measured',
+          `seed ${r.seed}: ${r.value === null ? `not measured (${r.detail})` : `${r.value}${r.fidelity !== undefined ? `, fidelity ${r.fidelity.toFixed(3)}` : ''}${r.rows !== undefined ? `, ${r.rows} rows` : ''}`}`,
+        );
       }
     } else if (e.childWorkflowExecutionFailedEventAttributes) {
       const a = e.childWorkflowExecutionFailedEventAttributes;
-      push(e, 'seed.failed', `${a.workflowExecution?.workflowId ?? 'seed run'}: ${a.failure?.cause?.message ?? a.failure?.message ?? ''}`);
+      push(
+        e,
+        'seed.failed',
+        `${a.workflowExecution?.workflowId ?? 'seed run'}: ${a.failure?.cause?.message ?? a.failure?.message ?? ''}`,
+      );
     } else if (e.workflowExecutionCompletedEventAttributes) {
-      const r = decode<{ outcome: string; failure?: string; gates?: GateResult[] }>(e.workflowExecutionCompletedEventAttributes.result);
+      const r = decode<{ outcome: string; failure?: string; gates?: GateResult[] }>(
+        e.workflowExecutionCompletedEventAttributes.result,
+      );
       // The seeds gate is computed by the layer workflow itself: its verdict is in the layer's result.
       for (const g of r?.gates ?? []) {
         if (g.type !== 'seeds') continue;
-        push(e, g.passed ? 'gate.passed' : 'gate.failed', g.passed ? `gate ${g.name}: ${g.detail}` : describeGateFailure(g));
+        push(
+          e,
+          g.passed ? 'gate.passed' : 'gate.failed',
+          g.passed ? `gate ${g.name}: ${g.detail}` : describeGateFailure(g),
+        );
         pushChecks(e, g);
       }
-      if (r && r.outcome !== 'promoted') push(e, r.outcome === 'aborted' ? 'layer.aborted' : 'layer.failed', r.failure ?? r.outcome);
+      if (r && r.outcome !== 'promoted')
+        push(e, r.outcome === 'aborted' ? 'layer.aborted' : 'layer.failed', r.failure ?? r.outcome);
     }
   }
   return out;

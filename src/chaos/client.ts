@@ -115,7 +115,10 @@ export class ToxiproxyClient {
   }
 
   /** Changes where a proxy listens or forwards, or whether it is enabled. */
-  async updateProxy(name: string, patch: { listen?: string; upstream?: string; enabled?: boolean }): Promise<ProxyInfo> {
+  async updateProxy(
+    name: string,
+    patch: { listen?: string; upstream?: string; enabled?: boolean },
+  ): Promise<ProxyInfo> {
     const what = `update proxy "${name}" (${Object.entries(patch)
       .map(([k, v]) => `${k} ${String(v)}`)
       .join(', ')})`;
@@ -194,7 +197,12 @@ export class ToxiproxyClient {
 
   // ---------------------------------------------------------------------------------------------
 
-  private async call(method: 'GET' | 'POST' | 'DELETE', pathname: string, body: unknown, what: string): Promise<ApiResult> {
+  private async call(
+    method: 'GET' | 'POST' | 'DELETE',
+    pathname: string,
+    body: unknown,
+    what: string,
+  ): Promise<ApiResult> {
     const timeout = this.opts.timeoutMs ?? 10_000;
     try {
       const res = await request(`${this.url}${pathname}`, {

@@ -54,7 +54,8 @@ function durationSchema(what: string, opts: { min: number }) {
 const toxicOptions = {
   stream: z
     .enum(['downstream', 'upstream'], {
-      error: (issue) => expectedGot('"downstream" (dependency → candidate) or "upstream" (candidate → dependency)', issue.input),
+      error: (issue) =>
+        expectedGot('"downstream" (dependency → candidate) or "upstream" (candidate → dependency)', issue.input),
     })
     .optional(),
   toxicity: z
@@ -157,9 +158,21 @@ export function toxicFor(fault: ToxicFault): {
         attributes: { latency: ms(fault.latency), jitter: fault.jitter === undefined ? 0 : ms(fault.jitter) },
       };
     case 'bandwidth':
-      return { type: 'bandwidth', name: `strata-bandwidth-${stream}`, stream, toxicity, attributes: { rate: fault.rateKBps } };
+      return {
+        type: 'bandwidth',
+        name: `strata-bandwidth-${stream}`,
+        stream,
+        toxicity,
+        attributes: { rate: fault.rateKBps },
+      };
     case 'timeout':
-      return { type: 'timeout', name: `strata-timeout-${stream}`, stream, toxicity, attributes: { timeout: ms(fault.after) } };
+      return {
+        type: 'timeout',
+        name: `strata-timeout-${stream}`,
+        stream,
+        toxicity,
+        attributes: { timeout: ms(fault.after) },
+      };
     case 'reset':
       return {
         type: 'reset_peer',
@@ -200,7 +213,11 @@ export function describeFault(fault: Fault): string {
  * the undo can run any number of times. `kill-candidate` is not a proxy fault: the caller kills
  * the candidate's process itself, so it is refused here.
  */
-export async function applyFault(client: ToxiproxyClient, proxyName: string, fault: Fault): Promise<() => Promise<void>> {
+export async function applyFault(
+  client: ToxiproxyClient,
+  proxyName: string,
+  fault: Fault,
+): Promise<() => Promise<void>> {
   switch (fault.type) {
     case 'down':
       await client.setEnabled(proxyName, false);

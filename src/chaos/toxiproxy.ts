@@ -5,7 +5,15 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
-import { cachedToolPath, type GoInstallOptions, type GoTool, goInstallCached, isExecutable, onPath, processAlive } from '../tools/go-install';
+import {
+  cachedToolPath,
+  type GoInstallOptions,
+  type GoTool,
+  goInstallCached,
+  isExecutable,
+  onPath,
+  processAlive,
+} from '../tools/go-install';
 
 export const TOXIPROXY_VERSION = '2.5.0';
 
@@ -86,7 +94,8 @@ export async function startToxiproxy(opts: StartToxiproxyOptions): Promise<Runni
   const binary = opts.binary ?? (await ensureToxiproxy({ env }));
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
   // Else a server already there would answer for ours, which then fails to bind and exits.
-  if (await answers(url)) throw new ToxiproxyError(`something already answers at ${url}/version: port ${opts.port} is in use`);
+  if (await answers(url))
+    throw new ToxiproxyError(`something already answers at ${url}/version: port ${opts.port} is in use`);
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const args = ['-host', host, '-port', String(opts.port)];
   if (opts.seed !== undefined) args.push('-seed', String(opts.seed));
@@ -125,7 +134,9 @@ export async function startToxiproxy(opts: StartToxiproxyOptions): Promise<Runni
     if (await answers(url)) return { url, pid: pid!, stop };
     if (Date.now() > deadline) {
       await stop();
-      throw new ToxiproxyError(`Toxiproxy did not answer at ${url}/version within ${opts.timeoutMs ?? 15_000} ms; see ${opts.logFile}`);
+      throw new ToxiproxyError(
+        `Toxiproxy did not answer at ${url}/version within ${opts.timeoutMs ?? 15_000} ms; see ${opts.logFile}`,
+      );
     }
     await sleep(50);
   }

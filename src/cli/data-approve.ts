@@ -36,7 +36,9 @@ function reason(raw: string | undefined): string {
 export function createKeyring(file: string, keyName = 'k1'): void {
   const repository = enclosingRepository(path.dirname(file));
   if (repository !== undefined) {
-    throw new UsageError(`--file: ${file} is inside the git repository ${repository}; a keyring lives outside any repository (e.g. ${DEFAULT_KEYRING})`);
+    throw new UsageError(
+      `--file: ${file} is inside the git repository ${repository}; a keyring lives outside any repository (e.g. ${DEFAULT_KEYRING})`,
+    );
   }
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const text = `# Strata masking keyring — never commit, never share. Created ${new Date().toISOString()} on ${os.hostname()}.\n${stringify({ keys: { [keyName]: `hex:${randomBytes(32).toString('hex')}` }, active: keyName })}`;
@@ -50,7 +52,9 @@ export function registerDataApproveCommands(program: Command): void {
 
   data
     .command('approve <file>')
-    .description('approve a dataset (a profile, CSV or SQLite file) for seeding: records its sha256 digest, who and why')
+    .description(
+      'approve a dataset (a profile, CSV or SQLite file) for seeding: records its sha256 digest, who and why',
+    )
     .requiredOption('--as <user>', 'your identity')
     .requiredOption('--reason <text>', 'why it may be used')
     .option('--json', 'print the approval as JSON')
@@ -72,11 +76,19 @@ export function registerDataApproveCommands(program: Command): void {
     .action((opts) => {
       const approvals = new ApprovalRegistry(loadSettings().home).list();
       if (opts.json) return printJson(approvals);
-      if (approvals.length === 0) return print('no dataset approved yet; `strata data approve FILE --as you --reason why`');
+      if (approvals.length === 0)
+        return print('no dataset approved yet; `strata data approve FILE --as you --reason why`');
       print(
         table(
           ['DIGEST', 'FILE', 'APPROVED BY', 'AT', 'REASON', 'REVOKED'],
-          approvals.map((a) => [a.digest.slice(0, 12), a.file, a.actor, a.at, a.reason, a.revoked ? `${a.revoked.actor} ${a.revoked.at}: ${a.revoked.reason}` : '']),
+          approvals.map((a) => [
+            a.digest.slice(0, 12),
+            a.file,
+            a.actor,
+            a.at,
+            a.reason,
+            a.revoked ? `${a.revoked.actor} ${a.revoked.at}: ${a.revoked.reason}` : '',
+          ]),
         ),
       );
     });
@@ -87,15 +99,23 @@ export function registerDataApproveCommands(program: Command): void {
     .requiredOption('--as <user>', 'your identity')
     .requiredOption('--reason <text>', 'why')
     .action(async (target: string, opts) => {
-      const approval = await new ApprovalRegistry(loadSettings().home).revoke(target, identity(opts.as), reason(opts.reason));
-      print(`revoked sha256 ${approval.digest} (${approval.file}) by ${approval.revoked!.actor}: ${approval.revoked!.reason}`);
+      const approval = await new ApprovalRegistry(loadSettings().home).revoke(
+        target,
+        identity(opts.as),
+        reason(opts.reason),
+      );
+      print(
+        `revoked sha256 ${approval.digest} (${approval.file}) by ${approval.revoked!.actor}: ${approval.revoked!.reason}`,
+      );
     });
 
   data
     .command('keyring')
     .description('the keyring that keys hmac and fake masking per environment')
     .command('init')
-    .description(`create a keyring with one random 32-byte secret (default ${DEFAULT_KEYRING}, or $STRATA_KEYRING), mode 600, outside any git repository`)
+    .description(
+      `create a keyring with one random 32-byte secret (default ${DEFAULT_KEYRING}, or $STRATA_KEYRING), mode 600, outside any git repository`,
+    )
     .option('--file <path>', 'where to write it')
     .option('--name <key>', 'the key name', 'k1')
     .action((opts) => {

@@ -31,7 +31,8 @@ export function dataGroup(program: Command): Command {
 
 function integerOption(name: string, text: string, min: number): number {
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name}: expected an integer ≥ ${min}, got ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`--${name}: expected an integer ≥ ${min}, got ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -67,7 +68,13 @@ function columnDetail(c: ColumnProfile): string {
       return `${pct(c.boolean.trueCount / Math.max(1, c.boolean.trueCount + c.boolean.falseCount))} ${c.boolean.trueToken}`;
     case 'identifier': {
       const f = c.identifier.formats;
-      const shown = f.length === 0 ? 'no shape shared by k values' : f.slice(0, 2).map((x) => x.pattern).join(' | ') + (f.length > 2 ? ` (+${f.length - 2})` : '');
+      const shown =
+        f.length === 0
+          ? 'no shape shared by k values'
+          : f
+              .slice(0, 2)
+              .map((x) => x.pattern)
+              .join(' | ') + (f.length > 2 ? ` (+${f.length - 2})` : '');
       return `format ${shown}; ${pct(c.identifier.distinctRatio)} distinct`;
     }
     case 'free-text':
@@ -86,7 +93,10 @@ export function renderProfile(profile: DataProfile, file: string): string {
   ];
   const strong = profile.associations.filter((a) => Math.abs(a.value) >= 0.3);
   if (strong.length > 0) {
-    lines.push('', `associations with |value| ≥ 0.3: ${strong.map((a) => `${a.columns.join('~')} ${a.method === 'spearman' ? 'ρ' : 'V'} ${a.value}`).join(', ')}`);
+    lines.push(
+      '',
+      `associations with |value| ≥ 0.3: ${strong.map((a) => `${a.columns.join('~')} ${a.method === 'spearman' ? 'ρ' : 'V'} ${a.value}`).join(', ')}`,
+    );
   }
   return lines.join('\n');
 }
@@ -105,7 +115,13 @@ export function renderFidelity(report: FidelityReport, threshold: number): strin
     lines.push(
       table(
         ['PAIR', 'METRIC', 'REAL', 'SYNTHETIC', 'SCORE'],
-        weakest.map((p) => [p.columns.join(' ~ '), p.metric, p.real.toFixed(3), p.synthetic.toFixed(3), p.score.toFixed(3)]),
+        weakest.map((p) => [
+          p.columns.join(' ~ '),
+          p.metric,
+          p.real.toFixed(3),
+          p.synthetic.toFixed(3),
+          p.score.toFixed(3),
+        ]),
       ),
     );
   }
@@ -131,12 +147,20 @@ async function generateIntoEnvironment(
   opts: { table?: string; json?: boolean; profile: string; piiAllow?: string },
   setExit: (code: number) => void,
 ): Promise<void> {
-  if (!/^[a-z][a-z0-9-]*$/.test(layer)) throw new UsageError(`--env: expected a layer name (lowercase letters, digits and -), got ${JSON.stringify(layer)}`);
+  if (!/^[a-z][a-z0-9-]*$/.test(layer))
+    throw new UsageError(
+      `--env: expected a layer name (lowercase letters, digits and -), got ${JSON.stringify(layer)}`,
+    );
   const piiAllowance = integerOption('pii-allow', opts.piiAllow ?? '0', 0);
   const home = loadSettings().home;
   const dir = path.join(home, 'envs', layer);
   if (!fs.existsSync(dir)) {
-    throw new ConfigError(dir, [{ path: '', message: `layer ${layer} has no environment; provision it first (promote a candidate into it), then generate into it` }]);
+    throw new ConfigError(dir, [
+      {
+        path: '',
+        message: `layer ${layer} has no environment; provision it first (promote a candidate into it), then generate into it`,
+      },
+    ]);
   }
   // Into an environment, the seed step's rules hold: an approved profile, and a PII scan before the swap.
   const { digest } = await fileDigest(opts.profile);
@@ -173,7 +197,9 @@ async function generateIntoEnvironment(
     }
     const scan = await scanSqlite(staging, { tables: [table] });
     if (scan.total > piiAllowance) {
-      process.stderr.write(`strata: data generate: PII found in the generated rows: ${scan.total} findings (allowance ${piiAllowance}): ${describeFindings(scan.findings)}; environment ${layer} left unchanged\n`);
+      process.stderr.write(
+        `strata: data generate: PII found in the generated rows: ${scan.total} findings (allowance ${piiAllowance}): ${describeFindings(scan.findings)}; environment ${layer} left unchanged\n`,
+      );
       setExit(EXIT_FAILED);
       return;
     }
@@ -184,7 +210,9 @@ async function generateIntoEnvironment(
     setExit(EXIT_OK);
     if (opts.json) printJson({ ...result, environment: layer, check });
     else {
-      print(`generated ${result.rows} rows (seed ${options.seed}) from ${opts.profile} → environment ${layer} (${dbPath}, table ${table}) in ${result.seconds.toFixed(2)} s`);
+      print(
+        `generated ${result.rows} rows (seed ${options.seed}) from ${opts.profile} → environment ${layer} (${dbPath}, table ${table}) in ${result.seconds.toFixed(2)} s`,
+      );
       print(`fidelity report → ${dbPath}.fidelity.json\n`);
       print(renderFidelity(result.fidelity, threshold));
     }
@@ -198,17 +226,34 @@ export function registerDataProfileCommands(program: Command, setExit: (code: nu
 
   data
     .command('profile <source>')
-    .description('profile a table — a CSV file, a SQLite file or a postgres:// URL — into statistics only, never rows (streamed)')
-    .option('--table <name>', 'the table (required for PostgreSQL and for SQLite files holding several; names the table of a CSV)')
+    .description(
+      'profile a table — a CSV file, a SQLite file or a postgres:// URL — into statistics only, never rows (streamed)',
+    )
+    .option(
+      '--table <name>',
+      'the table (required for PostgreSQL and for SQLite files holding several; names the table of a CSV)',
+    )
     .requiredOption('--out <file>', 'where to write the profile (JSON)')
-    .option('--k <n>', 'k-anonymity: categories and identifier shapes seen fewer than k times are not published', String(DEFAULT_K))
+    .option(
+      '--k <n>',
+      'k-anonymity: categories and identifier shapes seen fewer than k times are not published',
+      String(DEFAULT_K),
+    )
     .option('--sample-rows <n>', 'rows in the uniform sample behind quantiles and associations', '50000')
-    .option('--format-only <columns>', 'comma-separated columns to record by format only, whatever they hold (e.g. PII found by the scanner)')
+    .option(
+      '--format-only <columns>',
+      'comma-separated columns to record by format only, whatever they hold (e.g. PII found by the scanner)',
+    )
     .option('--json', 'print the profile as JSON')
     .action(async (source: string, opts) => {
       const k = integerOption('k', opts.k, 1);
       const sampleRows = integerOption('sample-rows', opts.sampleRows, 100);
-      const formatOnly = opts.formatOnly ? String(opts.formatOnly).split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+      const formatOnly = opts.formatOnly
+        ? String(opts.formatOnly)
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined;
       const profile = await profileSource(source, { table: opts.table, k, sampleRows, formatOnly });
       writeFileAtomically(opts.out, `${JSON.stringify(profile, null, 2)}\n`, { mkdir: true });
       if (opts.json) printJson(profile);
@@ -217,21 +262,47 @@ export function registerDataProfileCommands(program: Command, setExit: (code: nu
 
   data
     .command('generate')
-    .description('generate synthetic rows from a profile (Gaussian copula, deterministic per seed) and report their fidelity to it')
+    .description(
+      'generate synthetic rows from a profile (Gaussian copula, deterministic per seed) and report their fidelity to it',
+    )
     .requiredOption('--profile <file>', 'a profile written by `strata data profile`')
     .requiredOption('--rows <n>', 'how many rows')
     .option('--seed <n>', 'the seed: the same profile, options and seed give the same rows', '1')
     .option('--out <file>', 'write a CSV file')
     .option('--db <file>', 'write a table into a SQLite database (created if missing)')
-    .option('--env <layer>', "write the table into a provisioned layer's environment ($STRATA_HOME/envs/<layer>/data.db), only if the fidelity threshold is met")
+    .option(
+      '--env <layer>',
+      "write the table into a provisioned layer's environment ($STRATA_HOME/envs/<layer>/data.db), only if the fidelity threshold is met",
+    )
     .option('--table <name>', 'the table for --db (default: the profiled table’s name)')
     .option('--replace', 'with --db: replace the table if it exists')
-    .option('--label <rule>', "a label column from a rule, e.g. 'is_fraud ~ logistic(-4 + 2 * is_foreign)' (repeatable; see docs/data-synthesis.md)", collect, [])
-    .option('--seasonality <x>', 'strength of datetime hour-of-day and day-of-week patterns: 0 flat, 1 as profiled, >1 exaggerated', '1')
-    .option('--missing <rate>', 'extra missing values in every non-identifier column, on top of the profiled rates', '0')
+    .option(
+      '--label <rule>',
+      "a label column from a rule, e.g. 'is_fraud ~ logistic(-4 + 2 * is_foreign)' (repeatable; see docs/data-synthesis.md)",
+      collect,
+      [],
+    )
+    .option(
+      '--seasonality <x>',
+      'strength of datetime hour-of-day and day-of-week patterns: 0 flat, 1 as profiled, >1 exaggerated',
+      '1',
+    )
+    .option(
+      '--missing <rate>',
+      'extra missing values in every non-identifier column, on top of the profiled rates',
+      '0',
+    )
     .option('--noise <x>', 'numeric noise in standard deviations; share of categorical values replaced at random', '0')
-    .option('--drift <x>', 'numeric mean shift (in standard deviations) reached by the last row; categorical drift likewise', '0')
-    .option('--min-fidelity <x>', 'fail (exit 1) when the overall fidelity score is below this', String(DEFAULT_FIDELITY_THRESHOLD))
+    .option(
+      '--drift <x>',
+      'numeric mean shift (in standard deviations) reached by the last row; categorical drift likewise',
+      '0',
+    )
+    .option(
+      '--min-fidelity <x>',
+      'fail (exit 1) when the overall fidelity score is below this',
+      String(DEFAULT_FIDELITY_THRESHOLD),
+    )
     .option('--report <file>', 'where to write the fidelity report (default: next to the output, *.fidelity.json)')
     .option('--pii-allow <n>', 'with --env: PII findings tolerated in the generated table (default 0)')
     .option('--json', 'print the result and fidelity report as JSON')
@@ -239,10 +310,13 @@ export function registerDataProfileCommands(program: Command, setExit: (code: nu
       if ([opts.out, opts.db, opts.env].filter(Boolean).length !== 1) {
         throw new UsageError('data generate: give exactly one of --out FILE.csv, --db FILE.db and --env LAYER');
       }
-      if (opts.table && !opts.db && !opts.env) throw new UsageError('data generate: --table goes with --db or --env (a CSV file has no table)');
+      if (opts.table && !opts.db && !opts.env)
+        throw new UsageError('data generate: --table goes with --db or --env (a CSV file has no table)');
       if (opts.replace && !opts.db) throw new UsageError('data generate: --replace goes with --db');
       if (opts.out && /\.(db|sqlite3?)$/i.test(opts.out)) {
-        throw new UsageError(`data generate: --out writes CSV; for a SQLite database use --db ${opts.out} --table NAME`);
+        throw new UsageError(
+          `data generate: --out writes CSV; for a SQLite database use --db ${opts.out} --table NAME`,
+        );
       }
       const rows = integerOption('rows', opts.rows, 1);
       const seed = integerOption('seed', opts.seed, Number.MIN_SAFE_INTEGER);
@@ -271,14 +345,18 @@ export function registerDataProfileCommands(program: Command, setExit: (code: nu
       if (opts.json) printJson({ ...result, reportFile, check });
       else {
         const where = target.kind === 'csv' ? target.file : `${target.file} (table ${target.table})`;
-        print(`generated ${result.rows} rows (seed ${seed}) from ${opts.profile} → ${where} in ${result.seconds.toFixed(2)} s`);
+        print(
+          `generated ${result.rows} rows (seed ${seed}) from ${opts.profile} → ${where} in ${result.seconds.toFixed(2)} s`,
+        );
         const labels = result.columns.filter((c) => c.rule);
         for (const c of labels) print(`label ${c.name}: ${c.rule}`);
         print(`fidelity report (against the profile, on ${result.fidelity.evaluatedRows} rows) → ${reportFile}\n`);
         print(renderFidelity(result.fidelity, threshold));
       }
       if (!check.passed) {
-        process.stderr.write(`strata: data generate: ${check.message}; the data is kept for inspection at ${target.file}\n`);
+        process.stderr.write(
+          `strata: data generate: ${check.message}; the data is kept for inspection at ${target.file}\n`,
+        );
         setExit(EXIT_FAILED);
       } else setExit(EXIT_OK);
     });

@@ -26,26 +26,43 @@ function renderReport(report: SanitizeReport): string {
     `rows read: ${report.rowsRead}, written: ${report.rowsWritten} (${(report.elapsedMs / 1000).toFixed(2)} s)`,
   ];
   if (report.key) lines.push(`key: ${report.key.name} (id ${report.key.id}) for environment ${report.key.environment}`);
-  lines.push('', table(['COLUMN', 'OP', 'DETAIL'], report.columns.map((c) => [c.name, c.op, c.detail])));
+  lines.push(
+    '',
+    table(
+      ['COLUMN', 'OP', 'DETAIL'],
+      report.columns.map((c) => [c.name, c.op, c.detail]),
+    ),
+  );
   return lines.join('\n');
 }
 
 export function registerDataSanitizeCommand(program: Command): void {
   dataGroup(program)
     .command('sanitize <source>')
-    .description('mask a CSV or SQLite source column by column (masking.yaml) into a file or a layer’s environment; every column must be covered')
+    .description(
+      'mask a CSV or SQLite source column by column (masking.yaml) into a file or a layer’s environment; every column must be covered',
+    )
     .requiredOption('--policy <file>', 'masking.yaml: keyring, table, and an op per column')
     .option('--out <file>', 'write a .csv file or an SQLite database (.db, .sqlite, .sqlite3)')
     .option('--env <layer>', 'write the table into $STRATA_HOME/envs/<layer>/data.db (the layer must be provisioned)')
-    .option('--environment-key-name <name>', 'the environment whose key pseudonymizes hmac and fake columns (default: the --env layer; required with --out)')
+    .option(
+      '--environment-key-name <name>',
+      'the environment whose key pseudonymizes hmac and fake columns (default: the --env layer; required with --out)',
+    )
     .option('--key <name>', 'the keyring key to derive from (default: the keyring’s active key)')
     .option('--json', 'print the report as JSON')
     .action(async (sourceFile: string, opts) => {
-      if (Boolean(opts.out) === Boolean(opts.env)) throw new UsageError('data sanitize: give exactly one of --out FILE and --env LAYER');
-      const target: SanitizeTarget = opts.out ? { kind: 'file', path: opts.out } : { kind: 'env', home: loadSettings().home, layer: opts.env };
+      if (Boolean(opts.out) === Boolean(opts.env))
+        throw new UsageError('data sanitize: give exactly one of --out FILE and --env LAYER');
+      const target: SanitizeTarget = opts.out
+        ? { kind: 'file', path: opts.out }
+        : { kind: 'env', home: loadSettings().home, layer: opts.env };
       // STRATA_KEYRING names the keyring wherever Strata runs (the seed step honours it too).
       const loaded = loadPolicy(opts.policy);
-      const policy = process.env.STRATA_KEYRING && usesKeys(loaded) ? { ...loaded, keyring: resolveUserPath(process.env.STRATA_KEYRING, process.cwd()) } : loaded;
+      const policy =
+        process.env.STRATA_KEYRING && usesKeys(loaded)
+          ? { ...loaded, keyring: resolveUserPath(process.env.STRATA_KEYRING, process.cwd()) }
+          : loaded;
       const report = await sanitize({
         source: sourceFile,
         policy,

@@ -25,7 +25,8 @@ function parseAllowance(raw: string): number {
   return Number(raw);
 }
 
-const size = (bytes: number): string => (bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
+const size = (bytes: number): string =>
+  bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const plural = (n: number, word: string): string => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 
 export function renderScan(report: PiiScanReport, allow: number): string {

@@ -39,7 +39,10 @@ async function prepareDemoData(home: string, ladder: LadderSpec): Promise<void> 
   for (const file of files) {
     // Approving what is already approved adds nothing.
     const { approval, added } = await registry.approve(file, DATA_STEWARD, 'demo: the example dataset, reviewed');
-    if (added) print(`demo: acting as data steward "${DATA_STEWARD}", approving ${path.relative(process.cwd(), file)} (sha256 ${approval.digest.slice(0, 12)}; \`strata data approve\` does this)`);
+    if (added)
+      print(
+        `demo: acting as data steward "${DATA_STEWARD}", approving ${path.relative(process.cwd(), file)} (sha256 ${approval.digest.slice(0, 12)}; \`strata data approve\` does this)`,
+      );
   }
 }
 
@@ -49,7 +52,9 @@ async function demoDrills(client: Client, taskQueue: string, ladder: LadderSpec)
   if (!mirror) return;
   print('\ndemo: DR drill of the mirror (table dropped, a writer writing throughout):');
   const report = await runDrill(client, taskQueue, { layer: mirror, scenario: 'table-dropped', requestedBy: OPERATOR });
-  print(`demo: ${report.verdict.met ? 'MET' : 'BREACHED'} — ${verdictLine(report.verdict)}; report ${report.files.markdownFile}`);
+  print(
+    `demo: ${report.verdict.met ? 'MET' : 'BREACHED'} — ${verdictLine(report.verdict)}; report ${report.files.markdownFile}`,
+  );
   try {
     const id = await createDrillSchedule(client, taskQueue, {
       layer: mirror,
@@ -97,7 +102,9 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
           initiator: OPERATOR,
           taskQueue: settings.taskQueue,
         });
-        print(`demo: ${OPERATOR} (operator) promotes ${candidate.name} ${candidate.version} through ${ladder.layers.map((l) => l.name).join(' → ')}`);
+        print(
+          `demo: ${OPERATOR} (operator) promotes ${candidate.name} ${candidate.version} through ${ladder.layers.map((l) => l.name).join(' → ')}`,
+        );
         print(`demo: promotion ${id}; watch it at ${uiBase}/namespaces/${settings.namespace}/workflows/${id}`);
         let last = '';
         let status = await getStatus(client, id);
@@ -108,7 +115,9 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
           for (const layer of status.layers.filter((l) => l.phase === 'awaiting-approval')) {
             const done = new Set(layer.approvals.map((a) => a.actor));
             const needed = layer.approval.required - done.size;
-            const approvers = layer.approval.allowed.filter((a) => a !== status.initiator && !done.has(a)).slice(0, needed);
+            const approvers = layer.approval.allowed
+              .filter((a) => a !== status.initiator && !done.has(a))
+              .slice(0, needed);
             for (const actor of approvers) {
               print(
                 `demo: acting as approver "${actor}" for layer ${layer.name} ` +

@@ -21,10 +21,18 @@ function scenarioOf(raw: string): DrillScenario {
 }
 
 /** The layer, checked for an objective for the scenario and an environment with data to drill. */
-async function drillableLayer(ladderFile: string, layerName: string, scenario: DrillScenario, needEnvironment: boolean): Promise<LayerSpec> {
+async function drillableLayer(
+  ladderFile: string,
+  layerName: string,
+  scenario: DrillScenario,
+  needEnvironment: boolean,
+): Promise<LayerSpec> {
   const ladder = loadLadder(ladderFile);
   const layer = ladder.layers.find((l) => l.name === layerName);
-  if (!layer) throw new UsageError(`--layer: unknown layer "${layerName}"; ladder "${ladder.name}" has ${ladder.layers.map((l) => l.name).join(', ')}`);
+  if (!layer)
+    throw new UsageError(
+      `--layer: unknown layer "${layerName}"; ladder "${ladder.name}" has ${ladder.layers.map((l) => l.name).join(', ')}`,
+    );
   if (!layer.drills?.[scenario]) {
     throw new UsageError(
       `${ladderFile}: layers[${ladder.layers.indexOf(layer)}].drills.${scenario}: layer ${layer.name} declares no RTO/RPO objective for ${scenario} ` +
@@ -34,14 +42,17 @@ async function drillableLayer(ladderFile: string, layerName: string, scenario: D
   if (needEnvironment) {
     const env = await new LocalProvider(loadSettings().home).describe(layer.name);
     if (!env || !fs.existsSync(env.dbPath)) {
-      throw new UsageError(`--layer: ${layer.name} has no environment with a database to back up and drill; promote a candidate into it first`);
+      throw new UsageError(
+        `--layer: ${layer.name} has no environment with a database to back up and drill; promote a candidate into it first`,
+      );
     }
   }
   return layer;
 }
 
 function checkDuration(flag: string, raw: string | undefined): void {
-  if (raw !== undefined && !((parseDuration(raw) ?? 0) > 0)) throw new UsageError(`${flag}: expected ${DURATION_HINT}, got "${raw}"`);
+  if (raw !== undefined && !((parseDuration(raw) ?? 0) > 0))
+    throw new UsageError(`${flag}: expected ${DURATION_HINT}, got "${raw}"`);
 }
 
 /** Five-field cron (minute hour day-of-month month day-of-week), or a @-shorthand Temporal accepts. */
@@ -50,7 +61,9 @@ function checkCron(raw: string): void {
   const fields = raw.trim().split(/\s+/);
   const field = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$|^[A-Za-z]{3}(-[A-Za-z]{3})?$/;
   if (!shorthand && (fields.length !== 5 || !fields.every((f) => field.test(f)))) {
-    throw new UsageError(`--cron: expected five fields "minute hour day-of-month month day-of-week" (e.g. "0 3 * * 1") or @daily/@weekly, got "${raw}"`);
+    throw new UsageError(
+      `--cron: expected five fields "minute hour day-of-month month day-of-week" (e.g. "0 3 * * 1") or @daily/@weekly, got "${raw}"`,
+    );
   }
 }
 
@@ -69,7 +82,8 @@ export function registerDrillCommands(program: Command, setExit: (code: number) 
     .action(async (opts) => {
       const scenario = scenarioOf(opts.scenario);
       const percent = Number(opts.percent);
-      if (!(percent > 0 && percent <= 100)) throw new UsageError(`--percent: expected a number in (0, 100], got "${opts.percent}"`);
+      if (!(percent > 0 && percent <= 100))
+        throw new UsageError(`--percent: expected a number in (0, 100], got "${opts.percent}"`);
       const layer = await drillableLayer(opts.ladder, opts.layer, scenario, true);
       await withClient(async (client, settings) => {
         process.stderr.write(`strata: drilling ${scenario} on ${layer.name}…\n`);
@@ -96,7 +110,15 @@ export function registerDrillCommands(program: Command, setExit: (code: number) 
         print(
           table(
             ['ID', 'SCENARIO', 'STARTED', 'VERDICT', 'RTO', 'RPO', 'REPORT'],
-            rows.map((r) => [r.id, r.scenario, r.startTime, r.phase, r.rtoMs === null ? '-' : `${r.rtoMs} ms`, r.rpoMs === null ? '-' : `${r.rpoMs} ms`, r.report ?? '-']),
+            rows.map((r) => [
+              r.id,
+              r.scenario,
+              r.startTime,
+              r.phase,
+              r.rtoMs === null ? '-' : `${r.rtoMs} ms`,
+              r.rpoMs === null ? '-' : `${r.rpoMs} ms`,
+              r.report ?? '-',
+            ]),
           ),
         );
       });
@@ -104,7 +126,9 @@ export function registerDrillCommands(program: Command, setExit: (code: number) 
 
   drill
     .command('schedule [action] [id]')
-    .description('create a drill schedule (--layer --scenario --cron|--every), or: ls | pause | resume | trigger | delete | backfill ID')
+    .description(
+      'create a drill schedule (--layer --scenario --cron|--every), or: ls | pause | resume | trigger | delete | backfill ID',
+    )
     .option('--ladder <file>', 'ladder.yaml (when creating)')
     .option('--layer <layer>', 'the layer (when creating)')
     .option('--scenario <scenario>', 'the scenario (when creating)')
@@ -117,10 +141,15 @@ export function registerDrillCommands(program: Command, setExit: (code: number) 
     .option('--json', 'print JSON')
     .action(async (action: string | undefined, id: string | undefined, opts) => {
       const actions = ['ls', 'pause', 'resume', 'trigger', 'delete', 'backfill'];
-      if (action !== undefined && !actions.includes(action)) throw new UsageError(`drill schedule: unknown action "${action}"; expected ${actions.join(', ')} or none (create)`);
+      if (action !== undefined && !actions.includes(action))
+        throw new UsageError(
+          `drill schedule: unknown action "${action}"; expected ${actions.join(', ')} or none (create)`,
+        );
       if (action === undefined) {
-        if (!opts.ladder || !opts.layer || !opts.scenario) throw new UsageError('drill schedule: --ladder, --layer and --scenario are required to create a schedule');
-        if (Boolean(opts.cron) === Boolean(opts.every)) throw new UsageError('drill schedule: give exactly one of --cron and --every');
+        if (!opts.ladder || !opts.layer || !opts.scenario)
+          throw new UsageError('drill schedule: --ladder, --layer and --scenario are required to create a schedule');
+        if (Boolean(opts.cron) === Boolean(opts.every))
+          throw new UsageError('drill schedule: give exactly one of --cron and --every');
         if (opts.cron) checkCron(opts.cron);
         checkDuration('--every', opts.every);
         checkDuration('--jitter', opts.jitter);
@@ -145,11 +174,25 @@ export function registerDrillCommands(program: Command, setExit: (code: number) 
           const rows = await listDrillSchedules(client, settings.taskQueue);
           if (opts.json) return printJson(rows);
           if (rows.length === 0) return print('no drill schedules');
-          print(table(['ID', 'LAYER', 'SCENARIO', 'SPEC', 'PAUSED', 'RUNS', 'NEXT'], rows.map((r) => [r.id, r.layer, r.scenario, r.spec, r.paused ? 'yes' : 'no', String(r.recentActions), r.nextActionTimes[0] ?? '-'])));
+          print(
+            table(
+              ['ID', 'LAYER', 'SCENARIO', 'SPEC', 'PAUSED', 'RUNS', 'NEXT'],
+              rows.map((r) => [
+                r.id,
+                r.layer,
+                r.scenario,
+                r.spec,
+                r.paused ? 'yes' : 'no',
+                String(r.recentActions),
+                r.nextActionTimes[0] ?? '-',
+              ]),
+            ),
+          );
         });
         return;
       }
-      if (!id) throw new UsageError(`drill schedule ${action}: name the schedule id (see \`strata drill schedule ls\`)`);
+      if (!id)
+        throw new UsageError(`drill schedule ${action}: name the schedule id (see \`strata drill schedule ls\`)`);
       let range: { start: Date; end: Date } | undefined;
       if (action === 'backfill') {
         const start = Date.parse(opts.from ?? '');

@@ -21,7 +21,9 @@ function environments(provider: LocalProvider): string[] {
 export function registerEnvironmentCommands(program: Command): void {
   program
     .command('teardown [layers...]')
-    .description('stop the processes of each named environment (candidate, feature service, Toxiproxy), or --all, and remove its directory')
+    .description(
+      'stop the processes of each named environment (candidate, feature service, Toxiproxy), or --all, and remove its directory',
+    )
     .option('--all', 'every environment under $STRATA_HOME/envs')
     .option('--json', 'print JSON')
     .action(async (layers: string[], opts) => {
@@ -74,7 +76,9 @@ export function parseTime(raw: string, now = Date.now()): string {
   }
   const t = Date.parse(raw);
   if (Number.isNaN(t)) {
-    throw new UsageError(`--time: expected an ISO time such as 2026-11-25T14:00:00Z, or an age such as 2h, got "${raw}"`);
+    throw new UsageError(
+      `--time: expected an ISO time such as 2026-11-25T14:00:00Z, or an age such as 2h, got "${raw}"`,
+    );
   }
   return new Date(t).toISOString();
 }
@@ -129,14 +133,22 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
       await withClient(async (client, settings) => {
         const e = await getEnvironment(client, settings.taskQueue, layer);
         const found = versionAt(e.history, time);
-        if (opts.json) printJson({ layer, time, version: found?.version ?? null, since: found?.at ?? null, by: found?.by ?? null });
-        else print(found ? `${layer} at ${time}: ${found.version} (since ${found.at}, ${found.event} by ${found.by})` : `${layer} at ${time}: nothing ran`);
+        if (opts.json)
+          printJson({ layer, time, version: found?.version ?? null, since: found?.at ?? null, by: found?.by ?? null });
+        else
+          print(
+            found
+              ? `${layer} at ${time}: ${found.version} (since ${found.at}, ${found.event} by ${found.by})`
+              : `${layer} at ${time}: nothing ran`,
+          );
       });
     });
 
   env
     .command('unlock <layer>')
-    .description('take the lease from a holder that will never release it (a terminated or lost workflow); the next waiter gets it')
+    .description(
+      'take the lease from a holder that will never release it (a terminated or lost workflow); the next waiter gets it',
+    )
     .requiredOption('--as <user>', 'your identity')
     .requiredOption('--reason <text>', 'why')
     .option('--json', 'print JSON')
@@ -162,9 +174,17 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
       .action(async (opts) => {
         await withClient(async (client, settings) => {
           const req = { actor: opts.as, reason: opts.reason };
-          const out = name === 'hold' ? await hold(client, settings.taskQueue, opts.layer, req) : await releaseHold(client, settings.taskQueue, opts.layer, req);
+          const out =
+            name === 'hold'
+              ? await hold(client, settings.taskQueue, opts.layer, req)
+              : await releaseHold(client, settings.taskQueue, opts.layer, req);
           if (opts.json) printJson(out);
-          else print(name === 'hold' ? `${opts.layer} is on hold: promotions into it fail until released` : `${opts.layer} released`);
+          else
+            print(
+              name === 'hold'
+                ? `${opts.layer} is on hold: promotions into it fail until released`
+                : `${opts.layer} released`,
+            );
         });
       });
   }

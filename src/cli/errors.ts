@@ -19,7 +19,12 @@ export class UsageError extends Error {
 export function reportError(err: unknown): number {
   // Every line carries the prefix, so a multi-issue config error reads as one list.
   const write = (text: string) =>
-    process.stderr.write(text.split('\n').map((line) => `strata: ${line}`).join('\n') + '\n');
+    process.stderr.write(
+      text
+        .split('\n')
+        .map((line) => `strata: ${line}`)
+        .join('\n') + '\n',
+    );
   if (err instanceof ConfigError || err instanceof SettingsError || err instanceof UsageError) {
     write(err.message);
     return EXIT_USAGE;

@@ -16,7 +16,9 @@ import { registerServerCommands } from './server';
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command()
     .name('strata')
-    .description('Promote a candidate through a ladder of ever more realistic test environments, as durable Temporal workflows.')
+    .description(
+      'Promote a candidate through a ladder of ever more realistic test environments, as durable Temporal workflows.',
+    )
     .showHelpAfterError()
     .exitOverride();
   registerServerCommands(program);

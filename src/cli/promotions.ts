@@ -5,14 +5,7 @@ import type { Command } from 'commander';
 import { loadCandidate } from '../config/candidate';
 import { layerRange, loadLadder } from '../config/ladder';
 import { PROMOTION_STATES, type PromotionState, type PromotionStatus, isTerminal } from '../domain/status';
-import {
-  abort,
-  approve,
-  getStatus,
-  listPromotions,
-  reject,
-  startPromotion,
-} from '../temporal/promotions';
+import { abort, approve, getStatus, listPromotions, reject, startPromotion } from '../temporal/promotions';
 import { print, printJson, withClient } from './context';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
 import { renderList, renderStatus } from './render';
@@ -68,7 +61,14 @@ export function registerPromotionCommands(program: Command, setExit: (code: numb
         throw new UsageError(`--id: expected letters, digits, ".", "_" or "-" (got "${opts.id}")`);
       }
       await withClient(async (client, settings) => {
-        const id = await startPromotion(client, { id: opts.id, ladder, layers, candidate, initiator, taskQueue: settings.taskQueue });
+        const id = await startPromotion(client, {
+          id: opts.id,
+          ladder,
+          layers,
+          candidate,
+          initiator,
+          taskQueue: settings.taskQueue,
+        });
         if (!opts.wait) {
           if (opts.json) printJson({ id });
           else print(id);
@@ -114,7 +114,8 @@ export function registerPromotionCommands(program: Command, setExit: (code: numb
         throw new UsageError(`--phase: expected one of ${PROMOTION_STATES.join(', ')} (got "${opts.phase}")`);
       }
       const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a whole number >= 1 (got "${opts.limit}")`);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new UsageError(`--limit: expected a whole number >= 1 (got "${opts.limit}")`);
       await withClient(async (client) => {
         const rows = await listPromotions(client, { phase: opts.phase as PromotionState | undefined, limit });
         if (opts.json) printJson(rows);
@@ -135,7 +136,8 @@ export function registerPromotionCommands(program: Command, setExit: (code: numb
           const req = { layer: opts.layer, actor: opts.as, reason: opts.reason };
           const reply = decision === 'approve' ? await approve(client, id, req) : await reject(client, id, req);
           if (opts.json) printJson(reply);
-          else if (decision === 'reject') print(`${reply.actor} rejected ${reply.layer} of ${id}: the layer rolls back`);
+          else if (decision === 'reject')
+            print(`${reply.actor} rejected ${reply.layer} of ${id}: the layer rolls back`);
           else
             print(
               `${reply.actor} approved ${reply.layer} of ${id} (${reply.count}/${reply.required})` +

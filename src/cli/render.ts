@@ -16,7 +16,9 @@ export function table(header: string[], rows: string[][]): string {
 export function renderStatus(s: PromotionStatus): string {
   const out: string[] = [];
   out.push(`promotion ${s.id}: ${s.state}${s.reason ? ` — ${s.reason}` : ''}`);
-  out.push(`candidate ${s.candidate.name} ${s.candidate.version} (sha256 ${s.candidate.digest.slice(0, 12)}), started by ${s.initiator}`);
+  out.push(
+    `candidate ${s.candidate.name} ${s.candidate.version} (sha256 ${s.candidate.digest.slice(0, 12)}), started by ${s.initiator}`,
+  );
   out.push('');
   out.push(
     table(
@@ -50,7 +52,9 @@ export function renderStatus(s: PromotionStatus): string {
   }
   // Checks inside gates (expectations, schema rules, seeds), each with its verdict.
   const checkRows = s.layers.flatMap((l) =>
-    l.gates.flatMap((g) => (g.checks ?? []).map((c) => [l.name, g.name, c.name, c.passed ? 'pass' : 'FAIL', c.observed])),
+    l.gates.flatMap((g) =>
+      (g.checks ?? []).map((c) => [l.name, g.name, c.name, c.passed ? 'pass' : 'FAIL', c.observed]),
+    ),
   );
   if (checkRows.length > 0) {
     out.push('');
@@ -64,7 +68,9 @@ export function renderStatus(s: PromotionStatus): string {
     out.push(table(['LAYER', 'DECISION', 'BY', 'AT', 'REASON'], decisions));
   }
   for (const l of s.layers.filter((x) => x.phase === 'waiting-for-lease')) {
-    out.push(`\n${l.name}: waiting for the lease, held by ${l.lease ? `${l.lease.kind} ${l.lease.holder} since ${l.lease.since}` : 'nobody (being granted)'}`);
+    out.push(
+      `\n${l.name}: waiting for the lease, held by ${l.lease ? `${l.lease.kind} ${l.lease.holder} since ${l.lease.since}` : 'nobody (being granted)'}`,
+    );
   }
   for (const l of s.layers.filter((x) => x.failure)) out.push(`\n${l.name}: ${l.failure}`);
   return out.join('\n');

@@ -14,8 +14,10 @@ import { table } from './render';
 export function registerRollbackCommand(program: Command, setExit: (code: number) => void): void {
   program
     .command('rollback')
-    .description("redeploy a layer's last known-good (or the named) version, check it with the layer's gates, and record it")
-    .requiredOption('--ladder <file>', 'ladder.yaml (for the layer\'s gates)')
+    .description(
+      "redeploy a layer's last known-good (or the named) version, check it with the layer's gates, and record it",
+    )
+    .requiredOption('--ladder <file>', "ladder.yaml (for the layer's gates)")
     .requiredOption('--layer <layer>', 'the layer')
     .option('--to <version>', 'a version deployed there before (default: the last known-good one)')
     .requiredOption('--as <user>', 'your identity')
@@ -24,7 +26,10 @@ export function registerRollbackCommand(program: Command, setExit: (code: number
     .action(async (opts) => {
       const ladder = loadLadder(opts.ladder);
       const layer = ladder.layers.find((l) => l.name === opts.layer);
-      if (!layer) throw new UsageError(`--layer: unknown layer "${opts.layer}"; ladder "${ladder.name}" has ${ladder.layers.map((l) => l.name).join(', ')}`);
+      if (!layer)
+        throw new UsageError(
+          `--layer: unknown layer "${opts.layer}"; ladder "${ladder.name}" has ${ladder.layers.map((l) => l.name).join(', ')}`,
+        );
       // Refuse an impossible target before anything starts (the local provider shares STRATA_HOME).
       const settings = loadSettings();
       const provider = new LocalProvider(settings.home);
@@ -35,7 +40,9 @@ export function registerRollbackCommand(program: Command, setExit: (code: number
         );
       }
       if (opts.to === undefined && !(await provider.lastKnownGood(layer.name))) {
-        throw new UsageError(`--layer: ${layer.name} has no earlier known-good version to roll back to; name one with --to`);
+        throw new UsageError(
+          `--layer: ${layer.name} has no earlier known-good version to roll back to; name one with --to`,
+        );
       }
       await withClient(async (client) => {
         const id = `rollback.${layer.name}.${randomBytes(3).toString('hex')}`;
@@ -48,14 +55,27 @@ export function registerRollbackCommand(program: Command, setExit: (code: number
             args: [{ layer, toVersion: opts.to, actor: opts.as.trim().toLowerCase(), reason: opts.reason }],
           });
         } catch (err) {
-          if (err instanceof WorkflowFailedError) throw new RefusedError(`rollback ${id} failed: ${deepestMessage(err)}`);
+          if (err instanceof WorkflowFailedError)
+            throw new RefusedError(`rollback ${id} failed: ${deepestMessage(err)}`);
           throw err;
         }
         if (opts.json) printJson(result);
         else {
-          print(`${result.layer}: ${result.state} from ${result.from ?? 'nothing'} to ${result.to}${result.reason ? ` — ${result.reason}` : ''}`);
+          print(
+            `${result.layer}: ${result.state} from ${result.from ?? 'nothing'} to ${result.to}${result.reason ? ` — ${result.reason}` : ''}`,
+          );
           if (result.gates.length) {
-            print(table(['GATE', 'RESULT', 'VALUE', 'THRESHOLD'], result.gates.map((g) => [g.name, g.passed ? 'pass' : 'FAIL', String(g.value ?? '-'), String(g.threshold ?? '-')])));
+            print(
+              table(
+                ['GATE', 'RESULT', 'VALUE', 'THRESHOLD'],
+                result.gates.map((g) => [
+                  g.name,
+                  g.passed ? 'pass' : 'FAIL',
+                  String(g.value ?? '-'),
+                  String(g.threshold ?? '-'),
+                ]),
+              ),
+            );
           }
         }
         setExit(result.state === 'rolled-back' ? EXIT_OK : EXIT_FAILED);

@@ -65,7 +65,9 @@ export function renderRun(run: StoredRun): string {
   ];
   const full = r.windows.filter((w) => !w.partial && w.p99 !== null).map((w) => w.p99!);
   if (full.length > 0) {
-    lines.push(`windows: ${r.windows.length} one-second windows; p99 per full window ${ms(Math.min(...full))} … ${ms(Math.max(...full))} ms`);
+    lines.push(
+      `windows: ${r.windows.length} one-second windows; p99 per full window ${ms(Math.min(...full))} … ${ms(Math.max(...full))} ms`,
+    );
   }
   return lines.join('\n');
 }
@@ -129,7 +131,9 @@ async function replay(id: string, opts: { json?: boolean }, setExit: (code: numb
   const env = await provider.describe(original.layer);
   const wanted = `${candidateLabel(original.candidate)} (sha256 ${original.candidate.digest.slice(0, 12)})`;
   if (!env?.running || !env.url) {
-    throw new UsageError(`replay ${id}: nothing runs in layer ${original.layer}; deploy ${wanted} there first (the run loaded it)`);
+    throw new UsageError(
+      `replay ${id}: nothing runs in layer ${original.layer}; deploy ${wanted} there first (the run loaded it)`,
+    );
   }
   if (env.running.digest !== original.candidate.digest) {
     throw new UsageError(
@@ -163,7 +167,8 @@ async function replay(id: string, opts: { json?: boolean }, setExit: (code: numb
       bodies: bodies.body,
       runId,
       signal: controller.signal,
-      onProgress: (p) => process.stderr.write(`strata: ${runId}: ${p.sent}/${p.intended} sent, ${p.done} done, ${p.errors} errors\n`),
+      onProgress: (p) =>
+        process.stderr.write(`strata: ${runId}: ${p.sent}/${p.intended} sent, ${p.done} done, ${p.errors} errors\n`),
     });
   } finally {
     process.removeListener('SIGINT', stop);
@@ -233,7 +238,9 @@ export function registerRunCommands(program: Command, setExit: (code: number) =>
 
   program
     .command('replay <id>')
-    .description("run a stored run's profile again (same seed, same candidate, which must be running in its layer) as a new run")
+    .description(
+      "run a stored run's profile again (same seed, same candidate, which must be running in its layer) as a new run",
+    )
     .option('--json', 'print JSON (the new run)')
     .action((id: string, opts) => replay(id, opts, setExit));
 

@@ -13,7 +13,8 @@ import { UsageError } from './errors';
 
 function parsePort(flag: string, raw: string): number {
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`${flag}: expected a port 1-65535 (got "${raw}")`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UsageError(`${flag}: expected a port 1-65535 (got "${raw}")`);
   return port;
 }
 
@@ -53,7 +54,12 @@ export async function ensureServer(
     retentionDays: settings.retentionDays,
   });
   logger.info(
-    { address: server.address, ui: server.uiUrl, db: path.join(settings.home, 'temporal.db'), retentionDays: settings.retentionDays },
+    {
+      address: server.address,
+      ui: server.uiUrl,
+      db: path.join(settings.home, 'temporal.db'),
+      retentionDays: settings.retentionDays,
+    },
     'Temporal dev server running',
   );
   return server;
@@ -71,7 +77,10 @@ export function registerServerCommands(program: Command): void {
       const uiPort = parsePort('--ui-port', opts.uiPort);
       const settings = loadSettings(process.env, { port });
       const server = await ensureServer(settings, { port, uiPort, reuseRunning: settings.external });
-      if (server) process.stderr.write(`strata: Temporal at ${server.address}, Web UI ${server.uiUrl}/namespaces/${settings.namespace}/workflows\n`);
+      if (server)
+        process.stderr.write(
+          `strata: Temporal at ${server.address}, Web UI ${server.uiUrl}/namespaces/${settings.namespace}/workflows\n`,
+        );
       try {
         if (opts.worker) {
           const { worker, connection } = await createStrataWorker({

@@ -17,7 +17,10 @@ const VERSION_PATTERN = /^[A-Za-z0-9._+-]+$/;
 const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function patterned(pattern: RegExp, expected: string) {
-  return z.string().min(1).regex(pattern, { error: (issue) => expectedGot(expected, issue.input) });
+  return z
+    .string()
+    .min(1)
+    .regex(pattern, { error: (issue) => expectedGot(expected, issue.input) });
 }
 
 const identifier = patterned(IDENTIFIER_PATTERN, 'a SQL identifier (letters, digits and _, not starting with a digit)');
@@ -92,7 +95,10 @@ const serveSchema = z
   })
   .transform((serve, ctx) => {
     if (Array.isArray(serve)) return serve;
-    const argv = serve.trim().split(/\s+/).filter((part) => part !== '');
+    const argv = serve
+      .trim()
+      .split(/\s+/)
+      .filter((part) => part !== '');
     if (argv.length === 0) ctx.addIssue({ code: 'custom', message: 'must not be empty' });
     return argv;
   });

@@ -204,10 +204,7 @@ function isWrongBranch(issues: readonly z.core.$ZodIssue[]): boolean {
  * key, pointing at the key; a union whose value plainly meant one of its forms reports that
  * form's problems instead of "no form matches".
  */
-export function issuesFromZod(
-  issues: readonly z.core.$ZodIssue[],
-  prefix: readonly PathSegment[] = [],
-): ConfigIssue[] {
+export function issuesFromZod(issues: readonly z.core.$ZodIssue[], prefix: readonly PathSegment[] = []): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     const at = [...prefix, ...(issue.path as PathSegment[])];

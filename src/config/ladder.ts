@@ -52,20 +52,18 @@ const durationSchema = durationAtLeast(1);
 const objectiveDurationSchema = durationAtLeast(0);
 
 function durationAtLeast(minMs: number) {
-  return z
-    .string({ error: (issue) => expectedGot(DURATION_HINT, issue.input) })
-    .transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected ${DURATION_HINT}, got ${describeValue(text)}` });
-        return z.NEVER;
-      }
-      if (ms < minMs) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration longer than zero, got ${describeValue(text)}` });
-        return z.NEVER;
-      }
-      return text.trim();
-    });
+  return z.string({ error: (issue) => expectedGot(DURATION_HINT, issue.input) }).transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected ${DURATION_HINT}, got ${describeValue(text)}` });
+      return z.NEVER;
+    }
+    if (ms < minMs) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration longer than zero, got ${describeValue(text)}` });
+      return z.NEVER;
+    }
+    return text.trim();
+  });
 }
 
 const rollbackSchema = z.enum(['previous', 'keep']);
@@ -91,7 +89,10 @@ const dataSourceSchema = z.strictObject({
   }),
   /** synthetic: a profile JSON; masked / production: a CSV file or an SQLite database. */
   file: z.string().trim().min(1),
-  table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  table: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional(),
   labels: z.array(z.string().trim().min(1)).optional(),
   description: z.string().optional(),
 });
@@ -116,7 +117,10 @@ const layerDataSchema = z.strictObject({
   rows: z.number().int().min(1).max(10_000_000).optional(),
   seed: z.number().int().min(0).default(0),
   policy: z.string().trim().min(1).optional(),
-  table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  table: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional(),
   realism: realismSchema.optional(),
   /** Minimum overall fidelity (0..1) of synthetic rows to their profile. */
   fidelity: fraction.optional(),
@@ -124,7 +128,9 @@ const layerDataSchema = z.strictObject({
 });
 
 const seedsSchema = z
-  .array(z.number().int().min(0), { error: (issue) => expectedGot('a list of integer seeds, e.g. [41, 42, 43]', issue.input) })
+  .array(z.number().int().min(0), {
+    error: (issue) => expectedGot('a list of integer seeds, e.g. [41, 42, 43]', issue.input),
+  })
   .min(2, { error: 'expected at least 2 seeds: the spread of one seed is meaningless' })
   .max(50);
 
@@ -134,13 +140,11 @@ const manualApprovalSchema = z
     approvers: z.array(z.string().trim().min(1)).min(1),
     expiry: durationSchema.optional(),
   })
-  .transform(
-    (approval): ManualApproval => ({
-      required: approval.required,
-      approvers: [...new Set(approval.approvers.map(normalizeIdentity))],
-      expiry: approval.expiry,
-    }),
-  );
+  .transform((approval): ManualApproval => ({
+    required: approval.required,
+    approvers: [...new Set(approval.approvers.map(normalizeIdentity))],
+    expiry: approval.expiry,
+  }));
 
 interface ManualApproval {
   required: number;
@@ -322,10 +326,16 @@ function dataIssues(document: Record<string, unknown>): Located[] {
     if (!layer) return;
     const data = asRecord(layer.data);
     if (layer.seed === undefined && layer.data === undefined) {
-      found.push({ path: ['layers', index], message: 'missing `seed` or `data`; expected where the environment\'s rows come from' });
+      found.push({
+        path: ['layers', index],
+        message: "missing `seed` or `data`; expected where the environment's rows come from",
+      });
     }
     if (layer.seed !== undefined && layer.data !== undefined) {
-      found.push({ path: ['layers', index, 'seed'], message: 'a layer has either `seed` (the built-in generator) or `data` (a data source), not both' });
+      found.push({
+        path: ['layers', index, 'seed'],
+        message: 'a layer has either `seed` (the built-in generator) or `data` (a data source), not both',
+      });
     }
     if (data && typeof data.source === 'string') {
       const source = declared.get(data.source);
@@ -336,27 +346,52 @@ function dataIssues(document: Record<string, unknown>): Located[] {
           message: `unknown data source ${describeValue(data.source)}; ${names.length > 0 ? `data.sources declares ${quoteList(names)}` : 'declare it under data.sources'}`,
         });
       } else if (source.classification === 'synthetic' && data.rows === undefined) {
-        found.push({ path: ['layers', index, 'data', 'rows'], message: `missing; expected how many rows to generate from the synthetic source "${data.source}"` });
+        found.push({
+          path: ['layers', index, 'data', 'rows'],
+          message: `missing; expected how many rows to generate from the synthetic source "${data.source}"`,
+        });
       } else if (source.classification !== 'synthetic' && data.rows !== undefined) {
-        found.push({ path: ['layers', index, 'data', 'rows'], message: `a ${String(source.classification)} source is copied whole; \`rows\` only goes with a synthetic source` });
+        found.push({
+          path: ['layers', index, 'data', 'rows'],
+          message: `a ${String(source.classification)} source is copied whole; \`rows\` only goes with a synthetic source`,
+        });
       } else if (source.classification !== 'synthetic' && layer.seeds !== undefined) {
-        found.push({ path: ['layers', index, 'seeds'], message: `many seeds generate each seed's rows: the layer's source "${data.source}" must be synthetic, not ${String(source.classification)}` });
+        found.push({
+          path: ['layers', index, 'seeds'],
+          message: `many seeds generate each seed's rows: the layer's source "${data.source}" must be synthetic, not ${String(source.classification)}`,
+        });
       }
     }
     const seeds = asArray(layer.seeds);
     const seen = new Map<unknown, number>();
     seeds.forEach((seed, i) => {
-      if (seen.has(seed)) found.push({ path: ['layers', index, 'seeds', i], message: `duplicate seed ${describeValue(seed)} (also seeds[${seen.get(seed)}])` });
+      if (seen.has(seed))
+        found.push({
+          path: ['layers', index, 'seeds', i],
+          message: `duplicate seed ${describeValue(seed)} (also seeds[${seen.get(seed)}])`,
+        });
       else seen.set(seed, i);
     });
-    const seedsGates = asArray(layer.gates).map((g, i) => ({ gate: asRecord(g), i })).filter(({ gate }) => gate?.type === 'seeds');
+    const seedsGates = asArray(layer.gates)
+      .map((g, i) => ({ gate: asRecord(g), i }))
+      .filter(({ gate }) => gate?.type === 'seeds');
     if (layer.seeds === undefined) {
-      for (const { i } of seedsGates) found.push({ path: ['layers', index, 'gates', i, 'type'], message: 'a seeds gate needs the layer to declare `seeds: [...]`' });
+      for (const { i } of seedsGates)
+        found.push({
+          path: ['layers', index, 'gates', i, 'type'],
+          message: 'a seeds gate needs the layer to declare `seeds: [...]`',
+        });
     } else if (seedsGates.length === 0) {
-      found.push({ path: ['layers', index, 'seeds'], message: 'many seeds need a gate of type `seeds` to judge their mean and spread' });
+      found.push({
+        path: ['layers', index, 'seeds'],
+        message: 'many seeds need a gate of type `seeds` to judge their mean and spread',
+      });
     }
     if (layer.seeds !== undefined && !data) {
-      found.push({ path: ['layers', index, 'seeds'], message: 'many seeds need a `data:` source (a synthetic one) to generate each seed\'s rows from' });
+      found.push({
+        path: ['layers', index, 'seeds'],
+        message: "many seeds need a `data:` source (a synthetic one) to generate each seed's rows from",
+      });
     }
   });
   return found;
@@ -389,7 +424,11 @@ function crossFieldIssues(document: Record<string, unknown>): ConfigIssue[] {
   return found.map(({ path, message }) => ({ path: formatPath(path), message }));
 }
 
-function toDataSeedSpec(layer: LadderFile['layers'][number], file: LadderFile, baseDir: string): DataSeedSpec | undefined {
+function toDataSeedSpec(
+  layer: LadderFile['layers'][number],
+  file: LadderFile,
+  baseDir: string,
+): DataSeedSpec | undefined {
   if (!layer.data) return undefined;
   const declared = file.data?.sources.find((s) => s.name === layer.data!.source);
   if (!declared) return undefined; // reported by dataIssues
@@ -430,7 +469,9 @@ function toLadderSpec(file: LadderFile, baseDir: string): LadderSpec {
     const spec: LayerSpec = {
       name: layer.name,
       // A data-plane layer keeps a `seed` too: its rows and seed, for gates that read them.
-      seed: layer.seed ? { rows: layer.seed.rows, seed: layer.seed.seed } : { rows: data?.rows ?? 1, seed: data?.seed ?? 0 },
+      seed: layer.seed
+        ? { rows: layer.seed.rows, seed: layer.seed.seed }
+        : { rows: data?.rows ?? 1, seed: data?.seed ?? 0 },
       gates: layer.gates,
       approval,
       rollback: layer.rollback ?? defaults.rollback ?? DEFAULT_ROLLBACK,
@@ -473,7 +514,11 @@ export function loadLadder(file: string): LadderSpec {
   for (const layer of ladder.layers) {
     for (const gate of layer.gates) {
       // So is the profile an expectations gate compares distributions against.
-      if (gate.type === 'expectations' && typeof gate.options.profile === 'string' && !path.isAbsolute(gate.options.profile)) {
+      if (
+        gate.type === 'expectations' &&
+        typeof gate.options.profile === 'string' &&
+        !path.isAbsolute(gate.options.profile)
+      ) {
         gate.options.profile = path.resolve(path.dirname(file), gate.options.profile);
       }
       const requests = (gate.options.load as { requests?: { source?: string; file?: string } } | undefined)?.requests;

@@ -22,9 +22,7 @@ export function parseYamlMapping(text: string, file: string, expected: string): 
     );
   }
   if (doc.contents === null) {
-    throw new ConfigError(file, [
-      { path: '', message: `the file is empty (or only comments); expected ${expected}` },
-    ]);
+    throw new ConfigError(file, [{ path: '', message: `the file is empty (or only comments); expected ${expected}` }]);
   }
   let value: unknown;
   try {

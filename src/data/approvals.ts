@@ -30,7 +30,10 @@ export async function fileDigest(file: string): Promise<{ digest: string; bytes:
   } catch {
     throw new ConfigError(absolute, [{ path: '', message: 'dataset file not found' }]);
   }
-  if (!stat.isFile()) throw new ConfigError(absolute, [{ path: '', message: 'expected a dataset file (CSV, SQLite or a profile JSON), got a directory' }]);
+  if (!stat.isFile())
+    throw new ConfigError(absolute, [
+      { path: '', message: 'expected a dataset file (CSV, SQLite or a profile JSON), got a directory' },
+    ]);
   const hash = createHash('sha256');
   let bytes = 0;
   for await (const chunk of fs.createReadStream(absolute)) {
@@ -88,11 +91,24 @@ export class ApprovalRegistry {
   }
 
   /** Approves the file's current content. Approving an already approved digest adds nothing. */
-  async approve(file: string, actor: string, reason: string, now = new Date()): Promise<{ approval: DatasetApproval; added: boolean }> {
+  async approve(
+    file: string,
+    actor: string,
+    reason: string,
+    now = new Date(),
+  ): Promise<{ approval: DatasetApproval; added: boolean }> {
     const { digest, bytes } = await fileDigest(file);
     const current = this.lookup(digest);
     if (current && !current.revoked) return { approval: current, added: false };
-    const row: Row = { digest, action: 'approve', file: path.resolve(file), bytes, actor, reason, at: now.toISOString() };
+    const row: Row = {
+      digest,
+      action: 'approve',
+      file: path.resolve(file),
+      bytes,
+      actor,
+      reason,
+      at: now.toISOString(),
+    };
     this.append(row);
     return { approval: this.lookup(digest)!, added: true };
   }
@@ -102,16 +118,31 @@ export class ApprovalRegistry {
     const digest = /^[0-9a-f]{64}$/.test(fileOrDigest) ? fileOrDigest : (await fileDigest(fileOrDigest)).digest;
     const current = this.lookup(digest);
     if (!current || current.revoked) {
-      throw new ConfigError(fileOrDigest, [{ path: '', message: `no live approval for sha256 ${digest.slice(0, 12)}; \`strata data approvals\` lists them` }]);
+      throw new ConfigError(fileOrDigest, [
+        {
+          path: '',
+          message: `no live approval for sha256 ${digest.slice(0, 12)}; \`strata data approvals\` lists them`,
+        },
+      ]);
     }
-    this.append({ digest, action: 'revoke', file: current.file, bytes: current.bytes, actor, reason, at: now.toISOString() });
+    this.append({
+      digest,
+      action: 'revoke',
+      file: current.file,
+      bytes: current.bytes,
+      actor,
+      reason,
+      at: now.toISOString(),
+    });
     return this.lookup(digest)!;
   }
 
   private append(row: Row): void {
     const db = this.open(true)!;
     try {
-      db.prepare('INSERT INTO approvals (digest, action, file, bytes, actor, reason, at) VALUES (@digest, @action, @file, @bytes, @actor, @reason, @at)').run(row);
+      db.prepare(
+        'INSERT INTO approvals (digest, action, file, bytes, actor, reason, at) VALUES (@digest, @action, @file, @bytes, @actor, @reason, @at)',
+      ).run(row);
     } finally {
       db.close();
     }
@@ -122,7 +153,9 @@ export class ApprovalRegistry {
     const db = this.open(false);
     if (!db) return undefined;
     try {
-      const rows = db.prepare('SELECT digest, action, file, bytes, actor, reason, at FROM approvals WHERE digest = ? ORDER BY seq').all(digest) as Row[];
+      const rows = db
+        .prepare('SELECT digest, action, file, bytes, actor, reason, at FROM approvals WHERE digest = ? ORDER BY seq')
+        .all(digest) as Row[];
       return fold(rows).get(digest);
     } finally {
       db.close();
@@ -134,7 +167,9 @@ export class ApprovalRegistry {
     const db = this.open(false);
     if (!db) return [];
     try {
-      const rows = db.prepare('SELECT digest, action, file, bytes, actor, reason, at FROM approvals ORDER BY seq').all() as Row[];
+      const rows = db
+        .prepare('SELECT digest, action, file, bytes, actor, reason, at FROM approvals ORDER BY seq')
+        .all() as Row[];
       return [...fold(rows).values()].sort((a, b) => b.at.localeCompare(a.at));
     } finally {
       db.close();
@@ -146,7 +181,14 @@ function fold(rows: Row[]): Map<string, DatasetApproval> {
   const byDigest = new Map<string, DatasetApproval>();
   for (const r of rows) {
     if (r.action === 'approve') {
-      byDigest.set(r.digest, { digest: r.digest, file: r.file, bytes: r.bytes, actor: r.actor, reason: r.reason, at: r.at });
+      byDigest.set(r.digest, {
+        digest: r.digest,
+        file: r.file,
+        bytes: r.bytes,
+        actor: r.actor,
+        reason: r.reason,
+        at: r.at,
+      });
     } else {
       const current = byDigest.get(r.digest);
       if (current) current.revoked = { actor: r.actor, reason: r.reason, at: r.at };

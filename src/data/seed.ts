@@ -108,7 +108,14 @@ function writeJsonAtomically(file: string, value: unknown): void {
 }
 
 function removeStaging(staging: string): void {
-  for (const f of [staging, `${staging}-journal`, `${staging}-wal`, `${staging}-shm`, `${staging}.synthetic.db`, `${staging}.synthetic.db-journal`]) {
+  for (const f of [
+    staging,
+    `${staging}-journal`,
+    `${staging}-wal`,
+    `${staging}-shm`,
+    `${staging}.synthetic.db`,
+    `${staging}.synthetic.db-journal`,
+  ]) {
     fs.rmSync(f, { force: true });
   }
 }
@@ -157,7 +164,9 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
   report.source.digest = digest;
   const approval = new ApprovalRegistry(opts.home).lookup(digest);
   if (!approval || approval.revoked) {
-    const why = approval?.revoked ? `its approval was revoked by ${approval.revoked.actor} (${approval.revoked.reason})` : 'it has not been approved';
+    const why = approval?.revoked
+      ? `its approval was revoked by ${approval.revoked.actor} (${approval.revoked.reason})`
+      : 'it has not been approved';
     throw new SeedRefused(
       'DatasetNotApproved',
       `dataset not approved: layer "${layer.name}" may not seed from ${data.source.file} (sha256 ${digest.slice(0, 12)}): ${why}; ` +
@@ -175,7 +184,13 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
     policy = policyFor(data, data.source.classification === 'synthetic' ? data.table : undefined, keyring);
     report.masking = { file: data.policy, digest: (await fileDigest(data.policy)).digest };
     if (usesKeys(policy)) {
-      if (!policy.keyring) throw new ConfigError(data.policy, [{ path: 'keyring', message: 'missing; set it in the policy, in the ladder (data.keyring) or in STRATA_KEYRING' }]);
+      if (!policy.keyring)
+        throw new ConfigError(data.policy, [
+          {
+            path: 'keyring',
+            message: 'missing; set it in the policy, in the ladder (data.keyring) or in STRATA_KEYRING',
+          },
+        ]);
       keyId = loadKeyring(policy.keyring).environmentKeys(layer.name).keyId;
       report.masking.keyId = keyId;
     }
@@ -198,7 +213,8 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
     )
     .digest('hex');
   const previous = readSeedReport(opts.dbPath);
-  if (previous?.fingerprint === report.fingerprint && fs.existsSync(opts.dbPath)) return { ...previous, created: false };
+  if (previous?.fingerprint === report.fingerprint && fs.existsSync(opts.dbPath))
+    return { ...previous, created: false };
 
   // 4. Rows into a staging file beside the database.
   const dir = path.dirname(path.resolve(opts.dbPath));
@@ -233,12 +249,22 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
       }
       if (policy) {
         step('masking');
-        const masked = await sanitize({ source: target, policy, target: { kind: 'file', path: staging }, environment: layer.name });
+        const masked = await sanitize({
+          source: target,
+          policy,
+          target: { kind: 'file', path: staging },
+          environment: layer.name,
+        });
         report.rows = masked.rowsWritten;
       }
     } else {
       step('sanitizing');
-      const masked = await sanitize({ source: data.source.file, policy: policy!, target: { kind: 'file', path: staging }, environment: layer.name });
+      const masked = await sanitize({
+        source: data.source.file,
+        policy: policy!,
+        target: { kind: 'file', path: staging },
+        environment: layer.name,
+      });
       report.rows = masked.rowsWritten;
     }
 

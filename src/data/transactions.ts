@@ -164,7 +164,7 @@ export function* transactionRows(spec: SeedSpec): Generator<Transaction> {
     const merchant_risk = round(d.next() ** 1.8, 4);
     const account_age_days = Math.min(Math.floor(d.exponential(600)), 7300);
     // Mostly daytime traffic around 14:00, plus a uniform tail that covers the night.
-    const hour = d.next() < 0.82 ? (((Math.floor(14 + 4 * d.normal()) % 24) + 24) % 24) : Math.floor(d.next() * 24);
+    const hour = d.next() < 0.82 ? ((Math.floor(14 + 4 * d.normal()) % 24) + 24) % 24 : Math.floor(d.next() * 24);
     const is_foreign: 0 | 1 = d.next() < 0.08 ? 1 : 0;
     const velocity_24h = d.poisson(1.5);
     const features = { amount, merchant_risk, account_age_days, hour, is_foreign, velocity_24h, channel };

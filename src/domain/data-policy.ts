@@ -43,14 +43,30 @@ export function decideDataPolicy(layer: LayerSpec): DataPolicyDecision | undefin
   switch (source.classification) {
     case 'production':
       if (layer.allowSanitizedProduction !== true) {
-        return refuse(DATA_POLICY_RULES.productionNeedsAllowance, 'only a layer that declares `allowSanitizedProduction: true` may read production data');
+        return refuse(
+          DATA_POLICY_RULES.productionNeedsAllowance,
+          'only a layer that declares `allowSanitizedProduction: true` may read production data',
+        );
       }
-      if (!data.policy) return refuse(DATA_POLICY_RULES.productionOnlySanitized, 'production rows reach an environment only through sanitize; set `data.policy` to a masking policy');
+      if (!data.policy)
+        return refuse(
+          DATA_POLICY_RULES.productionOnlySanitized,
+          'production rows reach an environment only through sanitize; set `data.policy` to a masking policy',
+        );
       return allow(DATA_POLICY_RULES.productionSanitized, `through the masking policy ${data.policy}`);
     case 'masked':
-      if (!data.policy) return refuse(DATA_POLICY_RULES.fileNeedsPolicy, 'set `data.policy` to a masking policy that keeps (with a type) or masks every column');
+      if (!data.policy)
+        return refuse(
+          DATA_POLICY_RULES.fileNeedsPolicy,
+          'set `data.policy` to a masking policy that keeps (with a type) or masks every column',
+        );
       return allow(DATA_POLICY_RULES.maskedThroughPolicy, `through the masking policy ${data.policy}`);
     case 'synthetic':
-      return allow(DATA_POLICY_RULES.synthetic, data.policy ? `generated from its profile, then through the masking policy ${data.policy}` : 'generated from its profile');
+      return allow(
+        DATA_POLICY_RULES.synthetic,
+        data.policy
+          ? `generated from its profile, then through the masking policy ${data.policy}`
+          : 'generated from its profile',
+      );
   }
 }

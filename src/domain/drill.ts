@@ -1,6 +1,12 @@
 // Disaster-recovery drills: scenarios, objectives and the verdict. Pure: times come in as data.
 
-export const DRILL_SCENARIOS = ['process-killed', 'rows-corrupted', 'table-dropped', 'database-removed', 'dependency-down'] as const;
+export const DRILL_SCENARIOS = [
+  'process-killed',
+  'rows-corrupted',
+  'table-dropped',
+  'database-removed',
+  'dependency-down',
+] as const;
 export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
 
 /** Recovery objectives for one scenario, from ladder.yaml (durations as strings, e.g. "60s"). */

@@ -50,7 +50,8 @@ export function emptyEnvironment(layer: string): EnvironmentState {
   return { layer, lease: null, waiting: [], hold: null, history: [], credentialsRotatedAt: null, tornDownAt: null };
 }
 
-export type LeaseDecision = { kind: 'granted' } | { kind: 'queued'; position: number } | { kind: 'denied'; reason: string };
+export type LeaseDecision =
+  { kind: 'granted' } | { kind: 'queued'; position: number } | { kind: 'denied'; reason: string };
 
 /** What happens to a lease request given the environment's state. */
 export function decideLease(state: EnvironmentState, req: LeaseRequest): LeaseDecision {

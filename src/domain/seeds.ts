@@ -60,7 +60,12 @@ export function seedsGateResult(gate: GateSpec, runs: readonly SeedRunResult[]):
     threshold,
     unit: `mean ${metric}`,
     detail: '',
-    measured: { mean: measured.length > 0 ? round(mean) : null, std: measured.length > 0 ? round(std) : null, seeds: runs.length, maxStd },
+    measured: {
+      mean: measured.length > 0 ? round(mean) : null,
+      std: measured.length > 0 ? round(std) : null,
+      seeds: runs.length,
+      maxStd,
+    },
     checks,
   };
   if (unmeasured.length > 0) {

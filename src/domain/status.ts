@@ -60,7 +60,11 @@ export interface DataSummary {
   /** Set when the seed step refused: DataPolicyViolation, DatasetNotApproved, FidelityBelowThreshold or PiiFound. */
   refused?: string;
   fidelity?: { overall: number; threshold: number; passed: boolean };
-  pii?: { total: number; allowance: number; findings: Array<{ table: string; column: string; detector: string; count: number }> };
+  pii?: {
+    total: number;
+    allowance: number;
+    findings: Array<{ table: string; column: string; detector: string; count: number }>;
+  };
 }
 
 export interface LayerStatus {
@@ -97,20 +101,27 @@ export function isTerminal(state: PromotionState): boolean {
 export function describeData(d: DataSummary): string {
   const source = `${d.classification} source ${d.source}${d.digest ? ` (sha256 ${d.digest.slice(0, 12)}${d.approvedBy ? `, approved by ${d.approvedBy}` : ''})` : ''}`;
   const parts = [
-    d.refused ? `REFUSED (${d.refused}): nothing written from ${source}` : `${d.rows} rows of ${d.table} from ${source}, seed ${d.seed}`,
+    d.refused
+      ? `REFUSED (${d.refused}): nothing written from ${source}`
+      : `${d.rows} rows of ${d.table} from ${source}, seed ${d.seed}`,
     `policy ${d.policy.rule} ${d.policy.allowed ? 'allowed' : 'REFUSED'}`,
   ];
   if (d.masking) parts.push(`masked by ${d.masking}`);
-  if (d.fidelity) parts.push(`fidelity ${d.fidelity.overall.toFixed(3)} ${d.fidelity.passed ? '≥' : '<'} ${d.fidelity.threshold}`);
+  if (d.fidelity)
+    parts.push(`fidelity ${d.fidelity.overall.toFixed(3)} ${d.fidelity.passed ? '≥' : '<'} ${d.fidelity.threshold}`);
   if (d.pii) {
     const found = describeFindings(d.pii.findings);
-    parts.push(`PII ${d.pii.total} finding${d.pii.total === 1 ? '' : 's'} (allowance ${d.pii.allowance})${found ? `: ${found}` : ''}`);
+    parts.push(
+      `PII ${d.pii.total} finding${d.pii.total === 1 ? '' : 's'} (allowance ${d.pii.allowance})${found ? `: ${found}` : ''}`,
+    );
   }
   if (!d.created && !d.refused) parts.push('already seeded with exactly this');
   return parts.join('; ');
 }
 
 /** PII findings in one line: `table.column detector ×count, …` (counts only, never a value). */
-export function describeFindings(findings: ReadonlyArray<{ table: string; column: string; detector: string; count: number }>): string {
+export function describeFindings(
+  findings: ReadonlyArray<{ table: string; column: string; detector: string; count: number }>,
+): string {
   return findings.map((f) => `${f.table}.${f.column} ${f.detector} ×${f.count}`).join(', ');
 }

@@ -52,7 +52,12 @@ export function readAcks(logFile: string): WriteAck[] {
 
 export function summarizeAckLog(log: AckLog): WriterSummary {
   const last = log.acks.at(-1) ?? null;
-  return { acknowledged: log.acks.length, lastSeq: last?.seq ?? null, lastAt: last?.at ?? null, errors: log.errors.length };
+  return {
+    acknowledged: log.acks.length,
+    lastSeq: last?.seq ?? null,
+    lastAt: last?.at ?? null,
+    errors: log.errors.length,
+  };
 }
 
 /** Highest acknowledged seq in the log; 0 for a log without acknowledgements. */

@@ -117,7 +117,9 @@ export function listBackups(backupDir: string): BackupInfo[] {
     }
   }
   // Two backups within one millisecond share `at`; the description's write time orders them.
-  found.sort((a, b) => a.info.at.localeCompare(b.info.at) || (a.written < b.written ? -1 : a.written > b.written ? 1 : 0));
+  found.sort(
+    (a, b) => a.info.at.localeCompare(b.info.at) || (a.written < b.written ? -1 : a.written > b.written ? 1 : 0),
+  );
   return found.map((f) => f.info);
 }
 

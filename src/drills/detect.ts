@@ -98,7 +98,10 @@ async function waitFor(probe: Probe, want: boolean, opts: WaitOptions, what: str
 }
 
 /** Probes until the environment is unhealthy; throws a DrillError if it stays healthy past the timeout. */
-export async function waitForDetection(probe: Probe, opts: WaitOptions): Promise<{ detectedAt: string; problems: string[] }> {
+export async function waitForDetection(
+  probe: Probe,
+  opts: WaitOptions,
+): Promise<{ detectedAt: string; problems: string[] }> {
   const result = await waitFor(probe, false, opts, 'the fault was not detected (the environment stayed healthy)');
   return { detectedAt: result.at, problems: result.problems };
 }

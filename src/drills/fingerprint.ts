@@ -11,7 +11,9 @@ export type { TableFingerprint, TableFingerprints };
 /** User tables of the database (no sqlite_* internals), sorted by name. */
 export function listTables(db: Database.Database): string[] {
   return db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    )
     .pluck()
     .all() as string[];
 }
@@ -28,7 +30,8 @@ function quoteIdent(name: string): string {
  */
 export function fingerprintTable(db: Database.Database, table: string): TableFingerprint {
   const columns = db.prepare(`PRAGMA table_info(${quoteIdent(table)})`).all() as Array<{ name: string; pk: number }>;
-  const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table) as string | undefined;
+  const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table) as
+    string | undefined;
   const withoutRowid = /WITHOUT\s+ROWID/i.test(sql ?? '');
   const order = withoutRowid
     ? columns
@@ -45,7 +48,9 @@ export function fingerprintTable(db: Database.Database, table: string): TableFin
   hash.update(`${JSON.stringify(columns.map((c) => c.name))}\n`);
   let rows = 0;
   let chunk = '';
-  const select = db.prepare(`SELECT json_array(${values}) FROM ${quoteIdent(table)} ORDER BY ${order || 'rowid'}`).pluck();
+  const select = db
+    .prepare(`SELECT json_array(${values}) FROM ${quoteIdent(table)} ORDER BY ${order || 'rowid'}`)
+    .pluck();
   for (const line of select.iterate() as IterableIterator<string>) {
     chunk += `${line}\n`;
     rows++;
@@ -62,7 +67,10 @@ export function fingerprintTable(db: Database.Database, table: string): TableFin
  * Fingerprints of `tables` (default: every user table except those in `exclude`). A named table
  * that does not exist is left out of the result, so a comparison with a snapshot reports it missing.
  */
-export function fingerprintTables(db: Database.Database, opts: { tables?: string[]; exclude?: string[] } = {}): TableFingerprints {
+export function fingerprintTables(
+  db: Database.Database,
+  opts: { tables?: string[]; exclude?: string[] } = {},
+): TableFingerprints {
   const names = opts.tables ?? listTables(db).filter((t) => !(opts.exclude ?? []).includes(t));
   const out: TableFingerprints = {};
   // One read transaction: every table is fingerprinted as of the same moment.
@@ -78,9 +86,12 @@ export function compareFingerprints(expected: TableFingerprints, actual: TableFi
   for (const [table, want] of Object.entries(expected)) {
     const got = actual[table];
     if (!got) problems.push(`table ${table} is missing`);
-    else if (got.rows !== want.rows) problems.push(`table ${table} has ${got.rows} rows, the snapshot had ${want.rows}`);
+    else if (got.rows !== want.rows)
+      problems.push(`table ${table} has ${got.rows} rows, the snapshot had ${want.rows}`);
     else if (got.checksum !== want.checksum) {
-      problems.push(`table ${table} content differs from the snapshot (checksum ${got.checksum.slice(0, 12)} ≠ ${want.checksum.slice(0, 12)})`);
+      problems.push(
+        `table ${table} content differs from the snapshot (checksum ${got.checksum.slice(0, 12)} ≠ ${want.checksum.slice(0, 12)})`,
+      );
     }
   }
   return problems;

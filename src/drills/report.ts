@@ -52,10 +52,17 @@ function markdown(r: DrillReport): string {
   lines.push('');
   lines.push(`**${verdictLine(r.verdict)}**`);
   lines.push('');
-  if (r.candidate) lines.push(`- candidate: ${r.candidate.name} ${r.candidate.version}${r.candidate.digest ? ` (${r.candidate.digest.slice(0, 12)})` : ''}`);
+  if (r.candidate)
+    lines.push(
+      `- candidate: ${r.candidate.name} ${r.candidate.version}${r.candidate.digest ? ` (${r.candidate.digest.slice(0, 12)})` : ''}`,
+    );
   lines.push(`- objective: RTO ${r.objective.rto}, RPO ${r.objective.rpo}`);
-  lines.push(`- measured: RTO ${formatMs(r.measurement.rtoMs)} (injection → healthy and verified), RPO ${formatMs(r.measurement.rpoMs)}, ${r.measurement.writesLost} acknowledged write(s) lost`);
-  lines.push(`- recovery point: ${v.lastPresentAfterRecovery ? `write #${v.lastPresentAfterRecovery.seq} acknowledged at ${v.lastPresentAfterRecovery.at}` : 'no write acknowledged before the injection survived'}${v.lastAckBeforeInjection ? `; last write acknowledged before the injection: #${v.lastAckBeforeInjection.seq} at ${v.lastAckBeforeInjection.at}` : ''}`);
+  lines.push(
+    `- measured: RTO ${formatMs(r.measurement.rtoMs)} (injection → healthy and verified), RPO ${formatMs(r.measurement.rpoMs)}, ${r.measurement.writesLost} acknowledged write(s) lost`,
+  );
+  lines.push(
+    `- recovery point: ${v.lastPresentAfterRecovery ? `write #${v.lastPresentAfterRecovery.seq} acknowledged at ${v.lastPresentAfterRecovery.at}` : 'no write acknowledged before the injection survived'}${v.lastAckBeforeInjection ? `; last write acknowledged before the injection: #${v.lastAckBeforeInjection.seq} at ${v.lastAckBeforeInjection.at}` : ''}`,
+  );
   lines.push('');
   lines.push('## Timeline');
   lines.push('');
@@ -68,9 +75,14 @@ function markdown(r: DrillReport): string {
   lines.push('');
   lines.push('## Evidence');
   lines.push('');
-  lines.push(`- steady state: ${r.evidence.steadyState.length ? r.evidence.steadyState.map(cell).join('; ') : 'healthy'}`);
-  lines.push(`- backup: ${r.backup.file} at ${r.backup.at}, ${r.backup.bytes} bytes, last drill write ${r.backup.lastWriteSeq === null ? 'none' : `#${r.backup.lastWriteSeq}`}`);
-  for (const [table, t] of Object.entries(r.backup.tables)) lines.push(`  - ${table}: ${t.rows} rows, sha256 ${t.checksum.slice(0, 16)}…`);
+  lines.push(
+    `- steady state: ${r.evidence.steadyState.length ? r.evidence.steadyState.map(cell).join('; ') : 'healthy'}`,
+  );
+  lines.push(
+    `- backup: ${r.backup.file} at ${r.backup.at}, ${r.backup.bytes} bytes, last drill write ${r.backup.lastWriteSeq === null ? 'none' : `#${r.backup.lastWriteSeq}`}`,
+  );
+  for (const [table, t] of Object.entries(r.backup.tables))
+    lines.push(`  - ${table}: ${t.rows} rows, sha256 ${t.checksum.slice(0, 16)}…`);
   lines.push(`- injection: ${r.evidence.injection.detail}`);
   lines.push(`- detected: ${r.evidence.detected.length ? r.evidence.detected.join('; ') : '(nothing reported)'}`);
   lines.push(`- recovery: ${r.evidence.recovery.length ? r.evidence.recovery.join('; ') : '(no steps)'}`);

@@ -28,7 +28,8 @@ function assertSqliteFile(file: string): void {
   try {
     const head = Buffer.alloc(SQLITE_HEADER.length);
     const n = fs.readSync(fd, head, 0, head.length, 0);
-    if (n < head.length || !head.equals(SQLITE_HEADER)) throw new DrillError(`backup ${file} is not an SQLite database`);
+    if (n < head.length || !head.equals(SQLITE_HEADER))
+      throw new DrillError(`backup ${file} is not an SQLite database`);
   } finally {
     fs.closeSync(fd);
   }
@@ -42,7 +43,11 @@ function assertSqliteFile(file: string): void {
  * after it, so a machine crash right after the restore cannot leave a truncated database behind;
  * `durable: false` skips both (faster, see `npm run bench -- drill`; for throwaway copies only).
  */
-export async function restoreDatabase(backupFile: string, dbPath: string, opts: { durable?: boolean } = {}): Promise<RestoreResult> {
+export async function restoreDatabase(
+  backupFile: string,
+  dbPath: string,
+  opts: { durable?: boolean } = {},
+): Promise<RestoreResult> {
   const durable = opts.durable ?? true;
   const started = process.hrtime.bigint();
   assertSqliteFile(backupFile);

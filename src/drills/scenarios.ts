@@ -37,7 +37,8 @@ export function isDrillScenario(name: string): name is DrillScenario {
 
 /** Throws a DrillError naming the valid scenarios when `name` is not one. */
 export function assertScenario(name: string): DrillScenario {
-  if (!isDrillScenario(name)) throw new DrillError(`unknown drill scenario "${name}"; expected one of ${DRILL_SCENARIOS.join(', ')}`);
+  if (!isDrillScenario(name))
+    throw new DrillError(`unknown drill scenario "${name}"; expected one of ${DRILL_SCENARIOS.join(', ')}`);
   if (name === 'dependency-down') throw dependencyDownUnavailable();
   return name;
 }
@@ -61,7 +62,10 @@ function openForFault(dbPath: string, table: string): Database.Database {
 }
 
 async function killCandidate(pid: number | null): Promise<{ detail: string; at: string }> {
-  if (!pid || !processAlive(pid)) throw new DrillError(`cannot inject process-killed: no candidate process is running${pid ? ` (pid ${pid} is gone)` : ''}`);
+  if (!pid || !processAlive(pid))
+    throw new DrillError(
+      `cannot inject process-killed: no candidate process is running${pid ? ` (pid ${pid} is gone)` : ''}`,
+    );
   signalProcessTree(pid, 'SIGKILL');
   const at = new Date().toISOString();
   if (!(await waitForExit(pid, 5000))) throw new DrillError(`process ${pid} survived SIGKILL for 5 s`);
@@ -69,7 +73,8 @@ async function killCandidate(pid: number | null): Promise<{ detail: string; at: 
 }
 
 function corruptRows(dbPath: string, table: string, percent: number): string {
-  if (!(percent > 0 && percent <= 100)) throw new DrillError(`rows-corrupted: percent must be in (0, 100], got ${percent}`);
+  if (!(percent > 0 && percent <= 100))
+    throw new DrillError(`rows-corrupted: percent must be in (0, 100], got ${percent}`);
   const db = openForFault(dbPath, table);
   try {
     const ids = db.prepare(`SELECT rowid FROM "${table}" ORDER BY rowid`).pluck().all() as number[];
@@ -108,7 +113,11 @@ function removeDatabase(dbPath: string): string {
 }
 
 /** Injects `scenario` into the environment; `injectedAt` is when the damage was done. */
-export async function injectFault(scenario: DrillScenario, env: FaultTarget, opts: FaultOptions = {}): Promise<InjectedFault> {
+export async function injectFault(
+  scenario: DrillScenario,
+  env: FaultTarget,
+  opts: FaultOptions = {},
+): Promise<InjectedFault> {
   const table = opts.table ?? TRANSACTIONS_TABLE;
   let detail: string;
   switch (scenario) {
@@ -128,7 +137,9 @@ export async function injectFault(scenario: DrillScenario, env: FaultTarget, opt
     case 'dependency-down':
       throw dependencyDownUnavailable();
     default:
-      throw new DrillError(`unknown drill scenario "${String(scenario)}"; expected one of ${DRILL_SCENARIOS.join(', ')}`);
+      throw new DrillError(
+        `unknown drill scenario "${String(scenario)}"; expected one of ${DRILL_SCENARIOS.join(', ')}`,
+      );
   }
   return { scenario, injectedAt: new Date().toISOString(), detail };
 }

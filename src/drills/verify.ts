@@ -70,7 +70,9 @@ export async function verifyRecovery(input: VerifyInput): Promise<VerifyResult> 
 
   const backupSeq = input.backup?.lastWriteSeq;
   if (backupSeq != null && !present.has(backupSeq)) {
-    problems.push(`the recovered database lacks the backup's last write (seq ${backupSeq}): it is older than the backup`);
+    problems.push(
+      `the recovered database lacks the backup's last write (seq ${backupSeq}): it is older than the backup`,
+    );
   }
 
   return {

@@ -105,11 +105,15 @@ export async function startWriter(opts: WriterOptions): Promise<WriterHandle> {
     const starts = readAckLog(logFile).events.filter((e) => e.event === 'start');
     if (starts.length > startsBefore && starts.some((e) => e.detail[0] === String(pid))) break;
     if (exited !== null) {
-      throw new DrillError(`the drill writer exited with code ${exited} before starting; see ${stderrFile}: ${tail(stderrFile)}`);
+      throw new DrillError(
+        `the drill writer exited with code ${exited} before starting; see ${stderrFile}: ${tail(stderrFile)}`,
+      );
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new DrillError(`the drill writer did not start within ${opts.startTimeoutMs ?? 15_000} ms; see ${stderrFile}`);
+      throw new DrillError(
+        `the drill writer did not start within ${opts.startTimeoutMs ?? 15_000} ms; see ${stderrFile}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -30,7 +30,13 @@ export type ChaosOptions = z.infer<typeof options>;
 
 /** Time until one request answers 200 without the degraded mark, polling every 25 ms. */
 async function timeToNormal(ctx: GateContext, limitMs: number): Promise<number | null> {
-  const body = environmentBodies({ dbPath: ctx.dbPath, input: ctx.candidate.input, seed: 1, batch: 1, requests: 1 }).body(0);
+  const body = environmentBodies({
+    dbPath: ctx.dbPath,
+    input: ctx.candidate.input,
+    seed: 1,
+    batch: 1,
+    requests: 1,
+  }).body(0);
   const started = performance.now();
   while (performance.now() - started < limitMs) {
     try {
@@ -55,14 +61,20 @@ const pct = (x: number) => `${Math.round(x * 10_000) / 100}%`;
 
 export const chaosGate: GateDefinition<ChaosOptions> = {
   type: 'chaos',
-  description: 'error rate and p99 under a real fault of the dependency (or the candidate killed), and the recovery time',
+  description:
+    'error rate and p99 under a real fault of the dependency (or the candidate killed), and the recovery time',
   config: z.strictObject({ threshold: z.undefined().optional(), options }),
   async run(ctx, spec) {
     const { fault, budget } = spec.options;
     const recoveryMs = parseDuration(spec.options.recovery)!;
     const base = { name: spec.name, type: spec.type, threshold: budget.p99, unit: 'ms' };
     if (!ctx.chaos) {
-      return { ...base, passed: false, value: null, detail: 'this environment has no fault-injection proxy (provider without chaos support)' };
+      return {
+        ...base,
+        passed: false,
+        value: null,
+        detail: 'this environment has no fault-injection proxy (provider without chaos support)',
+      };
     }
     const chaos = ctx.chaos;
     let undo: () => Promise<void>;
@@ -96,7 +108,13 @@ export const chaosGate: GateDefinition<ChaosOptions> = {
       value: p99,
       detail,
       runId,
-      measured: { errorRate: results.errors.rate, p99, p50: results.latencyMs.p50, recoveryMs: recovered, throughput: results.throughput },
+      measured: {
+        errorRate: results.errors.rate,
+        p99,
+        p50: results.latencyMs.p50,
+        recoveryMs: recovered,
+        throughput: results.throughput,
+      },
     };
   },
 };

@@ -88,17 +88,24 @@ function findViolations(
       const nulls = (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${column} IS NULL`).get() as { n: number }).n;
       const rate = nulls / rows;
       if (rate > opts.maxNullRate) {
-        violations.push(`column ${name}: ${nulls} nulls (${percent(rate)}, at most ${percent(opts.maxNullRate)} allowed)`);
+        violations.push(
+          `column ${name}: ${nulls} nulls (${percent(rate)}, at most ${percent(opts.maxNullRate)} allowed)`,
+        );
       }
     }
     if (opts.checkRanges) {
       const condition = outOfRangeCondition(column, spec);
       const bad = db
-        .prepare(`SELECT COUNT(*) AS n, MIN(${column}) AS low, MAX(${column}) AS high FROM ${table} WHERE ${condition.sql}`)
+        .prepare(
+          `SELECT COUNT(*) AS n, MIN(${column}) AS low, MAX(${column}) AS high FROM ${table} WHERE ${condition.sql}`,
+        )
         .get(...condition.params) as { n: number; low: unknown; high: unknown };
       if (bad.n > 0) {
-        const seen = bad.low === bad.high ? JSON.stringify(bad.low) : `${JSON.stringify(bad.low)}..${JSON.stringify(bad.high)}`;
-        violations.push(`column ${name}: ${bad.n} values out of range (expected ${describeAllowed(spec)}, saw ${seen})`);
+        const seen =
+          bad.low === bad.high ? JSON.stringify(bad.low) : `${JSON.stringify(bad.low)}..${JSON.stringify(bad.high)}`;
+        violations.push(
+          `column ${name}: ${bad.n} values out of range (expected ${describeAllowed(spec)}, saw ${seen})`,
+        );
       }
     }
   }
@@ -108,7 +115,10 @@ function findViolations(
 export const consistencyGate: GateDefinition<ConsistencyOptions> = {
   type: 'consistency',
   description: 'row count, null rate and value ranges of the seeded data',
-  config: z.strictObject({ threshold: z.number().int().min(0).optional(), options: options.default(options.parse({})) }),
+  config: z.strictObject({
+    threshold: z.number().int().min(0).optional(),
+    options: options.default(options.parse({})),
+  }),
   // One violation per failed check: the row count, a column's null rate, a column's range.
   async run(ctx, spec) {
     ctx.signal.throwIfAborted();

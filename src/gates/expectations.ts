@@ -16,7 +16,15 @@ import type { GateContext, GateDefinition } from './types';
 // is checked without being loaded; only `distribution` reads values, streamed, sampling at most
 // MAX_SAMPLE of them. Measured value: the number of failed expectations (threshold 0).
 
-export const EXPECTATION_KINDS = ['not-null', 'between', 'unique', 'in-set', 'row-count', 'references', 'distribution'] as const;
+export const EXPECTATION_KINDS = [
+  'not-null',
+  'between',
+  'unique',
+  'in-set',
+  'row-count',
+  'references',
+  'distribution',
+] as const;
 export type ExpectationKind = (typeof EXPECTATION_KINDS)[number];
 
 /** Values a `distribution` expectation compares at most; more are sampled uniformly. */
@@ -48,17 +56,33 @@ const expectationSchema = z.discriminatedUnion(
   'expect',
   [
     z.strictObject({ expect: z.literal('not-null'), name, column, mostly }),
-    z.strictObject({ expect: z.literal('between'), name, column, min: finite.optional(), max: finite.optional(), mostly }).superRefine(bounds(true)),
+    z
+      .strictObject({
+        expect: z.literal('between'),
+        name,
+        column,
+        min: finite.optional(),
+        max: finite.optional(),
+        mostly,
+      })
+      .superRefine(bounds(true)),
     z.strictObject({ expect: z.literal('unique'), name, column, mostly }),
     z.strictObject({
       expect: z.literal('in-set'),
       name,
       column,
-      values: z.array(z.union([z.string(), finite], { error: (issue) => expectedGot('a string or a number', issue.input) })).min(1),
+      values: z
+        .array(z.union([z.string(), finite], { error: (issue) => expectedGot('a string or a number', issue.input) }))
+        .min(1),
       mostly,
     }),
     z
-      .strictObject({ expect: z.literal('row-count'), name, min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() })
+      .strictObject({
+        expect: z.literal('row-count'),
+        name,
+        min: z.number().int().min(0).optional(),
+        max: z.number().int().min(0).optional(),
+      })
       .superRefine(bounds(true)),
     z.strictObject({ expect: z.literal('references'), name, column, table: tableName, refColumn: column, mostly }),
     z.strictObject({ expect: z.literal('distribution'), name, column, maxKs: z.number().gt(0).max(1) }),
@@ -138,7 +162,8 @@ interface Evaluation {
 function absent(ev: Evaluation, table: string, columnName?: string): string | undefined {
   const columns = ev.columnsOf(table);
   if (columns.size === 0) return `table ${table} does not exist`;
-  if (columnName !== undefined && !columns.has(columnName)) return `column ${columnName} does not exist in table ${table}`;
+  if (columnName !== undefined && !columns.has(columnName))
+    return `column ${columnName} does not exist in table ${table}`;
   return undefined;
 }
 
@@ -154,7 +179,11 @@ interface Share {
 }
 
 /** The verdict on a share that must reach `mostly`; no rows at all is vacuously met (as in Great Expectations). */
-function shareOutcome(label: string, { what, ok, n, unit, extra = '' }: Share, mostlyValue: number): ExpectationOutcome {
+function shareOutcome(
+  label: string,
+  { what, ok, n, unit, extra = '' }: Share,
+  mostlyValue: number,
+): ExpectationOutcome {
   if (n === 0) return { passed: true, observed: `no ${unit} to check (vacuously met)`, summary: label };
   const shown = formatPercent(ok, n);
   return {
@@ -176,7 +205,10 @@ function examples(db: EnvironmentDb, sql: string, params: unknown[]): string {
 
 function notNull(ev: Evaluation, e: Extract<Expectation, { expect: 'not-null' }>, label: string): ExpectationOutcome {
   const c = quoteIdentifier(e.column);
-  const r = get<{ n: number; ok: number }>(ev.db, `SELECT COUNT(*) AS n, COUNT(${c}) AS ok FROM ${quoteIdentifier(ev.table)}`);
+  const r = get<{ n: number; ok: number }>(
+    ev.db,
+    `SELECT COUNT(*) AS n, COUNT(${c}) AS ok FROM ${quoteIdentifier(ev.table)}`,
+  );
   return shareOutcome(label, { what: 'not null', ok: r.ok, n: r.n, unit: 'rows' }, e.mostly);
 }
 
@@ -212,7 +244,8 @@ function unique(ev: Evaluation, e: Extract<Expectation, { expect: 'unique' }>, l
             COALESCE(SUM(CASE WHEN k > 1 THEN 1 ELSE 0 END), 0) AS repeated
        FROM (SELECT COUNT(*) AS k FROM ${quoteIdentifier(ev.table)} WHERE ${c} IS NOT NULL GROUP BY ${c})`,
   );
-  const extra = r.repeated > 0 ? `; ${r.repeated} value${r.repeated === 1 ? '' : 's'} repeated in ${r.n - r.ok} rows` : '';
+  const extra =
+    r.repeated > 0 ? `; ${r.repeated} value${r.repeated === 1 ? '' : 's'} repeated in ${r.n - r.ok} rows` : '';
   return shareOutcome(label, { what: 'unique', ok: r.ok, n: r.n, unit: 'non-null values', extra }, e.mostly);
 }
 
@@ -225,8 +258,15 @@ function inSet(ev: Evaluation, e: Extract<Expectation, { expect: 'in-set' }>, la
     `SELECT COUNT(${c}) AS n, COALESCE(SUM(CASE WHEN ${c} IN (${list}) THEN 1 ELSE 0 END), 0) AS ok FROM ${t}`,
     ...e.values,
   );
-  const outside = r.ok < r.n ? `; outside: ${examples(ev.db, `SELECT ${c} AS v, COUNT(*) AS n FROM ${t} WHERE ${c} IS NOT NULL AND ${c} NOT IN (${list})`, e.values)}` : '';
-  return shareOutcome(label, { what: `in {${e.values.map(show).join(', ')}}`, ok: r.ok, n: r.n, unit: 'non-null values', extra: outside }, e.mostly);
+  const outside =
+    r.ok < r.n
+      ? `; outside: ${examples(ev.db, `SELECT ${c} AS v, COUNT(*) AS n FROM ${t} WHERE ${c} IS NOT NULL AND ${c} NOT IN (${list})`, e.values)}`
+      : '';
+  return shareOutcome(
+    label,
+    { what: `in {${e.values.map(show).join(', ')}}`, ok: r.ok, n: r.n, unit: 'non-null values', extra: outside },
+    e.mostly,
+  );
 }
 
 function rowCount(ev: Evaluation, e: Extract<Expectation, { expect: 'row-count' }>, label: string): ExpectationOutcome {
@@ -240,7 +280,11 @@ function rowCount(ev: Evaluation, e: Extract<Expectation, { expect: 'row-count' 
   };
 }
 
-function references(ev: Evaluation, e: Extract<Expectation, { expect: 'references' }>, label: string): ExpectationOutcome {
+function references(
+  ev: Evaluation,
+  e: Extract<Expectation, { expect: 'references' }>,
+  label: string,
+): ExpectationOutcome {
   const c = quoteIdentifier(e.column);
   const t = quoteIdentifier(ev.table);
   // A non-correlated IN (SELECT …) is materialised once as an index: one pass over each table.
@@ -253,7 +297,11 @@ function references(ev: Evaluation, e: Extract<Expectation, { expect: 'reference
     r.ok < r.n
       ? `; ${r.n - r.ok} rows missing, e.g. ${examples(ev.db, `SELECT ${c} AS v, COUNT(*) AS n FROM ${t} WHERE ${c} IS NOT NULL AND ${c} NOT IN (${referenced})`, [])}`
       : '';
-  return shareOutcome(label, { what: `found in ${e.table}.${e.refColumn}`, ok: r.ok, n: r.n, unit: `non-null ${e.column}`, extra: missing }, e.mostly);
+  return shareOutcome(
+    label,
+    { what: `found in ${e.table}.${e.refColumn}`, ok: r.ok, n: r.n, unit: `non-null ${e.column}`, extra: missing },
+    e.mostly,
+  );
 }
 
 // --- distribution ---------------------------------------------------------------------------------
@@ -294,7 +342,11 @@ function asNumber(profileType: 'numeric' | 'integer' | 'datetime', value: unknow
   return Number.isFinite(x) ? x : undefined;
 }
 
-function ksAgainstProfile(ev: Evaluation, e: Extract<Expectation, { expect: 'distribution' }>, profiled: Extract<ColumnProfile, { type: 'numeric' | 'integer' | 'datetime' }>) {
+function ksAgainstProfile(
+  ev: Evaluation,
+  e: Extract<Expectation, { expect: 'distribution' }>,
+  profiled: Extract<ColumnProfile, { type: 'numeric' | 'integer' | 'datetime' }>,
+) {
   const c = quoteIdentifier(e.column);
   const reservoir = new Reservoir(MAX_SAMPLE);
   let unreadable = 0;
@@ -309,7 +361,11 @@ function ksAgainstProfile(ev: Evaluation, e: Extract<Expectation, { expect: 'dis
   const sample = reservoir.sample();
   if (sample.length === 0) return { statistic: undefined, values: 0, seen: 0, unreadable };
   const marginal = numberMarginal(profiled);
-  const statistic = ksStatistic(sample, (x) => marginal.cdf(x), (x) => marginal.cdfBelow(x));
+  const statistic = ksStatistic(
+    sample,
+    (x) => marginal.cdf(x),
+    (x) => marginal.cdfBelow(x),
+  );
   return { statistic, values: sample.length, seen: reservoir.seen, unreadable };
 }
 
@@ -321,7 +377,11 @@ const FALSE_WORDS = new Set(['0', 'false', 'f', 'no', 'n']);
  * the profile's: categories in the profile's order plus `other`; for booleans false and true.
  * A value the profile cannot place gets a bucket of its own with reference probability 0.
  */
-function tvAgainstProfile(ev: Evaluation, e: Extract<Expectation, { expect: 'distribution' }>, profiled: Extract<ColumnProfile, { type: 'categorical' | 'boolean' }>) {
+function tvAgainstProfile(
+  ev: Evaluation,
+  e: Extract<Expectation, { expect: 'distribution' }>,
+  profiled: Extract<ColumnProfile, { type: 'categorical' | 'boolean' }>,
+) {
   let labels: string[];
   let reference: number[];
   let bucketOf: (value: unknown) => number;
@@ -348,7 +408,9 @@ function tvAgainstProfile(ev: Evaluation, e: Extract<Expectation, { expect: 'dis
   const counts = new Float64Array(labels.length + 1);
   let n = 0;
   const c = quoteIdentifier(e.column);
-  const statement = ev.db.prepare(`SELECT ${c} AS v, COUNT(*) AS n FROM ${quoteIdentifier(ev.table)} WHERE ${c} IS NOT NULL GROUP BY ${c}`);
+  const statement = ev.db.prepare(
+    `SELECT ${c} AS v, COUNT(*) AS n FROM ${quoteIdentifier(ev.table)} WHERE ${c} IS NOT NULL GROUP BY ${c}`,
+  );
   for (const row of statement.iterate() as Iterable<{ v: unknown; n: number }>) {
     counts[bucketOf(row.v)] += row.n;
     n += row.n;
@@ -359,7 +421,11 @@ function tvAgainstProfile(ev: Evaluation, e: Extract<Expectation, { expect: 'dis
   return { statistic: Math.min(1, tv / 2), values: n };
 }
 
-function distribution(ev: Evaluation, e: Extract<Expectation, { expect: 'distribution' }>, label: string): ExpectationOutcome {
+function distribution(
+  ev: Evaluation,
+  e: Extract<Expectation, { expect: 'distribution' }>,
+  label: string,
+): ExpectationOutcome {
   const found = ev.profile();
   if ('error' in found) return { passed: false, observed: found.error, summary: `${label} ${found.error}` };
   const source = path.basename(found.file);
@@ -374,7 +440,8 @@ function distribution(ev: Evaluation, e: Extract<Expectation, { expect: 'distrib
   }
   if (profiled.type === 'categorical' || profiled.type === 'boolean') {
     const { statistic, values } = tvAgainstProfile(ev, e, profiled);
-    if (statistic === undefined) return { passed: false, observed: 'no non-null values to compare', summary: `${label} no values` };
+    if (statistic === undefined)
+      return { passed: false, observed: 'no non-null values to compare', summary: `${label} no values` };
     const tv = round4(statistic);
     const passed = statistic <= e.maxKs;
     return {
@@ -386,9 +453,14 @@ function distribution(ev: Evaluation, e: Extract<Expectation, { expect: 'distrib
     };
   }
   const { statistic, values, seen, unreadable } = ksAgainstProfile(ev, e, profiled);
-  const leftOut = unreadable > 0 ? `; ${unreadable} values not ${profiled.type === 'datetime' ? 'dates' : 'numbers'} left out` : '';
+  const leftOut =
+    unreadable > 0 ? `; ${unreadable} values not ${profiled.type === 'datetime' ? 'dates' : 'numbers'} left out` : '';
   if (statistic === undefined) {
-    return { passed: false, observed: `no ${profiled.type} values to compare${leftOut}`, summary: `${label} no values` };
+    return {
+      passed: false,
+      observed: `no ${profiled.type} values to compare${leftOut}`,
+      summary: `${label} no values`,
+    };
   }
   const ks = round4(statistic);
   const passed = statistic <= e.maxKs;
@@ -403,7 +475,9 @@ function distribution(ev: Evaluation, e: Extract<Expectation, { expect: 'distrib
 // --- the gate -------------------------------------------------------------------------------------
 
 function evaluate(ev: Evaluation, e: Expectation, label: string): ExpectationOutcome {
-  const missing = absent(ev, ev.table, e.expect === 'row-count' ? undefined : e.column) ?? (e.expect === 'references' ? absent(ev, e.table, e.refColumn) : undefined);
+  const missing =
+    absent(ev, ev.table, e.expect === 'row-count' ? undefined : e.column) ??
+    (e.expect === 'references' ? absent(ev, e.table, e.refColumn) : undefined);
   if (missing) return { passed: false, observed: missing, summary: `${label} ${missing}` };
   switch (e.expect) {
     case 'not-null':
@@ -450,7 +524,8 @@ function profileLoader(ctx: GateContext, opts: ExpectationsOptions): Evaluation[
 
 export const expectationsGate: GateDefinition<ExpectationsOptions> = {
   type: 'expectations',
-  description: 'data expectations on the environment\'s tables: nulls, ranges, uniqueness, allowed values, row count, references, distribution',
+  description:
+    "data expectations on the environment's tables: nulls, ranges, uniqueness, allowed values, row count, references, distribution",
   config: z.strictObject({ threshold: z.number().int().min(0).optional(), options }),
   async run(ctx, spec) {
     ctx.signal.throwIfAborted();
@@ -495,7 +570,13 @@ export const expectationsGate: GateDefinition<ExpectationsOptions> = {
       }
     } catch (err) {
       if (ctx.signal.aborted) throw err;
-      return { ...base, passed: false, value: null, detail: `after ${checks.length} expectations: ${(err as Error).message}`, checks };
+      return {
+        ...base,
+        passed: false,
+        value: null,
+        detail: `after ${checks.length} expectations: ${(err as Error).message}`,
+        checks,
+      };
     } finally {
       db.close();
     }

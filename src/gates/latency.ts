@@ -91,7 +91,8 @@ export const latencyGate: GateDefinition<LatencyOptions> = {
     }
 
     const errorRate = failed / opts.requests;
-    const errorText = failed === 0 ? '0 errors' : `${failed} error${failed === 1 ? '' : 's'} (${summariseErrors(errors)})`;
+    const errorText =
+      failed === 0 ? '0 errors' : `${failed} error${failed === 1 ? '' : 's'} (${summariseErrors(errors)})`;
     const setting = `${opts.requests} requests to ${ctx.url}, concurrency ${opts.concurrency}`;
     if (latencies.length === 0) return unmeasured(`every request failed: ${setting}; ${errorText}`);
 

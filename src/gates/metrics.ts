@@ -24,7 +24,7 @@ export function auc(scores: readonly number[], labels: readonly BinaryLabel[]): 
   }
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let positiveRankSum = 0;
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start; // inclusive end of the run of tied scores
     while (end + 1 < n && scores[order[end + 1]] === scores[order[start]]) end++;
     const averageRank = (start + end) / 2 + 1; // ranks are 1-based

@@ -47,7 +47,10 @@ export class PredictClient {
       });
       const text = await res.body.text();
       if (res.statusCode !== 200) {
-        return { ok: false, reason: `POST ${this.endpoint} answered ${res.statusCode}: ${text.slice(0, MAX_ERROR_BODY_CHARS)}` };
+        return {
+          ok: false,
+          reason: `POST ${this.endpoint} answered ${res.statusCode}: ${text.slice(0, MAX_ERROR_BODY_CHARS)}`,
+        };
       }
       return parseScores(text, records.length, this.endpoint);
     } catch (err) {
@@ -78,7 +81,11 @@ function parseScores(text: string, expected: number, endpoint: string): PredictO
     return { ok: false, reason: `POST ${endpoint} returned ${scores.length} scores for ${expected} records` };
   }
   const bad = scores.findIndex((s) => typeof s !== 'number' || !Number.isFinite(s));
-  if (bad >= 0) return { ok: false, reason: `POST ${endpoint} returned a non-numeric score at index ${bad}: ${JSON.stringify(scores[bad])}` };
+  if (bad >= 0)
+    return {
+      ok: false,
+      reason: `POST ${endpoint} returned a non-numeric score at index ${bad}: ${JSON.stringify(scores[bad])}`,
+    };
   return { ok: true, scores: scores as number[] };
 }
 

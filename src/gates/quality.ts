@@ -84,7 +84,8 @@ export const qualityGate: GateDefinition<QualityOptions> = {
       }
       if (batch.length > 0) {
         const failure = await flush();
-        if (failure) return unmeasured(scores.length > 0 ? `after ${scores.length} records scored: ${failure}` : failure);
+        if (failure)
+          return unmeasured(scores.length > 0 ? `after ${scores.length} records scored: ${failure}` : failure);
       }
     } finally {
       db.close();
@@ -96,7 +97,8 @@ export const qualityGate: GateDefinition<QualityOptions> = {
     if (opts.metric === 'auc' && (positives === 0 || positives === labels.length)) {
       return unmeasured(`AUC needs both classes; ${labels.length} records scored, ${positives} positive${skipped}`);
     }
-    if (labels.length === 0) return unmeasured(`no labelled records to score in ${ctx.candidate.input.table}${skipped}`);
+    if (labels.length === 0)
+      return unmeasured(`no labelled records to score in ${ctx.candidate.input.table}${skipped}`);
 
     const measured = opts.metric === 'auc' ? auc(scores, labels) : accuracy(scores, labels, opts.cutoff);
     const value = roundTo(measured, 4);

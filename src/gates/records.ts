@@ -55,9 +55,7 @@ export function* readRecords(
   // The record's key travels with it (when the table has it) so the candidate can look it up.
   const key = input.key && present.has(input.key) ? input.key : undefined;
   if (key) columns.push(quoteIdentifier(key));
-  const statement = db
-    .prepare(`SELECT ${columns.join(', ')} FROM ${quoteIdentifier(input.table)} LIMIT ?`)
-    .raw(true);
+  const statement = db.prepare(`SELECT ${columns.join(', ')} FROM ${quoteIdentifier(input.table)} LIMIT ?`).raw(true);
   // LIMIT -1 is SQLite's "no limit".
   for (const values of statement.iterate(opts.limit ?? -1) as Iterable<unknown[]>) {
     const record: FeatureRecord = {};

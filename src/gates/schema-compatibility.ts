@@ -66,7 +66,10 @@ export function columnValues(db: EnvironmentDb, table: string, columns: string[]
       count(`typeof(${c}) IN ('integer', 'real') AND ${c} NOT IN (0, 1)`),
     );
   }
-  const row = db.prepare(`SELECT ${parts.join(', ')} FROM ${quoteIdentifier(table)}`).raw(true).get() as number[];
+  const row = db
+    .prepare(`SELECT ${parts.join(', ')} FROM ${quoteIdentifier(table)}`)
+    .raw(true)
+    .get() as number[];
   const out = new Map<string, ColumnValues>();
   columns.forEach((name, i) => {
     const [nulls, integer, real, text, blob, fractional, notZeroOne] = row.slice(1 + i * 7, 8 + i * 7);
@@ -95,19 +98,25 @@ export function judgeType(expected: FeatureType, column: TableColumn, v: ColumnV
     case 'number':
       if (affinity === 'TEXT') return narrowed(declared(column));
       if (v.text + v.blob > 0) return narrowed(`${v.text + v.blob} non-numeric values`);
-      if (affinity === 'INTEGER' || isBooleanDeclared(column) || (affinity === 'BLOB' && v.real === 0 && v.integer > 0)) {
+      if (
+        affinity === 'INTEGER' ||
+        isBooleanDeclared(column) ||
+        (affinity === 'BLOB' && v.real === 0 && v.integer > 0)
+      ) {
         return { rule: 'widened-type', reason: 'every integer is a number' };
       }
       return { rule: 'same-type', reason: declared(column) };
     case 'integer':
       if (affinity === 'TEXT' || affinity === 'REAL') return narrowed(declared(column));
-      if (affinity === 'NUMERIC' && !isBooleanDeclared(column)) return narrowed(`${declared(column)}, may hold non-integers`);
+      if (affinity === 'NUMERIC' && !isBooleanDeclared(column))
+        return narrowed(`${declared(column)}, may hold non-integers`);
       if (v.fractional + v.text + v.blob > 0) return narrowed(`${v.fractional + v.text + v.blob} non-integer values`);
       if (isBooleanDeclared(column)) return { rule: 'widened-type', reason: 'every 0/1 is an integer' };
       return { rule: 'same-type', reason: declared(column) };
     case 'boolean':
       if (affinity === 'TEXT' || affinity === 'REAL') return narrowed(declared(column));
-      if (v.notZeroOne + v.text + v.blob > 0) return narrowed(`${v.notZeroOne + v.text + v.blob} values other than 0/1`);
+      if (v.notZeroOne + v.text + v.blob > 0)
+        return narrowed(`${v.notZeroOne + v.text + v.blob} values other than 0/1`);
       return { rule: 'same-type', reason: declared(column) };
     case 'string':
       if (affinity === 'INTEGER' || affinity === 'REAL' || affinity === 'NUMERIC') {
@@ -144,8 +153,22 @@ function checkColumn(
 ): RuleResult[] {
   if (!column || !values) {
     return spec.required
-      ? [rule('removed-required-column', name, false, `${what} ${name} (${spec.type}) is required by the candidate and missing from the table`)]
-      : [rule('missing-optional-column', name, true, `${what} ${name} is missing; the candidate declares it required: false`)];
+      ? [
+          rule(
+            'removed-required-column',
+            name,
+            false,
+            `${what} ${name} (${spec.type}) is required by the candidate and missing from the table`,
+          ),
+        ]
+      : [
+          rule(
+            'missing-optional-column',
+            name,
+            true,
+            `${what} ${name} is missing; the candidate declares it required: false`,
+          ),
+        ];
   }
   const verdict = judgeType(spec.type, column, values);
   const results: RuleResult[] = [];
@@ -194,12 +217,19 @@ export function compatibilityChecks(
   // The label is compared with scores: any numeric column will do; its nulls are the
   // consistency gate's business (unlabelled rows are skipped by the quality gate).
   const labelSpec = { type: 'number', required: true, nullable: true } as const;
-  results.push(...checkColumn(input.label, labelSpec, 'label column', byName.get(input.label), values.get(input.label)));
+  results.push(
+    ...checkColumn(input.label, labelSpec, 'label column', byName.get(input.label), values.get(input.label)),
+  );
   const known = new Set([...Object.keys(input.features), input.label, ...(input.key ? [input.key] : [])]);
   for (const column of columns) {
     if (known.has(column.name)) continue;
     results.push(
-      rule('added-column', column.name, true, `not read by the candidate (${declared(column)}); an added column is compatible`),
+      rule(
+        'added-column',
+        column.name,
+        true,
+        `not read by the candidate (${declared(column)}); an added column is compatible`,
+      ),
     );
   }
   return results;
@@ -252,7 +282,13 @@ export const schemaCompatibilityGate: GateDefinition<Record<string, never>> = {
 
     const value = results.filter((r) => !r.passed).length;
     const checks: GateCheck[] = results.map(({ name, passed, observed }) => ({ name, passed, observed }));
-    const result: GateResult = { ...base, passed: value <= threshold, value, detail: summarize(table, results), checks };
+    const result: GateResult = {
+      ...base,
+      passed: value <= threshold,
+      value,
+      detail: summarize(table, results),
+      checks,
+    };
     return result;
   },
 };

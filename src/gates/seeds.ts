@@ -24,6 +24,9 @@ export const seedsGate: GateDefinition<SeedsOptions> = {
   description: "mean and spread of the candidate's metric over data generated with each of the layer's seeds",
   config: z.strictObject({ threshold: z.number().min(0).max(1), options: options.default(options.parse({})) }),
   async run() {
-    throw ApplicationFailure.nonRetryable('the seeds gate is computed by the layer workflow from its seed runs, not by an activity', 'SeedsGateMisused');
+    throw ApplicationFailure.nonRetryable(
+      'the seeds gate is computed by the layer workflow from its seed runs, not by an activity',
+      'SeedsGateMisused',
+    );
   },
 };

@@ -25,7 +25,13 @@ export async function storedLoadRun(ctx: GateContext, profile: LoadProfile, extr
   const bodies =
     profile.requests.source === 'replay'
       ? replayBodies(profile.requests.file)
-      : environmentBodies({ dbPath: ctx.dbPath, input: ctx.candidate.input, seed: profile.seed, batch: profile.batch, requests: intendedCount(profile) });
+      : environmentBodies({
+          dbPath: ctx.dbPath,
+          input: ctx.candidate.input,
+          seed: profile.seed,
+          batch: profile.batch,
+          requests: intendedCount(profile),
+        });
   const results = await runLoad({
     baseUrl: ctx.url,
     profile,

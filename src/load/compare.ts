@@ -164,13 +164,22 @@ function judge(
 ): MetricComparison {
   const base = { metric, label, unit, a, b };
   if (a === null || b === null) {
-    return { ...base, delta: null, deltaPercent: null, noise: null, threshold: null, exceedsNoise: false, better: null, verdict: 'not measured' };
+    return {
+      ...base,
+      delta: null,
+      deltaPercent: null,
+      noise: null,
+      threshold: null,
+      exceedsNoise: false,
+      better: null,
+      verdict: 'not measured',
+    };
   }
   const delta = b - a;
   const noise = se === null ? null : k * se;
   const threshold = Math.max(noise ?? 0, floor);
   const exceedsNoise = Math.abs(delta) > threshold;
-  const better: 'A' | 'B' | null = !exceedsNoise ? null : (delta < 0) === lowerIsBetter ? 'B' : 'A';
+  const better: 'A' | 'B' | null = !exceedsNoise ? null : delta < 0 === lowerIsBetter ? 'B' : 'A';
   const word = metric === 'errorRate' ? 'fewer errors' : lowerIsBetter ? 'faster' : 'higher';
   return {
     ...base,
@@ -213,7 +222,10 @@ export function compareRuns(runA: ComparableRun, runB: ComparableRun, opts: { k?
       'req/s',
       a.throughput,
       b.throughput,
-      differenceStandardError(series(a, (w) => w.answered - w.intended), series(b, (w) => w.answered - w.intended)),
+      differenceStandardError(
+        series(a, (w) => w.answered - w.intended),
+        series(b, (w) => w.answered - w.intended),
+      ),
       relativeFloor(a.throughput, b.throughput),
       false,
       k,
@@ -238,7 +250,10 @@ export function compareRuns(runA: ComparableRun, runB: ComparableRun, opts: { k?
       'req/s',
       a.achievedRate,
       b.achievedRate,
-      differenceStandardError(series(a, (w) => w.sent - w.intended), series(b, (w) => w.sent - w.intended)),
+      differenceStandardError(
+        series(a, (w) => w.sent - w.intended),
+        series(b, (w) => w.sent - w.intended),
+      ),
       relativeFloor(a.achievedRate, b.achievedRate),
       false,
       k,
@@ -257,7 +272,13 @@ export function compareRuns(runA: ComparableRun, runB: ComparableRun, opts: { k?
   const significant = metrics.filter((m) => m.better !== null);
   const favours = new Set(significant.map((m) => m.better));
   const verdict: OverallVerdict =
-    significant.length === 0 ? 'same within noise' : favours.size === 2 ? 'mixed' : favours.has('A') ? 'A better' : 'B better';
+    significant.length === 0
+      ? 'same within noise'
+      : favours.size === 2
+        ? 'mixed'
+        : favours.has('A')
+          ? 'A better'
+          : 'B better';
 
   return {
     a: header(runA),
@@ -276,7 +297,9 @@ function header(run: ComparableRun): RunHeader {
     id: run.id,
     createdAt: run.createdAt,
     layer: run.layer,
-    candidate: run.candidate ? `${run.candidate.name} ${run.candidate.version} (sha256 ${run.candidate.digest.slice(0, 12)})` : undefined,
+    candidate: run.candidate
+      ? `${run.candidate.name} ${run.candidate.version} (sha256 ${run.candidate.digest.slice(0, 12)})`
+      : undefined,
     targetRate: run.results.targetRate,
   };
 }
@@ -288,22 +311,38 @@ function differences(a: ComparableRun, b: ComparableRun): string[] {
     out.push('the two runs used different profiles: differences may come from the load, not the candidate');
   }
   if (a.candidate && b.candidate && a.candidate.digest !== b.candidate.digest) {
-    out.push(`different candidates: A ${a.candidate.name} ${a.candidate.version}, B ${b.candidate.name} ${b.candidate.version}`);
+    out.push(
+      `different candidates: A ${a.candidate.name} ${a.candidate.version}, B ${b.candidate.name} ${b.candidate.version}`,
+    );
   }
   if (a.layer && b.layer && a.layer !== b.layer) out.push(`different layers: A ${a.layer}, B ${b.layer}`);
-  for (const [name, run] of [['A', a], ['B', b]] as const) {
-    if (run.results.aborted) out.push(`run ${name} (${run.id}) was aborted: its figures cover only part of the profile`);
+  for (const [name, run] of [
+    ['A', a],
+    ['B', b],
+  ] as const) {
+    if (run.results.aborted)
+      out.push(`run ${name} (${run.id}) was aborted: its figures cover only part of the profile`);
   }
   return out;
 }
 
-function summarise(verdict: OverallVerdict, significant: MetricComparison[], idA: string, idB: string, k: number): string {
+function summarise(
+  verdict: OverallVerdict,
+  significant: MetricComparison[],
+  idA: string,
+  idB: string,
+  k: number,
+): string {
   if (verdict === 'same within noise') return `same within noise: no difference exceeds ${k}× the run-to-run noise`;
   const describe = (m: MetricComparison) => {
     const pct = m.deltaPercent === null ? '' : `, ${m.deltaPercent > 0 ? '+' : ''}${m.deltaPercent.toFixed(1)} %`;
     return `${m.label} ${formatValue(m.delta!, m.unit, true)}${pct}`;
   };
-  const side = (who: 'A' | 'B') => significant.filter((m) => m.better === who).map(describe).join('; ');
+  const side = (who: 'A' | 'B') =>
+    significant
+      .filter((m) => m.better === who)
+      .map(describe)
+      .join('; ');
   if (verdict === 'mixed') return `mixed: A (${idA}) better on ${side('A')}; B (${idB}) better on ${side('B')} (B − A)`;
   const who = verdict === 'A better' ? 'A' : 'B';
   return `${who} (${who === 'A' ? idA : idB}) better beyond ${k}× noise: ${side(who)} (B − A)`;
@@ -312,7 +351,8 @@ function summarise(verdict: OverallVerdict, significant: MetricComparison[], idA
 /** A value with its unit for tables: ms to 3 decimals, rates to 1, error rates as percentages. */
 export function formatValue(x: number | null, unit: string, signed = false): string {
   if (x === null) return '-';
-  const [value, suffix] = unit === 'fraction' ? [round(x * 100, 3), ' %'] : unit === 'ms' ? [round(x, 3), ' ms'] : [round(x, 1), ` ${unit}`];
+  const [value, suffix] =
+    unit === 'fraction' ? [round(x * 100, 3), ' %'] : unit === 'ms' ? [round(x, 3), ' ms'] : [round(x, 1), ` ${unit}`];
   const shown = Object.is(value, -0) ? 0 : value;
   return `${signed && shown > 0 ? '+' : ''}${shown}${suffix}`;
 }

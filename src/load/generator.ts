@@ -148,7 +148,12 @@ class RequestTimeout extends Error {
 const US_PER_MS = 1000;
 
 function histogram(digits: 2 | 3): Histogram {
-  return build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: digits, autoResize: true });
+  return build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: digits,
+    autoResize: true,
+  });
 }
 
 const ms3 = (us: number): number => Math.round(us) / US_PER_MS;

@@ -16,12 +16,16 @@ const RATE_EXPECTED = 'a rate > 0 requests/s';
 
 const rate = z
   .number({ error: (issue) => expectedGot(RATE_EXPECTED, issue.input) })
-  .refine((n) => Number.isFinite(n) && n > 0, { error: (issue) => `expected ${RATE_EXPECTED}, got ${describeValue(issue.input)}` });
+  .refine((n) => Number.isFinite(n) && n > 0, {
+    error: (issue) => `expected ${RATE_EXPECTED}, got ${describeValue(issue.input)}`,
+  });
 
 const duration = z.string({ error: (issue) => expectedGot(DURATION_HINT, issue.input) }).superRefine((text, ctx) => {
   const ms = parseDuration(text);
-  if (ms === undefined) ctx.addIssue({ code: 'custom', message: `expected ${DURATION_HINT}, got ${describeValue(text)}` });
-  else if (ms <= 0) ctx.addIssue({ code: 'custom', message: `expected a duration longer than zero, got ${describeValue(text)}` });
+  if (ms === undefined)
+    ctx.addIssue({ code: 'custom', message: `expected ${DURATION_HINT}, got ${describeValue(text)}` });
+  else if (ms <= 0)
+    ctx.addIssue({ code: 'custom', message: `expected a duration longer than zero, got ${describeValue(text)}` });
 });
 
 const constantPhase = z.strictObject({ rate, duration });
@@ -45,8 +49,13 @@ const phase = z
   )
   .superRefine((p, ctx) => {
     const kinds = PHASE_KINDS.filter((k) => p[k] !== undefined);
-    if (kinds.length === 0) ctx.addIssue({ code: 'custom', message: `expected one of ${PHASE_KINDS.join(', ')}, e.g. ${PHASE_EXAMPLE}` });
-    if (kinds.length > 1) ctx.addIssue({ code: 'custom', message: `a phase is exactly one of ${PHASE_KINDS.join(', ')}; got ${kinds.join(' and ')}` });
+    if (kinds.length === 0)
+      ctx.addIssue({ code: 'custom', message: `expected one of ${PHASE_KINDS.join(', ')}, e.g. ${PHASE_EXAMPLE}` });
+    if (kinds.length > 1)
+      ctx.addIssue({
+        code: 'custom',
+        message: `a phase is exactly one of ${PHASE_KINDS.join(', ')}; got ${kinds.join(' and ')}`,
+      });
   })
   .transform((p) => p as LoadPhase);
 
@@ -56,7 +65,9 @@ const requestSource = z.discriminatedUnion(
     z.strictObject({ source: z.literal('environment') }),
     z.strictObject({
       source: z.literal('replay'),
-      file: z.string({ error: (issue) => expectedGot('the path of a JSONL file, one request body a line', issue.input) }).min(1),
+      file: z
+        .string({ error: (issue) => expectedGot('the path of a JSONL file, one request body a line', issue.input) })
+        .min(1),
     }),
   ],
   {
@@ -98,7 +109,8 @@ export type LoadProfileInput = z.input<typeof loadProfileSchema>;
 
 function durationMs(text: string): number {
   const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) throw new Error(`invalid duration ${JSON.stringify(text)}: expected ${DURATION_HINT}`);
+  if (ms === undefined || ms <= 0)
+    throw new Error(`invalid duration ${JSON.stringify(text)}: expected ${DURATION_HINT}`);
   return ms;
 }
 

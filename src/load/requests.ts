@@ -29,14 +29,22 @@ export interface RequestBodies {
  * by `seed` (Fisher–Yates on xoroshiro128+), then request i takes records i·batch … i·batch+batch−1,
  * cycling. Each record is serialised once.
  */
-export function environmentBodies(opts: { dbPath: string; input: InputSchema; seed: number; batch: number; requests: number }): RequestBodies {
+export function environmentBodies(opts: {
+  dbPath: string;
+  input: InputSchema;
+  seed: number;
+  batch: number;
+  requests: number;
+}): RequestBodies {
   const limit = Math.max(1, Math.min(MAX_DISTINCT_RECORDS, opts.requests * opts.batch));
   const db = openReadOnly(opts.dbPath);
   let records: string[];
   try {
     records = Array.from(readRecords(db, opts.input, { withLabel: false, limit }), (r) => JSON.stringify(r.record));
   } catch (err) {
-    throw new Error(`cannot read request records from ${opts.input.table} in ${opts.dbPath}: ${(err as Error).message}`);
+    throw new Error(
+      `cannot read request records from ${opts.input.table} in ${opts.dbPath}: ${(err as Error).message}`,
+    );
   } finally {
     db.close();
   }
@@ -76,7 +84,9 @@ export function replayBodies(file: string): RequestBodies {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: cannot read the replay file${code === 'ENOENT' ? ': no such file' : `: ${(err as Error).message}`}`);
+    throw new Error(
+      `${file}: cannot read the replay file${code === 'ENOENT' ? ': no such file' : `: ${(err as Error).message}`}`,
+    );
   }
   const lines: string[] = [];
   text.split('\n').forEach((raw, at) => {
@@ -86,15 +96,23 @@ export function replayBodies(file: string): RequestBodies {
     try {
       value = JSON.parse(line);
     } catch (err) {
-      throw new Error(`${file}:${at + 1}: not valid JSON (${(err as Error).message}); expected one request body, a JSON object, a line`);
+      throw new Error(
+        `${file}:${at + 1}: not valid JSON (${(err as Error).message}); expected one request body, a JSON object, a line`,
+      );
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new Error(`${file}:${at + 1}: expected a JSON object (one request body), got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+      throw new Error(
+        `${file}:${at + 1}: expected a JSON object (one request body), got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+      );
     }
     lines.push(line);
   });
   if (lines.length === 0) throw new Error(`${file}: no request bodies (the file has no non-empty lines)`);
-  return { body: (i) => lines[i % lines.length], distinct: lines.length, source: `${lines.length} request bodies replayed from ${file}` };
+  return {
+    body: (i) => lines[i % lines.length],
+    distinct: lines.length,
+    source: `${lines.length} request bodies replayed from ${file}`,
+  };
 }
 
 /** The profile with a relative replay file made absolute against `baseDir` (e.g. the ladder file's directory). */
@@ -107,10 +125,20 @@ export function resolveRequestFile(profile: LoadProfile, baseDir: string): LoadP
  * The bodies a profile asks for. The environment source needs the environment's database and the
  * candidate's input schema; a relative replay file is read relative to `baseDir` (default: cwd).
  */
-export function requestBodies(profile: LoadProfile, env: { dbPath?: string; input?: InputSchema; baseDir?: string }): RequestBodies {
+export function requestBodies(
+  profile: LoadProfile,
+  env: { dbPath?: string; input?: InputSchema; baseDir?: string },
+): RequestBodies {
   if (profile.requests.source === 'replay') {
     return replayBodies(path.resolve(env.baseDir ?? process.cwd(), profile.requests.file));
   }
-  if (!env.dbPath || !env.input) throw new Error('requests from the environment need its database and the candidate\'s input schema');
-  return environmentBodies({ dbPath: env.dbPath, input: env.input, seed: profile.seed, batch: profile.batch, requests: intendedCount(profile) });
+  if (!env.dbPath || !env.input)
+    throw new Error("requests from the environment need its database and the candidate's input schema");
+  return environmentBodies({
+    dbPath: env.dbPath,
+    input: env.input,
+    seed: profile.seed,
+    batch: profile.batch,
+    requests: intendedCount(profile),
+  });
 }

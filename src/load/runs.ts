@@ -52,12 +52,17 @@ export function stableRunId(time: Date, key: string): string {
 }
 
 function stampOf(time: Date): string {
-  return time.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  return time
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '');
 }
 
 export function checkRunId(id: string): string {
   if (!RUN_ID.test(id)) {
-    throw new InvalidRunError(`invalid run id "${id}": expected letters, digits, ".", "_" or "-" (e.g. run-20261125T143012-3fa9c1)`);
+    throw new InvalidRunError(
+      `invalid run id "${id}": expected letters, digits, ".", "_" or "-" (e.g. run-20261125T143012-3fa9c1)`,
+    );
   }
   return id;
 }
@@ -136,7 +141,9 @@ export class RunStore {
         onProblem?.(file, (err as Error).message);
       }
     }
-    return runs.sort((a, b) => (a.createdAt === b.createdAt ? b.id.localeCompare(a.id) : b.createdAt.localeCompare(a.createdAt)));
+    return runs.sort((a, b) =>
+      a.createdAt === b.createdAt ? b.id.localeCompare(a.id) : b.createdAt.localeCompare(a.createdAt),
+    );
   }
 }
 
@@ -148,7 +155,9 @@ function parseRun(text: string, file: string, id: string): StoredRun {
     throw new InvalidRunError(`${file}: not valid JSON: ${(err as Error).message}`);
   }
   const r = run as Partial<StoredRun> | null;
-  const missing = (['id', 'createdAt', 'layer', 'profile', 'candidate', 'target', 'results'] as const).filter((k) => r?.[k] === undefined);
+  const missing = (['id', 'createdAt', 'layer', 'profile', 'candidate', 'target', 'results'] as const).filter(
+    (k) => r?.[k] === undefined,
+  );
   if (missing.length > 0) throw new InvalidRunError(`${file}: not a stored run: missing ${missing.join(', ')}`);
   if (r!.id !== id) throw new InvalidRunError(`${file}: holds run "${r!.id}", expected "${id}"`);
   return r as StoredRun;

@@ -78,7 +78,11 @@ export async function ensureDependency(opts: {
   if (!(featurePid && processAlive(featurePid) && (await httpOk(`http://127.0.0.1:${featurePort}/health`)))) {
     if (featurePid) signalProcessTree(featurePid, 'SIGTERM');
     featurePort = await opts.freePort();
-    featurePid = await startFeatureService({ dbPath: opts.dbPath, port: featurePort, logFile: path.join(opts.dir, 'features.log') });
+    featurePid = await startFeatureService({
+      dbPath: opts.dbPath,
+      port: featurePort,
+      logFile: path.join(opts.dir, 'features.log'),
+    });
     started.push('feature-service');
   }
   let proxyPid = prev?.proxyPid ?? 0;
@@ -86,14 +90,23 @@ export async function ensureDependency(opts: {
   if (!(proxyPid && processAlive(proxyPid) && (await toxiproxyAnswers(`http://127.0.0.1:${proxyApiPort}`)))) {
     if (proxyPid) await stopToxiproxy(proxyPid);
     proxyApiPort = await opts.freePort();
-    const proxy = await startToxiproxy({ port: proxyApiPort, logFile: path.join(opts.dir, 'toxiproxy.log'), detached: true });
+    const proxy = await startToxiproxy({
+      port: proxyApiPort,
+      logFile: path.join(opts.dir, 'toxiproxy.log'),
+      detached: true,
+    });
     proxyPid = proxy.pid;
     started.push('toxiproxy');
   }
   const client = new ToxiproxyClient(`http://127.0.0.1:${proxyApiPort}`);
   const existing = await client.getProxy(FEATURES_PROXY);
   const proxyPort = existing ? Number(existing.listen.split(':').pop()) : await opts.freePort();
-  await client.createProxy({ name: FEATURES_PROXY, listen: `127.0.0.1:${proxyPort}`, upstream: `127.0.0.1:${featurePort}`, enabled: true });
+  await client.createProxy({
+    name: FEATURES_PROXY,
+    listen: `127.0.0.1:${proxyPort}`,
+    upstream: `127.0.0.1:${featurePort}`,
+    enabled: true,
+  });
   return { dep: { featurePid, featurePort, proxyPid, proxyApiPort, proxyPort }, started };
 }
 
@@ -102,4 +115,3 @@ export async function stopDependency(dep: DependencyState | null | undefined): P
   if (processAlive(dep.featurePid)) signalProcessTree(dep.featurePid, 'SIGTERM');
   if (processAlive(dep.proxyPid)) await stopToxiproxy(dep.proxyPid);
 }
-

@@ -14,7 +14,10 @@ function load(): Map<string, Features> {
   const key = process.env.FEATURE_KEY ?? 'txn_id';
   const columns = (process.env.FEATURE_COLUMNS ?? 'velocity_24h').split(',').filter(Boolean);
   const quote = (id: string) => `"${id.replace(/"/g, '""')}"`;
-  const rows = db.prepare(`SELECT ${[key, ...columns].map(quote).join(', ')} FROM ${quote(table)}`).raw(true).all() as unknown[][];
+  const rows = db
+    .prepare(`SELECT ${[key, ...columns].map(quote).join(', ')} FROM ${quote(table)}`)
+    .raw(true)
+    .all() as unknown[][];
   db.close();
   return new Map(rows.map((r) => [String(r[0]), Object.fromEntries(columns.map((c, i) => [c, r[i + 1]]))]));
 }

@@ -57,7 +57,10 @@ export class LocalProvider implements Provider {
   readonly kind = 'local';
   readonly envsDir: string;
 
-  constructor(readonly home: string, private readonly opts: { healthTimeoutMs?: number } = {}) {
+  constructor(
+    readonly home: string,
+    private readonly opts: { healthTimeoutMs?: number } = {},
+  ) {
     this.envsDir = path.join(home, 'envs');
   }
 
@@ -109,7 +112,13 @@ export class LocalProvider implements Provider {
     const dbPath = this.dbPath(layer);
     // A data-plane seed (src/data/seed.ts) leaves a sidecar: then the database is not the built-in one.
     const dataPlaneSeeded = fs.existsSync(seedReportPath(dbPath));
-    if (state.seed && state.seed.seed === spec.seed && state.seed.rows === spec.rows && fs.existsSync(dbPath) && !dataPlaneSeeded) {
+    if (
+      state.seed &&
+      state.seed.seed === spec.seed &&
+      state.seed.rows === spec.rows &&
+      fs.existsSync(dbPath) &&
+      !dataPlaneSeeded
+    ) {
       return { dbPath, rows: state.seed.rows, created: false };
     }
     // seedTransactions writes a temporary file and renames it: never a half-seeded database.
@@ -140,7 +149,10 @@ export class LocalProvider implements Provider {
     if (!state?.running || !state.pid || !state.port) return { healthy: false, detail: 'no candidate running' };
     if (!processAlive(state.pid)) return { healthy: false, detail: `process ${state.pid} is not running` };
     const ok = await this.waitHealthy(state.port, state.running, 1_000);
-    return { healthy: ok, detail: ok ? `healthy at 127.0.0.1:${state.port}` : `no healthy answer at 127.0.0.1:${state.port}` };
+    return {
+      healthy: ok,
+      detail: ok ? `healthy at 127.0.0.1:${state.port}` : `no healthy answer at 127.0.0.1:${state.port}`,
+    };
   }
 
   /** SIGKILLs the candidate's process (a chaos fault); the state keeps the release so restart() brings it back. */
@@ -216,7 +228,11 @@ export class LocalProvider implements Provider {
     this.mustState(layer);
     const file = path.join(this.envDir(layer), 'credentials.json');
     const rotatedAt = new Date().toISOString();
-    writeFileAtomically(file, JSON.stringify({ user: `strata_${layer}`, secret: randomBytes(24).toString('hex'), rotatedAt }), { mode: 0o600 });
+    writeFileAtomically(
+      file,
+      JSON.stringify({ user: `strata_${layer}`, secret: randomBytes(24).toString('hex'), rotatedAt }),
+      { mode: 0o600 },
+    );
     this.record(layer, 'credentials-rotated', {});
     return { rotatedAt };
   }
@@ -236,8 +252,16 @@ export class LocalProvider implements Provider {
     for (const e of installed) {
       const releaseDir = path.join(dir, `${e.version}-${String(e.digest).slice(0, 12)}`);
       if (!fs.existsSync(releaseDir) || out.some((r) => r.digest === e.digest)) continue;
-      const serve = Array.isArray(e.serve) ? (e.serve as string[]) : (state.promotedHistory?.find((r) => r.digest === e.digest)?.serve ?? []);
-      out.push({ name: String(e.name ?? ''), version: String(e.version), digest: String(e.digest), dir: releaseDir, serve });
+      const serve = Array.isArray(e.serve)
+        ? (e.serve as string[])
+        : (state.promotedHistory?.find((r) => r.digest === e.digest)?.serve ?? []);
+      out.push({
+        name: String(e.name ?? ''),
+        version: String(e.version),
+        digest: String(e.digest),
+        dir: releaseDir,
+        serve,
+      });
     }
     return out;
   }
@@ -336,7 +360,12 @@ export class LocalProvider implements Provider {
       fs.copyFileSync(src, path.join(tmp, rel));
     }
     fs.renameSync(tmp, dir);
-    this.record(layer, 'release-installed', { name: candidate.name, version: candidate.version, digest: candidate.digest, serve: candidate.serve });
+    this.record(layer, 'release-installed', {
+      name: candidate.name,
+      version: candidate.version,
+      digest: candidate.digest,
+      serve: candidate.serve,
+    });
     return release;
   }
 
@@ -345,7 +374,9 @@ export class LocalProvider implements Provider {
     return this.ensureDependencyOf(this.mustState(layer));
   }
 
-  private async ensureDependencyOf(state: EnvState): Promise<{ featuresUrl: string; proxyApiUrl: string; started: string[] }> {
+  private async ensureDependencyOf(
+    state: EnvState,
+  ): Promise<{ featuresUrl: string; proxyApiUrl: string; started: string[] }> {
     const layer = state.layer;
     const { dep, started } = await ensureDependency({
       current: state.dependency,

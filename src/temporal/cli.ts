@@ -1,5 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { cachedToolPath, type GoInstallOptions, type GoTool, goInstallCached, isExecutable, onPath } from '../tools/go-install';
+import {
+  cachedToolPath,
+  type GoInstallOptions,
+  type GoTool,
+  goInstallCached,
+  isExecutable,
+  onPath,
+} from '../tools/go-install';
 import { TEMPORAL_CLI_VERSION } from './settings';
 
 export { processAlive } from '../tools/go-install';

@@ -52,12 +52,21 @@ export interface DrillHistoryRow {
 }
 
 /** Drills of a layer on this task queue, newest first, with their measured figures. */
-export async function drillHistory(client: Client, taskQueue: string, layer: string, limit = 50): Promise<DrillHistoryRow[]> {
+export async function drillHistory(
+  client: Client,
+  taskQueue: string,
+  layer: string,
+  limit = 50,
+): Promise<DrillHistoryRow[]> {
   const rows: DrillHistoryRow[] = [];
   const query = `WorkflowType = 'drill' AND StrataLayer = '${layer}' AND TaskQueue = '${taskQueue}'`;
   for await (const wf of client.workflow.list({ query })) {
     let result: DrillResult | undefined;
-    if (wf.status.name === 'COMPLETED') result = (await client.workflow.getHandle(wf.workflowId).result().catch(() => undefined)) as DrillResult | undefined;
+    if (wf.status.name === 'COMPLETED')
+      result = (await client.workflow
+        .getHandle(wf.workflowId)
+        .result()
+        .catch(() => undefined)) as DrillResult | undefined;
     rows.push({
       id: wf.workflowId,
       scenario: result?.scenario ?? '',
@@ -98,7 +107,9 @@ export async function createDrillSchedule(client: Client, taskQueue: string, req
         workflowType: 'drill',
         workflowId: scheduleId,
         taskQueue,
-        args: [{ layer: req.layer, scenario: req.scenario, requestedBy: `schedule:${req.requestedBy}` } satisfies DrillInput],
+        args: [
+          { layer: req.layer, scenario: req.scenario, requestedBy: `schedule:${req.requestedBy}` } satisfies DrillInput,
+        ],
         typedSearchAttributes: [
           { key: LAYER_KEY, value: req.layer.name },
           { key: PHASE_KEY, value: 'scheduled' },
@@ -108,12 +119,15 @@ export async function createDrillSchedule(client: Client, taskQueue: string, req
       memo: {
         strataLayer: req.layer.name,
         strataScenario: req.scenario,
-        strataSpec: [req.cron ? `cron ${req.cron}` : `every ${req.every}`, req.jitter ? `jitter ${req.jitter}` : ''].filter(Boolean).join(', '),
+        strataSpec: [req.cron ? `cron ${req.cron}` : `every ${req.every}`, req.jitter ? `jitter ${req.jitter}` : '']
+          .filter(Boolean)
+          .join(', '),
       },
     });
   } catch (err) {
     const message = (err as Error).message ?? String(err);
-    if (/already (exists|registered|running)/i.test(message)) throw new RefusedError(`schedule ${scheduleId} already exists (see \`strata drill schedule ls\`)`);
+    if (/already (exists|registered|running)/i.test(message))
+      throw new RefusedError(`schedule ${scheduleId} already exists (see \`strata drill schedule ls\`)`);
     throw err;
   }
   return scheduleId;
@@ -147,12 +161,17 @@ export async function listDrillSchedules(client: Client, taskQueue: string): Pro
   return rows.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-export async function withSchedule<T>(client: Client, id: string, fn: (h: ReturnType<Client['schedule']['getHandle']>) => Promise<T>): Promise<T> {
+export async function withSchedule<T>(
+  client: Client,
+  id: string,
+  fn: (h: ReturnType<Client['schedule']['getHandle']>) => Promise<T>,
+): Promise<T> {
   const handle = client.schedule.getHandle(id);
   try {
     return await fn(handle);
   } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw new RefusedError(`no schedule "${id}" (see \`strata drill schedule ls\`)`);
+    if (err instanceof ScheduleNotFoundError)
+      throw new RefusedError(`no schedule "${id}" (see \`strata drill schedule ls\`)`);
     throw err;
   }
 }

@@ -1,12 +1,19 @@
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { environmentWorkflowId, type EnvironmentState, type HoldInfo } from '../domain/environment';
-import { breakLeaseUpdate, environmentQuery, holdUpdate, releaseHoldUpdate } from '../../workflows/environment-messages';
+import {
+  breakLeaseUpdate,
+  environmentQuery,
+  holdUpdate,
+  releaseHoldUpdate,
+} from '../../workflows/environment-messages';
 import { RefusedError } from './promotions';
 
 export class EnvironmentNotFoundError extends Error {
   override name = 'EnvironmentNotFoundError';
   constructor(readonly layer: string) {
-    super(`no environment workflow for layer "${layer}" yet: it starts with the first promotion or drill into that layer`);
+    super(
+      `no environment workflow for layer "${layer}" yet: it starts with the first promotion or drill into that layer`,
+    );
   }
 }
 
@@ -23,7 +30,9 @@ export async function getEnvironment(client: Client, taskQueue: string, layer: s
 export async function listEnvironments(client: Client, taskQueue: string): Promise<string[]> {
   const prefix = `${taskQueue}.env.`;
   const layers = new Set<string>();
-  for await (const wf of client.workflow.list({ query: `WorkflowType = 'environment' AND ExecutionStatus = 'Running'` })) {
+  for await (const wf of client.workflow.list({
+    query: `WorkflowType = 'environment' AND ExecutionStatus = 'Running'`,
+  })) {
     if (wf.workflowId.startsWith(prefix)) layers.add(wf.workflowId.slice(prefix.length));
   }
   return [...layers].sort();
@@ -39,13 +48,22 @@ async function update<R>(layer: string, run: () => Promise<R>): Promise<R> {
   }
 }
 
-export function hold(client: Client, taskQueue: string, layer: string, req: { actor: string; reason: string }): Promise<HoldInfo> {
-  return update(layer, () => client.workflow.getHandle(environmentWorkflowId(taskQueue, layer)).executeUpdate(holdUpdate, { args: [req] }));
+export function hold(
+  client: Client,
+  taskQueue: string,
+  layer: string,
+  req: { actor: string; reason: string },
+): Promise<HoldInfo> {
+  return update(layer, () =>
+    client.workflow.getHandle(environmentWorkflowId(taskQueue, layer)).executeUpdate(holdUpdate, { args: [req] }),
+  );
 }
 
 export function releaseHold(client: Client, taskQueue: string, layer: string, req: { actor: string; reason: string }) {
   return update(layer, () =>
-    client.workflow.getHandle(environmentWorkflowId(taskQueue, layer)).executeUpdate(releaseHoldUpdate, { args: [req] }),
+    client.workflow
+      .getHandle(environmentWorkflowId(taskQueue, layer))
+      .executeUpdate(releaseHoldUpdate, { args: [req] }),
   );
 }
 

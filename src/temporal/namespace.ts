@@ -17,7 +17,11 @@ const ALREADY_EXISTS = 6;
  * retention (the dev server's default of 24 h would lose the audit trail), and Strata's search
  * attributes are registered. Safe to run on every start, against the dev server or a cluster.
  */
-export async function prepareNamespace(connection: Connection, namespace: string, retentionDays: number): Promise<void> {
+export async function prepareNamespace(
+  connection: Connection,
+  namespace: string,
+  retentionDays: number,
+): Promise<void> {
   const retention = msToTs(retentionDays * DAY_S * 1000);
   const retentionSeconds = retentionDays * DAY_S;
   let current: number | undefined;
@@ -35,7 +39,10 @@ export async function prepareNamespace(connection: Connection, namespace: string
     await waitForNamespace(connection, namespace);
   }
   if (current !== retentionSeconds) {
-    await connection.workflowService.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: retention } });
+    await connection.workflowService.updateNamespace({
+      namespace,
+      config: { workflowExecutionRetentionTtl: retention },
+    });
   }
   await ensureSearchAttributes(connection, namespace);
 }

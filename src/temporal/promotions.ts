@@ -45,14 +45,28 @@ export function derivePromotionId(candidate: CandidateRef): string {
 
 export async function startPromotion(
   client: Client,
-  args: { id?: string; ladder: LadderSpec; layers: LayerSpec[]; candidate: CandidateRef; initiator: string; taskQueue: string },
+  args: {
+    id?: string;
+    ladder: LadderSpec;
+    layers: LayerSpec[];
+    candidate: CandidateRef;
+    initiator: string;
+    taskQueue: string;
+  },
 ): Promise<string> {
   const id = args.id ?? derivePromotionId(args.candidate);
   try {
     await client.workflow.start<typeof promotion>('promotion', {
       workflowId: id,
       taskQueue: args.taskQueue,
-      args: [{ ladderName: args.ladder.name, layers: args.layers, candidate: args.candidate, initiator: normalizeIdentity(args.initiator) }],
+      args: [
+        {
+          ladderName: args.ladder.name,
+          layers: args.layers,
+          candidate: args.candidate,
+          initiator: normalizeIdentity(args.initiator),
+        },
+      ],
       typedSearchAttributes: [
         { key: CANDIDATE_KEY, value: args.candidate.name },
         { key: VERSION_KEY, value: args.candidate.version },
@@ -181,7 +195,10 @@ export interface PromotionSummary {
   closeTime: string | null;
 }
 
-export async function listPromotions(client: Client, opts: { phase?: PromotionState; limit?: number } = {}): Promise<PromotionSummary[]> {
+export async function listPromotions(
+  client: Client,
+  opts: { phase?: PromotionState; limit?: number } = {},
+): Promise<PromotionSummary[]> {
   let query = `WorkflowType = 'promotion'`;
   if (opts.phase) query += ` AND StrataPhase = '${opts.phase}'`;
   const out: PromotionSummary[] = [];

@@ -12,7 +12,8 @@ export { processAlive };
 
 /** ~/.cache/strata (or $XDG_CACHE_HOME/strata): builds shared by every checkout on this machine. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.length > 0 ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+  const base =
+    env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.length > 0 ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
   return path.join(base, 'strata');
 }
 
@@ -37,7 +38,6 @@ export function onPath(name: string, env: NodeJS.ProcessEnv = process.env): stri
 export function findGo(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return onPath('go', env) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
 }
-
 
 /** One Go tool as `go install` builds it. */
 export interface GoTool {

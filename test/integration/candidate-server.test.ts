@@ -43,7 +43,13 @@ describe.each(Object.entries(VERSIONS) as [Example, string][])('%s', (name, vers
   it('answers /health with its name, version and database', async () => {
     const res = await fetch(`${running.get(name)!.url}/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', name: 'fraud-scoring', version, db: `/tmp/${name}.db`, dependency: null });
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      name: 'fraud-scoring',
+      version,
+      db: `/tmp/${name}.db`,
+      dependency: null,
+    });
   });
 
   it('scores each record with a probability', async () => {
@@ -64,9 +70,21 @@ describe('input errors', () => {
   it.each([
     ['a body that is not JSON', 'nope', /not valid JSON/],
     ['records that are not an array', '{"records": {}}', /records/],
-    ['a missing feature', JSON.stringify({ records: [{ ...records[0], velocity_24h: undefined }] }), /records\[0\]\.velocity_24h is missing/],
-    ['a mistyped feature', JSON.stringify({ records: [records[0], { ...records[1], amount: '12.5' }] }), /records\[1\]\.amount: expected number/],
-    ['a non-boolean flag', JSON.stringify({ records: [{ ...records[0], is_foreign: 'yes' }] }), /is_foreign: expected boolean/],
+    [
+      'a missing feature',
+      JSON.stringify({ records: [{ ...records[0], velocity_24h: undefined }] }),
+      /records\[0\]\.velocity_24h is missing/,
+    ],
+    [
+      'a mistyped feature',
+      JSON.stringify({ records: [records[0], { ...records[1], amount: '12.5' }] }),
+      /records\[1\]\.amount: expected number/,
+    ],
+    [
+      'a non-boolean flag',
+      JSON.stringify({ records: [{ ...records[0], is_foreign: 'yes' }] }),
+      /is_foreign: expected boolean/,
+    ],
   ])('answers 400 for %s', async (_, body, message) => {
     const res = await post(url(), body);
     expect(res.status).toBe(400);

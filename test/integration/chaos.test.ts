@@ -9,14 +9,19 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ToxiproxyApiError, ToxiproxyClient } from '../../src/chaos/client';
 import { applyFault, faultSchema } from '../../src/chaos/faults';
-import { ensureToxiproxy, type RunningToxiproxy, startToxiproxy, stopToxiproxy, ToxiproxyError } from '../../src/chaos/toxiproxy';
+import {
+  ensureToxiproxy,
+  type RunningToxiproxy,
+  startToxiproxy,
+  stopToxiproxy,
+  ToxiproxyError,
+} from '../../src/chaos/toxiproxy';
 import { freePort } from '../../src/providers/local';
 import { processAlive } from '../../src/temporal/cli';
 import { startUpstream, type Upstream } from '../helpers/http-upstream';
 
 type Outcome =
-  | { ok: true; status: number; body: string; ms: number }
-  | { ok: false; code: string; message: string; ms: number };
+  { ok: true; status: number; body: string; ms: number } | { ok: false; code: string; message: string; ms: number };
 
 /**
  * One GET on a fresh keep-alive connection (its own agent, destroyed after), so each request sees
@@ -40,11 +45,17 @@ function getWith(agent: http.Agent, url: string, timeoutMs: number): Promise<Out
     const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ ok: true, status: res.statusCode!, body: Buffer.concat(chunks).toString(), ms: ms() }));
-      res.on('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, code: err.code ?? 'ERR', message: err.message, ms: ms() }));
+      res.on('end', () =>
+        resolve({ ok: true, status: res.statusCode!, body: Buffer.concat(chunks).toString(), ms: ms() }),
+      );
+      res.on('error', (err: NodeJS.ErrnoException) =>
+        resolve({ ok: false, code: err.code ?? 'ERR', message: err.message, ms: ms() }),
+      );
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('client timeout'), { code: 'CLIENT_TIMEOUT' })));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, code: err.code ?? 'ERR', message: err.message, ms: ms() }));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve({ ok: false, code: err.code ?? 'ERR', message: err.message, ms: ms() }),
+    );
   });
 }
 
@@ -93,14 +104,20 @@ describe('Toxiproxy (real server)', () => {
   });
 
   it('createProxy is idempotent: same settings reuse the proxy, different ones update it', async () => {
-    const again = await client.createProxy({ name: 'features', listen: `127.0.0.1:${proxyPort}`, upstream: upstream.address });
+    const again = await client.createProxy({
+      name: 'features',
+      listen: `127.0.0.1:${proxyPort}`,
+      upstream: upstream.address,
+    });
     expect(again.listen).toBe(`127.0.0.1:${proxyPort}`);
     expect((await client.listProxies()).map((p) => p.name)).toEqual(['features']);
 
     // Port 0: Toxiproxy picks one; asking again with port 0 reuses it rather than moving it.
     const any = await client.createProxy({ name: 'other', listen: '127.0.0.1:0', upstream: upstream.address });
     expect(any.listen).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
-    expect((await client.createProxy({ name: 'other', listen: '127.0.0.1:0', upstream: upstream.address })).listen).toBe(any.listen);
+    expect(
+      (await client.createProxy({ name: 'other', listen: '127.0.0.1:0', upstream: upstream.address })).listen,
+    ).toBe(any.listen);
     await expectServes(`http://${any.listen}`);
 
     // A different upstream updates the proxy in place (same listen address).
@@ -137,7 +154,11 @@ describe('Toxiproxy (real server)', () => {
   });
 
   it('latency with jitter stays within latency ± jitter', async () => {
-    const undo = await applyFault(client, 'features', faultSchema.parse({ type: 'latency', latency: '100ms', jitter: '50ms' }));
+    const undo = await applyFault(
+      client,
+      'features',
+      faultSchema.parse({ type: 'latency', latency: '100ms', jitter: '50ms' }),
+    );
     for (let i = 0; i < 5; i++) {
       const out = await get(proxyUrl);
       expect(out.ok).toBe(true);
@@ -223,7 +244,12 @@ describe('Toxiproxy (real server)', () => {
 
   it('addToxic replaces a toxic of the same name, also when its type differs', async () => {
     await client.addToxic('features', { type: 'latency', name: 'dep', attributes: { latency: 500 } });
-    const updated = await client.addToxic('features', { type: 'latency', name: 'dep', toxicity: 1, attributes: { latency: 10 } });
+    const updated = await client.addToxic('features', {
+      type: 'latency',
+      name: 'dep',
+      toxicity: 1,
+      attributes: { latency: 10 },
+    });
     expect(updated.attributes).toMatchObject({ latency: 10 });
     await client.addToxic('features', { type: 'bandwidth', name: 'dep', attributes: { rate: 1000 } });
     expect(await client.listToxics('features')).toEqual([
@@ -248,11 +274,15 @@ describe('Toxiproxy (real server)', () => {
       apiMessage: 'proxy not found',
     });
     // Listening where something already listens (the upstream's port).
-    await expect(client.createProxy({ name: 'clash', listen: upstream.address, upstream: upstream.address })).rejects.toThrow(
+    await expect(
+      client.createProxy({ name: 'clash', listen: upstream.address, upstream: upstream.address }),
+    ).rejects.toThrow(
       /toxiproxy: cannot create proxy "clash" \(listen 127\.0\.0\.1:\d+, upstream 127\.0\.0\.1:\d+\): 500 listen tcp .*address already in use/,
     );
     const nobody = new ToxiproxyClient(`http://127.0.0.1:${await freePort()}`);
-    await expect(nobody.listProxies()).rejects.toThrow(/toxiproxy: cannot list proxies: no answer from .*ECONNREFUSED.*is Toxiproxy running\?/);
+    await expect(nobody.listProxies()).rejects.toThrow(
+      /toxiproxy: cannot list proxies: no answer from .*ECONNREFUSED.*is Toxiproxy running\?/,
+    );
   });
 });
 
@@ -278,7 +308,11 @@ describe('startToxiproxy', () => {
   });
 
   it('stopToxiproxy(pid) ends a detached server by its recorded pid', async () => {
-    const server = await startToxiproxy({ port: await freePort(), logFile: path.join(dir, 'by-pid.log'), detached: true });
+    const server = await startToxiproxy({
+      port: await freePort(),
+      logFile: path.join(dir, 'by-pid.log'),
+      detached: true,
+    });
     try {
       await stopToxiproxy(server.pid);
       expect(processAlive(server.pid)).toBe(false);

@@ -92,7 +92,11 @@ async function statusJson(id: string): Promise<PromotionStatus> {
 }
 
 /** Polls `strata status <id> --json` until `pred` holds. */
-async function pollStatus(id: string, pred: (s: PromotionStatus) => boolean, timeoutMs = 60_000): Promise<PromotionStatus> {
+async function pollStatus(
+  id: string,
+  pred: (s: PromotionStatus) => boolean,
+  timeoutMs = 60_000,
+): Promise<PromotionStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await statusJson(id);
@@ -110,7 +114,8 @@ async function pollList(args: string[], id: string, timeoutMs = 10_000): Promise
     expect(r.code, show(r)).toBe(0);
     const rows = parseJson<PromotionSummary[]>(r);
     if (rows.some((row) => row.id === id)) return rows;
-    if (Date.now() > deadline) throw new Error(`strata list ${args.join(' ')} has no ${id} after ${timeoutMs} ms:\n${r.stdout}`);
+    if (Date.now() > deadline)
+      throw new Error(`strata list ${args.join(' ')} has no ${id} after ${timeoutMs} ms:\n${r.stdout}`);
     await new Promise((res) => setTimeout(res, 500));
   }
 }
@@ -226,19 +231,31 @@ describe.concurrent('usage errors exit 2, failures exit 1', () => {
   it('promote --from an unknown layer', async ({ expect }) => {
     const r = await strata(['promote', '--ladder', ladderFile, '--candidate', V2, '--from', 'nope', '--as', 'dana']);
     expect(r.code, show(r)).toBe(2);
-    expect(r.stderr).toMatch(/--from: unknown layer "nope"; ladder "cli-test-ladder" has "sandbox", "integration", "traffic", "mirror"/);
+    expect(r.stderr).toMatch(
+      /--from: unknown layer "nope"; ladder "cli-test-ladder" has "sandbox", "integration", "traffic", "mirror"/,
+    );
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('list --phase with an unknown phase', async ({ expect }) => {
     const r = await strata(['list', '--phase', 'bogus']);
     expect(r.code, show(r)).toBe(2);
-    expect(r.stderr).toContain('--phase: expected one of running, awaiting-approval, promoted, failed, aborted (got "bogus")');
+    expect(r.stderr).toContain(
+      '--phase: expected one of running, awaiting-approval, promoted, failed, aborted (got "bogus")',
+    );
     expect(r.stdout).toBe('');
   });
 
   it('promote a candidate directory that does not exist', async ({ expect }) => {
-    const r = await strata(['promote', '--ladder', ladderFile, '--candidate', 'examples/candidates/no-such-candidate', '--as', 'dana']);
+    const r = await strata([
+      'promote',
+      '--ladder',
+      ladderFile,
+      '--candidate',
+      'examples/candidates/no-such-candidate',
+      '--as',
+      'dana',
+    ]);
     expect(r.code, show(r)).toBe(2);
     expect(r.stderr).toMatch(/no-such-candidate: candidate directory not found/);
   });
@@ -266,7 +283,9 @@ describe.concurrent('usage errors exit 2, failures exit 1', () => {
 let endedId: string | undefined;
 
 describe.concurrent('promotions through the CLI', () => {
-  it('promote --wait: fraud-v1 exits 0, fraud-v3 exits 1 on the quality gate of integration and rolls back', async ({ expect }) => {
+  it('promote --wait: fraud-v1 exits 0, fraud-v3 exits 1 on the quality gate of integration and rolls back', async ({
+    expect,
+  }) => {
     const common = ['promote', '--ladder', ladderFile, '--to', 'integration', '--as', 'dana', '--wait'];
     const v1 = await strata([...common, '--candidate', V1]);
     expect(v1.code, show(v1)).toBe(0);
@@ -301,7 +320,12 @@ describe.concurrent('promotions through the CLI', () => {
       );
       for (const gate of layer.gates) {
         expect(gate).toEqual(
-          expect.objectContaining({ name: expect.any(String), passed: expect.any(Boolean), value: expect.any(Number), threshold: expect.any(Number) }),
+          expect.objectContaining({
+            name: expect.any(String),
+            passed: expect.any(Boolean),
+            value: expect.any(Number),
+            threshold: expect.any(Number),
+          }),
         );
       }
     }
@@ -316,14 +340,34 @@ describe.concurrent('promotions through the CLI', () => {
   it('approvals: the initiator is refused and audited, another approver promotes', async ({ expect }) => {
     const id = `cli-approve-${RUN}`;
     const started = await strata([
-      'promote', '--ladder', ladderFile, '--candidate', V2, '--from', 'traffic', '--to', 'traffic', '--as', 'dana', '--id', id, '--json',
+      'promote',
+      '--ladder',
+      ladderFile,
+      '--candidate',
+      V2,
+      '--from',
+      'traffic',
+      '--to',
+      'traffic',
+      '--as',
+      'dana',
+      '--id',
+      id,
+      '--json',
     ]);
     expect(started.code, show(started)).toBe(0);
     expect(parseJson(started)).toEqual({ id });
 
-    const waiting = await pollStatus(id, (s) => s.layers[0]?.phase === 'awaiting-approval' || ['promoted', 'failed', 'aborted'].includes(s.state));
+    const waiting = await pollStatus(
+      id,
+      (s) => s.layers[0]?.phase === 'awaiting-approval' || ['promoted', 'failed', 'aborted'].includes(s.state),
+    );
     expect(waiting.state).toBe('awaiting-approval');
-    expect(waiting.layers[0]).toMatchObject({ name: 'traffic', phase: 'awaiting-approval', approval: { required: 1, allowed: ['alice', 'bob'] } });
+    expect(waiting.layers[0]).toMatchObject({
+      name: 'traffic',
+      phase: 'awaiting-approval',
+      approval: { required: 1, allowed: ['alice', 'bob'] },
+    });
 
     const mine = await strata(['approve', id, '--layer', 'traffic', '--as', 'dana', '--reason', 'mine']);
     expect(mine.code, show(mine)).toBe(1);
@@ -347,7 +391,11 @@ describe.concurrent('promotions through the CLI', () => {
 
     await pollList([], id);
     const promoted = await pollList(['--phase', 'promoted'], id);
-    expect(promoted.find((row) => row.id === id)).toMatchObject({ candidate: 'fraud-scoring', version: '2.0.0', phase: 'promoted' });
+    expect(promoted.find((row) => row.id === id)).toMatchObject({
+      candidate: 'fraud-scoring',
+      version: '2.0.0',
+      phase: 'promoted',
+    });
   });
 });
 

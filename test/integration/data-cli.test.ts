@@ -13,7 +13,12 @@ const PROFILE = path.join(ROOT, 'examples/data/transactions.profile.json');
 let home: string;
 
 function strata(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(STRATA, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, STRATA_HOME: home, ...env }, timeout: 120_000 });
+  const r = spawnSync(STRATA, args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, STRATA_HOME: home, ...env },
+    timeout: 120_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -29,18 +34,25 @@ describe('strata data approve / approvals / revoke', () => {
     const first = strata(['data', 'approve', csv, '--as', ' Carol ', '--reason', 'reviewed']);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/^approved .*set\.csv \(sha256 [0-9a-f]{64}, 8 bytes\) by carol: reviewed/);
-    expect(strata(['data', 'approve', csv, '--as', 'dave', '--reason', 'again']).stdout).toMatch(/^already approved: .* by carol/);
+    expect(strata(['data', 'approve', csv, '--as', 'dave', '--reason', 'again']).stdout).toMatch(
+      /^already approved: .* by carol/,
+    );
     const listed = JSON.parse(strata(['data', 'approvals', '--json']).stdout);
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject({ actor: 'carol', reason: 'reviewed', bytes: 8 });
 
     // Changed content is a new digest: not approved.
     fs.appendFileSync(csv, '3,4\n');
-    expect(JSON.parse(strata(['data', 'approve', csv, '--as', 'carol', '--reason', 'v2', '--json']).stdout).added).toBe(true);
+    expect(JSON.parse(strata(['data', 'approve', csv, '--as', 'carol', '--reason', 'v2', '--json']).stdout).added).toBe(
+      true,
+    );
     const revoked = strata(['data', 'revoke', csv, '--as', 'erin', '--reason', 'leaked a column']);
     expect(revoked.code, revoked.stderr).toBe(0);
     const after = JSON.parse(strata(['data', 'approvals', '--json']).stdout);
-    expect(after.find((a: { reason: string }) => a.reason === 'v2').revoked).toMatchObject({ actor: 'erin', reason: 'leaked a column' });
+    expect(after.find((a: { reason: string }) => a.reason === 'v2').revoked).toMatchObject({
+      actor: 'erin',
+      reason: 'leaked a column',
+    });
     expect(strata(['data', 'revoke', csv, '--as', 'erin', '--reason', 'twice']).code).toBe(2);
   });
 
@@ -73,7 +85,20 @@ describe('strata data sanitize with STRATA_KEYRING', () => {
     expect(strata(['data', 'keyring', 'init', '--file', keyring]).code).toBe(0);
     const out = path.join(home, 'mirror.db');
     const csv = path.join(ROOT, 'examples/data/production-transactions.csv');
-    const r = strata(['data', 'sanitize', csv, '--policy', path.join(ROOT, 'examples/data/masking/mirror.yaml'), '--out', out, '--environment-key-name', 'mirror'], { STRATA_KEYRING: keyring });
+    const r = strata(
+      [
+        'data',
+        'sanitize',
+        csv,
+        '--policy',
+        path.join(ROOT, 'examples/data/masking/mirror.yaml'),
+        '--out',
+        out,
+        '--environment-key-name',
+        'mirror',
+      ],
+      { STRATA_KEYRING: keyring },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/rows read: 4000, written: 4000/);
     const after = strata(['data', 'scan', out]);
@@ -88,10 +113,28 @@ describe('strata data generate --env', () => {
   it('refuses an unprovisioned layer, an unapproved profile, failing fidelity and PII; swaps in a passing table', async () => {
     // A profile of the example's feature columns only (no PII-shaped column).
     const csv = path.join(home, 'features.csv');
-    const source = fs.readFileSync(path.join(ROOT, 'examples/data/production-transactions.csv'), 'utf8').trim().split('\n');
-    const keep = ['amount', 'merchant_risk', 'account_age_days', 'hour', 'is_foreign', 'velocity_24h', 'channel', 'is_fraud'];
+    const source = fs
+      .readFileSync(path.join(ROOT, 'examples/data/production-transactions.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    const keep = [
+      'amount',
+      'merchant_risk',
+      'account_age_days',
+      'hour',
+      'is_foreign',
+      'velocity_24h',
+      'channel',
+      'is_fraud',
+    ];
     const header = source[0].split(',');
-    fs.writeFileSync(csv, [keep.join(','), ...source.slice(1).map((line) => keep.map((c) => line.split(',')[header.indexOf(c)]).join(','))].join('\n') + '\n');
+    fs.writeFileSync(
+      csv,
+      [
+        keep.join(','),
+        ...source.slice(1).map((line) => keep.map((c) => line.split(',')[header.indexOf(c)]).join(',')),
+      ].join('\n') + '\n',
+    );
     const profile = path.join(home, 'features.profile.json');
     expect(strata(['data', 'profile', csv, '--table', 'transactions', '--out', profile]).code).toBe(0);
 
@@ -113,12 +156,27 @@ describe('strata data generate --env', () => {
 
     const unapproved = strata(['data', 'generate', '--profile', profile, '--rows', '300', '--env', 'sandbox']);
     expect(unapproved.code).toBe(1);
-    expect(unapproved.stderr).toMatch(/dataset not approved: .*features\.profile\.json \(sha256 [0-9a-f]{12}\) has not been approved/);
+    expect(unapproved.stderr).toMatch(
+      /dataset not approved: .*features\.profile\.json \(sha256 [0-9a-f]{12}\) has not been approved/,
+    );
     expect(onlyKeepme()).toEqual(['keepme']);
     expect(strata(['data', 'approve', profile, '--as', 'carol', '--reason', 'stats only']).code).toBe(0);
     expect(strata(['data', 'approve', PROFILE, '--as', 'carol', '--reason', 'stats only']).code).toBe(0);
 
-    const bad = strata(['data', 'generate', '--profile', profile, '--rows', '300', '--env', 'sandbox', '--noise', '3', '--min-fidelity', '0.99']);
+    const bad = strata([
+      'data',
+      'generate',
+      '--profile',
+      profile,
+      '--rows',
+      '300',
+      '--env',
+      'sandbox',
+      '--noise',
+      '3',
+      '--min-fidelity',
+      '0.99',
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/fidelity 0\.\d+ < 0\.99 .*environment sandbox left unchanged/);
     expect(onlyKeepme()).toEqual(['keepme']);
@@ -126,7 +184,9 @@ describe('strata data generate --env', () => {
     // The example profile keeps e-mail, phone and card shapes: synthetic values that look like PII.
     const pii = strata(['data', 'generate', '--profile', PROFILE, '--rows', '300', '--env', 'sandbox']);
     expect(pii.code).toBe(1);
-    expect(pii.stderr).toMatch(/PII found in the generated rows: \d+ findings \(allowance 0\): .*transactions\.email email ×\d+.*environment sandbox left unchanged/);
+    expect(pii.stderr).toMatch(
+      /PII found in the generated rows: \d+ findings \(allowance 0\): .*transactions\.email email ×\d+.*environment sandbox left unchanged/,
+    );
     expect(onlyKeepme()).toEqual(['keepme']);
 
     const good = strata(['data', 'generate', '--profile', profile, '--rows', '300', '--seed', '4', '--env', 'sandbox']);

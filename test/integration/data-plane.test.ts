@@ -27,7 +27,17 @@ let taskQueue: string;
 let worker: TestWorker;
 let dir: string;
 
-const FEATURES = ['txn_id', 'amount', 'merchant_risk', 'account_age_days', 'hour', 'is_foreign', 'velocity_24h', 'channel', 'is_fraud'] as const;
+const FEATURES = [
+  'txn_id',
+  'amount',
+  'merchant_risk',
+  'account_age_days',
+  'hour',
+  'is_foreign',
+  'velocity_24h',
+  'channel',
+  'is_fraud',
+] as const;
 /** The hidden fraud model of src/data/transactions.ts, as a label rule over the generated features. */
 const LABEL =
   "is_fraud ~ logistic(-7.5 + 1.7 * (log1p(amount) - 3.6) + 4.85 * merchant_risk - 1.1 * (log1p(account_age_days) - 6) + 2.2 * (hour <= 5) + 2.8 * is_foreign + 0.7 * min(velocity_24h, 10) + 1.2 * (channel == 'web') + 0.6 * (channel == 'app') + normal(1.2))";
@@ -49,11 +59,21 @@ function cardNumber(i: number): string {
 
 function writeFixtures(): void {
   const rows = (seed: number, n: number) => Array.from(transactionRows({ rows: n, seed }));
-  const csv = (header: string[], lines: unknown[][]) => `${header.join(',')}\n${lines.map((l) => l.join(',')).join('\n')}\n`;
-  fs.writeFileSync(path.join(dir, 'features.csv'), csv([...FEATURES], rows(7, 3000).map((r) => FEATURES.map((c) => r[c]))));
+  const csv = (header: string[], lines: unknown[][]) =>
+    `${header.join(',')}\n${lines.map((l) => l.join(',')).join('\n')}\n`;
+  fs.writeFileSync(
+    path.join(dir, 'features.csv'),
+    csv(
+      [...FEATURES],
+      rows(7, 3000).map((r) => FEATURES.map((c) => r[c])),
+    ),
+  );
   fs.writeFileSync(
     path.join(dir, 'production.csv'),
-    csv([...FEATURES, 'email', 'card_number'], rows(8, 1200).map((r, i) => [...FEATURES.map((c) => r[c]), `customer${i}@mailbox${i % 9}.com`, cardNumber(i)])),
+    csv(
+      [...FEATURES, 'email', 'card_number'],
+      rows(8, 1200).map((r, i) => [...FEATURES.map((c) => r[c]), `customer${i}@mailbox${i % 9}.com`, cardNumber(i)]),
+    ),
   );
   const keyring = path.join(dir, 'keyring.yaml');
   fs.writeFileSync(keyring, `keys: { k1: "hex:${randomBytes(32).toString('hex')}" }\nactive: k1\n`, { mode: 0o600 });
@@ -98,9 +118,21 @@ ${layer}
 
 async function promote(name: string, layer: string) {
   const ladder = loadLadder(ladderFile(name, layer));
-  const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+  const id = await startPromotion(client, {
+    ladder,
+    layers: ladder.layers,
+    candidate: await exampleCandidate('fraud-v2'),
+    initiator: 'dana',
+    taskQueue,
+  });
   const result = await waitForResult(client, id);
-  return { id, result, status: await getStatus(client, id), audit: await auditTrail(client, id), dbPath: path.join(home, 'envs', name, 'data.db') };
+  return {
+    id,
+    result,
+    status: await getStatus(client, id),
+    audit: await auditTrail(client, id),
+    dbPath: path.join(home, 'envs', name, 'data.db'),
+  };
 }
 
 /** The layer's activities in order, with the attempt each ended on (a non-retryable refusal: attempt 1). */
@@ -109,7 +141,8 @@ async function activityAttempts(promotionId: string, layer: string): Promise<Arr
   const types = new Map<string, string>();
   const out: Array<[string, number]> = [];
   for (const e of history.events ?? []) {
-    if (e.activityTaskScheduledEventAttributes) types.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+    if (e.activityTaskScheduledEventAttributes)
+      types.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
     if (e.activityTaskStartedEventAttributes) {
       const a = e.activityTaskStartedEventAttributes;
       out.push([types.get(String(a.scheduledEventId)) ?? '', a.attempt ?? 0]);
@@ -137,8 +170,13 @@ describe('the data plane in the seed step (real dev server)', () => {
     expect(result.state).toBe('failed');
     const layer = status.layers[0];
     expect(layer.phase).toBe('failed');
-    expect(layer.failure).toMatch(/seeding failed: dataset not approved: layer "unapproved" may not seed from .*transactions\.profile\.json \(sha256 [0-9a-f]{12}\)/);
-    expect(layer.data).toMatchObject({ refused: 'DatasetNotApproved', policy: { allowed: true, rule: 'synthetic-from-profile' } });
+    expect(layer.failure).toMatch(
+      /seeding failed: dataset not approved: layer "unapproved" may not seed from .*transactions\.profile\.json \(sha256 [0-9a-f]{12}\)/,
+    );
+    expect(layer.data).toMatchObject({
+      refused: 'DatasetNotApproved',
+      policy: { allowed: true, rule: 'synthetic-from-profile' },
+    });
     expect(fs.existsSync(dbPath)).toBe(false); // nothing written
     expect(audit.find((e) => e.action === 'data.not-approved')?.detail).toMatch(/strata data approve/);
     // Refused at the seed step on its first attempt: no deploy, no gate ran.
@@ -150,7 +188,11 @@ describe('the data plane in the seed step (real dev server)', () => {
   });
 
   it('seeds synthetic rows from an approved profile, with fidelity and a PII scan in status and audit', async () => {
-    await new ApprovalRegistry(home).approve(path.join(dir, 'transactions.profile.json'), 'carol', 'stats only, reviewed');
+    await new ApprovalRegistry(home).approve(
+      path.join(dir, 'transactions.profile.json'),
+      'carol',
+      'stats only, reviewed',
+    );
     const { result, status, audit, dbPath } = await promote(
       'synthetic',
       `    data: { source: profile, rows: 2000, seed: 1, fidelity: 0.85 }
@@ -160,14 +202,22 @@ describe('the data plane in the seed step (real dev server)', () => {
     );
     expect(result.state).toBe('promoted');
     const data = status.layers[0].data!;
-    expect(data).toMatchObject({ source: 'profile', classification: 'synthetic', rows: 2000, approvedBy: 'carol', policy: { allowed: true } });
+    expect(data).toMatchObject({
+      source: 'profile',
+      classification: 'synthetic',
+      rows: 2000,
+      approvedBy: 'carol',
+      policy: { allowed: true },
+    });
     expect(data.fidelity!.overall).toBeGreaterThanOrEqual(0.85);
     expect(data.pii).toMatchObject({ total: 0, allowance: 0 });
     const db = new Database(dbPath, { readonly: true });
     expect((db.prepare('SELECT COUNT(*) AS n FROM transactions').get() as { n: number }).n).toBe(2000);
     db.close();
     const seeded = audit.find((e) => e.action === 'data.seeded')!;
-    expect(seeded.detail).toMatch(/2000 rows of transactions from synthetic source profile .*approved by carol.*fidelity 0\.\d{3} ≥ 0\.85; PII 0 findings/);
+    expect(seeded.detail).toMatch(
+      /2000 rows of transactions from synthetic source profile .*approved by carol.*fidelity 0\.\d{3} ≥ 0\.85; PII 0 findings/,
+    );
   });
 
   it('refuses a production source in a layer that does not allow it, before reading it', async () => {
@@ -178,8 +228,13 @@ describe('the data plane in the seed step (real dev server)', () => {
     gates: [ { type: schema } ]`,
     );
     expect(result.state).toBe('failed');
-    expect(status.layers[0].failure).toMatch(/data policy production-requires-allowSanitizedProduction: layer "lower" may not seed from source "prod" \(production\)/);
-    expect(status.layers[0].data?.policy).toEqual({ allowed: false, rule: 'production-requires-allowSanitizedProduction' });
+    expect(status.layers[0].failure).toMatch(
+      /data policy production-requires-allowSanitizedProduction: layer "lower" may not seed from source "prod" \(production\)/,
+    );
+    expect(status.layers[0].data?.policy).toEqual({
+      allowed: false,
+      rule: 'production-requires-allowSanitizedProduction',
+    });
     expect(fs.existsSync(dbPath)).toBe(false);
     expect(audit.some((e) => e.action === 'data.policy-refused' && e.detail.includes('layer "lower"'))).toBe(true);
     expect((await activityAttempts(id, 'lower')).filter(([type]) => type !== 'requestLease')).toEqual([
@@ -200,7 +255,12 @@ describe('the data plane in the seed step (real dev server)', () => {
       - { type: quality, threshold: 0.78 }`,
     );
     expect(result.state).toBe('promoted');
-    expect(status.layers[0].data).toMatchObject({ classification: 'production', rows: 1200, policy: { allowed: true, rule: 'production-sanitized' }, pii: { total: 0 } });
+    expect(status.layers[0].data).toMatchObject({
+      classification: 'production',
+      rows: 1200,
+      policy: { allowed: true, rule: 'production-sanitized' },
+      pii: { total: 0 },
+    });
     expect((await scanSqlite(dbPath)).total).toBe(0);
   });
 
@@ -212,7 +272,9 @@ describe('the data plane in the seed step (real dev server)', () => {
     gates: [ { type: schema } ]`,
     );
     expect(result.state).toBe('failed');
-    expect(status.layers[0].failure).toMatch(/PII found in the data seeded into layer "leaky": 1200 findings \(allowance 0\): transactions\.email email ×1200/);
+    expect(status.layers[0].failure).toMatch(
+      /PII found in the data seeded into layer "leaky": 1200 findings \(allowance 0\): transactions\.email email ×1200/,
+    );
     expect(JSON.stringify(status)).not.toMatch(/customer\d+@mailbox/);
     expect(JSON.stringify(audit)).not.toMatch(/customer\d+@mailbox/);
     expect(audit.some((e) => e.action === 'data.pii-found')).toBe(true);
@@ -252,7 +314,9 @@ describe('the data plane in the seed step (real dev server)', () => {
       expect(fs.existsSync(path.join(home, 'envs', 'seeds', 'seeds', String(seed), 'data.db'))).toBe(true);
     }
     expect(audit.filter((e) => e.action === 'seed.measured')).toHaveLength(3);
-    expect(audit.some((e) => e.action === 'gate.passed' && e.detail.startsWith('gate seeds: auc over 3 seeds'))).toBe(true);
+    expect(audit.some((e) => e.action === 'gate.passed' && e.detail.startsWith('gate seeds: auc over 3 seeds'))).toBe(
+      true,
+    );
   });
 
   it('fails the seeds gate when the spread is above maxStd', async () => {

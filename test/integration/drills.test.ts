@@ -64,25 +64,61 @@ afterAll(async () => {
 
 describe('DR drills (real dev server, real processes, real SQLite)', () => {
   it('refuses bad input before anything starts: exit 2', async () => {
-    const noEnv = await cli(['drill', 'run', '--ladder', ladderFile, '--layer', 'mirror', '--scenario', 'table-dropped']);
+    const noEnv = await cli([
+      'drill',
+      'run',
+      '--ladder',
+      ladderFile,
+      '--layer',
+      'mirror',
+      '--scenario',
+      'table-dropped',
+    ]);
     expect(noEnv.code).toBe(2);
     expect(noEnv.stderr).toContain('mirror has no environment with a database to back up and drill');
     const unknown = await cli(['drill', 'run', '--ladder', ladderFile, '--layer', 'mirror', '--scenario', 'meteor']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown scenario "meteor"');
-    const cron = await cli(['drill', 'schedule', '--ladder', ladderFile, '--layer', 'mirror', '--scenario', 'table-dropped', '--cron', '61 * *']);
+    const cron = await cli([
+      'drill',
+      'schedule',
+      '--ladder',
+      ladderFile,
+      '--layer',
+      'mirror',
+      '--scenario',
+      'table-dropped',
+      '--cron',
+      '61 * *',
+    ]);
     expect(cron.code).toBe(2);
     expect(cron.stderr).toContain('--cron: expected five fields');
     expect(fs.existsSync(path.join(home, 'drills'))).toBe(false);
   });
 
   it('bootstraps the first promotion, then requires a recent passing drill', async () => {
-    const v1 = await startPromotion(client, { ladder, layers: ladder.layers, candidate: await exampleCandidate('fraud-v1'), initiator: 'dana', taskQueue });
+    const v1 = await startPromotion(client, {
+      ladder,
+      layers: ladder.layers,
+      candidate: await exampleCandidate('fraud-v1'),
+      initiator: 'dana',
+      taskQueue,
+    });
     const first = await waitForResult(client, v1);
     expect(first.state).toBe('promoted');
-    expect(first.layers[0].gates[1]).toMatchObject({ name: 'drill-passed-within', passed: true, detail: expect.stringContaining('bootstrap') });
+    expect(first.layers[0].gates[1]).toMatchObject({
+      name: 'drill-passed-within',
+      passed: true,
+      detail: expect.stringContaining('bootstrap'),
+    });
 
-    const v2 = await startPromotion(client, { ladder, layers: ladder.layers, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    const v2 = await startPromotion(client, {
+      ladder,
+      layers: ladder.layers,
+      candidate: await exampleCandidate('fraud-v2'),
+      initiator: 'dana',
+      taskQueue,
+    });
     const second = await waitForResult(client, v2);
     expect(second.state).toBe('failed');
     expect(second.reason).toContain('gate drill-passed-within failed: nothing measured');
@@ -106,14 +142,30 @@ describe('DR drills (real dev server, real processes, real SQLite)', () => {
     expect(md).toContain('table-dropped');
     expect(JSON.parse(fs.readFileSync(report.files.jsonFile, 'utf8')).verdict.met).toBe(true);
 
-    const v2 = await startPromotion(client, { ladder, layers: ladder.layers, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    const v2 = await startPromotion(client, {
+      ladder,
+      layers: ladder.layers,
+      candidate: await exampleCandidate('fraud-v2'),
+      initiator: 'dana',
+      taskQueue,
+    });
     const result = await waitForResult(client, v2);
     expect(result.state).toBe('promoted');
     expect(result.layers[0].gates[1]).toMatchObject({ passed: true, detail: expect.stringContaining(report.id) });
   });
 
   it('reports a 1 ms RTO objective as breached, with the measured figure (exit 1)', async () => {
-    const run = await cli(['drill', 'run', '--ladder', ladderFile, '--layer', 'mirror', '--scenario', 'process-killed', '--json']);
+    const run = await cli([
+      'drill',
+      'run',
+      '--ladder',
+      ladderFile,
+      '--layer',
+      'mirror',
+      '--scenario',
+      'process-killed',
+      '--json',
+    ]);
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout);
     expect(report.verdict).toMatchObject({ met: false, rto: { objectiveMs: 1, met: false }, rpo: { met: true } });
@@ -135,20 +187,38 @@ describe('DR drills (real dev server, real processes, real SQLite)', () => {
   });
 
   it('fires a scheduled drill and lists its report in drill history', async () => {
-    const created = await cli(['drill', 'schedule', '--ladder', ladderFile, '--layer', 'mirror', '--scenario', 'table-dropped', '--every', '3s', '--json']);
+    const created = await cli([
+      'drill',
+      'schedule',
+      '--ladder',
+      ladderFile,
+      '--layer',
+      'mirror',
+      '--scenario',
+      'table-dropped',
+      '--every',
+      '3s',
+      '--json',
+    ]);
     expect(created.code).toBe(0);
     const { id } = JSON.parse(created.stdout);
     const deadline = Date.now() + 45_000;
     let scheduled: Awaited<ReturnType<typeof drillHistory>> = [];
     while (Date.now() < deadline) {
-      scheduled = (await drillHistory(client, taskQueue, 'mirror')).filter((r) => r.id.startsWith(id) && r.phase === 'met');
+      scheduled = (await drillHistory(client, taskQueue, 'mirror')).filter(
+        (r) => r.id.startsWith(id) && r.phase === 'met',
+      );
       if (scheduled.length > 0) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
     expect(scheduled.length).toBeGreaterThan(0);
     expect((await cli(['drill', 'schedule', 'pause', id])).code).toBe(0);
     const ls = JSON.parse((await cli(['drill', 'schedule', 'ls', '--json'])).stdout);
-    expect(ls.find((s: { id: string }) => s.id === id)).toMatchObject({ layer: 'mirror', scenario: 'table-dropped', paused: true });
+    expect(ls.find((s: { id: string }) => s.id === id)).toMatchObject({
+      layer: 'mirror',
+      scenario: 'table-dropped',
+      paused: true,
+    });
 
     const history = await cli(['drill', 'history', '--layer', 'mirror']);
     expect(history.code).toBe(0);

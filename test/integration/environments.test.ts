@@ -25,15 +25,28 @@ beforeAll(() => {
 
 const waitFor = (id: string, pred: (s: PromotionStatus) => boolean, timeoutMs?: number) =>
   waitForStatus(client, id, pred, timeoutMs);
-const phaseOf = (layer: string, phase: string) => (s: PromotionStatus) => s.layers.find((l) => l.name === layer)?.phase === phase;
+const phaseOf = (layer: string, phase: string) => (s: PromotionStatus) =>
+  s.layers.find((l) => l.name === layer)?.phase === phase;
 
 describe('environments as entities (real dev server)', () => {
   it('makes a second promotion into a leased layer wait, shows the holder, then proceeds', async () => {
     const ladder = testLadder();
     const traffic = layerRange(ladder, 'traffic', 'traffic');
-    const a = await startPromotion(client, { ladder, layers: traffic, candidate: await exampleCandidate('fraud-v1'), initiator: 'dana', taskQueue });
+    const a = await startPromotion(client, {
+      ladder,
+      layers: traffic,
+      candidate: await exampleCandidate('fraud-v1'),
+      initiator: 'dana',
+      taskQueue,
+    });
     await waitFor(a, phaseOf('traffic', 'awaiting-approval'));
-    const b = await startPromotion(client, { ladder, layers: traffic, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    const b = await startPromotion(client, {
+      ladder,
+      layers: traffic,
+      candidate: await exampleCandidate('fraud-v2'),
+      initiator: 'dana',
+      taskQueue,
+    });
 
     const waiting = await waitFor(b, phaseOf('traffic', 'waiting-for-lease'));
     expect(waiting.layers[0].lease).toMatchObject({ holder: `${a}.traffic`, kind: 'promotion' });
@@ -61,22 +74,49 @@ describe('environments as entities (real dev server)', () => {
 
     // The same answer through the CLI.
     const run = promisify(execFile);
-    const { stdout } = await run(path.join(ROOT, 'bin/strata'), ['env', 'at', 'traffic', '--time', v1Promoted.at, '--json'], {
-      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: inject('namespace'), STRATA_TASK_QUEUE: taskQueue, STRATA_HOME: home },
-    });
+    const { stdout } = await run(
+      path.join(ROOT, 'bin/strata'),
+      ['env', 'at', 'traffic', '--time', v1Promoted.at, '--json'],
+      {
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: temporalAddress(),
+          TEMPORAL_NAMESPACE: inject('namespace'),
+          STRATA_TASK_QUEUE: taskQueue,
+          STRATA_HOME: home,
+        },
+      },
+    );
     expect(JSON.parse(stdout)).toMatchObject({ layer: 'traffic', version: '1.0.0', by: a });
   });
 
   it('fails fast when the ladder says so', async () => {
-    const ladder = parseLadder(testLadderYaml().replace('approval: { required: 1', 'lease: fail-fast\n    approval: { required: 1'), 'ff.yaml');
+    const ladder = parseLadder(
+      testLadderYaml().replace('approval: { required: 1', 'lease: fail-fast\n    approval: { required: 1'),
+      'ff.yaml',
+    );
     const traffic = layerRange(ladder, 'traffic', 'traffic');
     expect(traffic[0].lease).toBe('fail-fast');
-    const a = await startPromotion(client, { ladder, layers: traffic, candidate: await exampleCandidate('fraud-v1'), initiator: 'dana', taskQueue });
+    const a = await startPromotion(client, {
+      ladder,
+      layers: traffic,
+      candidate: await exampleCandidate('fraud-v1'),
+      initiator: 'dana',
+      taskQueue,
+    });
     await waitFor(a, phaseOf('traffic', 'awaiting-approval'));
-    const b = await startPromotion(client, { ladder, layers: traffic, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    const b = await startPromotion(client, {
+      ladder,
+      layers: traffic,
+      candidate: await exampleCandidate('fraud-v2'),
+      initiator: 'dana',
+      taskQueue,
+    });
     const rb = await waitForResult(client, b);
     expect(rb.state).toBe('failed');
-    expect(rb.reason).toContain(`no lease: layer traffic is leased by promotion ${a}.traffic and the ladder says fail-fast`);
+    expect(rb.reason).toContain(
+      `no lease: layer traffic is leased by promotion ${a}.traffic and the ladder says fail-fast`,
+    );
     await approve(client, a, { layer: 'traffic', actor: 'alice', reason: 'ok' });
     expect((await waitForResult(client, a)).state).toBe('promoted');
   });
@@ -84,26 +124,53 @@ describe('environments as entities (real dev server)', () => {
   it('refuses promotions into a layer on hold until it is released', async () => {
     const ladder = testLadder();
     const integration = layerRange(ladder, 'integration', 'integration');
-    const first = await startPromotion(client, { ladder, layers: integration, candidate: await exampleCandidate('fraud-v1'), initiator: 'dana', taskQueue });
+    const first = await startPromotion(client, {
+      ladder,
+      layers: integration,
+      candidate: await exampleCandidate('fraud-v1'),
+      initiator: 'dana',
+      taskQueue,
+    });
     expect((await waitForResult(client, first)).state).toBe('promoted');
 
     await hold(client, taskQueue, 'integration', { actor: 'Erin', reason: 'investigating drift' });
-    await expect(hold(client, taskQueue, 'integration', { actor: 'erin', reason: 'again' })).rejects.toThrow(RefusedError);
-    const held = await startPromotion(client, { ladder, layers: integration, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    await expect(hold(client, taskQueue, 'integration', { actor: 'erin', reason: 'again' })).rejects.toThrow(
+      RefusedError,
+    );
+    const held = await startPromotion(client, {
+      ladder,
+      layers: integration,
+      candidate: await exampleCandidate('fraud-v2'),
+      initiator: 'dana',
+      taskQueue,
+    });
     const rh = await waitForResult(client, held);
     expect(rh.state).toBe('failed');
     expect(rh.reason).toContain('layer integration is on hold by erin: investigating drift');
     expect((await getEnvironment(client, taskQueue, 'integration')).history.at(-1)?.version).toBe('1.0.0'); // untouched
 
     await releaseHold(client, taskQueue, 'integration', { actor: 'erin', reason: 'fixed' });
-    const again = await startPromotion(client, { ladder, layers: integration, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    const again = await startPromotion(client, {
+      ladder,
+      layers: integration,
+      candidate: await exampleCandidate('fraud-v2'),
+      initiator: 'dana',
+      taskQueue,
+    });
     expect((await waitForResult(client, again)).state).toBe('promoted');
   });
   it('rolls a layer back by hand to its last known-good version, checks its gates and records it', async () => {
     // After the earlier tests traffic ran 1.0.0, then 2.0.0, then 1.0.0 again (fail-fast test), all promoted.
     const ladderFile = path.join(home, 'ladder.yaml');
     fs.writeFileSync(ladderFile, testLadderYaml());
-    const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: inject('namespace'), STRATA_TASK_QUEUE: taskQueue, STRATA_HOME: home, STRATA_LOG_LEVEL: 'warn' };
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporalAddress(),
+      TEMPORAL_NAMESPACE: inject('namespace'),
+      STRATA_TASK_QUEUE: taskQueue,
+      STRATA_HOME: home,
+      STRATA_LOG_LEVEL: 'warn',
+    };
     const cli = (args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         execFile(path.join(ROOT, 'bin/strata'), args, { env }, (err, stdout, stderr) =>
@@ -111,11 +178,34 @@ describe('environments as entities (real dev server)', () => {
         );
       });
 
-    const never = await cli(['rollback', '--ladder', ladderFile, '--layer', 'traffic', '--to', '9.9.9', '--as', 'erin', '--reason', 'x']);
+    const never = await cli([
+      'rollback',
+      '--ladder',
+      ladderFile,
+      '--layer',
+      'traffic',
+      '--to',
+      '9.9.9',
+      '--as',
+      'erin',
+      '--reason',
+      'x',
+    ]);
     expect(never.code).toBe(2);
     expect(never.stderr).toContain('version 9.9.9 was never deployed in traffic (deployed there: 1.0.0, 2.0.0)');
 
-    const done = await cli(['rollback', '--ladder', ladderFile, '--layer', 'traffic', '--as', 'Erin', '--reason', 'p99 regression in prod-like load', '--json']);
+    const done = await cli([
+      'rollback',
+      '--ladder',
+      ladderFile,
+      '--layer',
+      'traffic',
+      '--as',
+      'Erin',
+      '--reason',
+      'p99 regression in prod-like load',
+      '--json',
+    ]);
     expect(done.stderr).toMatch(/^strata: rolling traffic back \(rollback\.traffic\.[0-9a-f]{6}\)\n$/);
     expect(done.code).toBe(0);
     const result = JSON.parse(done.stdout);
@@ -126,17 +216,34 @@ describe('environments as entities (real dev server)', () => {
     expect(described!.running!.version).toBe('2.0.0');
     expect(described!.promoted!.version).toBe('2.0.0');
     const history = (await getEnvironment(client, taskQueue, 'traffic')).history;
-    expect(history.at(-2)).toMatchObject({ event: 'rolled-back', version: '2.0.0', by: result.id, reason: 'erin: p99 regression in prod-like load' });
+    expect(history.at(-2)).toMatchObject({
+      event: 'rolled-back',
+      version: '2.0.0',
+      by: result.id,
+      reason: 'erin: p99 regression in prod-like load',
+    });
     expect(currentVersion(history)?.version).toBe('2.0.0');
   });
   it('lets an operator take the lease from a holder that is gone', async () => {
     const ladder = testLadder();
     const traffic = layerRange(ladder, 'traffic', 'traffic');
-    const a = await startPromotion(client, { ladder, layers: traffic, candidate: await exampleCandidate('fraud-v1'), initiator: 'dana', taskQueue });
+    const a = await startPromotion(client, {
+      ladder,
+      layers: traffic,
+      candidate: await exampleCandidate('fraud-v1'),
+      initiator: 'dana',
+      taskQueue,
+    });
     await waitFor(a, phaseOf('traffic', 'awaiting-approval'));
     // The holder is terminated: its layer never releases the lease.
     await client.workflow.getHandle(a).terminate('lost');
-    const b = await startPromotion(client, { ladder, layers: traffic, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    const b = await startPromotion(client, {
+      ladder,
+      layers: traffic,
+      candidate: await exampleCandidate('fraud-v2'),
+      initiator: 'dana',
+      taskQueue,
+    });
     await waitFor(b, phaseOf('traffic', 'waiting-for-lease'));
     await expect(breakLease(client, taskQueue, 'traffic', { actor: 'erin', reason: '' })).rejects.toThrow(RefusedError);
     const out = await breakLease(client, taskQueue, 'traffic', { actor: 'erin', reason: 'holder terminated' });
@@ -148,7 +255,11 @@ describe('environments as entities (real dev server)', () => {
 
   it('continues as new before its history grows large, keeping its state', async () => {
     const id = `${taskQueue}.env.cantest`;
-    await client.workflow.start('environment', { workflowId: id, taskQueue, args: [{ layer: 'cantest', maxHistoryEvents: 100 }] });
+    await client.workflow.start('environment', {
+      workflowId: id,
+      taskQueue,
+      args: [{ layer: 'cantest', maxHistoryEvents: 100 }],
+    });
     const handle = client.workflow.getHandle(id);
     const firstRun = (await handle.describe()).runId;
     // Each versionEvent signal adds a history event; 300 of them pass the 100-event mark (at least once).
@@ -186,7 +297,13 @@ layers:
 `,
       'ephemeral.yaml',
     );
-    const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate: await exampleCandidate('fraud-v1'), initiator: 'dana', taskQueue });
+    const id = await startPromotion(client, {
+      ladder,
+      layers: ladder.layers,
+      candidate: await exampleCandidate('fraud-v1'),
+      initiator: 'dana',
+      taskQueue,
+    });
     expect((await waitForResult(client, id)).state).toBe('promoted');
     const credentials = path.join(home, 'envs/preview/credentials.json');
     const read = () => JSON.parse(fs.readFileSync(credentials, 'utf8')) as { secret: string; rotatedAt: string };
@@ -202,7 +319,8 @@ layers:
 
     // Unused for 5 s: the environment workflow's durable timer tears it down.
     const gone = Date.now() + 20_000;
-    while (fs.existsSync(path.join(home, 'envs/preview')) && Date.now() < gone) await new Promise((r) => setTimeout(r, 250));
+    while (fs.existsSync(path.join(home, 'envs/preview')) && Date.now() < gone)
+      await new Promise((r) => setTimeout(r, 250));
     expect(fs.existsSync(path.join(home, 'envs/preview'))).toBe(false);
     expect(() => process.kill(pid, 0)).toThrow(); // its candidate process is stopped
     const env = await getEnvironment(client, taskQueue, 'preview');

@@ -110,7 +110,10 @@ describe('schema gate', () => {
     expect(result.detail).not.toContain('is_foreign');
     expect(result.detail).not.toContain('channel');
 
-    expect(await runGate(schemaGate, { threshold: 2 }, context({ dbPath: file }))).toMatchObject({ passed: true, value: 2 });
+    expect(await runGate(schemaGate, { threshold: 2 }, context({ dbPath: file }))).toMatchObject({
+      passed: true,
+      value: 2,
+    });
   });
 
   it('reports a missing label and a missing table', async () => {
@@ -163,7 +166,11 @@ describe('consistency gate', () => {
     expect(nullable.detail).not.toContain('column amount');
 
     // the same data within a 5 % null tolerance and without range checks is consistent
-    const lenient = await runGate(consistencyGate, { options: { maxNullRate: 0.05, checkRanges: false } }, context({ dbPath: file, candidate: v3 }));
+    const lenient = await runGate(
+      consistencyGate,
+      { options: { maxNullRate: 0.05, checkRanges: false } },
+      context({ dbPath: file, candidate: v3 }),
+    );
     expect(lenient).toMatchObject({ passed: true, value: 0 });
   });
 
@@ -211,7 +218,11 @@ describe('quality gate', () => {
   });
 
   it('measures accuracy at a cutoff over a limited number of records', async () => {
-    const result = await runGate(qualityGate, { threshold: 0.5, options: { metric: 'accuracy', cutoff: 0.5, limit: 1000 } }, context());
+    const result = await runGate(
+      qualityGate,
+      { threshold: 0.5, options: { metric: 'accuracy', cutoff: 0.5, limit: 1000 } },
+      context(),
+    );
     expect(result.unit).toBe('accuracy');
     expect(result.value).toBeGreaterThan(0.8); // ~83 % of transactions are legitimate
     expect(result.detail).toContain('over 1000 records');
@@ -227,7 +238,9 @@ describe('quality gate', () => {
 
   it('fails without a value when the candidate rejects the records', async () => {
     // is_foreign holds a string the candidate cannot read: /predict answers 400
-    const file = tamperedCopy('bad-records.db', (db) => db.exec("UPDATE transactions SET is_foreign = 'yes' WHERE id = 7"));
+    const file = tamperedCopy('bad-records.db', (db) =>
+      db.exec("UPDATE transactions SET is_foreign = 'yes' WHERE id = 7"),
+    );
     const result = await runGate(qualityGate, { threshold: 0.78 }, context({ dbPath: file }));
     expect(result).toMatchObject({ passed: false, value: null });
     expect(result.detail).toContain('answered 400');
@@ -239,7 +252,11 @@ describe('quality gate', () => {
     const fake = await startFakeCandidate((records) => ({ status: 200, body: answer(records.length) }));
     const { url, bodies } = fake;
     try {
-      const scored = await runGate(qualityGate, { threshold: 0.5, options: { limit: 10, batchSize: 4 } }, context({ url }));
+      const scored = await runGate(
+        qualityGate,
+        { threshold: 0.5, options: { limit: 10, batchSize: 4 } },
+        context({ url }),
+      );
       expect(scored.value).not.toBeNull();
       expect(bodies.map((b) => b.records.length)).toEqual([4, 4, 2]);
       const first = bodies[0].records[0];
@@ -249,7 +266,11 @@ describe('quality gate', () => {
       expect(typeof first.channel).toBe('string');
 
       answer = () => ({ scores: [0.5] });
-      const short = await runGate(qualityGate, { threshold: 0.5, options: { limit: 10, batchSize: 4 } }, context({ url }));
+      const short = await runGate(
+        qualityGate,
+        { threshold: 0.5, options: { limit: 10, batchSize: 4 } },
+        context({ url }),
+      );
       expect(short).toMatchObject({ passed: false, value: null });
       expect(short.detail).toContain('returned 1 scores for 4 records');
     } finally {
@@ -268,7 +289,11 @@ describe('quality gate', () => {
 
 describe('latency gate', () => {
   it('measures a positive percentile of real requests and passes a generous threshold', async () => {
-    const result = await runGate(latencyGate, { threshold: 1000, options: { requests: 120, concurrency: 4 } }, context());
+    const result = await runGate(
+      latencyGate,
+      { threshold: 1000, options: { requests: 120, concurrency: 4 } },
+      context(),
+    );
     expect(result).toMatchObject({ passed: true, unit: 'ms', threshold: 1000 });
     expect(result.value).toBeGreaterThan(0);
     expect(result.value).toBe(Math.round(result.value! * 100) / 100);
@@ -277,7 +302,11 @@ describe('latency gate', () => {
   });
 
   it('fails when the percentile exceeds the threshold', async () => {
-    const result = await runGate(latencyGate, { threshold: 0.001, options: { requests: 20, percentile: 50 } }, context());
+    const result = await runGate(
+      latencyGate,
+      { threshold: 0.001, options: { requests: 20, percentile: 50 } },
+      context(),
+    );
     expect(result.passed).toBe(false);
     expect(result.value).toBeGreaterThan(0.001);
     expect(result.detail).toMatch(/^p50 /);
@@ -285,8 +314,14 @@ describe('latency gate', () => {
 
   it('counts failed requests and fails above 1 % errors', async () => {
     // 1 of the 40 records sent is unreadable for the candidate: 2.5 % of requests answer 400
-    const file = tamperedCopy('latency-errors.db', (db) => db.exec("UPDATE transactions SET is_foreign = 'yes' WHERE id = 3"));
-    const result = await runGate(latencyGate, { threshold: 1000, options: { requests: 40, concurrency: 2 } }, context({ dbPath: file }));
+    const file = tamperedCopy('latency-errors.db', (db) =>
+      db.exec("UPDATE transactions SET is_foreign = 'yes' WHERE id = 3"),
+    );
+    const result = await runGate(
+      latencyGate,
+      { threshold: 1000, options: { requests: 40, concurrency: 2 } },
+      context({ dbPath: file }),
+    );
     expect(result.passed).toBe(false);
     expect(result.value).toBeGreaterThan(0);
     expect(result.detail).toContain('1 error (1× POST');
@@ -300,7 +335,11 @@ describe('latency gate', () => {
       return { status: 200, body: { scores: records.map(() => 0.5) } };
     });
     try {
-      const result = await runGate(latencyGate, { threshold: 1000, options: { requests: 4, concurrency: 4, timeoutMs: 50 } }, context({ url: fake.url }));
+      const result = await runGate(
+        latencyGate,
+        { threshold: 1000, options: { requests: 4, concurrency: 4, timeoutMs: 50 } },
+        context({ url: fake.url }),
+      );
       expect(result).toMatchObject({ passed: false, value: null });
       expect(result.detail).toContain('4 errors (4× POST');
       expect(result.detail).toContain('timed out after 50 ms');
@@ -314,9 +353,9 @@ describe('latency gate', () => {
     const ctx = context({ signal: controller.signal });
     const started = performance.now();
     setTimeout(() => controller.abort(new Error('activity cancelled')), 150);
-    await expect(runGate(latencyGate, { threshold: 1000, options: { requests: 100_000, concurrency: 2 } }, ctx)).rejects.toThrow(
-      'activity cancelled',
-    );
+    await expect(
+      runGate(latencyGate, { threshold: 1000, options: { requests: 100_000, concurrency: 2 } }, ctx),
+    ).rejects.toThrow('activity cancelled');
     expect(performance.now() - started).toBeLessThan(2000);
   });
 

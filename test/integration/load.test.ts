@@ -113,7 +113,12 @@ describe('runLoad against a local server', () => {
   it('measures latency from the intended send time: a 500 ms stall shows in the p99 (coordinated omission)', async () => {
     // One request in flight at a time, as a closed-loop client would: while the server is stopped
     // for 500 ms, about 100 requests fall due and wait. Their latency counts from when they were due.
-    const running = runLoad({ baseUrl: target.url, profile: constant(200, '3s', { maxConcurrency: 1 }), bodies: () => BODY, runId: newRunId() });
+    const running = runLoad({
+      baseUrl: target.url,
+      profile: constant(200, '3s', { maxConcurrency: 1 }),
+      bodies: () => BODY,
+      runId: newRunId(),
+    });
     await new Promise((r) => setTimeout(r, 1000));
     await call(`${target.url}/control/freeze?ms=500`, 'POST');
     const r = await running;
@@ -127,17 +132,34 @@ describe('runLoad against a local server', () => {
   });
 
   it('counts non-2xx answers by status, and connection errors by code', async () => {
-    const r = await runLoad({ baseUrl: target.url, path: '/alternate', profile: constant(100, '1s'), bodies: () => BODY, runId: newRunId() });
+    const r = await runLoad({
+      baseUrl: target.url,
+      path: '/alternate',
+      profile: constant(100, '1s'),
+      bodies: () => BODY,
+      runId: newRunId(),
+    });
     expect(r.requests.answered).toBe(100);
     expect(r.requests.ok).toBe(50);
     expect(r.errors).toMatchObject({ total: 50, rate: 0.5, byStatus: { 500: 50 } });
 
-    const unavailable = await runLoad({ baseUrl: target.url, path: '/status/503', profile: constant(50, '1s'), bodies: () => BODY, runId: newRunId() });
+    const unavailable = await runLoad({
+      baseUrl: target.url,
+      path: '/status/503',
+      profile: constant(50, '1s'),
+      bodies: () => BODY,
+      runId: newRunId(),
+    });
     expect(unavailable.errors.byStatus).toEqual({ 503: 50 });
     expect(unavailable.errors.rate).toBe(1);
 
     const closedPort = await freePort();
-    const refused = await runLoad({ baseUrl: `http://127.0.0.1:${closedPort}`, profile: constant(50, '1s'), bodies: () => BODY, runId: newRunId() });
+    const refused = await runLoad({
+      baseUrl: `http://127.0.0.1:${closedPort}`,
+      profile: constant(50, '1s'),
+      bodies: () => BODY,
+      runId: newRunId(),
+    });
     expect(refused.requests.answered).toBe(0);
     expect(refused.errors.connection).toBe(50);
     expect(refused.errors.connectionByCode).toEqual({ ECONNREFUSED: 50 });
@@ -145,13 +167,25 @@ describe('runLoad against a local server', () => {
   });
 
   it('times out slow answers, and drops requests the throttle held past their timeout', async () => {
-    const slow = await runLoad({ baseUrl: target.url, path: '/delay/400', profile: constant(20, '1s', { timeoutMs: 150 }), bodies: () => BODY, runId: newRunId() });
+    const slow = await runLoad({
+      baseUrl: target.url,
+      path: '/delay/400',
+      profile: constant(20, '1s', { timeoutMs: 150 }),
+      bodies: () => BODY,
+      runId: newRunId(),
+    });
     expect(slow.errors.timeouts).toBe(20);
     expect(slow.requests.answered).toBe(0);
 
     // Slow and fast requests interleaved: each slow one times out, no fast one does.
     await call(`${target.url}/stats`, 'POST');
-    const mixed = await runLoad({ baseUrl: target.url, path: '/delay-every/5/400', profile: constant(100, '2s', { timeoutMs: 200 }), bodies: () => BODY, runId: newRunId() });
+    const mixed = await runLoad({
+      baseUrl: target.url,
+      path: '/delay-every/5/400',
+      profile: constant(100, '2s', { timeoutMs: 200 }),
+      bodies: () => BODY,
+      runId: newRunId(),
+    });
     expect(mixed.errors.timeouts).toBe(40);
     expect(mixed.requests.ok).toBe(160);
     expect(mixed.latencyMs.max!).toBeLessThan(200);
@@ -175,7 +209,14 @@ describe('runLoad against a local server', () => {
 
   it('stops within a second of an abort, cancelling what is in flight, with partial figures', async () => {
     const controller = new AbortController();
-    const running = runLoad({ baseUrl: target.url, path: '/hang', profile: constant(100, '30s', { maxConcurrency: 10 }), bodies: () => BODY, runId: newRunId(), signal: controller.signal });
+    const running = runLoad({
+      baseUrl: target.url,
+      path: '/hang',
+      profile: constant(100, '30s', { maxConcurrency: 10 }),
+      bodies: () => BODY,
+      runId: newRunId(),
+      signal: controller.signal,
+    });
     await new Promise((r) => setTimeout(r, 1500));
     const abortedAt = Date.now();
     controller.abort();
@@ -191,7 +232,13 @@ describe('runLoad against a local server', () => {
     // A fast target: nothing more is sent after the abort.
     await call(`${target.url}/stats`, 'POST');
     const fast = new AbortController();
-    const stopped = runLoad({ baseUrl: target.url, profile: constant(200, '30s'), bodies: () => BODY, runId: newRunId(), signal: fast.signal });
+    const stopped = runLoad({
+      baseUrl: target.url,
+      profile: constant(200, '30s'),
+      bodies: () => BODY,
+      runId: newRunId(),
+      signal: fast.signal,
+    });
     await new Promise((r) => setTimeout(r, 700));
     fast.abort();
     const partial = await stopped;
@@ -204,7 +251,13 @@ describe('runLoad against a local server', () => {
   });
 
   it('returns at once for a signal aborted before the start', async () => {
-    const r = await runLoad({ baseUrl: target.url, profile: constant(10, '10s'), bodies: () => BODY, runId: newRunId(), signal: AbortSignal.abort() });
+    const r = await runLoad({
+      baseUrl: target.url,
+      profile: constant(10, '10s'),
+      bodies: () => BODY,
+      runId: newRunId(),
+      signal: AbortSignal.abort(),
+    });
     expect(r).toMatchObject({ aborted: true, requests: { sent: 0, unsent: 100 } });
   });
 
@@ -244,7 +297,12 @@ describe('runLoad against a local server', () => {
   });
 
   it('sends the run id header on every request', async () => {
-    await runLoad({ baseUrl: target.url, profile: constant(100, '1s', { maxConcurrency: 4 }), bodies: () => BODY, runId: 'run-header-check' });
+    await runLoad({
+      baseUrl: target.url,
+      profile: constant(100, '1s', { maxConcurrency: 4 }),
+      bodies: () => BODY,
+      runId: 'run-header-check',
+    });
     const stats = await call(`${target.url}/stats`);
     expect(stats.runIds).toEqual({ 'run-header-check': 100 });
     expect(RUN_ID_HEADER).toBe('x-strata-run-id');
@@ -274,7 +332,8 @@ describe('strata runs / replay / compare', () => {
       child.on('close', (code) => resolve({ code, stdout, stderr }));
     });
   }
-  const show = (r: { code: number | null; stdout: string; stderr: string }) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
+  const show = (r: { code: number | null; stdout: string; stderr: string }) =>
+    `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
 
   beforeAll(async () => {
     home = tempHome('load-cli');
@@ -314,13 +373,21 @@ describe('strata runs / replay / compare', () => {
     expect(replayed.code, show(replayed)).toBe(0);
     const run = JSON.parse(replayed.stdout) as StoredRun;
     expect(run.id).not.toBe(original.id);
-    expect(run).toMatchObject({ replayOf: original.id, layer: 'traffic', seed: 9, profile: original.profile, candidate: original.candidate });
+    expect(run).toMatchObject({
+      replayOf: original.id,
+      layer: 'traffic',
+      seed: 9,
+      profile: original.profile,
+      candidate: original.candidate,
+    });
     expect(run.results.requests).toMatchObject({ intended: 150, ok: 150 });
     expect(new RunStore(home).get(run.id)).toEqual(run);
 
     const ls = await strata(['runs', 'ls', '--json']);
     expect(ls.code, show(ls)).toBe(0);
-    expect((JSON.parse(ls.stdout) as Array<{ id: string; replayOf: string | null }>).map((r) => [r.id, r.replayOf])).toEqual([
+    expect(
+      (JSON.parse(ls.stdout) as Array<{ id: string; replayOf: string | null }>).map((r) => [r.id, r.replayOf]),
+    ).toEqual([
       [run.id, original.id],
       [original.id, null],
     ]);
@@ -350,7 +417,11 @@ describe('strata runs / replay / compare', () => {
   });
 
   it('exits 2 naming an unknown run', async () => {
-    for (const args of [['runs', 'show', 'run-nope'], ['replay', 'run-nope'], ['compare', original.id, 'run-nope']]) {
+    for (const args of [
+      ['runs', 'show', 'run-nope'],
+      ['replay', 'run-nope'],
+      ['compare', original.id, 'run-nope'],
+    ]) {
       const r = await strata(args);
       expect(r.code, show(r)).toBe(2);
       expect(r.stderr).toContain('no run "run-nope"');
@@ -361,7 +432,9 @@ describe('strata runs / replay / compare', () => {
     await provider.deploy('traffic', v1);
     const r = await strata(['replay', original.id]);
     expect(r.code, show(r)).toBe(2);
-    expect(r.stderr).toContain(`layer traffic runs fraud-scoring 1.0.0 (sha256 ${v1.digest.slice(0, 12)}), not fraud-scoring 2.0.0`);
+    expect(r.stderr).toContain(
+      `layer traffic runs fraud-scoring 1.0.0 (sha256 ${v1.digest.slice(0, 12)}), not fraud-scoring 2.0.0`,
+    );
     expect(new RunStore(home).list()).toHaveLength(2); // nothing stored
   });
 });

@@ -4,7 +4,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail } from '../../src/audit/trail';
 import { layerRange, parseLadder } from '../../src/config/ladder';
 import type { PromotionStatus } from '../../src/domain/status';
-import { abort, approve, getStatus, RefusedError, reject, startPromotion, waitForResult } from '../../src/temporal/promotions';
+import {
+  abort,
+  approve,
+  getStatus,
+  RefusedError,
+  reject,
+  startPromotion,
+  waitForResult,
+} from '../../src/temporal/promotions';
 import { type TestWorker, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate, testLadder } from '../helpers/ladders';
 
@@ -56,7 +64,12 @@ describe('promotion through the ladder (real dev server, real local provider)', 
     expect(sandboxGates.find((g) => g.name === 'quality')!.value).toBeGreaterThan(0.85);
 
     const status = await getStatus(client, id);
-    expect(status).toMatchObject({ id, initiator: 'dana', state: 'promoted', candidate: { name: 'fraud-scoring', version: '2.0.0' } });
+    expect(status).toMatchObject({
+      id,
+      initiator: 'dana',
+      state: 'promoted',
+      candidate: { name: 'fraud-scoring', version: '2.0.0' },
+    });
     expect(status.candidate.digest).toMatch(/^[0-9a-f]{64}$/);
     expect(status.layers[3].approval).toEqual({ required: 2, allowed: ['alice', 'bob', 'carol'] });
     expect(status.layers[3].approvals.map((a) => a.actor)).toEqual(['alice', 'carol']);
@@ -69,21 +82,48 @@ describe('promotion through the ladder (real dev server, real local provider)', 
     const actions = trail.map((e) => e.action);
     expect(actions[0]).toBe('promotion.started');
     expect(actions.at(-1)).toBe('promotion.completed');
-    for (const a of ['layer.provisioned', 'layer.seeded', 'layer.deployed', 'gate.passed', 'approval.granted', 'layer.promoted']) {
+    for (const a of [
+      'layer.provisioned',
+      'layer.seeded',
+      'layer.deployed',
+      'gate.passed',
+      'approval.granted',
+      'layer.promoted',
+    ]) {
       expect(actions).toContain(a);
     }
-    expect(trail.filter((e) => e.action === 'layer.promoted').map((e) => e.layer)).toEqual(['sandbox', 'integration', 'traffic', 'mirror']);
-    expect(trail.find((e) => e.action === 'approval.granted' && e.layer === 'traffic')).toMatchObject({ actor: 'alice', detail: expect.stringContaining('SLOs fine') });
+    expect(trail.filter((e) => e.action === 'layer.promoted').map((e) => e.layer)).toEqual([
+      'sandbox',
+      'integration',
+      'traffic',
+      'mirror',
+    ]);
+    expect(trail.find((e) => e.action === 'approval.granted' && e.layer === 'traffic')).toMatchObject({
+      actor: 'alice',
+      detail: expect.stringContaining('SLOs fine'),
+    });
   });
 
   it('fails fraud-v3 on the quality gate of integration and rolls back to the earlier version', async () => {
     const ladder = testLadder();
     const v1 = await exampleCandidate('fraud-v1');
-    const first = await startPromotion(client, { ladder, layers: layerRange(ladder, 'sandbox', 'integration'), candidate: v1, initiator: 'dana', taskQueue });
+    const first = await startPromotion(client, {
+      ladder,
+      layers: layerRange(ladder, 'sandbox', 'integration'),
+      candidate: v1,
+      initiator: 'dana',
+      taskQueue,
+    });
     expect((await waitForResult(client, first)).state).toBe('promoted');
 
     const v3 = await exampleCandidate('fraud-v3');
-    const id = await startPromotion(client, { ladder, layers: layerRange(ladder, 'sandbox', 'integration'), candidate: v3, initiator: 'dana', taskQueue });
+    const id = await startPromotion(client, {
+      ladder,
+      layers: layerRange(ladder, 'sandbox', 'integration'),
+      candidate: v3,
+      initiator: 'dana',
+      taskQueue,
+    });
     const result = await waitForResult(client, id);
     expect(result.state).toBe('failed');
     expect(result.reason).toMatch(/^layer integration: gate quality failed: measured 0\.\d+ auc, threshold 0\.78/);
@@ -112,21 +152,31 @@ describe('promotion through the ladder (real dev server, real local provider)', 
     const id = await startPromotion(client, { ladder, layers, candidate, initiator: ' Dana ', taskQueue });
 
     // Not awaiting approval yet: refused (the layer is still being provisioned or tested).
-    await expect(approve(client, id, { layer: 'mirror', actor: 'alice', reason: 'too early' })).rejects.toThrow(/not awaiting approval/);
+    await expect(approve(client, id, { layer: 'mirror', actor: 'alice', reason: 'too early' })).rejects.toThrow(
+      /not awaiting approval/,
+    );
     await waitFor(id, awaiting('mirror'));
 
     await expect(approve(client, id, { layer: 'mirror', actor: 'DANA', reason: 'mine' })).rejects.toThrow(
       /dana started this promotion and may not approve it/,
     );
-    await expect(approve(client, id, { layer: 'mirror', actor: 'mallory', reason: 'x' })).rejects.toThrow(/not an approver of layer mirror/);
-    await expect(approve(client, id, { layer: 'nope', actor: 'alice', reason: 'x' })).rejects.toThrow(/has no layer "nope"/);
+    await expect(approve(client, id, { layer: 'mirror', actor: 'mallory', reason: 'x' })).rejects.toThrow(
+      /not an approver of layer mirror/,
+    );
+    await expect(approve(client, id, { layer: 'nope', actor: 'alice', reason: 'x' })).rejects.toThrow(
+      /has no layer "nope"/,
+    );
     const firstVote = await approve(client, id, { layer: 'mirror', actor: ' Alice ', reason: 'good' });
     expect(firstVote).toMatchObject({ count: 1, required: 2, quorumReached: false });
-    await expect(approve(client, id, { layer: 'mirror', actor: 'alice', reason: 'again' })).rejects.toThrow(/counts once/);
+    await expect(approve(client, id, { layer: 'mirror', actor: 'alice', reason: 'again' })).rejects.toThrow(
+      /counts once/,
+    );
     expect((await getStatus(client, id)).state).toBe('awaiting-approval');
     const second = await approve(client, id, { layer: 'mirror', actor: 'bob', reason: 'good' });
     expect(second).toMatchObject({ count: 2, quorumReached: true });
-    await expect(approve(client, id, { layer: 'mirror', actor: 'carol', reason: 'late' })).rejects.toThrow(RefusedError);
+    await expect(approve(client, id, { layer: 'mirror', actor: 'carol', reason: 'late' })).rejects.toThrow(
+      RefusedError,
+    );
 
     expect((await waitForResult(client, id)).state).toBe('promoted');
     const trail = await auditTrail(client, id);
@@ -139,20 +189,34 @@ describe('promotion through the ladder (real dev server, real local provider)', 
   it('ends the promotion on one reject and rolls the layer back', async () => {
     const ladder = testLadder();
     const candidate = await exampleCandidate('fraud-v1');
-    const id = await startPromotion(client, { ladder, layers: layerRange(ladder, 'traffic', 'traffic'), candidate, initiator: 'dana', taskQueue });
+    const id = await startPromotion(client, {
+      ladder,
+      layers: layerRange(ladder, 'traffic', 'traffic'),
+      candidate,
+      initiator: 'dana',
+      taskQueue,
+    });
     await waitFor(id, awaiting('traffic'));
     await reject(client, id, { layer: 'traffic', actor: 'bob', reason: 'p99 regressed' });
     const result = await waitForResult(client, id);
     expect(result.state).toBe('failed');
     expect(result.reason).toBe('layer traffic: rejected by bob: p99 regressed');
     expect(result.layers[0].phase).toBe('rolled-back');
-    expect((await auditTrail(client, id)).map((e) => e.action)).toEqual(expect.arrayContaining(['approval.rejected', 'layer.rolled-back']));
+    expect((await auditTrail(client, id)).map((e) => e.action)).toEqual(
+      expect.arrayContaining(['approval.rejected', 'layer.rolled-back']),
+    );
   });
 
   it('expires an approval that does not come in time', async () => {
     const ladder = testLadder({ expiry: '2s' });
     const candidate = await exampleCandidate('fraud-v1');
-    const id = await startPromotion(client, { ladder, layers: layerRange(ladder, 'traffic', 'traffic'), candidate, initiator: 'dana', taskQueue });
+    const id = await startPromotion(client, {
+      ladder,
+      layers: layerRange(ladder, 'traffic', 'traffic'),
+      candidate,
+      initiator: 'dana',
+      taskQueue,
+    });
     const result = await waitForResult(client, id);
     expect(result.state).toBe('failed');
     expect(result.reason).toMatch(/approval expired: 1 approval\(s\) needed within 2s/);
@@ -162,7 +226,13 @@ describe('promotion through the ladder (real dev server, real local provider)', 
   it('aborts a promotion awaiting approval, rolls back, and refuses a second abort', async () => {
     const ladder = testLadder();
     const candidate = await exampleCandidate('fraud-v2');
-    const id = await startPromotion(client, { ladder, layers: layerRange(ladder, 'traffic', 'mirror'), candidate, initiator: 'dana', taskQueue });
+    const id = await startPromotion(client, {
+      ladder,
+      layers: layerRange(ladder, 'traffic', 'mirror'),
+      candidate,
+      initiator: 'dana',
+      taskQueue,
+    });
     await waitFor(id, awaiting('traffic'));
     await abort(client, id, { actor: 'erin', reason: 'incident in progress' });
     const result = await waitForResult(client, id);
@@ -171,7 +241,10 @@ describe('promotion through the ladder (real dev server, real local provider)', 
     expect(result.layers.map((l) => l.phase)).toEqual(['rolled-back', 'pending']);
     await expect(abort(client, id, { actor: 'erin', reason: 'again' })).rejects.toThrow(RefusedError);
     const trail = await auditTrail(client, id);
-    expect(trail.find((e) => e.action === 'abort.requested')).toMatchObject({ actor: 'erin', detail: 'incident in progress' });
+    expect(trail.find((e) => e.action === 'abort.requested')).toMatchObject({
+      actor: 'erin',
+      detail: 'incident in progress',
+    });
     expect(trail.at(-1)!.action).toBe('promotion.aborted');
   });
   it('aborts in the middle of a gate: the activity is cancelled and the layer rolls back at once', async () => {
@@ -199,6 +272,8 @@ layers:
     expect(result.layers[0].gates).toEqual([]); // the cancelled gate reported nothing
     expect(took).toBeLessThan(15_000); // 100 000 requests would take far longer
     const trail = (await auditTrail(client, id)).map((e) => e.action);
-    expect(trail).toEqual(expect.arrayContaining(['abort.requested', 'layer.aborted', 'layer.rolled-back', 'promotion.aborted']));
+    expect(trail).toEqual(
+      expect.arrayContaining(['abort.requested', 'layer.aborted', 'layer.rolled-back', 'promotion.aborted']),
+    );
   });
 });

@@ -47,7 +47,13 @@ layers:
 
 describe('traffic, SLO and chaos gates', () => {
   it('passes a candidate that degrades gracefully, with every run stored and tagged', async () => {
-    const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    const id = await startPromotion(client, {
+      ladder,
+      layers: ladder.layers,
+      candidate: await exampleCandidate('fraud-v2'),
+      initiator: 'dana',
+      taskQueue,
+    });
     const result = await waitForResult(client, id);
     expect(result.state, JSON.stringify(result.layers[0].gates)).toBe('promoted');
     const [slo, chaos] = result.layers[0].gates;
@@ -66,7 +72,13 @@ describe('traffic, SLO and chaos gates', () => {
   });
 
   it('fails a candidate whose dependency timeouts are too long', async () => {
-    const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate: await exampleCandidate('fraud-v1'), initiator: 'dana', taskQueue });
+    const id = await startPromotion(client, {
+      ladder,
+      layers: ladder.layers,
+      candidate: await exampleCandidate('fraud-v1'),
+      initiator: 'dana',
+      taskQueue,
+    });
     const result = await waitForResult(client, id);
     expect(result.state).toBe('failed');
     const chaos = result.layers[0].gates.find((g) => g.type === 'chaos')!;
@@ -95,7 +107,9 @@ describe('traffic, SLO and chaos gates', () => {
     );
     expect(result.passed).toBe(false);
     expect(result.value).toBeNull();
-    expect(result.detail).toMatch(new RegExp(`the candidate at http://127.0.0.1:${deadPort} answered none of \\d+ requests`));
+    expect(result.detail).toMatch(
+      new RegExp(`the candidate at http://127.0.0.1:${deadPort} answered none of \\d+ requests`),
+    );
   });
 
   it('stops the load within about a second when the promotion is aborted', async () => {
@@ -114,16 +128,25 @@ layers:
 `,
       'long.yaml',
     );
-    const id = await startPromotion(client, { ladder: long, layers: long.layers, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    const id = await startPromotion(client, {
+      ladder: long,
+      layers: long.layers,
+      candidate: await exampleCandidate('fraud-v2'),
+      initiator: 'dana',
+      taskQueue,
+    });
     const deadline = Date.now() + 30_000;
-    while ((await getStatus(client, id)).layers[0].phase !== 'testing' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while ((await getStatus(client, id)).layers[0].phase !== 'testing' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 2000)); // load running
     const asked = Date.now();
     await abort(client, id, { actor: 'erin', reason: 'stop' });
     const result = await waitForResult(client, id);
     expect(result.state).toBe('aborted');
     // The aborted run was stored with its partial figures: it stopped within ~1 s of the abort.
-    const runs = new RunStore(home).list().filter((r) => r.results.aborted && r.createdAt >= new Date(asked - 10_000).toISOString());
+    const runs = new RunStore(home)
+      .list()
+      .filter((r) => r.results.aborted && r.createdAt >= new Date(asked - 10_000).toISOString());
     expect(runs.length).toBe(1);
     const stoppedAfter = Date.parse(runs[0].results.finishedAt) - asked;
     expect(stoppedAfter).toBeLessThan(1500);

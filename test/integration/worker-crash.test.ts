@@ -48,7 +48,9 @@ function startWorkerProcess(): Promise<ChildProcess> {
 async function latencyGateRunning(workflowId: string): Promise<boolean> {
   const d = await client.workflow.getHandle(workflowId).describe();
   return (d.raw.pendingActivities ?? []).some(
-    (a) => a.activityType?.name === 'runGate' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+    (a) =>
+      a.activityType?.name === 'runGate' &&
+      a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
   );
 }
 
@@ -97,7 +99,12 @@ layers:
     for (;;) {
       const s = await getStatus(client, id);
       // The schema gate is done and the latency gate's activity has started on this worker.
-      if (s.layers[1].phase === 'testing' && s.layers[1].gates.length === 1 && (await latencyGateRunning(`${id}.integration`))) break;
+      if (
+        s.layers[1].phase === 'testing' &&
+        s.layers[1].gates.length === 1 &&
+        (await latencyGateRunning(`${id}.integration`))
+      )
+        break;
       expect(s.state).not.toBe('failed');
       if (Date.now() > deadline) throw new Error(`integration never reached testing: ${JSON.stringify(s)}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -114,10 +121,22 @@ layers:
     const provider = new LocalProvider(home);
     for (const layer of ['sandbox', 'integration', 'traffic']) {
       const events = provider.events(layer).map((e) => e.event);
-      expect(events.filter((e) => e === 'provisioned'), `${layer} provisioned`).toHaveLength(1);
-      expect(events.filter((e) => e === 'seeded'), `${layer} seeded`).toHaveLength(1);
-      expect(events.filter((e) => e === 'process-started'), `${layer} deployed`).toHaveLength(1);
-      expect(events.filter((e) => e === 'process-stopped'), `${layer} stopped`).toHaveLength(0);
+      expect(
+        events.filter((e) => e === 'provisioned'),
+        `${layer} provisioned`,
+      ).toHaveLength(1);
+      expect(
+        events.filter((e) => e === 'seeded'),
+        `${layer} seeded`,
+      ).toHaveLength(1);
+      expect(
+        events.filter((e) => e === 'process-started'),
+        `${layer} deployed`,
+      ).toHaveLength(1);
+      expect(
+        events.filter((e) => e === 'process-stopped'),
+        `${layer} stopped`,
+      ).toHaveLength(0);
     }
     // The activity really was interrupted: the gate's successful run was a retry.
     const latency = result.layers[1].gates.find((g) => g.type === 'latency')!;
@@ -151,12 +170,20 @@ layers:
     ladder.layers[0].data!.rows = 40_000;
     for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
     const first = await startWorkerProcess();
-    const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate: await exampleCandidate('fraud-v2'), initiator: 'dana', taskQueue });
+    const id = await startPromotion(client, {
+      ladder,
+      layers: ladder.layers,
+      candidate: await exampleCandidate('fraud-v2'),
+      initiator: 'dana',
+      taskQueue,
+    });
     const childId = (seed: number) => `${id}.fidelity.seed-${seed}`;
     const state = async (seed: number) => {
       try {
         const d = await client.workflow.getHandle(childId(seed)).describe();
-        const running = (d.raw.pendingActivities ?? []).some((a) => a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED);
+        const running = (d.raw.pendingActivities ?? []).some(
+          (a) => a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+        );
         return d.status.name === 'COMPLETED' ? 'done' : running ? 'busy' : 'waiting';
       } catch {
         return 'absent';

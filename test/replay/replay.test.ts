@@ -31,10 +31,15 @@ describe('replay of recorded histories', () => {
     const histories = load();
     expect(histories.length).toBeGreaterThanOrEqual(16);
     // Every workflow type is covered: promotion, layer, environment, rollback, drill, a many-seeds layer's seed run.
-    expect(new Set(histories.map((h) => h.type))).toEqual(new Set(['promotion', 'layer', 'environment', 'rollback', 'drill', 'seedRun']));
+    expect(new Set(histories.map((h) => h.type))).toEqual(
+      new Set(['promotion', 'layer', 'environment', 'rollback', 'drill', 'seedRun']),
+    );
     const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories.map(({ workflowId, history }) => ({ workflowId, history })))) {
+    for await (const result of Worker.runReplayHistories(
+      { workflowBundle: bundle },
+      histories.map(({ workflowId, history }) => ({ workflowId, history })),
+    )) {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     expect(failures).toEqual([]);
@@ -48,7 +53,10 @@ describe('replay of recorded histories', () => {
     const layerHistories = load().filter((h) => h.type === 'layer');
     expect(layerHistories.length).toBeGreaterThanOrEqual(5);
     let failures = 0;
-    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, layerHistories.map(({ workflowId, history }) => ({ workflowId, history })))) {
+    for await (const result of Worker.runReplayHistories(
+      { workflowBundle: bundle },
+      layerHistories.map(({ workflowId, history }) => ({ workflowId, history })),
+    )) {
       if (result.error) failures++;
     }
     expect(failures).toBe(layerHistories.length);

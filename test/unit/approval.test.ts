@@ -4,7 +4,13 @@ import type { ApprovalPolicy } from '../../src/domain/ladder';
 import { parseDuration } from '../../src/domain/duration';
 
 const policy: ApprovalPolicy = { mode: 'manual', required: 2, approvers: ['alice', 'bob', 'carol'], expiry: '72h' };
-const base = { layer: 'mirror', phase: 'awaiting-approval', policy, initiator: 'dana', approvals: [] as ApprovalRecord[] };
+const base = {
+  layer: 'mirror',
+  phase: 'awaiting-approval',
+  policy,
+  initiator: 'dana',
+  approvals: [] as ApprovalRecord[],
+};
 const attempt = (actor: string, decision: 'approve' | 'reject' = 'approve') => ({ actor, decision, reason: 'because' });
 
 describe('evaluateApproval', () => {
@@ -25,12 +31,18 @@ describe('evaluateApproval', () => {
       kind: 'refused',
       reason: 'layer mirror is not awaiting approval (phase: testing)',
     });
-    expect(evaluateApproval({ ...base, policy: { mode: 'auto' }, attempt: attempt('alice') })).toMatchObject({ kind: 'refused' });
+    expect(evaluateApproval({ ...base, policy: { mode: 'auto' }, attempt: attempt('alice') })).toMatchObject({
+      kind: 'refused',
+    });
   });
 
   it('refuses an empty identity or reason', () => {
-    expect(evaluateApproval({ ...base, attempt: { actor: '  ', decision: 'approve', reason: 'x' } })).toMatchObject({ kind: 'refused' });
-    expect(evaluateApproval({ ...base, attempt: { actor: 'alice', decision: 'approve', reason: ' ' } })).toMatchObject({ kind: 'refused' });
+    expect(evaluateApproval({ ...base, attempt: { actor: '  ', decision: 'approve', reason: 'x' } })).toMatchObject({
+      kind: 'refused',
+    });
+    expect(evaluateApproval({ ...base, attempt: { actor: 'alice', decision: 'approve', reason: ' ' } })).toMatchObject({
+      kind: 'refused',
+    });
   });
 
   it('counts an approver once and reaches the quorum with distinct approvers', () => {
@@ -63,5 +75,7 @@ describe('parseDuration', () => {
     ['1.5h', 5_400_000],
   ])('%s is %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(['', 'h', '10', '10x', '-5m', '5 m', 'm5'])('rejects %j', (text) => expect(parseDuration(text)).toBeUndefined());
+  it.each(['', 'h', '10', '10x', '-5m', '5 m', 'm5'])('rejects %j', (text) =>
+    expect(parseDuration(text)).toBeUndefined(),
+  );
 });

@@ -248,19 +248,29 @@ describe('loadLadder accepts valid ladders', () => {
     const ladder = loadLadder(EXAMPLE_LADDER);
     expect(ladder.layers.map((l) => l.name)).toEqual(['sandbox', 'integration', 'traffic', 'fidelity', 'mirror']);
     // Seeded through the data plane: synthetic from the profile, the mirror sanitized from production.
-    expect(ladder.layers.map((l) => [l.data?.source.name, l.data?.source.classification, l.data?.seed, l.data?.rows])).toEqual([
+    expect(
+      ladder.layers.map((l) => [l.data?.source.name, l.data?.source.classification, l.data?.seed, l.data?.rows]),
+    ).toEqual([
       ['transactions-profile', 'synthetic', 1, 2000],
       ['transactions-profile', 'synthetic', 2, 2000],
       ['transactions-profile', 'synthetic', 3, 2000],
       ['transactions-profile', 'synthetic', 4, 2000],
       ['production-transactions', 'production', 0, undefined],
     ]);
-    expect(ladder.layers.map((l) => path.basename(l.data!.policy!))).toEqual(['synthetic.yaml', 'integration.yaml', 'synthetic.yaml', 'synthetic.yaml', 'mirror.yaml']);
+    expect(ladder.layers.map((l) => path.basename(l.data!.policy!))).toEqual([
+      'synthetic.yaml',
+      'integration.yaml',
+      'synthetic.yaml',
+      'synthetic.yaml',
+      'mirror.yaml',
+    ]);
     expect(ladder.layers.map((l) => l.allowSanitizedProduction ?? false)).toEqual([false, false, false, false, true]);
     expect(ladder.layers[3].data!.realism).toEqual({ seasonality: 1.5, missingRate: 0.05, noise: 0.05 });
     expect(ladder.layers[3].seeds).toEqual([41, 42, 43, 44, 45]);
     expect(ladder.layers[0].data!.source.labels).toHaveLength(1);
-    expect(ladder.layers[0].data!.source.file).toBe(path.join(path.dirname(EXAMPLE_LADDER), 'data', 'transactions.profile.json'));
+    expect(ladder.layers[0].data!.source.file).toBe(
+      path.join(path.dirname(EXAMPLE_LADDER), 'data', 'transactions.profile.json'),
+    );
     expect(ladder.layers.map((l) => l.approval)).toEqual([
       { mode: 'auto' },
       { mode: 'auto' },
@@ -427,7 +437,8 @@ describe('loadCandidate', () => {
     expect(error.issues).toEqual([
       {
         path: 'version',
-        message: 'expected a string, got the number 2; put the version in quotes (YAML reads an unquoted 2.0 as a number)',
+        message:
+          'expected a string, got the number 2; put the version in quotes (YAML reads an unquoted 2.0 as a number)',
       },
     ]);
   });

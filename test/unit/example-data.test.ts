@@ -44,7 +44,9 @@ interface CandidateServer {
   predict(model: unknown, body: { records: unknown[] }): number[];
 }
 const server = createRequire(__filename)(path.join(CANDIDATES, 'fraud-v2', 'server.js')) as CandidateServer;
-const models = Object.fromEntries(VERSIONS.map((v) => [v, server.loadCandidateModel(path.join(CANDIDATES, v))])) as Record<Version, ReturnType<CandidateServer['loadCandidateModel']>>;
+const models = Object.fromEntries(
+  VERSIONS.map((v) => [v, server.loadCandidateModel(path.join(CANDIDATES, v))]),
+) as Record<Version, ReturnType<CandidateServer['loadCandidateModel']>>;
 
 const labels = fs
   .readFileSync(path.join(DATA, 'labels.txt'), 'utf8')
@@ -66,7 +68,10 @@ afterAll(() => {
 });
 
 /** A policy of examples/data/masking with the keyring swapped for the test's throwaway one. */
-const policy = (name: 'synthetic' | 'integration' | 'mirror') => ({ ...loadPolicy(path.join(DATA, 'masking', `${name}.yaml`)), keyring });
+const policy = (name: 'synthetic' | 'integration' | 'mirror') => ({
+  ...loadPolicy(path.join(DATA, 'masking', `${name}.yaml`)),
+  keyring,
+});
 
 function countsByDetector(report: PiiScanReport): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -159,7 +164,12 @@ describe('transactions.profile.json', () => {
 describe('mirror.yaml on the production-like CSV', () => {
   it('leaves no PII, every row, and features typed so the candidates score them', async () => {
     const out = path.join(dir, 'mirror.db');
-    const report = await sanitize({ source: DEFAULT_OUT, policy: policy('mirror'), target: { kind: 'file', path: out }, environment: 'mirror' });
+    const report = await sanitize({
+      source: DEFAULT_OUT,
+      policy: policy('mirror'),
+      target: { kind: 'file', path: out },
+      environment: 'mirror',
+    });
     expect(report.rowsWritten).toBe(4000);
     expect((await scanSqlite(out)).total).toBe(0);
     expect(columnTypes(out)).toMatchObject({
@@ -180,7 +190,10 @@ describe('mirror.yaml on the production-like CSV', () => {
         const input: InputSchema = (await loadCandidate(path.join(CANDIDATES, version))).input;
         const rows = [...readRecords(db, input, { withLabel: true })];
         const scores = server.predict(models[version], { records: rows.map((r) => r.record) });
-        const value = auc(scores, rows.map((r) => r.label as BinaryLabel));
+        const value = auc(
+          scores,
+          rows.map((r) => r.label as BinaryLabel),
+        );
         if (version === 'fraud-v3') expect(value).toBeLessThan(0.78);
         else expect(value).toBeGreaterThanOrEqual(version === 'fraud-v2' ? 0.85 : 0.75);
       }
@@ -204,7 +217,12 @@ describe('synthesis from the profile with labels.txt', () => {
   it.each([41, 42, 43, 44, 45])(
     'with seasonality 1.5, 5 %% missing and noise 0.05 (seed %i): fidelity ≥ 0.85, v2 imputes and passes 0.78, v1 and v3 refuse nulls',
     (seed) => {
-      const { fidelity, records, y, unlabelled } = synthesize({ seed, seasonality: 1.5, missingRate: 0.05, noise: 0.05 });
+      const { fidelity, records, y, unlabelled } = synthesize({
+        seed,
+        seasonality: 1.5,
+        missingRate: 0.05,
+        noise: 0.05,
+      });
       expect(fidelity.overall).toBeGreaterThanOrEqual(0.85);
       expect(unlabelled).toBe(0);
       expect(records.some((r) => Object.values(r).includes(null))).toBe(true);
@@ -221,7 +239,11 @@ describe('synthesis from the profile with labels.txt', () => {
     ['integration', { seed: 2 }],
   ] as const)('%s.yaml leaves no PII in synthesized rows (%o)', async (name, options) => {
     const staging = path.join(dir, `${name}-${options.seed}-staging.db`);
-    generateDataset(loadProfile(PROFILE), { rows: 2000, labels, ...options }, { kind: 'sqlite', file: staging, table: 'transactions' });
+    generateDataset(
+      loadProfile(PROFILE),
+      { rows: 2000, labels, ...options },
+      { kind: 'sqlite', file: staging, table: 'transactions' },
+    );
     // The generator writes e-mails, phones and cards in the source's formats: some pass the detectors.
     expect((await scanSqlite(staging)).total).toBeGreaterThan(0);
     const out = path.join(dir, `${name}-${options.seed}.db`);

@@ -44,7 +44,9 @@ describe('generateTransactions', () => {
   });
 
   it('gives the first rows of a larger request identically (rows are drawn in order)', () => {
-    expect(generateTransactions({ rows: 1000, seed: 9 }).slice(0, 100)).toEqual(generateTransactions({ rows: 100, seed: 9 }));
+    expect(generateTransactions({ rows: 1000, seed: 9 }).slice(0, 100)).toEqual(
+      generateTransactions({ rows: 100, seed: 9 }),
+    );
   });
 
   it('keeps every value in its declared range, with no nulls', () => {
@@ -78,7 +80,9 @@ describe('generateTransactions', () => {
   it('labels depend on the features (high merchant risk is riskier)', () => {
     const rows = generateTransactions({ rows: 10000, seed: 4 });
     const rate = (xs: Transaction[]) => xs.reduce((n, r) => n + r.is_fraud, 0) / xs.length;
-    expect(rate(rows.filter((r) => r.merchant_risk > 0.7))).toBeGreaterThan(2 * rate(rows.filter((r) => r.merchant_risk < 0.2)));
+    expect(rate(rows.filter((r) => r.merchant_risk > 0.7))).toBeGreaterThan(
+      2 * rate(rows.filter((r) => r.merchant_risk < 0.2)),
+    );
   });
 
   it('rejects a spec it cannot honour', () => {
@@ -94,7 +98,9 @@ describe('seedTransactions', () => {
     expect(seedTransactions(file, { rows: 300, seed: 5 })).toEqual({ rows: 300 });
     const db = new Database(file, { readonly: true });
     try {
-      const columns = (db.prepare(`PRAGMA table_info(${TRANSACTIONS_TABLE})`).all() as { name: string }[]).map((c) => c.name);
+      const columns = (db.prepare(`PRAGMA table_info(${TRANSACTIONS_TABLE})`).all() as { name: string }[]).map(
+        (c) => c.name,
+      );
       expect(columns).toEqual(TRANSACTION_COLUMNS.map((c) => c.name));
       const stored = db.prepare(`SELECT * FROM ${TRANSACTIONS_TABLE} ORDER BY id`).all();
       expect(stored).toEqual(generateTransactions({ rows: 300, seed: 5 }));

@@ -19,7 +19,11 @@ export const MAX_RECORD_CHARS = 16 << 20;
 /** A CSV file that cannot be read as a table: names the file and the line. */
 export class MalformedCsvError extends ConfigError {
   override name = 'MalformedCsvError';
-  constructor(file: string, readonly line: number, message: string) {
+  constructor(
+    file: string,
+    readonly line: number,
+    message: string,
+  ) {
     super(file, [{ path: '', message: `line ${line}: ${message}` }]);
   }
 }
@@ -58,7 +62,12 @@ export class CsvReader {
       this.#fd = fs.openSync(file, 'r');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new ConfigError(file, [{ path: '', message: code === 'ENOENT' ? 'source file not found' : `cannot read the source (${code ?? String(error)})` }]);
+      throw new ConfigError(file, [
+        {
+          path: '',
+          message: code === 'ENOENT' ? 'source file not found' : `cannot read the source (${code ?? String(error)})`,
+        },
+      ]);
     }
     try {
       this.#fill();
@@ -68,7 +77,8 @@ export class CsvReader {
       this.header = header.fields;
       const seen = new Set<string>();
       for (const [i, name] of this.header.entries()) {
-        if (name.trim() === '') throw new MalformedCsvError(file, 1, `header field ${i + 1} is empty; every column needs a name`);
+        if (name.trim() === '')
+          throw new MalformedCsvError(file, 1, `header field ${i + 1} is empty; every column needs a name`);
         if (seen.has(name)) throw new MalformedCsvError(file, 1, `column "${name}" appears twice in the header`);
         seen.add(name);
       }
@@ -135,7 +145,11 @@ export class CsvReader {
       const end = this.#parseRecord(start);
       if (end === INCOMPLETE) {
         if (this.#text.length - start > MAX_RECORD_CHARS) {
-          throw new MalformedCsvError(this.file, this.#line, `a record longer than ${MAX_RECORD_CHARS >> 20} MiB starts here: probably an unbalanced quote`);
+          throw new MalformedCsvError(
+            this.file,
+            this.#line,
+            `a record longer than ${MAX_RECORD_CHARS >> 20} MiB starts here: probably an unbalanced quote`,
+          );
         }
         this.#fill();
         continue;
@@ -167,7 +181,11 @@ export class CsvReader {
           const q = text.indexOf('"', segment);
           if (q < 0 || (q + 1 >= n && !eof)) {
             if (!eof) return INCOMPLETE;
-            throw new MalformedCsvError(this.file, this.#line, 'a quoted field is never closed (unbalanced double quote)');
+            throw new MalformedCsvError(
+              this.file,
+              this.#line,
+              'a quoted field is never closed (unbalanced double quote)',
+            );
           }
           if (text.charCodeAt(q + 1) === QUOTE) {
             value += text.slice(segment, q + 1);

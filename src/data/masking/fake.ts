@@ -47,7 +47,8 @@ const GENERATORS: Record<FakeKind, (f: Faker) => string> = {
   // example.com/.net/.org are reserved (RFC 2606): a fake address can never reach a real person.
   email: (f) => f.internet.exampleEmail().toLowerCase(),
   // 555-0100…555-0199 are the North American numbers reserved for fiction.
-  phone: (f) => `+1-${f.number.int({ min: 201, max: 989 })}-555-01${String(f.number.int({ min: 0, max: 99 })).padStart(2, '0')}`,
+  phone: (f) =>
+    `+1-${f.number.int({ min: 201, max: 989 })}-555-01${String(f.number.int({ min: 0, max: 99 })).padStart(2, '0')}`,
   address: (f) => `${f.location.streetAddress()}, ${f.location.city()}`,
   company: (f) => f.company.name(),
 };

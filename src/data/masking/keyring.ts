@@ -62,10 +62,14 @@ export class Keyring {
     const secret = this.#secrets.get(keyName);
     if (!secret) {
       throw new ConfigError(this.file, [
-        { path: 'keys', message: `no key named "${keyName}"; the keyring holds ${this.names.map((n) => `"${n}"`).join(', ')}` },
+        {
+          path: 'keys',
+          message: `no key named "${keyName}"; the keyring holds ${this.names.map((n) => `"${n}"`).join(', ')}`,
+        },
       ]);
     }
-    if (environment.trim() === '') throw new ConfigError(this.file, [{ path: '', message: 'the environment name to derive keys for is empty' }]);
+    if (environment.trim() === '')
+      throw new ConfigError(this.file, [{ path: '', message: 'the environment name to derive keys for is empty' }]);
     const derive = (purpose: KeyPurpose) =>
       Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, `strata/masking/${purpose}/${environment}`, 32));
     const hmac = derive('hmac');
@@ -138,7 +142,12 @@ export function loadKeyring(file: string): Keyring {
     // YAML is a superset of JSON. The parser's own message could quote the file: never show it.
     document = parseYaml(fs.readFileSync(real, 'utf8'));
   } catch {
-    throw new ConfigError(absolute, [{ path: '', message: 'cannot parse the keyring as JSON or YAML (the parser message is withheld: it may quote a secret)' }]);
+    throw new ConfigError(absolute, [
+      {
+        path: '',
+        message: 'cannot parse the keyring as JSON or YAML (the parser message is withheld: it may quote a secret)',
+      },
+    ]);
   }
   return new Keyring(absolute, ...checkDocument(absolute, document));
 }
@@ -153,7 +162,8 @@ function checkDocument(file: string, document: unknown): [Map<string, Buffer>, s
     fail();
   }
   const { keys, active, ...rest } = document as Record<string, unknown>;
-  for (const extra of Object.keys(rest)) issues.push({ path: extra, message: `unknown key "${extra}"; allowed keys: keys, active` });
+  for (const extra of Object.keys(rest))
+    issues.push({ path: extra, message: `unknown key "${extra}"; allowed keys: keys, active` });
   const secrets = new Map<string, Buffer>();
   if (keys === null || typeof keys !== 'object' || Array.isArray(keys) || Object.keys(keys).length === 0) {
     issues.push({ path: 'keys', message: 'expected a mapping of key names to secrets with at least one entry' });
@@ -161,7 +171,10 @@ function checkDocument(file: string, document: unknown): [Map<string, Buffer>, s
     for (const [name, raw] of Object.entries(keys as Record<string, unknown>)) {
       const at = `keys.${name}`;
       if (!KEY_NAME.test(name)) {
-        issues.push({ path: at, message: 'a key name is letters, digits, ".", "_" or "-", starting with a letter or digit' });
+        issues.push({
+          path: at,
+          message: 'a key name is letters, digits, ".", "_" or "-", starting with a letter or digit',
+        });
         continue;
       }
       const secret = decodeSecret(raw);
@@ -172,7 +185,12 @@ function checkDocument(file: string, document: unknown): [Map<string, Buffer>, s
   if (typeof active !== 'string' || active === '') {
     issues.push({ path: 'active', message: 'expected the name of the key to use' });
   } else if (keys && typeof keys === 'object' && !Object.hasOwn(keys, active)) {
-    issues.push({ path: 'active', message: `names no key of \`keys\` (${Object.keys(keys).map((n) => `"${n}"`).join(', ')})` });
+    issues.push({
+      path: 'active',
+      message: `names no key of \`keys\` (${Object.keys(keys)
+        .map((n) => `"${n}"`)
+        .join(', ')})`,
+    });
   }
   if (issues.length > 0) fail();
   return [secrets, active as string];

@@ -47,9 +47,15 @@ export function compileRule(rule: Exclude<ColumnRule, { op: 'drop' }>, ctx: OpCo
       return { apply: (v) => (isMissing(v) ? v : constant), summary: `redact → ${JSON.stringify(constant)}` };
     }
     case 'mask':
-      return { apply: maskFunction(rule), summary: `mask, keep last ${rule.keep}${rule.preserveLength ? ' (length kept)' : ''}` };
+      return {
+        apply: maskFunction(rule),
+        summary: `mask, keep last ${rule.keep}${rule.preserveLength ? ' (length kept)' : ''}`,
+      };
     case 'hmac':
-      return { apply: hmacFunction(rule, needKeys(ctx).hmac), summary: `hmac ${rule.prefix}<${rule.alphabet} ${rule.length}>${rule.domain ? ` domain ${rule.domain}` : ''}` };
+      return {
+        apply: hmacFunction(rule, needKeys(ctx).hmac),
+        summary: `hmac ${rule.prefix}<${rule.alphabet} ${rule.length}>${rule.domain ? ` domain ${rule.domain}` : ''}`,
+      };
     case 'fake': {
       const seed = rule.seed ?? ctx.seed;
       const generate = fakeGenerator(rule.kind, needKeys(ctx).fake, seed);
@@ -116,7 +122,10 @@ function hmacFunction(rule: HmacRule, key: Buffer): (v: Cell) => Cell {
   const domain = `${rule.domain ?? ''}\u0000`;
   return (v) => {
     if (isMissing(v)) return v;
-    const digest = createHmac('sha256', key).update(domain).update(Buffer.isBuffer(v) ? v : text(v)).digest();
+    const digest = createHmac('sha256', key)
+      .update(domain)
+      .update(Buffer.isBuffer(v) ? v : text(v))
+      .digest();
     return rule.prefix + encodePseudonym(digest, rule);
   };
 }
@@ -142,8 +151,11 @@ const ZIP = /^(\d{5})(?:-\d{4})?$/;
 
 function generalizeSummary(rule: GeneralizeRule): string {
   if (rule.to === 'month') return 'generalize dates to month';
-  if (rule.to === 'zip3') return `generalize ZIP to 3 digits${rule.suppress?.length ? ` (${rule.suppress.length} suppressed to 000)` : ''}`;
-  const bounds = [rule.min !== undefined ? `min ${rule.min}` : '', rule.max !== undefined ? `max ${rule.max}` : ''].filter(Boolean).join(', ');
+  if (rule.to === 'zip3')
+    return `generalize ZIP to 3 digits${rule.suppress?.length ? ` (${rule.suppress.length} suppressed to 000)` : ''}`;
+  const bounds = [rule.min !== undefined ? `min ${rule.min}` : '', rule.max !== undefined ? `max ${rule.max}` : '']
+    .filter(Boolean)
+    .join(', ');
   return `generalize numbers to buckets of ${rule.size}${bounds ? ` (${bounds})` : ''}`;
 }
 
@@ -185,7 +197,8 @@ function generalizeFunction(rule: GeneralizeRule): (v: Cell) => Cell {
   const size = rule.size!;
   return (v) => {
     if (isMissing(v)) return v;
-    const x = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v.trim()) : NaN;
+    const x =
+      typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v.trim()) : NaN;
     if (!Number.isFinite(x)) return reject('not a number');
     if (rule.min !== undefined && x < rule.min) return `(-inf,${bound(rule.min)})`;
     if (rule.max !== undefined && x >= rule.max) return `[${bound(rule.max)},+inf)`;

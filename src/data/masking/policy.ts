@@ -32,9 +32,9 @@ export type SqlType = (typeof SQL_TYPES)[number];
 
 // Table names go into SQL; column names come from the source and are always quoted.
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const identifier = z
-  .string()
-  .regex(IDENTIFIER, { error: (issue) => expectedGot('a SQL identifier (letters, digits and _, not starting with a digit)', issue.input) });
+const identifier = z.string().regex(IDENTIFIER, {
+  error: (issue) => expectedGot('a SQL identifier (letters, digits and _, not starting with a digit)', issue.input),
+});
 
 const sqlType = z.preprocess((v) => (typeof v === 'string' ? v.toUpperCase() : v), z.enum(SQL_TYPES));
 /** Shared by every op: the declared type of the column in an SQLite output. */
@@ -94,9 +94,11 @@ const generalizeSchema = z
   })
   .superRefine((rule, ctx) => {
     const only = (key: 'size' | 'min' | 'max' | 'suppress', to: string) => {
-      if (rule[key] !== undefined && rule.to !== to) ctx.addIssue({ code: 'custom', path: [key], message: `${key} applies to \`to: ${to}\` only` });
+      if (rule[key] !== undefined && rule.to !== to)
+        ctx.addIssue({ code: 'custom', path: [key], message: `${key} applies to \`to: ${to}\` only` });
     };
-    if (rule.to === 'bucket' && rule.size === undefined) ctx.addIssue({ code: 'custom', path: ['size'], message: 'missing; expected the bucket width, a number > 0' });
+    if (rule.to === 'bucket' && rule.size === undefined)
+      ctx.addIssue({ code: 'custom', path: ['size'], message: 'missing; expected the bucket width, a number > 0' });
     only('size', 'bucket');
     only('min', 'bucket');
     only('max', 'bucket');
@@ -160,7 +162,8 @@ export function parsePolicy(document: unknown, file: string): MaskingPolicy {
   // Column problems are reported along with top-level ones: one run of the command shows them all.
   const issues: ConfigIssue[] = top.success ? [] : [...top.issues];
   const rawColumns = (document as { columns?: unknown } | null)?.columns;
-  const columnEntries = rawColumns && typeof rawColumns === 'object' && !Array.isArray(rawColumns) ? Object.entries(rawColumns) : [];
+  const columnEntries =
+    rawColumns && typeof rawColumns === 'object' && !Array.isArray(rawColumns) ? Object.entries(rawColumns) : [];
   const columns = new Map<string, ColumnRule>();
   for (const [name, raw] of columnEntries) {
     const at = ['columns', name];
@@ -180,7 +183,10 @@ export function parsePolicy(document: unknown, file: string): MaskingPolicy {
   }
   const keyed = [...columns.entries()].filter(([, rule]) => KEYED_OPS.includes(rule.op)).map(([name]) => name);
   if (top.success && keyed.length > 0 && top.data.keyring === undefined) {
-    issues.push({ path: 'keyring', message: `missing; columns ${quoteList(keyed)} use hmac or fake, which are keyed by a keyring file outside the repository` });
+    issues.push({
+      path: 'keyring',
+      message: `missing; columns ${quoteList(keyed)} use hmac or fake, which are keyed by a keyring file outside the repository`,
+    });
   }
   if (!top.success || issues.length > 0) throw new ConfigError(file, issues);
   const baseDir = path.dirname(path.resolve(file));
@@ -205,7 +211,12 @@ export function loadPolicy(file: string): MaskingPolicy {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(file, [{ path: '', message: code === 'ENOENT' ? 'policy file not found' : `cannot read the policy (${code ?? String(error)})` }]);
+    throw new ConfigError(file, [
+      {
+        path: '',
+        message: code === 'ENOENT' ? 'policy file not found' : `cannot read the policy (${code ?? String(error)})`,
+      },
+    ]);
   }
   return parsePolicy(parseYamlMapping(text, file, 'a masking policy (keyring, table, columns)'), file);
 }
@@ -228,7 +239,10 @@ export function checkCoverage(policy: MaskingPolicy, sourceColumns: readonly str
   }
   for (const name of policy.columns.keys()) {
     if (!present.has(name)) {
-      issues.push({ path: formatPath(['columns', name]), message: `${sourceLabel} has no column "${name}"; its columns are ${quoteList(sourceColumns)}` });
+      issues.push({
+        path: formatPath(['columns', name]),
+        message: `${sourceLabel} has no column "${name}"; its columns are ${quoteList(sourceColumns)}`,
+      });
     }
   }
   if (issues.length > 0) throw new ConfigError(policy.file, issues);

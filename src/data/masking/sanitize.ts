@@ -75,12 +75,20 @@ interface ResolvedTarget {
 function resolveTarget(target: SanitizeTarget): ResolvedTarget {
   if (target.kind === 'env') {
     if (!LAYER_NAME.test(target.layer)) {
-      throw new ConfigError(COMMAND_LINE, [{ path: '--env', message: `expected a layer name (lowercase letters, digits and -), got ${JSON.stringify(target.layer)}` }]);
+      throw new ConfigError(COMMAND_LINE, [
+        {
+          path: '--env',
+          message: `expected a layer name (lowercase letters, digits and -), got ${JSON.stringify(target.layer)}`,
+        },
+      ]);
     }
     const dir = path.join(target.home, 'envs', target.layer);
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
       throw new NotProvisionedError(dir, [
-        { path: '', message: `layer ${target.layer} has no environment; provision the layer first (promote a candidate into it), then sanitize into it` },
+        {
+          path: '',
+          message: `layer ${target.layer} has no environment; provision the layer first (promote a candidate into it), then sanitize into it`,
+        },
       ]);
     }
     return { kind: 'sqlite', path: path.join(dir, 'data.db'), layer: target.layer };
@@ -89,7 +97,10 @@ function resolveTarget(target: SanitizeTarget): ResolvedTarget {
   if (ext === '.csv') return { kind: 'csv', path: path.resolve(target.path) };
   if (SQLITE_EXTENSIONS.includes(ext)) return { kind: 'sqlite', path: path.resolve(target.path) };
   throw new ConfigError(COMMAND_LINE, [
-    { path: '--out', message: `expected a .csv file or an SQLite database (${SQLITE_EXTENSIONS.join(', ')}), got ${JSON.stringify(target.path)}` },
+    {
+      path: '--out',
+      message: `expected a .csv file or an SQLite database (${SQLITE_EXTENSIONS.join(', ')}), got ${JSON.stringify(target.path)}`,
+    },
   ]);
 }
 
@@ -102,7 +113,11 @@ function sameFile(a: string, b: string): boolean {
 }
 
 /** The environment's keys, or undefined when no column needs them. */
-function environmentKeys(policy: MaskingPolicy, environment: string | undefined, keyName: string | undefined): EnvironmentKeys | undefined {
+function environmentKeys(
+  policy: MaskingPolicy,
+  environment: string | undefined,
+  keyName: string | undefined,
+): EnvironmentKeys | undefined {
   if (!usesKeys(policy)) return undefined;
   if (environment === undefined || environment.trim() === '') {
     const keyed = [...policy.columns].filter(([, r]) => KEYED_OPS.includes(r.op)).map(([n]) => n);
@@ -129,7 +144,9 @@ export async function sanitize(opts: SanitizeOptions): Promise<SanitizeReport> {
   try {
     checkCoverage(policy, source.columns, source.label);
     if (sameFile(source.file, target.path)) {
-      throw new ConfigError(COMMAND_LINE, [{ path: '', message: `the output ${target.path} is the source itself; write somewhere else` }]);
+      throw new ConfigError(COMMAND_LINE, [
+        { path: '', message: `the output ${target.path} is the source itself; write somewhere else` },
+      ]);
     }
     const keys = environmentKeys(policy, environment, opts.keyName);
 
@@ -146,7 +163,9 @@ export async function sanitize(opts: SanitizeOptions): Promise<SanitizeReport> {
       columns.push({ name, op: rule.op, detail: compiled.summary });
     });
     if (kept.length === 0) {
-      throw new ConfigError(policy.file, [{ path: 'columns', message: 'every column is dropped: there is nothing to write' }]);
+      throw new ConfigError(policy.file, [
+        { path: 'columns', message: 'every column is dropped: there is nothing to write' },
+      ]);
     }
 
     const outputColumns: OutputColumn[] = kept.map((k) => ({ name: k.name, type: k.type }));
@@ -165,7 +184,9 @@ export async function sanitize(opts: SanitizeOptions): Promise<SanitizeReport> {
           out[k] = apply[k](values[k]);
         } catch (error) {
           if (!(error instanceof ValueRejected)) throw error;
-          throw new ConfigError(source.file, [{ path: '', message: `${source.locate(at)}, column "${kept[k].name}": ${error.message}` }]);
+          throw new ConfigError(source.file, [
+            { path: '', message: `${source.locate(at)}, column "${kept[k].name}": ${error.message}` },
+          ]);
         }
       }
       sink.write(out);

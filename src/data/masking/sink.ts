@@ -32,7 +32,10 @@ export interface Sink {
 
 /** Temporary names beside the target, so the final rename stays on one file system. */
 function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.sanitize-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  return path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.sanitize-${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
+  );
 }
 
 function isAlive(pid: number): boolean {
@@ -47,7 +50,9 @@ function isAlive(pid: number): boolean {
 /** Removes temporary files a killed run left beside `target` (their process is gone). */
 export function removeStaleTemps(target: string): string[] {
   const dir = path.dirname(target);
-  const pattern = new RegExp(`^\\.${escapeRegExp(path.basename(target))}\\.sanitize-(\\d+)-[0-9a-f]+\\.tmp(-journal)?$`);
+  const pattern = new RegExp(
+    `^\\.${escapeRegExp(path.basename(target))}\\.sanitize-(\\d+)-[0-9a-f]+\\.tmp(-journal)?$`,
+  );
   const removed: string[] = [];
   let entries: string[];
   try {
@@ -146,7 +151,9 @@ export interface SqliteSinkOptions {
 export function openSqliteSink(target: string, opts: SqliteSinkOptions): Sink {
   fs.mkdirSync(path.dirname(target), { recursive: true });
   if (fs.existsSync(target) && !isSqliteFile(target) && fs.statSync(target).size > 0) {
-    throw new ConfigError(target, [{ path: '', message: 'exists and is not an SQLite database; refusing to replace it' }]);
+    throw new ConfigError(target, [
+      { path: '', message: 'exists and is not an SQLite database; refusing to replace it' },
+    ]);
   }
   removeStaleTemps(target);
   const tmp = tempPathFor(target);
@@ -171,7 +178,9 @@ export function openSqliteSink(target: string, opts: SqliteSinkOptions): Sink {
     db.pragma('journal_mode = OFF');
     db.pragma('synchronous = OFF');
     db.exec(`DROP TABLE IF EXISTS ${quoteIdent(opts.table)}`);
-    db.exec(`CREATE TABLE ${quoteIdent(opts.table)} (${opts.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`);
+    db.exec(
+      `CREATE TABLE ${quoteIdent(opts.table)} (${opts.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`,
+    );
   } catch (error) {
     cleanup();
     throw error;

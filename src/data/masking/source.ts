@@ -82,20 +82,30 @@ function openSqlite(file: string, policy: MaskingPolicy): Source {
     throw new ConfigError(file, [{ path: '', message: `cannot open the SQLite source: ${(error as Error).message}` }]);
   }
   try {
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map(
-      (t) => t.name,
-    );
+    const tables = (
+      db
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .all() as { name: string }[]
+    ).map((t) => t.name);
     let table = policy.table;
     if (table === undefined) {
       if (tables.length !== 1) {
         throw new ConfigError(policy.file, [
-          { path: 'table', message: `missing; the SQLite source ${file} has ${tables.length === 0 ? 'no tables' : `tables ${quoteList(tables)}`}: name the one to sanitize` },
+          {
+            path: 'table',
+            message: `missing; the SQLite source ${file} has ${tables.length === 0 ? 'no tables' : `tables ${quoteList(tables)}`}: name the one to sanitize`,
+          },
         ]);
       }
       table = tables[0];
     } else if (!tables.includes(table)) {
       throw new ConfigError(policy.file, [
-        { path: 'table', message: `the SQLite source ${file} has no table "${table}"; it has ${tables.length === 0 ? 'none' : quoteList(tables)}` },
+        {
+          path: 'table',
+          message: `the SQLite source ${file} has no table "${table}"; it has ${tables.length === 0 ? 'none' : quoteList(tables)}`,
+        },
       ]);
     }
     const info = db.prepare(`PRAGMA table_info(${quoteIdent(table)})`).all() as { name: string; type: string }[];
@@ -108,7 +118,10 @@ function openSqlite(file: string, policy: MaskingPolicy): Source {
       declaredTypes: info.map((c) => c.type || undefined),
       locate: (at) => `row ${at}`,
       *rows(selected) {
-        const statement = db.prepare(`SELECT ${selected.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)}`).raw(true).safeIntegers(true);
+        const statement = db
+          .prepare(`SELECT ${selected.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)}`)
+          .raw(true)
+          .safeIntegers(true);
         let at = 0;
         for (const values of statement.iterate() as Iterable<Cell[]>) yield { values, at: ++at };
       },

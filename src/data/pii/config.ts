@@ -19,7 +19,8 @@ export function parsePatterns(text: string, file: string): PatternDetectorSpec[]
   const issues: ConfigIssue[] = [];
   const patterns: PatternDetectorSpec[] = [];
   for (const [name, value] of Object.entries(doc)) {
-    const problem = (message: string) => issues.push({ path: PATTERN_NAME.test(name) ? name : JSON.stringify(name), message });
+    const problem = (message: string) =>
+      issues.push({ path: PATTERN_NAME.test(name) ? name : JSON.stringify(name), message });
     if (!PATTERN_NAME.test(name)) {
       problem('a pattern name starts with a letter and holds only letters, digits, "_", "-" and "."');
       continue;
@@ -54,7 +55,8 @@ export function parsePatterns(text: string, file: string): PatternDetectorSpec[]
     patterns.push({ name, regex });
   }
   if (issues.length > 0) throw new ConfigError(file, issues);
-  if (patterns.length === 0) throw new ConfigError(file, [{ path: '', message: 'no patterns; expected at least one `name: regex` entry' }]);
+  if (patterns.length === 0)
+    throw new ConfigError(file, [{ path: '', message: 'no patterns; expected at least one `name: regex` entry' }]);
   return patterns;
 }
 
@@ -72,7 +74,8 @@ export function parseDenyList(text: string, file: string): string[] {
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
   const normalized = normalizeDenyTerms(terms);
-  if (normalized.length === 0) throw new ConfigError(file, [{ path: '', message: 'no terms; expected one term per line' }]);
+  if (normalized.length === 0)
+    throw new ConfigError(file, [{ path: '', message: 'no terms; expected one term per line' }]);
   return normalized;
 }
 

@@ -102,7 +102,10 @@ export class CsvRecordReader {
           } else if (c === 0x2c || c === 0x0a || c === 0x0d) {
             this.delimiter(c);
           } else {
-            throw new CsvError(this.line, `unexpected ${JSON.stringify(chunk[i])} after the closing quote of field ${this.record.length + 1}`);
+            throw new CsvError(
+              this.line,
+              `unexpected ${JSON.stringify(chunk[i])} after the closing quote of field ${this.record.length + 1}`,
+            );
           }
           i++;
           break;
@@ -113,7 +116,8 @@ export class CsvRecordReader {
 
   /** Flushes the last record; throws if a quoted field is still open. */
   end(): void {
-    if (this.state === State.Quoted) throw new CsvError(this.quoteLine, 'a quoted field is not closed before the end of the file');
+    if (this.state === State.Quoted)
+      throw new CsvError(this.quoteLine, 'a quoted field is not closed before the end of the file');
     if (this.state !== State.FieldStart || this.record.length > 0 || this.field !== '') {
       this.endField();
       this.endRecord();

@@ -203,16 +203,117 @@ const emailDetector: TextDetector = {
 
 /** IBAN length per country: the SWIFT IBAN registry, plus countries that use IBANs outside it. */
 export const IBAN_LENGTHS: Readonly<Record<string, number>> = {
-  AD: 24, AE: 23, AL: 28, AO: 25, AT: 20, AZ: 28, BA: 20, BE: 16, BF: 28, BG: 22, BH: 22, BI: 27,
-  BJ: 28, BR: 29, BY: 28, CF: 27, CG: 27, CH: 21, CI: 28, CM: 27, CR: 22, CV: 25, CY: 28, CZ: 24,
-  DE: 22, DJ: 27, DK: 18, DO: 28, DZ: 26, EE: 20, EG: 29, ES: 24, FI: 18, FK: 18, FO: 18, FR: 27,
-  GA: 27, GB: 22, GE: 22, GI: 23, GL: 18, GQ: 27, GR: 27, GT: 28, GW: 25, HN: 28, HR: 21, HU: 28,
-  IE: 22, IL: 23, IQ: 23, IR: 26, IS: 26, IT: 27, JO: 30, KM: 27, KW: 30, KZ: 20, LB: 28, LC: 32,
-  LI: 21, LT: 20, LU: 20, LV: 21, LY: 25, MA: 28, MC: 27, MD: 24, ME: 22, MG: 27, MK: 19, ML: 28,
-  MN: 20, MR: 27, MT: 31, MU: 30, MZ: 25, NE: 28, NI: 28, NL: 18, NO: 15, OM: 23, PK: 24, PL: 28,
-  PS: 29, PT: 25, QA: 29, RO: 24, RS: 22, RU: 33, SA: 24, SC: 31, SD: 18, SE: 24, SI: 19, SK: 24,
-  SM: 27, SN: 28, SO: 23, ST: 25, SV: 28, TD: 27, TG: 28, TL: 23, TN: 24, TR: 26, UA: 29, VA: 22,
-  VG: 24, XK: 20, YE: 30,
+  AD: 24,
+  AE: 23,
+  AL: 28,
+  AO: 25,
+  AT: 20,
+  AZ: 28,
+  BA: 20,
+  BE: 16,
+  BF: 28,
+  BG: 22,
+  BH: 22,
+  BI: 27,
+  BJ: 28,
+  BR: 29,
+  BY: 28,
+  CF: 27,
+  CG: 27,
+  CH: 21,
+  CI: 28,
+  CM: 27,
+  CR: 22,
+  CV: 25,
+  CY: 28,
+  CZ: 24,
+  DE: 22,
+  DJ: 27,
+  DK: 18,
+  DO: 28,
+  DZ: 26,
+  EE: 20,
+  EG: 29,
+  ES: 24,
+  FI: 18,
+  FK: 18,
+  FO: 18,
+  FR: 27,
+  GA: 27,
+  GB: 22,
+  GE: 22,
+  GI: 23,
+  GL: 18,
+  GQ: 27,
+  GR: 27,
+  GT: 28,
+  GW: 25,
+  HN: 28,
+  HR: 21,
+  HU: 28,
+  IE: 22,
+  IL: 23,
+  IQ: 23,
+  IR: 26,
+  IS: 26,
+  IT: 27,
+  JO: 30,
+  KM: 27,
+  KW: 30,
+  KZ: 20,
+  LB: 28,
+  LC: 32,
+  LI: 21,
+  LT: 20,
+  LU: 20,
+  LV: 21,
+  LY: 25,
+  MA: 28,
+  MC: 27,
+  MD: 24,
+  ME: 22,
+  MG: 27,
+  MK: 19,
+  ML: 28,
+  MN: 20,
+  MR: 27,
+  MT: 31,
+  MU: 30,
+  MZ: 25,
+  NE: 28,
+  NI: 28,
+  NL: 18,
+  NO: 15,
+  OM: 23,
+  PK: 24,
+  PL: 28,
+  PS: 29,
+  PT: 25,
+  QA: 29,
+  RO: 24,
+  RS: 22,
+  RU: 33,
+  SA: 24,
+  SC: 31,
+  SD: 18,
+  SE: 24,
+  SI: 19,
+  SK: 24,
+  SM: 27,
+  SN: 28,
+  SO: 23,
+  ST: 25,
+  SV: 28,
+  TD: 27,
+  TG: 28,
+  TL: 23,
+  TN: 24,
+  TR: 26,
+  UA: 29,
+  VA: 22,
+  VG: 24,
+  XK: 20,
+  YE: 30,
 };
 
 /** ISO 13616 check: move the first four characters to the end, letters to 10..35, the number mod 97 is 1. */
@@ -274,7 +375,11 @@ const ibanDetector: TextDetector = {
       if (start > 0 && isWordChar(text.charCodeAt(start - 1))) continue;
       const length = IBAN_LENGTHS[text.slice(start, start + 2)];
       const { compact, end } = length === undefined ? { compact: '', end: start } : readIban(text, start, length);
-      if (length !== undefined && compact.length === length && (end === text.length || !isWordChar(text.charCodeAt(end)))) {
+      if (
+        length !== undefined &&
+        compact.length === length &&
+        (end === text.length || !isWordChar(text.charCodeAt(end)))
+      ) {
         if (claims.overlaps(start, end)) continue;
         // Claimed even when the checksum fails: its digits are not a phone number or a card either.
         claims.add(start, end);
@@ -404,7 +509,8 @@ const ipv4Detector: NumberDetector = {
       }
       if (end < text.length) {
         const after = text.charCodeAt(end);
-        if (isWordChar(after) || (after === DOT && end + 1 < text.length && isDigit(text.charCodeAt(end + 1)))) continue;
+        if (isWordChar(after) || (after === DOT && end + 1 < text.length && isDigit(text.charCodeAt(end + 1))))
+          continue;
       }
       if (!octetValid(m[1]) || !octetValid(m[2]) || !octetValid(m[3]) || !octetValid(m[4])) continue;
       if (claims.overlaps(start, end)) continue;
@@ -429,15 +535,72 @@ const span = (from: number, to: number): number[] => Array.from({ length: to - f
 /** Issuer identification number (IIN) prefixes and card lengths of the schemes in use. */
 export const CARD_ISSUERS: readonly CardIssuer[] = [
   { issuer: 'visa', ranges: [['4', '4']], lengths: [13, 16, 19] },
-  { issuer: 'mastercard', ranges: [['51', '55'], ['2221', '2720']], lengths: [16] },
-  { issuer: 'amex', ranges: [['34', '34'], ['37', '37']], lengths: [15] },
-  { issuer: 'discover', ranges: [['6011', '6011'], ['644', '649'], ['65', '65'], ['622126', '622925']], lengths: span(16, 19) },
-  { issuer: 'diners', ranges: [['300', '305'], ['3095', '3095'], ['36', '36'], ['38', '39']], lengths: span(14, 19) },
+  {
+    issuer: 'mastercard',
+    ranges: [
+      ['51', '55'],
+      ['2221', '2720'],
+    ],
+    lengths: [16],
+  },
+  {
+    issuer: 'amex',
+    ranges: [
+      ['34', '34'],
+      ['37', '37'],
+    ],
+    lengths: [15],
+  },
+  {
+    issuer: 'discover',
+    ranges: [
+      ['6011', '6011'],
+      ['644', '649'],
+      ['65', '65'],
+      ['622126', '622925'],
+    ],
+    lengths: span(16, 19),
+  },
+  {
+    issuer: 'diners',
+    ranges: [
+      ['300', '305'],
+      ['3095', '3095'],
+      ['36', '36'],
+      ['38', '39'],
+    ],
+    lengths: span(14, 19),
+  },
   { issuer: 'jcb', ranges: [['3528', '3589']], lengths: span(16, 19) },
-  { issuer: 'unionpay', ranges: [['62', '62'], ['81', '81']], lengths: span(16, 19) },
-  { issuer: 'maestro', ranges: [['50', '50'], ['56', '69']], lengths: span(12, 19) },
+  {
+    issuer: 'unionpay',
+    ranges: [
+      ['62', '62'],
+      ['81', '81'],
+    ],
+    lengths: span(16, 19),
+  },
+  {
+    issuer: 'maestro',
+    ranges: [
+      ['50', '50'],
+      ['56', '69'],
+    ],
+    lengths: span(12, 19),
+  },
   { issuer: 'mir', ranges: [['2200', '2204']], lengths: span(16, 19) },
-  { issuer: 'rupay', ranges: [['60', '60'], ['65', '65'], ['82', '82'], ['353', '353'], ['356', '356'], ['508', '508']], lengths: [16] },
+  {
+    issuer: 'rupay',
+    ranges: [
+      ['60', '60'],
+      ['65', '65'],
+      ['82', '82'],
+      ['353', '353'],
+      ['356', '356'],
+      ['508', '508'],
+    ],
+    lengths: [16],
+  },
   { issuer: 'uatp', ranges: [['1', '1']], lengths: [15] },
   { issuer: 'troy', ranges: [['9792', '9792']], lengths: [16] },
 ];
@@ -813,21 +976,31 @@ export class PiiDetectors {
   constructor(options: DetectorOptions = {}) {
     const builtins = options.builtins ?? BUILTIN_DETECTORS;
     for (const name of builtins) {
-      if (!BUILTIN_DETECTORS.includes(name)) throw new Error(`unknown detector "${name}"; expected one of ${BUILTIN_DETECTORS.join(', ')}`);
+      if (!BUILTIN_DETECTORS.includes(name))
+        throw new Error(`unknown detector "${name}"; expected one of ${BUILTIN_DETECTORS.join(', ')}`);
     }
     // Claims work in the built-in order, whatever order the caller lists them in.
     const names = BUILTIN_DETECTORS.filter((name) => builtins.includes(name));
     const slot = (name: string): number => names.indexOf(name as BuiltinDetector);
-    this.text = names.filter((n) => TEXT_DETECTORS.has(n)).map((n) => ({ detector: TEXT_DETECTORS.get(n)!, slot: slot(n) }));
-    this.numbers = names.filter((n) => NUMBER_DETECTORS.has(n)).map((n) => ({ detector: NUMBER_DETECTORS.get(n)!, slot: slot(n) }));
+    this.text = names
+      .filter((n) => TEXT_DETECTORS.has(n))
+      .map((n) => ({ detector: TEXT_DETECTORS.get(n)!, slot: slot(n) }));
+    this.numbers = names
+      .filter((n) => NUMBER_DETECTORS.has(n))
+      .map((n) => ({ detector: NUMBER_DETECTORS.get(n)!, slot: slot(n) }));
     const extra: TextDetector[] = [];
     for (const pattern of options.patterns ?? []) {
-      if ((BUILTIN_DETECTORS as readonly string[]).includes(pattern.name) || pattern.name === DENY_LIST_DETECTOR || extra.some((d) => d.name === pattern.name)) {
+      if (
+        (BUILTIN_DETECTORS as readonly string[]).includes(pattern.name) ||
+        pattern.name === DENY_LIST_DETECTOR ||
+        extra.some((d) => d.name === pattern.name)
+      ) {
         throw new Error(`pattern "${pattern.name}" has the name of another detector`);
       }
       extra.push(patternDetector(pattern));
     }
-    if (options.denyList && normalizeDenyTerms(options.denyList).length > 0) extra.push(denyListDetector(options.denyList));
+    if (options.denyList && normalizeDenyTerms(options.denyList).length > 0)
+      extra.push(denyListDetector(options.denyList));
     this.extra = extra.map((detector, i) => ({ detector, slot: names.length + i }));
     this.names = [...names, ...extra.map((d) => d.name)];
   }

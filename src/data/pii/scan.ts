@@ -77,7 +77,10 @@ export function detectSourceFormat(file: string): PiiSourceFormat {
   try {
     stat = fs.statSync(file);
   } catch (err) {
-    throw new PiiSourceError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message);
+    throw new PiiSourceError(
+      file,
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message,
+    );
   }
   if (stat.isDirectory()) throw new PiiSourceError(file, 'is a directory; expected a SQLite database or a CSV file');
   const head = Buffer.alloc(Math.min(stat.size, 8192));
@@ -88,9 +91,11 @@ export function detectSourceFormat(file: string): PiiSourceFormat {
     fs.closeSync(fd);
   }
   const sqliteName = SQLITE_EXTENSIONS.has(path.extname(file).toLowerCase());
-  if (head.length >= SQLITE_HEADER.length && head.subarray(0, SQLITE_HEADER.length).equals(SQLITE_HEADER)) return 'sqlite';
+  if (head.length >= SQLITE_HEADER.length && head.subarray(0, SQLITE_HEADER.length).equals(SQLITE_HEADER))
+    return 'sqlite';
   if (sqliteName && stat.size === 0) return 'sqlite';
-  if (sqliteName) throw new PiiSourceError(file, 'not a SQLite database (the file does not start with the SQLite header); corrupt?');
+  if (sqliteName)
+    throw new PiiSourceError(file, 'not a SQLite database (the file does not start with the SQLite header); corrupt?');
   if (head.includes(0)) throw new PiiSourceError(file, 'binary data: neither a SQLite database nor a CSV file');
   return 'csv';
 }
@@ -197,7 +202,8 @@ function sqliteFailure(file: string, err: unknown, table?: string): PiiSourceErr
   if (e.code === 'SQLITE_NOTADB') return new PiiSourceError(file, `${where}not a SQLite database (or corrupt)`);
   if (e.code === 'SQLITE_CORRUPT') return new PiiSourceError(file, `${where}the database is corrupt: ${e.message}`);
   if (e.code === 'SQLITE_CANTOPEN') return new PiiSourceError(file, 'cannot open the database (missing or unreadable)');
-  if (typeof e.code === 'string' && e.code.startsWith('SQLITE_')) return new PiiSourceError(file, `${where}${e.message} (${e.code})`);
+  if (typeof e.code === 'string' && e.code.startsWith('SQLITE_'))
+    return new PiiSourceError(file, `${where}${e.message} (${e.code})`);
   return err instanceof Error ? (err as PiiSourceError) : new PiiSourceError(file, String(err));
 }
 
@@ -215,7 +221,9 @@ export async function scanSqlite(file: string, options: PiiScanOptions = {}): Pr
     let tables: string[];
     try {
       tables = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        )
         .pluck()
         .all() as string[];
     } catch (err) {
@@ -224,7 +232,10 @@ export async function scanSqlite(file: string, options: PiiScanOptions = {}): Pr
     if (options.tables) {
       const missing = options.tables.filter((t) => !tables.includes(t));
       if (missing.length > 0) {
-        throw new PiiSourceError(file, `no table ${missing.join(', ')}; the database has ${tables.length ? tables.join(', ') : 'no tables'}`);
+        throw new PiiSourceError(
+          file,
+          `no table ${missing.join(', ')}; the database has ${tables.length ? tables.join(', ') : 'no tables'}`,
+        );
       }
       tables = [...options.tables];
     }
@@ -279,7 +290,9 @@ const BATCH_ROWS = 1000;
  * is read row by row with `iterate()`.
  */
 async function scanTable(db: Database.Database, table: string, state: ScanState): Promise<void> {
-  const columns = (db.prepare(`PRAGMA table_info(${quoteIdentifier(table)})`).all() as Array<{ name: string }>).map((c) => c.name);
+  const columns = (db.prepare(`PRAGMA table_info(${quoteIdentifier(table)})`).all() as Array<{ name: string }>).map(
+    (c) => c.name,
+  );
   if (columns.length === 0) return;
   const counters = columns.map((column) => state.tally.add(table, column));
   const from = quoteIdentifier(table);
@@ -287,7 +300,9 @@ async function scanTable(db: Database.Database, table: string, state: ScanState)
   const rowid = rowidAlias(db, table, columns);
   if (rowid === undefined) {
     let sinceCheck = 0;
-    for (const row of db.prepare(`SELECT ${selected} FROM ${from}`).raw(true).iterate() as IterableIterator<unknown[]>) {
+    for (const row of db.prepare(`SELECT ${selected} FROM ${from}`).raw(true).iterate() as IterableIterator<
+      unknown[]
+    >) {
       scanRow(row, 0, counters, state);
       if (++sinceCheck === ROWS_PER_YIELD_CHECK) {
         sinceCheck = 0;
@@ -297,7 +312,9 @@ async function scanTable(db: Database.Database, table: string, state: ScanState)
     return;
   }
   const first = db.prepare(`SELECT ${rowid}, ${selected} FROM ${from} ORDER BY ${rowid} LIMIT ${BATCH_ROWS}`).raw(true);
-  const next = db.prepare(`SELECT ${rowid}, ${selected} FROM ${from} WHERE ${rowid} > ? ORDER BY ${rowid} LIMIT ${BATCH_ROWS}`).raw(true);
+  const next = db
+    .prepare(`SELECT ${rowid}, ${selected} FROM ${from} WHERE ${rowid} > ? ORDER BY ${rowid} LIMIT ${BATCH_ROWS}`)
+    .raw(true);
   let batch = first.all() as unknown[][];
   while (batch.length > 0) {
     for (let r = 0; r < batch.length; r++) scanRow(batch[r], 1, counters, state);
@@ -320,8 +337,14 @@ function rowidAlias(db: Database.Database, table: string, columns: readonly stri
   if (alias === undefined) return undefined;
   try {
     // Two queries: SQLite answers min() and max() of the rowid from the b-tree's ends only alone.
-    const min = db.prepare(`SELECT min(${alias}) FROM ${quoteIdentifier(table)}`).pluck().get() as number | null;
-    const max = db.prepare(`SELECT max(${alias}) FROM ${quoteIdentifier(table)}`).pluck().get() as number | null;
+    const min = db
+      .prepare(`SELECT min(${alias}) FROM ${quoteIdentifier(table)}`)
+      .pluck()
+      .get() as number | null;
+    const max = db
+      .prepare(`SELECT max(${alias}) FROM ${quoteIdentifier(table)}`)
+      .pluck()
+      .get() as number | null;
     if (min === null || max === null) return alias;
     return min >= -MAX_SAFE && max <= MAX_SAFE ? alias : undefined;
   } catch {

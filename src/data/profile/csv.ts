@@ -97,7 +97,11 @@ export class CsvParser {
           i = j;
           if (j === n) continue;
           if (c === QUOTE) {
-            this.fail(this.line, this.fields.length, 'a quote inside an unquoted field; quote the whole field and double the quotes inside it');
+            this.fail(
+              this.line,
+              this.fields.length,
+              'a quote inside an unquoted field; quote the whole field and double the quotes inside it',
+            );
           }
           i++;
           if (c === COMMA) {
@@ -145,7 +149,11 @@ export class CsvParser {
             this.skipLf = c === CR;
             i++;
           } else {
-            this.fail(this.line, this.fields.length, `unexpected ${JSON.stringify(s[i])} after the closing quote of a quoted field`);
+            this.fail(
+              this.line,
+              this.fields.length,
+              `unexpected ${JSON.stringify(s[i])} after the closing quote of a quoted field`,
+            );
           }
           continue;
         }

@@ -1,7 +1,8 @@
 // ISO-8601-like date and time text: recognising it, turning it into epoch milliseconds (UTC), and
 // writing synthetic values back in the format the source used.
 
-const DATETIME = /^(\d{4})([-/])(\d{2})\2(\d{2})(?:([T ])(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+const DATETIME =
+  /^(\d{4})([-/])(\d{2})\2(\d{2})(?:([T ])(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/;
 
 export interface ParsedDatetime {
   epochMs: number;
@@ -80,7 +81,15 @@ export function datetimeFormatter(format: string): (epochMs: number) => string {
   const timeSep = format[10];
   const hasSeconds = format.includes(':ss');
   const fraction = /\.(S+)/.exec(format)?.[1].length ?? 0;
-  const zone = format.endsWith('Z') ? 'Z' : format.endsWith('+HH:MM') ? '+00:00' : format.endsWith('+HHMM') ? '+0000' : format.endsWith('+HH') ? '+00' : '';
+  const zone = format.endsWith('Z')
+    ? 'Z'
+    : format.endsWith('+HH:MM')
+      ? '+00:00'
+      : format.endsWith('+HHMM')
+        ? '+0000'
+        : format.endsWith('+HH')
+          ? '+00'
+          : '';
   const formatter = (epochMs: number): string => {
     const days = Math.floor(epochMs / DAY_MS);
     const [year, month, day] = civilFromDays(days);
@@ -90,7 +99,11 @@ export function datetimeFormatter(format: string): (epochMs: number) => string {
     const seconds = Math.floor(ms / 1000);
     out += `${timeSep}${pad2(Math.floor(seconds / 3600))}:${pad2(Math.floor(seconds / 60) % 60)}`;
     if (hasSeconds) out += `:${pad2(seconds % 60)}`;
-    if (fraction > 0) out += `.${String(Math.floor(ms % 1000)).padStart(3, '0').padEnd(fraction, '0').slice(0, fraction)}`;
+    if (fraction > 0)
+      out += `.${String(Math.floor(ms % 1000))
+        .padStart(3, '0')
+        .padEnd(fraction, '0')
+        .slice(0, fraction)}`;
     return out + zone;
   };
   formatters.set(format, formatter);

@@ -26,7 +26,19 @@ import {
 } from './schema';
 import { ShapeAccumulator } from './shape';
 import { type Cell, openSource } from './sources';
-import { anonymousRound, averageRanks, cramersV, decimalsOf, HyperLogLog, pearson, quantileSorted, resolutionOf, round, snap, spearman } from './stats';
+import {
+  anonymousRound,
+  averageRanks,
+  cramersV,
+  decimalsOf,
+  HyperLogLog,
+  pearson,
+  quantileSorted,
+  resolutionOf,
+  round,
+  snap,
+  spearman,
+} from './stats';
 
 export interface ProfileOptions {
   /** A category (or shape) seen fewer than k times is not published. Default 10. */
@@ -174,7 +186,11 @@ class ColumnAccumulator {
     }
     const t = parsed.epochMs;
     this.datetimeFormats.set(parsed.format, (this.datetimeFormats.get(parsed.format) ?? 0) + 1);
-    while (this.resolutionIndex < DATETIME_RESOLUTIONS.length - 1 && t % DATETIME_RESOLUTIONS[this.resolutionIndex] !== 0) this.resolutionIndex++;
+    while (
+      this.resolutionIndex < DATETIME_RESOLUTIONS.length - 1 &&
+      t % DATETIME_RESOLUTIONS[this.resolutionIndex] !== 0
+    )
+      this.resolutionIndex++;
     const date = new Date(t);
     this.hours[date.getUTCHours()]++;
     this.weekdays[weekdayOf(t)]++;
@@ -189,7 +205,12 @@ class ColumnAccumulator {
   /** Every value a distinct integer and together a run min, min+1, …, max (in any order): a row counter. */
   get consecutive(): boolean {
     const n = this.nonMissing;
-    return n > 0 && this.notInteger === 0 && this.maxNumber - this.minNumber + 1 === n && this.distinct() >= n * (this.values ? 1 : 0.98);
+    return (
+      n > 0 &&
+      this.notInteger === 0 &&
+      this.maxNumber - this.minNumber + 1 === n &&
+      this.distinct() >= n * (this.values ? 1 : 0.98)
+    );
   }
 
   distinct(): number {
@@ -213,8 +234,10 @@ export class Profiler {
   ) {
     this.k = options.k ?? DEFAULT_K;
     this.sampleRows = options.sampleRows ?? DEFAULT_SAMPLE_ROWS;
-    if (!Number.isSafeInteger(this.k) || this.k < 1) throw new RangeError(`k must be a positive integer, got ${this.k}`);
-    if (!Number.isSafeInteger(this.sampleRows) || this.sampleRows < 1) throw new RangeError(`sampleRows must be a positive integer, got ${this.sampleRows}`);
+    if (!Number.isSafeInteger(this.k) || this.k < 1)
+      throw new RangeError(`k must be a positive integer, got ${this.k}`);
+    if (!Number.isSafeInteger(this.sampleRows) || this.sampleRows < 1)
+      throw new RangeError(`sampleRows must be a positive integer, got ${this.sampleRows}`);
     const formatOnly = new Set(options.formatOnly ?? []);
     this.accumulators = columns.map((name) => new ColumnAccumulator(formatOnly.has(name)));
   }
@@ -237,12 +260,20 @@ export class Profiler {
   /** The profile; `sourceLabel` names the source in the error for an empty table. */
   finish(sourceKind: DataProfile['source']['kind'], sourceLabel: string): DataProfile {
     if (this.rows === 0) {
-      throw new DataInputError(sourceLabel, `table ${JSON.stringify(this.table)}`, 'the table has no rows; a profile needs at least one');
+      throw new DataInputError(
+        sourceLabel,
+        `table ${JSON.stringify(this.table)}`,
+        'the table has no rows; a profile needs at least one',
+      );
     }
     const formatOnly = new Set(this.options.formatOnly ?? []);
     for (const name of formatOnly) {
       if (!this.columns.includes(name)) {
-        throw new DataInputError(sourceLabel, `column ${JSON.stringify(name)}`, `no such column (asked to record it by format only); the table has ${this.columns.join(', ')}`);
+        throw new DataInputError(
+          sourceLabel,
+          `column ${JSON.stringify(name)}`,
+          `no such column (asked to record it by format only); the table has ${this.columns.join(', ')}`,
+        );
       }
     }
     const columns = this.columns.map((name, j) => this.columnProfile(name, j, formatOnly.has(name)));
@@ -269,7 +300,8 @@ export class Profiler {
     const acc = this.accumulators[j];
     const base = { name, missing: acc.missing, missingRate: round(acc.missing / acc.rows) };
     const n = acc.nonMissing;
-    if (n === 0) return { ...base, type: 'categorical', categorical: { categories: [], other: { count: 0, distinct: 0 } } };
+    if (n === 0)
+      return { ...base, type: 'categorical', categorical: { categories: [], other: { count: 0, distinct: 0 } } };
 
     const distinct = acc.distinct();
     const ratio = Math.min(1, distinct / n);
@@ -278,11 +310,18 @@ export class Profiler {
     const integer = numeric && acc.notInteger === 0;
 
     if (formatOnly) {
-      return textLike ? { ...base, type: 'free-text', text: this.textStats(acc) } : { ...base, type: 'identifier', identifier: this.identifierStats(acc, ratio, integer) };
+      return textLike
+        ? { ...base, type: 'free-text', text: this.textStats(acc) }
+        : { ...base, type: 'identifier', identifier: this.identifierStats(acc, ratio, integer) };
     }
     const booleanTokens = numeric && !integer ? undefined : this.booleanTokens(acc);
     if (booleanTokens) return { ...base, type: 'boolean', boolean: booleanTokens };
-    if (integer && ratio > IDENTIFIER_DISTINCT_RATIO && n >= MIN_ROWS_FOR_IDENTIFIER && (ID_NAME.test(name) || acc.consecutive)) {
+    if (
+      integer &&
+      ratio > IDENTIFIER_DISTINCT_RATIO &&
+      n >= MIN_ROWS_FOR_IDENTIFIER &&
+      (ID_NAME.test(name) || acc.consecutive)
+    ) {
       return { ...base, type: 'identifier', identifier: this.identifierStats(acc, ratio, true) };
     }
     if (numeric) {
@@ -294,7 +333,8 @@ export class Profiler {
     if (acc.notDatetime === 0 && acc.datetimeFormats.size > 0) {
       return { ...base, type: 'datetime', datetime: this.datetimeStats(acc, j) };
     }
-    if (textLike && (ratio > 0.5 || acc.values === null)) return { ...base, type: 'free-text', text: this.textStats(acc) };
+    if (textLike && (ratio > 0.5 || acc.values === null))
+      return { ...base, type: 'free-text', text: this.textStats(acc) };
     if (ratio > IDENTIFIER_DISTINCT_RATIO && n >= MIN_ROWS_FOR_IDENTIFIER) {
       return { ...base, type: 'identifier', identifier: this.identifierStats(acc, ratio, false) };
     }
@@ -445,7 +485,12 @@ export class Profiler {
     };
   }
 
-  private lengthStats(acc: ColumnAccumulator): { min: number; max: number; mean: number; sorted: Array<[number, number]> } {
+  private lengthStats(acc: ColumnAccumulator): {
+    min: number;
+    max: number;
+    mean: number;
+    sorted: Array<[number, number]>;
+  } {
     const sorted = [...acc.lengths.entries()].sort((a, b) => a[0] - b[0]);
     let total = 0;
     let sum = 0;
@@ -453,23 +498,45 @@ export class Profiler {
       total += count;
       sum += len * count;
     }
-    return { min: sorted[0]?.[0] ?? 0, max: sorted[sorted.length - 1]?.[0] ?? 0, mean: round(total === 0 ? 0 : sum / total, 3), sorted };
+    return {
+      min: sorted[0]?.[0] ?? 0,
+      max: sorted[sorted.length - 1]?.[0] ?? 0,
+      mean: round(total === 0 ? 0 : sum / total, 3),
+      sorted,
+    };
   }
 
-  private identifierStats(acc: ColumnAccumulator, ratio: number, integer: boolean): Extract<ColumnProfile, { type: 'identifier' }>['identifier'] {
+  private identifierStats(
+    acc: ColumnAccumulator,
+    ratio: number,
+    integer: boolean,
+  ): Extract<ColumnProfile, { type: 'identifier' }>['identifier'] {
     const { min, max, mean } = this.lengthStats(acc);
     if (integer) {
       return {
         kind: 'integer',
         distinctRatio: round(ratio, 4),
         length: { min, max, mean },
-        formats: [{ pattern: min === max ? `\\d{${min}}` : `\\d{${min},${max}}`, share: 1, chunks: [{ kind: 'class', charset: 'digit', min, max }] }],
+        formats: [
+          {
+            pattern: min === max ? `\\d{${min}}` : `\\d{${min},${max}}`,
+            share: 1,
+            chunks: [{ kind: 'class', charset: 'digit', min, max }],
+          },
+        ],
         otherShare: 0,
         sequential: acc.consecutive,
       };
     }
     const { formats, otherShare } = acc.shapes.formats(this.k);
-    return { kind: 'string', distinctRatio: round(ratio, 4), length: { min, max, mean }, formats, otherShare, sequential: false };
+    return {
+      kind: 'string',
+      distinctRatio: round(ratio, 4),
+      length: { min, max, mean },
+      formats,
+      otherShare,
+      sequential: false,
+    };
   }
 
   private textStats(acc: ColumnAccumulator): Extract<ColumnProfile, { type: 'free-text' }>['text'] {
@@ -486,7 +553,10 @@ export class Profiler {
       }
       percentiles.push(sorted[i][0]);
     }
-    return { length: { min, max, mean, percentiles }, words: { mean: round(acc.words / acc.nonMissing, 3), max: acc.maxWords } };
+    return {
+      length: { min, max, mean, percentiles },
+      words: { mean: round(acc.words / acc.nonMissing, 3), max: acc.maxWords },
+    };
   }
 
   /**
@@ -503,22 +573,34 @@ export class Profiler {
 
     columns.forEach((column, j) => {
       const cells = this.sampleColumn(j);
-      if (column.type === 'numeric' || column.type === 'integer' || column.type === 'datetime' || column.type === 'boolean') {
+      if (
+        column.type === 'numeric' ||
+        column.type === 'integer' ||
+        column.type === 'datetime' ||
+        column.type === 'boolean'
+      ) {
         const values = new Float64Array(n);
         cells.forEach((cell, i) => {
           if (cell === null || cell === '') values[i] = NaN;
           else if (column.type === 'datetime') values[i] = parseDatetime(cellText(cell))?.epochMs ?? NaN;
-          else if (column.type === 'boolean') values[i] = cellText(cell).toLowerCase() === column.boolean.trueToken.toLowerCase() ? 1 : 0;
+          else if (column.type === 'boolean')
+            values[i] = cellText(cell).toLowerCase() === column.boolean.trueToken.toLowerCase() ? 1 : 0;
           else values[i] = Number(cell);
         });
-        if (column.type === 'boolean') nominal.set(column.name, { codes: Int32Array.from(values, (v) => (v === v ? v : -1)), levels: 2 });
+        if (column.type === 'boolean')
+          nominal.set(column.name, { codes: Int32Array.from(values, (v) => (v === v ? v : -1)), levels: 2 });
         else ordinal.set(column.name, values);
         const { ranks, n: ranked } = averageRanks(values);
-        scores.set(column.name, ranks.map((rank) => (rank === rank ? normalQuantile((rank - 0.5) / ranked) : NaN)));
+        scores.set(
+          column.name,
+          ranks.map((rank) => (rank === rank ? normalQuantile((rank - 0.5) / ranked) : NaN)),
+        );
       } else if (column.type === 'categorical') {
         const { categories, other } = column.categorical;
         const index = new Map(categories.map((c, i) => [c.value, i]));
-        const codes = Int32Array.from(cells, (cell) => (cell === null || cell === '' ? -1 : (index.get(cellText(cell)) ?? categories.length)));
+        const codes = Int32Array.from(cells, (cell) =>
+          cell === null || cell === '' ? -1 : (index.get(cellText(cell)) ?? categories.length),
+        );
         nominal.set(column.name, { codes, levels: categories.length + 1 });
         const counts = [...categories.map((c) => c.count), other.count];
         const total = counts.reduce((a, b) => a + b, 0);
@@ -528,7 +610,10 @@ export class Profiler {
           cumulative += c;
           return normalQuantile(mid);
         });
-        scores.set(column.name, Float64Array.from(codes, (code) => (code < 0 ? NaN : midpoints[code])));
+        scores.set(
+          column.name,
+          Float64Array.from(codes, (code) => (code < 0 ? NaN : midpoints[code])),
+        );
       }
     });
 
@@ -545,7 +630,11 @@ export class Profiler {
       for (let b = a + 1; b < nominalNames.length; b++) {
         const x = nominal.get(nominalNames[a])!;
         const y = nominal.get(nominalNames[b])!;
-        associations.push({ columns: [nominalNames[a], nominalNames[b]], method: 'cramers_v', value: round(cramersV(x.codes, x.levels, y.codes, y.levels), 4) });
+        associations.push({
+          columns: [nominalNames[a], nominalNames[b]],
+          method: 'cramers_v',
+          value: round(cramersV(x.codes, x.levels, y.codes, y.levels), 4),
+        });
       }
     }
 
@@ -628,7 +717,11 @@ function hermiteProfile(scores: Float64Array): { coefficients: Float64Array; var
  * latent). Without this, a copula fed the observed correlation of tied columns would generate
  * weaker associations than the source's — markedly so for rare booleans such as a fraud label.
  */
-function latentCorrelation(observed: number, a: { coefficients: Float64Array; variance: number }, b: { coefficients: Float64Array; variance: number }): number {
+function latentCorrelation(
+  observed: number,
+  a: { coefficients: Float64Array; variance: number },
+  b: { coefficients: Float64Array; variance: number },
+): number {
   if (!(a.variance > 0 && b.variance > 0)) return 0;
   const scale = Math.sqrt(a.variance * b.variance);
   const implied = (rho: number): number => {
@@ -655,7 +748,12 @@ function latentCorrelation(observed: number, a: { coefficients: Float64Array; va
 }
 
 /** Profiles rows already in memory (tests, examples); `columns` names each row's cells in order. */
-export function profileRows(table: string, columns: string[], rows: Iterable<Cell[]>, options: ProfileOptions = {}): DataProfile {
+export function profileRows(
+  table: string,
+  columns: string[],
+  rows: Iterable<Cell[]>,
+  options: ProfileOptions = {},
+): DataProfile {
   const profiler = new Profiler(table, columns, options);
   for (const row of rows) profiler.add(row);
   return profiler.finish('rows', `table ${table}`);
@@ -666,7 +764,10 @@ export function profileRows(table: string, columns: string[], rows: Iterable<Cel
  * Errors about the source (missing table, empty table, malformed CSV) are DataInputErrors naming
  * the file or redacted URL, the table and, where it applies, the line and column.
  */
-export async function profileSource(source: string, options: ProfileOptions & { table?: string } = {}): Promise<DataProfile> {
+export async function profileSource(
+  source: string,
+  options: ProfileOptions & { table?: string } = {},
+): Promise<DataProfile> {
   const input = await openSource(source, options.table);
   try {
     const profiler = new Profiler(input.table, input.columns, options);

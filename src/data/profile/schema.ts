@@ -10,7 +10,15 @@ import { DataInputError } from './errors';
 
 export const PROFILE_VERSION = 1;
 
-export const COLUMN_TYPES = ['numeric', 'integer', 'categorical', 'datetime', 'boolean', 'identifier', 'free-text'] as const;
+export const COLUMN_TYPES = [
+  'numeric',
+  'integer',
+  'categorical',
+  'datetime',
+  'boolean',
+  'identifier',
+  'free-text',
+] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
 /** The quantile levels every numeric and datetime column reports, in percent. */
@@ -162,22 +170,41 @@ export const profileSchema = z
   })
   .superRefine((p, ctx) => {
     const names = new Set(p.columns.map((c) => c.name));
-    if (names.size !== p.columns.length) ctx.addIssue({ code: 'custom', path: ['columns'], message: 'column names must be unique' });
+    if (names.size !== p.columns.length)
+      ctx.addIssue({ code: 'custom', path: ['columns'], message: 'column names must be unique' });
     p.copula.columns.forEach((name, i) => {
-      if (!names.has(name)) ctx.addIssue({ code: 'custom', path: ['copula', 'columns', i], message: `no column named ${JSON.stringify(name)}` });
+      if (!names.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['copula', 'columns', i],
+          message: `no column named ${JSON.stringify(name)}`,
+        });
     });
     const m = p.copula.columns.length;
     if (p.copula.correlation.length !== m || p.copula.correlation.some((row) => row.length !== m)) {
-      ctx.addIssue({ code: 'custom', path: ['copula', 'correlation'], message: `expected a ${m}×${m} matrix (one row and column per copula column)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['copula', 'correlation'],
+        message: `expected a ${m}×${m} matrix (one row and column per copula column)`,
+      });
     }
     p.columns.forEach((c, i) => {
-      const dist = c.type === 'numeric' || c.type === 'integer' ? c.numeric : c.type === 'datetime' ? c.datetime : undefined;
+      const dist =
+        c.type === 'numeric' || c.type === 'integer' ? c.numeric : c.type === 'datetime' ? c.datetime : undefined;
       if (dist) {
         if (dist.histogram.edges.length !== dist.histogram.counts.length + 1) {
-          ctx.addIssue({ code: 'custom', path: ['columns', i, c.type === 'datetime' ? 'datetime' : 'numeric', 'histogram'], message: 'expected one more edge than counts' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['columns', i, c.type === 'datetime' ? 'datetime' : 'numeric', 'histogram'],
+            message: 'expected one more edge than counts',
+          });
         }
         if (dist.percentiles.some((v, j) => j > 0 && v < dist.percentiles[j - 1])) {
-          ctx.addIssue({ code: 'custom', path: ['columns', i, c.type === 'datetime' ? 'datetime' : 'numeric', 'percentiles'], message: 'expected non-decreasing values' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['columns', i, c.type === 'datetime' ? 'datetime' : 'numeric', 'percentiles'],
+            message: 'expected non-decreasing values',
+          });
         }
       }
     });
@@ -197,7 +224,11 @@ export function loadProfile(file: string): DataProfile {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new DataInputError(file, '', code === 'ENOENT' ? 'no such profile file' : `cannot read the profile: ${(err as Error).message}`);
+    throw new DataInputError(
+      file,
+      '',
+      code === 'ENOENT' ? 'no such profile file' : `cannot read the profile: ${(err as Error).message}`,
+    );
   }
   let json: unknown;
   try {

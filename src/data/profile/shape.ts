@@ -78,7 +78,10 @@ function runsOf(chunk: string): { runs: Runs; letterLen: number; digitLen: numbe
       prev = d;
     }
   }
-  if (boundaries === 0) return firstIsDigit ? { runs: 'D', letterLen: 0, digitLen: chunk.length } : { runs: 'L', letterLen: chunk.length, digitLen: 0 };
+  if (boundaries === 0)
+    return firstIsDigit
+      ? { runs: 'D', letterLen: 0, digitLen: chunk.length }
+      : { runs: 'L', letterLen: chunk.length, digitLen: 0 };
   if (boundaries === 1) {
     return firstIsDigit
       ? { runs: 'DL', letterLen: chunk.length - firstRunLen, digitLen: firstRunLen }
@@ -123,7 +126,10 @@ export class ShapeAccumulator {
           maxLen: chunk.length,
           literal: chunk,
           runs: r.runs,
-          letters: r.runs === 'LD' || r.runs === 'DL' ? chunk.slice(r.runs === 'LD' ? 0 : r.digitLen, r.runs === 'LD' ? r.letterLen : undefined) : null,
+          letters:
+            r.runs === 'LD' || r.runs === 'DL'
+              ? chunk.slice(r.runs === 'LD' ? 0 : r.digitLen, r.runs === 'LD' ? r.letterLen : undefined)
+              : null,
           letterMin: r.letterLen,
           letterMax: r.letterLen,
           digitMin: r.digitLen,
@@ -161,7 +167,10 @@ export class ShapeAccumulator {
    * Shapes with at least k values, most common first (at most `limit`), as chunk lists and
    * regex-like patterns; `otherShare` is the share of values in rarer (unpublished) shapes.
    */
-  formats(k: number, limit = 20): { formats: Array<{ pattern: string; share: number; chunks: FormatChunk[] }>; otherShare: number } {
+  formats(
+    k: number,
+    limit = 20,
+  ): { formats: Array<{ pattern: string; share: number; chunks: FormatChunk[] }>; otherShare: number } {
     if (this.total === 0) return { formats: [], otherShare: 0 };
     const kept = [...this.shapes.values()]
       .filter((s) => s.count >= k)
@@ -191,7 +200,12 @@ function letterCharset(flags: number): 'lower' | 'upper' | 'alpha' {
 function describeChunk(s: ChunkStats): FormatChunk[] {
   if (s.maxLen === 0) return [];
   if (s.literal !== null) return [{ kind: 'literal', text: s.literal }];
-  const cls = (charset: Extract<FormatChunk, { kind: 'class' }>['charset'], min: number, max: number): FormatChunk => ({ kind: 'class', charset, min, max });
+  const cls = (charset: Extract<FormatChunk, { kind: 'class' }>['charset'], min: number, max: number): FormatChunk => ({
+    kind: 'class',
+    charset,
+    min,
+    max,
+  });
   switch (s.runs) {
     case 'D':
       return [cls('digit', s.minLen, s.maxLen)];
@@ -199,7 +213,10 @@ function describeChunk(s: ChunkStats): FormatChunk[] {
       return [cls(letterCharset(s.flags), s.minLen, s.maxLen)];
     case 'LD':
     case 'DL': {
-      const letters: FormatChunk = s.letters !== null ? { kind: 'literal', text: s.letters } : cls(letterCharset(s.flags), s.letterMin, s.letterMax);
+      const letters: FormatChunk =
+        s.letters !== null
+          ? { kind: 'literal', text: s.letters }
+          : cls(letterCharset(s.flags), s.letterMin, s.letterMax);
       const digits = cls('digit', s.digitMin, s.digitMax);
       return s.runs === 'LD' ? [letters, digits] : [digits, letters];
     }
@@ -220,7 +237,8 @@ function mergeLiterals(chunks: FormatChunk[]): FormatChunk[] {
   const out: FormatChunk[] = [];
   for (const chunk of chunks) {
     const last = out[out.length - 1];
-    if (chunk.kind === 'literal' && last?.kind === 'literal') out[out.length - 1] = { kind: 'literal', text: last.text + chunk.text };
+    if (chunk.kind === 'literal' && last?.kind === 'literal')
+      out[out.length - 1] = { kind: 'literal', text: last.text + chunk.text };
     else out.push(chunk);
   }
   return out;

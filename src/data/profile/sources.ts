@@ -61,7 +61,8 @@ function isSqliteFile(file: string): boolean {
 export async function openSource(source: string, table?: string): Promise<TableSource> {
   if (isPostgresUrl(source)) return openPostgres(source, table);
   if (!fs.existsSync(source)) throw new DataInputError(source, '', 'no such file');
-  if (fs.statSync(source).isDirectory()) throw new DataInputError(source, '', 'is a directory; expected a CSV or SQLite file');
+  if (fs.statSync(source).isDirectory())
+    throw new DataInputError(source, '', 'is a directory; expected a CSV or SQLite file');
   if (isSqliteFile(source)) return openSqlite(source, table);
   return openCsv(source, table ?? path.basename(source).replace(/\.[^.]*$/, ''));
 }
@@ -153,10 +154,19 @@ function checkHeader(file: string, fields: string[]): string[] {
   const names = fields.map((f) => f.trim());
   const seen = new Map<string, number>();
   names.forEach((name, i) => {
-    if (name === '') throw new DataInputError(file, `line 1, field ${i + 1}`, 'the header names no column here; every column needs a name');
+    if (name === '')
+      throw new DataInputError(
+        file,
+        `line 1, field ${i + 1}`,
+        'the header names no column here; every column needs a name',
+      );
     const first = seen.get(name);
     if (first !== undefined) {
-      throw new DataInputError(file, `line 1, column ${JSON.stringify(name)}`, `named twice (fields ${first + 1} and ${i + 1}); column names must be unique`);
+      throw new DataInputError(
+        file,
+        `line 1, column ${JSON.stringify(name)}`,
+        `named twice (fields ${first + 1} and ${i + 1}); column names must be unique`,
+      );
     }
     seen.set(name, i);
   });
@@ -178,18 +188,30 @@ function openSqlite(file: string, table: string | undefined): TableSource {
   }
   try {
     const tables = (
-      db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{
+      db
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .all() as Array<{
         name: string;
       }>
     ).map((r) => r.name);
     if (table === undefined) {
       if (tables.length !== 1) {
-        throw new DataInputError(file, '', `--table is required: the database holds ${tables.length === 0 ? 'no tables' : `tables ${tables.join(', ')}`}`);
+        throw new DataInputError(
+          file,
+          '',
+          `--table is required: the database holds ${tables.length === 0 ? 'no tables' : `tables ${tables.join(', ')}`}`,
+        );
       }
       table = tables[0];
     }
     if (!tables.includes(table)) {
-      throw new DataInputError(file, `table ${JSON.stringify(table)}`, `no such table; the database holds ${tables.length === 0 ? 'no tables' : tables.join(', ')}`);
+      throw new DataInputError(
+        file,
+        `table ${JSON.stringify(table)}`,
+        `no such table; the database holds ${tables.length === 0 ? 'no tables' : tables.join(', ')}`,
+      );
     }
     const statement = db.prepare(`SELECT * FROM ${quoteIdent(table)}`).raw(true);
     const columns = statement.columns().map((c) => c.name);
@@ -248,7 +270,9 @@ async function openPostgres(url: string, table: string | undefined): Promise<Tab
   }
   const where = `table ${JSON.stringify(table)}`;
   try {
-    const found = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid AS oid', [quoteQualified(table)]);
+    const found = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid AS oid', [
+      quoteQualified(table),
+    ]);
     if (!found.rows[0]?.oid) throw new DataInputError(label, where, 'no such table');
     const probe = await client.query({ text: `SELECT * FROM ${quoteQualified(table)} LIMIT 0`, rowMode: 'array' });
     const columns = probe.fields.map((f) => f.name);
@@ -272,9 +296,14 @@ async function openPostgres(url: string, table: string | undefined): Promise<Tab
       async *batches() {
         try {
           for (;;) {
-            const result = await client.query({ text: `FETCH FORWARD ${BATCH_ROWS} FROM strata_profile`, rowMode: 'array' });
+            const result = await client.query({
+              text: `FETCH FORWARD ${BATCH_ROWS} FROM strata_profile`,
+              rowMode: 'array',
+            });
             if (result.rows.length === 0) return;
-            yield result.rows.map((row: unknown[]) => row.map((v) => (v === null || v === undefined ? null : String(v))));
+            yield result.rows.map((row: unknown[]) =>
+              row.map((v) => (v === null || v === undefined ? null : String(v))),
+            );
           }
         } finally {
           await finish();

@@ -59,7 +59,13 @@ function bound(sorted: ArrayLike<number>, x: number, strict: boolean): number {
  * 'down' (lower bounds) rounds down and stands for [p, p + step]; 'up' rounds up and stands for
  * [p − step, p]; 'nearest' stands for [p − step/2, p + step/2].
  */
-export function anonymousRound(x: number, sorted: ArrayLike<number>, minCount: number, resolution: number, mode: SnapMode): number {
+export function anonymousRound(
+  x: number,
+  sorted: ArrayLike<number>,
+  minCount: number,
+  resolution: number,
+  mode: SnapMode,
+): number {
   const n = sorted.length;
   const span = n > 0 ? sorted[n - 1] - sorted[0] : 0;
   const digits = Math.max(0, Math.round(-Math.log10(resolution))) + 1;

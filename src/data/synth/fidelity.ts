@@ -84,11 +84,21 @@ function numbersOf(rows: SynthValue[][], index: number): Float64Array {
 }
 
 /** Category codes: the profile's categories in order, then `other` for anything else; -1 missing. */
-function codesOf(column: ColumnProfile, rows: SynthValue[][], index: number): { codes: Int32Array; levels: number; reference: number[] } {
+function codesOf(
+  column: ColumnProfile,
+  rows: SynthValue[][],
+  index: number,
+): { codes: Int32Array; levels: number; reference: number[] } {
   if (column.type === 'boolean') {
     const total = column.boolean.trueCount + column.boolean.falseCount;
-    const codes = Int32Array.from(rows, (row) => (row[index] === null || row[index] === undefined ? -1 : row[index] ? 1 : 0));
-    return { codes, levels: 2, reference: total === 0 ? [0.5, 0.5] : [column.boolean.falseCount / total, column.boolean.trueCount / total] };
+    const codes = Int32Array.from(rows, (row) =>
+      row[index] === null || row[index] === undefined ? -1 : row[index] ? 1 : 0,
+    );
+    return {
+      codes,
+      levels: 2,
+      reference: total === 0 ? [0.5, 0.5] : [column.boolean.falseCount / total, column.boolean.trueCount / total],
+    };
   }
   if (column.type !== 'categorical') throw new TypeError(`column ${column.name} is not categorical`);
   const marginal = categoryMarginal(column);
@@ -141,7 +151,11 @@ export function fidelityReport(profile: DataProfile, sample: SyntheticSample): F
         continue;
       }
       const marginal = numberMarginal(column);
-      const ks = ksStatistic(values, (x) => marginal.cdf(x), (x) => marginal.cdfBelow(x));
+      const ks = ksStatistic(
+        values,
+        (x) => marginal.cdf(x),
+        (x) => marginal.cdfBelow(x),
+      );
       shapes.push({ column: column.name, metric: 'KSComplement', score: round(1 - ks, 4) });
       const all = Float64Array.from(sample.rows, (row) => {
         const v = row[index];
@@ -216,7 +230,8 @@ export interface FidelityCheck {
 export function checkFidelity(report: FidelityReport, threshold = DEFAULT_FIDELITY_THRESHOLD): FidelityCheck {
   const passed = report.overall >= threshold;
   const worst = [...report.columnShapes.columns].sort((a, b) => a.score - b.score)[0];
-  const detail = worst && !passed ? `; lowest column shape: ${worst.column} ${worst.metric} ${worst.score.toFixed(3)}` : '';
+  const detail =
+    worst && !passed ? `; lowest column shape: ${worst.column} ${worst.metric} ${worst.score.toFixed(3)}` : '';
   return {
     passed,
     overall: report.overall,

@@ -99,7 +99,11 @@ class TextBuffer {
 
 type Buffer = NumberBuffer | CodeBuffer | TextBuffer;
 
-function accessors(type: ColumnType, buffer: Buffer, profile: ColumnProfile | undefined): Pick<SynthColumn, 'valueAt' | 'textAt' | 'sqlAt' | 'sqlType'> {
+function accessors(
+  type: ColumnType,
+  buffer: Buffer,
+  profile: ColumnProfile | undefined,
+): Pick<SynthColumn, 'valueAt' | 'textAt' | 'sqlAt' | 'sqlType'> {
   if (buffer instanceof NumberBuffer) {
     const v = buffer.values;
     if (type === 'datetime') {
@@ -172,7 +176,13 @@ function seasonalCumulative(shares: number[] | null, strength: number): Float64A
   return cumulative;
 }
 
-function fillerFor(column: ColumnProfile, buffer: Buffer, knobs: Knobs, rows: number, streams: { identifiers: Random; knobs: Random }): Fill {
+function fillerFor(
+  column: ColumnProfile,
+  buffer: Buffer,
+  knobs: Knobs,
+  rows: number,
+  streams: { identifiers: Random; knobs: Random },
+): Fill {
   const { noise, drift, seasonality } = knobs;
   const random = streams.knobs;
   const progressOf = (row: number) => (rows > 1 ? row / (rows - 1) : 0);
@@ -245,7 +255,11 @@ function fillerFor(column: ColumnProfile, buffer: Buffer, knobs: Knobs, rows: nu
             continue;
           }
           let code = pick(u[i]);
-          if ((noise !== 0 && random.fast() < noise) || (shake !== 0 && random.fast() < shake * progressOf(firstRow + i))) code = random.int(n);
+          if (
+            (noise !== 0 && random.fast() < noise) ||
+            (shake !== 0 && random.fast() < shake * progressOf(firstRow + i))
+          )
+            code = random.int(n);
           out[i] = code;
         }
       };
@@ -313,7 +327,10 @@ function ruleKind(column: SynthColumn): 'number' | 'string' {
 }
 
 /** A label column's buffer, writer and description. */
-function labelTarget(rule: LabelRule, existing: SynthColumn | undefined): { buffer: Buffer; column: SynthColumn; write: (i: number, v: LabelValue) => void } {
+function labelTarget(
+  rule: LabelRule,
+  existing: SynthColumn | undefined,
+): { buffer: Buffer; column: SynthColumn; write: (i: number, v: LabelValue) => void } {
   const name = rule.target;
   const profile = existing?.profile;
   if (rule.mode === '~' || existing?.type === 'boolean') {
@@ -332,7 +349,8 @@ function labelTarget(rule: LabelRule, existing: SynthColumn | undefined): { buff
     const buffer = new NumberBuffer();
     const out = buffer.values;
     const type: ColumnType = existing?.type === 'integer' || existing?.type === 'datetime' ? existing.type : 'numeric';
-    const decimals = profile && (profile.type === 'numeric' || profile.type === 'integer') ? profile.numeric.decimals : undefined;
+    const decimals =
+      profile && (profile.type === 'numeric' || profile.type === 'integer') ? profile.numeric.decimals : undefined;
     const factor = decimals === undefined ? 0 : 10 ** decimals;
     return {
       buffer,
@@ -346,7 +364,13 @@ function labelTarget(rule: LabelRule, existing: SynthColumn | undefined): { buff
   const out = buffer.values;
   return {
     buffer,
-    column: { name, type: existing?.type ?? 'categorical', profile, rule: rule.source, ...accessors('categorical', buffer, profile) },
+    column: {
+      name,
+      type: existing?.type ?? 'categorical',
+      profile,
+      rule: rule.source,
+      ...accessors('categorical', buffer, profile),
+    },
     write: (i, v) => {
       out[i] = v === null ? null : String(v);
     },
@@ -359,8 +383,10 @@ function checkOptions(o: SynthesisOptions): void {
   };
   if (!Number.isSafeInteger(o.rows) || o.rows < 0) fail('rows', o.rows, 'a non-negative integer');
   if (!Number.isSafeInteger(o.seed)) fail('seed', o.seed, 'an integer');
-  if (o.seasonality !== undefined && !(o.seasonality >= 0 && o.seasonality <= 10)) fail('seasonality', o.seasonality, 'between 0 and 10');
-  if (o.missingRate !== undefined && !(o.missingRate >= 0 && o.missingRate < 1)) fail('missingRate', o.missingRate, 'in [0, 1)');
+  if (o.seasonality !== undefined && !(o.seasonality >= 0 && o.seasonality <= 10))
+    fail('seasonality', o.seasonality, 'between 0 and 10');
+  if (o.missingRate !== undefined && !(o.missingRate >= 0 && o.missingRate < 1))
+    fail('missingRate', o.missingRate, 'in [0, 1)');
   if (o.noise !== undefined && !(o.noise >= 0 && o.noise <= 10)) fail('noise', o.noise, 'between 0 and 10');
   if (o.drift !== undefined && !(Math.abs(o.drift) <= 10)) fail('drift', o.drift, 'between -10 and 10');
 }
@@ -374,7 +400,10 @@ export function createSynthesizer(profile: DataProfile, options: SynthesisOption
   const independent = createRandom(options.seed, STREAM.independent);
   const missingRandom = createRandom(options.seed, STREAM.missing);
   const labelRandom = createRandom(options.seed, STREAM.labels);
-  const streams = { identifiers: createRandom(options.seed, STREAM.identifiers), knobs: createRandom(options.seed, STREAM.knobs) };
+  const streams = {
+    identifiers: createRandom(options.seed, STREAM.identifiers),
+    knobs: createRandom(options.seed, STREAM.knobs),
+  };
 
   const modelled = new Set<ColumnType>(['numeric', 'integer', 'datetime', 'categorical', 'boolean']);
   // Correlations within the sampling noise of zero (|r| < 2/√n for a profile sampled on n rows)
@@ -383,10 +412,14 @@ export function createSynthesizer(profile: DataProfile, options: SynthesisOption
   // a label correlated with every feature, the features barely with each other, costs one row of it.
   const { columns: copulaColumns, correlation } = profile.copula;
   const zero = Math.min(MAX_NOISE_CORRELATION, 2 / Math.sqrt(profile.sampledRows));
-  const correlated = copulaColumns.map((_, i) => i).filter((i) => correlation[i].some((r, j) => j !== i && Math.abs(r) >= zero));
+  const correlated = copulaColumns
+    .map((_, i) => i)
+    .filter((i) => correlation[i].some((r, j) => j !== i && Math.abs(r) >= zero));
   const latentOf = new Map(correlated.map((i, position) => [copulaColumns[i], position]));
   const m = correlated.length;
-  const kept = correlated.map((i) => correlated.map((j) => (i === j ? 1 : Math.abs(correlation[i][j]) < zero ? 0 : correlation[i][j])));
+  const kept = correlated.map((i) =>
+    correlated.map((j) => (i === j ? 1 : Math.abs(correlation[i][j]) < zero ? 0 : correlation[i][j])),
+  );
   const factor = m > 0 ? correlationFactor(kept) : new Float64Array(0);
   // The factor's non-zero entries, row by row: rowStart[a] … rowStart[a + 1] index into term*.
   const rowStart = new Int32Array(m + 1);
@@ -407,7 +440,12 @@ export function createSynthesizer(profile: DataProfile, options: SynthesisOption
   const coefficientOfTerm = Float64Array.from(termCoefficient);
 
   const buffers: Buffer[] = profile.columns.map(bufferFor);
-  const columns: SynthColumn[] = profile.columns.map((p, i) => ({ name: p.name, type: p.type, profile: p, ...accessors(p.type, buffers[i], p) }));
+  const columns: SynthColumn[] = profile.columns.map((p, i) => ({
+    name: p.name,
+    type: p.type,
+    profile: p,
+    ...accessors(p.type, buffers[i], p),
+  }));
   const plans = profile.columns.map((p, i) => ({
     latent: modelled.has(p.type) ? (latentOf.get(p.name) ?? -1) : -1,
     needsUniform: modelled.has(p.type),
@@ -420,7 +458,9 @@ export function createSynthesizer(profile: DataProfile, options: SynthesisOption
   const rules: Array<{ rule: LabelRule; write: (i: number, v: LabelValue) => void; reads: SynthColumn[] }> = [];
   for (const source of options.labels ?? []) {
     const columnsBefore = columns.slice();
-    const scope: RuleScope = { columns: new Map(columnsBefore.map((c, i) => [c.name, { index: i, kind: ruleKind(c) }])) };
+    const scope: RuleScope = {
+      columns: new Map(columnsBefore.map((c, i) => [c.name, { index: i, kind: ruleKind(c) }])),
+    };
     let rule = compileLabelRule(source, scope);
     let index = columns.findIndex((c) => c.name === rule.target);
     const existing = index >= 0 ? columns[index] : undefined;
@@ -479,7 +519,8 @@ export function createSynthesizer(profile: DataProfile, options: SynthesisOption
       const row = i * m;
       for (let a = 0; a < m; a++) {
         let s = 0;
-        for (let k = rowStart[a], end = rowStart[a + 1]; k < end; k++) s += coefficientOfTerm[k] * normals[row + columnOfTerm[k]];
+        for (let k = rowStart[a], end = rowStart[a + 1]; k < end; k++)
+          s += coefficientOfTerm[k] * normals[row + columnOfTerm[k]];
         latent[row + a] = phi(s);
       }
     }

@@ -72,7 +72,12 @@ function compileFormat(source: FormatChunk[], offset: number, random: Random): (
   // The widest digit chunk (the last one on ties) carries the counter.
   let counterAt = -1;
   chunks.forEach((c, i) => {
-    if (c.kind === 'class' && c.charset === 'digit' && (counterAt < 0 || c.max >= (chunks[counterAt] as { max: number }).max)) counterAt = i;
+    if (
+      c.kind === 'class' &&
+      c.charset === 'digit' &&
+      (counterAt < 0 || c.max >= (chunks[counterAt] as { max: number }).max)
+    )
+      counterAt = i;
   });
   let alphabet = CHARSETS.digit;
   if (counterAt < 0) {
@@ -99,13 +104,16 @@ function compileFormat(source: FormatChunk[], offset: number, random: Random): (
   const segment = (part: FormatChunk[]): string[] => {
     if (part.every((c) => c.kind === 'literal')) return [part.map((c) => (c as { text: string }).text).join('')];
     return Array.from({ length: POOL_SIZE }, () =>
-      part.map((c) => (c.kind === 'literal' ? c.text : randomString(CHARSETS[c.charset], c.min, c.max, random))).join(''),
+      part
+        .map((c) => (c.kind === 'literal' ? c.text : randomString(CHARSETS[c.charset], c.min, c.max, random)))
+        .join(''),
     );
   };
   const before = segment(counterAt < 0 ? chunks : chunks.slice(0, counterAt));
   const after = segment(counterAt < 0 ? [] : chunks.slice(counterAt + 1));
   const mask = POOL_SIZE - 1;
-  const pick = (pool: string[]): string => (pool.length === 1 ? pool[0] : pool[Math.floor(random.fast() * POOL_SIZE) & mask]);
+  const pick = (pool: string[]): string =>
+    pool.length === 1 ? pool[0] : pool[Math.floor(random.fast() * POOL_SIZE) & mask];
   if (counterAt < 0) return () => pick(before);
   const width = (chunks[counterAt] as { max: number }).max;
   const modulus = alphabet.length ** width;
@@ -140,7 +148,12 @@ export function identifierGenerator(column: ColumnOf<'identifier'>, random: Rand
   }
   const offset = Math.floor(random.next() * 1_000_000_007);
   if (id.formats.length === 0) {
-    const chunk: FormatChunk = { kind: 'class', charset: 'lowernum', min: Math.max(1, id.length.min), max: Math.max(1, id.length.max) };
+    const chunk: FormatChunk = {
+      kind: 'class',
+      charset: 'lowernum',
+      min: Math.max(1, id.length.min),
+      max: Math.max(1, id.length.max),
+    };
     return compileFormat([chunk], offset, random);
   }
   const formats = id.formats.map((f) => compileFormat(f.chunks, offset, random));

@@ -95,7 +95,12 @@ export interface RuleScope {
   columns: Map<string, { index: number; kind: Kind }>;
 }
 
-type Fn = { args: [number, number]; kinds?: Kind[]; result: Kind | 'first'; apply: (args: LabelValue[], random: Random) => LabelValue };
+type Fn = {
+  args: [number, number];
+  kinds?: Kind[];
+  result: Kind | 'first';
+  apply: (args: LabelValue[], random: Random) => LabelValue;
+};
 
 const num = (x: LabelValue): number => x as number;
 const nullSafe =
@@ -118,14 +123,31 @@ const FUNCTIONS: Record<string, Fn> = {
   max: { args: [2, 16], result: 'number', apply: nullSafe(Math.max) },
   clamp: { args: [3, 3], result: 'number', apply: nullSafe((x, lo, hi) => Math.min(hi, Math.max(lo, x))) },
   /** Epoch milliseconds (a datetime column) → hour of day 0–23, weekday 0 (Monday)–6, month 1–12. */
-  hour: { args: [1, 1], result: 'number', apply: nullSafe((t) => Math.floor((((t % 86_400_000) + 86_400_000) % 86_400_000) / HOUR_MS)) },
+  hour: {
+    args: [1, 1],
+    result: 'number',
+    apply: nullSafe((t) => Math.floor((((t % 86_400_000) + 86_400_000) % 86_400_000) / HOUR_MS)),
+  },
   weekday: { args: [1, 1], result: 'number', apply: nullSafe((t) => weekdayOf(t)) },
   month: { args: [1, 1], result: 'number', apply: nullSafe((t) => new Date(t).getUTCMonth() + 1) },
   /** A fresh standard normal draw per row, times `sd` (default 1). */
-  normal: { args: [0, 1], result: 'number', apply: (args, random) => random.normal() * (args.length ? ((args[0] as number | null) ?? 1) : 1) },
+  normal: {
+    args: [0, 1],
+    result: 'number',
+    apply: (args, random) => random.normal() * (args.length ? ((args[0] as number | null) ?? 1) : 1),
+  },
   uniform: { args: [0, 0], result: 'number', apply: (_args, random) => random.next() },
-  bernoulli: { args: [1, 1], result: 'number', apply: (args, random) => (args[0] === null ? null : random.next() < num(args[0]) ? 1 : 0) },
-  if: { args: [3, 3], kinds: ['number'], result: 'first', apply: (args) => (args[0] === null ? null : num(args[0]) !== 0 ? args[1] : args[2]) },
+  bernoulli: {
+    args: [1, 1],
+    result: 'number',
+    apply: (args, random) => (args[0] === null ? null : random.next() < num(args[0]) ? 1 : 0),
+  },
+  if: {
+    args: [3, 3],
+    kinds: ['number'],
+    result: 'first',
+    apply: (args) => (args[0] === null ? null : num(args[0]) !== 0 ? args[1] : args[2]),
+  },
   coalesce: { args: [2, 16], result: 'first', apply: (args) => args.find((a) => a !== null) ?? null },
 };
 
@@ -163,10 +185,12 @@ class Parser {
 
   rulePart(): { target: string; mode: '=' | '~'; expr: Node } {
     const target = this.peek();
-    if (target.type !== 'name') this.fail(target.pos, 'expected the label column name, then = or ~, then an expression');
+    if (target.type !== 'name')
+      this.fail(target.pos, 'expected the label column name, then = or ~, then an expression');
     this.i++;
     const mode = this.peek();
-    if (mode.type !== 'op' || (mode.value !== '=' && mode.value !== '~')) this.fail(mode.pos, 'expected = (store the value) or ~ (draw 0/1 with that probability)');
+    if (mode.type !== 'op' || (mode.value !== '=' && mode.value !== '~'))
+      this.fail(mode.pos, 'expected = (store the value) or ~ (draw 0/1 with that probability)');
     this.i++;
     const expr = this.or();
     const end = this.peek();
@@ -175,7 +199,8 @@ class Parser {
   }
 
   private numeric(node: Node, what: string): Node {
-    if (node.kind !== 'number') this.fail(node.pos, `${what} needs numbers; this is text (compare it with == or != instead)`);
+    if (node.kind !== 'number')
+      this.fail(node.pos, `${what} needs numbers; this is text (compare it with == or != instead)`);
     return node;
   }
 
@@ -208,10 +233,14 @@ class Parser {
       const pos = this.peek().pos;
       this.i++;
       const a = this.numeric(this.not(), 'not');
-      return { kind: 'number', pos, eval: (r, rnd) => {
-        const x = a.eval(r, rnd);
-        return x === null ? null : x === 0 ? 1 : 0;
-      } };
+      return {
+        kind: 'number',
+        pos,
+        eval: (r, rnd) => {
+          const x = a.eval(r, rnd);
+          return x === null ? null : x === 0 ? 1 : 0;
+        },
+      };
     }
     return this.comparison();
   }
@@ -222,7 +251,11 @@ class Parser {
     if (t.type !== 'op' || !['==', '!=', '<', '<=', '>', '>='].includes(t.value)) return left;
     this.i++;
     const right = this.additive();
-    if (left.kind !== right.kind) this.fail(t.pos, `cannot compare ${left.kind === 'string' ? 'text' : 'a number'} with ${right.kind === 'string' ? 'text' : 'a number'}`);
+    if (left.kind !== right.kind)
+      this.fail(
+        t.pos,
+        `cannot compare ${left.kind === 'string' ? 'text' : 'a number'} with ${right.kind === 'string' ? 'text' : 'a number'}`,
+      );
     const op = t.value;
     const test = (a: number | string, b: number | string): boolean => {
       switch (op) {
@@ -240,11 +273,15 @@ class Parser {
           return a >= b;
       }
     };
-    return { kind: 'number', pos: t.pos, eval: (r, rnd) => {
-      const a = left.eval(r, rnd);
-      const b = right.eval(r, rnd);
-      return a === null || b === null ? null : test(a, b) ? 1 : 0;
-    } };
+    return {
+      kind: 'number',
+      pos: t.pos,
+      eval: (r, rnd) => {
+        const a = left.eval(r, rnd);
+        const b = right.eval(r, rnd);
+        return a === null || b === null ? null : test(a, b) ? 1 : 0;
+      },
+    };
   }
 
   private additive(): Node {
@@ -276,10 +313,14 @@ class Parser {
       const pos = this.peek().pos;
       this.i++;
       const a = this.numeric(this.unary(), 'minus');
-      return { kind: 'number', pos, eval: (r, rnd) => {
-        const x = a.eval(r, rnd);
-        return x === null ? null : -(x as number);
-      } };
+      return {
+        kind: 'number',
+        pos,
+        eval: (r, rnd) => {
+          const x = a.eval(r, rnd);
+          return x === null ? null : -(x as number);
+        },
+      };
     }
     return this.power();
   }
@@ -310,7 +351,10 @@ class Parser {
       }
       const column = this.scope.columns.get(t.value);
       if (!column) {
-        this.fail(t.pos, `no column named ${JSON.stringify(t.value)}; columns: ${[...this.scope.columns.keys()].join(', ')}`);
+        this.fail(
+          t.pos,
+          `no column named ${JSON.stringify(t.value)}; columns: ${[...this.scope.columns.keys()].join(', ')}`,
+        );
       }
       const index = column.index;
       return { kind: column.kind, pos: t.pos, eval: (read) => read(index) };
@@ -333,18 +377,30 @@ class Parser {
     this.expect(')');
     const [min, max] = fn.args;
     if (args.length < min || args.length > max) {
-      this.fail(pos, `${name}() takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}, got ${args.length}`);
+      this.fail(
+        pos,
+        `${name}() takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}, got ${args.length}`,
+      );
     }
     let kind: Kind = 'number';
     if (fn.result === 'first') {
       const values = name === 'if' ? args.slice(1) : args;
       kind = values[0].kind;
-      for (const a of values) if (a.kind !== kind) this.fail(a.pos, `${name}() needs all its values of one kind (numbers or text)`);
+      for (const a of values)
+        if (a.kind !== kind) this.fail(a.pos, `${name}() needs all its values of one kind (numbers or text)`);
       if (name === 'if') this.numeric(args[0], 'the condition of if()');
     } else {
       for (const a of args) this.numeric(a, `${name}()`);
     }
-    return { kind, pos, eval: (r, rnd) => fn.apply(args.map((a) => a.eval(r, rnd)), rnd) };
+    return {
+      kind,
+      pos,
+      eval: (r, rnd) =>
+        fn.apply(
+          args.map((a) => a.eval(r, rnd)),
+          rnd,
+        ),
+    };
   }
 }
 
@@ -368,18 +424,23 @@ function arithmetic(op: string, a: Node, b: Node, pos: number): Node {
             : op === '%'
               ? (x, y) => x % y
               : (x, y) => x ** y;
-  return { kind: 'number', pos, eval: (r, rnd) => {
-    const x = a.eval(r, rnd);
-    if (x === null) return null;
-    const y = b.eval(r, rnd);
-    return y === null ? null : finiteOrNull(f(x as number, y as number));
-  } };
+  return {
+    kind: 'number',
+    pos,
+    eval: (r, rnd) => {
+      const x = a.eval(r, rnd);
+      if (x === null) return null;
+      const y = b.eval(r, rnd);
+      return y === null ? null : finiteOrNull(f(x as number, y as number));
+    },
+  };
 }
 
 /** Parses and type-checks a rule against the columns it may read. */
 export function compileLabelRule(rule: string, scope: RuleScope): LabelRule {
   const { target, mode, expr } = new Parser(rule, tokenize(rule), scope).rulePart();
-  if (mode === '~' && expr.kind !== 'number') throw new LabelRuleError(rule, expr.pos, '~ needs a probability (a number), not text');
+  if (mode === '~' && expr.kind !== 'number')
+    throw new LabelRuleError(rule, expr.pos, '~ needs a probability (a number), not text');
   if (mode === '~') {
     return {
       target,

@@ -119,7 +119,8 @@ const MAX_OTHER_ATOMS = 1000;
  */
 export function numberMarginal(column: ColumnProfile): NumberMarginal {
   if (column.type === 'datetime') return fromDistribution(column.datetime, column.datetime.resolutionMs);
-  if (column.type !== 'numeric' && column.type !== 'integer') throw new TypeError(`column ${column.name} is ${column.type}, not a number column`);
+  if (column.type !== 'numeric' && column.type !== 'integer')
+    throw new TypeError(`column ${column.name} is ${column.type}, not a number column`);
   return fromDistribution(column.numeric, resolutionOf(column.numeric.decimals));
 }
 

@@ -11,9 +11,16 @@ import { DataInputError } from '../profile/errors';
 import { createRandom } from '../profile/random';
 import type { DataProfile } from '../profile/schema';
 import { fidelityReport, type FidelityReport } from './fidelity';
-import { createSynthesizer, type SynthColumn, type Synthesizer, type SynthesisOptions, type SynthValue } from './generator';
+import {
+  createSynthesizer,
+  type SynthColumn,
+  type Synthesizer,
+  type SynthesisOptions,
+  type SynthValue,
+} from './generator';
 
-export type SynthesisTarget = { kind: 'csv'; file: string } | { kind: 'sqlite'; file: string; table: string; replace?: boolean };
+export type SynthesisTarget =
+  { kind: 'csv'; file: string } | { kind: 'sqlite'; file: string; table: string; replace?: boolean };
 
 export interface GenerationResult {
   rows: number;
@@ -159,20 +166,26 @@ function writeSqlite(file: string, table: string, replace: boolean, synth: Synth
   try {
     const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
     if (exists && !replace) {
-      throw new DataInputError(file, `table ${JSON.stringify(table)}`, 'already exists; pass --replace to overwrite it, or name another --table');
+      throw new DataInputError(
+        file,
+        `table ${JSON.stringify(table)}`,
+        'already exists; pass --replace to overwrite it, or name another --table',
+      );
     }
     // Filled under a temporary name in batches, then renamed into place in one transaction: a
     // failure part-way leaves the database as it was.
     const staging = `_strata_staging_${table}`;
     db.exec(`DROP TABLE IF EXISTS ${quoteIdent(staging)}`);
-    db.exec(`CREATE TABLE ${quoteIdent(staging)} (${columns.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`).join(', ')})`);
+    db.exec(
+      `CREATE TABLE ${quoteIdent(staging)} (${columns.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`).join(', ')})`,
+    );
     const statement = db.prepare(`INSERT INTO ${quoteIdent(staging)} VALUES (${columns.map(() => '?').join(', ')})`);
     const sql = columns.map((c) => c.sqlAt);
     const width = columns.length;
     const values = new Array<number | string | null>(width);
     /** Inserts batches until about ROWS_PER_TRANSACTION rows are in; false when the rows ran out. */
     const someBatches = db.transaction((): boolean => {
-      for (let inserted = 0; inserted < ROWS_PER_TRANSACTION; ) {
+      for (let inserted = 0; inserted < ROWS_PER_TRANSACTION;) {
         const n = synth.nextBatch();
         if (n === 0) return false;
         for (let i = 0; i < n; i++) {
@@ -218,7 +231,11 @@ export function generateDataset(
   const reservoir = new Reservoir(synthesizer, sampleRows, options.seed);
   if (target.kind === 'csv') writeCsv(target.file, synthesizer, reservoir);
   else writeSqlite(target.file, target.table, target.replace ?? false, synthesizer, reservoir);
-  const fidelity = fidelityReport(profile, { columns: synthesizer.columns.map((c) => c.name), rows: reservoir.rows(), generatedRows: synthesizer.rowCount });
+  const fidelity = fidelityReport(profile, {
+    columns: synthesizer.columns.map((c) => c.name),
+    rows: reservoir.rows(),
+    generatedRows: synthesizer.rowCount,
+  });
   return {
     rows: synthesizer.rowCount,
     columns: synthesizer.columns.map((c) => ({ name: c.name, type: c.type, ...(c.rule ? { rule: c.rule } : {}) })),
@@ -229,7 +246,10 @@ export function generateDataset(
 }
 
 /** Generates into memory (tests, small datasets) and evaluates every row. */
-export function generateRows(profile: DataProfile, options: SynthesisOptions): { columns: SynthColumn[]; rows: SynthValue[][]; fidelity: FidelityReport } {
+export function generateRows(
+  profile: DataProfile,
+  options: SynthesisOptions,
+): { columns: SynthColumn[]; rows: SynthValue[][]; fidelity: FidelityReport } {
   const synthesizer = createSynthesizer(profile, options);
   const rows = Array.from(synthesizer.rows());
   const fidelity = fidelityReport(profile, { columns: synthesizer.columns.map((c) => c.name), rows });

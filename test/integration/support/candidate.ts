@@ -24,7 +24,10 @@ export interface RunningCandidate {
 }
 
 /** Starts the candidate's serve command on a free port and waits for GET /health to answer 200. */
-export async function startCandidate(candidate: CandidateRef, env: Record<string, string> = {}): Promise<RunningCandidate> {
+export async function startCandidate(
+  candidate: CandidateRef,
+  env: Record<string, string> = {},
+): Promise<RunningCandidate> {
   const [command, ...args] = candidate.serve;
   const child = spawn(command === 'node' ? process.execPath : command, args, {
     cwd: candidate.dir,
@@ -60,7 +63,10 @@ export async function startCandidate(candidate: CandidateRef, env: Record<string
   try {
     url = await listening;
     for (let attempt = 0; ; attempt++) {
-      const healthy = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+      const healthy = await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (healthy) break;
       if (attempt > 50) throw new Error(`${url}/health never answered 200`);
       await new Promise((r) => setTimeout(r, 100));
@@ -98,7 +104,9 @@ export interface FakeCandidate {
 
 /** An in-process stand-in for a candidate whose /predict answer the test controls. */
 export async function startFakeCandidate(
-  answer: (records: Record<string, unknown>[]) => Promise<{ status: number; body: unknown }> | { status: number; body: unknown },
+  answer: (
+    records: Record<string, unknown>[],
+  ) => Promise<{ status: number; body: unknown }> | { status: number; body: unknown },
 ): Promise<FakeCandidate> {
   const bodies: FakeCandidate['bodies'] = [];
   const server = http.createServer((req, res) => {

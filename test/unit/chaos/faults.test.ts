@@ -77,7 +77,9 @@ describe('faultSchema', () => {
           'missing; expected the time after which the connection is closed: a duration such as "200ms", "1s" or "1.5s"',
       },
     ]);
-    expect(plainIssues({ type: 'latency', latency: 200 })[0].message).toMatch(/^expected a latency: a duration .*, got 200$/);
+    expect(plainIssues({ type: 'latency', latency: 200 })[0].message).toMatch(
+      /^expected a latency: a duration .*, got 200$/,
+    );
   });
 
   it('refuses jitter larger than the latency', () => {
@@ -89,7 +91,10 @@ describe('faultSchema', () => {
   it('explains a bad rate, toxicity and stream', () => {
     for (const rate of [0, -5, 1.5, '64']) {
       expect(plainIssues({ type: 'bandwidth', rateKBps: rate })).toEqual([
-        { path: 'rateKBps', message: `expected a rate in KB/s (an integer >= 1), got ${typeof rate === 'string' ? `"${rate}"` : rate}` },
+        {
+          path: 'rateKBps',
+          message: `expected a rate in KB/s (an integer >= 1), got ${typeof rate === 'string' ? `"${rate}"` : rate}`,
+        },
       ]);
     }
     expect(plainIssues({ type: 'bandwidth' })).toEqual([
@@ -103,7 +108,8 @@ describe('faultSchema', () => {
     expect(plainIssues({ type: 'reset', stream: 'sideways' })).toEqual([
       {
         path: 'stream',
-        message: 'expected "downstream" (dependency → candidate) or "upstream" (candidate → dependency), got "sideways"',
+        message:
+          'expected "downstream" (dependency → candidate) or "upstream" (candidate → dependency), got "sideways"',
       },
     ]);
   });
@@ -132,7 +138,10 @@ describe('toxicFor / describeFault', () => {
       name: 'strata-bandwidth-upstream',
       attributes: { rate: 64 },
     });
-    expect(toxicFor({ type: 'timeout', after: '1.5s' })).toMatchObject({ type: 'timeout', attributes: { timeout: 1500 } });
+    expect(toxicFor({ type: 'timeout', after: '1.5s' })).toMatchObject({
+      type: 'timeout',
+      attributes: { timeout: 1500 },
+    });
     expect(toxicFor({ type: 'reset', toxicity: 0.25 })).toMatchObject({
       type: 'reset_peer',
       toxicity: 0.25,
@@ -141,9 +150,13 @@ describe('toxicFor / describeFault', () => {
   });
 
   it('describes faults for people', () => {
-    expect(describeFault({ type: 'latency', latency: '200ms', jitter: '50ms' })).toBe('latency 200ms ± 50ms (downstream)');
+    expect(describeFault({ type: 'latency', latency: '200ms', jitter: '50ms' })).toBe(
+      'latency 200ms ± 50ms (downstream)',
+    );
     expect(describeFault({ type: 'reset', toxicity: 0.1 })).toBe('connections reset (downstream, 10% of connections)');
-    expect(describeFault({ type: 'timeout', after: '1s' })).toBe('data stops, connections closed after 1s (downstream)');
+    expect(describeFault({ type: 'timeout', after: '1s' })).toBe(
+      'data stops, connections closed after 1s (downstream)',
+    );
     expect(describeFault({ type: 'down' })).toBe('dependency down (proxy disabled)');
   });
 });
@@ -172,7 +185,10 @@ describe('applyFault', () => {
     const { calls, client } = fakeClient();
     const undo = await applyFault(client, 'features', { type: 'latency', latency: '200ms' });
     await undo();
-    expect(calls).toEqual(['add features strata-latency-downstream {"latency":200,"jitter":0}', 'remove features strata-latency-downstream']);
+    expect(calls).toEqual([
+      'add features strata-latency-downstream {"latency":200,"jitter":0}',
+      'remove features strata-latency-downstream',
+    ]);
   });
 
   it('disables the proxy for `down` and re-enables it on undo', async () => {

@@ -31,7 +31,9 @@ function fakeGo(dir: string, binary: string, exit = 0): { go: string; log: strin
   const go = executable(
     path.join(dir, 'gobin-tool', 'go'),
     `#!/bin/sh\necho "$@" >> ${log}\necho "go: downloading example.com/dep v1.0.0" >&2\n` +
-      (exit === 0 ? `printf '#!/bin/sh\\necho built\\n' > "$GOBIN/${binary}"\n/bin/chmod +x "$GOBIN/${binary}"\n` : `echo "compile error" >&2\nexit ${exit}\n`),
+      (exit === 0
+        ? `printf '#!/bin/sh\\necho built\\n' > "$GOBIN/${binary}"\n/bin/chmod +x "$GOBIN/${binary}"\n`
+        : `echo "compile error" >&2\nexit ${exit}\n`),
   );
   return { go, log };
 }

@@ -53,7 +53,11 @@ async function refusal(p: Promise<unknown>): Promise<SeedRefused> {
 
 beforeEach(() => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-seed-'));
-  fs.writeFileSync(path.join(home, 'keyring.yaml'), `keys: { k1: "hex:${randomBytes(32).toString('hex')}" }\nactive: k1\n`, { mode: 0o600 });
+  fs.writeFileSync(
+    path.join(home, 'keyring.yaml'),
+    `keys: { k1: "hex:${randomBytes(32).toString('hex')}" }\nactive: k1\n`,
+    { mode: 0o600 },
+  );
   dbPath = path.join(home, 'envs', 'mirror', 'data.db');
   fs.mkdirSync(path.dirname(dbPath), { recursive: true });
   // What the environment held before: a refusal must leave it as it was.
@@ -65,11 +69,20 @@ beforeEach(() => {
 describe('seedFromSource', () => {
   it('sanitizes the production-like CSV: rows in, zero PII, a report and the fidelity-free sidecar; again: nothing', async () => {
     await approve(path.join(EXAMPLES, 'data/production-transactions.csv'));
-    const spec = layer('{ source: prod, policy: ' + EXAMPLES + '/data/masking/mirror.yaml }', '    allowSanitizedProduction: true\n');
+    const spec = layer(
+      '{ source: prod, policy: ' + EXAMPLES + '/data/masking/mirror.yaml }',
+      '    allowSanitizedProduction: true\n',
+    );
     // What a worker killed mid-seed left behind is cleared.
     fs.writeFileSync(`${dbPath}.99999.seeding.db`, 'half a database');
     const first = await seedFromSource({ home, layer: spec, dbPath });
-    expect(first).toMatchObject({ created: true, rows: 4000, table: 'transactions', pii: { total: 0, allowance: 0 }, policy: { allowed: true, rule: 'production-sanitized' } });
+    expect(first).toMatchObject({
+      created: true,
+      rows: 4000,
+      table: 'transactions',
+      pii: { total: 0, allowance: 0 },
+      policy: { allowed: true, rule: 'production-sanitized' },
+    });
     expect(first.masking?.keyId).toMatch(/^[0-9a-f]{12}$/);
     expect(tables()).toEqual(['transactions']);
     expect(fs.readdirSync(path.dirname(dbPath)).filter((f) => f.includes('seeding'))).toEqual([]);
@@ -83,7 +96,13 @@ describe('seedFromSource', () => {
 
   it('refuses production data without allowSanitizedProduction, before reading the file', async () => {
     // Not even approved: the policy is decided first.
-    const err = await refusal(seedFromSource({ home, layer: layer('{ source: prod, policy: ' + EXAMPLES + '/data/masking/mirror.yaml }'), dbPath }));
+    const err = await refusal(
+      seedFromSource({
+        home,
+        layer: layer('{ source: prod, policy: ' + EXAMPLES + '/data/masking/mirror.yaml }'),
+        dbPath,
+      }),
+    );
     expect(err.kind).toBe('DataPolicyViolation');
     expect(err.message).toBe(
       'data policy production-requires-allowSanitizedProduction: layer "mirror" may not seed from source "prod" (production): only a layer that declares `allowSanitizedProduction: true` may read production data',
@@ -93,7 +112,9 @@ describe('seedFromSource', () => {
   });
 
   it('refuses production data without a masking policy even where it is allowed', async () => {
-    const err = await refusal(seedFromSource({ home, layer: layer('{ source: prod }', '    allowSanitizedProduction: true\n'), dbPath }));
+    const err = await refusal(
+      seedFromSource({ home, layer: layer('{ source: prod }', '    allowSanitizedProduction: true\n'), dbPath }),
+    );
     expect(err.kind).toBe('DataPolicyViolation');
     expect(err.message).toContain('production-only-through-sanitize');
   });
@@ -102,7 +123,9 @@ describe('seedFromSource', () => {
     const spec = layer('{ source: profile, rows: 500, seed: 1 }');
     let err = await refusal(seedFromSource({ home, layer: spec, dbPath }));
     expect(err.kind).toBe('DatasetNotApproved');
-    expect(err.message).toMatch(/sha256 [0-9a-f]{12}\): it has not been approved; approve it with `strata data approve/);
+    expect(err.message).toMatch(
+      /sha256 [0-9a-f]{12}\): it has not been approved; approve it with `strata data approve/,
+    );
     const profile = path.join(EXAMPLES, 'data/transactions.profile.json');
     await approve(profile);
     await new ApprovalRegistry(home).revoke(profile, 'erin', 'stale');
@@ -113,18 +136,30 @@ describe('seedFromSource', () => {
 
   it('refuses rows below the fidelity threshold and rows with PII, leaving no staging file behind', async () => {
     await approve(path.join(EXAMPLES, 'data/transactions.profile.json'));
-    const low = await refusal(seedFromSource({ home, layer: layer('{ source: profile, rows: 500, seed: 1, realism: { noise: 2 }, fidelity: 0.97 }'), dbPath }));
+    const low = await refusal(
+      seedFromSource({
+        home,
+        layer: layer('{ source: profile, rows: 500, seed: 1, realism: { noise: 2 }, fidelity: 0.97 }'),
+        dbPath,
+      }),
+    );
     expect(low.kind).toBe('FidelityBelowThreshold');
     expect(low.report.fidelity).toMatchObject({ passed: false, threshold: 0.97 });
     // Synthetic rows without the policy that drops the PII-shaped columns: the scan catches them.
-    const pii = await refusal(seedFromSource({ home, layer: layer('{ source: profile, rows: 500, seed: 1 }'), dbPath }));
+    const pii = await refusal(
+      seedFromSource({ home, layer: layer('{ source: profile, rows: 500, seed: 1 }'), dbPath }),
+    );
     expect(pii.kind).toBe('PiiFound');
     expect(pii.report.pii!.findings.map((f) => f.column)).toEqual(expect.arrayContaining(['email']));
     expect(pii.message).toMatch(/transactions\.email email ×\d+/);
     expect(tables()).toEqual(['before']);
     expect(fs.readdirSync(path.dirname(dbPath)).filter((f) => f.includes('seeding'))).toEqual([]);
     // An allowance lets that many through.
-    const allowed = await seedFromSource({ home, layer: layer(`{ source: profile, rows: 500, seed: 1, pii: { allow: ${pii.report.pii!.total} } }`), dbPath });
+    const allowed = await seedFromSource({
+      home,
+      layer: layer(`{ source: profile, rows: 500, seed: 1, pii: { allow: ${pii.report.pii!.total} } }`),
+      dbPath,
+    });
     expect(allowed.created).toBe(true);
     expect(JSON.parse(fs.readFileSync(`${dbPath}.fidelity.json`, 'utf8')).overall).toBeGreaterThan(0.85);
   });
@@ -135,14 +170,20 @@ describe('seedFromSource', () => {
     // A keyring that does not exist.
     fs.rmSync(path.join(home, 'keyring.yaml'));
     const policy = `${EXAMPLES}/data/masking/mirror.yaml`;
-    await expect(seedFromSource({ home, layer: layer(`{ source: prod, policy: ${policy} }`, allow), dbPath })).rejects.toThrow(
-      new RegExp(`${path.join(home, 'keyring.yaml').replace(/[.]/g, '\\.')}: keyring file not found`),
-    );
+    await expect(
+      seedFromSource({ home, layer: layer(`{ source: prod, policy: ${policy} }`, allow), dbPath }),
+    ).rejects.toThrow(new RegExp(`${path.join(home, 'keyring.yaml').replace(/[.]/g, '\\.')}: keyring file not found`));
     // A policy that forgets a column of the source.
     const partial = path.join(home, 'partial.yaml');
     fs.writeFileSync(partial, fs.readFileSync(policy, 'utf8').replace(/^\s*phone:.*$/m, ''));
-    fs.writeFileSync(path.join(home, 'keyring.yaml'), `keys: { k1: "hex:${randomBytes(32).toString('hex')}" }\nactive: k1\n`, { mode: 0o600 });
-    await expect(seedFromSource({ home, layer: layer(`{ source: prod, policy: ${partial} }`, allow), dbPath })).rejects.toThrow(/phone/);
+    fs.writeFileSync(
+      path.join(home, 'keyring.yaml'),
+      `keys: { k1: "hex:${randomBytes(32).toString('hex')}" }\nactive: k1\n`,
+      { mode: 0o600 },
+    );
+    await expect(
+      seedFromSource({ home, layer: layer(`{ source: prod, policy: ${partial} }`, allow), dbPath }),
+    ).rejects.toThrow(/phone/);
     // A corrupt profile.
     const corrupt = path.join(home, 'corrupt.profile.json');
     fs.writeFileSync(corrupt, '{ "version": 1, "columns": [');
@@ -153,7 +194,9 @@ data:
 layers:
   - { name: mirror, approval: auto, data: { source: p, rows: 10 }, gates: [] }
 `;
-    await expect(seedFromSource({ home, layer: parseLadder(text, path.join(home, 'l.yaml')).layers[0], dbPath })).rejects.toThrow(/corrupt\.profile\.json/);
+    await expect(
+      seedFromSource({ home, layer: parseLadder(text, path.join(home, 'l.yaml')).layers[0], dbPath }),
+    ).rejects.toThrow(/corrupt\.profile\.json/);
     expect(tables()).toEqual(['before']);
   });
 });

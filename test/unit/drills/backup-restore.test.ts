@@ -34,7 +34,10 @@ describe('snapshotTables', () => {
     expect(a.transactions.rows).toBe(500);
     expect(a.transactions.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect(await snapshotTables(dbPath)).toEqual(a);
-    expect(Object.keys(await snapshotTables(dbPath, ['transactions', WRITES_TABLE]))).toEqual(['transactions', WRITES_TABLE]);
+    expect(Object.keys(await snapshotTables(dbPath, ['transactions', WRITES_TABLE]))).toEqual([
+      'transactions',
+      WRITES_TABLE,
+    ]);
   });
 
   it('changes its checksum when one value changes, and the comparison says which table', async () => {

@@ -36,14 +36,20 @@ function report(objective = { rto: '60s', rpo: '5s', rtoMs: 60_000, rpoMs: 5000 
       file: '/home/.strata/backups/mirror/backup-20260301T100000900Z-abc123.db',
       at: '2026-03-01T10:00:00.900Z',
       bytes: 20480,
-      tables: { transactions: { rows: 2000, checksum: 'a'.repeat(64) }, drill_writes: { rows: 40, checksum: 'b'.repeat(64) } },
+      tables: {
+        transactions: { rows: 2000, checksum: 'a'.repeat(64) },
+        drill_writes: { rows: 40, checksum: 'b'.repeat(64) },
+      },
       lastWriteSeq: 40,
     },
     evidence: {
       steadyState: [],
       injection: { detail: 'dropped table transactions (2000 rows)' },
       detected: ['table transactions is missing'],
-      recovery: ['restored backup-20260301T100000900Z-abc123.db (20480 bytes in 3 ms)', 'restarted fraud-scoring 2.0.0'],
+      recovery: [
+        'restored backup-20260301T100000900Z-abc123.db (20480 bytes in 3 ms)',
+        'restarted fraud-scoring 2.0.0',
+      ],
       verification: {
         ok: true,
         problems: [],
@@ -78,7 +84,9 @@ describe('renderDrillReport', () => {
     expect(md).toContain('- detected: table transactions is missing');
     expect(md).toContain('- injection: dropped table transactions (2000 rows)');
     expect(md).toMatch(/- verification: ok — transactions equal to the pre-fault snapshot/);
-    expect(md).toMatch(/- writes: 120 acknowledged \(last #120\), 0 failed attempts; lost: 9 acknowledged before the injection, 2 after it/);
+    expect(md).toMatch(
+      /- writes: 120 acknowledged \(last #120\), 0 failed attempts; lost: 9 acknowledged before the injection, 2 after it/,
+    );
     expect(md).toContain('recovery point: write #40 acknowledged at 2026-03-01T10:00:00.900Z');
     expect(md).toContain('  - transactions: 2000 rows, sha256 aaaaaaaaaaaaaaaa…');
   });
@@ -97,14 +105,25 @@ describe('renderDrillReport', () => {
     expect(again).toEqual(first);
     expect(fs.readFileSync(first.markdownFile, 'utf8')).toBe(renderDrillReport(report()).markdown);
     expect(JSON.parse(fs.readFileSync(first.jsonFile, 'utf8')).id).toBe(report().id);
-    expect(fs.readdirSync(dir).sort()).toEqual([path.basename(first.jsonFile), path.basename(first.markdownFile)].sort());
+    expect(fs.readdirSync(dir).sort()).toEqual(
+      [path.basename(first.jsonFile), path.basename(first.markdownFile)].sort(),
+    );
   });
 });
 
 describe('formatMs / verdictLine', () => {
   it('formats durations for people', () => {
     expect([0, 1, 180, 999, 1000, 2300, 60_000, 119_999, 270_000, 7_200_000].map(formatMs)).toEqual([
-      '0 ms', '1 ms', '180 ms', '999 ms', '1 s', '2.3 s', '60 s', '120 s', '4.5 min', '2 h',
+      '0 ms',
+      '1 ms',
+      '180 ms',
+      '999 ms',
+      '1 s',
+      '2.3 s',
+      '60 s',
+      '120 s',
+      '4.5 min',
+      '2 h',
     ]);
     expect(verdictLine(judgeDrill({ rtoMs: 1000, rpoMs: 0 }, { rtoMs: 500, rpoMs: 20, writesLost: 1 }))).toBe(
       'RTO 500 ms ≤ 1 s — met; RPO 20 ms > 0 ms — breached',

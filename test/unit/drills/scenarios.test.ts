@@ -73,7 +73,13 @@ describe.each(['rows-corrupted', 'table-dropped', 'database-removed'] as const)(
     const { healthyAt } = await waitForHealthy(probe, { timeoutMs: 2000, intervalMs: 20 });
     expect(Date.parse(healthyAt)).toBeGreaterThanOrEqual(Date.parse(detection.detectedAt));
     const verification = await verifyRecovery({ dbPath, snapshot, backup, acks: [], injectedAt: fault.injectedAt });
-    expect(verification).toMatchObject({ ok: true, problems: [], writesLost: 0, rpoMs: 0, tablesChecked: ['transactions'] });
+    expect(verification).toMatchObject({
+      ok: true,
+      problems: [],
+      writesLost: 0,
+      rpoMs: 0,
+      tablesChecked: ['transactions'],
+    });
   });
 });
 
@@ -91,7 +97,9 @@ describe('process-killed', () => {
     expect(processAlive(candidate.pid)).toBe(false);
 
     const detection = await waitForDetection(probe, { timeoutMs: 3000, intervalMs: 20 });
-    expect(detection.problems).toEqual([expect.stringMatching(/candidate http:\/\/127\.0\.0\.1:\d+\/health does not answer/)]);
+    expect(detection.problems).toEqual([
+      expect.stringMatching(/candidate http:\/\/127\.0\.0\.1:\d+\/health does not answer/),
+    ]);
     const verification = await verifyRecovery({ dbPath, snapshot, acks: [], injectedAt: fault.injectedAt });
     expect(verification.ok).toBe(true);
 
@@ -103,7 +111,9 @@ describe('process-killed', () => {
 
   it('refuses when there is no candidate process to kill', async () => {
     const { dbPath } = seededEnv(path.join(root, 'nopid'), 10);
-    await expect(injectFault('process-killed', { dbPath, pid: null })).rejects.toThrow(/no candidate process is running/);
+    await expect(injectFault('process-killed', { dbPath, pid: null })).rejects.toThrow(
+      /no candidate process is running/,
+    );
     await expect(injectFault('process-killed', { dbPath, pid: 2 ** 22 + 12345 })).rejects.toThrow(DrillError);
   });
 });
@@ -117,7 +127,9 @@ describe('bad input', () => {
   });
 
   it('names the valid scenarios for an unknown one', () => {
-    expect(() => assertScenario('meteor-strike')).toThrow(/unknown drill scenario "meteor-strike"; expected one of process-killed, rows-corrupted/);
+    expect(() => assertScenario('meteor-strike')).toThrow(
+      /unknown drill scenario "meteor-strike"; expected one of process-killed, rows-corrupted/,
+    );
     expect(assertScenario('table-dropped')).toBe('table-dropped');
   });
 
@@ -129,9 +141,13 @@ describe('bad input', () => {
     await expect(injectFault('database-removed', { dbPath, pid: null })).rejects.toThrow(/does not exist/);
     expect(fs.existsSync(dbPath)).toBe(false);
     new Database(dbPath).close();
-    await expect(injectFault('rows-corrupted', { dbPath, pid: null })).rejects.toThrow(/table transactions does not exist/);
+    await expect(injectFault('rows-corrupted', { dbPath, pid: null })).rejects.toThrow(
+      /table transactions does not exist/,
+    );
     const seeded = seededEnv(path.join(root, 'percent'), 10);
-    await expect(injectFault('rows-corrupted', { dbPath: seeded.dbPath, pid: null }, { percent: 0 })).rejects.toThrow(/percent/);
+    await expect(injectFault('rows-corrupted', { dbPath: seeded.dbPath, pid: null }, { percent: 0 })).rejects.toThrow(
+      /percent/,
+    );
   });
 
   it('probes report a database that does not open', async () => {

@@ -19,7 +19,8 @@ afterAll(() => {
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 const at = (ms: number): string => new Date(T0 + ms).toISOString();
 /** Acks 1..n, one every 100 ms from T0 + 100 ms. */
-const acks = (n: number): DrillWriteAck[] => Array.from({ length: n }, (_, i) => ({ seq: i + 1, at: at((i + 1) * 100) }));
+const acks = (n: number): DrillWriteAck[] =>
+  Array.from({ length: n }, (_, i) => ({ seq: i + 1, at: at((i + 1) * 100) }));
 
 function envWithWrites(name: string, seqs: number[]): string {
   const { dbPath } = seededEnv(path.join(root, name), 50);
@@ -60,15 +61,32 @@ describe('verifyRecovery', () => {
 
   it('is 0 when nothing acknowledged was lost', async () => {
     const dbPath = envWithWrites('none-lost', range(1, 8));
-    const result = await verifyRecovery({ dbPath, snapshot: await snapshotTables(dbPath), acks: acks(8), injectedAt: at(900) });
+    const result = await verifyRecovery({
+      dbPath,
+      snapshot: await snapshotTables(dbPath),
+      acks: acks(8),
+      injectedAt: at(900),
+    });
     expect(result).toMatchObject({ ok: true, writesLost: 0, rpoMs: 0, lastPresentAfterRecovery: { seq: 8 } });
   });
 
   it('measures from the backup when no acknowledged write survived', async () => {
     const dbPath = envWithWrites('all-lost', []);
     const snapshot = await snapshotTables(dbPath);
-    const result = await verifyRecovery({ dbPath, snapshot, backup: { at: at(50), lastWriteSeq: null }, acks: acks(4), injectedAt: at(450) });
-    expect(result).toMatchObject({ ok: true, writesLost: 4, rpoMs: 350, lastPresentAfterRecovery: null, lastAckBeforeInjection: { seq: 4 } });
+    const result = await verifyRecovery({
+      dbPath,
+      snapshot,
+      backup: { at: at(50), lastWriteSeq: null },
+      acks: acks(4),
+      injectedAt: at(450),
+    });
+    expect(result).toMatchObject({
+      ok: true,
+      writesLost: 4,
+      rpoMs: 350,
+      lastPresentAfterRecovery: null,
+      lastAckBeforeInjection: { seq: 4 },
+    });
   });
 
   it('fails when the data differs from the snapshot or is older than the backup', async () => {
@@ -77,7 +95,13 @@ describe('verifyRecovery', () => {
     const db = new Database(dbPath);
     db.prepare('DELETE FROM transactions WHERE id = 7').run();
     db.close();
-    const result = await verifyRecovery({ dbPath, snapshot, backup: { at: at(600), lastWriteSeq: 5 }, acks: acks(5), injectedAt: at(700) });
+    const result = await verifyRecovery({
+      dbPath,
+      snapshot,
+      backup: { at: at(600), lastWriteSeq: 5 },
+      acks: acks(5),
+      injectedAt: at(700),
+    });
     expect(result.ok).toBe(false);
     expect(result.problems).toEqual([
       'table transactions has 49 rows, the snapshot had 50',

@@ -59,7 +59,10 @@ describe('the drill writer', () => {
 
     const fault = await injectFault('database-removed', { dbPath, pid: null });
     const errorsAtInjection = readAckLog(logFile).errors.length;
-    await until('failed attempts while the database is gone', () => readAckLog(logFile).errors.length >= errorsAtInjection + 5);
+    await until(
+      'failed attempts while the database is gone',
+      () => readAckLog(logFile).errors.length >= errorsAtInjection + 5,
+    );
     expect(processAlive(writer.pid)).toBe(true);
     expect(fs.existsSync(dbPath)).toBe(false); // the writer never creates an empty database in its place
     expect(readAckLog(logFile).errors.at(-1)!.message).toMatch(/database file .* is missing/);
@@ -68,7 +71,10 @@ describe('the drill writer', () => {
 
     const restore = await restoreDatabase(backup.file, dbPath);
     const restored = Date.parse(restore.restoredAt);
-    await until('writes after the restore', () => readAcks(logFile).filter((a) => Date.parse(a.at) > restored).length >= 3);
+    await until(
+      'writes after the restore',
+      () => readAcks(logFile).filter((a) => Date.parse(a.at) > restored).length >= 3,
+    );
 
     const acks = readAcks(logFile);
     const verification = await verifyRecovery({ dbPath, snapshot, backup, acks, injectedAt: fault.injectedAt });
@@ -80,7 +86,9 @@ describe('the drill writer', () => {
     expect(verification.lastAckBeforeInjection).toEqual(expectedLost.at(-1));
     expect(verification.rpoMs).toBeGreaterThan(0);
     expect(verification.rpoMs).toBeLessThanOrEqual(injected - backupStarted + 20);
-    expect(verification.rpoMs).toBe(Date.parse(verification.lastAckBeforeInjection!.at) - Date.parse(verification.lastPresentAfterRecovery!.at));
+    expect(verification.rpoMs).toBe(
+      Date.parse(verification.lastAckBeforeInjection!.at) - Date.parse(verification.lastPresentAfterRecovery!.at),
+    );
 
     // The writer carried on in the restored file, with seqs after every one it had acknowledged.
     const inDb = seqsInDb(dbPath);
@@ -118,7 +126,11 @@ describe('the drill writer', () => {
     expect(processAlive(writer.pid)).toBe(true);
     // The seqs acknowledged after the drop are in the recreated table.
     const inDb = seqsInDb(dbPath);
-    expect(readAcks(logFile).slice(afterDrop).every((a) => inDb.includes(a.seq))).toBe(true);
+    expect(
+      readAcks(logFile)
+        .slice(afterDrop)
+        .every((a) => inDb.includes(a.seq)),
+    ).toBe(true);
   });
 
   it('continues the sequence after a restart, and a second start reuses the running writer', async () => {
@@ -150,7 +162,10 @@ describe('the drill writer', () => {
         `startWriter({ dbPath: ${JSON.stringify(dbPath)}, logFile: ${JSON.stringify(logFile)}, intervalMs: 10 })` +
         `.then((w) => { console.log(w.pid); process.exit(0); });\n`,
     );
-    const parent = spawn(process.execPath, ['--import', 'tsx', script], { cwd: path.resolve(__dirname, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    const parent = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: path.resolve(__dirname, '../../..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     parent.stdout.on('data', (d) => (out += d));
     await new Promise((r) => parent.once('exit', r));

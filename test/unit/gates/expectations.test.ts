@@ -20,7 +20,13 @@ afterAll(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-const LAYER: LayerSpec = { name: 'mirror', seed: { rows: 10, seed: 1 }, gates: [], approval: { mode: 'auto' }, rollback: 'keep' };
+const LAYER: LayerSpec = {
+  name: 'mirror',
+  seed: { rows: 10, seed: 1 },
+  gates: [],
+  approval: { mode: 'auto' },
+  rollback: 'keep',
+};
 
 function context(dbPath: string, layer: LayerSpec = LAYER): GateContext {
   return {
@@ -32,7 +38,11 @@ function context(dbPath: string, layer: LayerSpec = LAYER): GateContext {
       dir: root,
       serve: [],
       artifacts: [],
-      input: { table: 'transactions', label: 'is_fraud', features: { amount: { type: 'number', required: true, nullable: false } } },
+      input: {
+        table: 'transactions',
+        label: 'is_fraud',
+        features: { amount: { type: 'number', required: true, nullable: false } },
+      },
     },
     dbPath,
     url: 'http://127.0.0.1:1',
@@ -42,9 +52,21 @@ function context(dbPath: string, layer: LayerSpec = LAYER): GateContext {
 }
 
 /** Runs the gate with `options` validated as ladder.yaml would (defaults filled in). */
-async function run(dbPath: string, options: Record<string, unknown>, more: { threshold?: number; layer?: LayerSpec } = {}): Promise<GateResult> {
-  const config = expectationsGate.config.parse({ options, ...(more.threshold === undefined ? {} : { threshold: more.threshold }) });
-  return expectationsGate.run(context(dbPath, more.layer), { name: 'data', type: 'expectations', options: config.options, threshold: config.threshold });
+async function run(
+  dbPath: string,
+  options: Record<string, unknown>,
+  more: { threshold?: number; layer?: LayerSpec } = {},
+): Promise<GateResult> {
+  const config = expectationsGate.config.parse({
+    options,
+    ...(more.threshold === undefined ? {} : { threshold: more.threshold }),
+  });
+  return expectationsGate.run(context(dbPath, more.layer), {
+    name: 'data',
+    type: 'expectations',
+    options: config.options,
+    threshold: config.threshold,
+  });
 }
 
 /** One expectation's check. */
@@ -105,7 +127,11 @@ describe('formatPercent', () => {
 describe('expectations gate: one expectation of each kind', () => {
   it('not-null: the share of all rows, met at exactly `mostly`', async () => {
     const met = await check(tx, { expect: 'not-null', column: 'amount', mostly: 0.95 });
-    expect(met).toMatchObject({ name: 'not-null(amount)', passed: true, observed: '95.0 % not null (950 of 1000 rows; mostly 0.95)' });
+    expect(met).toMatchObject({
+      name: 'not-null(amount)',
+      passed: true,
+      observed: '95.0 % not null (950 of 1000 rows; mostly 0.95)',
+    });
     const missed = await check(tx, { expect: 'not-null', column: 'amount', mostly: 0.951 });
     expect(missed.passed).toBe(false);
     expect(missed.result.detail).toBe('1 expectation, 1 failed: not-null(amount) 95.0 % < mostly 0.951');
@@ -114,12 +140,21 @@ describe('expectations gate: one expectation of each kind', () => {
 
   it('between: the share of non-null values within the bounds, either bound optional', async () => {
     const strict = await check(tx, { expect: 'between', column: 'merchant_risk', min: 0, max: 1 });
-    expect(strict).toMatchObject({ passed: false, observed: '99.0 % between 0 and 1 (990 of 1000 non-null values; seen 0..1.5; mostly 1)' });
-    expect((await check(tx, { expect: 'between', column: 'merchant_risk', min: 0, max: 1, mostly: 0.99 })).passed).toBe(true);
-    expect((await check(tx, { expect: 'between', column: 'merchant_risk', min: 0, max: 1, mostly: 0.991 })).passed).toBe(false);
+    expect(strict).toMatchObject({
+      passed: false,
+      observed: '99.0 % between 0 and 1 (990 of 1000 non-null values; seen 0..1.5; mostly 1)',
+    });
+    expect((await check(tx, { expect: 'between', column: 'merchant_risk', min: 0, max: 1, mostly: 0.99 })).passed).toBe(
+      true,
+    );
+    expect(
+      (await check(tx, { expect: 'between', column: 'merchant_risk', min: 0, max: 1, mostly: 0.991 })).passed,
+    ).toBe(false);
     expect((await check(tx, { expect: 'between', column: 'merchant_risk', min: 0 })).passed).toBe(true);
     const upper = await check(tx, { expect: 'between', column: 'amount', max: 100 });
-    expect(upper.observed).toMatch(/^\d+\.\d+ % <= 100 \(\d+ of 950 non-null values; seen 1\.25\.\.1248\.75; mostly 1\)$/);
+    expect(upper.observed).toMatch(
+      /^\d+\.\d+ % <= 100 \(\d+ of 950 non-null values; seen 1\.25\.\.1248\.75; mostly 1\)$/,
+    );
     expect(upper.passed).toBe(false);
   });
 
@@ -130,7 +165,10 @@ describe('expectations gate: one expectation of each kind', () => {
       observed: '100.0 % unique (1000 of 1000 non-null values; mostly 1)',
     });
     const batch = await check(tx, { expect: 'unique', column: 'batch' });
-    expect(batch).toMatchObject({ passed: false, observed: '98.0 % unique (980 of 1000 non-null values; 1 value repeated in 20 rows; mostly 1)' });
+    expect(batch).toMatchObject({
+      passed: false,
+      observed: '98.0 % unique (980 of 1000 non-null values; 1 value repeated in 20 rows; mostly 1)',
+    });
     expect((await check(tx, { expect: 'unique', column: 'batch', mostly: 0.98 })).passed).toBe(true);
   });
 
@@ -141,8 +179,12 @@ describe('expectations gate: one expectation of each kind', () => {
       passed: false,
       observed: '99.7 % in {"web", "pos", "app"} (997 of 1000 non-null values; outside: "atm" ×3; mostly 1)',
     });
-    expect((await check(tx, { expect: 'in-set', column: 'channel', values: ['web', 'pos', 'app'], mostly: 0.997 })).passed).toBe(true);
-    expect((await check(tx, { expect: 'in-set', column: 'channel', values: ['web', 'pos', 'app', 'atm'] })).passed).toBe(true);
+    expect(
+      (await check(tx, { expect: 'in-set', column: 'channel', values: ['web', 'pos', 'app'], mostly: 0.997 })).passed,
+    ).toBe(true);
+    expect(
+      (await check(tx, { expect: 'in-set', column: 'channel', values: ['web', 'pos', 'app', 'atm'] })).passed,
+    ).toBe(true);
   });
 
   it('row-count: between min and max', async () => {
@@ -156,19 +198,49 @@ describe('expectations gate: one expectation of each kind', () => {
     expect(few.result.detail).toBe('1 expectation, 1 failed: row-count 1000 < min 1001');
     const many = await check(tx, { expect: 'row-count', max: 999 });
     expect(many).toMatchObject({ passed: false, observed: '1000 rows (expected <= 999)' });
-    expect((await check(tx, { expect: 'row-count', min: 10 }, { table: 'customers' })).observed).toBe('100 rows (expected >= 10)');
+    expect((await check(tx, { expect: 'row-count', min: 10 }, { table: 'customers' })).observed).toBe(
+      '100 rows (expected >= 10)',
+    );
   });
 
   it('references: the share of non-null values found in the referenced column, naming the missing ones', async () => {
-    const strict = await check(tx, { expect: 'references', column: 'customer_id', table: 'customers', refColumn: 'id' });
+    const strict = await check(tx, {
+      expect: 'references',
+      column: 'customer_id',
+      table: 'customers',
+      refColumn: 'id',
+    });
     expect(strict).toMatchObject({
       name: 'references(customer_id)',
       passed: false,
-      observed: '99.0 % found in customers.id (990 of 1000 non-null customer_id; 10 rows missing, e.g. 999 ×10; mostly 1)',
+      observed:
+        '99.0 % found in customers.id (990 of 1000 non-null customer_id; 10 rows missing, e.g. 999 ×10; mostly 1)',
     });
-    expect((await check(tx, { expect: 'references', column: 'customer_id', table: 'customers', refColumn: 'id', mostly: 0.99 })).passed).toBe(true);
-    expect((await check(tx, { expect: 'references', column: 'customer_id', table: 'customers', refColumn: 'id', mostly: 0.995 })).passed).toBe(false);
-    expect((await check(tx, { expect: 'references', column: 'id', table: 'transactions', refColumn: 'id' })).passed).toBe(true);
+    expect(
+      (
+        await check(tx, {
+          expect: 'references',
+          column: 'customer_id',
+          table: 'customers',
+          refColumn: 'id',
+          mostly: 0.99,
+        })
+      ).passed,
+    ).toBe(true);
+    expect(
+      (
+        await check(tx, {
+          expect: 'references',
+          column: 'customer_id',
+          table: 'customers',
+          refColumn: 'id',
+          mostly: 0.995,
+        })
+      ).passed,
+    ).toBe(false);
+    expect(
+      (await check(tx, { expect: 'references', column: 'id', table: 'transactions', refColumn: 'id' })).passed,
+    ).toBe(true);
   });
 
   it('fails (without throwing) an expectation on a column or table that does not exist', async () => {
@@ -176,12 +248,19 @@ describe('expectations gate: one expectation of each kind', () => {
       passed: false,
       observed: 'column nope does not exist in table transactions',
     });
-    expect(await check(tx, { expect: 'row-count', min: 1 }, { table: 'ghosts' })).toMatchObject({ passed: false, observed: 'table ghosts does not exist' });
-    expect(await check(tx, { expect: 'references', column: 'customer_id', table: 'clients', refColumn: 'id' })).toMatchObject({
+    expect(await check(tx, { expect: 'row-count', min: 1 }, { table: 'ghosts' })).toMatchObject({
+      passed: false,
+      observed: 'table ghosts does not exist',
+    });
+    expect(
+      await check(tx, { expect: 'references', column: 'customer_id', table: 'clients', refColumn: 'id' }),
+    ).toMatchObject({
       passed: false,
       observed: 'table clients does not exist',
     });
-    expect(await check(tx, { expect: 'references', column: 'customer_id', table: 'customers', refColumn: 'uuid' })).toMatchObject({
+    expect(
+      await check(tx, { expect: 'references', column: 'customer_id', table: 'customers', refColumn: 'uuid' }),
+    ).toMatchObject({
       passed: false,
       observed: 'column uuid does not exist in table customers',
     });
@@ -189,7 +268,10 @@ describe('expectations gate: one expectation of each kind', () => {
 
   it('vacuously meets a column expectation on an empty table (row-count is what catches that)', async () => {
     const empty = newDb((db) => db.exec('CREATE TABLE transactions (amount REAL)'));
-    expect(await check(empty, { expect: 'not-null', column: 'amount' })).toMatchObject({ passed: true, observed: 'no rows to check (vacuously met)' });
+    expect(await check(empty, { expect: 'not-null', column: 'amount' })).toMatchObject({
+      passed: true,
+      observed: 'no rows to check (vacuously met)',
+    });
     expect((await check(empty, { expect: 'row-count', min: 1 })).passed).toBe(false);
   });
 });
@@ -207,7 +289,14 @@ describe('expectations gate: the result', () => {
 
   it('counts failed expectations as the value, lists every one in checks, the failures in detail', async () => {
     const result = await run(tx, { expectations: seven });
-    expect(result).toMatchObject({ name: 'data', type: 'expectations', passed: false, value: 1, threshold: 0, unit: 'failed expectations' });
+    expect(result).toMatchObject({
+      name: 'data',
+      type: 'expectations',
+      passed: false,
+      value: 1,
+      threshold: 0,
+      unit: 'failed expectations',
+    });
     expect(result.detail).toBe('7 expectations, 1 failed: batch-unique 98.0 % < mostly 1');
     expect(result.checks?.map((c) => [c.name, c.passed])).toEqual([
       ['not-null(amount)', true],
@@ -222,7 +311,11 @@ describe('expectations gate: the result', () => {
 
   it('passes when the failures are within the threshold; says so when all are met', async () => {
     expect(await run(tx, { expectations: seven }, { threshold: 1 })).toMatchObject({ passed: true, value: 1 });
-    expect(await run(tx, { expectations: seven.slice(0, 6) })).toMatchObject({ passed: true, value: 0, detail: '6 expectations, all met' });
+    expect(await run(tx, { expectations: seven.slice(0, 6) })).toMatchObject({
+      passed: true,
+      value: 0,
+      detail: '6 expectations, all met',
+    });
   });
 
   it('heartbeats after each expectation and stops when cancelled', async () => {
@@ -236,7 +329,9 @@ describe('expectations gate: the result', () => {
     ]);
     const cancelled = new AbortController();
     cancelled.abort(new Error('cancelled'));
-    await expect(expectationsGate.run({ ...ctx, signal: cancelled.signal }, { name: 'data', type: 'expectations', options })).rejects.toThrow('cancelled');
+    await expect(
+      expectationsGate.run({ ...ctx, signal: cancelled.signal }, { name: 'data', type: 'expectations', options }),
+    ).rejects.toThrow('cancelled');
   });
 
   it('fails without a value when the database cannot be opened', async () => {
@@ -256,7 +351,17 @@ function generate(seed: number, n: number, shift: { amount?: number; channel?: b
   return Array.from({ length: n }, (_, i) => {
     const amount = Math.round(Math.exp(3 + 0.8 * r.normal() + (shift.amount ?? 0)) * 100) / 100;
     const u = r.next();
-    const channel = shift.channel ? (u < 0.2 ? 'web' : u < 0.5 ? 'pos' : 'app') : u < 0.5 ? 'web' : u < 0.8 ? 'pos' : 'app';
+    const channel = shift.channel
+      ? u < 0.2
+        ? 'web'
+        : u < 0.5
+          ? 'pos'
+          : 'app'
+      : u < 0.5
+        ? 'web'
+        : u < 0.8
+          ? 'pos'
+          : 'app';
     const day = new Date(Date.UTC(2024, 0, 1) + Math.floor(r.next() * 90) * 86_400_000).toISOString().slice(0, 10);
     const flag = r.next() < 0.2 ? 1 : 0;
     return [i + 1, amount, channel, day, flag];
@@ -293,7 +398,9 @@ describe('expectations gate: distribution against the profile', () => {
     const result = await run(same, { profile: profileFile, expectations: distributions });
     expect(result).toMatchObject({ passed: true, value: 0 });
     const [amount, channel, day, flag] = result.checks!;
-    expect(amount.observed).toMatch(/^KS 0\.0\d+ ≤ 0\.1 against the numeric marginal of profile\.json \(3000 values\)$/);
+    expect(amount.observed).toMatch(
+      /^KS 0\.0\d+ ≤ 0\.1 against the numeric marginal of profile\.json \(3000 values\)$/,
+    );
     expect(channel.observed).toMatch(
       /^total variation distance 0\.0\d+ ≤ 0\.1 against the category frequencies of profile\.json \(categorical column: KS does not apply; 3000 values\)$/,
     );
@@ -310,7 +417,9 @@ describe('expectations gate: distribution against the profile', () => {
     expect(channel.passed).toBe(false);
     expect(channel.observed).toMatch(/^total variation distance 0\.[2-4]\d* > 0\.1 /);
     expect(day.passed && flag.passed).toBe(true);
-    expect(result.detail).toMatch(/^4 expectations, 2 failed: distribution\(amount\) KS 0\.\d+ > 0\.1; distribution\(channel\) TV 0\.\d+ > 0\.1$/);
+    expect(result.detail).toMatch(
+      /^4 expectations, 2 failed: distribution\(amount\) KS 0\.\d+ > 0\.1; distribution\(channel\) TV 0\.\d+ > 0\.1$/,
+    );
   });
 
   it("reads the layer's synthetic data source when no profile is given, and fails clearly without one", async () => {
@@ -328,14 +437,29 @@ describe('expectations gate: distribution against the profile', () => {
     expect((await run(same, { expectations: distributions.slice(0, 1) }, { layer: synthetic })).passed).toBe(true);
 
     const none = await check(same, distributions[0]);
-    expect(none).toMatchObject({ passed: false, observed: 'no profile: set options.profile, or seed the layer from a synthetic data source' });
-    const masked: LayerSpec = { ...synthetic, data: { ...synthetic.data!, source: { name: 'tx', classification: 'masked', file: profileFile } } };
-    expect((await run(same, { expectations: distributions.slice(0, 1) }, { layer: masked })).checks![0].observed).toMatch(/^no profile: /);
+    expect(none).toMatchObject({
+      passed: false,
+      observed: 'no profile: set options.profile, or seed the layer from a synthetic data source',
+    });
+    const masked: LayerSpec = {
+      ...synthetic,
+      data: { ...synthetic.data!, source: { name: 'tx', classification: 'masked', file: profileFile } },
+    };
+    expect(
+      (await run(same, { expectations: distributions.slice(0, 1) }, { layer: masked })).checks![0].observed,
+    ).toMatch(/^no profile: /);
     const unreadable = await check(same, distributions[0], { profile: path.join(root, 'no-such-profile.json') });
     expect(unreadable.passed).toBe(false);
     expect(unreadable.observed).toMatch(/^no profile: .*no-such-profile\.json.*no such profile file/);
-    const notProfiled = await check(same, { expect: 'distribution', column: 'id', maxKs: 0.1 }, { profile: profileFile });
-    expect(notProfiled).toMatchObject({ passed: false, observed: 'no profile: id is profiled as identifier, which has no distribution to compare' });
+    const notProfiled = await check(
+      same,
+      { expect: 'distribution', column: 'id', maxKs: 0.1 },
+      { profile: profileFile },
+    );
+    expect(notProfiled).toMatchObject({
+      passed: false,
+      observed: 'no profile: id is profiled as identifier, which has no distribution to compare',
+    });
   });
 
   it('resolves a relative profile path against the working directory', async () => {
@@ -398,7 +522,8 @@ describe('expectations gate: options in ladder.yaml', () => {
     expect(found).toEqual([
       {
         path: `${AT}.expectations[0].expect`,
-        message: 'unknown expectation "not-empty"; known kinds: not-null, between, unique, in-set, row-count, references, distribution',
+        message:
+          'unknown expectation "not-empty"; known kinds: not-null, between, unique, in-set, row-count, references, distribution',
       },
     ]);
     expect(() => parseLadder(ladder('            - { expect: not-empty, column: amount }\n'), 'ladder.yaml')).toThrow(
@@ -416,22 +541,33 @@ describe('expectations gate: options in ladder.yaml', () => {
     expect(issues(ladder('            - { expect: between, column: risk }\n'))).toEqual([
       { path: `${AT}.expectations[0].min`, message: 'missing; expected `min`, `max` or both' },
     ]);
-    expect(issues(ladder('            - { expect: row-count, min: 10, max: 5 }\n'))[0].path).toBe(`${AT}.expectations[0].max`);
+    expect(issues(ladder('            - { expect: row-count, min: 10, max: 5 }\n'))[0].path).toBe(
+      `${AT}.expectations[0].max`,
+    );
     expect(issues(ladder('            - { expect: unique, column: id, mostly: 0 }\n'))).toEqual([
       { path: `${AT}.expectations[0].mostly`, message: 'expected a number > 0 and <= 1, got 0' },
     ]);
-    expect(issues(ladder('            - { expect: unique, column: id, mostly: 1.5 }\n'))[0].path).toBe(`${AT}.expectations[0].mostly`);
-    expect(issues(ladder('            - { expect: distribution, column: id, maxKs: 0.1, mostly: 0.9 }\n'))[0]).toMatchObject({
+    expect(issues(ladder('            - { expect: unique, column: id, mostly: 1.5 }\n'))[0].path).toBe(
+      `${AT}.expectations[0].mostly`,
+    );
+    expect(
+      issues(ladder('            - { expect: distribution, column: id, maxKs: 0.1, mostly: 0.9 }\n'))[0],
+    ).toMatchObject({
       path: `${AT}.expectations[0].mostly`,
       message: expect.stringMatching(/^unknown key "mostly"/),
     });
-    expect(issues(ladder('            - { expect: references, column: a, table: b }\n'))[0].path).toBe(`${AT}.expectations[0].refColumn`);
+    expect(issues(ladder('            - { expect: references, column: a, table: b }\n'))[0].path).toBe(
+      `${AT}.expectations[0].refColumn`,
+    );
   });
 
   it('needs at least one expectation, and the options at all', () => {
     const text = ladder('').replace('          expectations:\n', '          expectations: []\n');
-    expect(issues(text)).toEqual([{ path: `${AT}.expectations`, message: 'must list at least one item, got an empty list' }]);
-    const bare = 'name: l\nlayers:\n  - name: mirror\n    seed: { rows: 10, seed: 1 }\n    approval: auto\n    gates:\n      - type: expectations\n';
+    expect(issues(text)).toEqual([
+      { path: `${AT}.expectations`, message: 'must list at least one item, got an empty list' },
+    ]);
+    const bare =
+      'name: l\nlayers:\n  - name: mirror\n    seed: { rows: 10, seed: 1 }\n    approval: auto\n    gates:\n      - type: expectations\n';
     expect(issues(bare)[0].path).toBe(AT);
   });
 });

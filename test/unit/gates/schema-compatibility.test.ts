@@ -40,7 +40,12 @@ function database(ddl: string, rows: unknown[][] = []): string {
   return dbPath;
 }
 
-const feature = (type: FeatureSpec['type'], more: Partial<FeatureSpec> = {}): FeatureSpec => ({ type, required: true, nullable: false, ...more });
+const feature = (type: FeatureSpec['type'], more: Partial<FeatureSpec> = {}): FeatureSpec => ({
+  type,
+  required: true,
+  nullable: false,
+  ...more,
+});
 
 function context(dbPath: string, features: Record<string, FeatureSpec>, label = 'y'): GateContext {
   const input: InputSchema = { table: 't', label, features };
@@ -55,11 +60,17 @@ function context(dbPath: string, features: Record<string, FeatureSpec>, label = 
 }
 
 async function run(dbPath: string, features: Record<string, FeatureSpec>, threshold?: number) {
-  const spec = { name: 'compat', type: 'schema-compatibility', options: {}, ...(threshold === undefined ? {} : { threshold }) };
+  const spec = {
+    name: 'compat',
+    type: 'schema-compatibility',
+    options: {},
+    ...(threshold === undefined ? {} : { threshold }),
+  };
   return schemaCompatibilityGate.run(context(dbPath, features), spec);
 }
 
-const checkNamed = (result: GateResult, name: string): GateCheck | undefined => result.checks?.find((c) => c.name === name);
+const checkNamed = (result: GateResult, name: string): GateCheck | undefined =>
+  result.checks?.find((c) => c.name === name);
 
 describe('schema-compatibility gate', () => {
   it('passes a table that matches the input schema, one check per column', async () => {
@@ -67,8 +78,19 @@ describe('schema-compatibility gate', () => {
       [1.5, 3, 1, 'web', 0],
       [2.25, 4, 0, 'pos', 1],
     ]);
-    const result = await run(dbPath, { amount: feature('number'), n: feature('integer'), flag: feature('boolean'), channel: feature('string') });
-    expect(result).toMatchObject({ passed: true, value: 0, threshold: 0, unit: 'incompatibilities', detail: 'compatible with t (1 widened-type)' });
+    const result = await run(dbPath, {
+      amount: feature('number'),
+      n: feature('integer'),
+      flag: feature('boolean'),
+      channel: feature('string'),
+    });
+    expect(result).toMatchObject({
+      passed: true,
+      value: 0,
+      threshold: 0,
+      unit: 'incompatibilities',
+      detail: 'compatible with t (1 widened-type)',
+    });
     expect(result.checks?.map((c) => [c.name, c.passed])).toEqual([
       ['same-type(amount)', true],
       ['same-type(n)', true],
@@ -76,7 +98,9 @@ describe('schema-compatibility gate', () => {
       ['same-type(channel)', true],
       ['widened-type(y)', true], // the label is read as a number; an INTEGER column widens
     ]);
-    expect(checkNamed(result, 'same-type(amount)')?.observed).toBe('expects number; column declared REAL, holds 2 real');
+    expect(checkNamed(result, 'same-type(amount)')?.observed).toBe(
+      'expects number; column declared REAL, holds 2 real',
+    );
   });
 
   it('fails a required column the table lacks (removed-required-column), label included', async () => {
@@ -146,12 +170,18 @@ describe('schema-compatibility gate', () => {
     expect(result.value).toBe(7);
     const narrowed = result.checks?.filter((c) => c.name.startsWith('narrowed-type(')).map((c) => c.name);
     expect(narrowed).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((n) => `narrowed-type(${n})`));
-    expect(checkNamed(result, 'narrowed-type(a)')?.observed).toBe('expects integer; column declared REAL, holds 2 real; incompatible: declared REAL');
-    expect(checkNamed(result, 'narrowed-type(b)')?.observed).toBe('expects integer; column no declared type, holds 2 real; incompatible: 1 non-integer values');
+    expect(checkNamed(result, 'narrowed-type(a)')?.observed).toBe(
+      'expects integer; column declared REAL, holds 2 real; incompatible: declared REAL',
+    );
+    expect(checkNamed(result, 'narrowed-type(b)')?.observed).toBe(
+      'expects integer; column no declared type, holds 2 real; incompatible: 1 non-integer values',
+    );
     expect(checkNamed(result, 'narrowed-type(c)')?.observed).toContain('1 non-integer values');
     expect(checkNamed(result, 'narrowed-type(e)')?.observed).toContain('1 values other than 0/1');
     expect(checkNamed(result, 'narrowed-type(f)')?.observed).toContain('declared INTEGER, a numeric column');
-    expect(result.detail).toMatch(/^7 incompatible: a narrowed-type \(declared REAL\), b narrowed-type \(1 non-integer values\), /);
+    expect(result.detail).toMatch(
+      /^7 incompatible: a narrowed-type \(declared REAL\), b narrowed-type \(1 non-integer values\), /,
+    );
   });
 
   it('accepts booleans stored as 0/1 in an INTEGER or BOOLEAN column, and integers in a BOOLEAN column as widened', async () => {
@@ -172,7 +202,11 @@ describe('schema-compatibility gate', () => {
       [2.5, 'y', 1],
     ]);
     const result = await run(dbPath, { amount: feature('number'), note: feature('string', { nullable: true }) });
-    expect(result).toMatchObject({ passed: false, value: 1, detail: '1 incompatible: amount nullable-mismatch (2 nulls)' });
+    expect(result).toMatchObject({
+      passed: false,
+      value: 1,
+      detail: '1 incompatible: amount nullable-mismatch (2 nulls)',
+    });
     expect(checkNamed(result, 'nullable-mismatch(amount)')).toEqual({
       name: 'nullable-mismatch(amount)',
       passed: false,
@@ -194,8 +228,14 @@ describe('schema-compatibility gate', () => {
     db.exec('DROP TABLE t; CREATE TABLE elsewhere (x INTEGER)');
     db.close();
     const result = await run(dbPath, { amount: feature('number') }, 10);
-    expect(result).toMatchObject({ passed: false, value: 1, detail: `1 incompatible: table t does not exist in ${dbPath}` });
-    expect(result.checks).toEqual([{ name: 'table-missing(t)', passed: false, observed: `table t does not exist in ${dbPath}` }]);
+    expect(result).toMatchObject({
+      passed: false,
+      value: 1,
+      detail: `1 incompatible: table t does not exist in ${dbPath}`,
+    });
+    expect(result.checks).toEqual([
+      { name: 'table-missing(t)', passed: false, observed: `table t does not exist in ${dbPath}` },
+    ]);
 
     const gone = await run(path.join(root, 'nope.db'), { amount: feature('number') });
     expect(gone).toMatchObject({ passed: false, value: null });
@@ -206,8 +246,15 @@ describe('schema-compatibility gate', () => {
     const ladder = (gate: string) =>
       `name: l\nlayers:\n  - name: mirror\n    seed: { rows: 10, seed: 1 }\n    approval: auto\n    gates:\n${gate}`;
     const parsed = parseLadder(ladder('      - type: schema-compatibility\n        threshold: 1\n'), 'ladder.yaml');
-    expect(parsed.layers[0].gates[0]).toEqual({ name: 'schema-compatibility', type: 'schema-compatibility', threshold: 1, options: {} });
-    expect(() => parseLadder(ladder('      - type: schema-compatibility\n        options: { strict: true }\n'), 'ladder.yaml')).toThrow(ConfigError);
+    expect(parsed.layers[0].gates[0]).toEqual({
+      name: 'schema-compatibility',
+      type: 'schema-compatibility',
+      threshold: 1,
+      options: {},
+    });
+    expect(() =>
+      parseLadder(ladder('      - type: schema-compatibility\n        options: { strict: true }\n'), 'ladder.yaml'),
+    ).toThrow(ConfigError);
     try {
       parseLadder(ladder('      - type: schema-compatibility\n        options: { strict: true }\n'), 'ladder.yaml');
     } catch (err) {

@@ -4,10 +4,27 @@ import type { LoadResult, LoadWindow } from '../../../src/load/generator';
 import type { StoredRun } from '../../../src/load/runs';
 
 /** A 1000 requests/s run of `windowsP99.length` full seconds whose window p99s are given; other latencies scale with p99. */
-function run(id: string, windowsP99: number[], over: { errors?: number; throughput?: number; p99?: number; answeredJitter?: number[] } = {}): StoredRun {
+function run(
+  id: string,
+  windowsP99: number[],
+  over: { errors?: number; throughput?: number; p99?: number; answeredJitter?: number[] } = {},
+): StoredRun {
   const windows: LoadWindow[] = windowsP99.map((p99, second) => {
     const answered = 1000 + (over.answeredJitter?.[second] ?? 0);
-    return { second, intended: 1000, sent: 1000, answered, done: answered, errors: 0, p50: p99 / 4, p90: p99 / 2, p99, p999: p99 * 1.5, max: p99 * 2, partial: false };
+    return {
+      second,
+      intended: 1000,
+      sent: 1000,
+      answered,
+      done: answered,
+      errors: 0,
+      p50: p99 / 4,
+      p90: p99 / 2,
+      p99,
+      p999: p99 * 1.5,
+      max: p99 * 2,
+      partial: false,
+    };
   });
   const p99 = over.p99 ?? windowsP99.reduce((a, b) => a + b, 0) / windowsP99.length;
   const n = windows.length * 1000;
@@ -23,7 +40,15 @@ function run(id: string, windowsP99: number[], over: { errors?: number; throughp
     maxConcurrency: 64,
     timeoutMs: 2000,
     requests: { intended: n, sent: n, answered: n, ok: n - errors, cancelled: 0, unsent: 0 },
-    errors: { total: errors, rate: errors / n, byStatus: errors ? { 500: errors } : {}, timeouts: 0, dropped: 0, connection: 0, connectionByCode: {} },
+    errors: {
+      total: errors,
+      rate: errors / n,
+      byStatus: errors ? { 500: errors } : {},
+      timeouts: 0,
+      dropped: 0,
+      connection: 0,
+      connectionByCode: {},
+    },
     latencyMs: { count: n, mean: p99 / 3, p50: p99 / 4, p90: p99 / 2, p99, p999: p99 * 1.5, max: p99 * 2 },
     serviceTimeMs: { count: n, mean: p99 / 3, p50: p99 / 4, p90: p99 / 2, p99, p999: p99 * 1.5, max: p99 * 2 },
     throughput: over.throughput ?? 1000,
@@ -36,7 +61,14 @@ function run(id: string, windowsP99: number[], over: { errors?: number; throughp
     id,
     createdAt: '2026-11-25T10:00:00.000Z',
     layer: 'traffic',
-    profile: { phases: [{ constant: { rate: 1000, duration: `${windows.length}s` } }], maxConcurrency: 64, timeoutMs: 2000, requests: { source: 'environment' }, seed: 1, batch: 1 },
+    profile: {
+      phases: [{ constant: { rate: 1000, duration: `${windows.length}s` } }],
+      maxConcurrency: 64,
+      timeoutMs: 2000,
+      requests: { source: 'environment' },
+      seed: 1,
+      batch: 1,
+    },
     seed: 1,
     candidate: { name: 'fraud-scoring', version: '2.0.0', digest: 'a'.repeat(64) },
     target: results.target,
@@ -45,7 +77,8 @@ function run(id: string, windowsP99: number[], over: { errors?: number; throughp
 }
 
 const metric = (c: ReturnType<typeof compareRuns>, key: MetricKey) => c.metrics.find((m) => m.metric === key)!;
-const noisy = (base: number, amplitude: number, n = 10) => Array.from({ length: n }, (_, i) => base + (i % 2 === 0 ? amplitude : -amplitude));
+const noisy = (base: number, amplitude: number, n = 10) =>
+  Array.from({ length: n }, (_, i) => base + (i % 2 === 0 ? amplitude : -amplitude));
 
 describe('noise estimate', () => {
   it('takes the mean squared successive difference, so a steady trend is not noise', () => {
@@ -76,7 +109,15 @@ describe('compareRuns', () => {
   it('reports B faster when its latency is lower by more than 3× the noise, with deltas B − A', () => {
     const c = compareRuns(run('A', noisy(40, 2)), run('B', noisy(20, 2)));
     const p99 = metric(c, 'p99');
-    expect(p99).toMatchObject({ a: 40, b: 20, delta: -20, deltaPercent: -50, exceedsNoise: true, better: 'B', verdict: 'B faster' });
+    expect(p99).toMatchObject({
+      a: 40,
+      b: 20,
+      delta: -20,
+      deltaPercent: -50,
+      exceedsNoise: true,
+      better: 'B',
+      verdict: 'B faster',
+    });
     // s² = (4² × 9)/(18) = 8 per run; SE = √8 × √(2/10) = 1.265; 3 SE = 3.79
     expect(p99.noise).toBeCloseTo(3 * Math.sqrt(8) * Math.sqrt(0.2), 5);
     expect(c.verdict).toBe('B better');
@@ -85,7 +126,9 @@ describe('compareRuns', () => {
 
   it('calls a difference smaller than 3× the noise the same, and a larger one not', () => {
     // Window p99s alternate ±10 ms: 3·SE ≈ 3 × √200 × √0.2 ≈ 19 ms.
-    expect(metric(compareRuns(run('A', noisy(100, 10)), run('B', noisy(115, 10))), 'p99').verdict).toBe('same within noise');
+    expect(metric(compareRuns(run('A', noisy(100, 10)), run('B', noisy(115, 10))), 'p99').verdict).toBe(
+      'same within noise',
+    );
     expect(metric(compareRuns(run('A', noisy(100, 10)), run('B', noisy(125, 10))), 'p99').verdict).toBe('A faster');
   });
 
@@ -106,7 +149,10 @@ describe('compareRuns', () => {
     expect(metric(compareRuns(a, b), 'p999').noise).toBeCloseTo(3 * 2 * Math.sqrt(0.2), 6);
     // With 500 answers a window, a window's p99.9 is its maximum: treated as an extreme too.
     const half = Array.from({ length: 10 }, () => -500);
-    const small = compareRuns(run('A', [10, 2, 2, 2, 2, 2, 2, 2, 2, 2], { answeredJitter: half }), run('B', noisy(2, 0), { answeredJitter: half }));
+    const small = compareRuns(
+      run('A', [10, 2, 2, 2, 2, 2, 2, 2, 2, 2], { answeredJitter: half }),
+      run('B', noisy(2, 0), { answeredJitter: half }),
+    );
     expect(metric(small, 'p999').noise).toBeCloseTo(3 * 2 * Math.SQRT2, 6);
   });
 
@@ -134,10 +180,21 @@ describe('compareRuns', () => {
 
   it('judges throughput against the window-to-window spread of answers', () => {
     const jitter = Array.from({ length: 10 }, (_, i) => (i % 2 ? 30 : -30));
-    expect(metric(compareRuns(run('A', noisy(20, 1), { throughput: 1000, answeredJitter: jitter }), run('B', noisy(20, 1), { throughput: 1020, answeredJitter: jitter })), 'throughput').verdict).toBe(
-      'same within noise',
-    );
-    expect(metric(compareRuns(run('A', noisy(20, 1), { throughput: 1000 }), run('B', noisy(20, 1), { throughput: 800 })), 'throughput').verdict).toBe('A higher');
+    expect(
+      metric(
+        compareRuns(
+          run('A', noisy(20, 1), { throughput: 1000, answeredJitter: jitter }),
+          run('B', noisy(20, 1), { throughput: 1020, answeredJitter: jitter }),
+        ),
+        'throughput',
+      ).verdict,
+    ).toBe('same within noise');
+    expect(
+      metric(
+        compareRuns(run('A', noisy(20, 1), { throughput: 1000 }), run('B', noisy(20, 1), { throughput: 800 })),
+        'throughput',
+      ).verdict,
+    ).toBe('A higher');
   });
 
   it('says when the noise could not be measured, and falls back to the floor', () => {

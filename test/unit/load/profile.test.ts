@@ -23,7 +23,9 @@ describe('intendedSchedule', () => {
   });
 
   it('sends ⌈rate × duration⌉ requests, also for fractional rates', () => {
-    expect(Array.from(intendedSchedule(parse({ phases: [{ constant: { rate: 0.5, duration: '3s' } }] })))).toEqual([0, 2000]);
+    expect(Array.from(intendedSchedule(parse({ phases: [{ constant: { rate: 0.5, duration: '3s' } }] })))).toEqual([
+      0, 2000,
+    ]);
     expect(intendedSchedule(parse({ phases: [{ constant: { rate: 3, duration: '1s' } }] }))).toHaveLength(3);
     expect(intendedSchedule(parse({ phases: [{ constant: { rate: 1000, duration: '10s' } }] }))).toHaveLength(10_000);
   });
@@ -56,7 +58,11 @@ describe('intendedSchedule', () => {
 
   it('plays phases one after another; a burst is a high constant rate', () => {
     const profile = parse({
-      phases: [{ constant: { rate: 2, duration: '1s' } }, { burst: { rate: 10, duration: '500ms' } }, { constant: { rate: 1, duration: '2s' } }],
+      phases: [
+        { constant: { rate: 2, duration: '1s' } },
+        { burst: { rate: 10, duration: '500ms' } },
+        { constant: { rate: 1, duration: '2s' } },
+      ],
     });
     expect(Array.from(intendedSchedule(profile))).toEqual([0, 500, 1000, 1100, 1200, 1300, 1400, 1500, 2500]);
     expect(profileDurationMs(profile)).toBe(3500);
@@ -65,7 +71,9 @@ describe('intendedSchedule', () => {
   });
 
   it('is ascending and ends before the profile does', () => {
-    const profile = parse({ phases: [{ ramp: { from: 5, to: 300, duration: '3s' } }, { burst: { rate: 700, duration: '1s' } }] });
+    const profile = parse({
+      phases: [{ ramp: { from: 5, to: 300, duration: '3s' } }, { burst: { rate: 700, duration: '1s' } }],
+    });
     const s = intendedSchedule(profile);
     for (let i = 1; i < s.length; i++) expect(s[i]).toBeGreaterThanOrEqual(s[i - 1]);
     expect(s[s.length - 1]).toBeLessThan(profileDurationMs(profile));
@@ -87,7 +95,10 @@ describe('loadProfileSchema', () => {
   });
 
   it('accepts a replay source with a file', () => {
-    expect(parse({ phases: [{ burst: { rate: 1, duration: '1s' } }], requests: { source: 'replay', file: 'x.jsonl' } }).requests).toEqual({
+    expect(
+      parse({ phases: [{ burst: { rate: 1, duration: '1s' } }], requests: { source: 'replay', file: 'x.jsonl' } })
+        .requests,
+    ).toEqual({
       source: 'replay',
       file: 'x.jsonl',
     });
@@ -105,8 +116,15 @@ describe('loadProfileSchema', () => {
   });
 
   it('names the phase and the field for a bad duration, and the index of the phase', () => {
-    expect(issues({ phases: [{ constant: { rate: 1, duration: '1s' } }, { constant: { rate: 1, duration: '10 parsecs' } }] })).toEqual([
-      { path: 'phases[1].constant.duration', message: expect.stringMatching(/^expected a duration such as .*, got "10 parsecs"$/) },
+    expect(
+      issues({
+        phases: [{ constant: { rate: 1, duration: '1s' } }, { constant: { rate: 1, duration: '10 parsecs' } }],
+      }),
+    ).toEqual([
+      {
+        path: 'phases[1].constant.duration',
+        message: expect.stringMatching(/^expected a duration such as .*, got "10 parsecs"$/),
+      },
     ]);
     expect(issues({ phases: [{ constant: { rate: 1, duration: '0s' } }] })).toEqual([
       { path: 'phases[0].constant.duration', message: 'expected a duration longer than zero, got "0s"' },
@@ -114,16 +132,24 @@ describe('loadProfileSchema', () => {
   });
 
   it('says a phase is exactly one of constant, ramp and burst', () => {
-    expect(issues({ phases: [{}] })[0]).toEqual({ path: 'phases[0]', message: expect.stringContaining('expected one of constant, ramp, burst') });
-    expect(issues({ phases: [{ constant: { rate: 1, duration: '1s' }, burst: { rate: 9, duration: '1s' } }] })).toEqual([
-      { path: 'phases[0]', message: 'a phase is exactly one of constant, ramp, burst; got constant and burst' },
-    ]);
-    expect(issues({ phases: [{ steady: { rate: 1 } }] })).toContainEqual({ path: 'phases[0].steady', message: 'unknown key "steady"' });
+    expect(issues({ phases: [{}] })[0]).toEqual({
+      path: 'phases[0]',
+      message: expect.stringContaining('expected one of constant, ramp, burst'),
+    });
+    expect(issues({ phases: [{ constant: { rate: 1, duration: '1s' }, burst: { rate: 9, duration: '1s' } }] })).toEqual(
+      [{ path: 'phases[0]', message: 'a phase is exactly one of constant, ramp, burst; got constant and burst' }],
+    );
+    expect(issues({ phases: [{ steady: { rate: 1 } }] })).toContainEqual({
+      path: 'phases[0].steady',
+      message: 'unknown key "steady"',
+    });
   });
 
   it('rejects bad throttle, timeout, batch, seed and request source values by field', () => {
     const phases = [{ constant: { rate: 1, duration: '1s' } }];
-    expect(issues({ phases, maxConcurrency: 0 })).toEqual([{ path: 'maxConcurrency', message: 'expected an integer between 1 and 10000, got 0' }]);
+    expect(issues({ phases, maxConcurrency: 0 })).toEqual([
+      { path: 'maxConcurrency', message: 'expected an integer between 1 and 10000, got 0' },
+    ]);
     expect(issues({ phases, timeoutMs: 1.5 })[0].path).toBe('timeoutMs');
     expect(issues({ phases, batch: 0 })[0].path).toBe('batch');
     expect(issues({ phases, seed: 'x' })[0].path).toBe('seed');
@@ -133,12 +159,17 @@ describe('loadProfileSchema', () => {
     expect(issues({ phases, requests: { source: 'kafka' } })).toEqual([
       { path: 'requests.source', message: 'expected source "environment" or "replay", got "kafka"' },
     ]);
-    expect(issues({ phases: [] })).toEqual([{ path: 'phases', message: 'must list at least one item, got an empty list' }]);
+    expect(issues({ phases: [] })).toEqual([
+      { path: 'phases', message: 'must list at least one item, got an empty list' },
+    ]);
   });
 
   it('refuses a profile that would send more than 5 million requests', () => {
     expect(issues({ phases: [{ constant: { rate: 100_000, duration: '1m' } }] })).toEqual([
-      { path: 'phases', message: 'the phases send 6000000 requests; at most 5000000 per run (lower a rate or a duration)' },
+      {
+        path: 'phases',
+        message: 'the phases send 6000000 requests; at most 5000000 per run (lower a rate or a duration)',
+      },
     ]);
   });
 });

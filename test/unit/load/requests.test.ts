@@ -6,7 +6,13 @@ import { loadCandidate } from '../../../src/config/candidate';
 import { seedTransactions } from '../../../src/data/transactions';
 import type { InputSchema } from '../../../src/domain/ladder';
 import { loadProfileSchema } from '../../../src/load/profile';
-import { environmentBodies, replayBodies, requestBodies, resolveRequestFile, shuffle } from '../../../src/load/requests';
+import {
+  environmentBodies,
+  replayBodies,
+  requestBodies,
+  resolveRequestFile,
+  shuffle,
+} from '../../../src/load/requests';
 
 let dir: string;
 let dbPath: string;
@@ -24,13 +30,15 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const sequence = (body: (i: number) => string, n: number) => Array.from({ length: n }, (_, i) => body(i));
 
 describe('environmentBodies', () => {
-  it('sends {records: [...]} with the candidate\'s features (and record key) only, batch records per request', () => {
+  it("sends {records: [...]} with the candidate's features (and record key) only, batch records per request", () => {
     const { body, distinct } = environmentBodies({ dbPath, input, seed: 1, batch: 3, requests: 1000 });
     expect(distinct).toBe(300);
     const parsed = JSON.parse(body(0)) as { records: Array<Record<string, unknown>> };
     expect(parsed.records).toHaveLength(3);
     for (const record of parsed.records) {
-      expect(Object.keys(record).sort()).toEqual([...Object.keys(input.features), ...(input.key ? [input.key] : [])].sort());
+      expect(Object.keys(record).sort()).toEqual(
+        [...Object.keys(input.features), ...(input.key ? [input.key] : [])].sort(),
+      );
       expect(typeof record.is_foreign).toBe('boolean');
     }
   });
@@ -52,9 +60,9 @@ describe('environmentBodies', () => {
   });
 
   it('names the table and the database when it cannot read records', () => {
-    expect(() => environmentBodies({ dbPath, input: { ...input, table: 'nope' }, seed: 1, batch: 1, requests: 1 })).toThrow(
-      `cannot read request records from nope in ${dbPath}: table nope does not exist`,
-    );
+    expect(() =>
+      environmentBodies({ dbPath, input: { ...input, table: 'nope' }, seed: 1, batch: 1, requests: 1 }),
+    ).toThrow(`cannot read request records from nope in ${dbPath}: table nope does not exist`);
   });
 });
 
@@ -79,7 +87,11 @@ describe('replayBodies', () => {
     const file = write('ok.jsonl', '{"records":[{"amount":1}]}\n\n  {"records":[{"amount":2}]}  \n');
     const { body, distinct } = replayBodies(file);
     expect(distinct).toBe(2);
-    expect(sequence(body, 3)).toEqual(['{"records":[{"amount":1}]}', '{"records":[{"amount":2}]}', '{"records":[{"amount":1}]}']);
+    expect(sequence(body, 3)).toEqual([
+      '{"records":[{"amount":1}]}',
+      '{"records":[{"amount":2}]}',
+      '{"records":[{"amount":1}]}',
+    ]);
   });
 
   it('names the file when it is missing or empty', () => {
@@ -93,14 +105,19 @@ describe('replayBodies', () => {
     const bad = write('bad.jsonl', '{"records":[]}\n{"records": [\n');
     expect(() => replayBodies(bad)).toThrow(new RegExp(`^${bad.replace(/[.]/g, '\\.')}:2: not valid JSON`));
     const notObject = write('array.jsonl', '{"records":[]}\n\n[1, 2]\n');
-    expect(() => replayBodies(notObject)).toThrow(`${notObject}:3: expected a JSON object (one request body), got an array`);
+    expect(() => replayBodies(notObject)).toThrow(
+      `${notObject}:3: expected a JSON object (one request body), got an array`,
+    );
   });
 });
 
 describe('requestBodies', () => {
   it('reads a relative replay file relative to baseDir, and resolveRequestFile makes it absolute for storing', () => {
     fs.writeFileSync(path.join(dir, 'log.jsonl'), '{"records":[]}\n');
-    const profile = loadProfileSchema.parse({ phases: [{ constant: { rate: 1, duration: '1s' } }], requests: { source: 'replay', file: 'log.jsonl' } });
+    const profile = loadProfileSchema.parse({
+      phases: [{ constant: { rate: 1, duration: '1s' } }],
+      requests: { source: 'replay', file: 'log.jsonl' },
+    });
     expect(requestBodies(profile, { baseDir: dir }).distinct).toBe(1);
     expect(resolveRequestFile(profile, dir).requests).toEqual({ source: 'replay', file: path.join(dir, 'log.jsonl') });
   });

@@ -21,7 +21,14 @@ function stored(id: string, createdAt: string, answered = 100): StoredRun {
     id,
     createdAt,
     layer: 'traffic',
-    profile: { phases: [{ constant: { rate: 10, duration: '10s' } }], maxConcurrency: 64, timeoutMs: 2000, requests: { source: 'environment' }, seed: 7, batch: 1 },
+    profile: {
+      phases: [{ constant: { rate: 10, duration: '10s' } }],
+      maxConcurrency: 64,
+      timeoutMs: 2000,
+      requests: { source: 'environment' },
+      seed: 7,
+      batch: 1,
+    },
     seed: 7,
     candidate: { name: 'fraud-scoring', version: '2.0.0', digest: 'c'.repeat(64) },
     target: 'http://127.0.0.1:4000/predict',
@@ -91,13 +98,17 @@ describe('RunStore', () => {
       'run-mid-a',
       'run-old',
     ]);
-    expect(problems).toEqual([expect.stringContaining(`${path.join(runs.dir, 'run-broken', 'run.json')}: not valid JSON`)]);
+    expect(problems).toEqual([
+      expect.stringContaining(`${path.join(runs.dir, 'run-broken', 'run.json')}: not valid JSON`),
+    ]);
   });
 
   it('says which fields a file that is not a run lacks', () => {
     const runs = new RunStore(home);
     fs.mkdirSync(path.join(runs.dir, 'run-odd'), { recursive: true });
     fs.writeFileSync(path.join(runs.dir, 'run-odd', 'run.json'), JSON.stringify({ id: 'run-odd', createdAt: 'x' }));
-    expect(() => runs.get('run-odd')).toThrow(/run-odd\/run.json: not a stored run: missing layer, profile, candidate, target, results/);
+    expect(() => runs.get('run-odd')).toThrow(
+      /run-odd\/run.json: not a stored run: missing layer, profile, candidate, target, results/,
+    );
   });
 });

@@ -44,13 +44,26 @@ describe('CsvReader', () => {
   });
 
   it('accepts CRLF, lone CR, a byte order mark, a missing final newline, empty fields, and skips blank lines', () => {
-    expect(read(csv('\ufeffa,b\r\n1,\r\n\r\n,2\r3,"4"')).rows).toEqual([['1', ''], ['', '2'], ['3', '4']]);
+    expect(read(csv('\ufeffa,b\r\n1,\r\n\r\n,2\r3,"4"')).rows).toEqual([
+      ['1', ''],
+      ['', '2'],
+      ['3', '4'],
+    ]);
     expect(read(csv('a,b\n1,2\n')).rows).toEqual([['1', '2']]);
     expect(read(csv('a,b\n"",""\n')).rows).toEqual([['', '']]);
   });
 
   it('round-trips what CsvWriter writes, across chunk boundaries (multi-byte characters included)', () => {
-    const pieces = ['plain', 'with,comma', 'with "quotes"', 'line\nbreak', 'crlf\r\nbreak', 'ünïcødé ✓ 𝄞', '', ' spaced '];
+    const pieces = [
+      'plain',
+      'with,comma',
+      'with "quotes"',
+      'line\nbreak',
+      'crlf\r\nbreak',
+      'ünïcødé ✓ 𝄞',
+      '',
+      ' spaced ',
+    ];
     const expected: string[][] = [];
     const file = path.join(root, 'roundtrip.csv');
     const fd = fs.openSync(file, 'w');
@@ -73,7 +86,11 @@ describe('CsvReader', () => {
     for (const chunkBytes of [1, 2, 3, 5, 7, 16, 64, 333]) expect(read(file, chunkBytes)).toEqual(whole);
     const tricky = csv('a,b\r\n"x\r\ny","é""𝄞"\r\n\r\n3,\r4,"5"');
     const expected = read(tricky);
-    expect(expected.rows).toEqual([['x\r\ny', 'é"𝄞'], ['3', ''], ['4', '5']]);
+    expect(expected.rows).toEqual([
+      ['x\r\ny', 'é"𝄞'],
+      ['3', ''],
+      ['4', '5'],
+    ]);
     for (let chunkBytes = 1; chunkBytes < 12; chunkBytes++) expect(read(tricky, chunkBytes)).toEqual(expected);
   });
 
@@ -99,12 +116,16 @@ describe('malformed CSV: the file and the line', () => {
   });
 
   it('text after a closing quote, counted after earlier multi-line fields', () => {
-    expect(malformed(path.join(MASKING_FIXTURES, 'text-after-quote.csv')).message).toMatch(/line 2: unexpected text after the closing quote of field 2/);
+    expect(malformed(path.join(MASKING_FIXTURES, 'text-after-quote.csv')).message).toMatch(
+      /line 2: unexpected text after the closing quote of field 2/,
+    );
     expect(malformed(csv('a,b\n"x\ny",1\n"z"q,2\n')).line).toBe(4);
   });
 
   it('an empty file, an empty or duplicate header name', () => {
-    expect(malformed(path.join(MASKING_FIXTURES, 'empty.csv')).message).toMatch(/line 1: the file is empty; expected a header row/);
+    expect(malformed(path.join(MASKING_FIXTURES, 'empty.csv')).message).toMatch(
+      /line 1: the file is empty; expected a header row/,
+    );
     expect(malformed(csv('a,,c\n1,2,3\n')).message).toMatch(/line 1: header field 2 is empty/);
     expect(malformed(csv('a,b,a\n1,2,3\n')).message).toMatch(/line 1: column "a" appears twice/);
   });

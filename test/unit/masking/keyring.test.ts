@@ -32,7 +32,9 @@ describe('loadKeyring', () => {
     expect(keyring.environmentKeys('mirror', 'old').hmac.equals(a.hmac)).toBe(false);
     expect(a.fake.equals(a.hmac)).toBe(false);
     expect(a.keyId).toMatch(/^[0-9a-f]{12}$/);
-    expect(() => keyring.environmentKeys('mirror', 'nope')).toThrow(/no key named "nope"; the keyring holds "main", "old"/);
+    expect(() => keyring.environmentKeys('mirror', 'nope')).toThrow(
+      /no key named "nope"; the keyring holds "main", "old"/,
+    );
   });
 
   it('refuses a missing keyring, naming the path', () => {
@@ -49,7 +51,9 @@ describe('loadKeyring', () => {
     fs.mkdirSync(nested, { recursive: true });
     const { file } = writeKeyring(nested);
     expect(enclosingRepository(nested)).toBe(repo);
-    expect(configErrorOf(() => loadKeyring(file)).message).toMatch(/keyring\.yaml: the keyring is inside the git repository .*repo, where it could be committed; move it outside/);
+    expect(configErrorOf(() => loadKeyring(file)).message).toMatch(
+      /keyring\.yaml: the keyring is inside the git repository .*repo, where it could be committed; move it outside/,
+    );
     // A link from outside to a file inside the repository is refused too.
     const link = path.join(dir('links'), 'keyring.yaml');
     fs.symlinkSync(file, link);
@@ -68,7 +72,11 @@ describe('loadKeyring', () => {
     const short = 'ab'.repeat(16); // 16 bytes
     const notKey = 'zz!'.repeat(20);
     const file = path.join(d, 'keyring.yaml');
-    fs.writeFileSync(file, `keys:\n  short: ${short}\n  weird: "${notKey}"\n  "bad name": ${'cd'.repeat(32)}\nactive: missing\nextra: 1\n`, { mode: 0o600 });
+    fs.writeFileSync(
+      file,
+      `keys:\n  short: ${short}\n  weird: "${notKey}"\n  "bad name": ${'cd'.repeat(32)}\nactive: missing\nextra: 1\n`,
+      { mode: 0o600 },
+    );
     const error = configErrorOf(() => loadKeyring(file));
     expect(error.issues.map((i) => i.path)).toEqual(['extra', 'keys.short', 'keys.weird', 'keys.bad name', 'active']);
     expect(error.message).toContain('keys.short: too short: 16 bytes, expected at least 32');

@@ -17,7 +17,19 @@ describe('loadPolicy', () => {
     expect(policy.columns.get('card')).toEqual({ op: 'mask', keep: 4, char: '*', preserveLength: false });
     expect(policy.columns.get('city')).toEqual({ op: 'keep' });
     expect(policy.columns.get('notes')).toEqual({ op: 'drop' });
-    expect([...policy.columns.keys()]).toEqual(['id', 'full_name', 'email', 'phone', 'card', 'zip', 'birth_date', 'balance', 'city', 'notes', 'segment']);
+    expect([...policy.columns.keys()]).toEqual([
+      'id',
+      'full_name',
+      'email',
+      'phone',
+      'card',
+      'zip',
+      'birth_date',
+      'balance',
+      'city',
+      'notes',
+      'segment',
+    ]);
     expect(usesKeys(policy)).toBe(true);
   });
 
@@ -43,7 +55,16 @@ describe('loadPolicy', () => {
     expect(error.file).toBe('masking.yaml');
     const paths = error.issues.map((i) => i.path);
     expect(paths).toEqual(
-      expect.arrayContaining(['colums', 'columns.a.lenght', 'columns.b.kind', 'columns.c.op', 'columns.d.size', 'columns.e.size', 'columns.f.keep', 'columns.g']),
+      expect.arrayContaining([
+        'colums',
+        'columns.a.lenght',
+        'columns.b.kind',
+        'columns.c.op',
+        'columns.d.size',
+        'columns.e.size',
+        'columns.f.keep',
+        'columns.g',
+      ]),
     );
     expect(error.message).toContain('masking.yaml: columns.c.op: expected one of "keep", "hmac"');
     expect(error.message).toContain('masking.yaml: columns.d.size: missing; expected the bucket width');
@@ -56,7 +77,9 @@ describe('loadPolicy', () => {
   });
 
   it('refuses a missing or malformed file, naming it', () => {
-    expect(configErrorOf(() => loadPolicy(path.join(root, 'nope.yaml'))).message).toMatch(/nope\.yaml: policy file not found/);
+    expect(configErrorOf(() => loadPolicy(path.join(root, 'nope.yaml'))).message).toMatch(
+      /nope\.yaml: policy file not found/,
+    );
     const bad = path.join(root, 'bad.yaml');
     fs.writeFileSync(bad, 'columns: [a, b\n');
     expect(configErrorOf(() => loadPolicy(bad)).message).toMatch(/bad\.yaml: YAML syntax error at line/);
@@ -74,11 +97,24 @@ describe('checkCoverage', () => {
   it('names every uncovered source column, and the policy file', () => {
     const error = configErrorOf(() => checkCoverage(policy(), [...columns, 'ssn', 'dob'], 'customers.csv'));
     expect(error.file).toMatch(/masking\.yaml$/);
-    expect(error.issues).toEqual([{ path: 'columns', message: expect.stringContaining('columns "ssn", "dob" of customers.csv are not covered by the policy') }]);
+    expect(error.issues).toEqual([
+      {
+        path: 'columns',
+        message: expect.stringContaining('columns "ssn", "dob" of customers.csv are not covered by the policy'),
+      },
+    ]);
   });
 
   it('names a policy column the source lacks', () => {
-    const error = configErrorOf(() => checkCoverage(policy(), columns.filter((c) => c !== 'notes'), 'customers.csv'));
-    expect(error.issues).toEqual([{ path: 'columns.notes', message: expect.stringContaining('customers.csv has no column "notes"') }]);
+    const error = configErrorOf(() =>
+      checkCoverage(
+        policy(),
+        columns.filter((c) => c !== 'notes'),
+        'customers.csv',
+      ),
+    );
+    expect(error.issues).toEqual([
+      { path: 'columns.notes', message: expect.stringContaining('customers.csv has no column "notes"') },
+    ]);
   });
 });

@@ -59,18 +59,57 @@ function tableRows(dbPath: string, table: string): Record<string, unknown>[] {
 const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 /** The PII of customers.csv that must not survive sanitization. */
-const SOURCE_PII = ['Ada Lovelace', 'ada@analytical.example', '+1-212-555-0142', '4111111111111111', '02134', '1985-11-05', 'c001', 'prefers'];
+const SOURCE_PII = [
+  'Ada Lovelace',
+  'ada@analytical.example',
+  '+1-212-555-0142',
+  '4111111111111111',
+  '02134',
+  '1985-11-05',
+  'c001',
+  'prefers',
+];
 
 describe('sanitize: CSV → CSV', () => {
   it('applies each op, drops dropped columns, keeps joins inside one environment, and leaks no source PII', async () => {
     const out = path.join(root, 'csv-out', 'customers.masked.csv');
-    const report = await sanitize({ source: CUSTOMERS_CSV, policy, target: { kind: 'file', path: out }, environment: 'mirror' });
-    expect(report).toMatchObject({ rowsRead: 5, rowsWritten: 5, source: { kind: 'csv' }, target: { kind: 'csv', path: out }, key: { environment: 'mirror', name: 'main' } });
+    const report = await sanitize({
+      source: CUSTOMERS_CSV,
+      policy,
+      target: { kind: 'file', path: out },
+      environment: 'mirror',
+    });
+    expect(report).toMatchObject({
+      rowsRead: 5,
+      rowsWritten: 5,
+      source: { kind: 'csv' },
+      target: { kind: 'csv', path: out },
+      key: { environment: 'mirror', name: 'main' },
+    });
     expect(report.columns.find((c) => c.name === 'notes')).toEqual({ name: 'notes', op: 'drop', detail: 'drop' });
 
     const { header, rows } = readCsv(out);
-    expect(header).toEqual(['id', 'full_name', 'email', 'phone', 'card', 'zip', 'birth_date', 'balance', 'city', 'segment']);
-    expect(rows[0]).toMatchObject({ phone: '[phone]', card: '****1111', zip: '021', birth_date: '1985-11', balance: '[1000,2000)', city: 'Boston, MA', segment: 'retail' });
+    expect(header).toEqual([
+      'id',
+      'full_name',
+      'email',
+      'phone',
+      'card',
+      'zip',
+      'birth_date',
+      'balance',
+      'city',
+      'segment',
+    ]);
+    expect(rows[0]).toMatchObject({
+      phone: '[phone]',
+      card: '****1111',
+      zip: '021',
+      birth_date: '1985-11',
+      balance: '[1000,2000)',
+      city: 'Boston, MA',
+      segment: 'retail',
+    });
     expect(rows[0].id).toMatch(/^cust_[a-z2-7]{16}$/);
     expect(rows[0].email).toMatch(/@example\.(com|net|org)$/);
     expect(rows[2]).toMatchObject({ birth_date: '1978-12', balance: '[10000,+inf)', zip: '205' });
@@ -108,7 +147,11 @@ describe('sanitize: into an environment', () => {
     const strataHome = home('mirror');
     const dbPath = path.join(strataHome, 'envs', 'mirror', 'data.db');
     seedTransactions(dbPath, { rows: 200, seed: 1 });
-    const opts: SanitizeOptions = { source: CUSTOMERS_CSV, policy, target: { kind: 'env', home: strataHome, layer: 'mirror' } };
+    const opts: SanitizeOptions = {
+      source: CUSTOMERS_CSV,
+      policy,
+      target: { kind: 'env', home: strataHome, layer: 'mirror' },
+    };
     const report = await sanitize(opts);
     expect(report.target).toEqual({ kind: 'sqlite', path: dbPath, table: 'customers', layer: 'mirror' });
     expect(report.key?.environment).toBe('mirror');
@@ -127,7 +170,9 @@ describe('sanitize: into an environment', () => {
     const strataHome = home('integration');
     const sourceDb = path.join(root, 'prod.db');
     const db = new Database(sourceDb);
-    db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, zip INTEGER, score REAL, big INTEGER); CREATE TABLE other (x)');
+    db.exec(
+      'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, zip INTEGER, score REAL, big INTEGER); CREATE TABLE other (x)',
+    );
     db.prepare('INSERT INTO users VALUES (?, ?, ?, ?, ?)').run(1, 'a@b.example', 2134, 0.5, 2n ** 62n);
     db.prepare('INSERT INTO users VALUES (?, ?, ?, ?, ?)').run(2, null, 94105, 1.25, 7);
     db.close();
@@ -143,20 +188,35 @@ describe('sanitize: into an environment', () => {
     expect(rows[0].id).toMatch(/^\d{12}$/);
     expect(rows[1]).toMatchObject({ email: null, zip: '941', score: 1.25, big: 7 });
     const out = new Database(dbPath, { readonly: true });
-    const types = (out.prepare('PRAGMA table_info(app_users)').all() as { name: string; type: string }[]).map((c) => `${c.name} ${c.type}`);
-    expect(out.prepare('SELECT big FROM app_users WHERE rowid = 1').safeIntegers(true).get()).toEqual({ big: 2n ** 62n });
+    const types = (out.prepare('PRAGMA table_info(app_users)').all() as { name: string; type: string }[]).map(
+      (c) => `${c.name} ${c.type}`,
+    );
+    expect(out.prepare('SELECT big FROM app_users WHERE rowid = 1').safeIntegers(true).get()).toEqual({
+      big: 2n ** 62n,
+    });
     out.close();
     expect(types).toEqual(['id TEXT', 'email TEXT', 'zip TEXT', 'score REAL', 'big INTEGER']);
 
     // A policy without `table` is refused when the database holds more than one.
     fs.writeFileSync(p, fs.readFileSync(p, 'utf8').replace('table: users\n', ''));
-    const error = await asyncConfigErrorOf(() => sanitize({ source: sourceDb, policy: p, target: { kind: 'file', path: path.join(root, 'u.csv') }, environment: 'x' }));
-    expect(error.message).toMatch(/users\.yaml: table: missing; the SQLite source .*prod\.db has tables "other", "users"/);
+    const error = await asyncConfigErrorOf(() =>
+      sanitize({
+        source: sourceDb,
+        policy: p,
+        target: { kind: 'file', path: path.join(root, 'u.csv') },
+        environment: 'x',
+      }),
+    );
+    expect(error.message).toMatch(
+      /users\.yaml: table: missing; the SQLite source .*prod\.db has tables "other", "users"/,
+    );
   });
 
   it('refuses a layer that is not provisioned, writing nothing', async () => {
     const strataHome = home();
-    const error = await asyncConfigErrorOf(() => sanitize({ source: CUSTOMERS_CSV, policy, target: { kind: 'env', home: strataHome, layer: 'mirror' } }));
+    const error = await asyncConfigErrorOf(() =>
+      sanitize({ source: CUSTOMERS_CSV, policy, target: { kind: 'env', home: strataHome, layer: 'mirror' } }),
+    );
     expect(error).toBeInstanceOf(NotProvisionedError);
     expect(error.message).toMatch(/envs\/mirror: layer mirror has no environment; provision the layer first/);
     expect(fs.existsSync(strataHome)).toBe(false);
@@ -170,7 +230,9 @@ describe('atomic writes: a failure mid-way leaves the target as it was', () => {
     const lines = ['id,full_name,email,phone,card,zip,birth_date,balance,city,notes,segment'];
     for (let i = 1; i <= rows; i++) {
       const date = i === badAt ? 'not-a-date' : `19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 10}`;
-      lines.push(`u${i},Person ${i},p${i}@mail.example,+1-212-555-${String(i % 10000).padStart(4, '0')},4111${String(i).padStart(12, '0')},${String(10000 + (i % 89999))},${date},${i % 20000},City ${i % 100},,retail`);
+      lines.push(
+        `u${i},Person ${i},p${i}@mail.example,+1-212-555-${String(i % 10000).padStart(4, '0')},4111${String(i).padStart(12, '0')},${String(10000 + (i % 89999))},${date},${i % 20000},City ${i % 100},,retail`,
+      );
     }
     fs.writeFileSync(file, lines.join('\n') + '\n');
     return file;
@@ -205,8 +267,12 @@ describe('atomic writes: a failure mid-way leaves the target as it was', () => {
   it('a value rejected on row 15 000, named by file, line and column', async () => {
     const source = bigCsv('big-bad.csv', 20_000, 15_000);
     const { strataHome, dbPath, before } = seededEnv('mirror');
-    const error = await asyncConfigErrorOf(() => sanitize({ source, policy, target: { kind: 'env', home: strataHome, layer: 'mirror' }, batchRows: 1000 }));
-    expect(error.message).toBe(`${source}: line 15001, column "birth_date": not a date (expected YYYY-MM-DD, optionally with a time); fix the source or set \`invalid: empty\` on the column`);
+    const error = await asyncConfigErrorOf(() =>
+      sanitize({ source, policy, target: { kind: 'env', home: strataHome, layer: 'mirror' }, batchRows: 1000 }),
+    );
+    expect(error.message).toBe(
+      `${source}: line 15001, column "birth_date": not a date (expected YYYY-MM-DD, optionally with a time); fix the source or set \`invalid: empty\` on the column`,
+    );
     expect(sha256(dbPath)).toBe(before);
     expect(listFiles(path.dirname(dbPath))).toEqual(['data.db']);
   });
@@ -215,7 +281,9 @@ describe('atomic writes: a failure mid-way leaves the target as it was', () => {
     const source = bigCsv('big-malformed.csv', 12_000);
     fs.appendFileSync(source, 'u-x,"unterminated,a,b\n');
     const { strataHome, dbPath, before } = seededEnv('mirror');
-    const error = await asyncConfigErrorOf(() => sanitize({ source, policy, target: { kind: 'env', home: strataHome, layer: 'mirror' }, batchRows: 1000 }));
+    const error = await asyncConfigErrorOf(() =>
+      sanitize({ source, policy, target: { kind: 'env', home: strataHome, layer: 'mirror' }, batchRows: 1000 }),
+    );
     expect(error.message).toBe(`${source}: line 12002: a quoted field is never closed (unbalanced double quote)`);
     expect(sha256(dbPath)).toBe(before);
     expect(listFiles(path.dirname(dbPath))).toEqual(['data.db']);
@@ -225,12 +293,18 @@ describe('atomic writes: a failure mid-way leaves the target as it was', () => {
     const source = bigCsv('big-kill.csv', 200_000);
     const { strataHome, dbPath, before } = seededEnv('mirror');
     const envDir = path.dirname(dbPath);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'data', 'sanitize', source, '--policy', policy, '--env', 'mirror'], {
-      cwd: REPO,
-      env: { ...process.env, STRATA_HOME: strataHome },
-      stdio: 'ignore',
-    });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'data', 'sanitize', source, '--policy', policy, '--env', 'mirror'],
+      {
+        cwd: REPO,
+        env: { ...process.env, STRATA_HOME: strataHome },
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
     const temp = () => fs.readdirSync(envDir).find((f) => f.includes('.sanitize-'));
     // Kill once rows are being written into the temporary copy.
     const deadline = Date.now() + 20_000;
@@ -287,11 +361,15 @@ describe('bad input: exit code 2, the file and the column or line, nothing writt
     expect(listFiles(envDir)).toEqual([]);
   }
 
-  const policyWith = (name: string, edit: (text: string) => string, keyringFile = keyring.file) => writePolicy(root, keyringFile, edit, name);
+  const policyWith = (name: string, edit: (text: string) => string, keyringFile = keyring.file) =>
+    writePolicy(root, keyringFile, edit, name);
 
   it('a source column the policy does not cover', async () => {
     const p = policyWith('uncovered.yaml', (t) => t.replace('  city: keep\n', ''));
-    await refused({ policy: p }, /uncovered\.yaml: columns: column "city" of .*customers\.csv is not covered by the policy/);
+    await refused(
+      { policy: p },
+      /uncovered\.yaml: columns: column "city" of .*customers\.csv is not covered by the policy/,
+    );
   });
 
   it('a policy column the source lacks', async () => {
@@ -303,7 +381,10 @@ describe('bad input: exit code 2, the file and the column or line, nothing writt
     const src = path.join(MASKING_FIXTURES, 'wrong-field-count.csv');
     const p = path.join(root, 'small.yaml');
     fs.writeFileSync(p, 'columns: { id: keep, name: redact, amount: keep }\n');
-    await refused({ source: src, policy: p }, /wrong-field-count\.csv: line 4: expected 3 fields \(as in the header\), got 4/);
+    await refused(
+      { source: src, policy: p },
+      /wrong-field-count\.csv: line 4: expected 3 fields \(as in the header\), got 4/,
+    );
   });
 
   it('a missing keyring', async () => {
@@ -322,7 +403,10 @@ describe('bad input: exit code 2, the file and the column or line, nothing writt
   it('a world-readable keyring', async () => {
     const open = writeKeyring(fs.mkdtempSync(path.join(root, 'open-')), { mode: 0o644 });
     const p = policyWith('open.yaml', (t) => t, open.file);
-    await refused({ policy: p }, /keyring\.yaml: the keyring is readable or writable by group or others \(mode 644\); run `chmod 600/);
+    await refused(
+      { policy: p },
+      /keyring\.yaml: the keyring is readable or writable by group or others \(mode 644\); run `chmod 600/,
+    );
   });
 
   it('a policy error, and flags: neither or both targets, --out without an environment for keyed columns', async () => {
@@ -332,8 +416,20 @@ describe('bad input: exit code 2, the file and the column or line, nothing writt
     expect(err.join('')).toMatch(/give exactly one of --out FILE and --env LAYER/);
     const target = path.join(root, 'flags', 'x.csv');
     expect(await cli(CUSTOMERS_CSV, '--policy', policy, '--out', target)).toBe(2);
-    expect(err.join('')).toMatch(/--environment-key-name: missing; columns "id", "full_name", "email" are keyed per environment/);
-    expect(await cli(CUSTOMERS_CSV, '--policy', policy, '--out', path.join(root, 'flags', 'x.parquet'), '--environment-key-name', 'e')).toBe(2);
+    expect(err.join('')).toMatch(
+      /--environment-key-name: missing; columns "id", "full_name", "email" are keyed per environment/,
+    );
+    expect(
+      await cli(
+        CUSTOMERS_CSV,
+        '--policy',
+        policy,
+        '--out',
+        path.join(root, 'flags', 'x.parquet'),
+        '--environment-key-name',
+        'e',
+      ),
+    ).toBe(2);
     expect(err.join('')).toMatch(/--out: expected a \.csv file or an SQLite database/);
     expect(listFiles(path.join(root, 'flags'))).toEqual([]);
   });
@@ -346,7 +442,9 @@ describe('bad input: exit code 2, the file and the column or line, nothing writt
     expect(text).toMatch(/card\s+mask\s+mask, keep last 4/);
     expect(text).toMatch(/key: main \(id [0-9a-f]{12}\) for environment mirror/);
     out = [];
-    expect(await cli(CUSTOMERS_CSV, '--policy', policy, '--out', target, '--environment-key-name', 'mirror', '--json')).toBe(0);
+    expect(
+      await cli(CUSTOMERS_CSV, '--policy', policy, '--out', target, '--environment-key-name', 'mirror', '--json'),
+    ).toBe(0);
     const report = JSON.parse(out.join(''));
     expect(report.rowsWritten).toBe(5);
     expect(report.columns).toHaveLength(11);
@@ -363,25 +461,96 @@ describe('no secret in any output', () => {
     const capture = (chunk: unknown) => (outputs.push(String(chunk)), true);
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-    const logs = ['log', 'info', 'warn', 'error', 'debug'].map((m) => vi.spyOn(console, m as 'log').mockImplementation((...a) => void outputs.push(a.join(' '))));
+    const logs = ['log', 'info', 'warn', 'error', 'debug'].map((m) =>
+      vi.spyOn(console, m as 'log').mockImplementation((...a) => void outputs.push(a.join(' '))),
+    );
     const previous = process.env.STRATA_HOME;
     process.env.STRATA_HOME = strataHome;
     try {
       const csvOut = path.join(root, 'secret-check', 'out.csv');
       const dbOut = path.join(root, 'secret-check', 'out.db');
-      await main(['node', 'strata', 'data', 'sanitize', CUSTOMERS_CSV, '--policy', policy, '--env', 'mirror', '--json']);
+      await main([
+        'node',
+        'strata',
+        'data',
+        'sanitize',
+        CUSTOMERS_CSV,
+        '--policy',
+        policy,
+        '--env',
+        'mirror',
+        '--json',
+      ]);
       await main(['node', 'strata', 'data', 'sanitize', CUSTOMERS_CSV, '--policy', policy, '--env', 'mirror']);
-      await main(['node', 'strata', 'data', 'sanitize', CUSTOMERS_CSV, '--policy', policy, '--out', csvOut, '--environment-key-name', 'x', '--key', 'old']);
-      await main(['node', 'strata', 'data', 'sanitize', CUSTOMERS_CSV, '--policy', policy, '--out', dbOut, '--environment-key-name', 'x', '--key', 'nope']);
-      await main(['node', 'strata', 'data', 'sanitize', CUSTOMERS_CSV, '--policy', policy, '--out', dbOut, '--environment-key-name', 'x']);
-      const report = await sanitize({ source: CUSTOMERS_CSV, policy, target: { kind: 'file', path: csvOut }, environment: 'y' });
+      await main([
+        'node',
+        'strata',
+        'data',
+        'sanitize',
+        CUSTOMERS_CSV,
+        '--policy',
+        policy,
+        '--out',
+        csvOut,
+        '--environment-key-name',
+        'x',
+        '--key',
+        'old',
+      ]);
+      await main([
+        'node',
+        'strata',
+        'data',
+        'sanitize',
+        CUSTOMERS_CSV,
+        '--policy',
+        policy,
+        '--out',
+        dbOut,
+        '--environment-key-name',
+        'x',
+        '--key',
+        'nope',
+      ]);
+      await main([
+        'node',
+        'strata',
+        'data',
+        'sanitize',
+        CUSTOMERS_CSV,
+        '--policy',
+        policy,
+        '--out',
+        dbOut,
+        '--environment-key-name',
+        'x',
+      ]);
+      const report = await sanitize({
+        source: CUSTOMERS_CSV,
+        policy,
+        target: { kind: 'file', path: csvOut },
+        environment: 'y',
+      });
       outputs.push(JSON.stringify(report));
-      for (const file of [csvOut, dbOut, path.join(strataHome, 'envs', 'mirror', 'data.db')]) outputs.push(fs.readFileSync(file).toString('latin1'));
+      for (const file of [csvOut, dbOut, path.join(strataHome, 'envs', 'mirror', 'data.db')])
+        outputs.push(fs.readFileSync(file).toString('latin1'));
       // A keyring with a short secret and one with a syntax error: their messages quote nothing.
       const broken = writeKeyring(fs.mkdtempSync(path.join(root, 'broken-')));
       fs.writeFileSync(broken.file, fs.readFileSync(broken.file, 'utf8').replace('active: main', 'active: [main'));
       const brokenPolicy = writePolicy(root, broken.file, (t) => t, 'broken.yaml');
-      await main(['node', 'strata', 'data', 'sanitize', CUSTOMERS_CSV, '--policy', brokenPolicy, '--out', csvOut, '--environment-key-name', 'x']);
+      await main([
+        'node',
+        'strata',
+        'data',
+        'sanitize',
+        CUSTOMERS_CSV,
+        '--policy',
+        brokenPolicy,
+        '--out',
+        csvOut,
+        '--environment-key-name',
+        'x',
+      ]);
       outputs.push(...broken.secrets.map((s) => (outputs.join('').includes(s) ? `LEAK ${s}` : '')));
     } finally {
       stdout.mockRestore();

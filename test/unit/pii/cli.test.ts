@@ -61,7 +61,18 @@ describe('strata data scan', () => {
     fs.writeFileSync(deny, '# code names\nproject bluebird\n\n');
     expect(await scan(csvWithPii(), '--patterns', patterns, '--deny-list', deny, '--json')).toBe(1);
     const report = JSON.parse(out.join(''));
-    expect(report.detectors).toEqual(['email', 'iban', 'ipv6', 'ipv4', 'card', 'ssn', 'phone', 'employee_id', 'code_name', 'deny-list']);
+    expect(report.detectors).toEqual([
+      'email',
+      'iban',
+      'ipv6',
+      'ipv4',
+      'card',
+      'ssn',
+      'phone',
+      'employee_id',
+      'code_name',
+      'deny-list',
+    ]);
     expect(report.findings).toContainEqual({ table: 'customers', column: 'note', detector: 'employee_id', count: 1 });
     expect(report.findings).toContainEqual({ table: 'customers', column: 'note', detector: 'code_name', count: 1 });
     expect(report.findings).toContainEqual({ table: 'customers', column: 'note', detector: 'deny-list', count: 1 });

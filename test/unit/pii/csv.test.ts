@@ -39,7 +39,9 @@ describe('CsvRecordReader', () => {
   });
 
   it('reports text after a closing quote and an unclosed quote with their lines', () => {
-    expect(() => parse(['a,b\n"x"y,1\n'])).toThrow(new CsvError(2, 'unexpected "y" after the closing quote of field 1'));
+    expect(() => parse(['a,b\n"x"y,1\n'])).toThrow(
+      new CsvError(2, 'unexpected "y" after the closing quote of field 1'),
+    );
     expect(() => parse(['a\n', '"open\n\nmore'])).toThrow(/line 2: a quoted field is not closed/);
   });
 });

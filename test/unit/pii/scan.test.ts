@@ -17,7 +17,15 @@ afterEach(() => {
 });
 
 /** Values planted in the fixtures; no report may contain any of them. */
-const PLANTED = ['jane.doe@example.com', '4111 1111 1111 1111', '6011000990139424', '123-45-6789', 'DE89370400440532013000', '415-555-0132', '203.0.113.7'];
+const PLANTED = [
+  'jane.doe@example.com',
+  '4111 1111 1111 1111',
+  '6011000990139424',
+  '123-45-6789',
+  'DE89370400440532013000',
+  '415-555-0132',
+  '203.0.113.7',
+];
 
 function makeDatabase(file: string): void {
   const db = new Database(file);
@@ -32,7 +40,9 @@ function makeDatabase(file: string): void {
       insert.run(
         i % 2 === 0 ? 'jane.doe@example.com' : 'nobody',
         i % 4 === 0 ? '415-555-0132' : null,
-        i === 7 ? 'card 4111 1111 1111 1111, ssn 123-45-6789, iban DE89370400440532013000, ip 203.0.113.7' : 'all good, order 12345',
+        i === 7
+          ? 'card 4111 1111 1111 1111, ssn 123-45-6789, iban DE89370400440532013000, ip 203.0.113.7'
+          : 'all good, order 12345',
         i === 9 ? 6011000990139424n : i,
         Buffer.from('jane.doe@example.com'),
       );
@@ -67,10 +77,18 @@ describe('scanSqlite', () => {
     // UTF-8 bytes of the text values, plus the one number long enough to be scanned (16 digits).
     const db = new Database(file, { readonly: true });
     const bytesOf = (column: string, table: string): number =>
-      db.prepare(`SELECT coalesce(sum(length(CAST(${column} AS BLOB))), 0) FROM ${table} WHERE typeof(${column}) = 'text'`).pluck().get() as number;
+      db
+        .prepare(
+          `SELECT coalesce(sum(length(CAST(${column} AS BLOB))), 0) FROM ${table} WHERE typeof(${column}) = 'text'`,
+        )
+        .pluck()
+        .get() as number;
     const textBytes =
-      bytesOf('email', 'customers') + bytesOf('phone', 'customers') + bytesOf('note', 'customers') +
-      bytesOf('"col one"', '"odd ""name"""') + bytesOf('placed', 'orders');
+      bytesOf('email', 'customers') +
+      bytesOf('phone', 'customers') +
+      bytesOf('note', 'customers') +
+      bytesOf('"col one"', '"odd ""name"""') +
+      bytesOf('placed', 'orders');
     db.close();
     expect(report.bytes).toBe(textBytes + 16);
     // Text values, the integers and reals (checked by magnitude), not the BLOBs or NULLs.
@@ -136,7 +154,9 @@ describe('scanSqlite', () => {
     const report = await scanSqlite(file, { tables: ['orders'] });
     expect(report.tables).toEqual(['orders']);
     expect(report.total).toBe(0);
-    await expect(scanSqlite(file, { tables: ['nope'] })).rejects.toThrow(/data\.db: no table nope; the database has customers/);
+    await expect(scanSqlite(file, { tables: ['nope'] })).rejects.toThrow(
+      /data\.db: no table nope; the database has customers/,
+    );
   });
 
   it('uses the detectors it is given', async () => {
@@ -144,7 +164,10 @@ describe('scanSqlite', () => {
     makeDatabase(file);
     const report = await scanSqlite(file, { detectors: new PiiDetectors({ builtins: ['phone'], denyList: ['good'] }) });
     expect(report.detectors).toEqual(['phone', 'deny-list']);
-    expect(report.findings.map((f) => `${f.column}/${f.detector}/${f.count}`)).toEqual(['phone/phone/25', 'note/deny-list/99']);
+    expect(report.findings.map((f) => `${f.column}/${f.detector}/${f.count}`)).toEqual([
+      'phone/phone/25',
+      'note/deny-list/99',
+    ]);
   });
 
   it('reports progress and gives the event loop turns during a long scan', async () => {

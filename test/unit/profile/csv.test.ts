@@ -48,17 +48,28 @@ describe('CsvParser', () => {
       for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size));
       expect(parse(chunks)).toEqual(whole);
     }
-    expect(whole.map((r) => r.fields)).toEqual([['id', 'note'], ['1', 'a "quoted" word'], ['2', 'multi\r\nline'], ['3', 'plain']]);
+    expect(whole.map((r) => r.fields)).toEqual([
+      ['id', 'note'],
+      ['1', 'a "quoted" word'],
+      ['2', 'multi\r\nline'],
+      ['3', 'plain'],
+    ]);
     expect(whole.map((r) => r.line)).toEqual([1, 2, 3, 6]);
   });
 
   it('skips blank lines, strips a byte order mark and accepts a last line without newline', () => {
-    expect(parse(['\ufeffa,b\n\n1,2\n\n3,4']).map((r) => r.fields)).toEqual([['a', 'b'], ['1', '2'], ['3', '4']]);
+    expect(parse(['\ufeffa,b\n\n1,2\n\n3,4']).map((r) => r.fields)).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+      ['3', '4'],
+    ]);
   });
 
   it('names the line and column of a quote inside an unquoted field', () => {
     const err = failure(() => parse(['id,note\n1,say "hi"\n'], ['id', 'note']));
-    expect(err.message).toBe('test.csv: line 2, column "note": a quote inside an unquoted field; quote the whole field and double the quotes inside it');
+    expect(err.message).toBe(
+      'test.csv: line 2, column "note": a quote inside an unquoted field; quote the whole field and double the quotes inside it',
+    );
   });
 
   it('names the line and column of text after a closing quote', () => {
@@ -89,12 +100,16 @@ describe('openSource (CSV files)', () => {
 
   it('rejects a row with too few fields, naming the file, the line and the missing column', async () => {
     const file = path.join(FIXTURES, 'short-row.csv');
-    await expect(readAll(file)).rejects.toThrow(`${file}: line 3, column "amount": missing: the row has 2 fields, the header 3`);
+    await expect(readAll(file)).rejects.toThrow(
+      `${file}: line 3, column "amount": missing: the row has 2 fields, the header 3`,
+    );
   });
 
   it('rejects an unclosed quote and a stray quote, naming file, line and column', async () => {
     const unclosed = path.join(FIXTURES, 'unclosed-quote.csv');
-    await expect(readAll(unclosed)).rejects.toThrow(`${unclosed}: line 3, column "note": a quoted field is never closed`);
+    await expect(readAll(unclosed)).rejects.toThrow(
+      `${unclosed}: line 3, column "note": a quoted field is never closed`,
+    );
     const stray = path.join(FIXTURES, 'stray-quote.csv');
     await expect(readAll(stray)).rejects.toThrow(`${stray}: line 2, column "note": a quote inside an unquoted field`);
   });
@@ -108,9 +123,13 @@ describe('openSource (CSV files)', () => {
         return path.join(dir, name);
       };
       const empty = write('empty.csv', '');
-      await expect(openSource(empty)).rejects.toThrow(`${empty}: the file is empty; expected a header line naming the columns`);
+      await expect(openSource(empty)).rejects.toThrow(
+        `${empty}: the file is empty; expected a header line naming the columns`,
+      );
       const twice = write('twice.csv', 'id,amount,id\n1,2,3\n');
-      await expect(openSource(twice)).rejects.toThrow(`${twice}: line 1, column "id": named twice (fields 1 and 3); column names must be unique`);
+      await expect(openSource(twice)).rejects.toThrow(
+        `${twice}: line 1, column "id": named twice (fields 1 and 3); column names must be unique`,
+      );
       const unnamed = write('unnamed.csv', 'id,,amount\n1,2,3\n');
       await expect(openSource(unnamed)).rejects.toThrow(`${unnamed}: line 1, field 2: the header names no column here`);
     } finally {

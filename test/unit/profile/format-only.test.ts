@@ -5,7 +5,9 @@ describe('format-only columns', () => {
   it('keep the formats of number-like values (card numbers written as plain digits) without publishing a value', () => {
     const rows = Array.from({ length: 400 }, (_, i) => {
       const digits = String(4000000000000000 + i * 7919);
-      return [i % 4 === 0 ? `${digits.slice(0, 4)} ${digits.slice(4, 8)} ${digits.slice(8, 12)} ${digits.slice(12)}` : digits];
+      return [
+        i % 4 === 0 ? `${digits.slice(0, 4)} ${digits.slice(4, 8)} ${digits.slice(8, 12)} ${digits.slice(12)}` : digits,
+      ];
     });
     const profile = profileRows('cards', ['card_number'], rows, { formatOnly: ['card_number'] });
     const column = profile.columns[0];

@@ -58,10 +58,19 @@ function rareValues(name: string): string[] {
 
 /** Every number a column's profile publishes as a value of the column (not counts or shares). */
 function publishedValues(c: ColumnProfile): number[] {
-  const dist = c.type === 'numeric' || c.type === 'integer' ? c.numeric : c.type === 'datetime' ? c.datetime : undefined;
+  const dist =
+    c.type === 'numeric' || c.type === 'integer' ? c.numeric : c.type === 'datetime' ? c.datetime : undefined;
   if (!dist) return [];
   const discrete = 'discrete' in dist && dist.discrete ? dist.discrete.values.map((v) => v.value) : [];
-  return [dist.min, dist.max, dist.mean, ...Object.values(dist.quantiles), ...dist.percentiles, ...dist.histogram.edges, ...discrete];
+  return [
+    dist.min,
+    dist.max,
+    dist.mean,
+    ...Object.values(dist.quantiles),
+    ...dist.percentiles,
+    ...dist.histogram.edges,
+    ...discrete,
+  ];
 }
 
 describe('profile of a CSV source', () => {
@@ -117,7 +126,11 @@ describe('profile of a CSV source', () => {
       expect(rows.some((r) => new RegExp(`^${f.pattern}$`).test(String(r[12])))).toBe(true);
     }
     const id = column(profile, 'id');
-    expect(id.type === 'identifier' && id.identifier).toMatchObject({ kind: 'integer', sequential: true, distinctRatio: 1 });
+    expect(id.type === 'identifier' && id.identifier).toMatchObject({
+      kind: 'integer',
+      sequential: true,
+      distinctRatio: 1,
+    });
     const note = column(profile, 'note');
     if (note.type !== 'free-text') throw new Error('note is not free text');
     expect(note.text.length.min).toBeGreaterThan(10);
@@ -138,7 +151,14 @@ describe('profile of a CSV source', () => {
     expect(merchant.categorical.other).toEqual({ count: rare.reduce((s, [, c]) => s + c, 0), distinct: rare.length });
 
     const country = column(profile, 'country');
-    expect(country.type === 'categorical' && country.categorical.categories.map((c) => c.value).sort()).toEqual(['CA', 'DE', 'FR', 'GB', 'NL', 'US']);
+    expect(country.type === 'categorical' && country.categorical.categories.map((c) => c.value).sort()).toEqual([
+      'CA',
+      'DE',
+      'FR',
+      'GB',
+      'NL',
+      'US',
+    ]);
   });
 
   it('publishes no value seen fewer than k times: the serialized profile does not contain any', () => {
@@ -157,7 +177,15 @@ describe('profile of a CSV source', () => {
     // substring search would prove nothing; instead no number the profile publishes as a value of
     // the column — bounds, mean, quantiles, percentiles, histogram edges, frequent values — equals
     // a rare value, and the column's entry does not hold it as a string either.
-    for (const name of ['id', 'amount', 'merchant_risk', 'account_age_days', 'hour', 'velocity_24h', 'created_at'] as const) {
+    for (const name of [
+      'id',
+      'amount',
+      'merchant_risk',
+      'account_age_days',
+      'hour',
+      'velocity_24h',
+      'created_at',
+    ] as const) {
       const entry = column(profile, name);
       const published = new Set(publishedValues(entry));
       const entryJson = JSON.stringify(entry);
@@ -190,7 +218,10 @@ describe('profile of a CSV source', () => {
     expect(amount.numeric.decimals).toBe(2);
     // Bounds cover the k-th smallest and largest values, rounded outwards until they stand for k
     // values; the extremes themselves are beyond them.
-    const sorted = rows.map((r) => r[3]).filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+    const sorted = rows
+      .map((r) => r[3])
+      .filter((v): v is number => typeof v === 'number')
+      .sort((a, b) => a - b);
     expect(amount.numeric.min).toBeLessThan(sorted[K - 1]);
     expect(amount.numeric.max).toBeGreaterThan(sorted[sorted.length - K]);
     expect(amount.numeric.max).toBeLessThan(2 * sorted[sorted.length - 1]);
@@ -222,7 +253,19 @@ describe('profile of a CSV source', () => {
     // Foreign transactions are far more often fraud in the source: a clear association.
     expect(cramer.find((a) => a.columns.join() === 'is_foreign,is_fraud')!.value).toBeGreaterThan(0.1);
     const { columns, correlation } = profile.copula;
-    expect(columns).toEqual(['created_at', 'amount', 'merchant_risk', 'account_age_days', 'hour', 'is_foreign', 'velocity_24h', 'channel', 'merchant', 'country', 'is_fraud']);
+    expect(columns).toEqual([
+      'created_at',
+      'amount',
+      'merchant_risk',
+      'account_age_days',
+      'hour',
+      'is_foreign',
+      'velocity_24h',
+      'channel',
+      'merchant',
+      'country',
+      'is_fraud',
+    ]);
     const fraud = columns.indexOf('is_fraud');
     expect(correlation[fraud][columns.indexOf('merchant_risk')]).toBeGreaterThan(0.2);
     expect(correlation[fraud][columns.indexOf('account_age_days')]).toBeLessThan(-0.2);
@@ -241,7 +284,12 @@ describe('profile of a CSV source', () => {
 
 describe('profile of SQLite and PostgreSQL sources', () => {
   /** The parts of a profile that depend on the data alone. */
-  const content = (p: DataProfile) => ({ rows: p.rows, columns: p.columns, associations: p.associations, copula: p.copula });
+  const content = (p: DataProfile) => ({
+    rows: p.rows,
+    columns: p.columns,
+    associations: p.associations,
+    copula: p.copula,
+  });
 
   it('gives the CSV profile for the same rows in a SQLite table', async () => {
     const file = path.join(dir, 'source.db');
@@ -268,7 +316,9 @@ describe('profile of SQLite and PostgreSQL sources', () => {
 
   it('refuses a missing table, naming it and the tables there are', async () => {
     const file = path.join(dir, 'source.db');
-    await expect(profileSource(file, { table: 'nope' })).rejects.toThrow(`${file}: table "nope": no such table; the database holds txns`);
+    await expect(profileSource(file, { table: 'nope' })).rejects.toThrow(
+      `${file}: table "nope": no such table; the database holds txns`,
+    );
     await expect(profileSource(POSTGRES_URL, { table: 'strata_no_such_table' })).rejects.toThrow(
       'postgres://postgres@127.0.0.1:5432/test: table "strata_no_such_table": no such table',
     );
@@ -280,13 +330,17 @@ describe('profile of an empty table', () => {
     const csv = path.join(__dirname, '../../fixtures/profile/header-only.csv');
     const err = await profileSource(csv).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DataInputError);
-    expect((err as Error).message).toBe(`${csv}: table "header-only": the table has no rows; a profile needs at least one`);
+    expect((err as Error).message).toBe(
+      `${csv}: table "header-only": the table has no rows; a profile needs at least one`,
+    );
 
     const file = path.join(dir, 'empty.db');
     const db = new Database(file);
     db.exec('CREATE TABLE payments (id INTEGER, amount REAL)');
     db.close();
-    await expect(profileSource(file, { table: 'payments' })).rejects.toThrow(`${file}: table "payments": the table has no rows`);
+    await expect(profileSource(file, { table: 'payments' })).rejects.toThrow(
+      `${file}: table "payments": the table has no rows`,
+    );
 
     const table = `strata_empty_${process.pid}_${Date.now().toString(36)}`;
     await writeSourcePostgres(POSTGRES_URL, table, []);
@@ -301,7 +355,9 @@ describe('profile of an empty table', () => {
 describe('loadProfile', () => {
   it('names the file when the JSON does not parse', () => {
     const file = path.join(__dirname, '../../fixtures/profile/corrupt-profile.json');
-    expect(() => loadProfile(file)).toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not a valid profile: the JSON does not parse`));
+    expect(() => loadProfile(file)).toThrow(
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not a valid profile: the JSON does not parse`),
+    );
   });
 
   it('names the file and the path of each field that does not fit the schema', () => {

@@ -27,7 +27,11 @@ describe('identifier formats', () => {
   });
 
   it('publishes no shape (and so no literal) seen fewer than k times', () => {
-    const values = [...Array.from({ length: 50 }, (_, i) => `user${i}@example.com`), 'ceo.private@rare-corp.org', 'x.y@z.org'];
+    const values = [
+      ...Array.from({ length: 50 }, (_, i) => `user${i}@example.com`),
+      'ceo.private@rare-corp.org',
+      'x.y@z.org',
+    ];
     const { formats: published, otherShare } = formats(values);
     expect(published.map((f) => f.pattern)).toEqual(['user\\d{1,2}@example\\.com']);
     expect(otherShare).toBeCloseTo(2 / 52, 5);
@@ -56,7 +60,16 @@ describe('identifier generation', () => {
           kind: 'string' as const,
           distinctRatio: 1,
           length: { min: width + 2, max: width + 2, mean: width + 2 },
-          formats: [{ pattern: '', share: 1, chunks: [{ kind: 'literal' as const, text: 'X-' }, { kind: 'class' as const, charset: 'digit' as const, min: width, max: width }] }],
+          formats: [
+            {
+              pattern: '',
+              share: 1,
+              chunks: [
+                { kind: 'literal' as const, text: 'X-' },
+                { kind: 'class' as const, charset: 'digit' as const, min: width, max: width },
+              ],
+            },
+          ],
           otherShare: 0,
           sequential: false,
         },

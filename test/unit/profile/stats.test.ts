@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { anonymousRound, averageRanks, cramersV, decimalsOf, HyperLogLog, snap, spearman } from '../../../src/data/profile/stats';
+import {
+  anonymousRound,
+  averageRanks,
+  cramersV,
+  decimalsOf,
+  HyperLogLog,
+  snap,
+  spearman,
+} from '../../../src/data/profile/stats';
 
 describe('anonymousRound', () => {
   // 0, 1, …, 999 once each, then three lone extremes.
@@ -30,7 +38,13 @@ describe('anonymousRound', () => {
 
 describe('statistics helpers', () => {
   it('counts decimals as written', () => {
-    expect([decimalsOf('36.50'), decimalsOf('12'), decimalsOf('1e-3'), decimalsOf('1.5e2'), decimalsOf('0.123456789012')]).toEqual([2, 0, 3, 0, 9]);
+    expect([
+      decimalsOf('36.50'),
+      decimalsOf('12'),
+      decimalsOf('1e-3'),
+      decimalsOf('1.5e2'),
+      decimalsOf('0.123456789012'),
+    ]).toEqual([2, 0, 3, 0, 9]);
   });
 
   it('snaps onto the half-grid', () => {

@@ -38,7 +38,8 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const columnIndex = (columns: Array<{ name: string }>, name: string): number => columns.findIndex((c) => c.name === name);
+const columnIndex = (columns: Array<{ name: string }>, name: string): number =>
+  columns.findIndex((c) => c.name === name);
 
 /**
  * The profile with its marginals shuffled: each numeric column gets the next numeric column's
@@ -47,7 +48,9 @@ const columnIndex = (columns: Array<{ name: string }>, name: string): number => 
  */
 function shuffledMarginals(profile: DataProfile): DataProfile {
   const broken = structuredClone(profile);
-  const numeric = broken.columns.filter((c): c is Extract<ColumnProfile, { type: 'numeric' | 'integer' }> => c.type === 'numeric' || c.type === 'integer');
+  const numeric = broken.columns.filter(
+    (c): c is Extract<ColumnProfile, { type: 'numeric' | 'integer' }> => c.type === 'numeric' || c.type === 'integer',
+  );
   const stats = numeric.map((c) => c.numeric);
   numeric.forEach((c, i) => {
     c.numeric = stats[(i + 1) % stats.length];
@@ -82,13 +85,17 @@ describe('fidelity of synthesis from a profile', () => {
       'is_fraud:TVComplement',
     ]);
     expect(checkFidelity(good)).toMatchObject({ passed: true, threshold: 0.85 });
-    console.log(`fidelity, transactions profile, 20 000 rows, seed 1: overall ${good.overall}, column shapes ${good.columnShapes.score}, pair trends ${good.pairTrends.score}`);
+    console.log(
+      `fidelity, transactions profile, 20 000 rows, seed 1: overall ${good.overall}, column shapes ${good.columnShapes.score}, pair trends ${good.pairTrends.score}`,
+    );
   });
 
   it('scores clearly lower when the generator shuffles the marginals', () => {
     const synthetic = generateRows(shuffledMarginals(transactions), { rows: 20_000, seed: 1 });
     const bad = fidelityReport(transactions, { columns: synthetic.columns.map((c) => c.name), rows: synthetic.rows });
-    console.log(`fidelity, shuffled marginals: overall ${bad.overall}, column shapes ${bad.columnShapes.score}, pair trends ${bad.pairTrends.score}`);
+    console.log(
+      `fidelity, shuffled marginals: overall ${bad.overall}, column shapes ${bad.columnShapes.score}, pair trends ${bad.pairTrends.score}`,
+    );
     expect(bad.overall).toBeLessThan(0.75);
     expect(good.overall - bad.overall).toBeGreaterThan(0.2);
     const check = checkFidelity(bad);
@@ -98,7 +105,9 @@ describe('fidelity of synthesis from a profile', () => {
 
   it('keeps the associations of the source, including the label’s', () => {
     const { fidelity } = generateRows(wide, { rows: 20_000, seed: 2 });
-    console.log(`fidelity, 15-column source profile: overall ${fidelity.overall}, column shapes ${fidelity.columnShapes.score}, pair trends ${fidelity.pairTrends.score}`);
+    console.log(
+      `fidelity, 15-column source profile: overall ${fidelity.overall}, column shapes ${fidelity.columnShapes.score}, pair trends ${fidelity.pairTrends.score}`,
+    );
     expect(fidelity.overall).toBeGreaterThanOrEqual(0.85);
     const pair = fidelity.pairTrends.pairs.find((p) => p.columns.join() === 'is_foreign,is_fraud')!;
     expect(pair.real).toBeGreaterThan(0.1);
@@ -108,7 +117,10 @@ describe('fidelity of synthesis from a profile', () => {
   it('measures KS against the profile’s own marginal, so generation from it is not penalised for rounding', () => {
     // A sample drawn exactly from the profile's percentiles scores near 1 even for integer columns.
     const age = wide.columns.find((c) => c.name === 'account_age_days')!;
-    const { rows, columns } = generateRows({ ...wide, columns: [age], copula: { columns: [], correlation: [] }, associations: [] }, { rows: 50_000, seed: 3 });
+    const { rows, columns } = generateRows(
+      { ...wide, columns: [age], copula: { columns: [], correlation: [] }, associations: [] },
+      { rows: 50_000, seed: 3 },
+    );
     const report = fidelityReport(wide, { columns: columns.map((c) => c.name), rows });
     expect(report.columnShapes.columns[0].score).toBeGreaterThan(0.99);
   });
@@ -149,7 +161,9 @@ describe('determinism', () => {
 
   it('does not change the other columns when a label rule is added or replaces a column', () => {
     const plain = Array.from(createSynthesizer(wide, { rows: 3000, seed: 9 }).rows());
-    const labelled = Array.from(createSynthesizer(wide, { rows: 3000, seed: 9, labels: ['flag ~ logistic(-2 + is_foreign)'] }).rows());
+    const labelled = Array.from(
+      createSynthesizer(wide, { rows: 3000, seed: 9, labels: ['flag ~ logistic(-2 + is_foreign)'] }).rows(),
+    );
     expect(labelled.map((row) => row.slice(0, plain[0].length))).toEqual(plain);
     const fraud = columnIndex(wide.columns, 'is_fraud');
     const replaced = Array.from(createSynthesizer(wide, { rows: 3000, seed: 9, labels: ['is_fraud ~ 0.5'] }).rows());
@@ -158,7 +172,9 @@ describe('determinism', () => {
   });
 
   it('lets a rule read the drawn value of the column it replaces', () => {
-    const rows = Array.from(createSynthesizer(wide, { rows: 3000, seed: 9, labels: ['is_fraud = if(amount > 200, 1, is_fraud)'] }).rows());
+    const rows = Array.from(
+      createSynthesizer(wide, { rows: 3000, seed: 9, labels: ['is_fraud = if(amount > 200, 1, is_fraud)'] }).rows(),
+    );
     const plain = Array.from(createSynthesizer(wide, { rows: 3000, seed: 9 }).rows());
     const fraud = columnIndex(wide.columns, 'is_fraud');
     const amount = columnIndex(wide.columns, 'amount');
@@ -205,7 +221,8 @@ describe('generated values', () => {
   });
 
   it('reproduces the hour-of-day seasonality of datetimes, and flattens it at seasonality 0', () => {
-    const profiled = (wide.columns.find((c) => c.name === 'created_at') as Extract<ColumnProfile, { type: 'datetime' }>).datetime.seasonality.hourOfDay!;
+    const profiled = (wide.columns.find((c) => c.name === 'created_at') as Extract<ColumnProfile, { type: 'datetime' }>)
+      .datetime.seasonality.hourOfDay!;
     const hours = (rs: SynthValue[][], cols: Array<{ name: string }>) => {
       const counts = new Array<number>(24).fill(0);
       for (const r of rs) counts[new Date(r[columnIndex(cols, 'created_at')] as number).getUTCHours()]++;
@@ -263,7 +280,11 @@ describe('label rules', () => {
   });
 
   it('draws an existing boolean column from `=` too: the value is the probability of true', () => {
-    const { rows, columns } = generateRows(transactions, { rows: 20_000, seed: 6, labels: ['is_fraud = logistic(-3 + 3 * is_foreign)'] });
+    const { rows, columns } = generateRows(transactions, {
+      rows: 20_000,
+      seed: 6,
+      labels: ['is_fraud = logistic(-3 + 3 * is_foreign)'],
+    });
     const label = columnIndex(columns, 'is_fraud');
     const foreign = columnIndex(columns, 'is_foreign');
     const rate = (value: boolean) => {
@@ -275,7 +296,11 @@ describe('label rules', () => {
   });
 
   it('adds a new column for a rule naming one the profile does not have', () => {
-    const synth = createSynthesizer(transactions, { rows: 10, seed: 1, labels: ['risk_band = if(merchant_risk > 0.5, "high", "low")', 'score = round(100 * merchant_risk)'] });
+    const synth = createSynthesizer(transactions, {
+      rows: 10,
+      seed: 1,
+      labels: ['risk_band = if(merchant_risk > 0.5, "high", "low")', 'score = round(100 * merchant_risk)'],
+    });
     expect(synth.columns.slice(-2).map((c) => [c.name, c.type])).toEqual([
       ['risk_band', 'categorical'],
       ['score', 'numeric'],
@@ -305,9 +330,17 @@ describe('SQLite output', () => {
     const db = new Database(file, { readonly: true });
     try {
       const info = db.prepare('PRAGMA table_info(payments)').all() as Array<{ name: string; type: string }>;
-      expect(Object.fromEntries(info.map((c) => [c.name, c.type]))).toMatchObject({ id: 'INTEGER', amount: 'REAL', is_fraud: 'INTEGER', created_at: 'TEXT', merchant: 'TEXT' });
+      expect(Object.fromEntries(info.map((c) => [c.name, c.type]))).toMatchObject({
+        id: 'INTEGER',
+        amount: 'REAL',
+        is_fraud: 'INTEGER',
+        created_at: 'TEXT',
+        merchant: 'TEXT',
+      });
       expect(db.prepare('SELECT count(*) AS n FROM payments').get()).toEqual({ n: 3000 });
-      expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name LIKE '_strata_staging_%'").get()).toEqual({ n: 0 });
+      expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name LIKE '_strata_staging_%'").get()).toEqual({
+        n: 0,
+      });
     } finally {
       db.close();
     }

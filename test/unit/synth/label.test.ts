@@ -33,7 +33,9 @@ describe('label rules', () => {
     expect(evaluate('y = clamp(amount, 0, 10) + min(1, 2, 3) + max(4, 5)', row)).toBe(16);
     expect(evaluate('y = if(amount > 10, "big", "small")', row)).toBe('big');
     expect(evaluate('y = coalesce(amount, 0)', [null, 'pos', 0, 0])).toBe(0);
-    expect(evaluate('y = hour(`created at`) * 10 + weekday(`created at`) + month(`created at`) / 100', row)).toBeCloseTo(142.03, 10);
+    expect(
+      evaluate('y = hour(`created at`) * 10 + weekday(`created at`) + month(`created at`) / 100', row),
+    ).toBeCloseTo(142.03, 10);
   });
 
   it('propagates missing inputs unless coalesce() supplies a value', () => {
@@ -65,7 +67,9 @@ describe('label rules', () => {
     };
     expect(message('y = amount +')).toBe('--label "y = amount +": at character 13: the expression ends too early');
     expect(message('y logistic(1)')).toMatch(/at character 3: expected = \(store the value\) or ~/);
-    expect(message('y = amout * 2')).toMatch(/at character 5: no column named "amout"; columns: amount, channel, is_foreign, created at/);
+    expect(message('y = amout * 2')).toMatch(
+      /at character 5: no column named "amout"; columns: amount, channel, is_foreign, created at/,
+    );
     expect(message('y = channel * 2')).toMatch(/at character 5: \* needs numbers; this is text/);
     expect(message('y = channel == 1')).toMatch(/at character 13: cannot compare text with a number/);
     expect(message('y = frobnicate(1)')).toMatch(/at character 5: unknown function frobnicate\(\); known: logistic/);

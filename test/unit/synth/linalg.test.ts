@@ -5,7 +5,8 @@ import { createRandom } from '../../../src/data/profile/random';
 import { cholesky, correlationFactor, nearestCorrelation, symmetricEigen } from '../../../src/data/synth/linalg';
 import { guidedPicker, pickIndex } from '../../../src/data/synth/marginals';
 
-const multiply = (a: number[][], b: number[][]) => a.map((row) => b[0].map((_, j) => row.reduce((s, x, k) => s + x * b[k][j], 0)));
+const multiply = (a: number[][], b: number[][]) =>
+  a.map((row) => b[0].map((_, j) => row.reduce((s, x, k) => s + x * b[k][j], 0)));
 const transpose = (a: number[][]) => a[0].map((_, j) => a.map((row) => row[j]));
 
 describe('linear algebra for the copula', () => {
@@ -16,9 +17,17 @@ describe('linear algebra for the copula', () => {
       [0.5, -0.2, 1],
     ];
     const { values, vectors } = symmetricEigen(m);
-    const rebuilt = multiply(multiply(vectors, values.map((v, i) => values.map((_, j) => (i === j ? v : 0)))), transpose(vectors));
+    const rebuilt = multiply(
+      multiply(
+        vectors,
+        values.map((v, i) => values.map((_, j) => (i === j ? v : 0))),
+      ),
+      transpose(vectors),
+    );
     rebuilt.forEach((row, i) => row.forEach((x, j) => expect(x).toBeCloseTo(m[i][j], 10)));
-    multiply(transpose(vectors), vectors).forEach((row, i) => row.forEach((x, j) => expect(x).toBeCloseTo(i === j ? 1 : 0, 10)));
+    multiply(transpose(vectors), vectors).forEach((row, i) =>
+      row.forEach((x, j) => expect(x).toBeCloseTo(i === j ? 1 : 0, 10)),
+    );
   });
 
   it('repairs a correlation matrix that is not positive semi-definite', () => {
@@ -67,7 +76,8 @@ describe('linear algebra for the copula', () => {
 
 describe('normal distribution helpers', () => {
   it('Φ and Φ⁻¹ invert each other; the table Φ is within 1e-6', () => {
-    for (const p of [1e-6, 0.001, 0.02425, 0.1, 0.5, 0.9, 0.99, 0.999999]) expect(normalCdf(normalQuantile(p))).toBeCloseTo(p, 6);
+    for (const p of [1e-6, 0.001, 0.02425, 0.1, 0.5, 0.9, 0.99, 0.999999])
+      expect(normalCdf(normalQuantile(p))).toBeCloseTo(p, 6);
     for (let x = -9; x <= 9; x += 0.0371) expect(Math.abs(normalCdfFast(x) - normalCdf(x))).toBeLessThan(1e-6);
     expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5);
   });
@@ -91,7 +101,13 @@ describe('normal distribution helpers', () => {
 
 describe('datetime text', () => {
   it('parses the ISO-like formats and writes values back in the same format', () => {
-    for (const text of ['2024-03-05', '2024-03-05 14:23', '2024-03-05 14:23:11', '2024-03-05T14:23:11.250Z', '2024/03/05 14:23:11']) {
+    for (const text of [
+      '2024-03-05',
+      '2024-03-05 14:23',
+      '2024-03-05 14:23:11',
+      '2024-03-05T14:23:11.250Z',
+      '2024/03/05 14:23:11',
+    ]) {
       const parsed = parseDatetime(text)!;
       expect(datetimeFormatter(parsed.format)(parsed.epochMs)).toBe(text);
     }
@@ -99,7 +115,8 @@ describe('datetime text', () => {
     expect(parseDatetime('2023-02-30')).toBeUndefined();
     expect(parseDatetime('12345')).toBeUndefined();
     const iso = datetimeFormatter('YYYY-MM-DDTHH:mm:ss.SSSZ');
-    for (const t of [0, -86_400_001, 951_782_400_000, 4_102_444_799_999]) expect(iso(t)).toBe(new Date(t).toISOString());
+    for (const t of [0, -86_400_001, 951_782_400_000, 4_102_444_799_999])
+      expect(iso(t)).toBe(new Date(t).toISOString());
   });
 });
 
@@ -115,7 +132,10 @@ describe('guided picks', () => {
       cumulative[n - 1] = 1;
       const pick = guidedPicker(cumulative);
       for (let k = 0; k < 20_000; k++) {
-        const u = k < 10 ? [0, 1e-12, 0.5, 1 - 1e-12, cumulative[0], cumulative[Math.floor(n / 2)], 0.25, 0.75, 0.1, 0.9][k] : random.next();
+        const u =
+          k < 10
+            ? [0, 1e-12, 0.5, 1 - 1e-12, cumulative[0], cumulative[Math.floor(n / 2)], 0.25, 0.75, 0.1, 0.9][k]
+            : random.next();
         expect(pick(u)).toBe(pickIndex(cumulative, u));
       }
     }
