@@ -10,7 +10,7 @@ import { leaseRequestSignal } from '../workflows/environment-messages';
 import type { CandidateRef, GateSpec, LayerSpec } from '../src/domain/ladder';
 import type { SeedRunResult } from '../src/domain/seeds';
 import type { DataSummary, GateResult } from '../src/domain/status';
-import { ConfigError } from '../src/config/errors';
+import { ConfigError } from '../src/validation/errors';
 import { seedFromSource, SeedRefused, type SeedReport } from '../src/data/seed';
 import { PiiSourceError } from '../src/data/pii/scan';
 import { qualityGate } from '../src/gates/quality';

@@ -14,7 +14,7 @@
 // `toxicity: 0.1` with `reset` is a dependency failing one connection in ten).
 
 import { z } from 'zod';
-import { describeValue, expectedGot } from '../config/errors';
+import { describeValue, expectedGot } from '../validation/errors';
 import { parseDuration } from '../domain/duration';
 import type { ToxiproxyClient } from './client';
 

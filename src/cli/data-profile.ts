@@ -13,7 +13,7 @@ import { seedReportPath } from '../data/seed';
 import { writeFileAtomically } from '../tools/files';
 import { ApprovalRegistry, fileDigest } from '../data/approvals';
 import { scanSqlite } from '../data/pii/scan';
-import { ConfigError } from '../config/errors';
+import { ConfigError } from '../validation/errors';
 import { describeFindings } from '../domain/status';
 import { loadSettings } from '../temporal/settings';
 import Database from 'better-sqlite3';

@@ -1,4 +1,4 @@
-import { ConfigError } from '../config/errors';
+import { ConfigError } from '../validation/errors';
 import { SettingsError } from '../temporal/settings';
 import { TemporalUnreachableError } from '../temporal/connection';
 import { PromotionNotFoundError, RefusedError } from '../temporal/promotions';

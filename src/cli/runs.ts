@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 import { loadCandidate } from '../config/candidate';
-import { ConfigError, issuesFromZod } from '../config/errors';
+import { ConfigError, issuesFromZod } from '../validation/errors';
 import { compareRuns, formatValue, type RunComparison } from '../load/compare';
 import { type LatencySummary, type LoadResult, runLoad } from '../load/generator';
 import { describePhases, loadProfileSchema } from '../load/profile';

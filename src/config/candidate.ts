@@ -3,7 +3,7 @@ import { lstat, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { CandidateRef, FeatureSpec, InputSchema } from '../domain/ladder';
-import { ConfigError, type ConfigIssue, describeValue, expectedGot, formatPath, validate } from './errors';
+import { ConfigError, type ConfigIssue, describeValue, expectedGot, formatPath, validate } from '../validation/errors';
 import { parseYamlMapping } from './yaml';
 
 // <dir>/candidate.yaml → CandidateRef. The digest identifies the candidate by what it runs: it is

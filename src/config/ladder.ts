@@ -23,7 +23,7 @@ import {
   formatPath,
   quoteList,
   validate,
-} from './errors';
+} from '../validation/errors';
 import { parseYamlMapping, readConfigFile } from './yaml';
 import { resolveUserPath } from '../tools/files';
 

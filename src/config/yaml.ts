@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
-import { ConfigError, describeValue } from './errors';
+import { ConfigError, describeValue } from '../validation/errors';
 
 /**
  * Parses the text of a YAML config file whose top level must be a mapping. Syntax errors, an

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { ConfigError } from '../config/errors';
+import { ConfigError } from '../validation/errors';
 
 export interface DatasetApproval {
   digest: string;

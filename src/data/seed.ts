@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../config/errors';
+import { ConfigError } from '../validation/errors';
 import { decideDataPolicy, type DataPolicyDecision } from '../domain/data-policy';
 import type { DataSeedSpec, LayerSpec, RealismKnobs } from '../domain/ladder';
 import { describeFindings } from '../domain/status';

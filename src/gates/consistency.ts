@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FeatureSpec } from '../domain/ladder';
-import { type EnvironmentDb, openReadOnly, quoteIdentifier, tableColumns } from './sqlite';
+import { type EnvironmentDb, openReadOnly, quoteIdentifier, tableColumns } from '../envdb/sqlite';
 import type { GateDefinition } from './types';
 
 // Data consistency: row count, nulls and ranges of the seeded table against the layer's seed

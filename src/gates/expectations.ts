@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { describeValue, expectedGot } from '../config/errors';
+import { describeValue, expectedGot } from '../validation/errors';
 import { parseDatetime } from '../data/profile/datetime';
 import { createRandom } from '../data/profile/random';
 import { type ColumnProfile, type DataProfile, loadProfile } from '../data/profile/schema';
 import { ksStatistic } from '../data/synth/fidelity';
 import { categoryMarginal, numberMarginal } from '../data/synth/marginals';
 import type { GateCheck, GateResult } from '../domain/status';
-import { type EnvironmentDb, openReadOnly, quoteIdentifier, tableColumns } from './sqlite';
+import { type EnvironmentDb, openReadOnly, quoteIdentifier, tableColumns } from '../envdb/sqlite';
 import type { GateContext, GateDefinition } from './types';
 
 // Great-Expectations style checks on the environment's tables: nulls, ranges, uniqueness, allowed

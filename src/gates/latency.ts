@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { GateResult } from '../domain/status';
 import { percentile, roundTo } from './metrics';
 import { PredictClient } from './predict-client';
-import { type FeatureRecord, readRecords } from './records';
-import { openReadOnly } from './sqlite';
+import { type FeatureRecord, readRecords } from '../envdb/records';
+import { openReadOnly } from '../envdb/sqlite';
 import type { GateDefinition } from './types';
 
 // Latency: percentile of N real HTTP requests to the running candidate. Passes when the

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { GateResult } from '../domain/status';
 import { accuracy, auc, type BinaryLabel, roundTo } from './metrics';
 import { PredictClient } from './predict-client';
-import { type FeatureRecord, readRecords } from './records';
-import { openReadOnly } from './sqlite';
+import { type FeatureRecord, readRecords } from '../envdb/records';
+import { openReadOnly } from '../envdb/sqlite';
 import type { GateDefinition } from './types';
 
 // Model quality: scores every labelled record of the environment by calling the running

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FeatureSpec, FeatureType } from '../domain/ladder';
 import type { GateCheck, GateResult } from '../domain/status';
-import { type EnvironmentDb, openReadOnly, quoteIdentifier, type TableColumn, tableColumns } from './sqlite';
+import { type EnvironmentDb, openReadOnly, quoteIdentifier, type TableColumn, tableColumns } from '../envdb/sqlite';
 import type { GateDefinition } from './types';
 
 // The candidate's input schema against the environment's table, with schema-registry rules

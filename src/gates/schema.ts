@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FeatureType } from '../domain/ladder';
-import { type Affinity, openReadOnly, type TableColumn, tableColumns } from './sqlite';
+import { type Affinity, openReadOnly, type TableColumn, tableColumns } from '../envdb/sqlite';
 import type { GateDefinition } from './types';
 
 // Seeded schema vs the candidate's input schema: every required feature exists in the table
@@ -10,7 +10,7 @@ const config = z.strictObject({
   options: z.strictObject({}).default({}),
 });
 
-/** Column affinities that can hold each feature type (affinity rules: src/gates/sqlite.ts). */
+/** Column affinities that can hold each feature type (affinity rules: src/envdb/sqlite.ts). */
 const COMPATIBLE: Record<FeatureType, readonly Affinity[]> = {
   number: ['REAL', 'INTEGER', 'NUMERIC'],
   integer: ['INTEGER'],

@@ -6,7 +6,7 @@
 // again (a gate re-parses its options; `strata replay` re-parses a stored run) gives the same value.
 
 import { z } from 'zod';
-import { describeValue, expectedGot } from '../config/errors';
+import { describeValue, expectedGot } from '../validation/errors';
 import { DURATION_HINT, parseDuration } from '../domain/duration';
 
 /** More requests than this in one run is almost certainly a typo (and would not fit in memory well). */

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { InputSchema } from '../domain/ladder';
-import { readRecords } from '../gates/records';
-import { openReadOnly } from '../gates/sqlite';
+import { readRecords } from '../envdb/records';
+import { openReadOnly } from '../envdb/sqlite';
 import { intendedCount, type LoadProfile } from './profile';
 
 /** Distinct records read from the environment at most; bodies cycle through them. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadCandidate } from '../../src/config/candidate';
-import { ConfigError, formatPath, issuesFromZod, validate } from '../../src/config/errors';
+import { ConfigError, formatPath, issuesFromZod, validate } from '../../src/validation/errors';
 import { COMMAND_LINE, layerRange, loadLadder, parseLadder } from '../../src/config/ladder';
 import type { LadderSpec } from '../../src/domain/ladder';
 import { z } from 'zod';

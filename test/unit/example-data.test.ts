@@ -29,7 +29,7 @@ import { generateDataset, generateRows } from '../../src/data/synth/output';
 import { TRANSACTION_FEATURES } from '../../src/data/transactions';
 import type { InputSchema } from '../../src/domain/ladder';
 import { auc, type BinaryLabel } from '../../src/gates/metrics';
-import { readRecords } from '../../src/gates/records';
+import { readRecords } from '../../src/envdb/records';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DATA = path.join(ROOT, 'examples', 'data');

@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { ConfigError } from '../../config/errors';
+import { ConfigError } from '../../validation/errors';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;

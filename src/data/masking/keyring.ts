@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, type ConfigIssue } from '../../config/errors';
+import { ConfigError, type ConfigIssue } from '../../validation/errors';
 
 export const MIN_SECRET_BYTES = 32;
 const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;

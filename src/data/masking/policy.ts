@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError, type ConfigIssue, expectedGot, formatPath, quoteList, validate } from '../../config/errors';
+import { ConfigError, type ConfigIssue, expectedGot, formatPath, quoteList, validate } from '../../validation/errors';
 import { parseYamlMapping } from '../../config/yaml';
 import { resolveUserPath } from '../../tools/files';
 

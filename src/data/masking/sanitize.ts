@@ -7,7 +7,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, quoteList } from '../../config/errors';
+import { ConfigError, quoteList } from '../../validation/errors';
 import { type EnvironmentKeys, loadKeyring } from './keyring';
 import { type Cell, type CompiledRule, compileRule, outputType, ValueRejected } from './ops';
 import { checkCoverage, KEYED_OPS, loadPolicy, type MaskingPolicy, type Op, usesKeys } from './policy';

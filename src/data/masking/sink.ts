@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { ConfigError } from '../../config/errors';
+import { ConfigError } from '../../validation/errors';
 import { CsvWriter } from './csv';
 import type { Cell } from './ops';
 import { isSqliteFile } from './source';

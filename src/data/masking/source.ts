@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { ConfigError, quoteList } from '../../config/errors';
+import { ConfigError, quoteList } from '../../validation/errors';
 import { CsvReader } from './csv';
 import type { Cell } from './ops';
 import type { MaskingPolicy } from './policy';

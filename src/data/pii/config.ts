@@ -1,7 +1,7 @@
 // The PII scan's own configuration files: custom patterns (YAML, `{name: regex}`) and a deny-list
 // (one term per line). Problems become a ConfigError naming the file and the entry.
 
-import { type ConfigIssue, ConfigError, describeValue } from '../../config/errors';
+import { type ConfigIssue, ConfigError, describeValue } from '../../validation/errors';
 import { parseYamlMapping, readConfigFile } from '../../config/yaml';
 import { BUILTIN_DETECTORS, DENY_LIST_DETECTOR, normalizeDenyTerms, type PatternDetectorSpec } from './detectors';
 

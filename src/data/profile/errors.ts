@@ -2,7 +2,7 @@
 // table, or the redacted connection URL), where in it, and what was expected. They are
 // ConfigErrors, so the CLI reports them as bad input with exit code 2.
 
-import { ConfigError } from '../../config/errors';
+import { ConfigError } from '../../validation/errors';
 
 export class DataInputError extends ConfigError {
   constructor(file: string, where: string, message: string) {

@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, validate } from '../../config/errors';
+import { ConfigError, validate } from '../../validation/errors';
 import { DataInputError } from './errors';
 
 export const PROFILE_VERSION = 1;

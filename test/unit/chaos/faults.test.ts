@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validate } from '../../../src/config/errors';
+import { validate } from '../../../src/validation/errors';
 import type { ToxicSpec } from '../../../src/chaos/client';
 import type { ToxiproxyClient } from '../../../src/chaos/client';
 import { applyFault, describeFault, type Fault, FaultError, faultSchema, toxicFor } from '../../../src/chaos/faults';

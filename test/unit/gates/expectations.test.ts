@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/config/errors';
+import { ConfigError } from '../../../src/validation/errors';
 import { parseLadder } from '../../../src/config/ladder';
 import { profileRows } from '../../../src/data/profile/profiler';
 import { createRandom } from '../../../src/data/profile/random';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validate } from '../../../src/config/errors';
+import { validate } from '../../../src/validation/errors';
 import {
   intendedCount,
   intendedSchedule,

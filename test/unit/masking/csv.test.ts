@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { csvField, CsvReader, CsvWriter, MalformedCsvError } from '../../../src/data/masking/csv';
-import { ConfigError } from '../../../src/config/errors';
+import { ConfigError } from '../../../src/validation/errors';
 import { MASKING_FIXTURES, tempDir } from '../../fixtures/masking/helpers';
 
 const root = tempDir('csv');

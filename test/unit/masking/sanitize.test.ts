@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../src/cli/main';
-import { ConfigError } from '../../../src/config/errors';
+import { ConfigError } from '../../../src/validation/errors';
 import { CsvReader } from '../../../src/data/masking/csv';
 import { NotProvisionedError, sanitize, type SanitizeOptions } from '../../../src/data/masking/sanitize';
 import { seedTransactions } from '../../../src/data/transactions';
