@@ -1,3 +1,6 @@
+// The DR drill's steps. Each records what it did under drills/<id>/ first, so a retry repeats
+// nothing; faults to processes go through the provider, which owns them.
+
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -20,37 +23,13 @@ import {
   waitForHealthy,
   WRITES_TABLE,
   type DrillReport,
+  type InjectedFault,
 } from '../src/drills';
 import { loadCandidate } from '../src/config/candidate';
 import { gateRegistry } from '../src/gates/registry';
 import type { Provider } from '../src/providers/types';
 import { httpOk } from '../src/providers/dependency';
-
-export interface DrillDeps {
-  provider: Provider;
-  /** $STRATA_HOME/drills: one folder per drill (writer log, backup, injection record, report). */
-  drillsDir: string;
-}
-
-async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  const timer = setInterval(() => ctx.heartbeat(), 1000);
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-function writeOnce<T>(file: string, make: () => Promise<T>): Promise<T> {
-  // A retried activity returns what the first attempt recorded instead of acting twice.
-  if (fs.existsSync(file)) return Promise.resolve(JSON.parse(fs.readFileSync(file, 'utf8')) as T);
-  return make().then((value) => {
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 2));
-    fs.renameSync(`${file}.tmp`, file);
-    return value;
-  });
-}
+import { type ActivityDeps, mustDescribe, withHeartbeat, writeOnce } from './support';
 
 /** The library's probe (candidate health, database, data) plus the environment's dependency. */
 async function probeWithDependency(
@@ -78,30 +57,28 @@ export interface DrillPrepared {
   candidate?: { name: string; version: string; digest: string };
 }
 
-/** Activities of the DR drill workflow. Each records what it did under drills/<id>/ first. */
-export function createDrillActivities(deps: DrillDeps) {
-  const { provider } = deps;
+/** Activities of the DR drill workflow. */
+export function createDrillActivities({ provider, paths }: ActivityDeps) {
+  /** drills/<id>: writer log, backup, injection record, report. */
   const dirOf = (drillId: string) => {
-    const dir = path.join(deps.drillsDir, drillId.replace(/[^A-Za-z0-9._-]+/g, '_'));
+    const dir = path.join(paths.drills, drillId.replace(/[^A-Za-z0-9._-]+/g, '_'));
     fs.mkdirSync(dir, { recursive: true });
     return dir;
   };
-  const envOf = async (layer: string) => {
-    const env = await provider.describe(layer);
-    if (!env || !fs.existsSync(env.dbPath)) {
-      throw ApplicationFailure.nonRetryable(
-        `layer ${layer} has no environment with a database to drill (promote into it first)`,
-        'NoEnvironment',
-      );
-    }
-    return env;
-  };
+  const envOf = (layer: string) =>
+    mustDescribe(provider, layer, {
+      database: true,
+      failure: {
+        type: 'NoEnvironment',
+        message: `layer ${layer} has no environment with a database to drill (promote into it first)`,
+      },
+    });
 
   return {
     /** Steady state (healthy, snapshot) → a writer that keeps writing → an online backup. */
     async drillPrepare(input: { drillId: string; layer: string }): Promise<DrillPrepared> {
       const dir = dirOf(input.drillId);
-      return heartbeating(() =>
+      return withHeartbeat(() =>
         writeOnce(path.join(dir, 'prepared.json'), async () => {
           const env = await envOf(input.layer);
           const snapshot = await snapshotTables(env.dbPath);
@@ -133,8 +110,12 @@ export function createDrillActivities(deps: DrillDeps) {
             writerPid: writer.pid,
             writerLog: writer.logFile,
             steadyState: steady.problems,
-            candidate: env.running
-              ? { name: env.running.name, version: env.running.version, digest: env.running.digest }
+            candidate: env.runningRelease
+              ? {
+                  name: env.runningRelease.name,
+                  version: env.runningRelease.version,
+                  digest: env.runningRelease.digest,
+                }
               : undefined,
           };
         }),
@@ -143,21 +124,35 @@ export function createDrillActivities(deps: DrillDeps) {
 
     async drillInject(input: { drillId: string; layer: string; scenario: DrillScenario; percent?: number }) {
       const dir = dirOf(input.drillId);
-      return writeOnce(path.join(dir, 'injected.json'), async () => {
+      return writeOnce(path.join(dir, 'injected.json'), async (): Promise<InjectedFault> => {
         const env = await envOf(input.layer);
+        // The provider owns the processes: it kills the dependency or the candidate.
         if (input.scenario === 'dependency-down') {
-          // The provider owns the dependency: kill its process outright.
-          const dep = provider.dependency?.(input.layer);
-          if (!dep)
+          const injectedAt = new Date().toISOString();
+          const killed = await provider.killDependency?.(input.layer);
+          if (!killed)
             throw ApplicationFailure.nonRetryable(
               `layer ${input.layer} has no dependency to take down`,
               'InjectFailed',
             );
-          process.kill(-dep.featurePid, 'SIGKILL');
           return {
             scenario: input.scenario,
-            injectedAt: new Date().toISOString(),
-            detail: `killed the feature-lookup service (pid ${dep.featurePid}) with SIGKILL`,
+            injectedAt,
+            detail: `killed the feature-lookup service (pid ${killed.pid}) with SIGKILL`,
+          };
+        }
+        if (input.scenario === 'process-killed') {
+          const injectedAt = new Date().toISOString();
+          const killed = await provider.killCandidate?.(input.layer);
+          if (!killed)
+            throw ApplicationFailure.nonRetryable(
+              `cannot inject process-killed: no candidate process is running in ${input.layer}`,
+              'InjectFailed',
+            );
+          return {
+            scenario: input.scenario,
+            injectedAt,
+            detail: `SIGKILL sent to the candidate's process group ${killed.pid}; it exited`,
           };
         }
         try {
@@ -170,8 +165,8 @@ export function createDrillActivities(deps: DrillDeps) {
 
     async drillDetect(input: { drillId: string; layer: string; snapshot: TableFingerprints; timeoutMs: number }) {
       const env = await provider.describe(input.layer);
-      const dbPath = env?.dbPath ?? path.join(deps.drillsDir, '..', 'envs', input.layer, 'data.db');
-      return heartbeating(() =>
+      const dbPath = env?.dbPath ?? path.join(paths.envs, input.layer, 'data.db');
+      return withHeartbeat(() =>
         waitForDetection(
           () => probeWithDependency(provider, input.layer, { dbPath, url: env?.url, snapshot: input.snapshot }),
           {
@@ -184,12 +179,14 @@ export function createDrillActivities(deps: DrillDeps) {
 
     /** The layer's runbook: restore the latest backup, restart the candidate, reconcile. */
     async drillRecover(input: { drillId: string; layer: string; scenario: DrillScenario; backupFile: string }) {
-      return heartbeating(async () => {
+      return withHeartbeat(async () => {
         const steps: string[] = [];
         const env = await provider.describe(input.layer);
         if (!env) throw ApplicationFailure.nonRetryable(`environment ${input.layer} disappeared`, 'NoEnvironment');
         if (input.scenario === 'dependency-down') {
-          const dep = await provider.ensureDependency!(input.layer);
+          if (!provider.ensureDependency)
+            throw ApplicationFailure.nonRetryable(`the ${provider.kind} provider runs no dependency`, 'NoDependency');
+          const dep = await provider.ensureDependency(input.layer);
           steps.push(`restarted the dependency (${dep.started.join(', ') || 'already running'})`);
           return { recoveredAt: new Date().toISOString(), steps };
         }
@@ -200,7 +197,7 @@ export function createDrillActivities(deps: DrillDeps) {
           );
         }
         const restarted = await provider.restart(input.layer);
-        steps.push(`restarted ${restarted.running?.version ?? 'the candidate'} (pid ${restarted.pid})`);
+        steps.push(`restarted ${restarted.running ?? 'the candidate'} (pid ${restarted.pid})`);
         return { recoveredAt: new Date().toISOString(), steps };
       });
     },
@@ -214,7 +211,7 @@ export function createDrillActivities(deps: DrillDeps) {
       writerLog: string;
       injectedAt: string;
     }) {
-      return heartbeating(async () => {
+      return withHeartbeat(async () => {
         const env = await envOf(input.layer.name);
         await waitForHealthy(
           () =>
@@ -239,8 +236,8 @@ export function createDrillActivities(deps: DrillDeps) {
         let gate: GateResult | null = null;
         const spec =
           input.layer.gates.find((g) => g.type === 'quality') ?? input.layer.gates.find((g) => g.type === 'schema');
-        if (spec && env.running && env.url) {
-          const candidate = await loadCandidate(env.running.dir);
+        if (spec && env.runningRelease && env.url) {
+          const candidate = await loadCandidate(env.runningRelease.dir);
           const ctx = Context.current();
           gate = await gateRegistry[spec.type].run(
             {

@@ -13,6 +13,7 @@ export async function runWorker(): Promise<void> {
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     provider,
+    paths: settings.paths,
   });
   logger.info(
     { address: settings.address, namespace: settings.namespace, taskQueue: settings.taskQueue, home: settings.home },

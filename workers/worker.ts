@@ -11,6 +11,7 @@ import {
 } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { ensureToxiproxy } from '../src/chaos/toxiproxy';
+import type { StrataPaths } from '../src/paths';
 import type { Provider } from '../src/providers/types';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
@@ -42,8 +43,8 @@ export interface StrataWorkerOptions {
   namespace: string;
   taskQueue: string;
   provider: Provider;
-  /** $STRATA_HOME/drills; defaults to drills/ beside the local provider's envs/. */
-  drillsDir?: string;
+  /** $STRATA_HOME and its folders (settings.paths). */
+  paths: StrataPaths;
   bundle?: WorkflowBundle;
   /** Signals that stop the worker gracefully; none in tests. */
   shutdownSignals?: NodeJS.Signals[];
@@ -62,11 +63,7 @@ export async function createStrataWorker(
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    activities: createActivities({
-      provider: opts.provider,
-      client,
-      drillsDir: opts.drillsDir ?? path.join((opts.provider as { home?: string }).home ?? process.cwd(), 'drills'),
-    }),
+    activities: createActivities({ provider: opts.provider, client, paths: opts.paths }),
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
     shutdownGraceTime: '5s',
     // Heartbeats reach the server at least every 500 ms, so a cancellation (an abort) reaches a

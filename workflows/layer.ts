@@ -32,9 +32,9 @@ const activities = proxyActivities<Activities>({
 });
 
 /**
- * One layer of the ladder: provision → seed → deploy → gates → approval → promote.
- * A failed gate, a rejection, an expiry or an abort rolls the environment back to the release it
- * ran before this promotion, in a non-cancellable scope.
+ * One layer of the ladder: provision → populate → deploy → gates → approval → promote.
+ * A failed gate, a rejection, an expiry or an abort rolls the environment back to its known-good
+ * release (the one promoted before this promotion), in a non-cancellable scope.
  */
 export async function layer(input: LayerInput): Promise<LayerResult> {
   const { layer: spec, candidate } = input;
@@ -64,10 +64,10 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
 
   // Compensation as data: each undo step is added once its action has started.
   const compensations: Array<() => Promise<void>> = [];
-  let previous: Release | null = null;
+  let knownGood: Release | null = null;
   let failure: string | undefined;
   let outcome: LayerResult['outcome'] = 'failed';
-  /** A refused seed's summary (policy decision, fidelity, PII findings), from the failure's details. */
+  /** A refused population's summary (policy decision, fidelity, PII findings), from the failure's details. */
   let refusedData: DataSummary | undefined;
 
   // Histories recorded before environments had leases replay without them.
@@ -94,22 +94,26 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       }
       await report({ phase: 'provisioning' });
       const env = await activities.provisionEnvironment({ promotionId: input.promotionId, layer: spec });
-      previous = env.previous;
+      // Results recorded before the rename name the known-good release `previous`.
+      knownGood = env.knownGood ?? env.previous ?? null;
       await report({ running: env.running });
 
       await report({ phase: 'seeding' });
-      const seeded = await activities.seedEnvironment({ layer: spec });
+      // Histories recorded before the rename scheduled the same activity as seedEnvironment.
+      const populated = patched('populate-environment')
+        ? await activities.populateEnvironment({ layer: spec })
+        : await activities.seedEnvironment({ layer: spec });
       // Data-plane layers: the source, the policy decision, fidelity and the PII scan, for status.
-      if (seeded.data) await report({ data: seeded.data });
+      if (populated.data) await report({ data: populated.data });
 
       await report({ phase: 'deploying' });
       if (spec.rollback === 'previous') {
         compensations.unshift(async () => {
-          const r = await activities.rollbackEnvironment({ layer: spec, to: previous });
+          const r = await activities.rollbackEnvironment({ layer: spec, to: knownGood });
           await recordVersion(
             'rolled-back',
             r.running,
-            r.running ? ((previous as Release | null)?.digest ?? null) : null,
+            r.running ? ((knownGood as Release | null)?.digest ?? null) : null,
           );
           await report({ phase: 'rolled-back', running: r.running });
         });

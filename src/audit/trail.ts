@@ -143,7 +143,7 @@ export async function auditTrail(client: Client, promotionId: string): Promise<A
     .map(({ entry }) => entry);
 }
 
-/** Audit actions of the data plane's refusals, by the failure type the seed activity gives them. */
+/** Audit actions of the data plane's refusals, by the failure type the populate activity gives them. */
 const DATA_REFUSALS: Record<string, string> = {
   DataPolicyViolation: 'data.policy-refused',
   DatasetNotApproved: 'data.not-approved',
@@ -181,15 +181,21 @@ async function layerTrail(client: Client, workflowId: string, layer: string): Pr
       const r = decode<Record<string, any>>(a.result) ?? {};
       switch (s?.type) {
         case 'provisionEnvironment':
-          push(e, 'layer.provisioned', `environment ${r.dir}; known-good before: ${r.previous?.version ?? 'none'}`);
+          // Results recorded before the rename name the known-good release `previous`.
+          push(
+            e,
+            'layer.provisioned',
+            `environment ${r.dir}; known-good before: ${(r.knownGood ?? r.previous)?.version ?? 'none'}`,
+          );
           break;
-        case 'seedEnvironment':
+        case 'populateEnvironment':
+        case 'seedEnvironment': // its name before the rename
           if (r.data) push(e, 'data.seeded', `${describeData(r.data as DataSummary)} → ${r.dbPath}`);
           else
             push(
               e,
               'layer.seeded',
-              `${r.rows} synthetic rows in ${r.dbPath}${r.created ? '' : ' (already seeded with this seed)'}`,
+              `${r.rows} synthetic rows in ${r.dbPath}${r.created ? '' : ' (already populated with this seed)'}`,
             );
           break;
         case 'deployCandidate':

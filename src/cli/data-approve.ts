@@ -53,7 +53,7 @@ export function registerDataApproveCommands(program: Command): void {
   data
     .command('approve <file>')
     .description(
-      'approve a dataset (a profile, CSV or SQLite file) for seeding: records its sha256 digest, who and why',
+      'approve a dataset (a profile, CSV or SQLite file) for populating environments: records its sha256 digest, who and why',
     )
     .requiredOption('--as <user>', 'your identity')
     .requiredOption('--reason <text>', 'why it may be used')

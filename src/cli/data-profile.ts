@@ -9,7 +9,7 @@ import { type ColumnProfile, type DataProfile, loadProfile } from '../data/profi
 import { checkFidelity, DEFAULT_FIDELITY_THRESHOLD, type FidelityReport } from '../data/synth/fidelity';
 import { generateDataset, type SynthesisTarget } from '../data/synth/output';
 import type { SynthesisOptions } from '../data/synth/generator';
-import { seedReportPath } from '../data/seed';
+import { populationReportPath } from '../data/populate';
 import { writeFileAtomically } from '../tools/files';
 import { ApprovalRegistry, fileDigest } from '../data/approvals';
 import { scanSqlite } from '../data/pii/scan';
@@ -162,7 +162,7 @@ async function generateIntoEnvironment(
       },
     ]);
   }
-  // Into an environment, the seed step's rules hold: an approved profile, and a PII scan before the swap.
+  // Into an environment, population's rules hold: an approved profile, and a PII scan before the swap.
   const { digest } = await fileDigest(opts.profile);
   const approval = new ApprovalRegistry(home).lookup(digest);
   if (!approval || approval.revoked) {
@@ -204,8 +204,8 @@ async function generateIntoEnvironment(
       return;
     }
     fs.renameSync(staging, dbPath);
-    // A hand-generated table is not what the seed step recorded: forget that record.
-    fs.rmSync(seedReportPath(dbPath), { force: true });
+    // A hand-generated table is not what population recorded: forget that record.
+    fs.rmSync(populationReportPath(dbPath), { force: true });
     writeFileAtomically(`${dbPath}.fidelity.json`, `${JSON.stringify(result.fidelity, null, 2)}\n`, { mkdir: true });
     setExit(EXIT_OK);
     if (opts.json) printJson({ ...result, environment: layer, check });

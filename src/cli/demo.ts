@@ -91,6 +91,7 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
         namespace: settings.namespace,
         taskQueue: settings.taskQueue,
         provider: new LocalProvider(settings.home),
+        paths: settings.paths,
       });
       const running = worker.run();
       const { client, connection } = await connectClient(settings);

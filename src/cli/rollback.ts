@@ -39,7 +39,7 @@ export function registerRollbackCommand(program: Command, setExit: (code: number
           `--to: version ${opts.to} was never deployed in ${layer.name} (deployed there: ${releases.map((r) => r.version).join(', ') || 'none'})`,
         );
       }
-      if (opts.to === undefined && !(await provider.lastKnownGood(layer.name))) {
+      if (opts.to === undefined && !(await provider.knownGood(layer.name))) {
         throw new UsageError(
           `--layer: ${layer.name} has no earlier known-good version to roll back to; name one with --to`,
         );

@@ -130,14 +130,15 @@ async function replay(id: string, opts: { json?: boolean }, setExit: (code: numb
   const provider = new LocalProvider(settings.home);
   const env = await provider.describe(original.layer);
   const wanted = `${candidateLabel(original.candidate)} (sha256 ${original.candidate.digest.slice(0, 12)})`;
-  if (!env?.running || !env.url) {
+  const running = env?.runningRelease;
+  if (!env || !running || !env.url) {
     throw new UsageError(
       `replay ${id}: nothing runs in layer ${original.layer}; deploy ${wanted} there first (the run loaded it)`,
     );
   }
-  if (env.running.digest !== original.candidate.digest) {
+  if (running.digest !== original.candidate.digest) {
     throw new UsageError(
-      `replay ${id}: layer ${original.layer} runs ${env.running.name} ${env.running.version} (sha256 ${env.running.digest.slice(0, 12)}), ` +
+      `replay ${id}: layer ${original.layer} runs ${running.name} ${running.version} (sha256 ${running.digest.slice(0, 12)}), ` +
         `not ${wanted} that the run loaded; deploy that version there to replay it`,
     );
   }
@@ -148,7 +149,7 @@ async function replay(id: string, opts: { json?: boolean }, setExit: (code: numb
     return;
   }
 
-  const input = profile.requests.source === 'environment' ? (await loadCandidate(env.running.dir)).input : undefined;
+  const input = profile.requests.source === 'environment' ? (await loadCandidate(running.dir)).input : undefined;
   const bodies = requestBodies(profile, { dbPath: env.dbPath, input });
   const runId = newRunId();
   // results.target is the full request URL (run.target may be the bare base URL); the port changes between deploys.

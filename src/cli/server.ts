@@ -88,6 +88,7 @@ export function registerServerCommands(program: Command): void {
             namespace: settings.namespace,
             taskQueue: settings.taskQueue,
             provider: new LocalProvider(settings.home),
+            paths: settings.paths,
           });
           logger.info({ taskQueue: settings.taskQueue, home: settings.home }, 'worker running; Ctrl-C stops');
           try {

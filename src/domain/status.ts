@@ -42,14 +42,14 @@ export interface GateCheck {
   observed: string;
 }
 
-/** What the seed step put in the environment (data-plane layers): source, policy decision, fidelity, PII scan. */
+/** What populating put in the environment (data-plane layers): source, policy decision, fidelity, PII scan. */
 export interface DataSummary {
   source: string;
   classification: string;
   /** sha256 of the source file (profile or dataset) that was approved. */
   digest?: string;
   approvedBy?: string;
-  /** The data policy's decision: its rule and whether it allowed the seed. */
+  /** The data policy's decision: its rule and whether it allowed populating from the source. */
   policy: { allowed: boolean; rule: string };
   /** The masking policy the rows went through, if any. */
   masking?: string;
@@ -57,7 +57,7 @@ export interface DataSummary {
   rows: number;
   seed: number;
   created: boolean;
-  /** Set when the seed step refused: DataPolicyViolation, DatasetNotApproved, FidelityBelowThreshold or PiiFound. */
+  /** Set when populating was refused: DataPolicyViolation, DatasetNotApproved, FidelityBelowThreshold or PiiFound. */
   refused?: string;
   fidelity?: { overall: number; threshold: number; passed: boolean };
   pii?: {
@@ -77,7 +77,7 @@ export interface LayerStatus {
   approvals: ApprovalRecord[];
   /** Why the layer failed, when it did. */
   failure?: string;
-  /** The data seeded into the environment (layers with `data:`). */
+  /** The data the environment was populated with (layers with `data:`). */
   data?: DataSummary;
   /** While waiting for the environment's lease: who holds it (filled in by clients). */
   lease?: { holder: string; kind: string; since: string } | null;
@@ -115,7 +115,7 @@ export function describeData(d: DataSummary): string {
       `PII ${d.pii.total} finding${d.pii.total === 1 ? '' : 's'} (allowance ${d.pii.allowance})${found ? `: ${found}` : ''}`,
     );
   }
-  if (!d.created && !d.refused) parts.push('already seeded with exactly this');
+  if (!d.created && !d.refused) parts.push('already populated with exactly this');
   return parts.join('; ');
 }
 

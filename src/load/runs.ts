@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LoadResult } from './generator';
 import type { LoadProfile } from './profile';
+import { strataPaths } from '../paths';
 
 export interface RunCandidate {
   name: string;
@@ -71,7 +72,7 @@ export class RunStore {
   readonly dir: string;
 
   constructor(readonly home: string) {
-    this.dir = path.join(home, 'runs');
+    this.dir = strataPaths(home).runs;
   }
 
   file(id: string): string {

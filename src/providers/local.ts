@@ -5,10 +5,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { request } from 'undici';
 import type { CandidateRef, SeedSpec } from '../domain/ladder';
-import { seedReportPath } from '../data/seed';
+import { populationReportPath } from '../data/populate';
 import { seedTransactions } from '../data/transactions';
+import { strataPaths } from '../paths';
 import { writeFileAtomically } from '../tools/files';
-import { processAlive, signalProcessTree } from '../tools/processes';
+import { processAlive, signalProcessTree, waitForExit } from '../tools/processes';
 import type { EnvironmentInfo, Provider, Release } from './types';
 import { type DependencyState, ensureDependency, featuresUrl, proxyApiUrl, stopDependency } from './dependency';
 
@@ -18,11 +19,14 @@ interface EnvState {
   createdAt: string;
   promotionIds: string[];
   ttl?: string;
-  seed: (SeedSpec & { rows: number }) | null;
-  promoted: Release | null;
+  /** What the built-in generator populated the database with (random seed, rows), if it did. */
+  population: (SeedSpec & { rows: number }) | null;
+  /** The release last promoted here. */
+  knownGood: Release | null;
   /** Every release promoted here, oldest first (the known-good versions a rollback can return to). */
-  promotedHistory?: Array<Release & { at: string }>;
-  running: Release | null;
+  knownGoodHistory?: Array<Release & { at: string }>;
+  /** The release whose process serves now. */
+  runningRelease: Release | null;
   pid: number | null;
   port: number | null;
   /** The feature-lookup dependency and its fault proxy. */
@@ -61,7 +65,7 @@ export class LocalProvider implements Provider {
     readonly home: string,
     private readonly opts: { healthTimeoutMs?: number } = {},
   ) {
-    this.envsDir = path.join(home, 'envs');
+    this.envsDir = strataPaths(home).envs;
   }
 
   envDir(layer: string): string {
@@ -82,9 +86,9 @@ export class LocalProvider implements Provider {
         createdAt: new Date().toISOString(),
         promotionIds: [],
         ttl: opts.ttl,
-        seed: null,
-        promoted: null,
-        running: null,
+        population: null,
+        knownGood: null,
+        runningRelease: null,
         pid: null,
         port: null,
       };
@@ -107,24 +111,24 @@ export class LocalProvider implements Provider {
     return this.info(state);
   }
 
-  async seed(layer: string, spec: SeedSpec): Promise<{ dbPath: string; rows: number; created: boolean }> {
+  async populate(layer: string, spec: SeedSpec): Promise<{ dbPath: string; rows: number; created: boolean }> {
     const state = this.mustState(layer);
     const dbPath = this.dbPath(layer);
-    // A data-plane seed (src/data/seed.ts) leaves a sidecar: then the database is not the built-in one.
-    const dataPlaneSeeded = fs.existsSync(seedReportPath(dbPath));
+    // The data plane (src/data/populate.ts) leaves a sidecar: then the database is not the built-in one.
+    const populatedByDataPlane = fs.existsSync(populationReportPath(dbPath));
     if (
-      state.seed &&
-      state.seed.seed === spec.seed &&
-      state.seed.rows === spec.rows &&
+      state.population &&
+      state.population.seed === spec.seed &&
+      state.population.rows === spec.rows &&
       fs.existsSync(dbPath) &&
-      !dataPlaneSeeded
+      !populatedByDataPlane
     ) {
-      return { dbPath, rows: state.seed.rows, created: false };
+      return { dbPath, rows: state.population.rows, created: false };
     }
-    // seedTransactions writes a temporary file and renames it: never a half-seeded database.
+    // seedTransactions writes a temporary file and renames it: never a half-populated database.
     const { rows } = seedTransactions(dbPath, spec);
-    fs.rmSync(seedReportPath(dbPath), { force: true });
-    state.seed = { ...spec, rows };
+    fs.rmSync(populationReportPath(dbPath), { force: true });
+    state.population = { ...spec, rows };
     this.writeState(state);
     this.record(layer, 'seeded', { ...spec });
     return { dbPath, rows, created: true };
@@ -133,7 +137,7 @@ export class LocalProvider implements Provider {
   async deploy(layer: string, candidate: CandidateRef): Promise<{ env: EnvironmentInfo; changed: boolean }> {
     const state = this.mustState(layer);
     const release = this.installRelease(layer, candidate);
-    if (state.running?.digest === release.digest && state.pid && processAlive(state.pid)) {
+    if (state.runningRelease?.digest === release.digest && state.pid && processAlive(state.pid)) {
       const healthy = await this.waitHealthy(state.port!, release, 5_000);
       if (healthy) return { env: this.info(state), changed: false };
       await this.stopProcess(state);
@@ -146,30 +150,37 @@ export class LocalProvider implements Provider {
 
   async health(layer: string): Promise<{ healthy: boolean; detail: string }> {
     const state = this.readState(layer);
-    if (!state?.running || !state.pid || !state.port) return { healthy: false, detail: 'no candidate running' };
+    if (!state?.runningRelease || !state.pid || !state.port) return { healthy: false, detail: 'no candidate running' };
     if (!processAlive(state.pid)) return { healthy: false, detail: `process ${state.pid} is not running` };
-    const ok = await this.waitHealthy(state.port, state.running, 1_000);
+    const ok = await this.waitHealthy(state.port, state.runningRelease, 1_000);
     return {
       healthy: ok,
       detail: ok ? `healthy at 127.0.0.1:${state.port}` : `no healthy answer at 127.0.0.1:${state.port}`,
     };
   }
 
-  /** SIGKILLs the candidate's process (a chaos fault); the state keeps the release so restart() brings it back. */
-  async killCandidate(layer: string): Promise<void> {
+  /** SIGKILLs the candidate's process (a fault); the state keeps the release so restart() brings it back. */
+  async killCandidate(layer: string): Promise<{ pid: number } | null> {
     const state = this.mustState(layer);
-    if (state.pid && processAlive(state.pid)) {
-      signalProcessTree(state.pid, 'SIGKILL');
-      const deadline = Date.now() + 5_000;
-      while (processAlive(state.pid) && Date.now() < deadline) await sleep(20);
-      this.record(layer, 'process-killed', { pid: state.pid });
-    }
+    if (!state.pid || !processAlive(state.pid)) return null;
+    await killProcessTree(state.pid, 'the candidate');
+    this.record(layer, 'process-killed', { pid: state.pid });
+    return { pid: state.pid };
+  }
+
+  /** SIGKILLs the feature-lookup service (a fault); ensureDependency() starts it again. */
+  async killDependency(layer: string): Promise<{ pid: number } | null> {
+    const pid = this.mustState(layer).dependency?.featurePid;
+    if (!pid || !processAlive(pid)) return null;
+    await killProcessTree(pid, 'the feature-lookup service');
+    this.record(layer, 'process-killed', { pid, process: 'feature-service' });
+    return { pid };
   }
 
   /** Stops and starts the running release again (a runbook step after its database was restored). */
   async restart(layer: string): Promise<EnvironmentInfo> {
     const state = this.mustState(layer);
-    const release = state.running ?? state.promoted;
+    const release = state.runningRelease ?? state.knownGood;
     if (!release) throw new ProviderError(`nothing to restart in ${layer}: no release deployed`);
     const port = state.port; // a restart keeps the candidate's address, as a supervisor would
     if (state.pid) await this.stopProcess(state);
@@ -180,30 +191,31 @@ export class LocalProvider implements Provider {
 
   async markPromoted(layer: string, digest: string): Promise<EnvironmentInfo> {
     const state = this.mustState(layer);
-    if (state.running?.digest !== digest) {
+    const running = state.runningRelease;
+    if (running?.digest !== digest) {
       throw new ProviderError(`cannot promote ${digest.slice(0, 12)} in ${layer}: it is not the running release`);
     }
-    if (state.promoted?.digest !== digest) {
-      state.promoted = state.running;
-      state.promotedHistory = [...(state.promotedHistory ?? []), { ...state.running, at: new Date().toISOString() }];
+    if (state.knownGood?.digest !== digest) {
+      state.knownGood = running;
+      state.knownGoodHistory = [...(state.knownGoodHistory ?? []), { ...running, at: new Date().toISOString() }];
       this.writeState(state);
-      this.record(layer, 'promoted', { version: state.running.version, digest });
+      this.record(layer, 'promoted', { version: running.version, digest });
     }
     return this.info(state);
   }
 
   async rollback(layer: string, to: Release | null): Promise<EnvironmentInfo> {
     const state = this.mustState(layer);
-    if (to && state.running?.digest === to.digest && state.pid && processAlive(state.pid)) {
+    if (to && state.runningRelease?.digest === to.digest && state.pid && processAlive(state.pid)) {
       return this.info(state); // already rolled back (a retry)
     }
-    const from = state.running?.version ?? null;
+    const from = state.runningRelease?.version ?? null;
     if (state.pid) await this.stopProcess(state);
     if (to) {
       if (!fs.existsSync(to.dir)) throw new ProviderError(`release ${to.version} is missing from ${to.dir}`);
       await this.startProcess(state, to);
-    } else if (state.running) {
-      state.running = null;
+    } else if (state.runningRelease) {
+      state.runningRelease = null;
       this.writeState(state);
     }
     this.record(layer, 'rolled-back', { from, to: to?.version ?? null });
@@ -254,7 +266,7 @@ export class LocalProvider implements Provider {
       if (!fs.existsSync(releaseDir) || out.some((r) => r.digest === e.digest)) continue;
       const serve = Array.isArray(e.serve)
         ? (e.serve as string[])
-        : (state.promotedHistory?.find((r) => r.digest === e.digest)?.serve ?? []);
+        : (state.knownGoodHistory?.find((r) => r.digest === e.digest)?.serve ?? []);
       out.push({
         name: String(e.name ?? ''),
         version: String(e.version),
@@ -267,12 +279,12 @@ export class LocalProvider implements Provider {
   }
 
   /** The last known-good release other than the one running now (what a plain rollback returns to). */
-  async lastKnownGood(layer: string): Promise<Release | null> {
+  async knownGood(layer: string): Promise<Release | null> {
     const state = this.readState(layer);
     if (!state) return null;
-    const history = state.promotedHistory ?? (state.promoted ? [{ ...state.promoted, at: '' }] : []);
+    const history = state.knownGoodHistory ?? (state.knownGood ? [{ ...state.knownGood, at: '' }] : []);
     for (let i = history.length - 1; i >= 0; i--) {
-      if (history[i].digest !== state.running?.digest) {
+      if (history[i].digest !== state.runningRelease?.digest) {
         const { at: _at, ...release } = history[i];
         return release;
       }
@@ -303,7 +315,7 @@ export class LocalProvider implements Provider {
 
   private readState(layer: string): EnvState | null {
     try {
-      return JSON.parse(fs.readFileSync(this.stateFile(layer), 'utf8')) as EnvState;
+      return migrateState(JSON.parse(fs.readFileSync(this.stateFile(layer), 'utf8')) as StoredEnvState);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new ProviderError(`${this.stateFile(layer)}: unreadable environment state: ${(err as Error).message}`);
@@ -334,9 +346,10 @@ export class LocalProvider implements Provider {
       layer: state.layer,
       dir: this.envDir(state.layer),
       dbPath: this.dbPath(state.layer),
-      promoted: state.promoted,
-      running: state.running,
-      url: state.port && state.running ? `http://127.0.0.1:${state.port}` : null,
+      knownGood: state.knownGood,
+      running: state.runningRelease?.version ?? null,
+      runningRelease: state.runningRelease,
+      url: state.port && state.runningRelease ? `http://127.0.0.1:${state.port}` : null,
       pid: state.pid,
     };
   }
@@ -391,9 +404,9 @@ export class LocalProvider implements Provider {
   }
 
   /** The dependency's addresses, when it was started. */
-  dependency(layer: string): { featuresUrl: string; proxyApiUrl: string; featurePid: number } | null {
+  dependency(layer: string): { featuresUrl: string; proxyApiUrl: string } | null {
     const dep = this.readState(layer)?.dependency;
-    return dep ? { featuresUrl: featuresUrl(dep), proxyApiUrl: proxyApiUrl(dep), featurePid: dep.featurePid } : null;
+    return dep ? { featuresUrl: featuresUrl(dep), proxyApiUrl: proxyApiUrl(dep) } : null;
   }
 
   private async startProcess(state: EnvState, release: Release, preferredPort?: number): Promise<void> {
@@ -421,7 +434,7 @@ export class LocalProvider implements Provider {
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
     child.unref();
     // Recorded before waiting for health: a retry after a crash finds this process, not a new one.
-    state.running = release;
+    state.runningRelease = release;
     state.pid = child.pid ?? null;
     state.port = port;
     this.writeState(state);
@@ -447,11 +460,11 @@ export class LocalProvider implements Provider {
       const deadline = Date.now() + 5_000;
       while (processAlive(pid) && Date.now() < deadline) await sleep(50);
       if (processAlive(pid)) signalProcessTree(pid, 'SIGKILL');
-      this.record(state.layer, 'process-stopped', { pid, version: state.running?.version });
+      this.record(state.layer, 'process-stopped', { pid, version: state.runningRelease?.version });
     }
     state.pid = null;
     state.port = null;
-    state.running = null;
+    state.runningRelease = null;
     this.writeState(state);
   }
 
@@ -469,6 +482,37 @@ export class LocalProvider implements Provider {
     } while (Date.now() < deadline);
     return false;
   }
+}
+
+/**
+ * state.json as written by any version: before the names settled, the known-good release was
+ * `promoted` (with `promotedHistory`), the running release was `running`, and the built-in
+ * population was `seed`.
+ */
+type StoredEnvState = Omit<EnvState, 'population' | 'knownGood' | 'runningRelease'> &
+  Partial<Pick<EnvState, 'population' | 'knownGood' | 'runningRelease'>> & {
+    promoted?: Release | null;
+    promotedHistory?: Array<Release & { at: string }>;
+    running?: Release | null;
+    seed?: (SeedSpec & { rows: number }) | null;
+  };
+
+/** Reads old names into new ones; the next write stores only the new names. */
+function migrateState(stored: StoredEnvState): EnvState {
+  const { promoted, promotedHistory, running, seed, ...state } = stored;
+  return {
+    ...state,
+    population: state.population ?? seed ?? null,
+    knownGood: state.knownGood ?? promoted ?? null,
+    knownGoodHistory: state.knownGoodHistory ?? promotedHistory,
+    runningRelease: state.runningRelease ?? running ?? null,
+  };
+}
+
+/** SIGKILLs a process group and waits until its leader is gone. */
+async function killProcessTree(pid: number, what: string): Promise<void> {
+  signalProcessTree(pid, 'SIGKILL');
+  if (!(await waitForExit(pid, 5_000))) throw new ProviderError(`${what} (pid ${pid}) survived SIGKILL for 5 s`);
 }
 
 function sleep(ms: number): Promise<void> {

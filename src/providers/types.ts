@@ -14,10 +14,12 @@ export interface EnvironmentInfo {
   layer: string;
   dir: string;
   dbPath: string;
-  /** The release promoted in this environment, i.e. the known-good version (null if none yet). */
-  promoted: Release | null;
-  /** The release whose process serves now (null if none). */
-  running: Release | null;
+  /** The release last promoted in this environment: its known-good version (null if none yet). */
+  knownGood: Release | null;
+  /** The version whose process serves now (null if none). */
+  running: string | null;
+  /** The release behind `running`: its digest, directory and command (null if none). */
+  runningRelease: Release | null;
   url: string | null;
   pid: number | null;
 }
@@ -30,11 +32,20 @@ export interface EnvironmentInfo {
 export interface Provider {
   readonly kind: string;
   provision(layer: string, opts: { promotionId: string; ttl?: string }): Promise<EnvironmentInfo>;
-  seed(layer: string, spec: SeedSpec): Promise<{ dbPath: string; rows: number; created: boolean }>;
+  /** Fills the environment's database with the built-in generator (`spec.seed` is the random seed). */
+  populate(layer: string, spec: SeedSpec): Promise<{ dbPath: string; rows: number; created: boolean }>;
   deploy(layer: string, candidate: CandidateRef): Promise<{ env: EnvironmentInfo; changed: boolean }>;
   health(layer: string): Promise<{ healthy: boolean; detail: string }>;
-  /** SIGKILLs the candidate's process (chaos); restart() brings it back. */
-  killCandidate?(layer: string): Promise<void>;
+  /**
+   * SIGKILLs the candidate's process (a chaos fault, the process-killed drill) and waits until it
+   * is gone; restart() brings it back. Null when no candidate process was running.
+   */
+  killCandidate?(layer: string): Promise<{ pid: number } | null>;
+  /**
+   * SIGKILLs the environment's dependency (the dependency-down drill) and waits until it is gone;
+   * ensureDependency() brings it back. Null when it was not running.
+   */
+  killDependency?(layer: string): Promise<{ pid: number } | null>;
   /** Stops and starts the running release (after a restore, or when its process died). */
   restart(layer: string): Promise<EnvironmentInfo>;
   /** Marks the running release as the environment's known-good version. */
@@ -48,9 +59,12 @@ export interface Provider {
   /** Starts the environment's dependency (feature lookup behind its fault proxy) if it is not running. */
   ensureDependency?(layer: string): Promise<{ featuresUrl: string; proxyApiUrl: string; started: string[] }>;
   /** The dependency's addresses, when it runs. */
-  dependency?(layer: string): { featuresUrl: string; proxyApiUrl: string; featurePid: number } | null;
+  dependency?(layer: string): { featuresUrl: string; proxyApiUrl: string } | null;
   /** Every release deployed in the environment, oldest first. */
   releases(layer: string): Promise<Release[]>;
-  /** The last known-good release other than the running one (null if none). */
-  lastKnownGood(layer: string): Promise<Release | null>;
+  /**
+   * The known-good release the layer falls back to now: the last one promoted there other than
+   * the running one (null if none). What a rollback without a named version returns to.
+   */
+  knownGood(layer: string): Promise<Release | null>;
 }

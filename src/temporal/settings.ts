@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { strataPaths, type StrataPaths } from '../paths';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 export const TASK_QUEUE = 'strata';
@@ -6,6 +7,8 @@ export const TASK_QUEUE = 'strata';
 /** Where Strata keeps its state and how it reaches Temporal, from the environment. */
 export interface StrataSettings {
   home: string;
+  /** The folders under `home`. */
+  paths: StrataPaths;
   /** host:port of the Temporal frontend. */
   address: string;
   /** True when TEMPORAL_ADDRESS names an external cluster: Strata starts no server. */
@@ -26,6 +29,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: { 
   }
   return {
     home,
+    paths: strataPaths(home),
     address,
     external,
     namespace: env.TEMPORAL_NAMESPACE ?? 'strata',

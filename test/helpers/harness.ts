@@ -7,6 +7,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { PromotionStatus } from '../../src/domain/status';
 import { getStatus } from '../../src/temporal/promotions';
+import { strataPaths } from '../../src/paths';
 import { LocalProvider } from '../../src/providers/local';
 import { createStrataWorker, WORKFLOWS_PATH } from '../../workers/worker';
 
@@ -39,6 +40,7 @@ export async function startTestWorker(opts: { home: string; taskQueue: string; b
     namespace: inject('namespace'),
     taskQueue: opts.taskQueue,
     provider,
+    paths: strataPaths(opts.home),
     bundle: opts.bundle,
   });
   const running = worker.run();

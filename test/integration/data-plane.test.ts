@@ -183,7 +183,7 @@ describe('the data plane in the seed step (real dev server)', () => {
     expect(await activityAttempts(id, 'unapproved')).toEqual([
       ['requestLease', 1],
       ['provisionEnvironment', 1],
-      ['seedEnvironment', 1],
+      ['populateEnvironment', 1],
     ]);
   });
 
@@ -239,7 +239,7 @@ describe('the data plane in the seed step (real dev server)', () => {
     expect(audit.some((e) => e.action === 'data.policy-refused' && e.detail.includes('layer "lower"'))).toBe(true);
     expect((await activityAttempts(id, 'lower')).filter(([type]) => type !== 'requestLease')).toEqual([
       ['provisionEnvironment', 1],
-      ['seedEnvironment', 1],
+      ['populateEnvironment', 1],
     ]);
   });
 

@@ -213,8 +213,8 @@ describe('environments as entities (real dev server)', () => {
     expect(result.gates.every((g: { passed: boolean }) => g.passed)).toBe(true);
 
     const described = await worker.provider.describe('traffic');
-    expect(described!.running!.version).toBe('2.0.0');
-    expect(described!.promoted!.version).toBe('2.0.0');
+    expect(described!.running).toBe('2.0.0');
+    expect(described!.knownGood!.version).toBe('2.0.0');
     const history = (await getEnvironment(client, taskQueue, 'traffic')).history;
     expect(history.at(-2)).toMatchObject({
       event: 'rolled-back',

@@ -341,7 +341,7 @@ describe('strata runs / replay / compare', () => {
     v1 = await loadCandidate(path.join(EXAMPLES, 'candidates/fraud-v1'));
     v2 = await loadCandidate(path.join(EXAMPLES, 'candidates/fraud-v2'));
     await provider.provision('traffic', { promotionId: 'load-test' });
-    const { dbPath } = await provider.seed('traffic', { rows: 500, seed: 5 });
+    const { dbPath } = await provider.populate('traffic', { rows: 500, seed: 5 });
     const { env } = await provider.deploy('traffic', v2);
 
     // The run to replay, made as the slo gate makes one.

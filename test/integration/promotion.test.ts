@@ -136,7 +136,7 @@ describe('promotion through the ladder (real dev server, real local provider)', 
 
     // Really rolled back: the environment's process answers as 1.0.0.
     const env = await worker.provider.describe('integration');
-    expect(env!.running!.version).toBe('1.0.0');
+    expect(env!.running).toBe('1.0.0');
     expect(await healthVersion(env!.url!)).toBe('1.0.0');
 
     const actions = (await auditTrail(client, id)).map((e) => `${e.action}:${e.layer ?? '-'}`);

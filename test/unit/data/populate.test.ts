@@ -6,11 +6,11 @@ import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseLadder } from '../../../src/config/ladder';
 import { ApprovalRegistry } from '../../../src/data/approvals';
-import { readSeedReport, seedFromSource, SeedRefused } from '../../../src/data/seed';
+import { readPopulationReport, populateFromSource, PopulationRefused } from '../../../src/data/populate';
 import type { LayerSpec } from '../../../src/domain/ladder';
 
-// The seed step of the data plane on real files: what it writes, what it refuses, and that doing
-// it again does nothing. The example data (examples/data) is the source.
+// Populating an environment through the data plane, on real files: what it writes, what it
+// refuses, and that doing it again does nothing. The example data (examples/data) is the source.
 const EXAMPLES = path.resolve(__dirname, '../../../examples');
 let home: string;
 let dbPath: string;
@@ -41,14 +41,14 @@ const tables = () => {
   }
 };
 
-async function refusal(p: Promise<unknown>): Promise<SeedRefused> {
+async function refusal(p: Promise<unknown>): Promise<PopulationRefused> {
   try {
     await p;
   } catch (err) {
-    if (err instanceof SeedRefused) return err;
+    if (err instanceof PopulationRefused) return err;
     throw err;
   }
-  throw new Error('expected the seed to be refused');
+  throw new Error('expected the population to be refused');
 }
 
 beforeEach(() => {
@@ -66,16 +66,16 @@ beforeEach(() => {
   db.close();
 });
 
-describe('seedFromSource', () => {
+describe('populateFromSource', () => {
   it('sanitizes the production-like CSV: rows in, zero PII, a report and the fidelity-free sidecar; again: nothing', async () => {
     await approve(path.join(EXAMPLES, 'data/production-transactions.csv'));
     const spec = layer(
       '{ source: prod, policy: ' + EXAMPLES + '/data/masking/mirror.yaml }',
       '    allowSanitizedProduction: true\n',
     );
-    // What a worker killed mid-seed left behind is cleared.
+    // What a worker killed mid-population left behind is cleared.
     fs.writeFileSync(`${dbPath}.99999.seeding.db`, 'half a database');
-    const first = await seedFromSource({ home, layer: spec, dbPath });
+    const first = await populateFromSource({ home, layer: spec, dbPath });
     expect(first).toMatchObject({
       created: true,
       rows: 4000,
@@ -87,17 +87,17 @@ describe('seedFromSource', () => {
     expect(tables()).toEqual(['transactions']);
     expect(fs.readdirSync(path.dirname(dbPath)).filter((f) => f.includes('seeding'))).toEqual([]);
     const mtime = fs.statSync(dbPath).mtimeMs;
-    const again = await seedFromSource({ home, layer: spec, dbPath });
+    const again = await populateFromSource({ home, layer: spec, dbPath });
     expect(again.created).toBe(false);
     expect(again.fingerprint).toBe(first.fingerprint);
     expect(fs.statSync(dbPath).mtimeMs).toBe(mtime); // not rewritten
-    expect(readSeedReport(dbPath)?.fingerprint).toBe(first.fingerprint);
+    expect(readPopulationReport(dbPath)?.fingerprint).toBe(first.fingerprint);
   });
 
   it('refuses production data without allowSanitizedProduction, before reading the file', async () => {
     // Not even approved: the policy is decided first.
     const err = await refusal(
-      seedFromSource({
+      populateFromSource({
         home,
         layer: layer('{ source: prod, policy: ' + EXAMPLES + '/data/masking/mirror.yaml }'),
         dbPath,
@@ -113,7 +113,7 @@ describe('seedFromSource', () => {
 
   it('refuses production data without a masking policy even where it is allowed', async () => {
     const err = await refusal(
-      seedFromSource({ home, layer: layer('{ source: prod }', '    allowSanitizedProduction: true\n'), dbPath }),
+      populateFromSource({ home, layer: layer('{ source: prod }', '    allowSanitizedProduction: true\n'), dbPath }),
     );
     expect(err.kind).toBe('DataPolicyViolation');
     expect(err.message).toContain('production-only-through-sanitize');
@@ -121,7 +121,7 @@ describe('seedFromSource', () => {
 
   it('refuses an unapproved or revoked dataset, naming the digest', async () => {
     const spec = layer('{ source: profile, rows: 500, seed: 1 }');
-    let err = await refusal(seedFromSource({ home, layer: spec, dbPath }));
+    let err = await refusal(populateFromSource({ home, layer: spec, dbPath }));
     expect(err.kind).toBe('DatasetNotApproved');
     expect(err.message).toMatch(
       /sha256 [0-9a-f]{12}\): it has not been approved; approve it with `strata data approve/,
@@ -129,7 +129,7 @@ describe('seedFromSource', () => {
     const profile = path.join(EXAMPLES, 'data/transactions.profile.json');
     await approve(profile);
     await new ApprovalRegistry(home).revoke(profile, 'erin', 'stale');
-    err = await refusal(seedFromSource({ home, layer: spec, dbPath }));
+    err = await refusal(populateFromSource({ home, layer: spec, dbPath }));
     expect(err.message).toContain('its approval was revoked by erin (stale)');
     expect(tables()).toEqual(['before']);
   });
@@ -137,7 +137,7 @@ describe('seedFromSource', () => {
   it('refuses rows below the fidelity threshold and rows with PII, leaving no staging file behind', async () => {
     await approve(path.join(EXAMPLES, 'data/transactions.profile.json'));
     const low = await refusal(
-      seedFromSource({
+      populateFromSource({
         home,
         layer: layer('{ source: profile, rows: 500, seed: 1, realism: { noise: 2 }, fidelity: 0.97 }'),
         dbPath,
@@ -147,7 +147,7 @@ describe('seedFromSource', () => {
     expect(low.report.fidelity).toMatchObject({ passed: false, threshold: 0.97 });
     // Synthetic rows without the policy that drops the PII-shaped columns: the scan catches them.
     const pii = await refusal(
-      seedFromSource({ home, layer: layer('{ source: profile, rows: 500, seed: 1 }'), dbPath }),
+      populateFromSource({ home, layer: layer('{ source: profile, rows: 500, seed: 1 }'), dbPath }),
     );
     expect(pii.kind).toBe('PiiFound');
     expect(pii.report.pii!.findings.map((f) => f.column)).toEqual(expect.arrayContaining(['email']));
@@ -155,7 +155,7 @@ describe('seedFromSource', () => {
     expect(tables()).toEqual(['before']);
     expect(fs.readdirSync(path.dirname(dbPath)).filter((f) => f.includes('seeding'))).toEqual([]);
     // An allowance lets that many through.
-    const allowed = await seedFromSource({
+    const allowed = await populateFromSource({
       home,
       layer: layer(`{ source: profile, rows: 500, seed: 1, pii: { allow: ${pii.report.pii!.total} } }`),
       dbPath,
@@ -171,7 +171,7 @@ describe('seedFromSource', () => {
     fs.rmSync(path.join(home, 'keyring.yaml'));
     const policy = `${EXAMPLES}/data/masking/mirror.yaml`;
     await expect(
-      seedFromSource({ home, layer: layer(`{ source: prod, policy: ${policy} }`, allow), dbPath }),
+      populateFromSource({ home, layer: layer(`{ source: prod, policy: ${policy} }`, allow), dbPath }),
     ).rejects.toThrow(new RegExp(`${path.join(home, 'keyring.yaml').replace(/[.]/g, '\\.')}: keyring file not found`));
     // A policy that forgets a column of the source.
     const partial = path.join(home, 'partial.yaml');
@@ -182,7 +182,7 @@ describe('seedFromSource', () => {
       { mode: 0o600 },
     );
     await expect(
-      seedFromSource({ home, layer: layer(`{ source: prod, policy: ${partial} }`, allow), dbPath }),
+      populateFromSource({ home, layer: layer(`{ source: prod, policy: ${partial} }`, allow), dbPath }),
     ).rejects.toThrow(/phone/);
     // A corrupt profile.
     const corrupt = path.join(home, 'corrupt.profile.json');
@@ -195,7 +195,7 @@ layers:
   - { name: mirror, approval: auto, data: { source: p, rows: 10 }, gates: [] }
 `;
     await expect(
-      seedFromSource({ home, layer: parseLadder(text, path.join(home, 'l.yaml')).layers[0], dbPath }),
+      populateFromSource({ home, layer: parseLadder(text, path.join(home, 'l.yaml')).layers[0], dbPath }),
     ).rejects.toThrow(/corrupt\.profile\.json/);
     expect(tables()).toEqual(['before']);
   });

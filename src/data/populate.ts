@@ -1,12 +1,13 @@
-// The seed step of the data plane: a layer's `data:` → rows in its environment's database.
+// Populating an environment through the data plane: a layer's `data:` → rows in its environment's
+// database. ("Seed" means only the random seed the rows are generated with.)
 //
 //   decide the data policy → check the source's digest is approved      (nothing has moved yet)
 //   → generate from the profile (synthetic) and/or sanitize through the masking policy, into a
 //     staging file beside the database → fidelity check (synthetic) → PII scan of every table
-//   → rename the staging file over the database → record what was seeded (sidecar JSON).
+//   → rename the staging file over the database → record what was populated (sidecar JSON).
 //
 // Any refusal leaves the environment's database as it was: rows are only ever written to the
-// staging file, which is removed on failure. Seeding again with the same inputs (same digests,
+// staging file, which is removed on failure. Populating again with the same inputs (same digests,
 // options and key) finds the sidecar and does nothing, so a retried activity never writes a
 // second dataset.
 
@@ -27,24 +28,24 @@ import { loadProfile } from './profile/schema';
 import { checkFidelity, type FidelityReport } from './synth/fidelity';
 import { generateDataset } from './synth/output';
 
-/** Why a seed was refused; each is a non-retryable failure of the seed activity. */
-export type SeedRefusal = 'DataPolicyViolation' | 'DatasetNotApproved' | 'FidelityBelowThreshold' | 'PiiFound';
+/** Why a population was refused; each is a non-retryable failure of the populate activity. */
+export type PopulationRefusal = 'DataPolicyViolation' | 'DatasetNotApproved' | 'FidelityBelowThreshold' | 'PiiFound';
 
-export class SeedRefused extends Error {
-  override name = 'SeedRefused';
+export class PopulationRefused extends Error {
+  override name = 'PopulationRefused';
   constructor(
-    readonly kind: SeedRefusal,
+    readonly kind: PopulationRefusal,
     message: string,
-    readonly report: SeedReport,
+    readonly report: PopulationReport,
   ) {
     super(message);
   }
 }
 
-/** What a seed did, stored beside the database and returned to the workflow: counts and scores, never a value. */
-export interface SeedReport {
+/** What a population did, stored beside the database and returned to the workflow: counts and scores, never a value. */
+export interface PopulationReport {
   layer: string;
-  /** The seed the rows were generated with (a many-seeds run seeds once per seed). */
+  /** The random seed the rows were generated with (a many-seeds layer populates once per seed). */
   seed: number;
   source: {
     name: string;
@@ -76,7 +77,7 @@ export interface SeedReport {
   at: string;
 }
 
-export interface SeedOptions {
+export interface PopulateOptions {
   /** $STRATA_HOME: where the approval registry lives. */
   home: string;
   layer: LayerSpec;
@@ -90,14 +91,17 @@ export interface SeedOptions {
   progress?: (step: string) => void;
 }
 
-/** The sidecar beside a database that records what was seeded into it. */
-export function seedReportPath(dbPath: string): string {
+/**
+ * The sidecar beside a database that records what populated it. Its name predates the word
+ * "populate"; it is kept so environments populated earlier are still recognised.
+ */
+export function populationReportPath(dbPath: string): string {
   return `${dbPath}.seed.json`;
 }
 
-export function readSeedReport(dbPath: string): SeedReport | undefined {
+export function readPopulationReport(dbPath: string): PopulationReport | undefined {
   try {
-    return JSON.parse(fs.readFileSync(seedReportPath(dbPath), 'utf8')) as SeedReport;
+    return JSON.parse(fs.readFileSync(populationReportPath(dbPath), 'utf8')) as PopulationReport;
   } catch {
     return undefined;
   }
@@ -120,7 +124,7 @@ function removeStaging(staging: string): void {
   }
 }
 
-/** Loads the layer's masking policy with the table names the seed step uses, and the keyring it resolved. */
+/** Loads the layer's masking policy with the table names population uses, and the keyring it resolved. */
 function policyFor(data: DataSeedSpec, stagingTable: string | undefined, keyring: string | undefined): MaskingPolicy {
   const policy = loadPolicy(data.policy!);
   const resolvedKeyring = keyring ?? data.keyring ?? policy.keyring;
@@ -132,8 +136,8 @@ function policyFor(data: DataSeedSpec, stagingTable: string | undefined, keyring
   };
 }
 
-/** Seeds `opts.dbPath` from the layer's data source; see the file comment. Throws SeedRefused or ConfigError. */
-export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
+/** Populates `opts.dbPath` from the layer's data source; see the file comment. Throws PopulationRefused or ConfigError. */
+export async function populateFromSource(opts: PopulateOptions): Promise<PopulationReport> {
   const { layer } = opts;
   const data = layer.data;
   if (!data) throw new Error(`layer ${layer.name} has no data: source`);
@@ -142,7 +146,7 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
   const fromEnv = process.env.STRATA_KEYRING;
   const keyring = opts.keyring ?? (fromEnv ? resolveUserPath(fromEnv, process.cwd()) : undefined);
 
-  const report: SeedReport = {
+  const report: PopulationReport = {
     layer: layer.name,
     seed,
     source: { name: data.source.name, classification: data.source.classification, file: data.source.file },
@@ -156,7 +160,7 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
   };
 
   // 1. The data policy: decided before anything is read.
-  if (!report.policy.allowed) throw new SeedRefused('DataPolicyViolation', report.policy.message, report);
+  if (!report.policy.allowed) throw new PopulationRefused('DataPolicyViolation', report.policy.message, report);
 
   // 2. The source's digest must be approved: checked before any row moves.
   step('checking approval');
@@ -167,7 +171,7 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
     const why = approval?.revoked
       ? `its approval was revoked by ${approval.revoked.actor} (${approval.revoked.reason})`
       : 'it has not been approved';
-    throw new SeedRefused(
+    throw new PopulationRefused(
       'DatasetNotApproved',
       `dataset not approved: layer "${layer.name}" may not seed from ${data.source.file} (sha256 ${digest.slice(0, 12)}): ${why}; ` +
         `approve it with \`strata data approve ${data.source.file} --as <you> --reason <why>\``,
@@ -196,7 +200,7 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
     }
   }
 
-  // 3. Already seeded with exactly this? Then nothing to do.
+  // 3. Already populated with exactly this? Then nothing to do.
   report.fingerprint = createHash('sha256')
     .update(
       JSON.stringify({
@@ -212,17 +216,18 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
       }),
     )
     .digest('hex');
-  const previous = readSeedReport(opts.dbPath);
+  const previous = readPopulationReport(opts.dbPath);
   if (previous?.fingerprint === report.fingerprint && fs.existsSync(opts.dbPath))
     return { ...previous, created: false };
 
   // 4. Rows into a staging file beside the database.
   const dir = path.dirname(path.resolve(opts.dbPath));
   fs.mkdirSync(dir, { recursive: true });
-  // The .db ending makes the sanitizer write SQLite; the name marks it as staging.
+  // The .db ending makes the sanitizer write SQLite; the name marks it as staging (and matches the
+  // staging files of workers from before the word "populate", so the cleanup below finds those too).
   const staging = `${path.resolve(opts.dbPath)}.${process.pid}.seeding.db`;
-  // A worker killed mid-seed leaves its staging file behind (under its own pid): remove any. The
-  // layer's lease means no other seed of this database runs now.
+  // A worker killed mid-population leaves its staging file behind (under its own pid): remove any. The
+  // layer's lease means no other population of this database runs now.
   const stale = `${path.basename(opts.dbPath)}.`;
   for (const f of fs.readdirSync(dir)) {
     if (f.startsWith(stale) && /\.\d+\.seeding\.db/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
@@ -241,7 +246,7 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
       fullFidelity = generated.fidelity;
       report.fidelity = fidelitySummary(generated.fidelity, data.fidelityThreshold);
       if (!report.fidelity.passed) {
-        throw new SeedRefused(
+        throw new PopulationRefused(
           'FidelityBelowThreshold',
           `fidelity below threshold in layer "${layer.name}": ${checkFidelity(generated.fidelity, data.fidelityThreshold).message}`,
           report,
@@ -273,7 +278,7 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
     const scan = await scanSqlite(staging);
     report.pii = { allowance: data.piiAllowance, total: scan.total, findings: scan.findings, bytes: scan.bytes };
     if (scan.total > data.piiAllowance) {
-      throw new SeedRefused(
+      throw new PopulationRefused(
         'PiiFound',
         `PII found in the data seeded into layer "${layer.name}": ${scan.total} finding${scan.total === 1 ? '' : 's'} (allowance ${data.piiAllowance}): ${describeFindings(scan.findings)}`,
         report,
@@ -288,7 +293,7 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
     // The whole fidelity report (every column and pair) is kept with the environment.
     if (fullFidelity) writeJsonAtomically(`${opts.dbPath}.fidelity.json`, fullFidelity);
     else fs.rmSync(`${opts.dbPath}.fidelity.json`, { force: true });
-    writeJsonAtomically(seedReportPath(opts.dbPath), report);
+    writeJsonAtomically(populationReportPath(opts.dbPath), report);
     return report;
   } catch (err) {
     removeStaging(staging);
@@ -296,7 +301,7 @@ export async function seedFromSource(opts: SeedOptions): Promise<SeedReport> {
   }
 }
 
-function fidelitySummary(report: FidelityReport, threshold: number): NonNullable<SeedReport['fidelity']> {
+function fidelitySummary(report: FidelityReport, threshold: number): NonNullable<PopulationReport['fidelity']> {
   const check = checkFidelity(report, threshold);
   return {
     overall: report.overall,

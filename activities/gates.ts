@@ -1,0 +1,109 @@
+// Gates against the layer's running candidate: one gate of the ladder, or one seed's measurement.
+
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { CandidateRef, GateSpec, LayerSpec } from '../src/domain/ladder';
+import type { SeedRunResult } from '../src/domain/seeds';
+import type { GateResult } from '../src/domain/status';
+import { qualityGate } from '../src/gates/quality';
+import { gateRegistry } from '../src/gates/registry';
+import { stableRunId } from '../src/load/runs';
+import { FEATURES_PROXY } from '../src/providers/dependency';
+import { type ActivityDeps, mustDescribe, variantDbPath, withHeartbeat } from './support';
+
+export function createGateActivities({ provider, paths }: ActivityDeps) {
+  return {
+    async runGate(input: { layer: LayerSpec; candidate: CandidateRef; gate: GateSpec }): Promise<GateResult> {
+      const definition = gateRegistry[input.gate.type];
+      if (!definition) {
+        throw ApplicationFailure.nonRetryable(`unknown gate type "${input.gate.type}"`, 'UnknownGate');
+      }
+      return withHeartbeat(async (signal) => {
+        const env = await mustDescribe(provider, input.layer.name);
+        if (!env.url) {
+          return unmeasured(input.gate, `no candidate is running in ${input.layer.name}`);
+        }
+        const ctx = Context.current();
+        const info = ctx.info;
+        // Same id on every attempt: a retried load run replaces its stored run, never adds one.
+        const runId = stableRunId(
+          new Date(info.scheduledTimestampMs),
+          `${info.workflowExecution?.workflowId ?? info.activityId}/${info.activityId}`,
+        );
+        const dependency = provider.dependency?.(input.layer.name);
+        const layerName = input.layer.name;
+        const killCandidate = provider.killCandidate?.bind(provider);
+        const chaos =
+          dependency && killCandidate
+            ? {
+                proxyApiUrl: dependency.proxyApiUrl,
+                proxyName: FEATURES_PROXY,
+                killCandidate: async () => {
+                  await killCandidate(layerName);
+                },
+                restartCandidate: async () => {
+                  await provider.restart(layerName);
+                },
+              }
+            : undefined;
+        return definition.run(
+          {
+            home: paths.home,
+            runId,
+            chaos,
+            drillsDir: paths.drills,
+            knownGood: env.knownGood?.version ?? null,
+            layer: input.layer,
+            candidate: input.candidate,
+            dbPath: env.dbPath,
+            url: env.url,
+            heartbeat: (d?: unknown) => ctx.heartbeat(d),
+            signal,
+          },
+          input.gate,
+        );
+      });
+    },
+
+    /** The candidate's metric on one seed's data (the `seeds` gate's options: metric, cutoff, limit). */
+    async evaluateSeed(input: {
+      layer: LayerSpec;
+      candidate: CandidateRef;
+      seed: number;
+      gate: GateSpec;
+    }): Promise<SeedRunResult> {
+      return withHeartbeat(async (signal) => {
+        const env = await mustDescribe(provider, input.layer.name);
+        const dbPath = variantDbPath(env, input.seed);
+        if (!env.url)
+          return { seed: input.seed, value: null, detail: `no candidate is running in ${input.layer.name}` };
+        const ctx = Context.current();
+        const { metric, cutoff, limit } = input.gate.options as {
+          metric?: 'auc' | 'accuracy';
+          cutoff?: number;
+          limit?: number;
+        };
+        const result = await qualityGate.run(
+          {
+            layer: input.layer,
+            candidate: input.candidate,
+            dbPath,
+            url: env.url,
+            heartbeat: (d?: unknown) => ctx.heartbeat(d),
+            signal,
+          },
+          {
+            name: `${input.gate.name}-seed-${input.seed}`,
+            type: 'quality',
+            threshold: input.gate.threshold ?? 0,
+            options: { metric: metric ?? 'auc', cutoff: cutoff ?? 0.5, batchSize: 500, limit },
+          },
+        );
+        return { seed: input.seed, value: result.value, detail: result.detail };
+      });
+    },
+  };
+}
+
+function unmeasured(gate: GateSpec, detail: string): GateResult {
+  return { name: gate.name, type: gate.type, passed: false, value: null, threshold: gate.threshold ?? null, detail };
+}

@@ -1,0 +1,60 @@
+// What every area's activities share: heartbeats, finding the layer's environment, and recording
+// a step's result once so that a retry returns it instead of acting twice.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { StrataPaths } from '../src/paths';
+import type { EnvironmentInfo, Provider } from '../src/providers/types';
+import { writeFileAtomically } from '../src/tools/files';
+
+/** What the worker hands every area's activities. */
+export interface ActivityDeps {
+  provider: Provider;
+  /** Lets activities reach other workflows (the environment entity's signal-with-start). */
+  client?: Client;
+  /** $STRATA_HOME and its folders: approvals, load runs, drills. */
+  paths: StrataPaths;
+}
+
+/** Heartbeats every second while `work` runs, so a killed worker is noticed within the heartbeat timeout. */
+export async function withHeartbeat<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(), 1000);
+  try {
+    ctx.heartbeat();
+    return await work(ctx.cancellationSignal);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * The layer's environment. When it is missing (or, with `database`, has no database file) this
+ * throws: a non-retryable failure of type `failure.type` when `failure` is given, otherwise an
+ * error the activity retries.
+ */
+export async function mustDescribe(
+  provider: Provider,
+  layer: string,
+  opts: { database?: boolean; failure?: { type: string; message: string } } = {},
+): Promise<EnvironmentInfo> {
+  const env = await provider.describe(layer);
+  if (env && (!opts.database || fs.existsSync(env.dbPath))) return env;
+  if (opts.failure) throw ApplicationFailure.nonRetryable(opts.failure.message, opts.failure.type);
+  throw new Error(`environment ${layer} is not provisioned`);
+}
+
+/** Runs `make` once: a retried activity gets what the first attempt recorded in `file` instead of acting twice. */
+export async function writeOnce<T>(file: string, make: () => Promise<T>): Promise<T> {
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  const value = await make();
+  writeFileAtomically(file, JSON.stringify(value, null, 2));
+  return value;
+}
+
+/** The database of one seed of a many-seeds layer: envs/<layer>/seeds/<seed>/data.db. */
+export function variantDbPath(env: EnvironmentInfo, seed: number): string {
+  return path.join(env.dir, 'seeds', String(seed), 'data.db');
+}

@@ -1,0 +1,28 @@
+// Where Strata keeps its state under $STRATA_HOME: built here, once, and handed to whoever needs
+// a folder, so no module works out one folder from another.
+
+import path from 'node:path';
+
+export interface StrataPaths {
+  /** $STRATA_HOME (absolute): the approval registry lives here. */
+  home: string;
+  /** envs/<layer>: one folder per environment (the local provider's). */
+  envs: string;
+  /** runs/<run id>/run.json: stored load runs. */
+  runs: string;
+  /** drills/<drill id>: a DR drill's writer log, backup, injection record and report. */
+  drills: string;
+  /** artifacts/: the artifact store (reserved; candidates are read from their folders today). */
+  artifacts: string;
+}
+
+export function strataPaths(home: string): StrataPaths {
+  const root = path.resolve(home);
+  return {
+    home: root,
+    envs: path.join(root, 'envs'),
+    runs: path.join(root, 'runs'),
+    drills: path.join(root, 'drills'),
+    artifacts: path.join(root, 'artifacts'),
+  };
+}
