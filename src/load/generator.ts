@@ -245,336 +245,416 @@ class InFlight {
 
 /** Sends the profile's load to `baseUrl + path` and measures it. Never rejects for a failing server; see LoadResult. */
 export function runLoad(opts: LoadOptions): Promise<LoadResult> {
-  return new Promise<LoadResult>((resolve, reject) => {
-    const { profile, runId, signal } = opts;
+  return new LoadRun(opts).start();
+}
+
+/** What the run has counted so far, over the whole run. */
+class Tally {
+  sent = 0;
+  answered = 0;
+  ok = 0;
+  timeouts = 0;
+  dropped = 0;
+  connection = 0;
+  readonly byStatus: Record<string, number> = {};
+  readonly connectionByCode: Record<string, number> = {};
+  readonly latency = histogram(3);
+  readonly service = histogram(3);
+
+  /** Requests whose outcome is known (answered, timed out, dropped or failed to connect). */
+  get known(): number {
+    return this.answered + this.timeouts + this.dropped + this.connection;
+  }
+
+  get errors(): number {
+    return this.answered - this.ok + this.timeouts + this.dropped + this.connection;
+  }
+}
+
+type ClosedWindow = Omit<LoadWindow, 'intended' | 'sent' | 'partial'>;
+
+/** The one-second windows by completion time: the open one, and those already closed. */
+class Windows {
+  readonly closed: ClosedWindow[] = [];
+  private readonly hist = histogram(2);
+  private second = 0;
+  private answered = 0;
+  private done = 0;
+  private errors = 0;
+
+  /** An outcome became known at `atMs`: closes the windows before its second and counts it in its own. */
+  outcome(atMs: number): void {
+    this.closeBefore(Math.floor(atMs / 1000));
+    this.done++;
+  }
+
+  /** The outcome just counted was an answer after `latencyUs`. */
+  answer(latencyUs: number): void {
+    this.hist.recordValue(latencyUs);
+    this.answered++;
+  }
+
+  /** The outcome just counted was an error. */
+  error(): void {
+    this.errors++;
+  }
+
+  /** Closes every window that ended before `second`. */
+  closeBefore(second: number): void {
+    while (this.second < second) {
+      const s = this.hist.totalCount > 0 ? summarise(this.hist) : null;
+      this.closed.push({
+        second: this.second,
+        answered: this.answered,
+        done: this.done,
+        errors: this.errors,
+        p50: s?.p50 ?? null,
+        p90: s?.p90 ?? null,
+        p99: s?.p99 ?? null,
+        p999: s?.p999 ?? null,
+        max: s?.max ?? null,
+      });
+      this.hist.reset();
+      this.answered = 0;
+      this.done = 0;
+      this.errors = 0;
+      this.second++;
+    }
+  }
+}
+
+/**
+ * One run of runLoad: the schedule, the pool, the requests in flight, the timers and the tallies.
+ * start() returns the promise the run settles; everything after that is driven by timers and
+ * undici's callbacks.
+ */
+class LoadRun {
+  private readonly requestPath: string;
+  private readonly target: string;
+  private readonly schedule: Float64Array;
+  private readonly plannedMs: number;
+  private readonly maxConcurrency: number;
+  private readonly timeoutMs: number;
+  private readonly headers: Record<string, string>;
+  private readonly pool: Pool;
+
+  private readonly tally = new Tally();
+  private readonly windows = new Windows();
+  private readonly sentPerSecond = new PerSecond();
+  /** Index in the schedule of the next request to send. */
+  private next = 0;
+  // Requests in flight, unordered; each knows its index, so one leaves in O(1) when it settles.
+  private readonly active: InFlight[] = [];
+  private lastSendMs = 0;
+  private lastOutcomeMs = 0;
+
+  private finished = false;
+  private aborted = false;
+  private sendTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** Set while expire() counts timeouts; it arms the next deadline itself afterwards. */
+  private expiring = false;
+  private progressTimer: NodeJS.Timeout | undefined;
+
+  private startedAt = new Date();
+  private t0 = 0;
+  private resolve: (result: LoadResult) => void = () => undefined;
+  private reject: (err: unknown) => void = () => undefined;
+
+  constructor(private readonly opts: LoadOptions) {
+    const { profile } = opts;
     const base = new URL(opts.baseUrl);
-    const requestPath = `${base.pathname.replace(/\/+$/, '')}${opts.path ?? '/predict'}`;
-    const target = `${base.origin}${requestPath}`;
-    const schedule = intendedSchedule(profile);
-    const n = schedule.length;
-    const plannedMs = profileDurationMs(profile);
-    const { maxConcurrency, timeoutMs } = profile;
-    const headers = { 'content-type': 'application/json', [RUN_ID_HEADER]: runId };
-    const pool = new Pool(base.origin, {
-      connections: maxConcurrency,
+    this.requestPath = `${base.pathname.replace(/\/+$/, '')}${opts.path ?? '/predict'}`;
+    this.target = `${base.origin}${this.requestPath}`;
+    this.schedule = intendedSchedule(profile);
+    this.plannedMs = profileDurationMs(profile);
+    this.maxConcurrency = profile.maxConcurrency;
+    this.timeoutMs = profile.timeoutMs;
+    this.headers = { 'content-type': 'application/json', [RUN_ID_HEADER]: opts.runId };
+    this.pool = new Pool(base.origin, {
+      connections: this.maxConcurrency,
       pipelining: 1,
-      connect: { timeout: Math.min(timeoutMs, 10_000) },
+      connect: { timeout: Math.min(this.timeoutMs, 10_000) },
       // Our own deadline cuts requests short; undici's per-request timers would only add work.
       headersTimeout: 0,
       bodyTimeout: 0,
     });
+  }
 
-    const latency = histogram(3);
-    const service = histogram(3);
-    const windowHist = histogram(2);
-    const windows: Array<Omit<LoadWindow, 'intended' | 'sent' | 'partial'>> = [];
-    let windowSecond = 0;
-    let windowAnswered = 0;
-    let windowDone = 0;
-    let windowErrors = 0;
-    const sentPerSecond = new PerSecond();
-
-    let next = 0;
-    let inFlight = 0;
-    let sent = 0;
-    let answered = 0;
-    let ok = 0;
-    let timeouts = 0;
-    let dropped = 0;
-    let connection = 0;
-    let lastSendMs = 0;
-    let lastOutcomeMs = 0;
-    const byStatus: Record<string, number> = {};
-    const connectionByCode: Record<string, number> = {};
-    // Requests in flight, unordered; each knows its index, so one leaves in O(1) when it settles.
-    const active: InFlight[] = [];
-
-    let finished = false;
-    let aborted = false;
-    let sendTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-    let deadlineTimer: NodeJS.Timeout | undefined;
-    /** Set while expire() counts timeouts; it arms the next deadline itself afterwards. */
-    let expiring = false;
-    let progressTimer: NodeJS.Timeout | undefined;
-
-    const startedAt = new Date();
-    const t0 = performance.now();
-    const now = (): number => performance.now() - t0;
-    const errorsSoFar = (): number => answered - ok + timeouts + dropped + connection;
-
-    /** Closes every window that ended before `second`. */
-    const rollWindows = (second: number): void => {
-      while (windowSecond < second) {
-        const s = windowHist.totalCount > 0 ? summarise(windowHist) : null;
-        windows.push({
-          second: windowSecond,
-          answered: windowAnswered,
-          done: windowDone,
-          errors: windowErrors,
-          p50: s?.p50 ?? null,
-          p90: s?.p90 ?? null,
-          p99: s?.p99 ?? null,
-          p999: s?.p999 ?? null,
-          max: s?.max ?? null,
-        });
-        windowHist.reset();
-        windowAnswered = 0;
-        windowDone = 0;
-        windowErrors = 0;
-        windowSecond++;
-      }
-    };
-
-    const outcome = (req: InFlight | null, at: number): void => {
-      if (req) {
-        req.settled = true;
-        inFlight--;
-        const last = active.pop()!;
-        if (last !== req) {
-          active[req.slot] = last;
-          last.slot = req.slot;
-        }
-      }
-      lastOutcomeMs = at;
-      rollWindows(Math.floor(at / 1000));
-      windowDone++;
-    };
-
-    const onAnswer = (req: InFlight): void => {
-      const at = now();
-      outcome(req, at);
-      answered++;
-      const us = Math.max(1, Math.round((at - req.intendedMs) * US_PER_MS));
-      latency.recordValue(us);
-      service.recordValue(Math.max(1, Math.round((at - req.sentMs) * US_PER_MS)));
-      windowHist.recordValue(us);
-      windowAnswered++;
-      if (req.status >= 200 && req.status < 300) ok++;
-      else {
-        byStatus[req.status] = (byStatus[req.status] ?? 0) + 1;
-        windowErrors++;
-      }
-      pump();
-    };
-
-    const onFailure = (req: InFlight, err: Error): void => {
-      outcome(req, now());
-      windowErrors++;
-      if (req.timedOut || err instanceof RequestTimeout) timeouts++;
-      else {
-        connection++;
-        const code = errorCode(err);
-        connectionByCode[code] = (connectionByCode[code] ?? 0) + 1;
-      }
-      pump();
-    };
-
-    const settle = (req: InFlight, err: Error | null): void => {
-      if (req.settled || finished) return;
-      if (err === null) onAnswer(req);
-      else onFailure(req, err);
-    };
-
-    const send = (index: number, intendedMs: number, at: number): void => {
-      const body = encodeBody(opts.bodies(index));
-      const req = new InFlight(intendedMs, at, at + timeoutMs, settle);
-      inFlight++;
-      sent++;
-      lastSendMs = at;
-      sentPerSecond.add(Math.floor(at / 1000));
-      req.slot = active.length;
-      active.push(req);
-      // Later sends have later deadlines: a pending timer is already early enough.
-      if (deadlineTimer === undefined && !expiring) armDeadline(req.deadlineMs);
-      pool.dispatch({ path: requestPath, method: 'POST', headers, body }, req as Dispatcher.DispatchHandler);
-    };
-
-    /** Sends every request that is due, as far as the throttle allows; then sleeps until the next one. */
-    const pump = (): void => {
-      try {
-        sendDue();
-      } catch (err) {
-        fail(err); // bodies(i) threw: a bug or bad data, not a server failure
-      }
-    };
-
-    const sendDue = (): void => {
-      if (finished) return;
-      const at = now();
-      while (next < n && inFlight < maxConcurrency) {
-        const due = schedule[next];
-        if (due > at) break;
-        if (at - due >= timeoutMs) {
-          // Held by the throttle past its whole timeout: a timeout the server never saw.
-          outcome(null, at);
-          dropped++;
-          windowErrors++;
-          next++;
-          continue;
-        }
-        send(next++, due, at);
-      }
-      if (next >= n) {
-        if (inFlight === 0) finish();
+  start(): Promise<LoadResult> {
+    return new Promise<LoadResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      this.startedAt = new Date();
+      this.t0 = performance.now();
+      const { signal, onProgress } = this.opts;
+      if (signal?.aborted) {
+        this.onAbort();
         return;
       }
-      // Saturated: the next answer (or timeout) calls pump again. Otherwise wake up when due.
-      if (inFlight < maxConcurrency && sendTimer === undefined) {
-        const wait = schedule[next] - at;
-        const wake = (): void => {
-          sendTimer = undefined;
-          pump();
-        };
-        sendTimer = wait >= 1 ? setTimeout(wake, Math.floor(wait)) : setImmediate(wake);
+      signal?.addEventListener('abort', this.onAbort, { once: true });
+      if (onProgress) {
+        this.progressTimer = setInterval(() => onProgress(this.progress()), this.opts.progressEveryMs ?? 1000);
+        this.progressTimer.unref();
       }
-    };
-
-    const armDeadline = (deadlineMs: number): void => {
-      if (finished) return;
-      deadlineTimer = setTimeout(expire, Math.max(1, Math.ceil(deadlineMs - now())));
-    };
-
-    const expire = (): void => {
-      deadlineTimer = undefined;
-      if (finished) return;
-      const at = now();
-      // Collect first, then count: counting frees slots and sends more requests.
-      const expired = active.filter((req) => req.deadlineMs <= at);
-      expiring = true;
-      try {
-        for (const req of expired) {
-          if (finished) return;
-          if (req.settled) continue;
-          req.timedOut = true;
-          // Count it now and free its slot; undici finishes tearing the request down on its own.
-          onFailure(req, new RequestTimeout());
-          req.cancel();
-        }
-      } finally {
-        expiring = false;
-      }
-      if (finished || active.length === 0) return;
-      let earliest = Infinity;
-      for (const req of active) earliest = Math.min(earliest, req.deadlineMs);
-      armDeadline(earliest);
-    };
-
-    const progress = (): LoadProgress => ({
-      runId,
-      elapsedMs: Math.round(now()),
-      intended: n,
-      sent,
-      done: answered + timeouts + dropped + connection,
-      errors: errorsSoFar(),
-      inFlight,
+      this.pump();
     });
+  }
 
-    const cleanup = (): void => {
-      if (sendTimer !== undefined) {
-        clearTimeout(sendTimer as NodeJS.Timeout);
-        clearImmediate(sendTimer as NodeJS.Immediate);
+  private now(): number {
+    return performance.now() - this.t0;
+  }
+
+  /** Counts an outcome at `at`; `req` (null for a dropped request) leaves the requests in flight. */
+  private outcome(req: InFlight | null, at: number): void {
+    if (req) {
+      req.settled = true;
+      const last = this.active.pop()!;
+      if (last !== req) {
+        this.active[req.slot] = last;
+        last.slot = req.slot;
       }
-      if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
-      if (progressTimer !== undefined) clearInterval(progressTimer);
-      signal?.removeEventListener('abort', onAbort);
-    };
+    }
+    this.lastOutcomeMs = at;
+    this.windows.outcome(at);
+  }
 
-    const result = (): LoadResult => {
-      const end = now();
-      const durationMs = aborted ? end : Math.max(lastOutcomeMs, lastSendMs);
-      rollWindows(Math.floor(durationMs / 1000) + 1);
-      // Up to the abort, the profile asked for the requests intended before it.
-      const windowEndMs = aborted ? end : plannedMs;
-      const intendedDue = aborted ? countBelow(schedule, end) : n;
-      const targetRate = windowEndMs > 0 ? intendedDue / (windowEndMs / 1000) : 0;
-      const sendWindowMs = Math.max(windowEndMs, lastSendMs);
-      const achievedRate = sendWindowMs > 0 ? sent / (sendWindowMs / 1000) : 0;
-      const known = answered + timeouts + dropped + connection;
-      const errorTotal = errorsSoFar();
-      const intendedPerSecond = new PerSecond();
-      for (let i = 0; i < n; i++) intendedPerSecond.add(Math.floor(schedule[i] / 1000));
-      return {
-        runId,
-        target,
-        startedAt: startedAt.toISOString(),
-        finishedAt: new Date(startedAt.getTime() + end).toISOString(),
-        plannedDurationMs: plannedMs,
-        durationMs: Math.round(durationMs),
-        aborted,
-        maxConcurrency,
-        timeoutMs,
-        requests: { intended: n, sent, answered, ok, cancelled: aborted ? inFlight : 0, unsent: n - next },
-        errors: {
-          total: errorTotal,
-          rate: known > 0 ? round(errorTotal / known, 6) : 0,
-          byStatus,
-          timeouts,
-          dropped,
-          connection,
-          connectionByCode,
-        },
-        latencyMs: summarise(latency),
-        serviceTimeMs: summarise(service),
-        throughput: durationMs > 0 ? round(answered / (durationMs / 1000), 2) : 0,
-        targetRate: round(targetRate, 3),
-        achievedRate: round(achievedRate, 3),
-        achievedRatePercent: targetRate > 0 ? round((achievedRate / targetRate) * 100, 2) : 0,
-        windows: windows.map((w) => ({
-          ...w,
-          intended: intendedPerSecond.at(w.second),
-          sent: sentPerSecond.at(w.second),
-          partial: (w.second + 1) * 1000 > windowEndMs,
-        })),
-      };
-    };
+  private onAnswer(req: InFlight): void {
+    const at = this.now();
+    this.outcome(req, at);
+    const tally = this.tally;
+    tally.answered++;
+    const us = Math.max(1, Math.round((at - req.intendedMs) * US_PER_MS));
+    tally.latency.recordValue(us);
+    tally.service.recordValue(Math.max(1, Math.round((at - req.sentMs) * US_PER_MS)));
+    this.windows.answer(us);
+    if (req.status >= 200 && req.status < 300) tally.ok++;
+    else {
+      tally.byStatus[req.status] = (tally.byStatus[req.status] ?? 0) + 1;
+      this.windows.error();
+    }
+    this.pump();
+  }
 
-    function finish(): void {
-      if (finished) return;
-      let out: LoadResult;
-      try {
-        out = result();
-      } catch (err) {
-        fail(err);
-        return;
+  private onFailure(req: InFlight, err: Error): void {
+    this.outcome(req, this.now());
+    this.windows.error();
+    const tally = this.tally;
+    if (req.timedOut || err instanceof RequestTimeout) tally.timeouts++;
+    else {
+      tally.connection++;
+      const code = errorCode(err);
+      tally.connectionByCode[code] = (tally.connectionByCode[code] ?? 0) + 1;
+    }
+    this.pump();
+  }
+
+  /** Every request's dispatch handler reports here, once it is answered or has failed. */
+  private readonly settle = (req: InFlight, err: Error | null): void => {
+    if (req.settled || this.finished) return;
+    if (err === null) this.onAnswer(req);
+    else this.onFailure(req, err);
+  };
+
+  private send(index: number, intendedMs: number, at: number): void {
+    const body = encodeBody(this.opts.bodies(index));
+    const req = new InFlight(intendedMs, at, at + this.timeoutMs, this.settle);
+    this.tally.sent++;
+    this.lastSendMs = at;
+    this.sentPerSecond.add(Math.floor(at / 1000));
+    req.slot = this.active.length;
+    this.active.push(req);
+    // Later sends have later deadlines: a pending timer is already early enough.
+    if (this.deadlineTimer === undefined && !this.expiring) this.armDeadline(req.deadlineMs);
+    this.pool.dispatch(
+      { path: this.requestPath, method: 'POST', headers: this.headers, body },
+      req as Dispatcher.DispatchHandler,
+    );
+  }
+
+  /** Sends every request that is due, as far as the throttle allows; then sleeps until the next one. */
+  private pump(): void {
+    try {
+      this.sendDue();
+    } catch (err) {
+      this.fail(err); // bodies(i) threw: a bug or bad data, not a server failure
+    }
+  }
+
+  private sendDue(): void {
+    if (this.finished) return;
+    const { schedule, active, maxConcurrency } = this;
+    const n = schedule.length;
+    const at = this.now();
+    while (this.next < n && active.length < maxConcurrency) {
+      const due = schedule[this.next];
+      if (due > at) break;
+      if (at - due >= this.timeoutMs) {
+        // Held by the throttle past its whole timeout: a timeout the server never saw.
+        this.outcome(null, at);
+        this.tally.dropped++;
+        this.windows.error();
+        this.next++;
+        continue;
       }
-      finished = true;
-      cleanup();
-      // Every outcome is counted: what undici still holds (requests in flight at an abort, or
-      // timed out and not yet torn down) is cut at once, and the run does not wait for it.
-      void pool.destroy().catch(() => undefined);
-      resolve(out);
+      this.send(this.next++, due, at);
     }
-
-    function fail(err: unknown): void {
-      if (finished) return;
-      finished = true;
-      cleanup();
-      void pool.destroy().catch(() => undefined);
-      reject(err);
-    }
-
-    function onAbort(): void {
-      if (finished) return;
-      aborted = true;
-      finish();
-    }
-
-    if (signal?.aborted) {
-      onAbort();
+    if (this.next >= n) {
+      if (active.length === 0) this.finish();
       return;
     }
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (opts.onProgress) {
-      const report = opts.onProgress;
-      progressTimer = setInterval(() => report(progress()), opts.progressEveryMs ?? 1000);
-      progressTimer.unref();
+    // Saturated: the next answer (or timeout) calls pump again. Otherwise wake up when due.
+    if (active.length < maxConcurrency && this.sendTimer === undefined) {
+      const wait = schedule[this.next] - at;
+      this.sendTimer = wait >= 1 ? setTimeout(this.wake, Math.floor(wait)) : setImmediate(this.wake);
     }
+  }
+
+  private readonly wake = (): void => {
+    this.sendTimer = undefined;
+    this.pump();
+  };
+
+  private armDeadline(deadlineMs: number): void {
+    if (this.finished) return;
+    this.deadlineTimer = setTimeout(this.expire, Math.max(1, Math.ceil(deadlineMs - this.now())));
+  }
+
+  private readonly expire = (): void => {
+    this.deadlineTimer = undefined;
+    if (this.finished) return;
+    const at = this.now();
+    // Collect first, then count: counting frees slots and sends more requests.
+    const expired = this.active.filter((req) => req.deadlineMs <= at);
+    this.expiring = true;
     try {
-      pump();
-    } catch (err) {
-      fail(err);
+      for (const req of expired) {
+        if (this.finished) return;
+        if (req.settled) continue;
+        req.timedOut = true;
+        // Count it now and free its slot; undici finishes tearing the request down on its own.
+        this.onFailure(req, new RequestTimeout());
+        req.cancel();
+      }
+    } finally {
+      this.expiring = false;
     }
-  });
+    if (this.finished || this.active.length === 0) return;
+    let earliest = Infinity;
+    for (const req of this.active) earliest = Math.min(earliest, req.deadlineMs);
+    this.armDeadline(earliest);
+  };
+
+  private progress(): LoadProgress {
+    return {
+      runId: this.opts.runId,
+      elapsedMs: Math.round(this.now()),
+      intended: this.schedule.length,
+      sent: this.tally.sent,
+      done: this.tally.known,
+      errors: this.tally.errors,
+      inFlight: this.active.length,
+    };
+  }
+
+  private cleanup(): void {
+    if (this.sendTimer !== undefined) {
+      clearTimeout(this.sendTimer as NodeJS.Timeout);
+      clearImmediate(this.sendTimer as NodeJS.Immediate);
+    }
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    if (this.progressTimer !== undefined) clearInterval(this.progressTimer);
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  private result(): LoadResult {
+    const { schedule, plannedMs, tally, aborted } = this;
+    const n = schedule.length;
+    const end = this.now();
+    const durationMs = aborted ? end : Math.max(this.lastOutcomeMs, this.lastSendMs);
+    this.windows.closeBefore(Math.floor(durationMs / 1000) + 1);
+    // Up to the abort, the profile asked for the requests intended before it.
+    const windowEndMs = aborted ? end : plannedMs;
+    const intendedDue = aborted ? countBelow(schedule, end) : n;
+    const targetRate = windowEndMs > 0 ? intendedDue / (windowEndMs / 1000) : 0;
+    const sendWindowMs = Math.max(windowEndMs, this.lastSendMs);
+    const achievedRate = sendWindowMs > 0 ? tally.sent / (sendWindowMs / 1000) : 0;
+    const known = tally.known;
+    const errorTotal = tally.errors;
+    const intendedPerSecond = new PerSecond();
+    for (let i = 0; i < n; i++) intendedPerSecond.add(Math.floor(schedule[i] / 1000));
+    return {
+      runId: this.opts.runId,
+      target: this.target,
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: new Date(this.startedAt.getTime() + end).toISOString(),
+      plannedDurationMs: plannedMs,
+      durationMs: Math.round(durationMs),
+      aborted,
+      maxConcurrency: this.maxConcurrency,
+      timeoutMs: this.timeoutMs,
+      requests: {
+        intended: n,
+        sent: tally.sent,
+        answered: tally.answered,
+        ok: tally.ok,
+        cancelled: aborted ? this.active.length : 0,
+        unsent: n - this.next,
+      },
+      errors: {
+        total: errorTotal,
+        rate: known > 0 ? round(errorTotal / known, 6) : 0,
+        byStatus: tally.byStatus,
+        timeouts: tally.timeouts,
+        dropped: tally.dropped,
+        connection: tally.connection,
+        connectionByCode: tally.connectionByCode,
+      },
+      latencyMs: summarise(tally.latency),
+      serviceTimeMs: summarise(tally.service),
+      throughput: durationMs > 0 ? round(tally.answered / (durationMs / 1000), 2) : 0,
+      targetRate: round(targetRate, 3),
+      achievedRate: round(achievedRate, 3),
+      achievedRatePercent: targetRate > 0 ? round((achievedRate / targetRate) * 100, 2) : 0,
+      windows: this.windows.closed.map((w) => ({
+        ...w,
+        intended: intendedPerSecond.at(w.second),
+        sent: this.sentPerSecond.at(w.second),
+        partial: (w.second + 1) * 1000 > windowEndMs,
+      })),
+    };
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    let out: LoadResult;
+    try {
+      out = this.result();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.finished = true;
+    this.cleanup();
+    // Every outcome is counted: what undici still holds (requests in flight at an abort, or
+    // timed out and not yet torn down) is cut at once, and the run does not wait for it.
+    void this.pool.destroy().catch(() => undefined);
+    this.resolve(out);
+  }
+
+  private fail(err: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.cleanup();
+    void this.pool.destroy().catch(() => undefined);
+    this.reject(err);
+  }
+
+  private readonly onAbort = (): void => {
+    if (this.finished) return;
+    this.aborted = true;
+    this.finish();
+  };
 }
 
 /** How many of the ascending `times` are < limit. */

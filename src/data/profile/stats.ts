@@ -1,6 +1,9 @@
 // Statistics the profiler needs: grid snapping (how quantiles avoid publishing exact source values),
-// quantiles of a sorted sample, average ranks, Pearson/Spearman correlation, Cramér's V, and a
-// HyperLogLog distinct-count estimate for columns too large to count exactly.
+// quantiles of a sorted sample, average ranks, Pearson/Spearman correlation, Cramér's V, the latent
+// correlation of a Gaussian copula (Hermite series), and a HyperLogLog distinct-count estimate for
+// columns too large to count exactly.
+
+import { normalQuantile } from './normal';
 
 /** The most decimals a column's grid uses; values with more are treated as continuous. */
 export const MAX_DECIMALS = 9;
@@ -205,6 +208,105 @@ export function round(x: number, digits = 6): number {
   if (!Number.isFinite(x)) return x;
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+// --- Latent correlation (Gaussian copula) ----------------------------------------------------
+
+/** Latent correlations are capped here: beyond it the copula would make two columns copies. */
+const MAX_LATENT_CORRELATION = 0.99;
+/** Hermite terms kept when relating latent and observed correlation. */
+const HERMITE_TERMS = 12;
+
+/** A column's normal scores as a function of its latent normal, in Hermite terms; see hermiteProfile. */
+export interface HermiteProfile {
+  /** a_k for k = 1…HERMITE_TERMS (index 0 is unused). */
+  coefficients: Float64Array;
+  variance: number;
+}
+
+const normalDensity = (z: number): number => Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
+
+/**
+ * A column's normal scores as a function of its latent normal: g(Z) = the midpoint score of the
+ * slice of Z its value occupies (ties — booleans, categories, few-valued integers — make wide
+ * slices). Returns g's Hermite coefficients a_k = E[g(Z)·He_k(Z)], k = 1…K, and its variance, from
+ * which the correlation of two such columns follows exactly: for latent correlation ρ,
+ * corr(g₁(X), g₂(Y)) = Σ_k a₁ₖ·a₂ₖ·ρᵏ / k! / (sd₁·sd₂).
+ */
+export function hermiteProfile(scores: Float64Array): HermiteProfile {
+  const counts = new Map<number, number>();
+  let n = 0;
+  for (const z of scores) {
+    if (z !== z) continue;
+    counts.set(z, (counts.get(z) ?? 0) + 1);
+    n++;
+  }
+  const coefficients = new Float64Array(HERMITE_TERMS + 1);
+  if (n === 0 || counts.size < 2) return { coefficients, variance: 0 };
+  const blocks = [...counts.entries()].sort((a, b) => a[0] - b[0]);
+  // ∫ from l to u of He_k(z)φ(z) dz = He_{k-1}(l)φ(l) − He_{k-1}(u)φ(u); at ±∞ the term vanishes.
+  const boundaryTerms = (cumulative: number): Float64Array => {
+    const out = new Float64Array(HERMITE_TERMS + 1);
+    if (cumulative <= 0 || cumulative >= 1) return out;
+    const z = normalQuantile(cumulative);
+    const density = normalDensity(z);
+    let previous = 1; // He_0
+    let current = z; // He_1
+    out[1] = previous * density;
+    for (let k = 2; k <= HERMITE_TERMS; k++) {
+      out[k] = current * density; // He_{k-1}(z)φ(z)
+      const next = z * current - (k - 1) * previous;
+      previous = current;
+      current = next;
+    }
+    return out;
+  };
+  let cumulative = 0;
+  let mean = 0;
+  let square = 0;
+  let lower = boundaryTerms(0);
+  for (const [g, count] of blocks) {
+    const p = count / n;
+    cumulative += p;
+    const upper = boundaryTerms(cumulative);
+    for (let k = 1; k <= HERMITE_TERMS; k++) coefficients[k] += g * (lower[k] - upper[k]);
+    lower = upper;
+    mean += p * g;
+    square += p * g * g;
+  }
+  return { coefficients, variance: Math.max(0, square - mean * mean) };
+}
+
+/**
+ * The latent correlation whose normal scores would show `observed`: the inverse, by bisection, of
+ * the Hermite series above (which increases with ρ when both columns' scores increase with their
+ * latent). Without this, a copula fed the observed correlation of tied columns would generate
+ * weaker associations than the source's — markedly so for rare booleans such as a fraud label.
+ */
+export function latentCorrelation(observed: number, a: HermiteProfile, b: HermiteProfile): number {
+  if (!(a.variance > 0 && b.variance > 0)) return 0;
+  const scale = Math.sqrt(a.variance * b.variance);
+  const implied = (rho: number): number => {
+    let sum = 0;
+    let power = 1;
+    let factorial = 1;
+    for (let k = 1; k <= HERMITE_TERMS; k++) {
+      power *= rho;
+      factorial *= k;
+      sum += (a.coefficients[k] * b.coefficients[k] * power) / factorial;
+    }
+    return sum / scale;
+  };
+  let lo = -MAX_LATENT_CORRELATION;
+  let hi = MAX_LATENT_CORRELATION;
+  if (observed <= implied(lo)) return lo;
+  if (observed >= implied(hi)) return hi;
+  for (let i = 0; i < 50; i++) {
+    const mid = (lo + hi) / 2;
+    if (implied(mid) < observed) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
 }
 
 // --- HyperLogLog -------------------------------------------------------------------------------

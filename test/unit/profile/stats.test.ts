@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { normalQuantile } from '../../../src/data/profile/normal';
+import { createRandom } from '../../../src/data/profile/random';
 import {
   anonymousRound,
   averageRanks,
   cramersV,
   decimalsOf,
+  hermiteProfile,
   HyperLogLog,
+  latentCorrelation,
+  pearson,
   snap,
   spearman,
 } from '../../../src/data/profile/stats';
@@ -67,5 +72,50 @@ describe('statistics helpers', () => {
     for (let i = 0; i < 200_000; i++) hll.add(`user-${i % 150_000}`);
     expect(hll.estimate() / 150_000).toBeGreaterThan(0.95);
     expect(hll.estimate() / 150_000).toBeLessThan(1.05);
+  });
+});
+
+describe('latent correlation of normal scores (Hermite series)', () => {
+  /** Normal scores as the profiler makes them: each value's mid-rank slice of the normal. */
+  const scoresOf = (values: Float64Array): Float64Array => {
+    const ranks = averageRanks(values).ranks;
+    return ranks.map((rank) => normalQuantile((rank - 0.5) / values.length));
+  };
+
+  it('leaves the correlation of untied columns as it is', () => {
+    const continuous = hermiteProfile(scoresOf(Float64Array.from({ length: 2000 }, (_, i) => i)));
+    expect(continuous.coefficients[1]).toBeCloseTo(1, 2);
+    expect(continuous.variance).toBeCloseTo(1, 2);
+    for (const rho of [-0.7, 0, 0.3, 0.8]) {
+      expect(latentCorrelation(rho, continuous, continuous)).toBeCloseTo(rho, 2);
+    }
+  });
+
+  it('recovers the latent correlation behind a rare boolean', () => {
+    const random = createRandom(7);
+    const n = 20_000;
+    const rho = 0.6;
+    const amount = new Float64Array(n);
+    const fraud = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = random.normal();
+      const y = rho * x + Math.sqrt(1 - rho * rho) * random.normal();
+      amount[i] = x;
+      fraud[i] = y > 1.2816 ? 1 : 0; // about 10 % true
+    }
+    const a = scoresOf(amount);
+    const b = scoresOf(fraud);
+    const observed = pearson(a, b);
+    expect(observed).toBeLessThan(0.5); // the ties hide much of the association
+    expect(latentCorrelation(observed, hermiteProfile(a), hermiteProfile(b))).toBeCloseTo(rho, 1);
+  });
+
+  it('gives 0 for a constant column and caps at 0.99', () => {
+    const continuous = hermiteProfile(scoresOf(Float64Array.from({ length: 500 }, (_, i) => i)));
+    const constant = hermiteProfile(new Float64Array(500));
+    expect(constant.variance).toBe(0);
+    expect(latentCorrelation(0.5, continuous, constant)).toBe(0);
+    expect(latentCorrelation(1, continuous, continuous)).toBe(0.99);
+    expect(latentCorrelation(-1, continuous, continuous)).toBe(-0.99);
   });
 });
