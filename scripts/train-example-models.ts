@@ -41,7 +41,7 @@ const ROOT = path.resolve(__dirname, '..');
 const CANDIDATES = path.join(ROOT, 'examples', 'candidates');
 // The candidate's own scoring code, so the AUCs printed here are the ones the quality gate sees.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const server = require(path.join(CANDIDATES, 'fraud-v2', 'server.js')) as ServerModule;
+const server = require(path.join(CANDIDATES, 'shared', 'server.js')) as ServerModule;
 
 const TRAINING = { rows: 20_000, seed: 7 };
 const EVALUATION_SEEDS = [1, 2, 3, 4, 5];

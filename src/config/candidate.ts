@@ -7,7 +7,9 @@ import { ConfigError, type ConfigIssue, describeValue, expectedGot, formatPath, 
 import { parseYamlMapping } from './yaml';
 
 // <dir>/candidate.yaml → CandidateRef. The digest identifies the candidate by what it runs: it is
-// computed from the artifact files, so a manifest cannot claim a digest its files do not have.
+// computed from the artifact files, so a manifest cannot claim a digest its files do not have. An
+// artifact may be read from outside the directory (a module candidates share); the digest still
+// covers it, under the path it has in the release.
 
 export const MANIFEST_NAME = 'candidate.yaml';
 
@@ -120,6 +122,44 @@ const artifactPathSchema = z.string().transform((raw, ctx) => {
   return normalized;
 });
 
+/**
+ * Where an artifact comes from when it is not in the candidate directory (a module several
+ * candidates share): a relative path that may leave the directory, resolved against it.
+ */
+const artifactSourceSchema = z.string().transform((raw, ctx) => {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message: `${message}, got ${describeValue(raw)}` });
+    return z.NEVER;
+  };
+  if (raw.trim() === '') return fail('expected a file path');
+  if (raw.includes('\\')) return fail("expected '/' as the path separator");
+  if (path.posix.isAbsolute(raw) || /^[A-Za-z]:/.test(raw)) {
+    return fail('expected a path relative to the candidate directory');
+  }
+  return path.posix.normalize(raw);
+});
+
+/**
+ * An artifact: `model.json` (a file in the candidate directory), or `{ path: server.js, from:
+ * ../shared/server.js }`, a file installed in the release as `path` but read from `from`. The
+ * digest names it by `path` and covers the content of `from`.
+ */
+const artifactSchema = z.union(
+  [
+    artifactPathSchema.transform((artifactPath) => ({ path: artifactPath, from: undefined })),
+    z.strictObject({
+      path: artifactPathSchema.refine((artifactPath) => artifactPath !== MANIFEST_NAME, {
+        error: `${MANIFEST_NAME} is always installed from the candidate directory`,
+      }),
+      from: artifactSourceSchema,
+    }),
+  ],
+  {
+    error: (issue) =>
+      expectedGot('a file path, or a mapping { path: <path in the release>, from: <file to read> }', issue.input),
+  },
+);
+
 const manifestSchema = z.strictObject({
   name: patterned(NAME_PATTERN, "a name of lowercase letters, digits, '.', '_' and '-'").max(128),
   version: z
@@ -139,16 +179,17 @@ const manifestSchema = z.strictObject({
   description: z.string().optional(),
   serve: serveSchema,
   artifacts: z
-    .array(artifactPathSchema)
+    .array(artifactSchema)
     .min(1)
     .superRefine((artifacts, ctx) => {
-      artifacts.forEach((artifact, index) => {
-        const first = artifacts.indexOf(artifact);
+      const paths = artifacts.map((artifact) => artifact.path);
+      paths.forEach((artifactPath, index) => {
+        const first = paths.indexOf(artifactPath);
         if (first !== index) {
           ctx.addIssue({
             code: 'custom',
             path: [index],
-            message: `"${artifact}" is listed twice (also artifacts[${first}])`,
+            message: `"${artifactPath}" is listed twice (also artifacts[${first}])`,
           });
         }
       });
@@ -184,13 +225,21 @@ async function readManifest(file: string): Promise<string> {
   }
 }
 
+/** An artifact as listed: its path in the release and, for one read from elsewhere, that file. */
+interface ListedArtifact {
+  path: string;
+  from: string | undefined;
+}
+
 /** Problems with the listed artifact files on disk: each must exist and be a regular file. */
-async function artifactFileIssues(dir: string, artifacts: readonly string[]): Promise<ConfigIssue[]> {
+async function artifactFileIssues(dir: string, artifacts: readonly ListedArtifact[]): Promise<ConfigIssue[]> {
   const issues: ConfigIssue[] = [];
   for (const [index, artifact] of artifacts.entries()) {
-    const at = formatPath(['artifacts', index]);
+    const at =
+      artifact.from === undefined ? formatPath(['artifacts', index]) : formatPath(['artifacts', index, 'from']);
+    const name = artifact.from ?? artifact.path;
     try {
-      const info = await lstat(path.join(dir, artifact));
+      const info = await lstat(path.resolve(dir, name));
       // A symbolic link could point outside the directory, or change what the digest covers.
       const problem = info.isSymbolicLink()
         ? 'is a symbolic link; artifacts must be regular files'
@@ -199,19 +248,29 @@ async function artifactFileIssues(dir: string, artifacts: readonly string[]): Pr
           : !info.isFile()
             ? 'is not a regular file'
             : undefined;
-      if (problem) issues.push({ path: at, message: `"${artifact}" ${problem}` });
+      if (problem) issues.push({ path: at, message: `"${name}" ${problem}` });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       issues.push({
         path: at,
         message:
           code === 'ENOENT' || code === 'ENOTDIR'
-            ? `"${artifact}" does not exist in ${dir}`
-            : `cannot read "${artifact}": ${(error as Error).message}`,
+            ? artifact.from === undefined
+              ? `"${name}" does not exist in ${dir}`
+              : `"${name}" does not exist (resolved against ${dir}: ${path.resolve(dir, name)})`
+            : `cannot read "${name}": ${(error as Error).message}`,
       });
     }
   }
   return issues;
+}
+
+/**
+ * The file an artifact is read from: `<dir>/<artifact>`, unless the manifest names another file
+ * for it (`from:`). The deployer installs that file in the release as `<artifact>`.
+ */
+export function artifactSource(candidate: Pick<CandidateRef, 'dir' | 'artifactSources'>, artifact: string): string {
+  return candidate.artifactSources?.[artifact] ?? path.join(candidate.dir, artifact);
 }
 
 function compareUtf8(a: string, b: string): number {
@@ -221,12 +280,18 @@ function compareUtf8(a: string, b: string): number {
 /**
  * sha256 (hex) over the artifact files of a candidate: for each file in path order (by UTF-8
  * bytes), its relative path, NUL, its length in bytes (decimal), NUL, its content. Anyone can
- * recompute it with a few lines in any language.
+ * recompute it with a few lines in any language. An artifact read from elsewhere (`sources`, by
+ * path) is hashed under its path in the release with that file's content: the digest covers what
+ * the release serves, wherever the file came from.
  */
-export async function digestArtifacts(dir: string, artifacts: readonly string[]): Promise<string> {
+export async function digestArtifacts(
+  dir: string,
+  artifacts: readonly string[],
+  sources: Readonly<Record<string, string>> = {},
+): Promise<string> {
   const hash = createHash('sha256');
   for (const artifact of [...artifacts].sort(compareUtf8)) {
-    const handle = await open(path.join(dir, artifact), 'r');
+    const handle = await open(artifactSource({ dir, artifactSources: sources }, artifact), 'r');
     try {
       const { size } = await handle.stat();
       hash.update(`${artifact}\0${size}\0`, 'utf8');
@@ -269,13 +334,20 @@ export async function loadCandidate(dir: string): Promise<CandidateRef> {
 
   const manifest = result.data;
   const input: InputSchema = manifest.input;
+  const artifacts = manifest.artifacts.map((artifact) => artifact.path);
+  const sources = Object.fromEntries(
+    manifest.artifacts.flatMap((artifact) =>
+      artifact.from === undefined ? [] : [[artifact.path, path.resolve(absoluteDir, artifact.from)]],
+    ),
+  );
   return {
     name: manifest.name,
     version: manifest.version,
-    digest: await digestArtifacts(absoluteDir, manifest.artifacts),
+    digest: await digestArtifacts(absoluteDir, artifacts, sources),
     dir: absoluteDir,
     serve: manifest.serve,
-    artifacts: manifest.artifacts,
+    artifacts,
+    ...(Object.keys(sources).length > 0 ? { artifactSources: sources } : {}),
     input,
   };
 }

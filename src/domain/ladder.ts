@@ -145,5 +145,10 @@ export interface CandidateRef {
   serve: string[];
   /** Relative paths of the artifact files, in manifest order. */
   artifacts: string[];
+  /**
+   * Absolute paths of the artifacts not read from `dir` (a module several candidates share), by
+   * their path in `artifacts`. Absent when every artifact is in `dir`.
+   */
+  artifactSources?: Record<string, string>;
   input: InputSchema;
 }

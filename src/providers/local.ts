@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { request } from 'undici';
+import { artifactSource } from '../config/candidate';
 import type { CandidateRef, SeedSpec } from '../domain/ladder';
 import { populationReportPath } from '../data/populate';
 import { seedTransactions } from '../data/transactions';
@@ -367,7 +368,7 @@ export class LocalProvider implements Provider {
     if (fs.existsSync(dir)) return release;
     const tmp = fs.mkdtempSync(path.join(this.envDir(layer), 'releases', '.install-'));
     for (const rel of [...candidate.artifacts, 'candidate.yaml']) {
-      const src = path.join(candidate.dir, rel);
+      const src = artifactSource(candidate, rel);
       if (!fs.existsSync(src)) continue;
       fs.mkdirSync(path.dirname(path.join(tmp, rel)), { recursive: true });
       fs.copyFileSync(src, path.join(tmp, rel));

@@ -8,8 +8,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { seedTransactions } from '../../src/data/transactions';
 import { freePort } from '../../src/providers/local';
-
-export const CANDIDATE_SERVER = path.resolve(__dirname, '../../examples/candidates/fraud-v2/server.js');
+import { installExample } from './example-candidates';
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `strata-${prefix}-`));
@@ -39,10 +38,16 @@ export interface Candidate {
   kill(): void;
 }
 
-/** The fraud-v2 example server, detached (its own process group), healthy on return. */
+/**
+ * The fraud-v2 example server, detached (its own process group), healthy on return. It runs from a
+ * release directory beside the database, as the local provider runs it.
+ */
 export async function startCandidate(dbPath: string): Promise<Candidate> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CANDIDATE_SERVER], {
+  const release = path.join(path.dirname(dbPath), 'release');
+  await installExample('fraud-v2', release);
+  const child = spawn(process.execPath, ['server.js'], {
+    cwd: release,
     detached: true,
     stdio: 'ignore',
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), STRATA_DB_PATH: dbPath },

@@ -1,9 +1,12 @@
-// The example candidates' server.js as a real process: health, predict, input errors, shutdown.
+// The example candidates' shared server.js as a real process, installed as a release with each
+// version's model: health, predict, input errors, shutdown.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifactSource } from '../../src/config/candidate';
 import { generateTransactions, TRANSACTION_FEATURES } from '../../src/data/transactions';
+import { SHARED_SERVER } from '../helpers/example-candidates';
 import { EXAMPLES_DIR, loadExampleCandidate, type RunningCandidate, startCandidate } from './support/candidate';
 
 const VERSIONS = { 'fraud-v1': '1.0.0', 'fraud-v2': '2.0.0', 'fraud-v3': '3.0.0' } as const;
@@ -31,12 +34,13 @@ afterAll(async () => {
 });
 
 describe.each(Object.entries(VERSIONS) as [Example, string][])('%s', (name, version) => {
-  it('ships the same server.js as the others and a model of its own version', async () => {
+  it('serves the one shared server.js (no copy of its own) and a model of its own version', async () => {
     const dir = path.join(EXAMPLES_DIR, name);
-    expect(fs.readFileSync(path.join(dir, 'server.js'), 'utf8')).toBe(
-      fs.readFileSync(path.join(EXAMPLES_DIR, 'fraud-v2', 'server.js'), 'utf8'),
-    );
-    expect((await loadExampleCandidate(name)).version).toBe(version);
+    const candidate = await loadExampleCandidate(name);
+    expect(candidate.serve).toEqual(['node', 'server.js']);
+    expect(artifactSource(candidate, 'server.js')).toBe(SHARED_SERVER);
+    expect(fs.existsSync(path.join(dir, 'server.js'))).toBe(false);
+    expect(candidate.version).toBe(version);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')).version).toBe(version);
   });
 

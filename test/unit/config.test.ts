@@ -1,8 +1,8 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadCandidate } from '../../src/config/candidate';
+import { artifactSource, loadCandidate } from '../../src/config/candidate';
 import { ConfigError, formatPath, issuesFromZod, validate } from '../../src/validation/errors';
 import { COMMAND_LINE, layerRange, loadLadder, parseLadder } from '../../src/config/ladder';
 import type { LadderSpec } from '../../src/domain/ladder';
@@ -11,6 +11,7 @@ import { z } from 'zod';
 const LADDERS = path.join(__dirname, '..', 'fixtures', 'ladders');
 const CANDIDATES = path.join(__dirname, '..', 'fixtures', 'candidates');
 const EXAMPLE_LADDER = path.join(__dirname, '..', '..', 'examples', 'ladder.yaml');
+const EXAMPLE_CANDIDATES = path.join(__dirname, '..', '..', 'examples', 'candidates');
 
 /** Loads a file expected to be rejected and returns the ConfigError. */
 function configErrorOf(load: () => unknown): ConfigError {
@@ -439,6 +440,114 @@ describe('loadCandidate', () => {
         path: 'version',
         message:
           'expected a string, got the number 2; put the version in quotes (YAML reads an unquoted 2.0 as a number)',
+      },
+    ]);
+  });
+
+  /** A writable copy of the fixture `good` whose server.js lives in a sibling `shared` directory. */
+  function sharedServerCandidate(): { dir: string; shared: string } {
+    const root = mkdtempSync(path.join(tmpdir(), 'strata-candidates-'));
+    scratch.push(root);
+    const dir = path.join(root, 'good');
+    cpSync(path.join(CANDIDATES, 'good'), dir, { recursive: true });
+    const shared = path.join(root, 'shared', 'server.js');
+    mkdirSync(path.dirname(shared));
+    cpSync(path.join(dir, 'server.js'), shared);
+    rmSync(path.join(dir, 'server.js'));
+    const manifest = path.join(dir, 'candidate.yaml');
+    writeFileSync(
+      manifest,
+      readFileSync(manifest, 'utf8').replace(
+        'artifacts: [server.js, model.json]',
+        'artifacts: [{ path: server.js, from: ../shared/server.js }, model.json]',
+      ),
+    );
+    return { dir, shared };
+  }
+
+  it('reads an artifact from outside the directory when the manifest names its source', async () => {
+    const inPlace = await loadCandidate(path.join(CANDIDATES, 'good'));
+    const { dir, shared } = sharedServerCandidate();
+    const candidate = await loadCandidate(dir);
+    expect(candidate.artifacts).toEqual(['server.js', 'model.json']);
+    expect(candidate.artifactSources).toEqual({ 'server.js': shared });
+    expect(artifactSource(candidate, 'server.js')).toBe(shared);
+    expect(artifactSource(candidate, 'model.json')).toBe(path.join(dir, 'model.json'));
+    // The digest names the file by its path in the release: the same bytes give the same digest.
+    expect(candidate.digest).toBe(inPlace.digest);
+    expect(inPlace.artifactSources).toBeUndefined();
+  });
+
+  it("changes every example candidate's digest when the server they share changes", async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'strata-examples-'));
+    scratch.push(root);
+    cpSync(EXAMPLE_CANDIDATES, root, { recursive: true });
+    const names = ['fraud-v1', 'fraud-v2', 'fraud-v3'];
+    const digests = async () =>
+      Promise.all(names.map(async (name) => (await loadCandidate(path.join(root, name))).digest));
+    const before = await digests();
+    for (const name of names) {
+      const candidate = await loadCandidate(path.join(root, name));
+      expect(artifactSource(candidate, 'server.js')).toBe(path.join(root, 'shared', 'server.js'));
+    }
+    expect(new Set(before).size).toBe(3);
+
+    const shared = path.join(root, 'shared', 'server.js');
+    writeFileSync(shared, readFileSync(shared, 'utf8').replace('MAX_BODY_BYTES = 16 *', 'MAX_BODY_BYTES = 17 *'));
+    const after = await digests();
+    names.forEach((name, i) => expect(after[i], name).not.toBe(before[i]));
+  });
+
+  it('rejects a missing, linked or misplaced artifact source, naming the field', async () => {
+    const { dir, shared } = sharedServerCandidate();
+    const manifest = path.join(dir, 'candidate.yaml');
+    const original = readFileSync(manifest, 'utf8');
+    const withArtifacts = (artifacts: string) =>
+      writeFileSync(manifest, original.replace(/^artifacts: .*$/m, `artifacts: ${artifacts}`));
+
+    withArtifacts('[{ path: server.js, from: ../shared/missing.js }, model.json]');
+    let error = await asyncConfigErrorOf(() => loadCandidate(dir));
+    expect(error.issues).toEqual([
+      {
+        path: 'artifacts[0].from',
+        message: `"../shared/missing.js" does not exist (resolved against ${dir}: ${path.join(path.dirname(shared), 'missing.js')})`,
+      },
+    ]);
+
+    symlinkSync(shared, path.join(path.dirname(shared), 'link.js'));
+    withArtifacts('[{ path: server.js, from: ../shared/link.js }, model.json]');
+    error = await asyncConfigErrorOf(() => loadCandidate(dir));
+    expect(error.issues).toEqual([
+      { path: 'artifacts[0].from', message: '"../shared/link.js" is a symbolic link; artifacts must be regular files' },
+    ]);
+
+    withArtifacts(`[{ path: server.js, from: ${shared} }, model.json]`);
+    error = await asyncConfigErrorOf(() => loadCandidate(dir));
+    expect(error.issues).toEqual([
+      {
+        path: 'artifacts[0].from',
+        message: `expected a path relative to the candidate directory, got "${shared}"`,
+      },
+    ]);
+
+    withArtifacts(
+      '[{ path: candidate.yaml, from: ../shared/server.js }, { path: server.js, from: ../shared/server.js }, model.json]',
+    );
+    error = await asyncConfigErrorOf(() => loadCandidate(dir));
+    expect(error.issues).toEqual([
+      { path: 'artifacts[0].path', message: 'candidate.yaml is always installed from the candidate directory' },
+    ]);
+
+    withArtifacts('[{ path: server.js }, model.json]');
+    error = await asyncConfigErrorOf(() => loadCandidate(dir));
+    expect(error.issues).toEqual([{ path: 'artifacts[0].from', message: 'missing; expected a string' }]);
+
+    withArtifacts('[3, model.json]');
+    error = await asyncConfigErrorOf(() => loadCandidate(dir));
+    expect(error.issues).toEqual([
+      {
+        path: 'artifacts[0]',
+        message: 'expected a file path, or a mapping { path: <path in the release>, from: <file to read> }, got 3',
       },
     ]);
   });

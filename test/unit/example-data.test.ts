@@ -43,7 +43,7 @@ interface CandidateServer {
   loadCandidateModel(dir: string): { nullable: Set<string> };
   predict(model: unknown, body: { records: unknown[] }): number[];
 }
-const server = createRequire(__filename)(path.join(CANDIDATES, 'fraud-v2', 'server.js')) as CandidateServer;
+const server = createRequire(__filename)(path.join(CANDIDATES, 'shared', 'server.js')) as CandidateServer;
 const models = Object.fromEntries(
   VERSIONS.map((v) => [v, server.loadCandidateModel(path.join(CANDIDATES, v))]),
 ) as Record<Version, ReturnType<CandidateServer['loadCandidateModel']>>;

@@ -2,14 +2,17 @@
 // in-process fake candidate whose answers a test controls.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { loadCandidate } from '../../../src/config/candidate';
 import type { CandidateRef } from '../../../src/domain/ladder';
+import { EXAMPLE_CANDIDATES, installRelease } from '../../helpers/example-candidates';
 
-export const EXAMPLES_DIR = path.resolve(__dirname, '../../../examples/candidates');
+export const EXAMPLES_DIR = EXAMPLE_CANDIDATES;
 
 /** An example candidate, loaded by the real config loader (so the manifests are checked too). */
 export function loadExampleCandidate(name: 'fraud-v1' | 'fraud-v2' | 'fraud-v3'): Promise<CandidateRef> {
@@ -23,18 +26,27 @@ export interface RunningCandidate {
   stop(): Promise<number | null>;
 }
 
-/** Starts the candidate's serve command on a free port and waits for GET /health to answer 200. */
+/**
+ * Installs the candidate in a temporary release directory (as the deployer does), starts its serve
+ * command there on a free port and waits for GET /health to answer 200.
+ */
 export async function startCandidate(
   candidate: CandidateRef,
   env: Record<string, string> = {},
 ): Promise<RunningCandidate> {
+  const release = installRelease(candidate, fs.mkdtempSync(path.join(os.tmpdir(), 'strata-release-')));
   const [command, ...args] = candidate.serve;
   const child = spawn(command === 'node' ? process.execPath : command, args, {
-    cwd: candidate.dir,
+    cwd: release,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      fs.rmSync(release, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
 

@@ -9,7 +9,6 @@ import { profileRows, profileSource } from '../../../src/data/profile/profiler';
 import { type ColumnProfile, type DataProfile, loadProfile, profileSchema } from '../../../src/data/profile/schema';
 import {
   dropPostgresTable,
-  POSTGRES_URL,
   SOURCE_COLUMNS,
   type SourceRow,
   sourceRows,
@@ -17,6 +16,10 @@ import {
   writeSourcePostgres,
   writeSourceSqlite,
 } from '../../fixtures/profile/sources';
+import { testPostgres } from '../../helpers/postgres';
+
+// STRATA_TEST_POSTGRES_URL, the server at 127.0.0.1:5432, or a private one started for this file.
+const postgres = testPostgres();
 
 const ROWS = 20_000;
 const K = 10;
@@ -304,13 +307,13 @@ describe('profile of SQLite and PostgreSQL sources', () => {
 
   it('gives the CSV profile for the same rows in a PostgreSQL table, read through a cursor', async () => {
     const table = `strata_profile_${process.pid}_${Date.now().toString(36)}`;
-    await writeSourcePostgres(POSTGRES_URL, table, rows);
+    await writeSourcePostgres(postgres.url, table, rows);
     try {
-      const fromPostgres = await profileSource(POSTGRES_URL, { table });
+      const fromPostgres = await profileSource(postgres.url, { table });
       expect(fromPostgres.source.kind).toBe('postgres');
       expect(content(fromPostgres)).toEqual(content(profile));
     } finally {
-      await dropPostgresTable(POSTGRES_URL, table);
+      await dropPostgresTable(postgres.url, table);
     }
   });
 
@@ -319,8 +322,8 @@ describe('profile of SQLite and PostgreSQL sources', () => {
     await expect(profileSource(file, { table: 'nope' })).rejects.toThrow(
       `${file}: table "nope": no such table; the database holds txns`,
     );
-    await expect(profileSource(POSTGRES_URL, { table: 'strata_no_such_table' })).rejects.toThrow(
-      'postgres://postgres@127.0.0.1:5432/test: table "strata_no_such_table": no such table',
+    await expect(profileSource(postgres.url, { table: 'strata_no_such_table' })).rejects.toThrow(
+      `${postgres.url}: table "strata_no_such_table": no such table`,
     );
   });
 });
@@ -343,11 +346,11 @@ describe('profile of an empty table', () => {
     );
 
     const table = `strata_empty_${process.pid}_${Date.now().toString(36)}`;
-    await writeSourcePostgres(POSTGRES_URL, table, []);
+    await writeSourcePostgres(postgres.url, table, []);
     try {
-      await expect(profileSource(POSTGRES_URL, { table })).rejects.toThrow(`table "${table}": the table has no rows`);
+      await expect(profileSource(postgres.url, { table })).rejects.toThrow(`table "${table}": the table has no rows`);
     } finally {
-      await dropPostgresTable(POSTGRES_URL, table);
+      await dropPostgresTable(postgres.url, table);
     }
   });
 });

@@ -1,6 +1,9 @@
 'use strict';
 // Fraud-scoring example candidate: a logistic model (model.json beside this file) served over
-// plain node:http, no dependencies. The same file serves every version; only model.json differs.
+// plain node:http, no dependencies. This one file serves every version; only model.json differs.
+// Each version's candidate.yaml lists it as its `server.js` artifact (`from: ../shared/server.js`):
+// the deployer installs it in the release beside that version's model.json, and the version's
+// digest covers it. It runs from a release, not from this directory (there is no model.json here).
 //
 // Environment:
 //   PORT            port to listen on (0 or unset: any free port; the address is logged)
