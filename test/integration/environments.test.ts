@@ -311,7 +311,9 @@ layers:
     while (!fs.existsSync(credentials) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const first = read();
     expect(fs.statSync(credentials).mode & 0o777).toBe(0o600);
-    await new Promise((r) => setTimeout(r, 2500));
+    // Rotated every second: wait for the next rotation rather than for a fixed time.
+    const rotation = Date.now() + 15_000;
+    while (read().secret === first.secret && Date.now() < rotation) await new Promise((r) => setTimeout(r, 100));
     const second = read();
     expect(second.secret).not.toBe(first.secret);
     expect(second.rotatedAt > first.rotatedAt).toBe(true);

@@ -43,6 +43,17 @@ async function call(url: string, method: 'GET' | 'POST' = 'GET'): Promise<any> {
   return res.body.json();
 }
 
+/** Polls the target's /stats until `ready` holds: the run has got that far, however slow the machine. */
+async function untilTargetSaw(url: string, what: string, ready: (stats: { requests: number }) => boolean) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const stats = await call(`${url}/stats`);
+    if (ready(stats)) return stats;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the target to see ${what}: ${stats.requests}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const profile = (input: LoadProfileInput) => loadProfileSchema.parse(input);
 const constant = (rate: number, duration: string, extra: Partial<LoadProfileInput> = {}) =>
   profile({ phases: [{ constant: { rate, duration } }], ...extra });
@@ -119,7 +130,8 @@ describe('runLoad against a local server', () => {
       bodies: () => BODY,
       runId: newRunId(),
     });
-    await new Promise((r) => setTimeout(r, 1000));
+    // Freeze once the run is well under way (a quarter of its requests answered), not after a fixed pause.
+    await untilTargetSaw(target.url, '150 requests', (stats) => stats.requests >= 150);
     await call(`${target.url}/control/freeze?ms=500`, 'POST');
     const r = await running;
     expect(r.requests.answered).toBe(600);
@@ -239,11 +251,17 @@ describe('runLoad against a local server', () => {
       runId: newRunId(),
       signal: fast.signal,
     });
-    await new Promise((r) => setTimeout(r, 700));
+    await untilTargetSaw(target.url, '150 requests', (stats) => stats.requests >= 150);
     fast.abort();
     const partial = await stopped;
-    await new Promise((r) => setTimeout(r, 300));
-    const stats = await call(`${target.url}/stats`);
+    // Requests dispatched before the abort may still be on their way: wait until the count settles.
+    let stats = await call(`${target.url}/stats`);
+    for (let settled = 0; settled < 3;) {
+      await new Promise((r) => setTimeout(r, 100));
+      const again = await call(`${target.url}/stats`);
+      settled = again.requests === stats.requests ? settled + 1 : 0;
+      stats = again;
+    }
     // What was dispatched reached the server (bar one or two cut before their bytes left); nothing after.
     expect(stats.requests).toBeLessThanOrEqual(partial.requests.sent);
     expect(stats.requests).toBeGreaterThanOrEqual(partial.requests.sent - 2);

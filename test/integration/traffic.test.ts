@@ -138,7 +138,15 @@ layers:
     const deadline = Date.now() + 30_000;
     while ((await getStatus(client, id)).layers[0].phase !== 'testing' && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 2000)); // load running
+    // The load is running once the gate's activity has reported progress (its first heartbeat comes
+    // a second into the run), however long the machine took to get there.
+    const layerHandle = client.workflow.getHandle(`${id}.traffic`);
+    const loadReported = async () =>
+      ((await layerHandle.describe()).raw.pendingActivities ?? []).some(
+        (a) => a.activityType?.name === 'runGate' && (a.heartbeatDetails?.payloads?.length ?? 0) > 0,
+      );
+    const running = Date.now() + 30_000;
+    while (!(await loadReported()) && Date.now() < running) await new Promise((r) => setTimeout(r, 100));
     const asked = Date.now();
     await abort(client, id, { actor: 'erin', reason: 'stop' });
     const result = await waitForResult(client, id);

@@ -113,7 +113,9 @@ describe('ensureToxiproxy', () => {
     fs.writeFileSync(path.join(lock, 'pid'), String(process.pid)); // alive: a real holder
     const lines: string[] = [];
     const waiting = ensureToxiproxy({ env, go: fakeGo(dir, 'server').go, progress: (l) => lines.push(l) });
-    await new Promise((r) => setTimeout(r, 300));
+    // The other process finishes only once this one is waiting for it (not after a fixed pause).
+    const deadline = Date.now() + 10_000;
+    while (lines.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     executable(target, '#!/bin/sh\necho other\n'); // the other process finishes its build
     fs.rmSync(lock, { recursive: true });
     expect(await waiting).toBe(target);
