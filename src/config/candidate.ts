@@ -105,39 +105,33 @@ const serveSchema = z
     return argv;
   });
 
-/** A path relative to the candidate directory that cannot leave it; normalized to a/b form. */
-const artifactPathSchema = z.string().transform((raw, ctx) => {
-  const fail = (message: string) => {
-    ctx.addIssue({ code: 'custom', message: `${message}, got ${describeValue(raw)}` });
-    return z.NEVER;
-  };
-  if (raw.trim() === '') return fail('expected a file path');
-  if (raw.includes('\\')) return fail("expected '/' as the path separator");
-  if (path.posix.isAbsolute(raw) || /^[A-Za-z]:/.test(raw)) {
-    return fail('expected a path relative to the candidate directory');
-  }
-  if (raw.split('/').includes('..')) return fail("expected a path inside the candidate directory, without '..'");
-  const normalized = path.posix.normalize(raw).replace(/\/+$/, '');
-  if (normalized === '.' || normalized === '') return fail('expected a file path');
-  return normalized;
-});
-
 /**
- * Where an artifact comes from when it is not in the candidate directory (a module several
- * candidates share): a relative path that may leave the directory, resolved against it.
+ * A file path relative to the candidate directory, normalized to a/b form. `inside`: it cannot
+ * leave the directory (where an artifact sits in the release); otherwise it may (`from:`, where a
+ * file several candidates share is read from).
  */
-const artifactSourceSchema = z.string().transform((raw, ctx) => {
-  const fail = (message: string) => {
-    ctx.addIssue({ code: 'custom', message: `${message}, got ${describeValue(raw)}` });
-    return z.NEVER;
-  };
-  if (raw.trim() === '') return fail('expected a file path');
-  if (raw.includes('\\')) return fail("expected '/' as the path separator");
-  if (path.posix.isAbsolute(raw) || /^[A-Za-z]:/.test(raw)) {
-    return fail('expected a path relative to the candidate directory');
-  }
-  return path.posix.normalize(raw);
-});
+function relativeFilePath(inside: boolean) {
+  return z.string().transform((raw, ctx) => {
+    const fail = (message: string) => {
+      ctx.addIssue({ code: 'custom', message: `${message}, got ${describeValue(raw)}` });
+      return z.NEVER;
+    };
+    if (raw.trim() === '') return fail('expected a file path');
+    if (raw.includes('\\')) return fail("expected '/' as the path separator");
+    if (path.posix.isAbsolute(raw) || /^[A-Za-z]:/.test(raw)) {
+      return fail('expected a path relative to the candidate directory');
+    }
+    if (inside && raw.split('/').includes('..')) {
+      return fail("expected a path inside the candidate directory, without '..'");
+    }
+    const normalized = path.posix.normalize(raw).replace(/\/+$/, '');
+    if (normalized === '.' || normalized === '') return fail('expected a file path');
+    return normalized;
+  });
+}
+
+const artifactPathSchema = relativeFilePath(true);
+const artifactSourceSchema = relativeFilePath(false);
 
 /**
  * An artifact: `model.json` (a file in the candidate directory), or `{ path: server.js, from:
