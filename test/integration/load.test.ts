@@ -43,13 +43,18 @@ async function call(url: string, method: 'GET' | 'POST' = 'GET'): Promise<any> {
   return res.body.json();
 }
 
-/** Polls the target's /stats until `ready` holds: the run has got that far, however slow the machine. */
-async function untilTargetSaw(url: string, what: string, ready: (stats: { requests: number }) => boolean) {
+/**
+ * Polls the target's /stats until `ready` holds (the run has got that far, however slow the
+ * machine), or until `run` has settled: then the caller's assertions say what went wrong.
+ */
+async function untilTargetSaw(url: string, run: Promise<unknown>, ready: (stats: { requests: number }) => boolean) {
+  let settled = false;
+  void run.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   const deadline = Date.now() + 30_000;
-  for (;;) {
-    const stats = await call(`${url}/stats`);
-    if (ready(stats)) return stats;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the target to see ${what}: ${stats.requests}`);
+  while (!settled && Date.now() < deadline && !ready(await call(`${url}/stats`))) {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -131,7 +136,7 @@ describe('runLoad against a local server', () => {
       runId: newRunId(),
     });
     // Freeze once the run is well under way (a quarter of its requests answered), not after a fixed pause.
-    await untilTargetSaw(target.url, '150 requests', (stats) => stats.requests >= 150);
+    await untilTargetSaw(target.url, running, (stats) => stats.requests >= 150);
     await call(`${target.url}/control/freeze?ms=500`, 'POST');
     const r = await running;
     expect(r.requests.answered).toBe(600);
@@ -251,7 +256,7 @@ describe('runLoad against a local server', () => {
       runId: newRunId(),
       signal: fast.signal,
     });
-    await untilTargetSaw(target.url, '150 requests', (stats) => stats.requests >= 150);
+    await untilTargetSaw(target.url, stopped, (stats) => stats.requests >= 150);
     fast.abort();
     const partial = await stopped;
     // Requests dispatched before the abort may still be on their way: wait until the count settles.
