@@ -118,8 +118,8 @@ export function renderFidelity(report: FidelityReport, threshold: number): strin
         weakest.map((p) => [
           p.columns.join(' ~ '),
           p.metric,
-          p.real.toFixed(3),
-          p.synthetic.toFixed(3),
+          p.real?.toFixed(3) ?? '–',
+          p.synthetic?.toFixed(3) ?? '–',
           p.score.toFixed(3),
         ]),
       ),

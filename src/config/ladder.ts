@@ -94,6 +94,8 @@ const dataSourceSchema = z.strictObject({
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
     .optional(),
   labels: z.array(z.string().trim().min(1)).optional(),
+  /** synthetic: the approved real file the profile was made from; fidelity is measured against a held-out sample of it. */
+  holdout: z.string().trim().min(1).optional(),
   description: z.string().optional(),
 });
 
@@ -122,8 +124,21 @@ const layerDataSchema = z.strictObject({
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
     .optional(),
   realism: realismSchema.optional(),
-  /** Minimum overall fidelity (0..1) of synthetic rows to their profile. */
-  fidelity: fraction.optional(),
+  /**
+   * Minimum overall fidelity (0..1), or the thresholds one by one: `overall`, and the scores only
+   * held-out real rows give, `columnShape` (the lowest column), `detection`, `mlEfficacy`.
+   */
+  fidelity: z
+    .union([
+      fraction,
+      z.strictObject({
+        overall: fraction.optional(),
+        columnShape: fraction.optional(),
+        detection: fraction.optional(),
+        mlEfficacy: fraction.optional(),
+      }),
+    ])
+    .optional(),
   pii: z.strictObject({ allow: z.number().int().min(0).default(0) }).optional(),
 });
 
@@ -439,14 +454,21 @@ function toDataSeedSpec(
   };
   if (declared.table !== undefined) source.table = declared.table;
   if (declared.labels !== undefined) source.labels = declared.labels;
+  if (declared.holdout !== undefined) source.holdout = resolveUserPath(declared.holdout, baseDir);
   const spec: DataSeedSpec = {
     source,
     seed: layer.data.seed,
     realism: layer.data.realism ?? {},
     table: layer.data.table ?? declared.table ?? 'transactions',
-    fidelityThreshold: layer.data.fidelity ?? DEFAULT_FIDELITY_THRESHOLD,
+    fidelityThreshold:
+      (typeof layer.data.fidelity === 'number' ? layer.data.fidelity : layer.data.fidelity?.overall) ??
+      DEFAULT_FIDELITY_THRESHOLD,
     piiAllowance: layer.data.pii?.allow ?? 0,
   };
+  if (typeof layer.data.fidelity === 'object') {
+    const { overall: _overall, ...byScore } = layer.data.fidelity;
+    spec.fidelityThresholds = Object.fromEntries(Object.entries(byScore).filter(([, v]) => v !== undefined));
+  }
   if (layer.data.rows !== undefined) spec.rows = layer.data.rows;
   if (layer.data.policy !== undefined) spec.policy = resolveUserPath(layer.data.policy, baseDir);
   if (file.data?.keyring !== undefined) spec.keyring = resolveUserPath(file.data.keyring, baseDir);

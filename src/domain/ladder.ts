@@ -52,6 +52,18 @@ export interface DataSourceSpec {
   table?: string;
   /** Label rules for a synthetic source (see docs/data-synthesis.md), e.g. "is_fraud ~ logistic(…)". */
   labels?: string[];
+  /**
+   * synthetic: the approved real file (CSV or SQLite) the profile was made from; a sample of its
+   * rows is held out in the steward's area and the synthetic rows are scored against it.
+   */
+  holdout?: string;
+}
+
+/** Thresholds on the scores only real rows give (see src/data/synth/fidelity.ts); unset ones take the defaults. */
+export interface FidelityRowThresholds {
+  columnShape?: number;
+  detection?: number;
+  mlEfficacy?: number;
 }
 
 /** Realism knobs of synthesis (0 = off; seasonality 1 = as profiled). */
@@ -76,8 +88,10 @@ export interface DataSeedSpec {
   keyring?: string;
   /** The table written in the environment's database. */
   table: string;
-  /** Minimum overall fidelity of synthetic rows to their profile (0..1). */
+  /** Minimum overall fidelity of synthetic rows to their profile, or to held-out real rows (0..1). */
   fidelityThreshold: number;
+  /** Thresholds of the scores measured against held-out real rows. */
+  fidelityThresholds?: FidelityRowThresholds;
   /** PII findings tolerated in what the seed step writes (default 0). */
   piiAllowance: number;
 }

@@ -445,6 +445,29 @@ export class Profiler {
     return stats;
   }
 
+  /** Few distinct dates: their exact frequencies (k-anonymous, as for numbers), so a small date column is not smoothed. */
+  private discreteDates(acc: ColumnAccumulator): DatetimeStats['discrete'] {
+    const limit = this.options.discreteLimit ?? 64;
+    if (!acc.values || acc.values.size > limit) return undefined;
+    const counts = new Map<number, number>();
+    for (const [text, count] of acc.values) {
+      const parsed = parseDatetime(text);
+      if (parsed) counts.set(parsed.epochMs, (counts.get(parsed.epochMs) ?? 0) + count);
+    }
+    const values: Array<{ value: number; count: number }> = [];
+    let otherCount = 0;
+    let otherDistinct = 0;
+    for (const [value, count] of counts) {
+      if (count >= this.k) values.push({ value, count });
+      else {
+        otherCount += count;
+        otherDistinct++;
+      }
+    }
+    values.sort((a, b) => a.value - b.value);
+    return { values, otherCount, otherDistinct };
+  }
+
   private datetimeStats(acc: ColumnAccumulator, j: number): DatetimeStats {
     const sample: number[] = [];
     for (const cell of this.sampleColumn(j)) {
@@ -461,7 +484,9 @@ export class Profiler {
     const dist = this.distribution(sample, n, resolution, mean);
     const format = [...acc.datetimeFormats.entries()].sort((a, b) => b[1] - a[1])[0][0];
     const shares = (counts: number[]) => counts.map((c) => round(c / n));
+    const discrete = this.discreteDates(acc);
     return {
+      ...(discrete ? { discrete } : {}),
       ...dist,
       std: round(Math.sqrt(variance), 0),
       format,

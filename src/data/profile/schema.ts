@@ -86,6 +86,14 @@ const datetimeSchema = z.object({
   format: z.string().regex(/^YYYY[-/]MM[-/]DD/, 'expected a format such as "YYYY-MM-DD HH:mm:ss"'),
   resolutionMs: z.number().positive(),
   seasonality: seasonalitySchema,
+  /** For columns with few distinct dates: exact frequencies (epoch ms) of the values seen at least k times. */
+  discrete: z
+    .object({
+      values: z.array(z.object({ value: finite, count })),
+      otherCount: count,
+      otherDistinct: count,
+    })
+    .optional(),
 });
 
 const categoricalSchema = z.object({

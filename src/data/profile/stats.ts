@@ -164,9 +164,17 @@ export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.max(-1, Math.min(1, sab / Math.sqrt(saa * sbb)));
 }
 
-/** Spearman's ρ of two numeric arrays (NaN = missing), via average ranks. */
+/**
+ * Spearman's ρ of two numeric arrays (NaN = missing), via average ranks on the pairwise-complete
+ * rows (both values present), as scipy, pandas and SDMetrics compute it.
+ */
 export function spearman(a: Float64Array, b: Float64Array): number {
-  return pearson(averageRanks(a).ranks, averageRanks(b).ranks);
+  const both: number[] = [];
+  for (let i = 0; i < a.length; i++) if (a[i] === a[i] && b[i] === b[i]) both.push(i);
+  if (both.length === a.length) return pearson(averageRanks(a).ranks, averageRanks(b).ranks);
+  const x = Float64Array.from(both, (i) => a[i]);
+  const y = Float64Array.from(both, (i) => b[i]);
+  return pearson(averageRanks(x).ranks, averageRanks(y).ranks);
 }
 
 /**

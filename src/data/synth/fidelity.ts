@@ -10,17 +10,22 @@
 //   category frequencies (`other` included) and the synthetic ones.
 // Column pair trends
 // - CorrelationSimilarity (numeric/integer/datetime pairs): 1 − |ρ_real − ρ_synthetic| / 2, with
-//   Spearman's ρ as the profile records it.
+//   Spearman's ρ as the profile records it, on the rows where both values are present.
 // - CramersVSimilarity (categorical/boolean pairs): 1 − |V_real − V_synthetic|. SDMetrics compares
 //   contingency tables here (ContingencySimilarity); a profile keeps only Cramér's V, so this is the
 //   closest measure it allows.
 // Overall: the mean of the column-shape average and the pair-trend average, as in SDMetrics.
 // Identifier and free-text columns have no shape metric (SDMetrics skips them too).
+//
+// When real rows exist (a held-out sample of the approved file the profile was made from),
+// fidelity-rows.ts scores against them instead, with SDMetrics' definitions, LogisticDetection and
+// TSTR; `basis` says which. `checkFidelity` holds either report to the layer's thresholds.
 
 import type { ColumnProfile, DataProfile } from '../profile/schema';
-import { averageRanks, cramersV, pearson, round } from '../profile/stats';
+import { cramersV, round } from '../profile/stats';
 import type { SynthValue } from './generator';
 import { categoryMarginal, numberMarginal } from './marginals';
+import { pairwiseCorrelation } from './sdmetrics';
 
 export const DEFAULT_FIDELITY_THRESHOLD = 0.85;
 
@@ -32,17 +37,26 @@ export interface ColumnShapeScore {
 
 export interface PairTrendScore {
   columns: [string, string];
-  metric: 'CorrelationSimilarity' | 'CramersVSimilarity';
-  real: number;
-  synthetic: number;
+  metric: 'CorrelationSimilarity' | 'CramersVSimilarity' | 'ContingencySimilarity';
+  /** The association in the real data and in the synthetic data (not for ContingencySimilarity). */
+  real?: number;
+  synthetic?: number;
   score: number;
 }
 
 export interface FidelityReport {
   version: 1;
+  /** What the synthetic rows were scored against: the profile, or held-out real rows (default profile). */
+  basis?: 'profile' | 'rows';
   overall: number;
   columnShapes: { score: number; columns: ColumnShapeScore[] };
   pairTrends: { score: number | null; pairs: PairTrendScore[] };
+  /** LogisticDetection: 1 − 2·max(AUC − 0.5, 0), mean over 3 folds (real rows only). */
+  detection?: { metric: 'LogisticDetection'; score: number; aucs: number[] };
+  /** Train on synthetic, test on real, against train on real (binary labels, real rows only). */
+  mlEfficacy?: Array<{ metric: 'TSTR'; label: string; tstr: number; trtr: number; score: number }>;
+  /** Held-out real rows the report was computed against. */
+  realRows?: number;
   /** Synthetic rows the report was computed on (a uniform sample when more were generated). */
   evaluatedRows: number;
   generatedRows: number;
@@ -135,7 +149,7 @@ export function fidelityReport(profile: DataProfile, sample: SyntheticSample): F
   const notes: string[] = [];
   const position = new Map(sample.columns.map((name, i) => [name, i]));
   const shapes: ColumnShapeScore[] = [];
-  const ranks = new Map<string, Float64Array>();
+  const numbers = new Map<string, Float64Array>();
   const codes = new Map<string, { codes: Int32Array; levels: number }>();
 
   for (const column of profile.columns) {
@@ -161,7 +175,7 @@ export function fidelityReport(profile: DataProfile, sample: SyntheticSample): F
         const v = row[index];
         return typeof v === 'number' ? v : NaN;
       });
-      ranks.set(column.name, averageRanks(all).ranks);
+      numbers.set(column.name, all);
     } else if (column.type === 'categorical' || column.type === 'boolean') {
       const coded = codesOf(column, sample.rows, index);
       const tv = totalVariation(coded.codes, coded.levels, coded.reference);
@@ -178,10 +192,11 @@ export function fidelityReport(profile: DataProfile, sample: SyntheticSample): F
   for (const association of profile.associations) {
     const [a, b] = association.columns;
     if (association.method === 'spearman') {
-      const ra = ranks.get(a);
-      const rb = ranks.get(b);
+      const ra = numbers.get(a);
+      const rb = numbers.get(b);
       if (!ra || !rb) continue;
-      const synthetic = pearson(ra, rb);
+      const rho = pairwiseCorrelation(ra, rb, 'Spearman');
+      const synthetic = Number.isFinite(rho) ? rho : 0;
       pairs.push({
         columns: [a, b],
         metric: 'CorrelationSimilarity',
@@ -210,6 +225,7 @@ export function fidelityReport(profile: DataProfile, sample: SyntheticSample): F
   const parts = [shapeScore, pairScore].filter((x): x is number => x !== null && Number.isFinite(x));
   return {
     version: 1,
+    basis: 'profile',
     overall: parts.length ? round(mean(parts), 4) : 0,
     columnShapes: { score: round(Number.isFinite(shapeScore) ? shapeScore : 0, 4), columns: shapes },
     pairTrends: { score: pairScore === null ? null : round(pairScore, 4), pairs },
@@ -219,23 +235,80 @@ export function fidelityReport(profile: DataProfile, sample: SyntheticSample): F
   };
 }
 
+/**
+ * What a layer holds synthetic rows to. `overall` applies to every report; the others only where
+ * they were measured (against real rows): an unmeasured score passes.
+ */
+export interface FidelityThresholds {
+  /** Minimum overall score (mean of column shapes and pair trends). */
+  overall: number;
+  /** Minimum of the lowest column shape: one broken column fails however good the rest. */
+  columnShape: number;
+  /** Minimum LogisticDetection score. */
+  detection: number;
+  /** Minimum TSTR/TRTR efficacy of each binary label. */
+  mlEfficacy: number;
+}
+
+/**
+ * Calibrated on the example data (test/unit/synth/defaults.test.ts): the good generator passes
+ * every one with room; noise 1 with 50 % missing, shuffled columns, a constant column and labels
+ * independent of the features each fail at least one (docs/data-synthesis.md#default-thresholds).
+ */
+export const DEFAULT_FIDELITY_THRESHOLDS: FidelityThresholds = {
+  overall: DEFAULT_FIDELITY_THRESHOLD,
+  columnShape: 0.6,
+  detection: 0.6,
+  mlEfficacy: 0.7,
+};
+
 export interface FidelityCheck {
   passed: boolean;
   overall: number;
   threshold: number;
+  /** Each threshold that failed, e.g. `detection 0.412 < 0.6`. */
+  failures: string[];
   message: string;
 }
 
-/** Whether the report meets `threshold` (default 0.85 overall), with a one-line verdict. */
-export function checkFidelity(report: FidelityReport, threshold = DEFAULT_FIDELITY_THRESHOLD): FidelityCheck {
-  const passed = report.overall >= threshold;
+/** Whether the report meets the thresholds (a number: the overall threshold, defaults for the rest), with a one-line verdict. */
+export function checkFidelity(
+  report: FidelityReport,
+  thresholds: number | Partial<FidelityThresholds> = DEFAULT_FIDELITY_THRESHOLD,
+): FidelityCheck {
+  const t: FidelityThresholds = {
+    ...DEFAULT_FIDELITY_THRESHOLDS,
+    ...(typeof thresholds === 'number'
+      ? { overall: thresholds }
+      : Object.fromEntries(Object.entries(thresholds).filter(([, v]) => v !== undefined))),
+  };
+  const failures: string[] = [];
+  if (report.overall < t.overall) failures.push(`overall ${report.overall.toFixed(3)} < ${t.overall}`);
   const worst = [...report.columnShapes.columns].sort((a, b) => a.score - b.score)[0];
+  // The profile basis keeps its single overall threshold: a percentile-based marginal is too coarse
+  // for a per-column floor (a small discrete column may score low with nothing wrong).
+  const rows = report.basis === 'rows';
+  if (rows && worst && worst.score < t.columnShape)
+    failures.push(`column shape ${worst.column} ${worst.metric} ${worst.score.toFixed(3)} < ${t.columnShape}`);
+  if (report.detection && report.detection.score < t.detection)
+    failures.push(`detection ${report.detection.score.toFixed(3)} < ${t.detection}`);
+  for (const e of report.mlEfficacy ?? [])
+    if (e.score < t.mlEfficacy) failures.push(`ML efficacy of ${e.label} ${e.score.toFixed(3)} < ${t.mlEfficacy}`);
+  const passed = failures.length === 0;
   const detail =
     worst && !passed ? `; lowest column shape: ${worst.column} ${worst.metric} ${worst.score.toFixed(3)}` : '';
+  const extra = [
+    report.detection ? `detection ${report.detection.score.toFixed(3)}` : '',
+    ...(report.mlEfficacy ?? []).map((e) => `ML efficacy ${e.label} ${e.score.toFixed(3)}`),
+  ].filter((x) => x !== '');
+  const against = rows ? `against ${report.realRows ?? 0} real rows, ` : '';
+  const head = `fidelity ${report.overall.toFixed(3)} ${report.overall >= t.overall ? '≥' : '<'} ${t.overall}`;
+  const failed = passed || (failures.length === 1 && failures[0].startsWith('overall')) ? '' : `; failed: ${failures.join(', ')}`;
   return {
     passed,
     overall: report.overall,
-    threshold,
-    message: `fidelity ${report.overall.toFixed(3)} ${passed ? '≥' : '<'} ${threshold} (column shapes ${report.columnShapes.score.toFixed(3)}, pair trends ${report.pairTrends.score === null ? 'n/a' : report.pairTrends.score.toFixed(3)})${detail}`,
+    threshold: t.overall,
+    failures,
+    message: `${head} (${against}column shapes ${report.columnShapes.score.toFixed(3)}, pair trends ${report.pairTrends.score === null ? 'n/a' : report.pairTrends.score.toFixed(3)}${extra.length ? `, ${extra.join(', ')}` : ''})${failed}${detail}`,
   };
 }

@@ -11,6 +11,7 @@ import { DataInputError } from '../profile/errors';
 import { createRandom } from '../profile/random';
 import type { DataProfile } from '../profile/schema';
 import { fidelityReport, type FidelityReport } from './fidelity';
+import { fidelityAgainstRows, type RealSample } from './fidelity-rows';
 import {
   createSynthesizer,
   type SynthColumn,
@@ -216,26 +217,36 @@ function writeSqlite(file: string, table: string, replace: boolean, synth: Synth
   }
 }
 
+/** The binary label columns a synthesizer computes from rules: what ML efficacy is measured for. */
+export function binaryLabels(synthesizer: Pick<Synthesizer, 'columns'>): string[] {
+  return synthesizer.columns.filter((c) => c.rule !== undefined && c.type === 'boolean').map((c) => c.name);
+}
+
 /**
- * Generates `options.rows` rows from `profile` into `target` and evaluates them against the
- * profile. Deterministic: the same profile, options and seed give the same file.
+ * Generates `options.rows` rows from `profile` into `target` and evaluates them: against `real`
+ * rows when given (a held-out sample of the real data), else against the profile. Deterministic:
+ * the same profile, options and seed give the same file and the same report.
  */
 export function generateDataset(
   profile: DataProfile,
   options: SynthesisOptions,
   target: SynthesisTarget,
   sampleRows = FIDELITY_SAMPLE_ROWS,
+  real?: RealSample,
 ): GenerationResult {
   const started = process.hrtime.bigint();
   const synthesizer = createSynthesizer(profile, options);
   const reservoir = new Reservoir(synthesizer, sampleRows, options.seed);
   if (target.kind === 'csv') writeCsv(target.file, synthesizer, reservoir);
   else writeSqlite(target.file, target.table, target.replace ?? false, synthesizer, reservoir);
-  const fidelity = fidelityReport(profile, {
+  const sample = {
     columns: synthesizer.columns.map((c) => c.name),
     rows: reservoir.rows(),
     generatedRows: synthesizer.rowCount,
-  });
+  };
+  const fidelity = real
+    ? fidelityAgainstRows(profile, real, sample, { labels: binaryLabels(synthesizer), seed: options.seed })
+    : fidelityReport(profile, sample);
   return {
     rows: synthesizer.rowCount,
     columns: synthesizer.columns.map((c) => ({ name: c.name, type: c.type, ...(c.rule ? { rule: c.rule } : {}) })),

@@ -111,7 +111,7 @@ describe('fidelity of synthesis from a profile', () => {
     expect(fidelity.overall).toBeGreaterThanOrEqual(0.85);
     const pair = fidelity.pairTrends.pairs.find((p) => p.columns.join() === 'is_foreign,is_fraud')!;
     expect(pair.real).toBeGreaterThan(0.1);
-    expect(Math.abs(pair.synthetic - pair.real)).toBeLessThan(0.06);
+    expect(Math.abs(pair.synthetic! - pair.real!)).toBeLessThan(0.06);
   });
 
   it('measures KS against the profile’s own marginal, so generation from it is not penalised for rounding', () => {
