@@ -35,7 +35,10 @@ async function prepareDemoData(home: string, ladder: LadderSpec): Promise<void> 
     print(`demo: created the masking keyring ${keyring} (mode 600; \`strata data keyring init\` does this)`);
   }
   const registry = new ApprovalRegistry(home);
-  const files = [...new Set(ladder.layers.flatMap((l) => (l.data ? [l.data.source.file] : [])))];
+  // The sources, and the real files synthetic sources are scored against.
+  const files = [
+    ...new Set(ladder.layers.flatMap((l) => (l.data ? [l.data.source.file, l.data.source.holdout ?? []].flat() : []))),
+  ];
   for (const file of files) {
     // Approving what is already approved adds nothing.
     const { approval, added } = await registry.approve(file, DATA_STEWARD, 'demo: the example dataset, reviewed');

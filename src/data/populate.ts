@@ -25,7 +25,8 @@ import { loadPolicy, type MaskingPolicy, usesKeys } from './masking/policy';
 import { sanitize } from './masking/sanitize';
 import { scanSqlite, type PiiFinding } from './pii/scan';
 import { loadProfile } from './profile/schema';
-import { checkFidelity, type FidelityReport } from './synth/fidelity';
+import { checkFidelity, type FidelityReport, type FidelityThresholds } from './synth/fidelity';
+import { heldOutRows } from './synth/holdout';
 import { generateDataset } from './synth/output';
 
 /** Why a population was refused; each is a non-retryable failure of the populate activity. */
@@ -64,8 +65,14 @@ export interface PopulationReport {
     overall: number;
     threshold: number;
     passed: boolean;
+    /** What the rows were scored against: the profile, or held-out real rows. */
+    basis?: 'profile' | 'rows';
     columnShapes: number;
     pairTrends: number | null;
+    detection?: number;
+    mlEfficacy?: Array<{ label: string; score: number }>;
+    /** The thresholds that failed, e.g. `detection 0.412 < 0.6`. */
+    failures?: string[];
     /** The lowest-scoring columns (at most 5). */
     weakest: Array<{ column: string; metric: string; score: number }>;
   };
@@ -181,6 +188,22 @@ export async function populateFromSource(opts: PopulateOptions): Promise<Populat
   report.source.approvedBy = approval.actor;
   report.source.approvedAt = approval.at;
 
+  // The real file a synthetic source is scored against must be approved too.
+  let holdoutDigest: string | undefined;
+  if (data.source.classification === 'synthetic' && data.source.holdout) {
+    holdoutDigest = (await fileDigest(data.source.holdout)).digest;
+    const real = new ApprovalRegistry(opts.home).lookup(holdoutDigest);
+    if (!real || real.revoked) {
+      throw new PopulationRefused(
+        'DatasetNotApproved',
+        `dataset not approved: layer "${layer.name}" may not score against ${data.source.holdout} (sha256 ${holdoutDigest.slice(0, 12)}): ` +
+          `${real?.revoked ? `its approval was revoked by ${real.revoked.actor} (${real.revoked.reason})` : 'it has not been approved'}; ` +
+          `approve it with \`strata data approve ${data.source.holdout} --as <you> --reason <why>\``,
+        report,
+      );
+    }
+  }
+
   let fullFidelity: FidelityReport | undefined;
   let policy: MaskingPolicy | undefined;
   let keyId: string | undefined;
@@ -212,6 +235,7 @@ export async function populateFromSource(opts: PopulateOptions): Promise<Populat
         realism: data.realism,
         table: data.table,
         fidelity: data.fidelityThreshold,
+        ...(holdoutDigest ? { holdout: holdoutDigest, thresholds: data.fidelityThresholds ?? {} } : {}),
         pii: data.piiAllowance,
       }),
     )
@@ -237,18 +261,25 @@ export async function populateFromSource(opts: PopulateOptions): Promise<Populat
       step('generating');
       const profile = loadProfile(data.source.file);
       const target = policy ? `${staging}.synthetic.db` : staging;
+      // Real rows held out in the steward's area ($STRATA_HOME/data/holdout), never copied here.
+      const real =
+        data.source.holdout && holdoutDigest ? await heldOutRows(opts.home, data.source.holdout, holdoutDigest) : undefined;
+      if (real) step('scoring against held-out real rows');
       const generated = generateDataset(
         profile,
         { rows: data.rows ?? profile.rows, seed, ...data.realism, labels: data.source.labels },
         { kind: 'sqlite', file: target, table: data.table, replace: true },
+        undefined,
+        real,
       );
       report.rows = generated.rows;
       fullFidelity = generated.fidelity;
-      report.fidelity = fidelitySummary(generated.fidelity, data.fidelityThreshold);
+      const thresholds = { ...data.fidelityThresholds, overall: data.fidelityThreshold };
+      report.fidelity = fidelitySummary(generated.fidelity, thresholds);
       if (!report.fidelity.passed) {
         throw new PopulationRefused(
           'FidelityBelowThreshold',
-          `fidelity below threshold in layer "${layer.name}": ${checkFidelity(generated.fidelity, data.fidelityThreshold).message}`,
+          `fidelity below threshold in layer "${layer.name}": ${checkFidelity(generated.fidelity, thresholds).message}`,
           report,
         );
       }
@@ -301,12 +332,23 @@ export async function populateFromSource(opts: PopulateOptions): Promise<Populat
   }
 }
 
-function fidelitySummary(report: FidelityReport, threshold: number): NonNullable<PopulationReport['fidelity']> {
-  const check = checkFidelity(report, threshold);
+function fidelitySummary(
+  report: FidelityReport,
+  thresholds: Partial<FidelityThresholds> & { overall: number },
+): NonNullable<PopulationReport['fidelity']> {
+  const check = checkFidelity(report, thresholds);
   return {
     overall: report.overall,
-    threshold,
+    threshold: thresholds.overall,
     passed: check.passed,
+    ...(report.basis === 'rows'
+      ? {
+          basis: 'rows' as const,
+          ...(report.detection ? { detection: report.detection.score } : {}),
+          ...(report.mlEfficacy ? { mlEfficacy: report.mlEfficacy.map((e) => ({ label: e.label, score: e.score })) } : {}),
+          ...(check.passed ? {} : { failures: check.failures }),
+        }
+      : {}),
     columnShapes: report.columnShapes.score,
     pairTrends: report.pairTrends.score,
     weakest: [...report.columnShapes.columns]

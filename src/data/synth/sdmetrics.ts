@@ -19,16 +19,20 @@ export type KeyColumn = ArrayLike<string | null>;
 
 const present = (x: number | null | undefined): x is number => typeof x === 'number' && x === x;
 
+/** SDMetrics rounds to 14 decimals (sys.float_info.dig − 1) first, so 0.3 − 0.2 equals 0.2 − 0.1. */
+const KS_DECIMALS = 1e14;
+const roundKs = (x: number): number => (Math.abs(x) < 1e6 ? Math.round(x * KS_DECIMALS) / KS_DECIMALS : x);
+
 function finiteValues(values: NumberColumn): Float64Array {
   const out: number[] = [];
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (present(v)) out.push(v);
+    if (present(v)) out.push(roundKs(v));
   }
   return Float64Array.from(out).sort();
 }
 
-/** The two-sample KS statistic, sup |F_real − F_synthetic| (scipy's ks_2samp, exact). */
+/** The two-sample KS statistic, sup |F_real − F_synthetic| (scipy's ks_2samp), on values rounded as SDMetrics rounds them. */
 export function ksTwoSample(real: NumberColumn, synthetic: NumberColumn): number | undefined {
   const a = finiteValues(real);
   const b = finiteValues(synthetic);

@@ -200,3 +200,55 @@ layers:
     expect(tables()).toEqual(['before']);
   });
 });
+
+describe('populateFromSource against held-out real rows', () => {
+  const profile = path.join(EXAMPLES, 'data/transactions.profile.json');
+  const real = path.join(EXAMPLES, 'data/production-transactions.csv');
+  const label = fs.readFileSync(path.join(EXAMPLES, 'data/labels.txt'), 'utf8').trim().replace(/"/g, '\\"');
+  function scored(data: string): LayerSpec {
+    const text = `name: t
+data:
+  sources:
+    - { name: profile, classification: synthetic, file: ${profile}, holdout: ${real}, labels: ["${label}"] }
+layers:
+  - name: mirror
+    approval: auto
+    data: ${data}
+    gates: []
+`;
+    return parseLadder(text, path.join(home, 'ladder.yaml')).layers[0];
+  }
+
+  it('refuses when the real file is not approved, then scores against a sample kept in the steward area', async () => {
+    await approve(profile);
+    const spec = scored('{ source: profile, rows: 1000, seed: 1, pii: { allow: 100000 } }');
+    const err = await refusal(populateFromSource({ home, layer: spec, dbPath }));
+    expect(err.kind).toBe('DatasetNotApproved');
+    expect(err.message).toContain('may not score against');
+    await approve(real);
+    const report = await populateFromSource({ home, layer: spec, dbPath });
+    expect(report.fidelity).toMatchObject({ basis: 'rows', passed: true });
+    expect(report.fidelity!.detection).toBeGreaterThan(0.6);
+    expect(report.fidelity!.mlEfficacy![0]).toMatchObject({ label: 'is_fraud' });
+    const full = JSON.parse(fs.readFileSync(`${dbPath}.fidelity.json`, 'utf8'));
+    expect(full).toMatchObject({ basis: 'rows', realRows: 4000 });
+    // The sample lives in $STRATA_HOME/data/holdout (mode 600), never beside the environment's database.
+    const kept = fs.readdirSync(path.join(home, 'data', 'holdout'));
+    expect(kept).toHaveLength(1);
+    expect(fs.statSync(path.join(home, 'data', 'holdout', kept[0])).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(path.dirname(dbPath)).some((f) => f.includes('holdout'))).toBe(false);
+  });
+
+  it('fails broken data on a threshold only real rows measure (detection), with the failure named', async () => {
+    await approve(profile);
+    await approve(real);
+    const spec = scored(
+      '{ source: profile, rows: 1000, seed: 1, realism: { noise: 1, missingRate: 0.5 }, fidelity: { overall: 0.5, detection: 0.6 }, pii: { allow: 100000 } }',
+    );
+    const err = await refusal(populateFromSource({ home, layer: spec, dbPath }));
+    expect(err.kind).toBe('FidelityBelowThreshold');
+    expect(err.message).toMatch(/against 4000 real rows.*failed: .*detection 0\.\d{3} < 0\.6/);
+    expect(err.report.fidelity!.failures).toEqual(expect.arrayContaining([expect.stringMatching(/^detection /)]));
+    expect(tables()).toEqual(['before']);
+  });
+});
