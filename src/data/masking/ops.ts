@@ -107,10 +107,30 @@ function encodePseudonym(digest: Buffer, rule: HmacRule): string {
       return base32(digest, rule.length);
     case 'hex':
       return digest.toString('hex', 0, Math.ceil(rule.length / 2)).slice(0, rule.length);
-    case 'digits':
-      // 256 bits reduced modulo 10^length: the bias is below 10^-25 for the longest allowed output.
-      return (BigInt(`0x${digest.toString('hex')}`) % 10n ** BigInt(rule.length)).toString().padStart(rule.length, '0');
+    case 'digits': {
+      // 256 bits reduced modulo 10^(length − 1): the bias is below 10^-25 for the longest allowed
+      // output. The last digit is chosen so that the Luhn check FAILS: a pseudonym of 13–19 digits
+      // must never look like a payment card to the PII scan (or to anyone else).
+      const body = (BigInt(`0x${digest.toString('hex')}`) % 10n ** BigInt(rule.length - 1))
+        .toString()
+        .padStart(rule.length - 1, '0');
+      return body + String((luhnCheckDigit(body) + 5) % 10);
+    }
   }
+}
+
+/** The digit that, appended to `body`, makes it pass the Luhn check. */
+export function luhnCheckDigit(body: string): number {
+  let sum = 0;
+  for (let i = body.length - 1, double = true; i >= 0; i--, double = !double) {
+    let d = body.charCodeAt(i) - 0x30;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return (10 - (sum % 10)) % 10;
 }
 
 /**

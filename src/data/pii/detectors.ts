@@ -16,6 +16,8 @@
 // IPv6 address are then not counted again as a phone number or a card. Custom patterns and the
 // deny-list are independent of the claims: they count whatever they match.
 
+import { NationalPhoneRules } from './phone-regions';
+
 export const BUILTIN_DETECTORS = ['email', 'iban', 'ipv6', 'ipv4', 'card', 'ssn', 'phone'] as const;
 export type BuiltinDetector = (typeof BUILTIN_DETECTORS)[number];
 
@@ -31,6 +33,8 @@ export interface PatternDetectorSpec {
 export interface DetectorOptions {
   /** Built-in detectors to run; all of them by default. */
   builtins?: readonly BuiltinDetector[];
+  /** Regions (ISO 3166) whose national phone layouts count (libphonenumber metadata); default all. */
+  phoneRegions?: readonly string[];
   patterns?: readonly PatternDetectorSpec[];
   /** Terms counted case-insensitively as whole words (a term may hold several words). */
   denyList?: readonly string[];
@@ -157,6 +161,8 @@ function validDomain(text: string, start: number, end: number): boolean {
     labels++;
     if (i === end) {
       if (labels < 2 || length < 2) return false;
+      // An internationalised TLD in its ASCII (punycode) form: xn--p1ai, xn--80asehdb.
+      if (length > 4 && text.slice(labelStart, labelStart + 4).toLowerCase() === 'xn--') return true;
       for (let j = labelStart; j < end; j++) {
         const c = text.charCodeAt(j);
         if (!isUpper(c) && !isLower(c)) return false;
@@ -318,7 +324,7 @@ export const IBAN_LENGTHS: Readonly<Record<string, number>> = {
 
 /** ISO 13616 check: move the first four characters to the end, letters to 10..35, the number mod 97 is 1. */
 export function ibanChecksumValid(iban: string): boolean {
-  const compact = iban.replace(/ /g, '').toUpperCase();
+  const compact = iban.replace(/[ -]/g, '').toUpperCase();
   if (compact.length < 5 || !/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(compact)) return false;
   const rearranged = compact.slice(4) + compact.slice(0, 4);
   let remainder = 0;
@@ -331,11 +337,12 @@ export function ibanChecksumValid(iban: string): boolean {
 
 /** Whether `iban` (compact or in groups of four) has a known country, that country's length and a valid checksum. */
 export function ibanValid(iban: string): boolean {
-  const compact = iban.replace(/ /g, '').toUpperCase();
+  const compact = iban.replace(/[ -]/g, '').toUpperCase();
   return IBAN_LENGTHS[compact.slice(0, 2)] === compact.length && ibanChecksumValid(compact);
 }
 
-const IBAN_START = /[A-Z]{2}\d\d/g;
+/** Upper or lower case: `de89 3704 …` is as much an IBAN as `DE89 3704 …`. */
+const IBAN_START = /[A-Za-z]{2}\d\d/g;
 
 /** The longest IBAN in use has 34 characters. */
 const MAX_IBAN_LENGTH = 34;
@@ -344,23 +351,32 @@ const MIN_CLAIMED_IBAN_LIKE = 15;
 
 /**
  * Reads an IBAN in electronic form (no spaces) or paper form (groups of four joined by single
- * spaces) from `start`, up to `limit` characters; returns the characters and where it stopped.
+ * spaces or dashes, one kind throughout), in either case, from `start`, up to `limit` characters;
+ * returns the characters (upper case) and where it stopped.
  */
 function readIban(text: string, start: number, limit: number): { compact: string; end: number } {
   let compact = '';
   let i = start;
+  let separator = -1;
   while (compact.length < limit && i < text.length) {
     const c = text.charCodeAt(i);
-    if (isDigit(c) || isUpper(c)) {
+    if (isDigit(c) || isUpper(c) || isLower(c)) {
       compact += text[i];
       i++;
-    } else if (c === SPACE && compact.length % 4 === 0 && i + 1 < text.length && isAsciiAlnum(text.charCodeAt(i + 1))) {
+    } else if (
+      (c === SPACE || c === DASH) &&
+      (separator === -1 || separator === c) &&
+      compact.length % 4 === 0 &&
+      i + 1 < text.length &&
+      isAsciiAlnum(text.charCodeAt(i + 1))
+    ) {
+      separator = c;
       i++;
     } else {
       break;
     }
   }
-  return { compact, end: i };
+  return { compact: compact.toUpperCase(), end: i };
 }
 
 const ibanDetector: TextDetector = {
@@ -373,7 +389,7 @@ const ibanDetector: TextDetector = {
     for (let m = IBAN_START.exec(text); m !== null; m = IBAN_START.exec(text)) {
       const start = m.index;
       if (start > 0 && isWordChar(text.charCodeAt(start - 1))) continue;
-      const length = IBAN_LENGTHS[text.slice(start, start + 2)];
+      const length = IBAN_LENGTHS[text.slice(start, start + 2).toUpperCase()];
       const { compact, end } = length === undefined ? { compact: '', end: start } : readIban(text, start, length);
       if (
         length !== undefined &&
@@ -439,6 +455,9 @@ export function ipv6Valid(text: string): boolean {
   return left + right <= groups - 1 && /[1-9A-Fa-f]/.test(body);
 }
 
+/** Characters masking leaves behind (`****ed::`): a fragment next to them is what is left of a value, not an address. */
+const isMaskChar = (c: number): boolean => c === 0x2a || c === 0x23 || c === 0x2022 || c === 0x2588;
+
 /** An IPv6 address has `::` or seven colons; a time (`10:30:00`) has neither. */
 function mayHoldIpv6(text: string): boolean {
   let colon = text.indexOf(':');
@@ -475,7 +494,8 @@ const ipv6Detector: TextDetector = {
       if (end - start > 2 && text.charCodeAt(end - 1) === COLON && text.charCodeAt(end - 2) !== COLON) end--;
       if (
         end - start >= 3 &&
-        (start === 0 || !isWordChar(text.charCodeAt(start - 1))) &&
+        (start === 0 || (!isWordChar(text.charCodeAt(start - 1)) && !isMaskChar(text.charCodeAt(start - 1)))) &&
+        (end === text.length || !isMaskChar(text.charCodeAt(end))) &&
         (end === text.length || !isWordChar(text.charCodeAt(end))) &&
         ipv6Valid(text.slice(start, end)) &&
         !claims.overlaps(start, end)
@@ -634,9 +654,27 @@ export function luhnValid(digits: string): boolean {
   return digits.length > 0 && sum % 10 === 0;
 }
 
-/** A payment card number: 13–19 digits, a known issuer for that length, and the Luhn check. */
+/** The EAN-13 (GTIN-13) check: weights 1 and 3 from the left, the sum a multiple of 10. */
+export function ean13Valid(digits: string): boolean {
+  if (digits.length !== 13) return false;
+  let sum = 0;
+  for (let i = 0; i < 13; i++) sum += (digits.charCodeAt(i) - 0x30) * (i % 2 === 0 ? 1 : 3);
+  return sum % 10 === 0;
+}
+
+/**
+ * A payment card number: 13–19 digits, a known issuer for that length, and the Luhn check. A
+ * 13-digit number that is a valid EAN-13 barcode is a barcode: 13-digit cards (old Visa) are out of
+ * circulation, while barcodes in the 400–440 range (Germany) share Visa's leading 4.
+ */
 export function cardNumberValid(digits: string): boolean {
-  return digits.length >= 13 && digits.length <= 19 && cardIssuer(digits) !== undefined && luhnValid(digits);
+  return (
+    digits.length >= 13 &&
+    digits.length <= 19 &&
+    cardIssuer(digits) !== undefined &&
+    luhnValid(digits) &&
+    !ean13Valid(digits)
+  );
 }
 
 /** A run of digits joined by single spaces or dashes, at least 13 digits long. */
@@ -750,12 +788,13 @@ export function ssnValid(area: string, group: string, serial: string): boolean {
   return !RETIRED_SSNS.has(area + group + serial);
 }
 
-/** AAA-GG-SSSS, or with spaces; the same separator twice. */
-const SSN_CANDIDATE = /(\d{3})([- ])(\d\d)\2(\d{4})/g;
+/** AAA-GG-SSSS, or with spaces or dots; the same separator twice. */
+const SSN_CANDIDATE = /(\d{3})([- .])(\d\d)\2(\d{4})/g;
 
 const ssnDetector: NumberDetector = {
   name: 'ssn',
-  worthLooking: (_run, digits) => digits >= 9,
+  // Never inside a number that starts with `+`: `+81 575-24-7922` is a phone number in Japan.
+  worthLooking: (_run, digits, plus) => digits >= 9 && !plus,
   count(text, run, runStart, claims) {
     let found = 0;
     SSN_CANDIDATE.lastIndex = 0;
@@ -806,8 +845,45 @@ function digitsOf(text: string): string {
   return digits;
 }
 
-/** Whether `candidate` (no surrounding separators) is a phone number in E.164 or a common national layout. */
-export function phoneNumberValid(candidate: string): boolean {
+/** Digit groups of a national candidate (separators space . - /, a parenthesised group), or undefined. */
+function nationalGroups(candidate: string): string[] | undefined {
+  if (!/^\(?\d[\d ().\/-]*\d$/.test(candidate)) return undefined;
+  const groups = candidate.split(/[ ().\/-]+/).filter((g) => g !== '');
+  return groups.length >= 2 ? groups : undefined;
+}
+
+/** 2024-03-05, 05.03.2024, 03/05/2024: a date, not a phone number, in any region. */
+function looksLikeDate(groups: readonly string[]): boolean {
+  if (groups.length !== 3) return false;
+  const [a, b, c] = groups.map(Number);
+  if (groups[0].length === 4) return a >= 1900 && a <= 2100 && b >= 1 && b <= 12 && c >= 1 && c <= 31;
+  if (groups[2].length === 4) return c >= 1900 && c <= 2100 && a >= 1 && a <= 31 && b >= 1 && b <= 31;
+  return false;
+}
+
+let defaultNationalRules: NationalPhoneRules | undefined;
+
+/**
+ * Whether `candidate` (no surrounding separators) is a phone number: E.164, a US/Canada or trunk-0
+ * layout, or a national number laid out as one of `rules`' regions prints it (default: all regions).
+ */
+export function phoneNumberValid(candidate: string, rules?: NationalPhoneRules): boolean {
+  if (phoneLayoutValid(candidate)) return true;
+  if (candidate.charCodeAt(0) === PLUS) return false;
+  const groups = nationalGroups(candidate);
+  if (!groups) return false;
+  const digits = groups.reduce((n, g) => n + g.length, 0);
+  if (digits < 8 || digits > 13 || looksLikeDate(groups)) return false;
+  // AAA-GG-SSSS is the SSN layout and a dotted quad an IPv4 address: valid or not, they are
+  // those detectors' to judge.
+  if (/^\d{3}([- .])\d\d\1\d{4}$/.test(candidate) || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(candidate)) return false;
+  // Without a trunk 0 or parentheses, two groups say too little ("2019 69066" is a year and a
+  // number): a national number then needs the region's full grouping, three groups or more.
+  if (groups.length < 3 && candidate[0] !== '0' && candidate[0] !== '(') return false;
+  return (rules ?? (defaultNationalRules ??= new NationalPhoneRules())).matches(candidate);
+}
+
+function phoneLayoutValid(candidate: string): boolean {
   if (candidate.charCodeAt(0) === PLUS) {
     if (!E164.test(candidate)) return false;
     const digits = digitsOf(candidate.replace(/\(0\)/g, ''));
@@ -835,10 +911,10 @@ export function phoneNumberValid(candidate: string): boolean {
 /** At most this many space-separated chunks in one phone number (+44 (0)20 7946 0958 has four). */
 const MAX_PHONE_CHUNKS = 6;
 
-const phoneDetector: NumberDetector = {
+const phoneDetector = (rules: NationalPhoneRules): NumberDetector => ({
   name: 'phone',
-  // National layouts have 10 or more digits; after a `+`, 8 may do.
-  worthLooking: (_run, digits, plus) => digits >= 10 || (plus && digits >= 8),
+  // National layouts have 8 or more digits (Spain's 9, Germany's 0 30 1234567); after a `+`, 8 may do.
+  worthLooking: (_run, digits) => digits >= 8,
   count(text, run, runStart, claims) {
     let found = 0;
     const runEnd = runStart + run.length;
@@ -860,7 +936,7 @@ const phoneDetector: NumberDetector = {
         const start = chunks[first].start;
         const end = chunks[last].end;
         if (end - start < 8) break;
-        if (!phoneNumberValid(text.slice(start, end)) || claims.overlaps(start, end)) continue;
+        if (!phoneNumberValid(text.slice(start, end), rules) || claims.overlaps(start, end)) continue;
         matchedLast = last;
         break;
       }
@@ -875,7 +951,7 @@ const phoneDetector: NumberDetector = {
     }
     return found;
   },
-};
+});
 
 // --- configured patterns and the deny-list ----------------------------------------------------
 
@@ -938,7 +1014,6 @@ const NUMBER_DETECTORS: ReadonlyMap<BuiltinDetector, NumberDetector> = new Map<B
   ['ipv4', ipv4Detector],
   ['card', cardDetector],
   ['ssn', ssnDetector],
-  ['phone', phoneDetector],
 ]);
 
 /**
@@ -985,9 +1060,10 @@ export class PiiDetectors {
     this.text = names
       .filter((n) => TEXT_DETECTORS.has(n))
       .map((n) => ({ detector: TEXT_DETECTORS.get(n)!, slot: slot(n) }));
+    const rules = new NationalPhoneRules(options.phoneRegions);
     this.numbers = names
-      .filter((n) => NUMBER_DETECTORS.has(n))
-      .map((n) => ({ detector: NUMBER_DETECTORS.get(n)!, slot: slot(n) }));
+      .filter((n) => NUMBER_DETECTORS.has(n) || n === 'phone')
+      .map((n) => ({ detector: n === 'phone' ? phoneDetector(rules) : NUMBER_DETECTORS.get(n)!, slot: slot(n) }));
     const extra: TextDetector[] = [];
     for (const pattern of options.patterns ?? []) {
       if (

@@ -1,3 +1,4 @@
+import { luhnValid } from '../../../src/data/pii/detectors';
 import { describe, expect, it } from 'vitest';
 import { Keyring } from '../../../src/data/masking/keyring';
 import { type Cell, compileRule, outputType, ValueRejected } from '../../../src/data/masking/ops';
@@ -42,6 +43,9 @@ describe('hmac', () => {
     expect(op({ op: 'hmac', prefix: 'user_' })('42')).toMatch(/^user_[a-z2-7]{16}$/);
     expect(op({ op: 'hmac', alphabet: 'hex', length: 12 })('42')).toMatch(/^[0-9a-f]{12}$/);
     expect(op({ op: 'hmac', alphabet: 'digits', length: 10 })('42')).toMatch(/^\d{10}$/);
+    // Digit pseudonyms fail the Luhn check by construction: a 16-digit one is never a card look-alike.
+    const cardLike = op({ op: 'hmac', alphabet: 'digits', length: 16 });
+    for (let i = 0; i < 2000; i++) expect(luhnValid(String(cardLike(`4111 ${i}`)))).toBe(false);
     expect(op({ op: 'hmac', length: 51 })('42')).toMatch(/^[a-z2-7]{51}$/);
   });
 

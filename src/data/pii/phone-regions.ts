@@ -1,0 +1,116 @@
+// National phone numbers per region, from libphonenumber's metadata (libphonenumber-js, the
+// `min` set): a number written without its country code counts as a phone when, in one of the
+// configured regions (default all), its digits are a valid national number (the region's national
+// number pattern and lengths, after an optional trunk prefix) AND its grouping is the one the
+// region's own formats print (`612 34 56 78` in Spain, `(11) 96123-4567` in Brazil,
+// `030 1234567` in Germany). The grouping requirement is what keeps order numbers, ISBNs and
+// amounts out: most digit strings are a valid national number somewhere, few are laid out as one.
+
+import metadata from 'libphonenumber-js/metadata.min.json';
+
+type FormatEntry = [string, string, string[]?, (string | number)?, number?];
+type CountryEntry = [string, string, string, number[], FormatEntry[]?, string?, ...unknown[]];
+
+interface Format {
+  region: string;
+  pattern: RegExp;
+  leading?: RegExp;
+  /** The layout, e.g. `$1 $2-$3`. */
+  layout: string;
+  /** How the first group is printed nationally, e.g. `0$1`, `($1)`, `0 $1`; `$1` when plain. */
+  rule: string;
+}
+
+interface Region {
+  code: string;
+  national: RegExp;
+  lengths: ReadonlySet<number>;
+  prefix?: string;
+  formats: Format[];
+}
+
+const countries = (metadata as unknown as { countries: Record<string, CountryEntry> }).countries;
+
+/** Every region libphonenumber knows (ISO 3166 alpha-2). */
+export const PHONE_REGIONS: readonly string[] = Object.keys(countries);
+
+function compile(code: string): Region {
+  const entry = countries[code];
+  const prefix = typeof entry[5] === 'string' && entry[5] !== '' ? entry[5] : undefined;
+  const formats = (Array.isArray(entry[4]) ? entry[4] : []).map((f): Format => {
+    const rule = typeof f[3] === 'string' ? f[3] : '';
+    const leading = Array.isArray(f[2]) && f[2].length ? f[2][f[2].length - 1] : undefined;
+    return {
+      region: code,
+      pattern: new RegExp(`^(?:${f[0]})$`),
+      leading: leading ? new RegExp(`^(?:${leading})`) : undefined,
+      layout: f[1],
+      rule: rule.includes('$1') ? rule : '$1',
+    };
+  });
+  return {
+    code,
+    national: new RegExp(`^(?:${entry[2]})$`),
+    lengths: new Set(entry[3]),
+    prefix,
+    formats,
+  };
+}
+
+/** The regions' rules, compiled once per set of regions. */
+export class NationalPhoneRules {
+  private readonly regions: Region[];
+
+  constructor(regions: readonly string[] = PHONE_REGIONS) {
+    this.regions = regions.map((code) => {
+      const upper = code.toUpperCase();
+      if (!countries[upper])
+        throw new Error(`unknown phone region "${code}"; expected an ISO 3166 code libphonenumber knows, such as DE`);
+      return compile(upper);
+    });
+  }
+
+  /**
+   * Whether `candidate` (digits with the separators as written) is a national number printed as
+   * one of the regions' formats prints it: same groups, same separators (a dot may stand for a
+   * space), the first group with or without its national decoration (`0`, parentheses).
+   */
+  matches(candidate: string): boolean {
+    const written = candidate.replace(/\./g, ' ');
+    let digits = '';
+    for (let i = 0; i < candidate.length; i++) {
+      const c = candidate.charCodeAt(i);
+      if (c >= 0x30 && c <= 0x39) digits += candidate[i];
+    }
+    for (const region of this.regions) {
+      if (this.matchesIn(region, written, digits, false)) return true;
+      if (region.prefix && digits.startsWith(region.prefix) && this.matchesIn(region, written, digits, true)) return true;
+    }
+    return false;
+  }
+
+  private matchesIn(region: Region, written: string, digits: string, withPrefix: boolean): boolean {
+    const national = withPrefix ? digits.slice(region.prefix!.length) : digits;
+    if (!region.lengths.has(national.length) || !region.national.test(national)) return false;
+    for (const format of region.formats) {
+      if (format.leading && !format.leading.test(national)) continue;
+      const m = format.pattern.exec(national);
+      if (!m) continue;
+      const fill = (layout: string): string => layout.replace(/\$(\d)/g, (_, k: string) => m[Number(k)] ?? '');
+      const decorated = fill(format.layout.replace('$1', format.rule));
+      if (withPrefix) {
+        if (decorated.includes(region.prefix! + m[1]) || decorated.includes(`${region.prefix!} ${m[1]}`)) {
+          if (decorated.replace(/\./g, ' ') === written) return true;
+        }
+        continue;
+      }
+      const plain = fill(format.layout);
+      if (plain === written) return true;
+      // The decoration without the trunk prefix: `(11) 96123-4567`, not `0 11 …`.
+      if (region.prefix === undefined || !format.rule.includes(region.prefix)) {
+        if (decorated.replace(/\./g, ' ') === written) return true;
+      }
+    }
+    return false;
+  }
+}
