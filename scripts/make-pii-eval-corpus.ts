@@ -125,7 +125,8 @@ export function makeEvalCorpus(seed = EVAL_SEED): EvalLine[] {
       const layouts = phoneLayouts(f.phone.number(), locale.region);
       if (!layouts) continue;
       phones++;
-      for (const layout of layouts) lines.push({ locale: locale.name, text: put(context(), layout), labels: ['phone'] });
+      for (const layout of layouts)
+        lines.push({ locale: locale.name, text: put(context(), layout), labels: ['phone'] });
     }
     // IBANs: paper form, electronic form, lower case, dashes.
     if (locale.iban) {

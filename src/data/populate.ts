@@ -263,7 +263,9 @@ export async function populateFromSource(opts: PopulateOptions): Promise<Populat
       const target = policy ? `${staging}.synthetic.db` : staging;
       // Real rows held out in the steward's area ($STRATA_HOME/data/holdout), never copied here.
       const real =
-        data.source.holdout && holdoutDigest ? await heldOutRows(opts.home, data.source.holdout, holdoutDigest) : undefined;
+        data.source.holdout && holdoutDigest
+          ? await heldOutRows(opts.home, data.source.holdout, holdoutDigest)
+          : undefined;
       if (real) step('scoring against held-out real rows');
       const generated = generateDataset(
         profile,
@@ -345,7 +347,9 @@ function fidelitySummary(
       ? {
           basis: 'rows' as const,
           ...(report.detection ? { detection: report.detection.score } : {}),
-          ...(report.mlEfficacy ? { mlEfficacy: report.mlEfficacy.map((e) => ({ label: e.label, score: e.score })) } : {}),
+          ...(report.mlEfficacy
+            ? { mlEfficacy: report.mlEfficacy.map((e) => ({ label: e.label, score: e.score })) }
+            : {}),
           ...(check.passed ? {} : { failures: check.failures }),
         }
       : {}),

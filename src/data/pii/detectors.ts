@@ -847,8 +847,8 @@ function digitsOf(text: string): string {
 
 /** Digit groups of a national candidate (separators space . - /, a parenthesised group), or undefined. */
 function nationalGroups(candidate: string): string[] | undefined {
-  if (!/^\(?\d[\d ().\/-]*\d$/.test(candidate)) return undefined;
-  const groups = candidate.split(/[ ().\/-]+/).filter((g) => g !== '');
+  if (!/^\(?\d[\d ()./-]*\d$/.test(candidate)) return undefined;
+  const groups = candidate.split(/[ ()./-]+/).filter((g) => g !== '');
   return groups.length >= 2 ? groups : undefined;
 }
 

@@ -84,7 +84,8 @@ export class NationalPhoneRules {
     }
     for (const region of this.regions) {
       if (this.matchesIn(region, written, digits, false)) return true;
-      if (region.prefix && digits.startsWith(region.prefix) && this.matchesIn(region, written, digits, true)) return true;
+      if (region.prefix && digits.startsWith(region.prefix) && this.matchesIn(region, written, digits, true))
+        return true;
     }
     return false;
   }

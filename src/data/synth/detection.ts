@@ -264,7 +264,12 @@ export function logisticDetection(real: Table, synthetic: Table, seed = 0): Dete
     const test: number[] = [];
     fold.forEach((f, i) => (f === k ? test : train).push(i));
     const scores = fitPredict(features, y, train, test);
-    aucs.push(rocAuc(Float64Array.from(test, (i) => y[i]), scores));
+    aucs.push(
+      rocAuc(
+        Float64Array.from(test, (i) => y[i]),
+        scores,
+      ),
+    );
   }
   const score = 1 - aucs.reduce((s, auc) => s + Math.max(0.5, auc) * 2 - 1, 0) / aucs.length;
   return { score, aucs, realRows: n, syntheticRows: m };

@@ -131,9 +131,7 @@ function tables(
 }
 
 const keys = (column: TableColumn): Array<string | null> =>
-  column.kind === 'categorical'
-    ? column.values
-    : Array.from(column.values, (v) => (v === v ? String(v) : null));
+  column.kind === 'categorical' ? column.values : Array.from(column.values, (v) => (v === v ? String(v) : null));
 
 function pairColumn(real: TableColumn, synthetic: TableColumn): PairColumn {
   if (real.kind === 'continuous')

@@ -303,7 +303,8 @@ export function checkFidelity(
   ].filter((x) => x !== '');
   const against = rows ? `against ${report.realRows ?? 0} real rows, ` : '';
   const head = `fidelity ${report.overall.toFixed(3)} ${report.overall >= t.overall ? '≥' : '<'} ${t.overall}`;
-  const failed = passed || (failures.length === 1 && failures[0].startsWith('overall')) ? '' : `; failed: ${failures.join(', ')}`;
+  const failed =
+    passed || (failures.length === 1 && failures[0].startsWith('overall')) ? '' : `; failed: ${failures.join(', ')}`;
   return {
     passed,
     overall: report.overall,

@@ -213,11 +213,13 @@ export function discretizeColumn(
 }
 
 /** A column of a pair for ContingencySimilarity: discrete keys, or numbers to be binned. */
-export type PairColumn = { kind: 'discrete'; real: KeyColumn; synthetic: KeyColumn } | {
-  kind: 'continuous';
-  real: NumberColumn;
-  synthetic: NumberColumn;
-};
+export type PairColumn =
+  | { kind: 'discrete'; real: KeyColumn; synthetic: KeyColumn }
+  | {
+      kind: 'continuous';
+      real: NumberColumn;
+      synthetic: NumberColumn;
+    };
 
 function asKeys(column: PairColumn, bins: number): { real: KeyColumn; synthetic: KeyColumn } {
   if (column.kind === 'discrete') return column;

@@ -62,7 +62,11 @@ function shuffleColumns(rows: SynthValue[][], columns: number[]): SynthValue[][]
 
 function score(columns: string[], rows: SynthValue[][]) {
   const report = fidelityAgainstRows(profile, real, { columns, rows }, { labels: ['is_fraud'], seed: sandbox.seed });
-  const thresholds = { ...DEFAULT_FIDELITY_THRESHOLDS, overall: sandbox.fidelityThreshold, ...sandbox.fidelityThresholds };
+  const thresholds = {
+    ...DEFAULT_FIDELITY_THRESHOLDS,
+    overall: sandbox.fidelityThreshold,
+    ...sandbox.fidelityThresholds,
+  };
   return { report, check: checkFidelity(report, thresholds) };
 }
 

@@ -30,14 +30,15 @@ interface Case {
   tolerance?: number;
 }
 
-const fixture = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '../../fixtures/sdmetrics/cases.json'), 'utf8'),
-) as { cases: Case[] };
+const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '../../fixtures/sdmetrics/cases.json'), 'utf8')) as {
+  cases: Case[];
+};
 
 const expand = (v: Values): Array<string | number | null> =>
   Array.isArray(v) ? v : v.repeat.flatMap(([value, n]) => new Array<string>(n).fill(value));
 const columnsOf = (table: Case['real']): Array<Array<string | number | null>> => Object.values(table).map(expand);
-const numbers = (v: Array<string | number | null>): Array<number | null> => v.map((x) => (x === null ? null : Number(x)));
+const numbers = (v: Array<string | number | null>): Array<number | null> =>
+  v.map((x) => (x === null ? null : Number(x)));
 const keys = (v: Array<string | number | null>): Array<string | null> => v.map((x) => (x === null ? null : String(x)));
 
 function compute(c: Case): number | undefined {
@@ -56,11 +57,10 @@ function compute(c: Case): number | undefined {
       const names = Object.keys(c.real);
       const real = columnsOf(c.real);
       const synthetic = columnsOf(c.synthetic);
-      const pair = names.map(
-        (name, i): PairColumn =>
-          c.continuous?.includes(name)
-            ? { kind: 'continuous', real: numbers(real[i]), synthetic: numbers(synthetic[i]) }
-            : { kind: 'discrete', real: keys(real[i]), synthetic: keys(synthetic[i]) },
+      const pair = names.map((name, i): PairColumn =>
+        c.continuous?.includes(name)
+          ? { kind: 'continuous', real: numbers(real[i]), synthetic: numbers(synthetic[i]) }
+          : { kind: 'discrete', real: keys(real[i]), synthetic: keys(synthetic[i]) },
       );
       return contingencySimilarity(pair[0], pair[1]);
     }
