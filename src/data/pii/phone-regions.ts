@@ -19,6 +19,33 @@ interface Format {
   layout: string;
   /** How the first group is printed nationally, e.g. `0$1`, `($1)`, `0 $1`; `$1` when plain. */
   rule: string;
+  /** The shapes it prints (digits as `d`, dots as spaces), plain and decorated. */
+  shapes: RegExp[];
+}
+
+/** `(\d{2,3})` → `d{2,3}`: each group of a format's pattern as a run of `d`s (any length when not that simple). */
+function groupShapes(pattern: string): string[] {
+  const groups: string[] = [];
+  for (const m of pattern.matchAll(/\(([^()]*)\)/g)) {
+    const simple = /^\\d(?:\{(\d+)(?:,(\d+))?\})?$/.exec(m[1]);
+    groups.push(simple ? `d{${simple[1] ?? 1},${simple[2] ?? simple[1] ?? 1}}` : 'd{1,20}');
+  }
+  return groups;
+}
+
+const escapeShape = (text: string): string => text.replace(/[()[\]{}.*+?^$|\\-]/g, '\\$&');
+
+function shapesOf(layout: string, rule: string, pattern: string): RegExp[] {
+  const groups = groupShapes(pattern);
+  const render = (template: string): RegExp => {
+    let out = '';
+    for (const part of template.replace(/\./g, ' ').split(/(\$\d)/)) {
+      if (/^\$\d$/.test(part)) out += groups[Number(part[1]) - 1] ?? 'd{1,20}';
+      else out += escapeShape(part.replace(/\d/g, 'd'));
+    }
+    return new RegExp(`^${out}$`);
+  };
+  return [render(layout), render(layout.replace('$1', rule))];
 }
 
 interface Region {
@@ -46,6 +73,7 @@ function compile(code: string): Region {
       leading: leading ? new RegExp(`^(?:${leading})`) : undefined,
       layout: f[1],
       rule: rule.includes('$1') ? rule : '$1',
+      shapes: shapesOf(f[1], rule.includes('$1') ? rule : '$1', f[0]),
     };
   });
   return {
@@ -60,6 +88,8 @@ function compile(code: string): Region {
 /** The regions' rules, compiled once per set of regions. */
 export class NationalPhoneRules {
   private readonly regions: Region[];
+  /** Shape (digits as `d`) → the regions with a format that prints it; few shapes occur, so few entries. */
+  private readonly byShape = new Map<string, Region[]>();
 
   constructor(regions: readonly string[] = PHONE_REGIONS) {
     this.regions = regions.map((code) => {
@@ -82,7 +112,13 @@ export class NationalPhoneRules {
       const c = candidate.charCodeAt(i);
       if (c >= 0x30 && c <= 0x39) digits += candidate[i];
     }
-    for (const region of this.regions) {
+    const shape = written.replace(/\d/g, 'd');
+    let regions = this.byShape.get(shape);
+    if (regions === undefined) {
+      regions = this.regions.filter((r) => r.formats.some((f) => f.shapes.some((re) => re.test(shape))));
+      if (this.byShape.size < 10_000) this.byShape.set(shape, regions);
+    }
+    for (const region of regions) {
       if (this.matchesIn(region, written, digits, false)) return true;
       if (region.prefix && digits.startsWith(region.prefix) && this.matchesIn(region, written, digits, true))
         return true;
