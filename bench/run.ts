@@ -3,7 +3,8 @@
 
 const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args: string[]): Promise<void> }> }> = {
   drill: {
-    describe: 'restore throughput against the raw SQLite backup copy; overhead of a full drill over the raw restore',
+    describe:
+      'durable restore throughput against copy + fsync of the same file (target ≥ 0.9×); overhead of a full drill over that restore',
     load: () => import('./drill'),
   },
   load: {
@@ -13,7 +14,7 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args
   },
   sanitize: {
     describe:
-      'streaming sanitizer rows/s against a straightforward per-row implementation of the same masking policy (--memory: peak RSS at N and 5N rows)',
+      'streaming sanitizer rows/s against the same per-row logic in one transaction, outputs checked byte-identical (--memory: peak RSS at N and 5N rows)',
     load: () => import('./sanitize'),
   },
   pii: {
@@ -23,12 +24,12 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args
   },
   synth: {
     describe:
-      'synthesis rows/s (Gaussian copula from a profile) against the same schema row by row with @faker-js/faker (target ≥ 10×); peak RSS at 1 M vs 10 M rows streamed to CSV',
+      'synthesis rows/s written to CSV (Gaussian copula from a profile) against @faker-js/faker writing the same CSV row by row (target ≥ 10×); peak RSS at 1 M vs 10 M rows streamed to CSV',
     load: () => import('./synth'),
   },
   data: {
     describe:
-      'synth, sanitize and pii in one run (sanitize on 50 k rows, 2 k baseline) and one summary table: synthesis vs faker, sanitize vs per-row, scan MiB/s, peak RSS at 1 M and 10 M rows',
+      'synth, sanitize and pii in one run (sanitize on 50 k rows) and one summary table: synthesis vs faker, sanitize vs per-row, scan MiB/s, peak RSS at 1 M and 10 M rows',
     load: () => import('./data'),
   },
   proxy: {

@@ -1,29 +1,32 @@
-// `npm run bench -- sanitize [--rows N] [--baseline-rows N] [--rounds N] [--memory]`
+// `npm run bench -- sanitize [--rows N] [--rounds N] [--memory]`
 //
-// Throughput of the streaming sanitizer (src/data/masking) against a straightforward per-row
-// implementation of the same policy, in one run, on the same generated customers CSV (~200k rows,
-// no quoted fields, so that the baseline's `split(',')` reads it correctly):
+// Baseline: the same per-row masking a competent script would write — read the CSV, derive the
+// environment's keys once, compute each row's outputs with the same algorithms, insert every row
+// in one transaction — and its output must be byte-identical to the sanitizer's (checked; the
+// benchmark fails if not).
 //
-// - streaming: sanitize() into an environment's data.db (temp copy, batched transactions, keys
-//   derived once, cheap reseeding of faker), and into a CSV file;
-// - per-row baseline: readFileSync + split, the environment key re-derived (HKDF) for every row,
-//   faker reseeded with its own Mersenne Twister, one INSERT per row with no transaction (each row
-//   its own commit). Its commits make it slow, so it runs on --baseline-rows rows (default 10k):
-//   rows/s do not depend on the row count for a per-row loop;
-// - the same per-row baseline inside one transaction, on all rows: how much of the gap is commits.
+// Arms, on the same generated customers CSV (~200k rows, no quoted fields, so that the baseline's
+// `split(',')` reads it correctly), alternating order, medians of --rounds (≥ 5) with min and max:
+// - streaming: sanitize() into an environment's data.db (temporary copy, batched transactions,
+//   fsync + rename), and into a CSV file;
+// - per-row baseline in one transaction, into a fresh SQLite file (its commit fsyncs): HKDF once,
+//   HMAC-SHA256 → base32 pseudonyms, the library's keyed faker reseeding (fake.ts; a script must
+//   use it to produce the same stand-ins), mask, ZIP3, month and bucket generalization inline.
+// After the rounds, the environment's table and the baseline's are dumped (column names and
+// types, then every row in order as JSON) and compared byte for byte.
 //
 // --memory also runs the streaming sanitizer in child processes on N and 5·N rows and reports each
 // one's peak RSS: flat memory means the two peaks are close.
 
 import { spawnSync } from 'node:child_process';
-import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Faker, base, en } from '@faker-js/faker';
 import Database from 'better-sqlite3';
+import { fakeGenerator } from '../src/data/masking/fake';
 import { sanitize } from '../src/data/masking/sanitize';
-import { flag, median, table } from './support';
+import { flag, ratios, roundsFlag, spread, spreadCells, spreadText, table, times } from './support';
 
 const HEADER = [
   'id',
@@ -79,69 +82,89 @@ columns:
 `;
 
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
+const HKDF_SALT = 'strata/masking/v1';
+
+/** The first `length` base32 characters of `bytes` (5 bits each, most significant first). */
+function base32(bytes: Buffer, length: number): string {
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (let k = 0; out.length < length; k++) {
+    acc = ((acc << 8) | bytes[k]) & 0xffff;
+    bits += 8;
+    while (bits >= 5 && out.length < length) {
+      bits -= 5;
+      out += B32[(acc >>> bits) & 31];
+    }
+  }
+  return out;
+}
+
+/** A bucket bound without float noise. */
+const bound = (x: number): string => String(Number(x.toPrecision(12)));
 
 /**
- * The straightforward implementation of the same policy: whole file in memory, split on commas,
- * per-row key derivation, faker's own seeding, one autocommitted INSERT per row (unless
- * `oneTransaction`).
+ * The per-row script: whole file in memory, split on commas, keys derived once, each row's outputs
+ * computed by the same algorithms as the policy's ops, one INSERT per row, all in one transaction.
  */
-function perRowSanitize(
-  csvFile: string,
-  dbPath: string,
-  secret: Buffer,
-  environment: string,
-  limit: number,
-  oneTransaction: boolean,
-): number {
+function perRowSanitize(csvFile: string, dbPath: string, secret: Buffer, environment: string, seed: number): number {
   const lines = fs.readFileSync(csvFile, 'utf8').split('\n');
   const header = lines[0].split(',');
-  const col = (name: string) => header.indexOf(name);
+  const at = Object.fromEntries(header.map((name, i) => [name, i])) as Record<string, number>;
+  const hmacKey = Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, `strata/masking/hmac/${environment}`, 32));
+  const fakeKey = Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, `strata/masking/fake/${environment}`, 32));
+  const fakeName = fakeGenerator('name', fakeKey, seed);
+  const fakeEmail = fakeGenerator('email', fakeKey, seed);
   const db = new Database(dbPath);
-  db.exec('DROP TABLE IF EXISTS customers');
   db.exec(
     'CREATE TABLE customers (id TEXT, full_name TEXT, email TEXT, phone TEXT, card TEXT, zip TEXT, birth_date TEXT, balance TEXT, city TEXT, segment TEXT)',
   );
   const insert = db.prepare('INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  const faker = new Faker({ locale: [en, base] });
   let written = 0;
-  const work = () => {
-    for (let i = 1; i < lines.length && written < limit; i++) {
+  db.transaction(() => {
+    for (let i = 1; i < lines.length; i++) {
       if (lines[i] === '') continue;
       const f = lines[i].split(',');
-      const hmacKey = Buffer.from(
-        hkdfSync('sha256', secret, 'strata/masking/v1', `strata/masking/hmac/${environment}`, 32),
-      );
-      const fakeKey = Buffer.from(
-        hkdfSync('sha256', secret, 'strata/masking/v1', `strata/masking/fake/${environment}`, 32),
-      );
-      const digest = createHmac('sha256', hmacKey).update('\u0000').update(f[col('id')]).digest();
-      let id = 'cust_';
-      for (let k = 0; k < 16; k++) id += B32[digest[k] & 31];
-      faker.seed(createHmac('sha256', fakeKey).update(f[col('full_name')]).digest().readUInt32LE(0));
-      const name = `${faker.person.firstName()} ${faker.person.lastName()}`;
-      faker.seed(createHmac('sha256', fakeKey).update(f[col('email')]).digest().readUInt32LE(0));
-      const email = faker.internet.exampleEmail().toLowerCase();
-      const card = f[col('card')];
-      const balance = Math.floor(Number(f[col('balance')]) / 1000) * 1000;
+      const id = 'cust_' + base32(createHmac('sha256', hmacKey).update('\u0000').update(f[at.id]).digest(), 16);
+      const card = f[at.card];
+      let q = Number(f[at.balance]) / 1000;
+      if (Math.abs(q - Math.round(q)) < 1e-9) q = Math.round(q);
+      const k = Math.floor(q);
       insert.run(
         id,
-        name,
-        email,
+        fakeName(f[at.full_name]),
+        fakeEmail(f[at.email]),
         '[redacted]',
         `****${card.slice(-4)}`,
-        f[col('zip')].slice(0, 3),
-        f[col('birth_date')].slice(0, 7),
-        `[${balance},${balance + 1000})`,
-        f[col('city')],
-        f[col('segment')],
+        f[at.zip].slice(0, 3),
+        f[at.birth_date].slice(0, 7),
+        `[${bound(k * 1000)},${bound((k + 1) * 1000)})`,
+        f[at.city],
+        f[at.segment],
       );
       written++;
     }
-  };
-  if (oneTransaction) db.transaction(work)();
-  else work();
+  })();
   db.close();
   return written;
+}
+
+/** sha256 of a table's column names and types, then every row in rowid order as JSON, and the row count. */
+function dumpDigest(dbPath: string, tableName: string): { digest: string; rows: number } {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    const hash = createHash('sha256');
+    const columns = db.prepare(`PRAGMA table_info(${tableName})`).all() as { name: string; type: string }[];
+    hash.update(JSON.stringify(columns.map((c) => [c.name, c.type.toUpperCase()])) + '\n');
+    let rows = 0;
+    for (const row of db.prepare(`SELECT * FROM ${tableName} ORDER BY rowid`).raw().iterate()) {
+      hash.update(JSON.stringify(row) + '\n');
+      rows++;
+    }
+    return { digest: hash.digest('hex'), rows };
+  } finally {
+    db.close();
+  }
 }
 
 async function timed(fn: () => unknown): Promise<number> {
@@ -163,8 +186,7 @@ async function child(csvFile: string, policyFile: string, out: string): Promise<
 
 export async function run(args: string[]): Promise<void> {
   const rows = flag(args, 'rows', 200_000);
-  const baselineRows = Math.min(rows, flag(args, 'baseline-rows', 10_000));
-  const rounds = flag(args, 'rounds', 3);
+  const rounds = roundsFlag(args, 5);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-sanitize-'));
   try {
     const secret = randomBytes(32);
@@ -181,15 +203,18 @@ export async function run(args: string[]): Promise<void> {
       `sanitize bench: ${rows} rows (${mb} MB CSV, 11 columns: hmac, 2 fake, redact, mask, 3 generalize, 2 keep, drop), ${rounds} rounds, node ${process.version}, ${os.cpus().length} CPUs`,
     );
 
+    const baselineDb = path.join(dir, 'per-row.db');
     const arms = {
+      perRowTx: {
+        label: 'per-row script, one transaction (baseline)',
+        run: () => perRowSanitize(csvFile, baselineDb, secret, 'mirror', 7),
+      },
       stream: {
         label: 'streaming sanitize → env data.db',
-        rows,
         run: () => sanitize({ source: csvFile, policy, target: { kind: 'env', home, layer: 'mirror' } }),
       },
       streamCsv: {
         label: 'streaming sanitize → CSV file',
-        rows,
         run: () =>
           sanitize({
             source: csvFile,
@@ -198,16 +223,6 @@ export async function run(args: string[]): Promise<void> {
             environment: 'mirror',
           }),
       },
-      perRow: {
-        label: 'per-row baseline (autocommit per INSERT)',
-        rows: baselineRows,
-        run: () => perRowSanitize(csvFile, path.join(dir, 'per-row.db'), secret, 'mirror', baselineRows, false),
-      },
-      perRowTx: {
-        label: 'per-row baseline in one transaction',
-        rows,
-        run: () => perRowSanitize(csvFile, path.join(dir, 'per-row-tx.db'), secret, 'mirror', rows, true),
-      },
     };
     type Arm = keyof typeof arms;
     const names = Object.keys(arms) as Arm[];
@@ -215,37 +230,36 @@ export async function run(args: string[]): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 ? [...names].reverse() : names;
       for (const k of order) {
-        fs.rmSync(path.join(dir, 'per-row.db'), { force: true });
-        fs.rmSync(path.join(dir, 'per-row-tx.db'), { force: true });
+        if (k === 'perRowTx') fs.rmSync(baselineDb, { force: true });
         seconds[k].push(await timed(arms[k].run));
       }
     }
-    const written = (
-      new Database(path.join(home, 'envs', 'mirror', 'data.db'), { readonly: true })
-        .prepare('SELECT count(*) AS n FROM customers')
-        .get() as { n: number }
-    ).n;
-    if (written !== rows) throw new Error(`streaming wrote ${written} rows, expected ${rows}`);
+    const ours = dumpDigest(path.join(home, 'envs', 'mirror', 'data.db'), 'customers');
+    const theirs = dumpDigest(baselineDb, 'customers');
+    if (ours.rows !== rows) throw new Error(`streaming wrote ${ours.rows} rows, expected ${rows}`);
+    if (ours.digest !== theirs.digest || ours.rows !== theirs.rows)
+      throw new Error(
+        `the outputs differ: the sanitizer's table (${ours.rows} rows, sha256 ${ours.digest.slice(0, 12)}) is not byte-identical to the baseline's (${theirs.rows} rows, sha256 ${theirs.digest.slice(0, 12)})`,
+      );
+    console.log(
+      `outputs byte-identical: the environment's table and the baseline's dump to the same ${ours.rows} rows (sha256 ${ours.digest.slice(0, 12)})`,
+    );
 
-    const rate = Object.fromEntries(names.map((k) => [k, arms[k].rows / median(seconds[k])])) as Record<Arm, number>;
-    console.log(`\nthroughput (median of ${rounds}; ratio = rows/s over the per-row baseline's rows/s)`);
+    const rate = (k: Arm) => seconds[k].map((s) => rows / s);
+    console.log(`\nthroughput, rows/s (${rounds} rounds; vs baseline = per-round ratio of rows/s, median)`);
+    const fmt0 = (n: number) => n.toFixed(0);
     console.log(
       table([
-        ['implementation', 'rows', 'median s', 'rows/s', 'vs per-row'],
+        ['implementation', 'median rows/s', 'min', 'max', 'vs baseline'],
         ...names.map((k) => [
           arms[k].label,
-          String(arms[k].rows),
-          median(seconds[k]).toFixed(2),
-          rate[k].toFixed(0),
-          `${(rate[k] / rate.perRow).toFixed(1)}×`,
+          ...spreadCells(rate(k), fmt0),
+          times(spread(ratios(rate(k), rate('perRowTx'))).median),
         ]),
       ]),
     );
     console.log(
-      `\nstreaming sanitize into an environment vs the straightforward per-row implementation: ${(rate.stream / rate.perRow).toFixed(1)}×`,
-    );
-    console.log(
-      `streaming sanitize vs the per-row code given one transaction (the gap left once commits are batched): ${(rate.stream / rate.perRowTx).toFixed(1)}×`,
+      `\nstreaming sanitize into an environment vs the per-row script in one transaction: ${spreadText(ratios(rate('stream'), rate('perRowTx')), times)}`,
     );
 
     if (args.includes('--memory')) {

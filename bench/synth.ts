@@ -1,11 +1,17 @@
 // `npm run bench -- synth [--rows N] [--rounds N] [--memory-rows SMALL,LARGE] [--no-memory]`
 //
-// 1. Synthesis throughput: rows/s of the Gaussian-copula synthesizer (createSynthesizer, values in
-//    memory, correlations included) against generating the same schema row by row with
-//    @faker-js/faker (one faker call per cell, chosen from the same profile: ranges, category
-//    weights, boolean rates, identifier formats, missing rates; no correlations — the baseline does
-//    strictly less). Both from one profile of the realistic 15-column source the tests use, in the
-//    same run, alternating order, medians. Target: ≥ 10×. Also shown: synthesis with CSV formatting.
+// Baseline: what a user would otherwise write — @faker-js/faker generating the same schema row by
+// row (one faker call per cell, chosen from the same profile: ranges, category weights, boolean
+// rates and tokens, identifier formats, missing rates, fresh lorem for free text; no correlations)
+// and writing the same CSV (same header, same formats: dates in the profile's format, the same
+// boolean tokens and quoting) to a file, fsynced and renamed into place like ours.
+//
+// 1. Synthesis throughput, rows/s written to CSV: the Gaussian-copula synthesizer streaming to a
+//    CSV file (writeCsv: the path `strata data synth` takes, without the fidelity report), and the
+//    full generateDataset (with the reservoir sample and the fidelity report), against the
+//    baseline; both from one profile of the realistic 15-column source the tests use, in the same
+//    run, alternating order, medians of --rounds (≥ 5) with min and max. The files are checked to
+//    have the same header, row count and fields per row. Target: ≥ 10×.
 // 2. Memory: peak RSS (process.resourceUsage().maxRSS of a child process) generating SMALL and
 //    LARGE rows streamed to a CSV file, default 1 M and 10 M; when 1 M takes so long that 10 M
 //    would exceed ~60 s, 200 k and 2 M instead (the output says so).
@@ -15,10 +21,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Faker } from '@faker-js/faker';
+import { datetimeFormatter } from '../src/data/profile/datetime';
 import { type DataProfile, loadProfile } from '../src/data/profile/schema';
 import { createSynthesizer } from '../src/data/synth/generator';
-import { generateDataset } from '../src/data/synth/output';
-import { flag, median, table } from './support';
+import { generateDataset, writeCsv } from '../src/data/synth/output';
+import { flag, median, ratios, roundsFlag, spread, spreadCells, spreadText, table, times } from './support';
 
 // faker, the profiler and the source fixture are imported only by the parent: the memory child
 // loads no more than generation needs, so its peak RSS is the generator's, not faker's locale data.
@@ -119,42 +126,75 @@ function fakerRowGenerator(profile: DataProfile, faker: Faker): (row: number) =>
     cells.map((cell, i) => (rates[i] > 0 && faker.datatype.boolean({ probability: rates[i] }) ? null : cell(row)));
 }
 
-function oursRowsPerSecond(profile: DataProfile, rows: number, seed: number): Rate {
-  const synth = createSynthesizer(profile, { rows, seed });
-  let produced = 0;
-  const s = seconds(() => {
-    for (let n = synth.nextBatch(); n > 0; n = synth.nextBatch()) produced += n;
-  });
-  if (produced !== rows) throw new Error(`synthesizer produced ${produced} rows, expected ${rows}`);
-  return rate(rows, s);
-}
+const NEEDS_QUOTES = /[",\r\n]/;
+const csvField = (text: string): string => (NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
 
-function oursCsvRowsPerSecond(profile: DataProfile, rows: number, seed: number): Rate {
-  const synth = createSynthesizer(profile, { rows, seed });
-  const text = synth.columns.map((c) => c.textAt);
-  let chars = 0;
-  const s = seconds(() => {
-    for (let n = synth.nextBatch(); n > 0; n = synth.nextBatch()) {
-      for (let i = 0; i < n; i++) {
-        let line = text[0](i);
-        for (let c = 1; c < text.length; c++) line += `,${text[c](i)}`;
-        chars += line.length + 1;
+/** Each column's value as CSV text, the way the synthesizer formats it. */
+function fakerCsvFormatters(profile: DataProfile): Array<(v: unknown) => string> {
+  return profile.columns.map((column) => {
+    switch (column.type) {
+      case 'datetime': {
+        const format = datetimeFormatter(column.datetime.format);
+        return (v) => format((v as Date).getTime());
       }
+      case 'boolean': {
+        const tokens = [csvField(column.boolean.falseToken), csvField(column.boolean.trueToken)];
+        return (v) => tokens[v ? 1 : 0];
+      }
+      case 'numeric':
+      case 'integer':
+        return (v) => String(v);
+      default:
+        return (v) => csvField(String(v));
     }
   });
-  if (chars === 0) throw new Error('no CSV produced');
-  return rate(rows, s);
 }
 
-function fakerRowsPerSecond(profile: DataProfile, faker: Faker, rows: number, seed: number): Rate {
+/** The baseline: faker row by row, formatted and written as CSV like writeCsv does (64 k-char flushes, fsync, rename). */
+function fakerCsv(profile: DataProfile, faker: Faker, rows: number, seed: number, file: string): void {
   faker.seed(seed);
   const next = fakerRowGenerator(profile, faker);
-  let cells = 0;
-  const s = seconds(() => {
-    for (let r = 0; r < rows; r++) cells += next(r).length;
-  });
-  if (cells !== rows * profile.columns.length) throw new Error('faker baseline produced the wrong number of cells');
-  return rate(rows, s);
+  const format = fakerCsvFormatters(profile);
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  let buffer = `${profile.columns.map((c) => csvField(c.name)).join(',')}\n`;
+  for (let r = 0; r < rows; r++) {
+    const row = next(r);
+    let line = row[0] === null ? '' : format[0](row[0]);
+    for (let c = 1; c < row.length; c++) line += row[c] === null ? ',' : `,${format[c](row[c])}`;
+    buffer += `${line}\n`;
+    if (buffer.length >= 1 << 16) {
+      fs.writeSync(fd, buffer);
+      buffer = '';
+    }
+  }
+  fs.writeSync(fd, buffer);
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+}
+
+/** Wall-clock and CPU seconds of writing `rows` rows to `file`, as rows/s. */
+function measure(rows: number, write: () => void): Rate {
+  return rate(rows, seconds(write));
+}
+
+/** The CSV's header, data line count, and the field counts of its first 10,000 lines (quotes respected). */
+function csvShape(file: string): { header: string; lines: number; fields: string } {
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const counts = new Set<number>();
+  for (const line of lines.slice(0, 10_001)) {
+    let fields = 1;
+    let quoted = false;
+    for (let k = 0; k < line.length; k++) {
+      if (line[k] === '"') quoted = !quoted;
+      else if (line[k] === ',' && !quoted) fields++;
+    }
+    counts.add(fields);
+  }
+  return { header: lines[0], lines: lines.length - 1, fields: [...counts].sort().join(',') };
 }
 
 interface ChildResult {
@@ -203,7 +243,7 @@ export async function run(args: string[]): Promise<void> {
   if (args[0] === '--child') return child(args.slice(1));
   const oursRows = flag(args, 'rows', 200_000);
   const fakerRows = Math.max(5_000, Math.round(oursRows / 10));
-  const rounds = flag(args, 'rounds', 15);
+  const rounds = roundsFlag(args, 15);
 
   const profile = await benchProfile();
   const { faker } = await import('@faker-js/faker');
@@ -212,47 +252,74 @@ export async function run(args: string[]): Promise<void> {
     `profile: ${profile.columns.length} columns (${types}) from ${fmt(SOURCE_ROWS)} source rows; node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}`,
   );
 
-  // Warm both up so the JIT has seen each path before anything is timed.
-  oursRowsPerSecond(profile, 50_000, 0);
-  oursCsvRowsPerSecond(profile, 50_000, 0);
-  fakerRowsPerSecond(profile, faker, 5_000, 0);
-
-  // Many short rounds, alternating, so that both sides see the same machine (others may be busy).
-  const ours: Rate[] = [];
-  const oursCsv: Rate[] = [];
-  const fakers: Rate[] = [];
-  for (let round = 1; round <= rounds; round++) {
-    const measure = [
-      () => ours.push(oursRowsPerSecond(profile, oursRows, round)),
-      () => oursCsv.push(oursCsvRowsPerSecond(profile, oursRows, round)),
-      () => fakers.push(fakerRowsPerSecond(profile, faker, fakerRows, round)),
-    ];
-    if (round % 2 === 0) measure.reverse();
-    for (const m of measure) m();
+  const dir0 = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-synth-csv-'));
+  const oursFile = path.join(dir0, 'ours.csv');
+  const datasetFile = path.join(dir0, 'dataset.csv');
+  const fakerFile = path.join(dir0, 'faker.csv');
+  const arms = {
+    ours: {
+      label: 'gaussian copula → CSV file',
+      rows: oursRows,
+      write: (seed: number) => writeCsv(oursFile, createSynthesizer(profile, { rows: oursRows, seed })),
+    },
+    dataset: {
+      label: 'generateDataset → CSV (+ fidelity report)',
+      rows: oursRows,
+      write: (seed: number) =>
+        void generateDataset(profile, { rows: oursRows, seed }, { kind: 'csv', file: datasetFile }),
+    },
+    faker: {
+      label: 'faker row by row → CSV file (baseline)',
+      rows: fakerRows,
+      write: (seed: number) => fakerCsv(profile, faker, fakerRows, seed, fakerFile),
+    },
+  };
+  type Arm = keyof typeof arms;
+  const names = Object.keys(arms) as Arm[];
+  const results = Object.fromEntries(names.map((k) => [k, [] as Rate[]])) as Record<Arm, Rate[]>;
+  try {
+    // Warm all up so the JIT has seen each path before anything is timed.
+    for (const k of names) arms[k].write(0);
+    // Rounds alternate the order, so that every side sees the same machine (others may be busy).
+    for (let round = 1; round <= rounds; round++) {
+      const order = round % 2 ? names : [...names].reverse();
+      for (const k of order) results[k].push(measure(arms[k].rows, () => arms[k].write(round)));
+    }
+    const shapes = [oursFile, fakerFile].map(csvShape);
+    if (shapes[0].header !== shapes[1].header || shapes[0].fields !== shapes[1].fields)
+      throw new Error(
+        `the two CSVs differ in shape: header ${JSON.stringify(shapes[0].header)} vs ${JSON.stringify(shapes[1].header)}, fields per row ${shapes[0].fields} vs ${shapes[1].fields}`,
+      );
+    if (shapes[0].lines !== oursRows || shapes[1].lines !== fakerRows)
+      throw new Error(
+        `row counts: ours ${shapes[0].lines} (expected ${oursRows}), faker ${shapes[1].lines} (expected ${fakerRows})`,
+      );
+    console.log(
+      `same CSV shape: header of ${shapes[0].header.split(',').length} columns, ${shapes[0].fields} fields per row in both files`,
+    );
+  } finally {
+    fs.rmSync(dir0, { recursive: true, force: true });
   }
-  const wall = (xs: Rate[]) => xs.map((x) => x.wall);
-  const cpu = (xs: Rate[]) => xs.map((x) => x.cpu);
-  const ratio = median(wall(ours)) / median(wall(fakers));
-  const cpuRatio = median(cpu(ours)) / median(cpu(fakers));
+  const wall = (k: Arm) => results[k].map((x) => x.wall);
+  const cpu = (k: Arm) => results[k].map((x) => x.cpu);
   console.log(
-    `\nsynthesis throughput (rows/s wall clock, ${rounds} alternating rounds, medians; ours ${fmt(oursRows)} rows per round, faker ${fmt(fakerRows)})`,
+    `\nsynthesis throughput, rows/s written to CSV (wall clock, ${rounds} alternating rounds; ours ${fmt(oursRows)} rows per round, faker ${fmt(fakerRows)}; vs faker = per-round ratio, median)`,
   );
-  const line = (name: string, xs: Rate[]) => [
-    name,
-    fmt(median(wall(xs))),
-    fmt(Math.min(...wall(xs))),
-    fmt(Math.max(...wall(xs))),
-    `${(median(wall(xs)) / median(wall(fakers))).toFixed(1)}×`,
-    `${(median(cpu(xs)) / median(cpu(fakers))).toFixed(1)}×`,
-  ];
   console.log(
     table([
       ['generator', 'median rows/s', 'min', 'max', 'vs faker', 'vs faker (CPU time)'],
-      line('gaussian copula (values)', ours),
-      line('gaussian copula + CSV text', oursCsv),
-      line('faker, row by row (baseline)', fakers),
+      ...names.map((k) => [
+        arms[k].label,
+        ...spreadCells(wall(k), fmt),
+        times(spread(ratios(wall(k), wall('faker'))).median),
+        times(spread(ratios(cpu(k), cpu('faker'))).median),
+      ]),
     ]),
   );
+  const perRound = ratios(wall('ours'), wall('faker'));
+  const ratio = spread(perRound).median;
+  const cpuRatio = median(ratios(cpu('ours'), cpu('faker')));
+  console.log(`ours → CSV vs faker → CSV, per round: ${spreadText(perRound, times)}`);
   console.log(
     `ratio ${ratio.toFixed(1)}× wall clock, ${cpuRatio.toFixed(1)}× CPU time (target ≥ ${THROUGHPUT_TARGET}×): ${ratio >= THROUGHPUT_TARGET ? 'PASS' : 'FAIL'}`,
   );

@@ -57,7 +57,7 @@ type SampleColumn =
  * sample makes no garbage, so memory stays flat. Identifiers and free text have no fidelity metric
  * and are not kept.
  */
-class Reservoir {
+export class Reservoir {
   private readonly columns: SampleColumn[];
   private filled = 0;
   private seen = 0;
@@ -118,7 +118,11 @@ class Reservoir {
   }
 }
 
-function writeCsv(file: string, synth: Synthesizer, reservoir: Reservoir): void {
+/**
+ * Streams every row of `synth` to a CSV file (temporary name, fsync, rename), offering each row to
+ * the reservoir when there is one.
+ */
+export function writeCsv(file: string, synth: Synthesizer, reservoir?: Reservoir): void {
   const target = path.resolve(file);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const tmp = `${target}.${process.pid}.tmp`;
@@ -130,7 +134,7 @@ function writeCsv(file: string, synth: Synthesizer, reservoir: Reservoir): void 
     let buffer = `${columns.map((c) => csvField(c.name)).join(',')}\n`;
     for (let n = synth.nextBatch(); n > 0; n = synth.nextBatch()) {
       for (let i = 0; i < n; i++) {
-        reservoir.offer(i);
+        reservoir?.offer(i);
         let line = text[0](i);
         for (let c = 1; c < width; c++) line += `,${text[c](i)}`;
         buffer += `${line}\n`;
