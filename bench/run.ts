@@ -32,6 +32,11 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args
       'synth, sanitize and pii in one run (sanitize on 50 k rows) and one summary table: synthesis vs faker, sanitize vs per-row, scan MiB/s, peak RSS at 1 M and 10 M rows',
     load: () => import('./data'),
   },
+  engine: {
+    describe:
+      'promotions/s of 3-layer promotions on a no-op provider against bare Temporal workflows of as many activities (target ≥ 0.8×); one-layer latency; history size; parked promotions (RSS, list/status, approvals/s)',
+    load: () => import('./engine'),
+  },
   proxy: {
     describe: 'latency Toxiproxy adds with no fault (p50, p99) against direct requests to the same local server',
     load: () => import('./proxy'),

@@ -1,0 +1,418 @@
+// `npm run bench -- engine [--promotions N] [--parked N] [--latency N] [--rounds N] [--gates N]`
+//
+// Baseline: bare Temporal workflows that run the same number of activities, of the same cost, on a
+// worker with the same settings, against the same private dev server, in the same run.
+//
+// 1. Overhead: N promotions at once (each in its own environments: its own three layer names) of a
+//    ladder with 3 automatic layers and --gates trivial gates each, on a no-op provider, against N
+//    bare workflows of 3 × (5 + gates) activities each (per layer: lease request, provision, seed,
+//    deploy, the gates, promote). Alternating rounds; promotions/s, medians with min and max, and
+//    the per-round ratio (target ≥ 0.8×).
+// 2. Latency of a one-layer promotion, promote → promoted, one at a time: p50 and p95.
+// 3. History size: events and bytes per promotion (its workflow and its layers' workflows), and a
+//    promotion of one layer with 200 gates (must stay under 10k events).
+// 4. Parked promotions: --parked promotions waiting for approval at their first layer, each in its
+//    own environment. The bench process's RSS (it hosts the worker), `strata list` and
+//    `strata status` (the CLI as a user runs it, and the client call it makes), then every one
+//    approved through the CLI's client code (src/temporal/promotions approve): approvals/s and the
+//    time until all have promoted.
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { loadCandidate } from '../src/config/candidate';
+import { parseLadder } from '../src/config/ladder';
+import type { CandidateRef } from '../src/domain/ladder';
+import { freePort } from '../src/providers/local';
+import { ensureTemporalCli } from '../src/temporal/cli';
+import { approve, getStatus, listPromotions, startPromotion, waitForResult } from '../src/temporal/promotions';
+import { startDevServer } from '../src/temporal/server';
+import { installRuntime } from '../workers/worker';
+import { benchLadderYaml, bundle, createEngineWorker } from './engine/worker';
+import { flag, median, ratios, roundsFlag, spread, spreadCells, spreadText, table, times } from './support';
+
+const NAMESPACE = 'strata';
+const ROOT = path.resolve(__dirname, '..');
+
+const ms = (x: number): string => x.toFixed(0);
+const secs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
+
+async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+interface Ctx {
+  client: Client;
+  candidate: CandidateRef;
+  strataQueue: string;
+  bareQueue: string;
+}
+
+async function promote(ctx: Ctx, id: string, yaml: string): Promise<string> {
+  const ladder = parseLadder(yaml, `bench-${id}.yaml`);
+  return startPromotion(ctx.client, {
+    id,
+    ladder,
+    layers: ladder.layers,
+    candidate: ctx.candidate,
+    initiator: 'bench',
+    taskQueue: ctx.strataQueue,
+  });
+}
+
+async function mustPromote(ctx: Ctx, id: string): Promise<void> {
+  const result = await waitForResult(ctx.client, id);
+  if (result.state !== 'promoted')
+    throw new Error(
+      `promotion ${id} ended ${result.state}: ${result.reason ?? result.layers.map((l) => l.failure ?? '').join('; ')}`,
+    );
+}
+
+/** Events and bytes of a workflow's history. */
+async function historySize(
+  client: Client,
+  workflowId: string,
+): Promise<{ events: number; bytes: number; children: string[] }> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const bytes = temporal.api.history.v1.History.encode(history).finish().length;
+  const children = (history.events ?? [])
+    .map((e) => e.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId)
+    .filter((x): x is string => Boolean(x));
+  return { events: history.events?.length ?? 0, bytes, children };
+}
+
+/** A promotion's history: its own workflow and its layers' (child) workflows. */
+async function promotionHistory(
+  client: Client,
+  id: string,
+): Promise<{ events: number; bytes: number; workflows: number; maxEvents: number }> {
+  const top = await historySize(client, id);
+  let events = top.events;
+  let bytes = top.bytes;
+  let maxEvents = top.events;
+  for (const child of top.children) {
+    const c = await historySize(client, child);
+    events += c.events;
+    bytes += c.bytes;
+    maxEvents = Math.max(maxEvents, c.events);
+  }
+  return { events, bytes, workflows: 1 + top.children.length, maxEvents };
+}
+
+/** Wall-clock ms of one CLI process, or NaN (and the first line of its error) when it failed. */
+function cli(args: string[], env: NodeJS.ProcessEnv, failures: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+    env,
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  const s = secs(t0);
+  if (r.status !== 0) {
+    failures.push(
+      `strata ${args.join(' ')} exited ${r.status} after ${(s * 1000).toFixed(0)} ms: ${r.stderr.split('\n')[0]}`,
+    );
+    return NaN;
+  }
+  return s * 1000;
+}
+
+/** The finite runs, or a row of dashes when every run failed. */
+const okCells = (xs: number[], f: (x: number) => string): string[] => {
+  const ok = xs.filter(Number.isFinite);
+  return ok.length
+    ? [
+        ...spreadCells(ok, f).map((c, i) =>
+          i === 0 && ok.length < xs.length ? `${c} (${xs.length - ok.length} failed)` : c,
+        ),
+      ]
+    : ['all failed', '-', '-'];
+};
+
+/** Counts of a history's event types, most frequent first. */
+function eventTypes(histories: temporal.api.history.v1.IHistory[]): string {
+  const counts = new Map<string, number>();
+  for (const h of histories)
+    for (const e of h.events ?? []) {
+      const name = temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? String(e.eventType);
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k.replace(/^EVENT_TYPE_/, '').toLowerCase()} ${v}`)
+    .join(', ');
+}
+
+async function timedMs(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return secs(t0) * 1000;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const n = flag(args, 'promotions', 50);
+  const parked = flag(args, 'parked', 200);
+  const latencyRuns = flag(args, 'latency', 20);
+  const gates = flag(args, 'gates', 2);
+  const rounds = roundsFlag(args, 5);
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
+  const want = (part: string) => !only || only.includes(part);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-engine-'));
+  const port = await freePort();
+  const server = await startDevServer({
+    cli: await ensureTemporalCli(),
+    dbFile: path.join(dir, 'temporal.db'),
+    logFile: path.join(dir, 'temporal.log'),
+    port,
+    uiPort: port + 1,
+    headless: true,
+    namespace: NAMESPACE,
+    retentionDays: 1,
+  });
+  installRuntime();
+  const clientConnection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection: clientConnection, namespace: NAMESPACE });
+  const native = await NativeConnection.connect({ address: server.address });
+  const workers: Worker[] = [];
+  const running: Promise<void>[] = [];
+  try {
+    const [strataBundle, bareBundle] = await Promise.all([bundle('strata'), bundle('bare')]);
+    const ctx: Ctx = {
+      client,
+      candidate: await loadCandidate(path.join(ROOT, 'examples/candidates/fraud-v1')),
+      strataQueue: 'bench-strata',
+      bareQueue: 'bench-bare',
+    };
+    for (const [kind, taskQueue, b] of [
+      ['strata', ctx.strataQueue, strataBundle],
+      ['bare', ctx.bareQueue, bareBundle],
+    ] as const) {
+      const w = await createEngineWorker({
+        kind,
+        connection: native,
+        client,
+        namespace: NAMESPACE,
+        taskQueue,
+        bundle: b,
+      });
+      workers.push(w);
+      running.push(w.run());
+    }
+    const activitiesPerPromotion = 3 * (5 + gates);
+    console.log(
+      `engine bench: private dev server ${server.address}; node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}; ` +
+        `${n} promotions per round (3 automatic layers, ${gates} trivial gates each, no-op provider) vs ${n} bare workflows of ${activitiesPerPromotion} activities; ${rounds} rounds`,
+    );
+    // Warm-up: one of each, so bundles are loaded and the environments' code paths are hot.
+    await promote(ctx, 'warm', benchLadderYaml('warm', { layers: 3, gates }));
+    await mustPromote(ctx, 'warm');
+    await client.workflow.execute('bare', {
+      taskQueue: ctx.bareQueue,
+      workflowId: 'bare-warm',
+      args: [activitiesPerPromotion],
+    });
+
+    if (want('overhead')) {
+      const promotionRates: number[] = [];
+      const bareRates: number[] = [];
+      const runPromotions = async (round: number) => {
+        const t0 = process.hrtime.bigint();
+        const ids = Array.from({ length: n }, (_, i) => `r${round}p${i}`);
+        await Promise.all(
+          ids.map(async (id) => {
+            await promote(ctx, id, benchLadderYaml(id, { layers: 3, gates }));
+            await mustPromote(ctx, id);
+          }),
+        );
+        promotionRates.push(n / secs(t0));
+      };
+      const runBare = async (round: number) => {
+        const t0 = process.hrtime.bigint();
+        await Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            client.workflow.execute('bare', {
+              taskQueue: ctx.bareQueue,
+              workflowId: `bare-r${round}-${i}`,
+              args: [activitiesPerPromotion],
+            }),
+          ),
+        );
+        bareRates.push(n / secs(t0));
+      };
+      for (let round = 1; round <= rounds; round++) {
+        if (round % 2) {
+          await runPromotions(round);
+          await runBare(round);
+        } else {
+          await runBare(round);
+          await runPromotions(round);
+        }
+        console.log(
+          `  round ${round}: promotions ${promotionRates.at(-1)!.toFixed(2)}/s, bare ${bareRates.at(-1)!.toFixed(2)}/s`,
+        );
+      }
+      const perRound = ratios(promotionRates, bareRates);
+      console.log(`\noverhead: workflows completed per second (${rounds} rounds of ${n} at once)`);
+      console.log(
+        table([
+          ['arm', 'median /s', 'min', 'max', 'vs bare'],
+          [
+            'promotions (3 layers, Strata workflows)',
+            ...spreadCells(promotionRates, (x) => x.toFixed(2)),
+            times(median(perRound)),
+          ],
+          [
+            `bare workflows (${activitiesPerPromotion} activities)`,
+            ...spreadCells(bareRates, (x) => x.toFixed(2)),
+            '1.00×',
+          ],
+        ]),
+      );
+      console.log(
+        `promotions vs bare, per round: ${spreadText(perRound, times)} (target ≥ 0.8×: ${median(perRound) >= 0.8 ? 'meets' : 'misses'})`,
+      );
+
+      // History of this round's promotions.
+      const sizes = [];
+      for (let i = 0; i < Math.min(n, 10); i++) sizes.push(await promotionHistory(client, `r${rounds}p${i}`));
+      const bare = await historySize(client, `bare-r${rounds}-0`);
+      const one = await client.workflow.getHandle(`r${rounds}p0`).fetchHistory();
+      const layerHistories = await Promise.all(
+        (await historySize(client, `r${rounds}p0`)).children.map((c) => client.workflow.getHandle(c).fetchHistory()),
+      );
+      const envHistories = await Promise.all(
+        [0, 1, 2].map((k) => client.workflow.getHandle(`${ctx.strataQueue}.env.r${rounds}p0-l${k}`).fetchHistory()),
+      );
+      console.log(
+        `\nhistory per promotion (3 layers × ${gates} gates, ${sizes.length} promotions): ${spreadText(
+          sizes.map((s) => s.events),
+          ms,
+        )} events, ${spreadText(
+          sizes.map((s) => s.bytes / 1024),
+          (x) => x.toFixed(1),
+        )} KiB, in ${sizes[0].workflows} workflows (largest ${Math.max(...sizes.map((s) => s.maxEvents))} events); a bare workflow of ${activitiesPerPromotion} activities: ${bare.events} events, ${(bare.bytes / 1024).toFixed(1)} KiB`,
+      );
+      console.log(`  promotion workflow: ${eventTypes([one])}`);
+      console.log(`  its 3 layer workflows: ${eventTypes(layerHistories)}`);
+      console.log(
+        `  its 3 environment workflows (not counted above): ${envHistories.reduce((a, h) => a + (h.events?.length ?? 0), 0)} events: ${eventTypes(envHistories)}`,
+      );
+    }
+
+    if (want('latency')) {
+      const latencies: number[] = [];
+      for (let i = 0; i < latencyRuns; i++) {
+        const id = `lat${i}`;
+        latencies.push(
+          await timedMs(async () => {
+            await promote(ctx, id, benchLadderYaml(id, { layers: 1, gates }));
+            await mustPromote(ctx, id);
+          }),
+        );
+      }
+      console.log(
+        `\none-layer promotion, promote → promoted (${latencyRuns} one at a time, ${gates} gates): p50 ${ms(percentile(latencies, 50))} ms, p95 ${ms(percentile(latencies, 95))} ms (min ${ms(Math.min(...latencies))}, max ${ms(Math.max(...latencies))})`,
+      );
+    }
+
+    if (want('history')) {
+      await promote(ctx, 'wide', benchLadderYaml('wide', { layers: 1, gates: 200 }));
+      await mustPromote(ctx, 'wide');
+      const wide = await promotionHistory(client, 'wide');
+      console.log(
+        `one layer with 200 gates: ${wide.events} events (${(wide.bytes / 1024).toFixed(0)} KiB) in ${wide.workflows} workflows, largest ${wide.maxEvents} events (limit 10k: ${wide.events < 10_000 ? 'under' : 'OVER'})`,
+      );
+    }
+
+    if (want('parked')) {
+      const rss0 = process.memoryUsage().rss;
+      const ids = Array.from({ length: parked }, (_, i) => `park${i}`);
+      const t0 = process.hrtime.bigint();
+      await pool(ids, 32, async (id) => {
+        await promote(ctx, id, benchLadderYaml(id, { layers: 1, gates: 1, manual: true }));
+      });
+      const startSeconds = secs(t0);
+      // Wait until every one waits for its approval.
+      for (;;) {
+        const waiting = (await listPromotions(client, { phase: 'awaiting-approval', limit: parked + 10 })).length;
+        if (waiting >= parked) break;
+        if (secs(t0) > 600) throw new Error(`only ${waiting} of ${parked} promotions reached their approval in 10 min`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const parkedSeconds = secs(t0);
+      global.gc?.();
+      const rss = process.memoryUsage().rss;
+      console.log(
+        `\nparked: ${parked} promotions started in ${startSeconds.toFixed(1)} s, all awaiting approval after ${parkedSeconds.toFixed(1)} s; bench process RSS (worker + client) ${(rss / 2 ** 20).toFixed(0)} MiB (${(rss0 / 2 ** 20).toFixed(0)} MiB before; target < 1024)`,
+      );
+      const env = {
+        ...process.env,
+        TEMPORAL_ADDRESS: server.address,
+        TEMPORAL_NAMESPACE: NAMESPACE,
+        STRATA_TASK_QUEUE: ctx.strataQueue,
+        STRATA_HOME: path.join(dir, 'home'),
+      };
+      const failures: string[] = [];
+      const listCli: number[] = [];
+      const statusCli: number[] = [];
+      const listCall: number[] = [];
+      const statusCall: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        listCli.push(cli(['list'], env, failures));
+        statusCli.push(cli(['status', ids[(i * 7) % parked]], env, failures));
+        listCall.push(await timedMs(() => listPromotions(client, { limit: parked + 10 })));
+        statusCall.push(
+          await timedMs(() => getStatus(client, ids[(i * 11) % parked])).catch((err: Error) => {
+            failures.push(`getStatus failed: ${err.message}`);
+            return NaN;
+          }),
+        );
+      }
+      const node = cli(['--help'], env, failures);
+      console.log(
+        table([
+          ['with parked promotions (5 runs)', 'median ms', 'min', 'max', 'target'],
+          ['strata list (process)', ...okCells(listCli, ms), '< 1000'],
+          ['strata status <id> (process)', ...okCells(statusCli, ms), '< 300'],
+          ['listPromotions (client call of `list`)', ...spreadCells(listCall, ms), ''],
+          ['getStatus (client call of `status`)', ...okCells(statusCall, ms), ''],
+          ['strata --help (process start alone)', ms(node), '', '', ''],
+        ]),
+      );
+      for (const f of new Set(failures)) console.log(`  failed: ${f}`);
+      const a0 = process.hrtime.bigint();
+      await pool(ids, 16, async (id) => {
+        const reply = await approve(client, id, { layer: `${id}-l0`, actor: 'alice', reason: 'bench' });
+        if (reply.decision !== 'approve') throw new Error(`approval of ${id} answered ${JSON.stringify(reply)}`);
+      });
+      const approveSeconds = secs(a0);
+      await pool(ids, 32, (id) => mustPromote(ctx, id));
+      const doneSeconds = secs(a0);
+      console.log(
+        `approved ${parked} through the client code in ${approveSeconds.toFixed(1)} s (${(parked / approveSeconds).toFixed(1)} approvals/s, 16 at a time); all promoted ${doneSeconds.toFixed(1)} s after the first approval`,
+      );
+    }
+  } finally {
+    for (const w of workers) w.shutdown();
+    await Promise.allSettled(running);
+    await native.close();
+    await clientConnection.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
