@@ -33,7 +33,7 @@ import { approve, getStatus, listPromotions, startPromotion, waitForResult } fro
 import { startDevServer } from '../src/temporal/server';
 import { installRuntime } from '../workers/worker';
 import { benchLadderYaml, bundle, createEngineWorker } from './engine/worker';
-import { flag, median, ratios, roundsFlag, spread, spreadCells, spreadText, table, times } from './support';
+import { flag, median, ratios, roundsFlag, spreadCells, spreadText, table, times } from './support';
 
 const NAMESPACE = 'strata';
 const ROOT = path.resolve(__dirname, '..');

@@ -8,6 +8,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type Workf
 import { createActivities } from '../../activities';
 import type { GateSpec } from '../../src/domain/ladder';
 import type { GateResult } from '../../src/domain/status';
+import { strataPaths } from '../../src/paths';
 import { WORKFLOWS_PATH } from '../../workers/worker';
 import { bareActivities } from './bare-activities';
 import { NoopProvider } from './noop-provider';
@@ -53,7 +54,11 @@ export async function createEngineWorker(opts: {
     opts.kind === 'bare'
       ? bareActivities
       : {
-          ...createActivities({ provider: new NoopProvider(), client: opts.client, drillsDir: '/nonexistent/drills' }),
+          ...createActivities({
+            provider: new NoopProvider(),
+            client: opts.client,
+            paths: strataPaths('/nonexistent/strata-bench-home'),
+          }),
           async runGate(input: { gate: GateSpec }): Promise<GateResult> {
             return trivialGate(input.gate);
           },
