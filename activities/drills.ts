@@ -26,7 +26,9 @@ import {
   type InjectedFault,
 } from '../src/drills';
 import { loadCandidate } from '../src/config/candidate';
+import { NO_CAPABILITIES, runMeasuredGate } from '../src/gates/engine';
 import { gateRegistry } from '../src/gates/registry';
+import { isMeasured } from '../src/gates/types';
 import type { Provider } from '../src/providers/types';
 import { httpOk } from '../src/providers/dependency';
 import { type ActivityDeps, mustDescribe, withHeartbeat, writeOnce } from './support';
@@ -236,10 +238,12 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
         let gate: GateResult | null = null;
         const spec =
           input.layer.gates.find((g) => g.type === 'quality') ?? input.layer.gates.find((g) => g.type === 'schema');
-        if (spec && env.runningRelease && env.url) {
+        const definition = spec ? gateRegistry[spec.type] : undefined;
+        if (spec && definition && isMeasured(definition) && env.runningRelease && env.url) {
           const candidate = await loadCandidate(env.runningRelease.dir);
           const ctx = Context.current();
-          gate = await gateRegistry[spec.type].run(
+          gate = await runMeasuredGate(
+            definition,
             {
               layer: input.layer,
               candidate,
@@ -249,6 +253,7 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
               signal: ctx.cancellationSignal,
             },
             spec,
+            NO_CAPABILITIES,
           );
           if (!gate.passed) verification.problems.push(`gate ${gate.name} failed after recovery: ${gate.detail}`);
           verification.ok = verification.ok && gate.passed;

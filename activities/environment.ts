@@ -3,7 +3,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { loadCandidate } from '../src/config/candidate';
 import type { CandidateRef, LayerSpec } from '../src/domain/ladder';
-import type { Release } from '../src/providers/types';
+import type { Release } from '../src/domain/release';
 import { type ActivityDeps, withHeartbeat } from './support';
 
 export interface ProvisionResult {

@@ -5,8 +5,10 @@ import type { CandidateRef, GateSpec, LayerSpec } from '../src/domain/ladder';
 import type { SeedRunResult } from '../src/domain/seeds';
 import type { GateResult } from '../src/domain/status';
 import { qualityGate } from '../src/gates/quality';
+import { runMeasuredGate } from '../src/gates/engine';
 import { gateRegistry } from '../src/gates/registry';
-import { stableRunId } from '../src/load/runs';
+import { isMeasured } from '../src/gates/types';
+import { RunStore, stableRunId } from '../src/load/runs';
 import { FEATURES_PROXY } from '../src/providers/dependency';
 import { type ActivityDeps, mustDescribe, variantDbPath, withHeartbeat } from './support';
 
@@ -17,6 +19,12 @@ export function createGateActivities({ provider, paths }: ActivityDeps) {
       if (!definition) {
         throw ApplicationFailure.nonRetryable(`unknown gate type "${input.gate.type}"`, 'UnknownGate');
       }
+      if (!isMeasured(definition)) {
+        throw ApplicationFailure.nonRetryable(
+          `the ${input.gate.type} gate is computed by the workflow from its children's results, not by an activity`,
+          'WorkflowComputedGate',
+        );
+      }
       return withHeartbeat(async (signal) => {
         const env = await mustDescribe(provider, input.layer.name);
         if (!env.url) {
@@ -24,43 +32,43 @@ export function createGateActivities({ provider, paths }: ActivityDeps) {
         }
         const ctx = Context.current();
         const info = ctx.info;
-        // Same id on every attempt: a retried load run replaces its stored run, never adds one.
-        const runId = stableRunId(
-          new Date(info.scheduledTimestampMs),
-          `${info.workflowExecution?.workflowId ?? info.activityId}/${info.activityId}`,
-        );
-        const dependency = provider.dependency?.(input.layer.name);
         const layerName = input.layer.name;
-        const killCandidate = provider.killCandidate?.bind(provider);
-        const chaos =
-          dependency && killCandidate
-            ? {
-                proxyApiUrl: dependency.proxyApiUrl,
-                proxyName: FEATURES_PROXY,
-                killCandidate: async () => {
-                  await killCandidate(layerName);
-                },
-                restartCandidate: async () => {
-                  await provider.restart(layerName);
-                },
-              }
-            : undefined;
-        return definition.run(
-          {
-            home: paths.home,
-            runId,
-            chaos,
-            drillsDir: paths.drills,
-            knownGood: env.knownGood?.version ?? null,
-            layer: input.layer,
-            candidate: input.candidate,
-            dbPath: env.dbPath,
-            url: env.url,
-            heartbeat: (d?: unknown) => ctx.heartbeat(d),
-            signal,
+        const base = {
+          layer: input.layer,
+          candidate: input.candidate,
+          dbPath: env.dbPath,
+          url: env.url,
+          heartbeat: (d?: unknown) => ctx.heartbeat(d),
+          signal,
+        };
+        // Each capability is built only if the gate declared it.
+        return runMeasuredGate(definition, base, input.gate, {
+          loadRuns: () => ({
+            // Same id on every attempt: a retried load run replaces its stored run, never adds one.
+            runId: stableRunId(
+              new Date(info.scheduledTimestampMs),
+              `${info.workflowExecution?.workflowId ?? info.activityId}/${info.activityId}`,
+            ),
+            store: new RunStore(paths.home),
+          }),
+          chaos: () => {
+            const dependency = provider.dependency?.(layerName);
+            const killCandidate = provider.killCandidate?.bind(provider);
+            if (!dependency || !killCandidate) return undefined;
+            return {
+              proxyApiUrl: dependency.proxyApiUrl,
+              proxyName: FEATURES_PROXY,
+              killCandidate: async () => {
+                await killCandidate(layerName);
+              },
+              restartCandidate: async () => {
+                await provider.restart(layerName);
+              },
+            };
           },
-          input.gate,
-        );
+          drillReports: () => ({ dir: paths.drills }),
+          knownGood: () => env.knownGood ?? null,
+        });
       });
     },
 

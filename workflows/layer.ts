@@ -3,7 +3,6 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  executeChild,
   getExternalWorkflowHandle,
   isCancellation,
   patched,
@@ -16,10 +15,9 @@ import {
 import type { Activities } from '../activities';
 import { parseDuration } from '../src/domain/duration';
 import { describeGateFailure, type LayerInput, type LayerResult } from '../src/domain/promotion';
-import { seedRunWorkflowId, seedsGateResult, type SeedRunResult } from '../src/domain/seeds';
 import type { DataSummary, GateResult, LayerPhase } from '../src/domain/status';
-import { seedRun } from './seed-run';
-import type { Release } from '../src/providers/types';
+import { runGates } from './gates';
+import type { Release } from '../src/domain/release';
 import { type LayerDecision, type LayerProgress, layerDecisionSignal, layerProgressSignal } from './messages';
 import { PHASE_KEY } from './search-attributes';
 import { environmentLease } from './lease';
@@ -123,14 +121,12 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       await report({ running: deployed.running });
 
       await report({ phase: 'testing' });
-      for (const gate of spec.gates) {
-        const result =
-          gate.type === 'seeds' && spec.seeds
-            ? await runSeeds(input, gate, spec.seeds)
-            : await activities.runGate({ layer: spec, candidate, gate });
-        gates.push(result);
-        await report({ gate: result });
-      }
+      await runGates(activities, input, {
+        onResult: async (result) => {
+          gates.push(result);
+          await report({ gate: result });
+        },
+      });
       const failed = gates.find((g) => !g.passed);
       if (failed) {
         failure = describeGateFailure(failed);
@@ -182,29 +178,6 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   // Held or still queued: either way, let the next one have the layer.
   await lease.release();
   return { layer: spec.name, outcome, phase, running, gates, failure };
-}
-
-/** Runs the layer's seeds as child workflows, side by side, and judges their mean and spread. */
-async function runSeeds(
-  input: LayerInput,
-  gate: LayerInput['layer']['gates'][number],
-  seeds: number[],
-): Promise<GateResult> {
-  const layerId = workflowInfo().workflowId;
-  const settled = await Promise.allSettled(
-    seeds.map((seed) =>
-      executeChild(seedRun, {
-        workflowId: seedRunWorkflowId(layerId, seed),
-        args: [{ promotionId: input.promotionId, layer: input.layer, candidate: input.candidate, seed, gate }],
-      }),
-    ),
-  );
-  const runs: SeedRunResult[] = settled.map((s, i) =>
-    s.status === 'fulfilled'
-      ? s.value
-      : { seed: seeds[i], value: null, detail: rootCause(s.reason) ?? String(s.reason) },
-  );
-  return seedsGateResult(gate, runs);
 }
 
 /** The data summary a data-plane refusal carries in its details, if the failure is one. */

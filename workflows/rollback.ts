@@ -1,8 +1,9 @@
-import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { LayerSpec } from '../src/domain/ladder';
 import { describeGateFailure } from '../src/domain/promotion';
 import type { GateResult } from '../src/domain/status';
+import { runGates } from './gates';
 import { environmentLease } from './lease';
 import { ACTIVITY_OPTIONS } from './activity-options';
 
@@ -40,8 +41,12 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
     const rolled = await activities.rollbackEnvironment({ layer: input.layer, to: target.release });
     await lease.record('rolled-back', rolled.running, target.release.digest, `${input.actor}: ${input.reason}`);
     const candidate = await activities.releaseCandidate({ layer: input.layer.name, digest: target.release.digest });
-    const gates: GateResult[] = [];
-    for (const gate of input.layer.gates) gates.push(await activities.runGate({ layer: input.layer, candidate, gate }));
+    // A gate the workflow computes (seeds) is computed again here, with this rollback's own children.
+    const gates = await runGates(
+      activities,
+      { promotionId: id, layer: input.layer, candidate },
+      { computesWorkflowGates: () => patched('rollback-computes-workflow-gates') },
+    );
     const failed = gates.find((g) => !g.passed);
     const base = { id, layer: input.layer.name, from: target.from, to: target.release.version, gates };
     if (failed) return { ...base, state: 'failed', reason: describeGateFailure(failed) };

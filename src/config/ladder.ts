@@ -13,7 +13,7 @@ import {
   type LayerSpec,
   type RollbackPolicy,
 } from '../domain/ladder';
-import { gateRegistry, gateTypes } from '../gates/registry';
+import { gateConfigs, gateTypes } from '../gates/configs';
 import {
   ConfigError,
   type ConfigIssue,
@@ -187,7 +187,7 @@ const gateSchema = z
     options: z.unknown().optional(),
   })
   .transform((entry, ctx): GateSpec => {
-    const gate = Object.hasOwn(gateRegistry, entry.type) ? gateRegistry[entry.type] : undefined;
+    const gate = Object.hasOwn(gateConfigs, entry.type) ? gateConfigs[entry.type] : undefined;
     if (!gate) {
       ctx.addIssue({
         code: 'custom',
@@ -387,21 +387,6 @@ function dataIssues(document: Record<string, unknown>): Located[] {
         });
       else seen.set(seed, i);
     });
-    const seedsGates = asArray(layer.gates)
-      .map((g, i) => ({ gate: asRecord(g), i }))
-      .filter(({ gate }) => gate?.type === 'seeds');
-    if (layer.seeds === undefined) {
-      for (const { i } of seedsGates)
-        found.push({
-          path: ['layers', index, 'gates', i, 'type'],
-          message: 'a seeds gate needs the layer to declare `seeds: [...]`',
-        });
-    } else if (seedsGates.length === 0) {
-      found.push({
-        path: ['layers', index, 'seeds'],
-        message: 'many seeds need a gate of type `seeds` to judge their mean and spread',
-      });
-    }
     if (layer.seeds !== undefined && !data) {
       found.push({
         path: ['layers', index, 'seeds'],
@@ -409,6 +394,33 @@ function dataIssues(document: Record<string, unknown>): Located[] {
       });
     }
   });
+  return found;
+}
+
+/**
+ * The layer fields gates declare they need (`layerFields` in each gate's config): a gate whose
+ * field is missing, and a field no gate of the layer uses.
+ */
+function gateLayerFieldIssues(layer: Record<string, unknown>, index: number): Located[] {
+  const found: Located[] = [];
+  const gates = asArray(layer.gates).map((g) => asRecord(g));
+  const rulesOf = (type: unknown) =>
+    typeof type === 'string' && Object.hasOwn(gateConfigs, type) ? (gateConfigs[type].layerFields ?? []) : [];
+  gates.forEach((gate, i) => {
+    for (const rule of rulesOf(gate?.type)) {
+      if (layer[rule.field] === undefined)
+        found.push({ path: ['layers', index, 'gates', i, 'type'], message: rule.missing });
+    }
+  });
+  const used = new Set(gates.flatMap((gate) => rulesOf(gate?.type).map((rule) => rule.field)));
+  const reported = new Set<string>();
+  for (const config of Object.values(gateConfigs)) {
+    for (const rule of config.layerFields ?? []) {
+      if (layer[rule.field] === undefined || used.has(rule.field) || reported.has(rule.field)) continue;
+      reported.add(rule.field);
+      found.push({ path: ['layers', index, rule.field], message: rule.unused });
+    }
+  }
   return found;
 }
 
@@ -435,6 +447,7 @@ function crossFieldIssues(document: Record<string, unknown>): ConfigIssue[] {
     found.push(...duplicateNames(gatesPath, gates, 'gate name'));
     const approval = asRecord(layer.approval);
     if (approval) found.push(...approvalIssues(approval, ['layers', layerIndex, 'approval']));
+    found.push(...gateLayerFieldIssues(layer, layerIndex));
   });
   return found.map(({ path, message }) => ({ path: formatPath(path), message }));
 }
@@ -531,23 +544,11 @@ function byLayer(a: ConfigIssue, b: ConfigIssue): number {
 /** Reads and validates a ladder.yaml. Throws ConfigError, naming the file, for anything wrong with it. */
 export function loadLadder(file: string): LadderSpec {
   const ladder = parseLadder(readConfigFile(file), file);
-  // A recorded request log named in a load profile is relative to the ladder file: make it
-  // absolute here, so the worker (whatever its working directory) reads the right file.
+  // File paths in a gate's options (a recorded request log, a profile) are relative to the ladder
+  // file: make them absolute here, so the worker (whatever its working directory) reads the right file.
+  const resolve = (target: string) => path.resolve(path.dirname(file), target);
   for (const layer of ladder.layers) {
-    for (const gate of layer.gates) {
-      // So is the profile an expectations gate compares distributions against.
-      if (
-        gate.type === 'expectations' &&
-        typeof gate.options.profile === 'string' &&
-        !path.isAbsolute(gate.options.profile)
-      ) {
-        gate.options.profile = path.resolve(path.dirname(file), gate.options.profile);
-      }
-      const requests = (gate.options.load as { requests?: { source?: string; file?: string } } | undefined)?.requests;
-      if (requests?.source === 'replay' && requests.file && !path.isAbsolute(requests.file)) {
-        requests.file = path.resolve(path.dirname(file), requests.file);
-      }
-    }
+    for (const gate of layer.gates) gateConfigs[gate.type]?.resolvePaths?.(gate.options, resolve);
   }
   return ladder;
 }

@@ -1,35 +1,19 @@
 import { request } from 'undici';
-import { z } from 'zod';
 import { ToxiproxyClient } from '../chaos/client';
-import { applyFault, describeFault, faultSchema } from '../chaos/faults';
-import { DURATION_HINT, parseDuration } from '../domain/duration';
-import { loadProfileSchema } from '../load/profile';
+import { applyFault, describeFault } from '../chaos/faults';
+import { parseDuration } from '../domain/duration';
 import { environmentBodies } from '../load/requests';
 import { storedLoadRun } from './slo';
-import type { GateContext, GateDefinition } from './types';
+import { type ChaosOptions, chaosConfig } from './chaos.config';
+import type { GateBase, MeasuredGate } from './types';
 
 // Chaos: a real fault between the candidate and its dependency (Toxiproxy), or the candidate's
 // process killed, while a load runs. Passes only when the error rate and p99 stay within the
 // degradation budget while the fault holds, and the candidate is back to normal (healthy,
 // undegraded answers) within `recovery` after the fault is lifted.
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, { message: `expected ${DURATION_HINT}` });
-const options = z.strictObject({
-  fault: faultSchema,
-  load: loadProfileSchema,
-  budget: z.strictObject({
-    /** Error rate tolerated while the fault holds, 0..1. */
-    errorRate: z.number().min(0).max(1),
-    /** p99 latency (ms) tolerated while the fault holds. */
-    p99: z.number().positive(),
-  }),
-  /** How soon after the fault is lifted answers must be normal again. */
-  recovery: duration.default('5s'),
-});
-
-export type ChaosOptions = z.infer<typeof options>;
 
 /** Time until one request answers 200 without the degraded mark, polling every 25 ms. */
-async function timeToNormal(ctx: GateContext, limitMs: number): Promise<number | null> {
+async function timeToNormal(ctx: GateBase, limitMs: number): Promise<number | null> {
   const body = environmentBodies({
     dbPath: ctx.dbPath,
     input: ctx.candidate.input,
@@ -59,23 +43,13 @@ async function timeToNormal(ctx: GateContext, limitMs: number): Promise<number |
 
 const pct = (x: number) => `${Math.round(x * 10_000) / 100}%`;
 
-export const chaosGate: GateDefinition<ChaosOptions> = {
-  type: 'chaos',
-  description:
-    'error rate and p99 under a real fault of the dependency (or the candidate killed), and the recovery time',
-  config: z.strictObject({ threshold: z.undefined().optional(), options }),
+export const chaosGate: MeasuredGate<ChaosOptions, 'chaos' | 'loadRuns'> = {
+  ...chaosConfig,
+  needs: ['chaos', 'loadRuns'],
   async run(ctx, spec) {
     const { fault, budget } = spec.options;
     const recoveryMs = parseDuration(spec.options.recovery)!;
     const base = { name: spec.name, type: spec.type, threshold: budget.p99, unit: 'ms' };
-    if (!ctx.chaos) {
-      return {
-        ...base,
-        passed: false,
-        value: null,
-        detail: 'this environment has no fault-injection proxy (provider without chaos support)',
-      };
-    }
     const chaos = ctx.chaos;
     let undo: () => Promise<void>;
     if (fault.type === 'kill-candidate') {

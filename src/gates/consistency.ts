@@ -1,20 +1,10 @@
-import { z } from 'zod';
 import type { FeatureSpec } from '../domain/ladder';
 import { type EnvironmentDb, openReadOnly, quoteIdentifier, tableColumns } from '../envdb/sqlite';
-import type { GateDefinition } from './types';
+import { type ConsistencyOptions, consistencyConfig, consistencyOptions } from './consistency.config';
+import type { MeasuredGate } from './types';
 
 // Data consistency: row count, nulls and ranges of the seeded table against the layer's seed
 // settings and the candidate's declared input ranges. Measured value: violations found.
-const options = z.strictObject({
-  /** Minimum rows expected; defaults to the layer's seed.rows. */
-  minRows: z.number().int().positive().optional(),
-  /** Largest tolerated fraction of nulls in a non-nullable column. */
-  maxNullRate: z.number().min(0).max(1).default(0),
-  /** Check values against the min/max/enum of the candidate's input schema. */
-  checkRanges: z.boolean().default(true),
-});
-
-export type ConsistencyOptions = z.infer<typeof options>;
 
 /** The label is checked like a non-nullable 0/1 column: the quality gate needs exactly that. */
 const LABEL_SPEC: FeatureSpec = { type: 'boolean', required: true, nullable: false };
@@ -112,17 +102,13 @@ function findViolations(
   return { violations, rows };
 }
 
-export const consistencyGate: GateDefinition<ConsistencyOptions> = {
-  type: 'consistency',
-  description: 'row count, null rate and value ranges of the seeded data',
-  config: z.strictObject({
-    threshold: z.number().int().min(0).optional(),
-    options: options.default(options.parse({})),
-  }),
+export const consistencyGate: MeasuredGate<ConsistencyOptions> = {
+  ...consistencyConfig,
+  needs: [],
   // One violation per failed check: the row count, a column's null rate, a column's range.
   async run(ctx, spec) {
     ctx.signal.throwIfAborted();
-    const opts = options.parse(spec.options ?? {});
+    const opts = consistencyOptions.parse(spec.options ?? {});
     const threshold = spec.threshold ?? 0;
     const minRows = opts.minRows ?? ctx.layer.seed.rows;
     const { table, label, features } = ctx.candidate.input;

@@ -1,25 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
-import { DRILL_SCENARIOS, type DrillReport } from '../domain/drill';
-import { DURATION_HINT, parseDuration } from '../domain/duration';
-import type { GateDefinition } from './types';
+import type { DrillReport } from '../domain/drill';
+import { parseDuration } from '../domain/duration';
+import { type DrillPassedWithinOptions, drillPassedWithinConfig } from './drill-passed-within.config';
+import type { MeasuredGate } from './types';
 
 // A recent passing DR drill as a requirement for promotion into the layer. Reads the drill
 // reports kept under $STRATA_HOME/drills. Measured value: hours since the newest passing drill;
 // threshold: the allowed age in hours.
-const options = z.strictObject({
-  within: z.string().refine((s) => (parseDuration(s) ?? 0) > 0, { message: `expected ${DURATION_HINT}` }),
-  /** Only drills of this scenario count (any scenario when absent). */
-  scenario: z.enum(DRILL_SCENARIOS).optional(),
-  /**
-   * The first promotion into a layer has no environment to drill yet: let it through (true,
-   * default) — drills are required from the next promotion on — or not (false).
-   */
-  bootstrap: z.boolean().default(true),
-});
-
-export type DrillPassedWithinOptions = z.infer<typeof options>;
 
 const HOUR_MS = 3_600_000;
 
@@ -42,16 +30,15 @@ export function passingDrills(drillsDir: string, layer: string, scenario?: strin
   return reports.sort((a, b) => (a.timeline.verifiedAt < b.timeline.verifiedAt ? -1 : 1));
 }
 
-export const drillPassedWithinGate: GateDefinition<DrillPassedWithinOptions> = {
-  type: 'drill-passed-within',
-  description: 'a DR drill of the layer passed (RTO and RPO met) within the given time',
-  config: z.strictObject({ threshold: z.undefined().optional(), options }),
+export const drillPassedWithinGate: MeasuredGate<DrillPassedWithinOptions, 'drillReports' | 'knownGood'> = {
+  ...drillPassedWithinConfig,
+  needs: ['drillReports', 'knownGood'],
   async run(ctx, spec) {
     const withinMs = parseDuration(spec.options.within)!;
     const threshold = Math.round((withinMs / HOUR_MS) * 100) / 100;
     const base = { name: spec.name, type: spec.type, threshold, unit: 'h' };
     const what = spec.options.scenario ? `${spec.options.scenario} drill` : 'drill';
-    const latest = passingDrills(ctx.drillsDir ?? '', ctx.layer.name, spec.options.scenario).at(-1);
+    const latest = passingDrills(ctx.drillReports.dir, ctx.layer.name, spec.options.scenario).at(-1);
     if (!latest) {
       if (spec.options.bootstrap && ctx.knownGood === null) {
         return {

@@ -1,23 +1,14 @@
 import { performance } from 'node:perf_hooks';
-import { z } from 'zod';
 import type { GateResult } from '../domain/status';
 import { percentile, roundTo } from './metrics';
 import { PredictClient } from './predict-client';
 import { type FeatureRecord, readRecords } from '../envdb/records';
 import { openReadOnly } from '../envdb/sqlite';
-import type { GateDefinition } from './types';
+import { type LatencyOptions, latencyConfig, latencyOptions } from './latency.config';
+import type { GateContext, MeasuredGate } from './types';
 
 // Latency: percentile of N real HTTP requests to the running candidate. Passes when the
 // measured percentile (ms) <= threshold.
-const options = z.strictObject({
-  requests: z.number().int().min(1).max(100_000).default(200),
-  percentile: z.number().gt(0).max(100).default(95),
-  concurrency: z.number().int().min(1).max(256).default(4),
-  /** Per-request timeout; a timed-out request counts as an error. */
-  timeoutMs: z.number().int().positive().default(2000),
-});
-
-export type LatencyOptions = z.infer<typeof options>;
 
 /** More failed requests than this fraction fail the gate, whatever the percentile. */
 export const MAX_ERROR_RATE = 0.01;
@@ -25,7 +16,7 @@ export const MAX_ERROR_RATE = 0.01;
 const SAMPLE_RECORDS = 1000;
 const HEARTBEAT_EVERY_MS = 1000;
 
-function readSample(dbPath: string, ctx: Parameters<GateDefinition['run']>[0], size: number): FeatureRecord[] {
+function readSample(dbPath: string, ctx: GateContext, size: number): FeatureRecord[] {
   const db = openReadOnly(dbPath);
   try {
     return Array.from(readRecords(db, ctx.candidate.input, { withLabel: false, limit: size }), (r) => r.record);
@@ -41,13 +32,12 @@ function summariseErrors(errors: Map<string, number>): string {
   return shown.join('; ');
 }
 
-export const latencyGate: GateDefinition<LatencyOptions> = {
-  type: 'latency',
-  description: 'p95 (or another percentile) of N real HTTP requests, in milliseconds',
-  config: z.strictObject({ threshold: z.number().positive(), options: options.default(options.parse({})) }),
+export const latencyGate: MeasuredGate<LatencyOptions> = {
+  ...latencyConfig,
+  needs: [],
   async run(ctx, spec) {
     ctx.signal.throwIfAborted();
-    const opts = options.parse(spec.options ?? {});
+    const opts = latencyOptions.parse(spec.options ?? {});
     const threshold = spec.threshold ?? null;
     const label = `p${opts.percentile}`;
     const result = { name: spec.name, type: spec.type, threshold, unit: 'ms' };

@@ -1,24 +1,13 @@
-import { z } from 'zod';
 import type { GateResult } from '../domain/status';
 import { accuracy, auc, type BinaryLabel, roundTo } from './metrics';
 import { PredictClient } from './predict-client';
 import { type FeatureRecord, readRecords } from '../envdb/records';
 import { openReadOnly } from '../envdb/sqlite';
-import type { GateDefinition } from './types';
+import { type QualityOptions, qualityConfig, qualityOptions } from './quality.config';
+import type { MeasuredGate } from './types';
 
 // Model quality: scores every labelled record of the environment by calling the running
 // candidate over HTTP, then computes AUC or accuracy. Passes when value >= threshold.
-const options = z.strictObject({
-  metric: z.enum(['auc', 'accuracy']).default('auc'),
-  /** Decision threshold on the score for accuracy. */
-  cutoff: z.number().min(0).max(1).default(0.5),
-  /** Records per /predict request. */
-  batchSize: z.number().int().min(1).max(10_000).default(500),
-  /** Score at most this many records (all when absent). */
-  limit: z.number().int().positive().optional(),
-});
-
-export type QualityOptions = z.infer<typeof options>;
 
 /** Per-batch bound, so a hung candidate fails the gate instead of holding the activity forever. */
 const BATCH_TIMEOUT_MS = 60_000;
@@ -29,13 +18,12 @@ function asLabel(value: unknown): BinaryLabel | null {
   return null;
 }
 
-export const qualityGate: GateDefinition<QualityOptions> = {
-  type: 'quality',
-  description: 'AUC or accuracy of the running candidate on the labelled records of the environment',
-  config: z.strictObject({ threshold: z.number().min(0).max(1), options: options.default(options.parse({})) }),
+export const qualityGate: MeasuredGate<QualityOptions> = {
+  ...qualityConfig,
+  needs: [],
   async run(ctx, spec) {
     ctx.signal.throwIfAborted();
-    const opts = options.parse(spec.options ?? {});
+    const opts = qualityOptions.parse(spec.options ?? {});
     const threshold = spec.threshold ?? null;
     const result = { name: spec.name, type: spec.type, threshold, unit: opts.metric };
     const unmeasured = (detail: string): GateResult => ({ ...result, passed: false, value: null, detail });

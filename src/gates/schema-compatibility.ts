@@ -1,8 +1,8 @@
-import { z } from 'zod';
 import type { FeatureSpec, FeatureType } from '../domain/ladder';
 import type { GateCheck, GateResult } from '../domain/status';
 import { type EnvironmentDb, openReadOnly, quoteIdentifier, type TableColumn, tableColumns } from '../envdb/sqlite';
-import type { GateDefinition } from './types';
+import { schemaCompatibilityConfig } from './schema-compatibility.config';
+import type { MeasuredGate } from './types';
 
 // The candidate's input schema against the environment's table, with schema-registry rules
 // (Confluent's BACKWARD compatibility): the table is the writer, the candidate the reader. A
@@ -12,11 +12,6 @@ import type { GateDefinition } from './types';
 // (`typeof()` counts), because SQLite lets any column hold any value.
 //
 // Measured value: the number of failed rules (threshold 0). One check per rule applied.
-
-const config = z.strictObject({
-  threshold: z.number().int().min(0).optional(),
-  options: z.strictObject({}).default({}),
-});
 
 export type CompatibilityRule =
   | 'removed-required-column'
@@ -247,11 +242,9 @@ function summarize(table: string, results: RuleResult[]): string {
   return `compatible with ${table}${notes.length ? ` (${notes.join(', ')})` : ''}`;
 }
 
-export const schemaCompatibilityGate: GateDefinition<Record<string, never>> = {
-  type: 'schema-compatibility',
-  description:
-    "the environment's table can be read by the candidate's input schema (backward compatibility: no removed required column, no narrowed type, no unexpected nulls)",
-  config,
+export const schemaCompatibilityGate: MeasuredGate<Record<string, never>> = {
+  ...schemaCompatibilityConfig,
+  needs: [],
   async run(ctx, spec) {
     ctx.signal.throwIfAborted();
     const threshold = spec.threshold ?? 0;

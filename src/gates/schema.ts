@@ -1,14 +1,10 @@
-import { z } from 'zod';
 import type { FeatureType } from '../domain/ladder';
 import { type Affinity, openReadOnly, type TableColumn, tableColumns } from '../envdb/sqlite';
-import type { GateDefinition } from './types';
+import { schemaConfig } from './schema.config';
+import type { MeasuredGate } from './types';
 
 // Seeded schema vs the candidate's input schema: every required feature exists in the table
 // with a compatible column type. Measured value: number of incompatibilities (threshold 0).
-const config = z.strictObject({
-  threshold: z.number().int().min(0).optional(),
-  options: z.strictObject({}).default({}),
-});
 
 /** Column affinities that can hold each feature type (affinity rules: src/envdb/sqlite.ts). */
 const COMPATIBLE: Record<FeatureType, readonly Affinity[]> = {
@@ -26,10 +22,9 @@ function isCompatible(type: FeatureType, column: TableColumn): boolean {
 
 const describeType = (c: TableColumn): string => c.declaredType.trim() || 'no declared type';
 
-export const schemaGate: GateDefinition<Record<string, never>> = {
-  type: 'schema',
-  description: "the environment's table has every column of the candidate's input schema, with a compatible type",
-  config,
+export const schemaGate: MeasuredGate<Record<string, never>> = {
+  ...schemaConfig,
+  needs: [],
   async run(ctx, spec) {
     ctx.signal.throwIfAborted();
     const threshold = spec.threshold ?? 0;

@@ -1,27 +1,16 @@
-import path from 'node:path';
-import { z } from 'zod';
 import { runLoad } from '../load/generator';
-import { intendedCount, type LoadProfile, loadProfileSchema } from '../load/profile';
+import { intendedCount, type LoadProfile } from '../load/profile';
 import { environmentBodies, replayBodies } from '../load/requests';
-import { newRunId, RunStore } from '../load/runs';
-import type { GateContext, GateDefinition } from './types';
+import { type SloOptions, sloConfig } from './slo.config';
+import type { GateContext, MeasuredGate } from './types';
 
 // SLOs under representative load: an open-model run (src/load) against the running candidate;
 // passes when p99 <= threshold (ms), the error rate <= errorRate and the achieved rate >=
 // achievedRate % of the target. The run is stored under $STRATA_HOME/runs/<id> (replayable).
-const options = z.strictObject({
-  load: loadProfileSchema,
-  /** Largest tolerated error rate, 0..1. */
-  errorRate: z.number().min(0).max(1).default(0.01),
-  /** Smallest tolerated achieved rate, percent of the target rate. */
-  achievedRate: z.number().gt(0).max(100).default(95),
-});
-
-export type SloOptions = z.infer<typeof options>;
 
 /** Runs the profile against the candidate and stores the run. Shared by the slo and chaos gates. */
-export async function storedLoadRun(ctx: GateContext, profile: LoadProfile, extra: { note?: string } = {}) {
-  const runId = ctx.runId ?? newRunId();
+export async function storedLoadRun(ctx: GateContext<'loadRuns'>, profile: LoadProfile, extra: { note?: string } = {}) {
+  const { runId, store } = ctx.loadRuns;
   const bodies =
     profile.requests.source === 'replay'
       ? replayBodies(profile.requests.file)
@@ -40,8 +29,7 @@ export async function storedLoadRun(ctx: GateContext, profile: LoadProfile, extr
     signal: ctx.signal,
     onProgress: (p) => ctx.heartbeat(p),
   });
-  const home = ctx.home ?? path.dirname(path.dirname(path.dirname(ctx.dbPath)));
-  new RunStore(home).save({
+  store.save({
     id: runId,
     createdAt: results.startedAt,
     layer: ctx.layer.name,
@@ -51,7 +39,7 @@ export async function storedLoadRun(ctx: GateContext, profile: LoadProfile, extr
     target: ctx.url,
     results,
     ...(extra.note ? { note: extra.note } : {}),
-  } as Parameters<RunStore['save']>[0]);
+  } as Parameters<typeof store.save>[0]);
   // Cancelled (the promotion was aborted): the partial run is stored; the gate has no verdict.
   if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('cancelled');
   return { runId, results };
@@ -59,10 +47,9 @@ export async function storedLoadRun(ctx: GateContext, profile: LoadProfile, extr
 
 const pct = (x: number) => `${Math.round(x * 10_000) / 100}%`;
 
-export const sloGate: GateDefinition<SloOptions> = {
-  type: 'slo',
-  description: 'p99 latency, error rate and achieved rate of a representative open-model load run',
-  config: z.strictObject({ threshold: z.number().positive(), options }),
+export const sloGate: MeasuredGate<SloOptions, 'loadRuns'> = {
+  ...sloConfig,
+  needs: ['loadRuns'],
   async run(ctx, spec) {
     const { runId, results } = await storedLoadRun(ctx, spec.options.load);
     const p99 = results.latencyMs.p99;

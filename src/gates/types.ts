@@ -1,9 +1,11 @@
-import type { z } from 'zod';
 import type { CandidateRef, GateSpec, LayerSpec } from '../domain/ladder';
+import type { Release } from '../domain/release';
 import type { GateResult } from '../domain/status';
+import type { RunStore } from '../load/runs';
+import type { GateConfig } from './config-types';
 
-/** What a gate may look at: the layer's environment as deployed, and the candidate in it. */
-export interface GateContext {
+/** What every measured gate gets: the layer's environment as deployed, and the candidate in it. */
+export interface GateBase {
   layer: LayerSpec;
   candidate: CandidateRef;
   /** Absolute path of the environment's SQLite database. */
@@ -14,34 +16,66 @@ export interface GateContext {
   heartbeat: (detail?: unknown) => void;
   /** Aborted when the activity is cancelled; gates stop promptly. */
   signal: AbortSignal;
-  /** $STRATA_HOME/drills, where DR drill reports are kept (for gates about drills). */
-  drillsDir?: string;
-  /** The environment's known-good version before this promotion (null: the first promotion). */
-  knownGood?: string | null;
-  /** $STRATA_HOME, where load runs are stored (runs/<id>). */
-  home?: string;
-  /** A run id that stays the same when the activity is retried (a retry replaces, never adds, a run). */
-  runId?: string;
-  /** The environment's fault-injection handles, for chaos gates. */
-  chaos?: {
-    /** Toxiproxy's API and the proxy between the candidate and its dependency. */
-    proxyApiUrl: string;
-    proxyName: string;
-    /** SIGKILL the candidate's process. */
-    killCandidate(): Promise<void>;
-    /** Start the candidate again (what a supervisor does); resolves when healthy. */
-    restartCandidate(): Promise<void>;
-  };
+}
+
+/** The environment's fault-injection handles. */
+export interface ChaosHandles {
+  /** Toxiproxy's API and the proxy between the candidate and its dependency. */
+  proxyApiUrl: string;
+  proxyName: string;
+  /** SIGKILL the candidate's process. */
+  killCandidate(): Promise<void>;
+  /** Start the candidate again (what a supervisor does); resolves when healthy. */
+  restartCandidate(): Promise<void>;
 }
 
 /**
- * One gate type: its name, the zod schema of its `threshold` and `options` in ladder.yaml, and
- * its run function. Kept one file per gate, like Kargo's promotion steps.
+ * Everything beyond the base a gate may ask for (Kargo's RequiredCapabilities). A gate declares
+ * the keys it needs in `needs`; the engine (src/gates/engine.ts) hands it exactly those.
  */
-export interface GateDefinition<Options extends Record<string, unknown> = Record<string, unknown>> {
-  type: string;
-  description: string;
-  /** Validates `{ threshold, options }` of a gate entry; defaults filled in. */
-  config: z.ZodType<{ threshold?: number; options: Options }>;
-  run(ctx: GateContext, spec: GateSpec & { options: Options }): Promise<GateResult>;
+export interface GateCapabilities {
+  /** Where load runs are stored ($STRATA_HOME/runs), and this run's id: the same on every retry of the activity, so a retry replaces its run instead of adding one. */
+  loadRuns: { runId: string; store: RunStore };
+  /** Fault injection between the candidate and its dependency, and the candidate's process. */
+  chaos: ChaosHandles;
+  /** The folder of DR drill reports ($STRATA_HOME/drills). */
+  drillReports: { dir: string };
+  /** The environment's known-good release before this promotion (null: the first promotion). */
+  knownGood: Release | null;
+}
+
+export type GateNeed = keyof GateCapabilities;
+export const GATE_NEEDS: readonly GateNeed[] = ['loadRuns', 'chaos', 'drillReports', 'knownGood'];
+
+/** What a gate's run() sees: the base, and only the capabilities it declared. */
+export type GateContext<Needs extends GateNeed = never> = GateBase & Pick<GateCapabilities, Needs>;
+
+/**
+ * A gate measured by an activity: its config (name, schema, layer rules; light, in
+ * `<gate>.config.ts`), what it needs, and its run function. One file per gate, like Kargo's
+ * promotion steps.
+ */
+export interface MeasuredGate<
+  Options extends Record<string, unknown>,
+  Needs extends GateNeed = never,
+> extends GateConfig<Options> {
+  needs: readonly Needs[];
+  run(ctx: GateContext<Needs>, spec: GateSpec & { options: Options }): Promise<GateResult>;
+}
+
+/**
+ * A gate the workflow computes itself from what its children report (`seeds`). It has no run():
+ * `workflows/gates.ts` holds its computation, and the runGate activity refuses it.
+ */
+export interface WorkflowComputedGate<Options extends Record<string, unknown>> extends GateConfig<Options> {
+  computedByWorkflow: true;
+}
+
+export type GateDefinition<Options extends Record<string, unknown> = Record<string, unknown>> =
+  MeasuredGate<Options, GateNeed> | WorkflowComputedGate<Options>;
+
+export function isMeasured<Options extends Record<string, unknown>>(
+  gate: GateDefinition<Options>,
+): gate is MeasuredGate<Options, GateNeed> {
+  return !gate.computedByWorkflow && 'run' in gate;
 }

@@ -11,7 +11,8 @@ import { seedTransactions } from '../data/transactions';
 import { strataPaths } from '../paths';
 import { writeFileAtomically } from '../tools/files';
 import { processAlive, signalProcessTree, waitForExit } from '../tools/processes';
-import type { EnvironmentInfo, Provider, Release } from './types';
+import type { Release } from '../domain/release';
+import type { EnvironmentInfo, Provider } from './types';
 import { type DependencyState, ensureDependency, featuresUrl, proxyApiUrl, stopDependency } from './dependency';
 
 /** What the local provider remembers about one environment, in envs/<layer>/state.json. */

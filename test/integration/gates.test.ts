@@ -11,7 +11,7 @@ import { consistencyGate } from '../../src/gates/consistency';
 import { latencyGate } from '../../src/gates/latency';
 import { qualityGate } from '../../src/gates/quality';
 import { schemaGate } from '../../src/gates/schema';
-import type { GateContext, GateDefinition } from '../../src/gates/types';
+import type { GateContext, MeasuredGate } from '../../src/gates/types';
 import {
   deadPort,
   loadExampleCandidate,
@@ -51,7 +51,7 @@ function context(overrides: Partial<GateContext> = {}): GateContext {
 
 /** Runs a gate the way the activity will: its entry validated by the gate's own schema first. */
 async function runGate<O extends Record<string, unknown>>(
-  gate: GateDefinition<O>,
+  gate: MeasuredGate<O>,
   entry: { threshold?: number; options?: Record<string, unknown> },
   ctx: GateContext,
 ) {

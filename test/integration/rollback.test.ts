@@ -89,6 +89,6 @@ describe('manual rollback (real dev server)', () => {
       const child = await client.workflow.getHandle(`${id}.seed-${seed}`).describe();
       expect(child.status.name).toBe('COMPLETED');
     }
-    expect((await suite.worker.provider.describe('fidelity'))!.running!.version).toBe('1.0.0');
+    expect((await suite.worker.provider.describe('fidelity'))!.running).toBe('1.0.0');
   });
 });

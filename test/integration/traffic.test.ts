@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseLadder } from '../../src/config/ladder';
-import { RunStore } from '../../src/load/runs';
+import { newRunId, RunStore } from '../../src/load/runs';
 import { sloGate } from '../../src/gates/slo';
 import { freePort } from '../../src/providers/local';
 import { abort, getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
@@ -101,7 +101,7 @@ describe('traffic, SLO and chaos gates', () => {
         url: `http://127.0.0.1:${deadPort}`,
         heartbeat: () => {},
         signal: controller.signal,
-        home,
+        loadRuns: { runId: newRunId(), store: new RunStore(home) },
       },
       spec as never,
     );

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalProvider } from '../../../src/providers/local';
-import type { Release } from '../../../src/providers/types';
+import type { Release } from '../../../src/domain/release';
 
 // state.json written before the names settled: the known-good release was `promoted` (with
 // `promotedHistory`), `running` held a whole release, and the built-in population was `seed`.
