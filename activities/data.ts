@@ -5,7 +5,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { PiiSourceError } from '../src/data/pii/scan';
 import { populateFromSource, PopulationRefused, type PopulationReport } from '../src/data/populate';
 import type { LayerSpec } from '../src/domain/ladder';
-import type { DataSummary } from '../src/domain/status';
+import type { DataSummary } from '../src/domain/data';
 import { ConfigError } from '../src/validation/errors';
 import { type ActivityDeps, mustDescribe, variantDbPath, withHeartbeat } from './support';
 

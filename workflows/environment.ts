@@ -11,8 +11,13 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { parseDuration } from '../src/domain/duration';
-import { decideLease, emptyEnvironment, type EnvironmentState } from '../src/domain/environment';
-import { normalizeIdentity } from '../src/domain/identity';
+import {
+  decideHold,
+  decideLease,
+  emptyEnvironment,
+  type EnvironmentState,
+  type HoldRequest,
+} from '../src/domain/environment';
 import {
   type EnvironmentInput,
   environmentQuery,
@@ -104,36 +109,28 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     lastActivity = Date.now();
   });
 
+  /** Refusals of the hold, releaseHold and breakLease Updates fail the Update, never the workflow. */
+  const decide = (req: HoldRequest) => {
+    const decision = decideHold(state, req);
+    if (decision.kind === 'refused') throw ApplicationFailure.nonRetryable(decision.reason, decision.failure);
+    return decision;
+  };
+
   setHandler(holdUpdate, ({ actor, reason }) => {
-    const by = normalizeIdentity(String(actor ?? ''));
-    if (!by || !String(reason ?? '').trim()) {
-      throw ApplicationFailure.nonRetryable('a hold needs --as and --reason', 'HoldRefused');
-    }
-    if (state.hold)
-      throw ApplicationFailure.nonRetryable(
-        `layer ${state.layer} is already on hold by ${state.hold.by}`,
-        'HoldRefused',
-      );
-    state.hold = { by, reason: String(reason).trim(), at: now() };
+    const { by, reason: why } = decide({ action: 'hold', actor, reason });
+    state.hold = { by, reason: why, at: now() };
     return state.hold;
   });
 
   setHandler(breakLeaseUpdate, ({ actor, reason }) => {
-    const by = normalizeIdentity(String(actor ?? ''));
-    if (!by || !String(reason ?? '').trim())
-      throw ApplicationFailure.nonRetryable('breaking a lease needs --as and --reason', 'LeaseRefused');
-    if (!state.lease)
-      throw ApplicationFailure.nonRetryable(`layer ${state.layer} has no lease to break`, 'LeaseRefused');
-    const broken = state.lease.holder;
+    decide({ action: 'break-lease', actor, reason });
+    const broken = state.lease!.holder;
     passLeaseOn();
     return { broken };
   });
 
   setHandler(releaseHoldUpdate, ({ actor, reason }) => {
-    if (!state.hold) throw ApplicationFailure.nonRetryable(`layer ${state.layer} is not on hold`, 'HoldRefused');
-    if (!normalizeIdentity(String(actor ?? '')) || !String(reason ?? '').trim()) {
-      throw ApplicationFailure.nonRetryable('a release needs --as and --reason', 'HoldRefused');
-    }
+    decide({ action: 'release-hold', actor, reason });
     state.hold = null;
     return { released: true as const };
   });

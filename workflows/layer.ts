@@ -15,7 +15,8 @@ import {
 import type { Activities } from '../activities';
 import { parseDuration } from '../src/domain/duration';
 import { describeGateFailure, type LayerInput, type LayerResult } from '../src/domain/promotion';
-import type { DataSummary, GateResult, LayerPhase } from '../src/domain/status';
+import type { DataSummary } from '../src/domain/data';
+import type { GateResult, LayerPhase } from '../src/domain/status';
 import { runGates } from './gates';
 import type { Release } from '../src/domain/release';
 import { type LayerDecision, type LayerProgress, layerDecisionSignal, layerProgressSignal } from './messages';

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { DataSummary, LayerPhase, GateResult, PromotionStatus } from '../src/domain/status';
+import type { LayerProgress } from '../src/domain/promotion';
+import type { PromotionStatus } from '../src/domain/status';
 
 // Messages shared by workflows and clients. Clients import these, never the workflow bodies.
 
@@ -33,14 +34,7 @@ export const abortUpdate = defineUpdate<{ aborted: true }, [AbortRequest]>('abor
 export const statusQuery = defineQuery<PromotionStatus>('status');
 
 /** Child → parent: what a layer workflow is doing now. */
-export interface LayerProgress {
-  layer: string;
-  phase?: LayerPhase;
-  running?: string | null;
-  gate?: GateResult;
-  failure?: string;
-  data?: DataSummary;
-}
+export type { LayerProgress };
 export const layerProgressSignal = defineSignal<[LayerProgress]>('layerProgress');
 
 /** Parent → child: the approval decision (quorum reached, rejected) or an abort. */

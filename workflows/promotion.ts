@@ -4,6 +4,7 @@ import {
   ChildWorkflowHandle,
   condition,
   ParentClosePolicy,
+  patched,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -11,8 +12,9 @@ import {
 } from '@temporalio/workflow';
 import { evaluateApproval, type Decision } from '../src/domain/approval';
 import { normalizeIdentity } from '../src/domain/identity';
-import { layerWorkflowId, type LayerResult, type PromotionInput, type PromotionResult } from '../src/domain/promotion';
-import type { LayerStatus, PromotionState, PromotionStatus } from '../src/domain/status';
+import { layerWorkflowId, type PromotionInput, type PromotionResult } from '../src/domain/promotion';
+import { PromotionTracker } from '../src/domain/promotion-tracker';
+import { isTerminal, type LayerStatus, type PromotionState } from '../src/domain/status';
 import { layer as layerWorkflow } from './layer';
 import {
   ABORT_REFUSED,
@@ -26,7 +28,7 @@ import {
   rejectUpdate,
   statusQuery,
 } from './messages';
-import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, VERSION_KEY } from './search-attributes';
+import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, STATE_KEY, VERSION_KEY } from './search-attributes';
 
 /**
  * A promotion: one candidate climbs the given layers in order, each as a child `layer` workflow
@@ -36,54 +38,33 @@ import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, VERSION_KEY } from './search-attri
 export async function promotion(input: PromotionInput): Promise<PromotionResult> {
   const id = workflowInfo().workflowId;
   const initiator = normalizeIdentity(input.initiator);
-  const status: PromotionStatus = {
-    id,
-    candidate: { name: input.candidate.name, version: input.candidate.version, digest: input.candidate.digest },
-    initiator,
-    state: 'running',
-    layers: input.layers.map((l): LayerStatus => ({
-      name: l.name,
-      phase: 'pending',
-      running: null,
-      gates: [],
-      approval:
-        l.approval.mode === 'manual'
-          ? { required: l.approval.required, allowed: l.approval.approvers }
-          : { required: 0, allowed: [] },
-      approvals: [],
-    })),
-  };
+  const tracker = new PromotionTracker(id, input, initiator);
+  const status = tracker.status;
   const specs = new Map(input.layers.map((l) => [l.name, l]));
   const decided = new Set<string>();
   let current: { name: string; handle: ChildWorkflowHandle<typeof layerWorkflow> } | undefined;
   let abortRequest: { actor: string; reason: string } | undefined;
 
-  const setState = (state: PromotionState) => {
+  // Promotions started before StrataState existed keep their state in StrataPhase.
+  const stateKey = patched('strata-state-search-attribute') ? STATE_KEY : PHASE_KEY;
+  const setState = (state: PromotionState, reason?: string) => {
     if (status.state === state) return;
-    status.state = state;
-    upsertSearchAttributes([{ key: PHASE_KEY, value: state }]);
+    tracker.end(state, reason);
+    upsertSearchAttributes([{ key: stateKey, value: state }]);
   };
 
   setHandler(statusQuery, () => status);
 
   setHandler(layerProgressSignal, (p) => {
-    const l = status.layers.find((x) => x.name === p.layer);
-    if (!l) return;
-    if (p.phase) l.phase = p.phase;
-    if (p.running !== undefined) l.running = p.running;
-    if (p.gate) l.gates.push(p.gate);
-    if (p.failure) l.failure = p.failure;
-    if (p.data) l.data = p.data;
-    if (!['promoted', 'failed', 'aborted'].includes(status.state)) {
-      setState(status.layers.some((x) => x.phase === 'awaiting-approval') ? 'awaiting-approval' : 'running');
-    }
+    const state = tracker.applyProgress(p);
+    if (state) setState(state);
   });
 
   const decide = async (decision: Decision, req: ApprovalRequest): Promise<ApprovalReply> => {
     const actor = normalizeIdentity(String(req?.actor ?? ''));
     const reason = String(req?.reason ?? '').trim();
     const layerName = String(req?.layer ?? '').trim();
-    const l = status.layers.find((x) => x.name === layerName);
+    const l = tracker.layer(layerName);
     const spec = specs.get(layerName);
     if (!l || !spec) {
       throw ApplicationFailure.create({
@@ -104,7 +85,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     if (outcome.kind === 'refused' || outcome.kind === 'duplicate') {
       throw ApplicationFailure.create({ type: APPROVAL_REFUSED, nonRetryable: true, message: outcome.reason });
     }
-    l.approvals.push({ actor, decision, reason, at: new Date().toISOString() });
+    tracker.recordApproval(l.name, { actor, decision, reason, at: new Date().toISOString() });
     const required = spec.approval.mode === 'manual' ? spec.approval.required : 0;
     if (outcome.kind === 'rejected') {
       decided.add(l.name);
@@ -129,7 +110,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     if (!actor) throw refuse('an identity is required to abort (--as)');
     if (!reason) throw refuse('a reason is required to abort (--reason)');
     if (abortRequest) throw refuse(`promotion ${id} is already being aborted by ${abortRequest.actor}`);
-    if (['promoted', 'failed', 'aborted'].includes(status.state)) {
+    if (isTerminal(status.state)) {
       throw refuse(`promotion ${id} has already ended (${status.state})`);
     }
     abortRequest = { actor, reason };
@@ -139,7 +120,6 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     return { aborted: true as const };
   });
 
-  const results: LayerResult[] = [];
   for (const spec of input.layers) {
     if (abortRequest) break;
     upsertSearchAttributes([{ key: LAYER_KEY, value: spec.name }]);
@@ -161,42 +141,25 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
       await handle.signal(layerDecisionSignal, { kind: 'aborted', ...pendingAbort });
     }
     const result = await handle.result();
-    results.push(result);
-    const l = status.layers.find((x) => x.name === spec.name)!;
-    l.phase = result.phase;
-    l.running = result.running;
-    l.gates = result.gates;
-    if (result.failure) l.failure = result.failure;
+    tracker.applyLayerResult(result);
     current = undefined;
     if (result.outcome !== 'promoted') {
-      status.reason = `layer ${spec.name}: ${result.failure ?? result.outcome}`;
-      setState(result.outcome === 'aborted' ? 'aborted' : 'failed');
+      setState(
+        result.outcome === 'aborted' ? 'aborted' : 'failed',
+        `layer ${spec.name}: ${result.failure ?? result.outcome}`,
+      );
       break;
     }
   }
   if (abortRequest && status.state !== 'aborted' && status.state !== 'failed') {
-    status.reason = `aborted by ${abortRequest.actor}: ${abortRequest.reason}`;
-    setState('aborted');
-  } else if (status.state === 'running' || status.state === 'awaiting-approval') {
+    setState('aborted', `aborted by ${abortRequest.actor}: ${abortRequest.reason}`);
+  } else if (!isTerminal(status.state)) {
     setState('promoted');
   }
 
   // Let in-flight Update handlers reply before the workflow completes.
   await condition(allHandlersFinished);
-  return {
-    id,
-    state: status.state,
-    reason: status.reason,
-    layers: status.layers.map((l) => ({
-      name: l.name,
-      phase: l.phase,
-      running: l.running,
-      gates: l.gates,
-      approvals: l.approvals,
-      failure: l.failure,
-      ...(l.data ? { data: l.data } : {}),
-    })),
-  };
+  return tracker.toResult();
 }
 
 function countApprovals(l: LayerStatus): number {

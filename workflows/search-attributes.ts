@@ -4,6 +4,15 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const CANDIDATE_KEY = defineSearchAttributeKey('StrataCandidate', SearchAttributeType.KEYWORD);
 export const VERSION_KEY = defineSearchAttributeKey('StrataVersion', SearchAttributeType.KEYWORD);
 export const LAYER_KEY = defineSearchAttributeKey('StrataLayer', SearchAttributeType.KEYWORD);
+/** A layer's phase (layer workflows); promotions started before StrataState kept their state here too. */
 export const PHASE_KEY = defineSearchAttributeKey('StrataPhase', SearchAttributeType.KEYWORD);
+/** A promotion's state: running, awaiting-approval, promoted, failed, aborted. */
+export const STATE_KEY = defineSearchAttributeKey('StrataState', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTE_NAMES = [CANDIDATE_KEY.name, VERSION_KEY.name, LAYER_KEY.name, PHASE_KEY.name];
+export const SEARCH_ATTRIBUTE_NAMES = [
+  CANDIDATE_KEY.name,
+  VERSION_KEY.name,
+  LAYER_KEY.name,
+  PHASE_KEY.name,
+  STATE_KEY.name,
+];

@@ -3,7 +3,8 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToDate } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
 import type { PromotionInput, PromotionResult } from '../domain/promotion';
-import { type DataSummary, describeData, type GateResult } from '../domain/status';
+import { type DataSummary, describeData } from '../domain/data';
+import type { GateResult } from '../domain/status';
 import type { SeedRunResult } from '../domain/seeds';
 import { describeGateFailure } from '../domain/promotion';
 

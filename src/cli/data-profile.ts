@@ -14,7 +14,7 @@ import { writeFileAtomically } from '../tools/files';
 import { ApprovalRegistry, fileDigest } from '../data/approvals';
 import { scanSqlite } from '../data/pii/scan';
 import { ConfigError } from '../validation/errors';
-import { describeFindings } from '../domain/status';
+import { describeFindings } from '../domain/data';
 import { loadSettings } from '../temporal/settings';
 import Database from 'better-sqlite3';
 import { print, printJson } from './context';

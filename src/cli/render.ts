@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../audit/trail';
-import { describeData, type PromotionStatus } from '../domain/status';
+import { describeData } from '../domain/data';
+import type { PromotionStatus } from '../domain/status';
 import type { PromotionSummary } from '../temporal/promotions';
 
 /** Left-aligned columns; the widest cell sets each column's width. */

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { ConfigError } from '../validation/errors';
 import { decideDataPolicy, type DataPolicyDecision } from '../domain/data-policy';
 import type { DataSeedSpec, LayerSpec, RealismKnobs } from '../domain/ladder';
-import { describeFindings } from '../domain/status';
+import { describeFindings } from '../domain/data';
 import { resolveUserPath, writeFileAtomically } from '../tools/files';
 import { ApprovalRegistry, fileDigest } from './approvals';
 import { loadKeyring } from './masking/keyring';

@@ -1,6 +1,8 @@
 // An environment as an entity: which version ran there when, who holds its lease, whether it is
 // on hold. Pure rules used by the environment workflow and by clients.
 
+import { normalizeIdentity } from './identity';
+
 export type LeaseKind = 'promotion' | 'drill' | 'rollback';
 
 export interface LeaseRequest {
@@ -67,6 +69,44 @@ export function decideLease(state: EnvironmentState, req: LeaseRequest): LeaseDe
     return { kind: 'denied', reason: `layer ${state.layer} is leased by ${holder} and the ladder says fail-fast` };
   }
   return { kind: 'queued', position: state.waiting.length + 1 };
+}
+
+/** An operator's request about the environment's hold or lease (the hold, releaseHold and breakLease Updates). */
+export interface HoldRequest {
+  action: 'hold' | 'release-hold' | 'break-lease';
+  actor: unknown;
+  reason: unknown;
+}
+
+export type HoldDecision =
+  | { kind: 'allowed'; by: string; reason: string }
+  | { kind: 'refused'; failure: 'HoldRefused' | 'LeaseRefused'; reason: string };
+
+/** Whether a hold, a release of the hold or the breaking of a lease may happen now, and by whom. */
+export function decideHold(state: EnvironmentState, req: HoldRequest): HoldDecision {
+  const by = normalizeIdentity(String(req.actor ?? ''));
+  const reason = String(req.reason ?? '').trim();
+  const identified = by !== '' && reason !== '';
+  const refused = (failure: 'HoldRefused' | 'LeaseRefused', why: string): HoldDecision => ({
+    kind: 'refused',
+    failure,
+    reason: why,
+  });
+  switch (req.action) {
+    case 'hold':
+      if (!identified) return refused('HoldRefused', 'a hold needs --as and --reason');
+      if (state.hold) return refused('HoldRefused', `layer ${state.layer} is already on hold by ${state.hold.by}`);
+      break;
+    case 'release-hold':
+      if (!state.hold) return refused('HoldRefused', `layer ${state.layer} is not on hold`);
+      if (!identified) return refused('HoldRefused', 'a release needs --as and --reason');
+      break;
+    case 'break-lease':
+      if (!identified) return refused('LeaseRefused', 'breaking a lease needs --as and --reason');
+      if (!state.lease) return refused('LeaseRefused', `layer ${state.layer} has no lease to break`);
+      break;
+  }
+  return { kind: 'allowed', by, reason };
 }
 
 /** The version that ran in the environment at `time` (ISO), from its history; null if none. */

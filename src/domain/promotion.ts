@@ -1,6 +1,6 @@
-import type { ApprovalRecord } from './approval';
 import type { CandidateRef, LayerSpec } from './ladder';
-import type { DataSummary, GateResult, LayerPhase, PromotionState } from './status';
+import type { DataSummary } from './data';
+import type { GateResult, LayerPhase, LayerStatus, PromotionState } from './status';
 
 export interface PromotionInput {
   ladderName: string;
@@ -33,15 +33,18 @@ export interface PromotionResult {
   id: string;
   state: PromotionState;
   reason?: string;
-  layers: Array<{
-    name: string;
-    phase: LayerPhase;
-    running: string | null;
-    gates: GateResult[];
-    approvals: ApprovalRecord[];
-    failure?: string;
-    data?: DataSummary;
-  }>;
+  /** Recorded results of older promotions lack `approval` (status rebuilds it from the ladder). */
+  layers: LayerStatus[];
+}
+
+/** Child → parent: what a layer workflow is doing now (the layerProgress signal). */
+export interface LayerProgress {
+  layer: string;
+  phase?: LayerPhase;
+  running?: string | null;
+  gate?: GateResult;
+  failure?: string;
+  data?: DataSummary;
 }
 
 /** The id of a layer's child workflow: derived, so a restarted promotion finds the same child. */

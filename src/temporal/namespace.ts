@@ -58,7 +58,7 @@ async function waitForNamespace(connection: Connection, namespace: string): Prom
   }
 }
 
-/** Registers StrataCandidate, StrataVersion, StrataLayer, StrataPhase (Keyword) through the operator service. */
+/** Registers StrataCandidate, StrataVersion, StrataLayer, StrataPhase, StrataState (Keyword) through the operator service. */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
   const listed = await connection.operatorService.listSearchAttributes({ namespace });
   const existing = new Set(Object.keys(listed.customAttributes ?? {}));

@@ -23,7 +23,7 @@ import { environmentQuery } from '../../workflows/environment-messages';
 import { environmentWorkflowId } from '../domain/environment';
 import type { PromotionInput } from '../domain/promotion';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, VERSION_KEY } from '../../workflows/search-attributes';
+import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, STATE_KEY, VERSION_KEY } from '../../workflows/search-attributes';
 
 /** A request the workflow refused (approval by the initiator, abort of an ended promotion, …). */
 export class RefusedError extends Error {
@@ -71,7 +71,7 @@ export async function startPromotion(
         { key: CANDIDATE_KEY, value: args.candidate.name },
         { key: VERSION_KEY, value: args.candidate.version },
         { key: LAYER_KEY, value: args.layers[0].name },
-        { key: PHASE_KEY, value: 'running' },
+        { key: STATE_KEY, value: 'running' },
       ],
     });
   } catch (err) {
@@ -200,7 +200,8 @@ export async function listPromotions(
   opts: { phase?: PromotionState; limit?: number } = {},
 ): Promise<PromotionSummary[]> {
   let query = `WorkflowType = 'promotion'`;
-  if (opts.phase) query += ` AND StrataPhase = '${opts.phase}'`;
+  // Promotions started before StrataState existed keep their state in StrataPhase.
+  if (opts.phase) query += ` AND (${STATE_KEY.name} = '${opts.phase}' OR ${PHASE_KEY.name} = '${opts.phase}')`;
   const out: PromotionSummary[] = [];
   for await (const wf of client.workflow.list({ query })) {
     const attrs = wf.typedSearchAttributes;
@@ -209,7 +210,7 @@ export async function listPromotions(
       candidate: attrs.get(CANDIDATE_KEY) ?? '',
       version: attrs.get(VERSION_KEY) ?? '',
       layer: attrs.get(LAYER_KEY) ?? '',
-      phase: attrs.get(PHASE_KEY) ?? wf.status.name.toLowerCase(),
+      phase: attrs.get(STATE_KEY) ?? attrs.get(PHASE_KEY) ?? wf.status.name.toLowerCase(),
       startTime: wf.startTime.toISOString(),
       closeTime: wf.closeTime?.toISOString() ?? null,
     });
