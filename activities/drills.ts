@@ -240,7 +240,7 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
           input.layer.gates.find((g) => g.type === 'quality') ?? input.layer.gates.find((g) => g.type === 'schema');
         const definition = spec ? gateRegistry[spec.type] : undefined;
         if (spec && definition && isMeasured(definition) && env.runningRelease && env.url) {
-          const candidate = await loadCandidate(env.runningRelease.dir);
+          const candidate = await loadCandidate(env.runningRelease.dir, { installed: true });
           const ctx = Context.current();
           gate = await runMeasuredGate(
             definition,

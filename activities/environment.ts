@@ -94,7 +94,7 @@ export function createEnvironmentActivities({ provider }: ActivityDeps) {
           `release ${input.digest.slice(0, 12)} is not installed in ${input.layer}`,
           'ReleaseMissing',
         );
-      return loadCandidate(release.dir);
+      return loadCandidate(release.dir, { installed: true });
     },
 
     async rotateCredentials(input: { layer: string }): Promise<{ rotatedAt: string | null }> {

@@ -149,7 +149,10 @@ async function replay(id: string, opts: { json?: boolean }, setExit: (code: numb
     return;
   }
 
-  const input = profile.requests.source === 'environment' ? (await loadCandidate(running.dir)).input : undefined;
+  const input =
+    profile.requests.source === 'environment'
+      ? (await loadCandidate(running.dir, { installed: true })).input
+      : undefined;
   const bodies = requestBodies(profile, { dbPath: env.dbPath, input });
   const runId = newRunId();
   // results.target is the full request URL (run.target may be the bare base URL); the port changes between deploys.

@@ -307,8 +307,10 @@ export async function digestArtifacts(
 /**
  * Reads `<dir>/candidate.yaml`, checks the listed artifacts exist, and computes the digest.
  * Throws ConfigError naming the directory or manifest file for anything wrong.
+ * `installed`: `dir` is a release the deployer installed, where every artifact sits at its `path`
+ * (an artifact's `from:` was where the deployer read it); the digest is the same.
  */
-export async function loadCandidate(dir: string): Promise<CandidateRef> {
+export async function loadCandidate(dir: string, opts: { installed?: boolean } = {}): Promise<CandidateRef> {
   await requireDirectory(dir);
   const absoluteDir = path.resolve(dir);
   const file = path.join(dir, MANIFEST_NAME);
@@ -323,10 +325,12 @@ export async function loadCandidate(dir: string): Promise<CandidateRef> {
   }
   const result = validate(manifestSchema, fields);
   if (!result.success) throw new ConfigError(file, [...issues, ...result.issues]);
-  issues.push(...(await artifactFileIssues(absoluteDir, result.data.artifacts)));
+  const manifest = opts.installed
+    ? { ...result.data, artifacts: result.data.artifacts.map((a) => ({ path: a.path, from: undefined })) }
+    : result.data;
+  issues.push(...(await artifactFileIssues(absoluteDir, manifest.artifacts)));
   if (issues.length > 0) throw new ConfigError(file, issues);
 
-  const manifest = result.data;
   const input: InputSchema = manifest.input;
   const artifacts = manifest.artifacts.map((artifact) => artifact.path);
   const sources = Object.fromEntries(
