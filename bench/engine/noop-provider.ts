@@ -4,7 +4,8 @@
 // interface of src/providers/types.ts.
 
 import type { CandidateRef, SeedSpec } from '../../src/domain/ladder';
-import type { EnvironmentInfo, Provider, Release } from '../../src/providers/types';
+import type { EnvironmentInfo, Provider } from '../../src/providers/types';
+import type { Release } from '../../src/domain/release';
 
 interface NoopEnv {
   layer: string;
