@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import {
   bundleWorkflowCode,
   DefaultLogger,
@@ -13,6 +14,7 @@ import { createActivities } from '../activities';
 import { ensureToxiproxy } from '../src/chaos/toxiproxy';
 import type { StrataPaths } from '../src/paths';
 import type { Provider } from '../src/providers/types';
+import { authMetadata } from '../src/temporal/connection';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
 
@@ -48,6 +50,14 @@ export interface StrataWorkerOptions {
   bundle?: WorkflowBundle;
   /** Signals that stop the worker gracefully; none in tests. */
   shutdownSignals?: NodeJS.Signals[];
+  /** Bearer token for a cluster with the JWT authorizer (the worker's service token). */
+  token?: string;
+  /** Activities this worker runs at once (SDK default 100). */
+  maxConcurrentActivities?: number;
+  /** Workflows kept in this worker's cache (SDK default depends on memory). */
+  maxCachedWorkflows?: number;
+  /** After SIGTERM, how long running activities may finish before they are cancelled (default 5 s). */
+  shutdownGraceTime?: Duration;
 }
 
 export async function createStrataWorker(
@@ -56,8 +66,8 @@ export async function createStrataWorker(
   installRuntime();
   // Environments put their dependency behind Toxiproxy: build it now (once) rather than inside a deploy.
   await ensureToxiproxy();
-  const connection = await NativeConnection.connect({ address: opts.address });
-  const clientConnection = await Connection.connect({ address: opts.address });
+  const connection = await NativeConnection.connect({ address: opts.address, ...authMetadata(opts.token) });
+  const clientConnection = await Connection.connect({ address: opts.address, ...authMetadata(opts.token) });
   const client = new Client({ connection: clientConnection, namespace: opts.namespace });
   const worker = await Worker.create({
     connection,
@@ -65,7 +75,9 @@ export async function createStrataWorker(
     taskQueue: opts.taskQueue,
     activities: createActivities({ provider: opts.provider, client, paths: opts.paths }),
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
-    shutdownGraceTime: '5s',
+    shutdownGraceTime: opts.shutdownGraceTime ?? '5s',
+    ...(opts.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities } : {}),
+    ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
     // Heartbeats reach the server at least every 500 ms, so a cancellation (an abort) reaches a
     // running activity — a load run — within about a second.
     maxHeartbeatThrottleInterval: '500ms',

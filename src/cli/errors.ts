@@ -5,6 +5,8 @@ import { PromotionNotFoundError, RefusedError } from '../temporal/promotions';
 import { TemporalCliError } from '../temporal/cli';
 import { ToxiproxyError } from '../chaos/toxiproxy';
 import { EnvironmentNotFoundError } from '../temporal/environments';
+import { TokenError } from '../temporal/auth';
+import { ClusterError } from '../temporal/cluster-tools';
 
 /** Exit codes: 0 ok, 1 the operation failed or was refused, 2 bad usage or config. */
 export const EXIT_OK = 0;
@@ -25,7 +27,12 @@ export function reportError(err: unknown): number {
         .map((line) => `strata: ${line}`)
         .join('\n') + '\n',
     );
-  if (err instanceof ConfigError || err instanceof SettingsError || err instanceof UsageError) {
+  if (
+    err instanceof ConfigError ||
+    err instanceof SettingsError ||
+    err instanceof UsageError ||
+    err instanceof TokenError
+  ) {
     write(err.message);
     return EXIT_USAGE;
   }
@@ -35,7 +42,8 @@ export function reportError(err: unknown): number {
     err instanceof PromotionNotFoundError ||
     err instanceof EnvironmentNotFoundError ||
     err instanceof TemporalCliError ||
-    err instanceof ToxiproxyError
+    err instanceof ToxiproxyError ||
+    err instanceof ClusterError
   ) {
     write(err.message);
     return EXIT_FAILED;

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './audit';
+import { registerClusterCommands } from './cluster';
 import { registerDataApproveCommands } from './data-approve';
 import { registerDataProfileCommands } from './data-profile';
 import { registerDataSanitizeCommand } from './data-sanitize';
@@ -22,6 +23,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .showHelpAfterError()
     .exitOverride();
   registerServerCommands(program);
+  registerClusterCommands(program);
   registerPromotionCommands(program, setExit);
   registerAuditCommands(program);
   registerEnvironmentCommands(program);

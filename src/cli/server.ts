@@ -89,6 +89,7 @@ export function registerServerCommands(program: Command): void {
             taskQueue: settings.taskQueue,
             provider: new LocalProvider(settings.home),
             paths: settings.paths,
+            token: settings.token,
           });
           logger.info({ taskQueue: settings.taskQueue, home: settings.home }, 'worker running; Ctrl-C stops');
           try {
@@ -110,11 +111,29 @@ export function registerServerCommands(program: Command): void {
 
   program
     .command('worker')
-    .description('run a worker only, against TEMPORAL_ADDRESS (default 127.0.0.1:7233)')
-    .action(async () => {
+    .description(
+      'run a worker only, against TEMPORAL_ADDRESS (default 127.0.0.1:7233); start as many as you like. ' +
+        'SIGTERM drains it: no new tasks, running activities get --drain-timeout to finish',
+    )
+    .option('--max-concurrent-activities <n>', 'activities this worker runs at once (default 100)')
+    .option('--max-cached-workflows <n>', "workflows kept in this worker's cache (default: by memory)")
+    .option('--drain-timeout <duration>', 'after SIGTERM, how long running activities may finish', '30s')
+    .action(async (opts) => {
+      const count = (flag: string, raw: string | undefined, min: number) => {
+        if (raw === undefined) return undefined;
+        const n = Number(raw);
+        if (!Number.isInteger(n) || n < min)
+          throw new UsageError(`${flag}: expected a whole number >= ${min} (got "${raw}")`);
+        return n;
+      };
+      const maxConcurrentActivities = count('--max-concurrent-activities', opts.maxConcurrentActivities, 1);
+      const maxCachedWorkflows = count('--max-cached-workflows', opts.maxCachedWorkflows, 0);
+      if (!/^\d+(ms|s|m)$/.test(opts.drainTimeout)) {
+        throw new UsageError(`--drain-timeout: expected a duration like 30s, 500ms or 2m (got "${opts.drainTimeout}")`);
+      }
       const settings = loadSettings();
       if (!(await isReachable(settings))) throw new TemporalUnreachableError(settings.address);
       const { runWorker } = await import('../../workers/main');
-      await runWorker();
+      await runWorker({ maxConcurrentActivities, maxCachedWorkflows, drainTimeout: opts.drainTimeout });
     });
 }

@@ -13,9 +13,21 @@ export class TemporalUnreachableError extends Error {
   }
 }
 
+/**
+ * The gRPC metadata that carries a cluster token (the JWT authorizer reads `authorization`).
+ * Metadata rather than the SDK's `apiKey` option, which would also switch TLS on.
+ */
+export function authMetadata(token: string | undefined): { metadata?: Record<string, string> } {
+  return token ? { metadata: { authorization: `Bearer ${token}` } } : {};
+}
+
 export async function connect(settings: StrataSettings, timeout: Duration = '3s'): Promise<Connection> {
   try {
-    return await Connection.connect({ address: settings.address, connectTimeout: timeout });
+    return await Connection.connect({
+      address: settings.address,
+      connectTimeout: timeout,
+      ...authMetadata(settings.token),
+    });
   } catch {
     throw new TemporalUnreachableError(settings.address);
   }
@@ -30,7 +42,11 @@ export async function connectClient(settings: StrataSettings): Promise<{ client:
 /** True when a Temporal frontend answers at the address. */
 export async function isReachable(settings: StrataSettings): Promise<boolean> {
   try {
-    const connection = await Connection.connect({ address: settings.address, connectTimeout: '1s' });
+    const connection = await Connection.connect({
+      address: settings.address,
+      connectTimeout: '1s',
+      ...authMetadata(settings.token),
+    });
     await connection.close();
     return true;
   } catch {

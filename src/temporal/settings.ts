@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { strataPaths, type StrataPaths } from '../paths';
+import { tokenFromEnv } from './auth';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 export const TASK_QUEUE = 'strata';
@@ -16,6 +17,8 @@ export interface StrataSettings {
   namespace: string;
   taskQueue: string;
   retentionDays: number;
+  /** Bearer token for a cluster with the JWT authorizer (STRATA_TEMPORAL_TOKEN or STRATA_TEMPORAL_TOKEN_FILE). */
+  token?: string;
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: { port?: number } = {}): StrataSettings {
@@ -35,6 +38,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: { 
     namespace: env.TEMPORAL_NAMESPACE ?? 'strata',
     taskQueue: env.STRATA_TASK_QUEUE ?? TASK_QUEUE,
     retentionDays,
+    token: tokenFromEnv(env),
   };
 }
 

@@ -1,0 +1,34 @@
+// The Temporal server and its SQL schema tool, built once from the Go module proxy into
+// ~/.cache/strata/temporal-server/<version>/ (`server`, `sql`), like the CLI and Toxiproxy.
+import { type GoInstallOptions, type GoTool, goInstallCached } from '../tools/go-install';
+
+/** The Temporal server release `strata cluster` runs (same as docker-compose.yml). */
+export const TEMPORAL_SERVER_VERSION = '1.29.1';
+
+export class ClusterError extends Error {
+  override name = 'ClusterError';
+}
+
+const INSTALL_HINT =
+  'Install Go (https://go.dev/dl/) so Strata can build it, or run the Temporal server yourself ' +
+  '(docker-compose.yml) and set TEMPORAL_ADDRESS.';
+
+const tool = (pkg: string, binary: string, label: string): GoTool => ({
+  tool: 'temporal-server',
+  label,
+  version: TEMPORAL_SERVER_VERSION,
+  pkg,
+  binary,
+  installHint: INSTALL_HINT,
+  makeError: (message) => new ClusterError(message),
+});
+
+export const TEMPORAL_SERVER = tool('go.temporal.io/server/cmd/server', 'server', 'the Temporal server');
+export const TEMPORAL_SQL_TOOL = tool('go.temporal.io/server/cmd/tools/sql', 'sql', "the Temporal server's SQL tool");
+
+/** Paths of the server and the SQL tool, building each once when it is not in the cache. */
+export async function ensureClusterTools(opts: GoInstallOptions = {}): Promise<{ server: string; sql: string }> {
+  const server = await goInstallCached(TEMPORAL_SERVER, opts);
+  const sql = await goInstallCached(TEMPORAL_SQL_TOOL, opts);
+  return { server, sql };
+}
