@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import {
   ensureSigningKey,
@@ -7,7 +8,16 @@ import {
   serviceToken,
 } from '../temporal/auth';
 import { parsePostgresUrl } from '../temporal/cluster-config';
-import { clusterDir, clusterDown, clusterStatus, clusterUp, DEFAULT_HISTORY_SHARDS } from '../temporal/cluster';
+import {
+  clusterDir,
+  clusterDown,
+  clusterStatus,
+  clusterUp,
+  DEFAULT_HISTORY_SHARDS,
+  ensureServiceTokenFile,
+  prepareClusterNamespace,
+} from '../temporal/cluster';
+import { serveJwks } from '../temporal/jwks-server';
 import { loadSettings } from '../temporal/settings';
 import { print, printJson } from './context';
 import { UsageError } from './errors';
@@ -93,6 +103,38 @@ export function registerClusterCommands(program: Command): void {
       print(`version     ${s.version}`);
       if (s.serverPid) print(`pid         ${s.serverPid}${s.startedAt ? ` (since ${s.startedAt})` : ''}`);
       print(`log         ${s.logFile}`);
+    });
+
+  cluster
+    .command('prepare')
+    .description(
+      'for a server started otherwise (docker-compose.yml): write the worker token, then register the namespace ' +
+        'at TEMPORAL_ADDRESS as a short-lived admin signed with the key in $STRATA_HOME/cluster',
+    )
+    .action(async () => {
+      const settings = loadSettings();
+      const tokenFile = ensureServiceTokenFile(settings.home, 'worker', settings.namespace);
+      await prepareClusterNamespace(settings.home, settings.address, settings);
+      print(`STRATA_TEMPORAL_TOKEN_FILE=${tokenFile}`);
+    });
+
+  cluster
+    .command('jwks')
+    .description('serve the public key of the tokens in the foreground (what a server started otherwise fetches)')
+    .option('--port <port>', 'port', '8080')
+    .option('--host <ip>', 'address to listen on', '127.0.0.1')
+    .action(async (opts) => {
+      const settings = loadSettings();
+      const port = parsePort('--port', opts.port);
+      const dir = clusterDir(settings.home);
+      ensureSigningKey(dir);
+      const server = await serveJwks(path.join(dir, 'jwks.json'), port, opts.host);
+      process.stderr.write(`strata: JWKS at http://${opts.host}:${port}/jwks.json; Ctrl-C stops\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => server.close(() => resolve());
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
     });
 
   cluster

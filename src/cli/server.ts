@@ -132,7 +132,8 @@ export function registerServerCommands(program: Command): void {
         throw new UsageError(`--drain-timeout: expected a duration like 30s, 500ms or 2m (got "${opts.drainTimeout}")`);
       }
       const settings = loadSettings();
-      if (!(await isReachable(settings))) throw new TemporalUnreachableError(settings.address);
+      // A patient check: a loaded machine (or a cluster still starting) may take seconds to answer.
+      if (!(await isReachable(settings, '10s'))) throw new TemporalUnreachableError(settings.address);
       const { runWorker } = await import('../../workers/main');
       await runWorker({ maxConcurrentActivities, maxCachedWorkflows, drainTimeout: opts.drainTimeout });
     });

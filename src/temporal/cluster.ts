@@ -114,22 +114,29 @@ function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-/** The recorded ports when they are all free again, else new free ones (the frontend's is the user's). */
+/**
+ * The recorded ports when they are all free again, else free ones probed upwards from a base.
+ * Temporal stores membership ports in a SMALLINT column, so every internal port stays below 32768
+ * (the operating system's ephemeral ports are above it).
+ */
 async function choosePorts(frontend: number, previous?: ClusterPorts): Promise<ClusterPorts> {
   if (previous) {
     const free = await Promise.all(INTERNAL_PORT_NAMES.map((name) => portFree(previous[name])));
     if (free.every(Boolean)) return { ...previous, frontend };
   }
   const ports = { frontend } as ClusterPorts;
-  const taken = new Set([frontend]);
+  let candidate = frontend < 30_000 ? frontend + 1 : 20_000 + (frontend % 10_000);
   for (const name of INTERNAL_PORT_NAMES) {
-    let port = await freePort();
-    while (taken.has(port)) port = await freePort();
-    taken.add(port);
-    ports[name] = port;
+    while (candidate === frontend || !(await portFree(candidate))) {
+      candidate++;
+      if (candidate > MAX_MEMBERSHIP_PORT) candidate = 10_000;
+    }
+    ports[name] = candidate++;
   }
   return ports;
 }
+
+const MAX_MEMBERSHIP_PORT = 32_767;
 
 /** A token file for a service identity, written once (mode 600) and kept across ups. */
 export function ensureServiceTokenFile(home: string, identity: ServiceIdentity, namespace: string): string {
@@ -334,8 +341,24 @@ async function waitReady(address: string, pid: number, logFile: string, timeoutM
   }
 }
 
-/** Registers or updates the namespace as a short-lived cluster admin (retrying while the server settles). */
-async function prepare(dir: string, address: string, opts: ClusterUpOptions): Promise<void> {
+/**
+ * Registers or updates the namespace as a short-lived cluster admin signed with the key in
+ * $STRATA_HOME/cluster (retrying while the server settles). `cluster up` calls it; for a server
+ * started otherwise (docker-compose.yml) `strata cluster prepare` does.
+ */
+export async function prepareClusterNamespace(
+  home: string,
+  address: string,
+  opts: { namespace: string; retentionDays: number },
+): Promise<void> {
+  await prepare(clusterDir(home), address, opts);
+}
+
+async function prepare(
+  dir: string,
+  address: string,
+  opts: { namespace: string; retentionDays: number },
+): Promise<void> {
   const key = ensureSigningKey(dir);
   const deadline = Date.now() + 60_000;
   for (;;) {

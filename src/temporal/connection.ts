@@ -40,11 +40,11 @@ export async function connectClient(settings: StrataSettings): Promise<{ client:
 }
 
 /** True when a Temporal frontend answers at the address. */
-export async function isReachable(settings: StrataSettings): Promise<boolean> {
+export async function isReachable(settings: StrataSettings, timeout: Duration = '1s'): Promise<boolean> {
   try {
     const connection = await Connection.connect({
       address: settings.address,
-      connectTimeout: '1s',
+      connectTimeout: timeout,
       ...authMetadata(settings.token),
     });
     await connection.close();
