@@ -221,3 +221,41 @@ describe('docker-compose.yml', () => {
     expect(text).toMatch(/strata-api/); // the API's place, for when it exists
   });
 });
+
+describe('strata cluster and worker flags', () => {
+  it('exits 2 on bad input, naming the flag, before starting anything', async () => {
+    const { main } = await import('../../src/cli/main');
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cli-'));
+    process.env.STRATA_HOME = home;
+    const errors: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (errors.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      expect(await main(['node', 'strata', 'cluster', 'up', '--postgres', 'mysql://u@h/x'])).toBe(2);
+      expect(await main(['node', 'strata', 'cluster', 'up', '--postgres', 'postgres://u@h/t', '--shards', '2'])).toBe(
+        2,
+      );
+      expect(await main(['node', 'strata', 'cluster', 'token'])).toBe(2);
+      expect(await main(['node', 'strata', 'cluster', 'token', '--service', 'root'])).toBe(2);
+      expect(await main(['node', 'strata', 'worker', '--max-concurrent-activities', '0'])).toBe(2);
+      expect(await main(['node', 'strata', 'worker', '--drain-timeout', 'soon'])).toBe(2);
+      process.env.STRATA_TEMPORAL_TOKEN_FILE = path.join(home, 'nope');
+      expect(await main(['node', 'strata', 'cluster', 'status'])).toBe(2);
+    } finally {
+      process.stderr.write = write;
+      delete process.env.STRATA_TEMPORAL_TOKEN_FILE;
+    }
+    const text = errors.join('');
+    for (const flag of [
+      '--postgres',
+      '--shards',
+      '--service',
+      '--max-concurrent-activities',
+      '--drain-timeout',
+      'STRATA_TEMPORAL_TOKEN_FILE',
+    ]) {
+      expect(text).toContain(flag);
+    }
+    expect(fs.existsSync(path.join(home, 'cluster', 'cluster.json'))).toBe(false);
+  });
+});
