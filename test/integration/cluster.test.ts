@@ -14,7 +14,7 @@ import { authMetadata } from '../../src/temporal/connection';
 import { getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
 import { ROOT, teardownHome, tempHome } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
-import { type PrivatePostgres, privatePostgres } from '../helpers/private-postgres';
+import { type PrivatePostgres, privatePostgres } from '../helpers/postgres';
 
 // The Temporal server itself (v1.29.1 from the Go module proxy) on a private PostgreSQL, with the
 // JWT authorizer, started by `strata cluster up` for this file alone; workers are real
@@ -217,7 +217,7 @@ afterAll(async () => {
     await clusterDown(home).catch(() => undefined);
     await teardownHome(home);
   }
-  await pg?.destroy();
+  await pg?.remove();
 }, 120_000);
 
 describe('strata cluster', () => {
