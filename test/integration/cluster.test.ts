@@ -158,7 +158,7 @@ async function expectEachOnce(promotions: { id: string; layer: string }[]): Prom
     ).toHaveLength(1);
     const counts = await completedActivities(p);
     expect(counts.provisionEnvironment, `${p.layer} provisionEnvironment`).toBe(1);
-    expect(counts.seedEnvironment, `${p.layer} seedEnvironment`).toBe(1);
+    expect(counts.populateEnvironment, `${p.layer} populateEnvironment`).toBe(1);
     expect(counts.deployCandidate, `${p.layer} deployCandidate`).toBe(1);
   }
 }
@@ -193,7 +193,7 @@ async function expectDenied(what: string, attempt: () => Promise<unknown>): Prom
 }
 
 beforeAll(async () => {
-  pg = await privatePostgres();
+  pg = await privatePostgres({ database: 'temporal' });
   await pg.start();
   home = tempHome('cluster');
   const port = await freePort();
