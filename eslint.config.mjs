@@ -28,6 +28,90 @@ const sandboxGlobals = [
   { name: 'require', message: 'use import; only sandbox-safe modules.' },
 ];
 
+// Imports run one way: domain ← config ← data/load/chaos/drills ← gates/providers ← activities ←
+// workers ← cli. Each area names the areas above it that it may not import (types included), so a
+// change that reaches upwards fails lint instead of growing a cycle. workflows/ and src/domain/
+// have their own, stricter rules below. Gate config schemas (src/gates/*.config.ts, configs.ts)
+// belong to the config tier: src/config may import those and nothing else of src/gates.
+const TIERS = [
+  ['validation', 'tools', 'log', 'paths', 'types'],
+  ['config'],
+  ['envdb', 'data', 'load', 'chaos', 'drills'],
+  ['gates', 'providers'],
+  ['temporal', 'audit', 'activities'],
+  ['workers'],
+  ['cli'],
+];
+const ROOT_AREAS = new Set(['activities', 'workers']);
+const areaGlob = (area) => (ROOT_AREAS.has(area) ? `${area}/**/*.ts` : `src/${area}/**/*.ts`);
+const above = (tier) => TIERS.slice(tier + 1).flat();
+const importDirection = TIERS.flatMap((areas, tier) =>
+  above(tier).length === 0
+    ? []
+    : [
+        {
+          files: areas.map(areaGlob),
+          ignores: tier === 1 ? [] : ['src/gates/*.config.ts', 'src/gates/configs.ts'],
+          rules: {
+            'no-restricted-imports': [
+              'error',
+              {
+                patterns: [
+                  {
+                    regex: `^(\\.\\.?/)+(src/)?(${above(tier).join('|')})(/|$)`,
+                    message: `imports run one way (domain ← config ← data/load/chaos/drills ← gates/providers ← activities ← workers ← cli): ${areas.join('/')} may not import ${above(tier).join(', ')}.`,
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      ],
+);
+// src/config may use the light gate config registry, not the gate runtime.
+const configMayReadGateConfigs = {
+  files: ['src/config/**/*.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: `^(\\.\\.?/)+(src/)?(${above(1)
+              .filter((a) => a !== 'gates')
+              .join('|')})(/|$)|^(\\.\\.?/)+gates/(?!configs$)`,
+            message:
+              'imports run one way: src/config may import src/gates/configs (the light gate config schemas) and nothing above config.',
+          },
+        ],
+      },
+    ],
+  },
+};
+// The gate config schemas sit in the config tier: they may reuse the traffic profile and fault
+// schemas (src/load/profile, src/chaos/faults), and nothing else above config.
+const gateConfigs = {
+  files: ['src/gates/*.config.ts', 'src/gates/configs.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: `^(\\.\\.?/)+(src/)?(${above(2)
+              .filter((a) => a !== 'gates')
+              .join(
+                '|',
+              )})(/|$)|^\\.\\./(envdb|data|drills)(/|$)|^\\.\\./load/(?!profile$)|^\\.\\./chaos/(?!faults$)|^\\./(?![a-z-]+\\.config$|configs$|config-types$)`,
+            message:
+              'gate config schemas are config: they may import src/gates/*.config, src/load/profile, src/chaos/faults and the config tier, not the gate runtime.',
+          },
+        ],
+      },
+    ],
+  },
+};
+
 export default tseslint.config(
   {
     ignores: ['node_modules/**', 'dist/**', '.strata/**', 'examples/candidates/**', 'coverage/**', 'test/fixtures/**'],
@@ -45,6 +129,9 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  ...importDirection,
+  configMayReadGateConfigs,
+  gateConfigs,
   {
     files: ['workflows/**/*.ts'],
     rules: {
