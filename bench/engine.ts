@@ -27,7 +27,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { loadCandidate } from '../src/config/candidate';
 import { parseLadder } from '../src/config/ladder';
 import type { CandidateRef } from '../src/domain/ladder';
-import { freePort } from '../src/providers/local';
+import { freePort } from '../src/tools/ports';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { approve, getStatus, listPromotions, startPromotion, waitForResult } from '../src/temporal/promotions';
 import { startDevServer } from '../src/temporal/server';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Client } from 'undici';
 import { ToxiproxyClient } from '../src/chaos/client';
 import { ensureToxiproxy, startToxiproxy, TOXIPROXY_VERSION } from '../src/chaos/toxiproxy';
-import { freePort } from '../src/providers/local';
+import { freePort } from '../src/tools/ports';
 import { startUpstream } from '../test/helpers/http-upstream';
 import { flag, median, table } from './support';
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { freePort } from '../src/providers/local';
+import { freePort } from '../src/tools/ports';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { ensureToxiproxy } from '../src/chaos/toxiproxy';
 import { type DevServer, startDevServer } from '../src/temporal/server';

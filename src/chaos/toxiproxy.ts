@@ -10,8 +10,7 @@ import {
   type GoInstallOptions,
   type GoTool,
   goInstallCached,
-  isExecutable,
-  onPath,
+  findGoTool,
   processAlive,
 } from '../tools/go-install';
 
@@ -34,6 +33,8 @@ const TOXIPROXY: GoTool = {
   binary: 'server', // what `go install …/cmd/server` writes
   installHint: INSTALL_HINT,
   makeError: (message) => new ToxiproxyError(message),
+  overrideVar: 'TOXIPROXY_SERVER',
+  onPathName: 'toxiproxy-server',
 };
 
 /** Where Strata's own build lives: ~/.cache/strata/toxiproxy/<version>/server. */
@@ -43,14 +44,7 @@ export function cachedToxiproxyPath(env: NodeJS.ProcessEnv = process.env): strin
 
 /** The Toxiproxy server if one is already here: TOXIPROXY_SERVER, then `toxiproxy-server` on PATH, then the cache. */
 export function findToxiproxy(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.TOXIPROXY_SERVER) {
-    if (!isExecutable(env.TOXIPROXY_SERVER)) {
-      throw new ToxiproxyError(`TOXIPROXY_SERVER=${env.TOXIPROXY_SERVER} is not an executable file`);
-    }
-    return env.TOXIPROXY_SERVER;
-  }
-  const cached = cachedToxiproxyPath(env);
-  return onPath('toxiproxy-server', env) ?? (isExecutable(cached) ? cached : undefined);
+  return findGoTool(TOXIPROXY, env);
 }
 
 /** Finds the Toxiproxy server, building it once with `go install` (pinned) into the cache when there is none. */

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { request } from 'undici';
 import { artifactSource } from '../config/candidate';
@@ -10,9 +9,11 @@ import { populationReportPath } from '../data/populate';
 import { seedTransactions } from '../data/transactions';
 import { strataPaths } from '../paths';
 import { writeFileAtomically } from '../tools/files';
+import { freePort, portFree } from '../tools/ports';
 import { processAlive, signalProcessTree, waitForExit } from '../tools/processes';
 import type { Release } from '../domain/release';
 import type { EnvironmentInfo, Provider } from './types';
+
 import { type DependencyState, ensureDependency, featuresUrl, proxyApiUrl, stopDependency } from './dependency';
 
 /** What the local provider remembers about one environment, in envs/<layer>/state.json. */
@@ -519,27 +520,4 @@ async function killProcessTree(pid: number, what: string): Promise<void> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Whether 127.0.0.1:port can be bound now. */
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port the OS says is free now on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -1,12 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import {
-  cachedToolPath,
-  type GoInstallOptions,
-  type GoTool,
-  goInstallCached,
-  isExecutable,
-  onPath,
-} from '../tools/go-install';
+import { cachedToolPath, type GoInstallOptions, type GoTool, goInstallCached, findGoTool } from '../tools/go-install';
 import { TEMPORAL_CLI_VERSION } from './settings';
 
 export { processAlive } from '../tools/go-install';
@@ -28,6 +21,8 @@ const TEMPORAL_CLI: GoTool = {
   binary: 'temporal',
   installHint: INSTALL_HINT,
   makeError: (message) => new TemporalCliError(message),
+  overrideVar: 'TEMPORAL_CLI',
+  onPathName: 'temporal',
 };
 
 export function cachedCliPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -36,13 +31,7 @@ export function cachedCliPath(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The Temporal CLI if one is already here: TEMPORAL_CLI, then `temporal` on PATH, then the cache. */
 export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.TEMPORAL_CLI) {
-    if (!isExecutable(env.TEMPORAL_CLI)) {
-      throw new TemporalCliError(`TEMPORAL_CLI=${env.TEMPORAL_CLI} is not an executable file`);
-    }
-    return env.TEMPORAL_CLI;
-  }
-  return onPath('temporal', env) ?? (isExecutable(cachedCliPath(env)) ? cachedCliPath(env) : undefined);
+  return findGoTool(TEMPORAL_CLI, env);
 }
 
 /**

@@ -9,11 +9,11 @@
 //   server.log, jwks.log
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { writeFileAtomically } from '../tools/files';
+import { freePort, portFree } from '../tools/ports';
 import { processAlive, tsxLoaderUrl, waitForExit } from '../tools/processes';
 import type { GoInstallOptions } from '../tools/go-install';
 import { adminToken, ensureSigningKey, type ServiceIdentity, serviceToken } from './auth';
@@ -92,26 +92,6 @@ export function readClusterState(home: string): ClusterState | undefined {
 
 function writeState(dir: string, state: ClusterState): void {
   writeFileAtomically(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
 }
 
 /**

@@ -55,6 +55,10 @@ export interface GoTool {
   installHint: string;
   /** The error type callers catch for this tool. */
   makeError: (message: string) => Error;
+  /** An environment variable naming a build to use instead (TEMPORAL_CLI, TOXIPROXY_SERVER). */
+  overrideVar?: string;
+  /** A command name to look for on PATH before the cache (`temporal`, `toxiproxy-server`). */
+  onPathName?: string;
 }
 
 export interface GoInstallOptions {
@@ -68,6 +72,20 @@ export interface GoInstallOptions {
 /** Where the built tool lives: <cache>/<tool>/<version>/<binary>. */
 export function cachedToolPath(tool: GoTool, env: NodeJS.ProcessEnv = process.env): string {
   return path.join(cacheDir(env), tool.tool, tool.version, tool.binary);
+}
+
+/**
+ * The tool if one is already here: the override variable (which must name an executable), then
+ * the command on PATH, then Strata's cached build. Builds nothing.
+ */
+export function findGoTool(tool: GoTool, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const override = tool.overrideVar ? env[tool.overrideVar] : undefined;
+  if (override) {
+    if (!isExecutable(override)) throw tool.makeError(`${tool.overrideVar}=${override} is not an executable file`);
+    return override;
+  }
+  const cached = cachedToolPath(tool, env);
+  return (tool.onPathName ? onPath(tool.onPathName, env) : undefined) ?? (isExecutable(cached) ? cached : undefined);
 }
 
 /**

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { seedTransactions } from '../../src/data/transactions';
-import { freePort } from '../../src/providers/local';
+import { freePort } from '../../src/tools/ports';
 import { installExample } from './example-candidates';
 
 export function tempDir(prefix: string): string {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import { freePort } from '../../src/providers/local';
+import { freePort } from '../../src/tools/ports';
 
 const run = promisify(execFile);
 

@@ -16,7 +16,7 @@ import {
   stopToxiproxy,
   ToxiproxyError,
 } from '../../src/chaos/toxiproxy';
-import { freePort } from '../../src/providers/local';
+import { freePort } from '../../src/tools/ports';
 import { processAlive } from '../../src/temporal/cli';
 import { startUpstream, type Upstream } from '../helpers/http-upstream';
 

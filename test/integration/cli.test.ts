@@ -11,7 +11,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuditEntry } from '../../src/audit/trail';
 import type { PromotionStatus } from '../../src/domain/status';
-import { freePort } from '../../src/providers/local';
+import { freePort } from '../../src/tools/ports';
 import type { PromotionSummary } from '../../src/temporal/promotions';
 import { WORKFLOWS_PATH } from '../../workers/worker';
 import { connectTestClient, ROOT, startTestWorker, teardownHome, tempHome, uniqueTaskQueue } from '../helpers/harness';

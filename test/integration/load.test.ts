@@ -15,7 +15,8 @@ import { type LoadResult, RUN_ID_HEADER, runLoad } from '../../src/load/generato
 import { type LoadProfileInput, loadProfileSchema } from '../../src/load/profile';
 import { environmentBodies, replayBodies } from '../../src/load/requests';
 import { newRunId, RunStore, type StoredRun } from '../../src/load/runs';
-import { freePort, LocalProvider } from '../../src/providers/local';
+import { LocalProvider } from '../../src/providers/local';
+import { freePort } from '../../src/tools/ports';
 import { EXAMPLES, ROOT, teardownHome, tempHome } from '../helpers/harness';
 
 const TARGET_SERVER = path.join(ROOT, 'test/fixtures/load/target-server.js');

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseLadder } from '../../src/config/ladder';
 import { newRunId, RunStore } from '../../src/load/runs';
 import { sloGate } from '../../src/gates/slo';
-import { freePort } from '../../src/providers/local';
+import { freePort } from '../../src/tools/ports';
 import { abort, getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
 import { type TestWorker, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
