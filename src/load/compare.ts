@@ -215,22 +215,24 @@ export function compareRuns(runA: ComparableRun, runB: ComparableRun, opts: { k?
   }
 
   const relativeFloor = (x: number, y: number) => RELATIVE_FLOOR * Math.max(Math.abs(x), Math.abs(y));
-  metrics.push(
+  // A rate judged by its per-second windows' deviation from the intended rate.
+  const judgeRate = (
+    key: 'throughput' | 'achievedRate',
+    label: string,
+    perWindow: (w: Parameters<Parameters<typeof series>[1]>[0]) => number,
+  ) =>
     judge(
-      'throughput',
-      'throughput',
+      key,
+      label,
       'req/s',
-      a.throughput,
-      b.throughput,
-      differenceStandardError(
-        series(a, (w) => w.answered - w.intended),
-        series(b, (w) => w.answered - w.intended),
-      ),
-      relativeFloor(a.throughput, b.throughput),
+      a[key],
+      b[key],
+      differenceStandardError(series(a, perWindow), series(b, perWindow)),
+      relativeFloor(a[key], b[key]),
       false,
       k,
-    ),
-  );
+    );
+  metrics.push(judgeRate('throughput', 'throughput', (w) => w.answered - w.intended));
 
   const na = outcomes(a);
   const nb = outcomes(b);
@@ -243,22 +245,7 @@ export function compareRuns(runA: ComparableRun, runB: ComparableRun, opts: { k?
   }
   metrics.push(judge('errorRate', 'error rate', 'fraction', errorRateA, errorRateB, errorSe, 0, true, k));
 
-  metrics.push(
-    judge(
-      'achievedRate',
-      'achieved rate',
-      'req/s',
-      a.achievedRate,
-      b.achievedRate,
-      differenceStandardError(
-        series(a, (w) => w.sent - w.intended),
-        series(b, (w) => w.sent - w.intended),
-      ),
-      relativeFloor(a.achievedRate, b.achievedRate),
-      false,
-      k,
-    ),
-  );
+  metrics.push(judgeRate('achievedRate', 'achieved rate', (w) => w.sent - w.intended));
 
   const windows = { a: fullWindows(a).length, b: fullWindows(b).length };
   if (windows.a < 2 || windows.b < 2) {

@@ -61,18 +61,21 @@ const distributionShape = {
   percentiles: z.array(finite).length(101),
 };
 
+/** Exact frequencies of the values seen at least k times (numbers, or dates as epoch ms). */
+const discreteSchema = z
+  .object({
+    values: z.array(z.object({ value: finite, count })),
+    otherCount: count,
+    otherDistinct: count,
+  })
+  .optional();
+
 const numericSchema = z.object({
   ...distributionShape,
   /** Decimal places of the source values (9 = continuous). */
   decimals: z.number().int().min(0).max(9),
   /** For columns with few distinct values: exact frequencies of the values seen at least k times. */
-  discrete: z
-    .object({
-      values: z.array(z.object({ value: finite, count })),
-      otherCount: count,
-      otherDistinct: count,
-    })
-    .optional(),
+  discrete: discreteSchema,
 });
 
 const seasonalitySchema = z.object({
@@ -87,13 +90,7 @@ const datetimeSchema = z.object({
   resolutionMs: z.number().positive(),
   seasonality: seasonalitySchema,
   /** For columns with few distinct dates: exact frequencies (epoch ms) of the values seen at least k times. */
-  discrete: z
-    .object({
-      values: z.array(z.object({ value: finite, count })),
-      otherCount: count,
-      otherDistinct: count,
-    })
-    .optional(),
+  discrete: discreteSchema,
 });
 
 const categoricalSchema = z.object({
