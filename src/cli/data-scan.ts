@@ -35,8 +35,14 @@ export function renderScan(report: PiiScanReport, allow: number): string {
   if (report.findings.length > 0) {
     lines.push(
       table(
-        ['TABLE', 'COLUMN', 'DETECTOR', 'COUNT'],
-        report.findings.map((f) => [f.table, f.column, f.detector, String(f.count)]),
+        ['TABLE', 'COLUMN', 'DETECTOR', 'COUNT', 'CONFIDENCE'],
+        report.findings.map((f) => [
+          f.table,
+          f.column,
+          f.detector,
+          String(f.count),
+          f.confidence === undefined ? '-' : f.confidence.toFixed(2),
+        ]),
       ),
       '',
     );

@@ -47,9 +47,18 @@ export function describeData(d: DataSummary): string {
   return parts.join('; ');
 }
 
-/** PII findings in one line: `table.column detector ×count, …` (counts only, never a value). */
+/**
+ * PII findings in one line: `table.column detector ×count (confidence 0.97), …` (counts and the
+ * column evidence's confidence only, never a value; reports from before it have no confidence).
+ */
 export function describeFindings(
-  findings: ReadonlyArray<{ table: string; column: string; detector: string; count: number }>,
+  findings: ReadonlyArray<{ table: string; column: string; detector: string; count: number; confidence?: number }>,
 ): string {
-  return findings.map((f) => `${f.table}.${f.column} ${f.detector} ×${f.count}`).join(', ');
+  return findings
+    .map(
+      (f) =>
+        `${f.table}.${f.column} ${f.detector} ×${f.count}` +
+        (f.confidence === undefined ? '' : ` (confidence ${f.confidence.toFixed(2)})`),
+    )
+    .join(', ');
 }

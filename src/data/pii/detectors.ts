@@ -1037,6 +1037,24 @@ function countDigits(run: string): number {
   return digits;
 }
 
+/** A number run's digits with no separator at all: `0423660791`. */
+const ALL_DIGITS = /^\d+$/;
+/** Digits in groups joined by spaces, dots or dashes only. */
+const GROUPED_DIGITS = /^\d+(?:[ .-]\d+)+$/;
+
+/**
+ * Counters a value adds besides the findings, in the slots after `names`: *candidates* whose
+ * reading depends on the column they are in (column.ts decides). Never findings on their own.
+ */
+export interface CandidateSlots {
+  /** Unseparated digits that are a national number somewhere, or a national number grouped as a region groups it but with other separators (`959-325-358`). */
+  phone: number;
+  /** Nine unseparated digits that pass the SSA rules. */
+  ssn: number;
+  /** IPv4 findings that are also a national number printed with dots (`612.34.56.78`). */
+  ipv4AsPhone: number;
+}
+
 /**
  * A configured set of detectors. It answers with counts only: `countInto` adds the findings of
  * each detector (in `names` order) to an array of counters, `count` returns them by name.
@@ -1047,6 +1065,14 @@ export class PiiDetectors {
   private readonly numbers: ReadonlyArray<{ detector: NumberDetector; slot: number }>;
   private readonly extra: ReadonlyArray<{ detector: TextDetector; slot: number }>;
   private readonly claims = new Claims();
+  private readonly rules: NationalPhoneRules;
+  /** Counters `countInto` needs: one per name, then the candidate slots. */
+  readonly slots: number;
+  /** Where the candidates are counted (indices past `names`). */
+  readonly candidates: CandidateSlots;
+  private readonly phoneSlot: number;
+  private readonly ssnSlot: number;
+  private readonly ipv4Slot: number;
 
   constructor(options: DetectorOptions = {}) {
     const builtins = options.builtins ?? BUILTIN_DETECTORS;
@@ -1061,6 +1087,7 @@ export class PiiDetectors {
       .filter((n) => TEXT_DETECTORS.has(n))
       .map((n) => ({ detector: TEXT_DETECTORS.get(n)!, slot: slot(n) }));
     const rules = new NationalPhoneRules(options.phoneRegions);
+    this.rules = rules;
     this.numbers = names
       .filter((n) => NUMBER_DETECTORS.has(n) || n === 'phone')
       .map((n) => ({ detector: n === 'phone' ? phoneDetector(rules) : NUMBER_DETECTORS.get(n)!, slot: slot(n) }));
@@ -1079,6 +1106,63 @@ export class PiiDetectors {
       extra.push(denyListDetector(options.denyList));
     this.extra = extra.map((detector, i) => ({ detector, slot: names.length + i }));
     this.names = [...names, ...extra.map((d) => d.name)];
+    const n = this.names.length;
+    this.candidates = { phone: n, ssn: n + 1, ipv4AsPhone: n + 2 };
+    this.slots = n + 3;
+    this.phoneSlot = slot('phone');
+    this.ssnSlot = slot('ssn');
+    this.ipv4Slot = slot('ipv4');
+  }
+
+  /** The slot of detector `name`, or -1 when it does not run. */
+  slotOf(name: string): number {
+    return this.names.indexOf(name);
+  }
+
+  /**
+   * After the detectors looked at a number run: counts it as a candidate when nothing claimed it
+   * and it is an unseparated (or loosely grouped) phone number or SSN, or when it was counted as an
+   * IPv4 address but is also a dotted phone number.
+   */
+  private countCandidates(
+    text: string,
+    run: string,
+    runStart: number,
+    digits: number,
+    ipv4Found: number,
+    counts: number[] | Float64Array,
+  ): number {
+    const start = runStart;
+    const end = runStart + run.length;
+    if (run.charCodeAt(0) === PLUS) return 0;
+    if (!numberStartsCleanly(text, start) || !numberEndsCleanly(text, end)) return 0;
+    if (this.claims.overlaps(start, end)) {
+      if (ipv4Found > 0 && this.phoneSlot >= 0 && digits >= 8 && this.rules.matches(run, true)) {
+        counts[this.candidates.ipv4AsPhone]++;
+        return 1;
+      }
+      return 0;
+    }
+    if (ALL_DIGITS.test(run)) {
+      let n = 0;
+      if (this.ssnSlot >= 0 && digits === 9 && ssnValid(run.slice(0, 3), run.slice(3, 5), run.slice(5))) {
+        counts[this.candidates.ssn]++;
+        n++;
+      }
+      // 8–12 digits: 13 are a barcode (EAN-13) far more often than a national number.
+      if (this.phoneSlot >= 0 && digits >= 8 && digits <= 12 && this.rules.nationalNumber(run)) {
+        counts[this.candidates.phone]++;
+        n++;
+      }
+      return n;
+    }
+    if (this.phoneSlot < 0 || digits < 8 || digits > 13 || !GROUPED_DIGITS.test(run)) return 0;
+    const groups = run.split(/[ .-]/);
+    // As for strict layouts: without a trunk 0, two groups say too little ("2019 69066", "12345-678").
+    if (groups.length < 3 && run[0] !== '0') return 0;
+    if (looksLikeDate(groups) || !this.rules.matches(run, true)) return 0;
+    counts[this.candidates.phone]++;
+    return 1;
   }
 
   /**
@@ -1090,7 +1174,11 @@ export class PiiDetectors {
     return this.extra.length > 0;
   }
 
-  /** Adds each detector's number of findings in `text` to `counts[i]` (i as in `names`); returns their sum. */
+  /**
+   * Adds each detector's number of findings in `text` to `counts[i]` (i as in `names`), and the
+   * candidates to the slots `candidates` names (`counts` has `slots` entries); returns the sum of
+   * all it added.
+   */
   countInto(text: string, counts: number[] | Float64Array): number {
     const claims = this.claims;
     claims.reset();
@@ -1108,13 +1196,16 @@ export class PiiDetectors {
         const run = m[0];
         const digits = countDigits(run);
         const plus = run.charCodeAt(0) === PLUS;
+        let ipv4Found = 0;
         for (let i = 0; i < this.numbers.length; i++) {
           const { detector, slot } = this.numbers[i];
           if (!detector.worthLooking(run, digits, plus)) continue;
           const n = detector.count(text, run, m.index, claims);
+          if (slot === this.ipv4Slot) ipv4Found = n;
           counts[slot] += n;
           total += n;
         }
+        if (digits >= 8 && digits <= 13) total += this.countCandidates(text, run, m.index, digits, ipv4Found, counts);
       }
     }
     for (let i = 0; i < this.extra.length; i++) {
@@ -1129,11 +1220,11 @@ export class PiiDetectors {
 
   /** Findings in `text` per detector name; detectors with none are left out. */
   count(text: string): Record<string, number> {
-    const counts = new Array<number>(this.names.length).fill(0);
+    const counts = new Array<number>(this.slots).fill(0);
     this.countInto(text, counts);
     const out: Record<string, number> = {};
-    counts.forEach((n, i) => {
-      if (n > 0) out[this.names[i]] = n;
+    this.names.forEach((name, i) => {
+      if (counts[i] > 0) out[name] = counts[i];
     });
     return out;
   }

@@ -21,6 +21,8 @@ interface Format {
   rule: string;
   /** The shapes it prints (digits as `d`, dots as spaces), plain and decorated. */
   shapes: RegExp[];
+  /** The same shapes with dashes as spaces too: `959-325-358` for Spain's `959 32 53 58`… and `959 325 358`. */
+  looseShapes: RegExp[];
 }
 
 /** `(\d{2,3})` → `d{2,3}`: each group of a format's pattern as a run of `d`s (any length when not that simple). */
@@ -35,11 +37,15 @@ function groupShapes(pattern: string): string[] {
 
 const escapeShape = (text: string): string => text.replace(/[()[\]{}.*+?^$|\\-]/g, '\\$&');
 
-function shapesOf(layout: string, rule: string, pattern: string): RegExp[] {
+/** Dots stand for spaces in every layout; in a loose one, dashes do too. */
+const spaced = (text: string, loose: boolean): string =>
+  loose ? text.replace(/[.-]/g, ' ') : text.replace(/\./g, ' ');
+
+function shapesOf(layout: string, rule: string, pattern: string, loose = false): RegExp[] {
   const groups = groupShapes(pattern);
   const render = (template: string): RegExp => {
     let out = '';
-    for (const part of template.replace(/\./g, ' ').split(/(\$\d)/)) {
+    for (const part of spaced(template, loose).split(/(\$\d)/)) {
       if (/^\$\d$/.test(part)) out += groups[Number(part[1]) - 1] ?? 'd{1,20}';
       else out += escapeShape(part.replace(/\d/g, 'd'));
     }
@@ -74,6 +80,7 @@ function compile(code: string): Region {
       layout: f[1],
       rule: rule.includes('$1') ? rule : '$1',
       shapes: shapesOf(f[1], rule.includes('$1') ? rule : '$1', f[0]),
+      looseShapes: shapesOf(f[1], rule.includes('$1') ? rule : '$1', f[0], true),
     };
   });
   return {
@@ -90,6 +97,9 @@ export class NationalPhoneRules {
   private readonly regions: Region[];
   /** Shape (digits as `d`) → the regions with a format that prints it; few shapes occur, so few entries. */
   private readonly byShape = new Map<string, Region[]>();
+  private readonly byLooseShape = new Map<string, Region[]>();
+  /** National number length → the regions whose numbers (after an optional trunk prefix) may have it. */
+  private readonly byLength = new Map<number, Region[]>();
 
   constructor(regions: readonly string[] = PHONE_REGIONS) {
     this.regions = regions.map((code) => {
@@ -105,28 +115,63 @@ export class NationalPhoneRules {
    * one of the regions' formats prints it: same groups, same separators (a dot may stand for a
    * space), the first group with or without its national decoration (`0`, parentheses).
    */
-  matches(candidate: string): boolean {
-    const written = candidate.replace(/\./g, ' ');
+  matches(candidate: string, loose = false): boolean {
+    const written = spaced(candidate, loose);
     let digits = '';
     for (let i = 0; i < candidate.length; i++) {
       const c = candidate.charCodeAt(i);
       if (c >= 0x30 && c <= 0x39) digits += candidate[i];
     }
     const shape = written.replace(/\d/g, 'd');
-    let regions = this.byShape.get(shape);
+    const cache = loose ? this.byLooseShape : this.byShape;
+    let regions = cache.get(shape);
     if (regions === undefined) {
-      regions = this.regions.filter((r) => r.formats.some((f) => f.shapes.some((re) => re.test(shape))));
-      if (this.byShape.size < 10_000) this.byShape.set(shape, regions);
+      regions = this.regions.filter((r) =>
+        r.formats.some((f) => (loose ? f.looseShapes : f.shapes).some((re) => re.test(shape))),
+      );
+      if (cache.size < 10_000) cache.set(shape, regions);
     }
     for (const region of regions) {
-      if (this.matchesIn(region, written, digits, false)) return true;
-      if (region.prefix && digits.startsWith(region.prefix) && this.matchesIn(region, written, digits, true))
+      if (this.matchesIn(region, written, digits, false, loose)) return true;
+      if (region.prefix && digits.startsWith(region.prefix) && this.matchesIn(region, written, digits, true, loose))
         return true;
     }
     return false;
   }
 
-  private matchesIn(region: Region, written: string, digits: string, withPrefix: boolean): boolean {
+  /**
+   * Whether `digits` (no separators) is a valid national number of one of the regions, with or
+   * without the region's trunk prefix: the region's national number pattern and lengths. Says
+   * nothing about layout: most digit strings of 8–12 digits are a number somewhere, which is why
+   * unseparated digits count as phones only on a column's evidence (see column.ts).
+   */
+  nationalNumber(digits: string): boolean {
+    for (const region of this.regionsOfLength(digits.length)) {
+      if (region.national.test(digits)) return true;
+    }
+    for (let cut = 1; cut <= 2; cut++) {
+      for (const region of this.regionsOfLength(digits.length - cut)) {
+        if (
+          region.prefix?.length === cut &&
+          digits.startsWith(region.prefix) &&
+          region.national.test(digits.slice(cut))
+        )
+          return true;
+      }
+    }
+    return false;
+  }
+
+  private regionsOfLength(length: number): Region[] {
+    let regions = this.byLength.get(length);
+    if (regions === undefined) {
+      regions = this.regions.filter((r) => r.lengths.has(length));
+      this.byLength.set(length, regions);
+    }
+    return regions;
+  }
+
+  private matchesIn(region: Region, written: string, digits: string, withPrefix: boolean, loose: boolean): boolean {
     const national = withPrefix ? digits.slice(region.prefix!.length) : digits;
     if (!region.lengths.has(national.length) || !region.national.test(national)) return false;
     for (const format of region.formats) {
@@ -137,15 +182,15 @@ export class NationalPhoneRules {
       const decorated = fill(format.layout.replace('$1', format.rule));
       if (withPrefix) {
         if (decorated.includes(region.prefix! + m[1]) || decorated.includes(`${region.prefix!} ${m[1]}`)) {
-          if (decorated.replace(/\./g, ' ') === written) return true;
+          if (spaced(decorated, loose) === written) return true;
         }
         continue;
       }
       const plain = fill(format.layout);
-      if (plain === written) return true;
+      if (spaced(plain, loose) === written) return true;
       // The decoration without the trunk prefix: `(11) 96123-4567`, not `0 11 …`.
       if (region.prefix === undefined || !format.rule.includes(region.prefix)) {
-        if (decorated.replace(/\./g, ' ') === written) return true;
+        if (spaced(decorated, loose) === written) return true;
       }
     }
     return false;
