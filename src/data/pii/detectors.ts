@@ -1037,11 +1037,6 @@ function countDigits(run: string): number {
   return digits;
 }
 
-/** A number run's digits with no separator at all: `0423660791`. */
-const ALL_DIGITS = /^\d+$/;
-/** Digits in groups joined by spaces, dots or dashes only. */
-const GROUPED_DIGITS = /^\d+(?:[ .-]\d+)+$/;
-
 /**
  * Counters a value adds besides the findings, in the slots after `names`: *candidates* whose
  * reading depends on the column they are in (column.ts decides). Never findings on their own.
@@ -1132,9 +1127,23 @@ export class PiiDetectors {
     ipv4Found: number,
     counts: number[] | Float64Array,
   ): number {
+    if (run.charCodeAt(0) === PLUS) return 0;
+    // One pass over the run: its groups, and whether a dash or a dot joins them.
+    let groups = 1;
+    let dashOrDot = false;
+    for (let i = 0; i < run.length; i++) {
+      const c = run.charCodeAt(i);
+      if (isDigit(c)) continue;
+      if (c !== SPACE && c !== DASH && c !== DOT) return 0;
+      if (i === 0 || !isDigit(run.charCodeAt(i - 1))) return 0;
+      if (c !== SPACE) dashOrDot = true;
+      groups++;
+    }
+    // Groups joined by spaces only were judged by the phone detector already: the loose reading
+    // adds dashes and dots.
+    if (groups > 1 && !dashOrDot) return 0;
     const start = runStart;
     const end = runStart + run.length;
-    if (run.charCodeAt(0) === PLUS) return 0;
     if (!numberStartsCleanly(text, start) || !numberEndsCleanly(text, end)) return 0;
     if (this.claims.overlaps(start, end)) {
       if (ipv4Found > 0 && this.phoneSlot >= 0 && digits >= 8 && this.rules.matches(run, true)) {
@@ -1143,7 +1152,7 @@ export class PiiDetectors {
       }
       return 0;
     }
-    if (ALL_DIGITS.test(run)) {
+    if (groups === 1) {
       let n = 0;
       if (this.ssnSlot >= 0 && digits === 9 && ssnValid(run.slice(0, 3), run.slice(3, 5), run.slice(5))) {
         counts[this.candidates.ssn]++;
@@ -1156,11 +1165,14 @@ export class PiiDetectors {
       }
       return n;
     }
-    if (this.phoneSlot < 0 || digits < 8 || digits > 13 || !GROUPED_DIGITS.test(run)) return 0;
-    const groups = run.split(/[ .-]/);
     // As for strict layouts: without a trunk 0, two groups say too little ("2019 69066", "12345-678").
-    if (groups.length < 3 && run[0] !== '0') return 0;
-    if (looksLikeDate(groups) || !this.rules.matches(run, true)) return 0;
+    if (this.phoneSlot < 0 || digits > 13 || (groups < 3 && run.charCodeAt(0) !== 0x30)) return 0;
+    // A date, or a date and more (2024-03-05-1234): not a phone number.
+    if (run.length >= 10 && !isDigit(run.charCodeAt(4)) && run.charCodeAt(4) === run.charCodeAt(7)) {
+      if (looksLikeDate([run.slice(0, 4), run.slice(5, 7), run.slice(8, 10)])) return 0;
+    }
+    if (groups === 3 && looksLikeDate(run.split(/[ .-]/))) return 0;
+    if (!this.rules.matches(run, true)) return 0;
     counts[this.candidates.phone]++;
     return 1;
   }

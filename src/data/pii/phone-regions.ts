@@ -187,7 +187,7 @@ export class NationalPhoneRules {
         continue;
       }
       const plain = fill(format.layout);
-      if (spaced(plain, loose) === written) return true;
+      if (plain === written || (loose && spaced(plain, true) === written)) return true;
       // The decoration without the trunk prefix: `(11) 96123-4567`, not `0 11 …`.
       if (region.prefix === undefined || !format.rule.includes(region.prefix)) {
         if (spaced(decorated, loose) === written) return true;
