@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { CsvError, CsvRecordReader } from './csv';
-import { columnFindings, type ColumnTally } from './column';
+import { columnFindings, type ColumnTally, kindOfName } from './column';
 import { PiiDetectors } from './detectors';
 
 export interface PiiFinding {
@@ -115,6 +115,8 @@ export async function scanFile(file: string, options: PiiScanOptions = {}): Prom
 interface ColumnCounters extends ColumnTally {
   counts: Float64Array;
   valuesWith: Float64Array;
+  /** Named for phones or SSNs: numbers of 8+ digits are scanned too (a phone stored as INTEGER). */
+  shortNumbers: boolean;
 }
 
 /** Counters per (table, column); findings are decided per column at the end (column evidence). */
@@ -125,7 +127,13 @@ class Tally {
 
   add(table: string, column: string): ColumnCounters {
     const slots = this.detectors.slots;
-    const counters = { values: 0, counts: new Float64Array(slots), valuesWith: new Float64Array(slots) };
+    const kind = kindOfName(column);
+    const counters = {
+      values: 0,
+      counts: new Float64Array(slots),
+      valuesWith: new Float64Array(slots),
+      shortNumbers: kind === 'phone' || kind === 'ssn',
+    };
     this.columns.push({ table, column, counters });
     return counters;
   }
@@ -177,11 +185,12 @@ class ScanState {
 
   /**
    * A number: scanned as its decimal text when it could hold a finding (13+ digits, a card
-   * number, or any number when patterns or a deny-list are configured); otherwise only counted,
-   * adding no bytes.
+   * number; 8+ digits in a column named for phones or SSNs; any number when patterns or a
+   * deny-list are configured); otherwise only counted, adding no bytes.
    */
   scanNumber(value: number, column: ColumnCounters): void {
-    if (!this.shortNumbers && value < SHORTEST_SCANNED_NUMBER && value > -SHORTEST_SCANNED_NUMBER) {
+    const least = column.shortNumbers ? SHORTEST_NAMED_NUMBER : SHORTEST_SCANNED_NUMBER;
+    if (!this.shortNumbers && value < least && value > -least) {
       this.values++;
       column.values++;
       return;
@@ -281,6 +290,8 @@ export async function scanSqlite(file: string, options: PiiScanOptions = {}): Pr
 
 /** 10^12: a number below it in magnitude has at most 12 digits, too few for a card. */
 const SHORTEST_SCANNED_NUMBER = 1e12;
+/** 10^7: in a column named for phones or SSNs, numbers of 8+ digits may be one, written without separators. */
+const SHORTEST_NAMED_NUMBER = 1e7;
 
 /**
  * A column as read: integers of 13+ digits come back as exact decimal text (SQLite's own

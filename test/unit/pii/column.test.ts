@@ -5,10 +5,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { columnFindings, confidence, kindOfName } from '../../../src/data/pii/column';
 import { PiiDetectors } from '../../../src/data/pii/detectors';
-import { scanCsv, type PiiFinding } from '../../../src/data/pii/scan';
+import { scanCsv, scanSqlite, type PiiFinding } from '../../../src/data/pii/scan';
 import { renderScan } from '../../../src/cli/data-scan';
 import { describeFindings } from '../../../src/domain/data';
 
@@ -145,5 +146,30 @@ describe('column evidence through a scan', () => {
     expect(text).toMatch(/people\.mobile phone ×6 \(confidence 0\.\d\d\)/);
     for (const p of UNSEPARATED) expect(text).not.toContain(p);
     expect(text).not.toContain('example.com');
+  });
+});
+
+describe('column evidence on SQLite numbers', () => {
+  it('a phone or SSN stored as INTEGER counts in a column named so, not in another', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-pii-column-'));
+    try {
+      const file = path.join(dir, 'n.db');
+      const db = new Database(file);
+      db.exec('CREATE TABLE t (phone INTEGER, ssn INTEGER, amount INTEGER)');
+      const insert = db.prepare('INSERT INTO t VALUES (?, ?, ?)');
+      for (const [p, s] of [
+        [4155550132, 123456789],
+        [2125550199, 234567890],
+      ])
+        insert.run(p, s, p);
+      db.close();
+      const report = await scanSqlite(file);
+      expect(report.findings.map(({ column, detector, count }) => `${column}/${detector}/${count}`)).toEqual([
+        'phone/phone/2',
+        'ssn/ssn/2',
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
