@@ -1037,6 +1037,20 @@ function countDigits(run: string): number {
   return digits;
 }
 
+const digitAt = (text: string, i: number): number => text.charCodeAt(i) - 0x30;
+
+/** `yyyy-mm-dd` (or with dots) at the start of a run, without allocating: 1900–2100, month 1–12, day 1–31. */
+function startsWithIsoDate(run: string): boolean {
+  if (run.length < 10 || isDigit(run.charCodeAt(4)) || run.charCodeAt(4) !== run.charCodeAt(7)) return false;
+  for (let i = 0; i < 4; i++) if (!isDigit(run.charCodeAt(i))) return false;
+  if (!isDigit(run.charCodeAt(5)) || !isDigit(run.charCodeAt(6)) || !isDigit(run.charCodeAt(8))) return false;
+  if (!isDigit(run.charCodeAt(9)) || (run.length > 10 && isDigit(run.charCodeAt(10)))) return false;
+  const year = digitAt(run, 0) * 1000 + digitAt(run, 1) * 100 + digitAt(run, 2) * 10 + digitAt(run, 3);
+  const month = digitAt(run, 5) * 10 + digitAt(run, 6);
+  const day = digitAt(run, 8) * 10 + digitAt(run, 9);
+  return year >= 1900 && year <= 2100 && month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
 /**
  * Counters a value adds besides the findings, in the slots after `names`: *candidates* whose
  * reading depends on the column they are in (column.ts decides). Never findings on their own.
@@ -1142,6 +1156,8 @@ export class PiiDetectors {
     // Groups joined by spaces only were judged by the phone detector already: the loose reading
     // adds dashes and dots.
     if (groups > 1 && !dashOrDot) return 0;
+    // A date, or a date and more (2024-03-05-1234): not a phone number.
+    if (groups >= 3 && startsWithIsoDate(run)) return 0;
     const start = runStart;
     const end = runStart + run.length;
     if (!numberStartsCleanly(text, start) || !numberEndsCleanly(text, end)) return 0;
@@ -1167,10 +1183,6 @@ export class PiiDetectors {
     }
     // As for strict layouts: without a trunk 0, two groups say too little ("2019 69066", "12345-678").
     if (this.phoneSlot < 0 || digits > 13 || (groups < 3 && run.charCodeAt(0) !== 0x30)) return 0;
-    // A date, or a date and more (2024-03-05-1234): not a phone number.
-    if (run.length >= 10 && !isDigit(run.charCodeAt(4)) && run.charCodeAt(4) === run.charCodeAt(7)) {
-      if (looksLikeDate([run.slice(0, 4), run.slice(5, 7), run.slice(8, 10)])) return 0;
-    }
     if (groups === 3 && looksLikeDate(run.split(/[ .-]/))) return 0;
     if (!this.rules.matches(run, true)) return 0;
     counts[this.candidates.phone]++;
