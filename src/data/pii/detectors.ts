@@ -1141,7 +1141,8 @@ export class PiiDetectors {
     ipv4Found: number,
     counts: number[] | Float64Array,
   ): number {
-    if (run.charCodeAt(0) === PLUS) return 0;
+    // A date, or a date and more (2024-03-05-1234): not a phone number. Most runs in prose are dates.
+    if (run.charCodeAt(0) === PLUS || startsWithIsoDate(run)) return 0;
     // One pass over the run: its groups, and whether a dash or a dot joins them.
     let groups = 1;
     let dashOrDot = false;
@@ -1156,8 +1157,6 @@ export class PiiDetectors {
     // Groups joined by spaces only were judged by the phone detector already: the loose reading
     // adds dashes and dots.
     if (groups > 1 && !dashOrDot) return 0;
-    // A date, or a date and more (2024-03-05-1234): not a phone number.
-    if (groups >= 3 && startsWithIsoDate(run)) return 0;
     const start = runStart;
     const end = runStart + run.length;
     if (!numberStartsCleanly(text, start) || !numberEndsCleanly(text, end)) return 0;
