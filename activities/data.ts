@@ -1,9 +1,19 @@
 // Filling the layer's environment with data: the built-in generator, or the data plane (policy,
 // approval, synthesis or sanitization, fidelity, PII scan; src/data/populate.ts).
 
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { PiiSourceError } from '../src/data/pii/scan';
-import { populateFromSource, PopulationRefused, type PopulationReport } from '../src/data/populate';
+import {
+  commitPopulation,
+  discardPopulation,
+  PopulationRefused,
+  type PopulationReport,
+  type PreparedPopulation,
+} from '../src/data/populate';
+import { acquirePopulateLock, PopulationBusy } from '../src/data/populate-lock';
+import { PopulationCancelled, runPopulationInThread, type ThreadProgress } from '../src/data/populate-runner';
 import type { LayerSpec } from '../src/domain/ladder';
 import type { DataSummary } from '../src/domain/data';
 import { ConfigError } from '../src/validation/errors';
@@ -17,7 +27,72 @@ export interface PopulationResult {
   data?: DataSummary;
 }
 
-export function createDataActivities({ provider, paths }: ActivityDeps) {
+export function createDataActivities({ provider, paths, client }: ActivityDeps) {
+  /**
+   * The data plane for one database, off the event loop: one attempt at a time (the populate
+   * lock), rows into a staging file named by this attempt, generated in a worker thread while this
+   * activity heartbeats the step and the rows done. An abort terminates the thread. An attempt
+   * whose layer has ended, or which is no longer the activity's current attempt, writes nothing.
+   */
+  async function populateInThread(layer: LayerSpec, dbPath: string, seed?: number): Promise<PopulationReport> {
+    const ctx = Context.current();
+    const { workflowExecution, activityId, attempt } = ctx.info;
+    const who = `${workflowExecution?.workflowId ?? 'activity'}/${activityId}#${attempt}`;
+    const tag = `${createHash('sha256').update(who).digest('hex').slice(0, 12)}-a${attempt}`;
+    let lock: { release(): void };
+    try {
+      lock = acquirePopulateLock(dbPath, who);
+    } catch (err) {
+      if (err instanceof PopulationBusy) throw ApplicationFailure.retryable(err.message, 'PopulationBusy');
+      throw err;
+    }
+    const progress: ThreadProgress = { step: 'starting', rows: 0 };
+    const beat = () => ctx.heartbeat({ step: progress.step, rows: progress.rows });
+    const timer = setInterval(beat, 1000);
+    try {
+      beat();
+      let prepared: PreparedPopulation;
+      try {
+        prepared = await dataPlane(() =>
+          runPopulationInThread(
+            {
+              home: paths.home,
+              layer,
+              dbPath,
+              ...(seed === undefined ? {} : { seed }),
+              staging: `${dbPath}.${tag}.seeding.db`,
+            },
+            {
+              signal: ctx.cancellationSignal,
+              progress: (p) => {
+                if (p.step !== undefined) progress.step = p.step;
+                if (p.rows !== undefined) progress.rows = p.rows;
+              },
+            },
+          ),
+        );
+      } catch (err) {
+        if (err instanceof PopulationCancelled) throw new CancelledFailure(err.message);
+        throw err;
+      }
+      if (!prepared.staging) return prepared.report;
+      const ended = ctx.cancellationSignal.aborted
+        ? 'the activity was cancelled'
+        : await attemptEnded(client, ctx.info);
+      if (ended) {
+        discardPopulation(prepared);
+        throw ApplicationFailure.nonRetryable(
+          `population of layer "${layer.name}" not put in place: ${ended}`,
+          'LayerEnded',
+        );
+      }
+      return commitPopulation(prepared, dbPath);
+    } finally {
+      clearInterval(timer);
+      lock.release();
+    }
+  }
+
   /**
    * Populates the environment: with the built-in generator, or — for a layer with `data:` —
    * through the data plane. A refusal is a non-retryable failure whose message names the rule and
@@ -25,19 +100,9 @@ export function createDataActivities({ provider, paths }: ActivityDeps) {
    */
   async function populateEnvironment(input: { layer: LayerSpec }): Promise<PopulationResult> {
     if (!input.layer.data) return withHeartbeat(() => provider.populate(input.layer.name, input.layer.seed));
-    return withHeartbeat(async () => {
-      const env = await mustDescribe(provider, input.layer.name);
-      const ctx = Context.current();
-      const report = await dataPlane(() =>
-        populateFromSource({
-          home: paths.home,
-          layer: input.layer,
-          dbPath: env.dbPath,
-          progress: (step) => ctx.heartbeat(step),
-        }),
-      );
-      return { rows: report.rows, created: report.created, dbPath: env.dbPath, data: dataSummary(report) };
-    });
+    const env = await withHeartbeat(() => mustDescribe(provider, input.layer.name));
+    const report = await populateInThread(input.layer, env.dbPath);
+    return { rows: report.rows, created: report.created, dbPath: env.dbPath, data: dataSummary(report) };
   }
 
   return {
@@ -50,21 +115,10 @@ export function createDataActivities({ provider, paths }: ActivityDeps) {
 
     /** One seed of a many-seeds layer: its own database under envs/<layer>/seeds/<seed>/ (same checks as populating). */
     async seedVariant(input: { layer: LayerSpec; seed: number }): Promise<Required<PopulationResult>> {
-      return withHeartbeat(async () => {
-        const env = await mustDescribe(provider, input.layer.name);
-        const dbPath = variantDbPath(env, input.seed);
-        const ctx = Context.current();
-        const report = await dataPlane(() =>
-          populateFromSource({
-            home: paths.home,
-            layer: input.layer,
-            dbPath,
-            seed: input.seed,
-            progress: (step) => ctx.heartbeat(step),
-          }),
-        );
-        return { rows: report.rows, created: report.created, dbPath, data: dataSummary(report) };
-      });
+      const env = await withHeartbeat(() => mustDescribe(provider, input.layer.name));
+      const dbPath = variantDbPath(env, input.seed);
+      const report = await populateInThread(input.layer, dbPath, input.seed);
+      return { rows: report.rows, created: report.created, dbPath, data: dataSummary(report) };
     },
   };
 }
@@ -99,7 +153,7 @@ function dataSummary(report: PopulationReport): DataSummary {
  * retrying cannot approve a dataset, mask a column or fix a file. The refusal's summary travels
  * in the failure's details, so the audit trail has the decision.
  */
-async function dataPlane(step: () => Promise<PopulationReport>): Promise<PopulationReport> {
+async function dataPlane<T>(step: () => Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (err) {
@@ -109,4 +163,27 @@ async function dataPlane(step: () => Promise<PopulationReport>): Promise<Populat
       throw ApplicationFailure.nonRetryable(err.message, 'DataInputError');
     throw err;
   }
+}
+
+/**
+ * Why this attempt may no longer put its data in place, or undefined when it may: its workflow
+ * (the layer, or one seed's run) has closed, or the server no longer has this attempt of the
+ * activity pending (it timed out and a newer attempt runs, or the workflow moved on).
+ */
+async function attemptEnded(client: Client | undefined, info: Context['info']): Promise<string | undefined> {
+  if (!client || !info.workflowExecution) return undefined;
+  const { workflowId, runId } = info.workflowExecution;
+  let described;
+  try {
+    described = await client.workflow.getHandle(workflowId, runId).describe();
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError') return `workflow ${workflowId} no longer exists`;
+    throw err;
+  }
+  if (described.status.name !== 'RUNNING') return `workflow ${workflowId} has ${described.status.name.toLowerCase()}`;
+  const pending = (described.raw.pendingActivities ?? []).find((a) => a.activityId === info.activityId);
+  if (!pending) return `activity ${info.activityId} is no longer pending`;
+  if (pending.attempt && pending.attempt !== info.attempt)
+    return `attempt ${info.attempt} was superseded by attempt ${pending.attempt}`;
+  return undefined;
 }

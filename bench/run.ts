@@ -37,6 +37,11 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args
       'promotions/s of 3-layer promotions on a no-op provider against bare Temporal workflows of as many activities (target ≥ 0.8×); one-layer latency; history size; parked promotions (RSS, list/status, approvals/s)',
     load: () => import('./engine'),
   },
+  seed: {
+    describe:
+      'the populate step (synthesis, masking, PII scan, fidelity) of 2 M rows through the worker thread against the same run alone (target ≤ 1.3×); worker peak RSS (< 1 GiB); worst event-loop delay meanwhile (--rows N, --rounds N, --no-policy)',
+    load: () => import('./seed'),
+  },
   proxy: {
     describe: 'latency Toxiproxy adds with no fault (p50, p99) against direct requests to the same local server',
     load: () => import('./proxy'),

@@ -96,6 +96,23 @@ export interface PopulateOptions {
   keyring?: string;
   /** Called between steps (heartbeats). */
   progress?: (step: string) => void;
+  /** Called as rows are generated or sanitized, with the rows written so far (heartbeat progress). */
+  onRows?: (rows: number) => void;
+  /**
+   * The staging file, named by attempt (see activities/data.ts); default one named by this
+   * process. Only the holder of the database's populate lock may write it.
+   */
+  staging?: string;
+}
+
+/**
+ * A population made ready in its staging file and not yet in place: `commitPopulation` swaps it
+ * in. Without `staging` the database already held exactly this data (nothing to swap).
+ */
+export interface PreparedPopulation {
+  report: PopulationReport;
+  staging?: string;
+  fidelity?: FidelityReport;
 }
 
 /**
@@ -145,6 +162,11 @@ function policyFor(data: DataSeedSpec, stagingTable: string | undefined, keyring
 
 /** Populates `opts.dbPath` from the layer's data source; see the file comment. Throws PopulationRefused or ConfigError. */
 export async function populateFromSource(opts: PopulateOptions): Promise<PopulationReport> {
+  return commitPopulation(await preparePopulation(opts), opts.dbPath);
+}
+
+/** Every step up to the swap: the rows end up in the staging file (or nothing happens when the database already holds them). */
+export async function preparePopulation(opts: PopulateOptions): Promise<PreparedPopulation> {
   const { layer } = opts;
   const data = layer.data;
   if (!data) throw new Error(`layer ${layer.name} has no data: source`);
@@ -242,19 +264,20 @@ export async function populateFromSource(opts: PopulateOptions): Promise<Populat
     .digest('hex');
   const previous = readPopulationReport(opts.dbPath);
   if (previous?.fingerprint === report.fingerprint && fs.existsSync(opts.dbPath))
-    return { ...previous, created: false };
+    return { report: { ...previous, created: false } };
 
   // 4. Rows into a staging file beside the database.
   const dir = path.dirname(path.resolve(opts.dbPath));
   fs.mkdirSync(dir, { recursive: true });
   // The .db ending makes the sanitizer write SQLite; the name marks it as staging (and matches the
   // staging files of workers from before the word "populate", so the cleanup below finds those too).
-  const staging = `${path.resolve(opts.dbPath)}.${process.pid}.seeding.db`;
-  // A worker killed mid-population leaves its staging file behind (under its own pid): remove any. The
-  // layer's lease means no other population of this database runs now.
+  const staging = opts.staging ?? `${path.resolve(opts.dbPath)}.${process.pid}.seeding.db`;
+  // A worker killed mid-population leaves its staging file behind (under its pid or attempt):
+  // remove any. The caller holds the database's populate lock, so no other attempt writes now.
   const stale = `${path.basename(opts.dbPath)}.`;
   for (const f of fs.readdirSync(dir)) {
-    if (f.startsWith(stale) && /\.\d+\.seeding\.db/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
+    if (f.startsWith(stale) && /\.[\w-]+\.seeding\.db/.test(f) && path.join(dir, f) !== staging)
+      fs.rmSync(path.join(dir, f), { force: true });
   }
   try {
     if (data.source.classification === 'synthetic') {
@@ -270,7 +293,7 @@ export async function populateFromSource(opts: PopulateOptions): Promise<Populat
       const generated = generateDataset(
         profile,
         { rows: data.rows ?? profile.rows, seed, ...data.realism, labels: data.source.labels },
-        { kind: 'sqlite', file: target, table: data.table, replace: true },
+        { kind: 'sqlite', file: target, table: data.table, replace: true, onProgress: opts.onRows },
         undefined,
         real,
       );
@@ -292,6 +315,7 @@ export async function populateFromSource(opts: PopulateOptions): Promise<Populat
           policy,
           target: { kind: 'file', path: staging },
           environment: layer.name,
+          onProgress: opts.onRows,
         });
         report.rows = masked.rowsWritten;
       }
@@ -302,6 +326,7 @@ export async function populateFromSource(opts: PopulateOptions): Promise<Populat
         policy: policy!,
         target: { kind: 'file', path: staging },
         environment: layer.name,
+        onProgress: opts.onRows,
       });
       report.rows = masked.rowsWritten;
     }
@@ -318,20 +343,35 @@ export async function populateFromSource(opts: PopulateOptions): Promise<Populat
       );
     }
 
-    // 6. In place, then recorded.
-    report.created = true;
-    report.at = new Date().toISOString();
     fs.rmSync(`${staging}.synthetic.db`, { force: true });
-    fs.renameSync(staging, opts.dbPath);
-    // The whole fidelity report (every column and pair) is kept with the environment.
-    if (fullFidelity) writeJsonAtomically(`${opts.dbPath}.fidelity.json`, fullFidelity);
-    else fs.rmSync(`${opts.dbPath}.fidelity.json`, { force: true });
-    writeJsonAtomically(populationReportPath(opts.dbPath), report);
-    return report;
+    return { report, staging, ...(fullFidelity ? { fidelity: fullFidelity } : {}) };
   } catch (err) {
     removeStaging(staging);
     throw err;
   }
+}
+
+/** Removes a prepared population's staging file without putting it in place (an attempt that may no longer write). */
+export function discardPopulation(prepared: PreparedPopulation): void {
+  if (prepared.staging) removeStaging(prepared.staging);
+}
+
+/** 6. The staging file in place of the database, then recorded. */
+export function commitPopulation(prepared: PreparedPopulation, dbPath: string): PopulationReport {
+  const { staging, fidelity } = prepared;
+  if (!staging) return prepared.report;
+  const report: PopulationReport = { ...prepared.report, created: true, at: new Date().toISOString() };
+  try {
+    fs.renameSync(staging, dbPath);
+  } catch (err) {
+    removeStaging(staging);
+    throw err;
+  }
+  // The whole fidelity report (every column and pair) is kept with the environment.
+  if (fidelity) writeJsonAtomically(`${dbPath}.fidelity.json`, fidelity);
+  else fs.rmSync(`${dbPath}.fidelity.json`, { force: true });
+  writeJsonAtomically(populationReportPath(dbPath), report);
+  return report;
 }
 
 function fidelitySummary(

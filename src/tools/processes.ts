@@ -1,5 +1,24 @@
 // Local processes Strata starts and stops: candidates, feature services, proxies, drill writers.
+import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
+
+/**
+ * When `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined when
+ * there is no such process (or no /proc). A pid with the same start time is the same process.
+ */
+export function processStartTime(pid: number): number | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after its ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[22 - 3]);
+  return Number.isFinite(ticks) ? ticks : undefined;
+}
 
 /** True while `pid` exists (a process we may not signal counts as existing). */
 export function processAlive(pid: number): boolean {
@@ -42,4 +61,113 @@ export async function waitForExit(pid: number, timeoutMs: number, pollMs = 20): 
 /** The tsx loader as a URL for `node --import`: how TypeScript helper processes are started. */
 export function tsxLoaderUrl(): string {
   return pathToFileURL(require.resolve('tsx')).href;
+}
+
+/** The environment variable holding an environment's token in every process Strata starts for it. */
+export const PROCESS_TOKEN_ENV = 'STRATA_PROCESS_TOKEN';
+/** Which of an environment's processes this is (candidate, feature-service, proxy). */
+export const PROCESS_ROLE_ENV = 'STRATA_PROCESS_ROLE';
+
+/** A process as Strata knows it: a pid alone is not enough (pids are reused, and a reboot reuses all of them). */
+export interface ProcessIdentity {
+  pid: number;
+  /** /proc/<pid>/stat field 22 when it was started. */
+  startTime: number | null;
+  /** The environment's token, in the process's environment as STRATA_PROCESS_TOKEN. */
+  token: string | null;
+  role?: string;
+}
+
+/** The process's environment variables (its own uid's processes only), or undefined when unreadable. */
+export function processEnviron(pid: number): Map<string, string> | undefined {
+  let raw: string;
+  try {
+    raw = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const env = new Map<string, string>();
+  for (const entry of raw.split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  return env;
+}
+
+/**
+ * True when `id.pid` is the process Strata recorded: alive, with the recorded start time, and
+ * with the environment's token (and role) in its environment. All three, or it is someone else's.
+ */
+export function verifyProcess(id: ProcessIdentity): boolean {
+  if (!id.token || id.startTime === null) return false;
+  if (processStartTime(id.pid) !== id.startTime) return false;
+  const env = processEnviron(id.pid);
+  if (env?.get(PROCESS_TOKEN_ENV) !== id.token) return false;
+  return !id.role || env.get(PROCESS_ROLE_ENV) === id.role;
+}
+
+/** The live processes carrying `token` (and `role`): where the real process went after a reboot or a lost state file. */
+export function findProcessesByToken(token: string, role?: string): ProcessIdentity[] {
+  return findProcesses((env) => env.get(PROCESS_TOKEN_ENV) === token && (!role || env.get(PROCESS_ROLE_ENV) === role));
+}
+
+/** The live processes (of this uid) whose environment matches. */
+export function findProcesses(match: (env: Map<string, string>) => boolean): ProcessIdentity[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const found: ProcessIdentity[] = [];
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const pid = Number(e);
+    if (pid === process.pid) continue;
+    const env = processEnviron(pid);
+    if (!env || !match(env)) continue;
+    const startTime = processStartTime(pid);
+    if (startTime !== undefined)
+      found.push({
+        pid,
+        startTime,
+        token: env.get(PROCESS_TOKEN_ENV) ?? null,
+        ...(env.has(PROCESS_ROLE_ENV) ? { role: env.get(PROCESS_ROLE_ENV) } : {}),
+      });
+  }
+  return found;
+}
+
+/** The process group `pid` belongs to (field 5 of /proc/<pid>/stat), or undefined. */
+export function processGroup(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[5 - 3]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Signals a verified process: its whole group when it leads one, else the process alone. An
+ * unverified process is never signalled (false), nor is any group it does not lead.
+ */
+export function signalVerified(id: ProcessIdentity, signal: NodeJS.Signals): boolean {
+  if (!verifyProcess(id)) return false;
+  try {
+    process.kill(processGroup(id.pid) === id.pid ? -id.pid : id.pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until the identified process is gone (or is no longer the one identified); true if within `timeoutMs`. */
+export async function waitForVerifiedExit(id: ProcessIdentity, timeoutMs: number, pollMs = 20): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (verifyProcess(id)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return true;
 }

@@ -21,7 +21,15 @@ import {
 } from './generator';
 
 export type SynthesisTarget =
-  { kind: 'csv'; file: string } | { kind: 'sqlite'; file: string; table: string; replace?: boolean };
+  | { kind: 'csv'; file: string }
+  | {
+      kind: 'sqlite';
+      file: string;
+      table: string;
+      replace?: boolean;
+      /** Called after each transaction with the rows written so far (heartbeat progress). */
+      onProgress?: (rows: number) => void;
+    };
 
 export interface GenerationResult {
   rows: number;
@@ -159,7 +167,14 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-function writeSqlite(file: string, table: string, replace: boolean, synth: Synthesizer, reservoir: Reservoir): void {
+function writeSqlite(
+  file: string,
+  table: string,
+  replace: boolean,
+  synth: Synthesizer,
+  reservoir: Reservoir,
+  onProgress?: (rows: number) => void,
+): void {
   const columns = synth.columns;
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   let db: Database.Database;
@@ -203,7 +218,7 @@ function writeSqlite(file: string, table: string, replace: boolean, synth: Synth
       return true;
     });
     try {
-      while (someBatches());
+      while (someBatches()) onProgress?.(synth.rowCount);
       db.transaction(() => {
         if (exists) db.exec(`DROP TABLE ${quoteIdent(table)}`);
         db.exec(`ALTER TABLE ${quoteIdent(staging)} RENAME TO ${quoteIdent(table)}`);
@@ -242,7 +257,7 @@ export function generateDataset(
   const synthesizer = createSynthesizer(profile, options);
   const reservoir = new Reservoir(synthesizer, sampleRows, options.seed);
   if (target.kind === 'csv') writeCsv(target.file, synthesizer, reservoir);
-  else writeSqlite(target.file, target.table, target.replace ?? false, synthesizer, reservoir);
+  else writeSqlite(target.file, target.table, target.replace ?? false, synthesizer, reservoir, target.onProgress);
   const sample = {
     columns: synthesizer.columns.map((c) => c.name),
     rows: reservoir.rows(),
