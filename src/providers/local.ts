@@ -10,7 +10,20 @@ import { seedTransactions } from '../data/transactions';
 import { strataPaths } from '../paths';
 import { writeFileAtomically } from '../tools/files';
 import { freePort, portFree } from '../tools/ports';
-import { processAlive, signalProcessTree, waitForExit } from '../tools/processes';
+import {
+  findProcesses,
+  processAlive,
+  signalProcessTree,
+  waitForExit,
+  PROCESS_ROLE_ENV,
+  PROCESS_TOKEN_ENV,
+  processEnviron,
+  type ProcessIdentity,
+  processStartTime,
+  signalVerified,
+  verifyProcess,
+  waitForVerifiedExit,
+} from '../tools/processes';
 import type { Release } from '../domain/release';
 import type { EnvironmentInfo, Provider } from './types';
 
@@ -31,6 +44,10 @@ interface EnvState {
   /** The release whose process serves now. */
   runningRelease: Release | null;
   pid: number | null;
+  /** When `pid` started (/proc/<pid>/stat field 22): with the token, what tells it from a reused pid. */
+  pidStartTime?: number | null;
+  /** This environment's token, put in the environment of every process started for it. */
+  token?: string;
   port: number | null;
   /** The feature-lookup dependency and its fault proxy. */
   dependency?: DependencyState | null;
@@ -48,7 +65,9 @@ export type ProviderEvent =
   | 'credentials-rotated'
   | 'restarted'
   | 'dependency-started'
-  | 'process-killed';
+  | 'process-killed'
+  | 'process-found'
+  | 'process-unverified';
 
 export class ProviderError extends Error {
   override name = 'ProviderError';
@@ -140,7 +159,8 @@ export class LocalProvider implements Provider {
   async deploy(layer: string, candidate: CandidateRef): Promise<{ env: EnvironmentInfo; changed: boolean }> {
     const state = this.mustState(layer);
     const release = this.installRelease(layer, candidate);
-    if (state.runningRelease?.digest === release.digest && state.pid && processAlive(state.pid)) {
+    this.locateCandidate(state);
+    if (state.runningRelease?.digest === release.digest && state.pid) {
       const healthy = await this.waitHealthy(state.port!, release, 5_000);
       if (healthy) return { env: this.info(state), changed: false };
       await this.stopProcess(state);
@@ -154,7 +174,7 @@ export class LocalProvider implements Provider {
   async health(layer: string): Promise<{ healthy: boolean; detail: string }> {
     const state = this.readState(layer);
     if (!state?.runningRelease || !state.pid || !state.port) return { healthy: false, detail: 'no candidate running' };
-    if (!processAlive(state.pid)) return { healthy: false, detail: `process ${state.pid} is not running` };
+    if (!this.ownsCandidate(state)) return { healthy: false, detail: `process ${state.pid} is not running` };
     const ok = await this.waitHealthy(state.port, state.runningRelease, 1_000);
     return {
       healthy: ok,
@@ -165,8 +185,9 @@ export class LocalProvider implements Provider {
   /** SIGKILLs the candidate's process (a fault); the state keeps the release so restart() brings it back. */
   async killCandidate(layer: string): Promise<{ pid: number } | null> {
     const state = this.mustState(layer);
-    if (!state.pid || !processAlive(state.pid)) return null;
-    await killProcessTree(state.pid, 'the candidate');
+    this.locateCandidate(state);
+    if (!state.pid) return null;
+    await killProcessTree(this.candidateIdentity(state), 'the candidate');
     this.record(layer, 'process-killed', { pid: state.pid });
     return { pid: state.pid };
   }
@@ -175,7 +196,9 @@ export class LocalProvider implements Provider {
   async killDependency(layer: string): Promise<{ pid: number } | null> {
     const pid = this.mustState(layer).dependency?.featurePid;
     if (!pid || !processAlive(pid)) return null;
-    await killProcessTree(pid, 'the feature-lookup service');
+    signalProcessTree(pid, 'SIGKILL');
+    if (!(await waitForExit(pid, 5_000)))
+      throw new ProviderError(`the feature-lookup service (pid ${pid}) survived SIGKILL for 5 s`);
     this.record(layer, 'process-killed', { pid, process: 'feature-service' });
     return { pid };
   }
@@ -185,6 +208,7 @@ export class LocalProvider implements Provider {
     const state = this.mustState(layer);
     const release = state.runningRelease ?? state.knownGood;
     if (!release) throw new ProviderError(`nothing to restart in ${layer}: no release deployed`);
+    this.locateCandidate(state);
     const port = state.port; // a restart keeps the candidate's address, as a supervisor would
     if (state.pid) await this.stopProcess(state);
     await this.startProcess(state, release, port ?? undefined);
@@ -209,7 +233,8 @@ export class LocalProvider implements Provider {
 
   async rollback(layer: string, to: Release | null): Promise<EnvironmentInfo> {
     const state = this.mustState(layer);
-    if (to && state.runningRelease?.digest === to.digest && state.pid && processAlive(state.pid)) {
+    this.locateCandidate(state);
+    if (to && state.runningRelease?.digest === to.digest && state.pid) {
       return this.info(state); // already rolled back (a retry)
     }
     const from = state.runningRelease?.version ?? null;
@@ -431,6 +456,9 @@ export class LocalProvider implements Provider {
         STRATA_VERSION: release.version,
         STRATA_DB_CREDENTIALS_FILE: path.join(this.envDir(state.layer), 'credentials.json'),
         FEATURES_URL: deps.featuresUrl,
+        STRATA_ENV_DIR: this.envDir(state.layer),
+        [PROCESS_TOKEN_ENV]: this.tokenOf(state),
+        [PROCESS_ROLE_ENV]: 'candidate',
       },
     });
     fs.closeSync(out);
@@ -439,6 +467,7 @@ export class LocalProvider implements Provider {
     // Recorded before waiting for health: a retry after a crash finds this process, not a new one.
     state.runningRelease = release;
     state.pid = child.pid ?? null;
+    state.pidStartTime = child.pid ? (processStartTime(child.pid) ?? null) : null;
     state.port = port;
     this.writeState(state);
     this.record(state.layer, 'process-started', { version: release.version, pid: child.pid, port });
@@ -456,18 +485,84 @@ export class LocalProvider implements Provider {
     }
   }
 
+  /**
+   * Stops the environment's candidate: the recorded process if it is verified as this
+   * environment's (pid, start time and token), and any other process carrying the environment's
+   * token as its candidate (an orphan). A process that is not verified is never signalled.
+   */
   private async stopProcess(state: EnvState): Promise<void> {
-    const pid = state.pid;
-    if (pid && processAlive(pid)) {
-      signalProcessTree(pid, 'SIGTERM');
-      const deadline = Date.now() + 5_000;
-      while (processAlive(pid) && Date.now() < deadline) await sleep(50);
-      if (processAlive(pid)) signalProcessTree(pid, 'SIGKILL');
-      this.record(state.layer, 'process-stopped', { pid, version: state.runningRelease?.version });
+    const targets = new Map<number, ProcessIdentity>();
+    if (state.pid && this.ownsCandidate(state)) targets.set(state.pid, this.candidateIdentity(state));
+    for (const p of this.candidateProcesses(state)) targets.set(p.pid, p);
+    for (const id of targets.values()) {
+      signalVerified(id, 'SIGTERM');
+      if (!(await waitForVerifiedExit(id, 5_000, 50))) signalVerified(id, 'SIGKILL');
+      await waitForVerifiedExit(id, 5_000);
+      this.record(state.layer, 'process-stopped', { pid: id.pid, version: state.runningRelease?.version });
     }
     state.pid = null;
+    state.pidStartTime = null;
     state.port = null;
     state.runningRelease = null;
+    this.writeState(state);
+  }
+
+  /** The environment's token (made on first use: environments from before tokens get one now). */
+  private tokenOf(state: EnvState): string {
+    state.token ??= randomBytes(16).toString('hex');
+    return state.token;
+  }
+
+  private candidateIdentity(state: EnvState): ProcessIdentity {
+    return {
+      pid: state.pid ?? 0,
+      startTime: state.pidStartTime ?? null,
+      token: state.token ?? null,
+      role: 'candidate',
+    };
+  }
+
+  /**
+   * Whether the recorded pid is this environment's candidate. State written before tokens has no
+   * start time or token: then the process must at least carry this environment's database path.
+   */
+  private ownsCandidate(state: EnvState): boolean {
+    if (!state.pid) return false;
+    if (state.token && state.pidStartTime != null) return verifyProcess(this.candidateIdentity(state));
+    const env = processEnviron(state.pid);
+    return env?.get('STRATA_DB_PATH') === this.dbPath(state.layer) && env.has('STRATA_VERSION');
+  }
+
+  /** Live processes started as this environment's candidate (by token, or by its directory when the token is lost). */
+  private candidateProcesses(state: EnvState): ProcessIdentity[] {
+    const dir = this.envDir(state.layer);
+    return findProcesses(
+      (env) =>
+        env.get(PROCESS_ROLE_ENV) === 'candidate' &&
+        ((!!state.token && env.get(PROCESS_TOKEN_ENV) === state.token) || env.get('STRATA_ENV_DIR') === dir),
+    );
+  }
+
+  /**
+   * Makes `state.pid` the real candidate or nothing: a recorded pid that is not verified (reused
+   * after a reboot, or written by someone else) is dropped, never signalled, and the process
+   * carrying the environment's token, if one runs, is adopted instead.
+   */
+  private locateCandidate(state: EnvState): void {
+    if (!state.pid || this.ownsCandidate(state)) return;
+    const stale = state.pid;
+    const [found] = this.candidateProcesses(state).filter((p) => p.token === state.token);
+    if (found) {
+      state.pid = found.pid;
+      state.pidStartTime = found.startTime;
+      this.writeState(state);
+      this.record(state.layer, 'process-found', { pid: found.pid, recorded: stale });
+      return;
+    }
+    this.record(state.layer, 'process-unverified', { pid: stale });
+    state.pid = null;
+    state.pidStartTime = null;
+    state.port = null;
     this.writeState(state);
   }
 
@@ -512,10 +607,11 @@ function migrateState(stored: StoredEnvState): EnvState {
   };
 }
 
-/** SIGKILLs a process group and waits until its leader is gone. */
-async function killProcessTree(pid: number, what: string): Promise<void> {
-  signalProcessTree(pid, 'SIGKILL');
-  if (!(await waitForExit(pid, 5_000))) throw new ProviderError(`${what} (pid ${pid}) survived SIGKILL for 5 s`);
+/** SIGKILLs a verified process's group and waits until its leader is gone. */
+async function killProcessTree(id: ProcessIdentity, what: string): Promise<void> {
+  signalVerified(id, 'SIGKILL');
+  if (!(await waitForVerifiedExit(id, 5_000)))
+    throw new ProviderError(`${what} (pid ${id.pid}) survived SIGKILL for 5 s`);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,0 +1,106 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCandidate } from '../../src/config/candidate';
+import type { CandidateRef } from '../../src/domain/ladder';
+import { LocalProvider } from '../../src/providers/local';
+import { findProcesses, processAlive, PROCESS_ROLE_ENV } from '../../src/tools/processes';
+import { ROOT, teardownHome, tempHome } from '../helpers/harness';
+
+// A recorded pid is not trusted: the local provider signals only a process it verifies as its own
+// (pid, start time from /proc/<pid>/stat, and the environment's token in /proc/<pid>/environ).
+// A foreign pid written into state.json (a reboot or pid reuse) survives deploy and teardown, and
+// the environment finds its real candidate or starts a new one.
+
+let home: string;
+let provider: LocalProvider;
+let v1: CandidateRef;
+let v2: CandidateRef;
+const foreign: ChildProcess[] = [];
+
+function startForeign(): ChildProcess {
+  // Detached, so it leads its own group as a candidate would: the old code signalled -pid.
+  const child = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+  child.unref();
+  foreign.push(child);
+  return child;
+}
+
+function writePid(layer: string, pid: number): void {
+  const file = path.join(home, 'envs', layer, 'state.json');
+  const state = JSON.parse(fs.readFileSync(file, 'utf8'));
+  state.pid = pid;
+  fs.writeFileSync(file, JSON.stringify(state, null, 2));
+}
+
+const candidatesOf = (layer: string) =>
+  findProcesses(
+    (env) => env.get(PROCESS_ROLE_ENV) === 'candidate' && env.get('STRATA_ENV_DIR') === path.join(home, 'envs', layer),
+  );
+
+beforeAll(async () => {
+  home = tempHome('pid');
+  provider = new LocalProvider(home);
+  v1 = await loadCandidate(path.join(ROOT, 'examples/candidates/fraud-v1'));
+  v2 = await loadCandidate(path.join(ROOT, 'examples/candidates/fraud-v2'));
+});
+
+afterAll(async () => {
+  for (const f of foreign) if (f.pid && processAlive(f.pid)) process.kill(f.pid, 'SIGKILL');
+  if (home) await teardownHome(home);
+});
+
+describe('processes known by more than a pid', () => {
+  it('finds the real candidate after its pid in state.json was replaced, and never signals the foreign process', async () => {
+    await provider.provision('sandbox', { promotionId: 'p1' });
+    await provider.populate('sandbox', { rows: 200, seed: 1 });
+    const { env } = await provider.deploy('sandbox', v1);
+    const real = env.pid!;
+    const sleeper = startForeign();
+    writePid('sandbox', sleeper.pid!);
+
+    // Same release: the real candidate is found by its token and kept.
+    const again = await provider.deploy('sandbox', v1);
+    expect(again.changed).toBe(false);
+    expect(again.env.pid).toBe(real);
+    expect(processAlive(sleeper.pid!)).toBe(true);
+    expect(provider.events('sandbox').some((e) => e.event === 'process-found' && e.pid === real)).toBe(true);
+
+    // A new release after the pid was replaced again: the real candidate is stopped, the sleeper is not.
+    writePid('sandbox', sleeper.pid!);
+    const next = await provider.deploy('sandbox', v2);
+    expect(next.changed).toBe(true);
+    expect(processAlive(sleeper.pid!)).toBe(true);
+    expect(processAlive(real)).toBe(false);
+    expect((await provider.health('sandbox')).healthy).toBe(true);
+    expect(candidatesOf('sandbox').map((p) => p.pid)).toEqual([next.env.pid]);
+
+    // Teardown with a foreign pid recorded: the sleeper survives, no candidate remains.
+    writePid('sandbox', sleeper.pid!);
+    await provider.teardown('sandbox');
+    expect(processAlive(sleeper.pid!)).toBe(true);
+    expect(candidatesOf('sandbox')).toEqual([]);
+  }, 120_000);
+
+  it('starts a new candidate when the recorded one is gone and the pid now belongs to someone else (a reboot)', async () => {
+    await provider.provision('integration', { promotionId: 'p2' });
+    await provider.populate('integration', { rows: 200, seed: 2 });
+    const { env } = await provider.deploy('integration', v1);
+    // The "reboot": the candidate is gone and its pid is now a stranger's.
+    process.kill(-env.pid!, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    const sleeper = startForeign();
+    writePid('integration', sleeper.pid!);
+
+    const after = await provider.deploy('integration', v1);
+    expect(after.changed).toBe(true);
+    expect(after.env.pid).not.toBe(sleeper.pid);
+    expect(processAlive(sleeper.pid!)).toBe(true);
+    expect((await provider.health('integration')).healthy).toBe(true);
+    expect(provider.events('integration').some((e) => e.event === 'process-unverified')).toBe(true);
+    await provider.teardown('integration');
+    expect(processAlive(sleeper.pid!)).toBe(true);
+    expect(candidatesOf('integration')).toEqual([]);
+  }, 120_000);
+});
