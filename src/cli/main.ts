@@ -8,7 +8,7 @@ import { registerDataScanCommand } from './data-scan';
 import { registerDemoCommand } from './demo';
 import { registerDrillCommands } from './drills';
 import { registerEnvironmentCommands, registerEnvironmentWorkflowCommands } from './environments';
-import { EXIT_USAGE, reportError } from './errors';
+import { EXIT_USAGE, reportError, UsageError } from './errors';
 import { registerPromotionCommands } from './promotions';
 import { registerRollbackCommand } from './rollback';
 import { registerRunCommands } from './runs';
@@ -41,8 +41,25 @@ export function buildProgram(setExit: (code: number) => void): Command {
     cmd.commands.forEach(override);
   };
   program.commands.forEach(override);
+  // Ids (promotion, drill, run) must be non-empty and printable: one line and exit 2, not a gRPC
+  // error from the server. Other arguments must at least not be empty.
+  program.hook('preAction', (_program, action) => {
+    action.registeredArguments.forEach((arg, i) => {
+      const value = action.args[i];
+      if (typeof value !== 'string') return;
+      const name = arg.name();
+      if (value.trim() === '') throw new UsageError(`${action.name()}: <${name}> is empty`);
+      if (/id$/i.test(name) && !ID_PATTERN.test(value))
+        throw new UsageError(
+          `${action.name()}: <${name}> ${JSON.stringify(value)} is not an id (letters, digits and . _ : + - only, at most 200 characters)`,
+        );
+    });
+  });
   return program;
 }
+
+/** What a promotion, drill or run id may look like. */
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,199}$/;
 
 export async function main(argv: string[]): Promise<number> {
   let code = 0;

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { DRILL_SCENARIOS, type DrillObjective, type DrillScenario } from '../domain/drill';
 import { z } from 'zod';
@@ -47,6 +48,8 @@ function nameSchema(what: string) {
     .max(63);
 }
 
+/** No duration in a ladder is longer than this (so none overflows a timer or a date). */
+const MAX_DURATION_MS = 10 * 365 * 24 * 3600_000;
 const durationSchema = durationAtLeast(1);
 /** Objectives may be zero: "rpo: 0s" means no acknowledged write may be lost. */
 const objectiveDurationSchema = durationAtLeast(0);
@@ -60,6 +63,10 @@ function durationAtLeast(minMs: number) {
     }
     if (ms < minMs) {
       ctx.addIssue({ code: 'custom', message: `expected a duration longer than zero, got ${describeValue(text)}` });
+      return z.NEVER;
+    }
+    if (!Number.isFinite(ms) || ms > MAX_DURATION_MS) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration of at most 10 years, got ${describeValue(text)}` });
       return z.NEVER;
     }
     return text.trim();
@@ -241,6 +248,11 @@ const ladderSchema = z.strictObject({
     })
     .optional(),
   data: dataSchema.optional(),
+  /**
+   * Folders (relative to the ladder file) whose files the ladder may reference besides its own
+   * folder: data sources, policies, keyrings, profiles, request logs.
+   */
+  allowedPaths: z.array(z.string().trim().min(1)).optional(),
   layers: z
     .array(layerSchema, { error: (issue) => expectedGot('a list of layers', issue.input) })
     .min(1, { error: 'a ladder needs at least one layer, got an empty list' }),
@@ -543,14 +555,116 @@ function byLayer(a: ConfigIssue, b: ConfigIssue): number {
 
 /** Reads and validates a ladder.yaml. Throws ConfigError, naming the file, for anything wrong with it. */
 export function loadLadder(file: string): LadderSpec {
-  const ladder = parseLadder(readConfigFile(file), file);
+  const text = readConfigFile(file);
+  const ladder = parseLadder(text, file);
   // File paths in a gate's options (a recorded request log, a profile) are relative to the ladder
   // file: make them absolute here, so the worker (whatever its working directory) reads the right file.
   const resolve = (target: string) => path.resolve(path.dirname(file), target);
   for (const layer of ladder.layers) {
     for (const gate of layer.gates) gateConfigs[gate.type]?.resolvePaths?.(gate.options, resolve);
   }
+  const document = parseYamlMapping(text, file, 'a ladder') as { allowedPaths?: unknown };
+  const allowed = Array.isArray(document.allowedPaths)
+    ? document.allowedPaths
+        .filter((p): p is string => typeof p === 'string')
+        .map((p) => resolveUserPath(p, path.dirname(path.resolve(file))))
+    : [];
+  const issues = [...operationalBounds(ladder), ...referencedFiles(ladder, path.dirname(path.resolve(file)), allowed)];
+  if (issues.length) throw new ConfigError(file, issues);
   return ladder;
+}
+
+// --- operational bounds and referenced files (checked when a ladder file is loaded) ---------------
+//
+// parseLadder checks a ladder's shape; loadLadder, which every command uses, also checks that its
+// durations and sizes are ones an environment can live with, and that every file it names exists
+// where the ladder may read it. Tests that build ladders in memory (parseLadder) may use seconds.
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+/** [min, max] in ms, and the words for the message. */
+const BOUNDS = {
+  credentialRotation: { min: MINUTE, max: 365 * DAY, words: 'between 1m and 365d' },
+  ttl: { min: MINUTE, max: 365 * DAY, words: 'between 1m and 365d' },
+  approvalExpiry: { min: MINUTE, max: 90 * DAY, words: 'between 1m and 90d' },
+} as const;
+
+function outOfBounds(value: string | undefined, bound: { min: number; max: number }): boolean {
+  if (value === undefined) return false;
+  const ms = parseDuration(value);
+  return ms === undefined || ms < bound.min || ms > bound.max;
+}
+
+function operationalBounds(ladder: LadderSpec): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  ladder.layers.forEach((layer, i) => {
+    const at = (field: string) => formatPath(['layers', i, ...field.split('.')]);
+    if (outOfBounds(layer.credentialRotation, BOUNDS.credentialRotation))
+      issues.push({
+        path: at('credentialRotation'),
+        message: `expected ${BOUNDS.credentialRotation.words}, got "${layer.credentialRotation}"`,
+      });
+    if (outOfBounds(layer.ttl, BOUNDS.ttl))
+      issues.push({ path: at('ttl'), message: `expected ${BOUNDS.ttl.words}, got "${layer.ttl}"` });
+    if (layer.approval.mode === 'manual' && outOfBounds(layer.approval.expiry, BOUNDS.approvalExpiry))
+      issues.push({
+        path: at('approval.expiry'),
+        message: `expected ${BOUNDS.approvalExpiry.words} (or defaults.approvalExpiry), got "${layer.approval.expiry}"`,
+      });
+  });
+  return issues;
+}
+
+function inside(file: string, dir: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** Every file the ladder names must exist, inside the ladder's folder or an allowed one. */
+function referencedFiles(ladder: LadderSpec, baseDir: string, allowed: string[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  const check = (where: string, file: unknown) => {
+    if (typeof file !== 'string' || seen.has(`${where}\0${file}`)) return;
+    seen.add(`${where}\0${file}`);
+    const real = (() => {
+      try {
+        return fs.realpathSync(file);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (!real) {
+      issues.push({ path: where, message: `file not found: ${file}` });
+      return;
+    }
+    const roots = [baseDir, ...allowed].map((d) => {
+      try {
+        return fs.realpathSync(d);
+      } catch {
+        return d;
+      }
+    });
+    if (!roots.some((r) => inside(real, r)))
+      issues.push({
+        path: where,
+        message: `${file} is outside the ladder's folder ${baseDir}; list its folder in \`allowedPaths\` to allow it`,
+      });
+  };
+  ladder.layers.forEach((layer, i) => {
+    const at = (...p: (string | number)[]) => formatPath(['layers', i, ...p]);
+    if (layer.data) {
+      check(at('data', 'source'), layer.data.source.file);
+      if (layer.data.source.holdout) check(at('data', 'source', 'holdout'), layer.data.source.holdout);
+      check(at('data', 'policy'), layer.data.policy);
+    }
+    layer.gates.forEach((gate, g) => {
+      if (gate.type === 'expectations') check(at('gates', g, 'options', 'profile'), gate.options.profile);
+      const requests = (gate.options.load as { requests?: { source?: string; file?: string } } | undefined)?.requests;
+      if (requests?.source === 'replay') check(at('gates', g, 'options', 'load', 'requests', 'file'), requests.file);
+    });
+  });
+  return issues;
 }
 
 /**

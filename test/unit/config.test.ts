@@ -125,6 +125,13 @@ describe('loadLadder rejects malformed ladders', () => {
       'seeds without a seeds gate': 'bad-seeds-without-gate.yaml',
       'duplicate seed': 'bad-seeds-duplicate.yaml',
       'rows for a file source': 'bad-data-rows-file-source.yaml',
+      'credential rotation under a minute': 'bad-credential-rotation.yaml',
+      'ttl under a minute': 'bad-ttl-short.yaml',
+      'approval expiry over 90 days': 'bad-approval-expiry-long.yaml',
+      'a duration too long for a timer (999…9s)': 'bad-duration-overflow.yaml',
+      'data source file missing': 'bad-data-missing-file.yaml',
+      'masking policy file missing': 'bad-data-missing-policy.yaml',
+      "data source outside the ladder's folder": 'bad-data-outside-folder.yaml',
     };
     expect(badLadders).toEqual(Object.values(kinds).sort());
   });
@@ -182,6 +189,16 @@ describe('loadLadder rejects malformed ladders', () => {
 });
 
 describe('loadLadder accepts valid ladders', () => {
+  it("accepts a file outside the ladder's folder in a folder listed in allowedPaths", () => {
+    const ladder = loadLadder(path.join(LADDERS, 'good-allowed-paths.yaml'));
+    expect(ladder.layers[0].data?.source.file).toBe(path.join(CANDIDATES, 'good', 'model.json'));
+  });
+
+  it('keeps short durations for ladders built in memory (parseLadder: shape only), not for loaded files', () => {
+    const text = `name: quick\nlayers:\n  - name: preview\n    seed: { rows: 10, seed: 1 }\n    gates: []\n    approval: auto\n    ttl: 5s\n    credentialRotation: 1s\n`;
+    expect(parseLadder(text, 'quick.yaml').layers[0].credentialRotation).toBe('1s');
+  });
+
   it('produces exactly the LadderSpec, with built-in defaults filled in', () => {
     const ladder = loadLadder(path.join(LADDERS, 'good-minimal.yaml'));
     expect(ladder).toStrictEqual<LadderSpec>({
