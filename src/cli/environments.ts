@@ -87,6 +87,25 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
   const env = program.command('env').description('environments: what runs where, since when, and who holds them');
 
   env
+    .command('repair <layer>')
+    .description(
+      'bring an environment with damaged or missing state back to a known condition: stop its own processes, rebuild state.json, reseed on next use',
+    )
+    .option('--json', 'print JSON')
+    .action(async (layer: string, opts) => {
+      const provider = new LocalProvider(loadSettings().home);
+      if (!environments(provider).includes(layer) && provider.events(layer).length === 0)
+        throw new UsageError(`env repair: no environment "${layer}" in ${provider.envsDir}`);
+      const r = await provider.repair(layer);
+      if (opts.json) printJson({ layer, ...r });
+      else
+        print(
+          `repaired ${layer}: stopped ${r.stopped.length ? r.stopped.join(', ') : 'nothing'}; ` +
+            `known good ${r.knownGood ?? 'none'}; the database is reseeded on next use`,
+        );
+    });
+
+  env
     .command('ls')
     .description('environments with their running version, lease and hold')
     .option('--json', 'print JSON')

@@ -79,6 +79,8 @@ export interface PopulationReport {
   pii?: { allowance: number; total: number; findings: PiiFinding[]; bytes: number };
   /** sha256 over everything that determines the rows; equal fingerprints, equal data. */
   fingerprint: string;
+  /** The database file as written (size and sha256): a skip trusts only a file that still matches. */
+  database?: { bytes: number; sha256: string };
   /** False when the environment already held exactly this data. */
   created: boolean;
   at: string;
@@ -263,7 +265,7 @@ export async function preparePopulation(opts: PopulateOptions): Promise<Prepared
     )
     .digest('hex');
   const previous = readPopulationReport(opts.dbPath);
-  if (previous?.fingerprint === report.fingerprint && fs.existsSync(opts.dbPath))
+  if (previous?.fingerprint === report.fingerprint && (await databaseMatches(opts.dbPath, previous.database)))
     return { report: { ...previous, created: false } };
 
   // 4. Rows into a staging file beside the database.
@@ -351,6 +353,31 @@ export async function preparePopulation(opts: PopulateOptions): Promise<Prepared
   }
 }
 
+/** Size and sha256 of a database file (read in chunks: a large file is not held in memory). */
+function databaseChecksum(file: string): { bytes: number; sha256: string } {
+  const hash = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let bytes = 0;
+  try {
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; bytes += n) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/**
+ * Whether the database still is the one the sidecar describes: present, same size, same sha256.
+ * A sidecar from before checksums trusts a present file.
+ */
+async function databaseMatches(dbPath: string, recorded: PopulationReport['database']): Promise<boolean> {
+  if (!fs.existsSync(dbPath)) return false;
+  if (!recorded) return true;
+  if (fs.statSync(dbPath).size !== recorded.bytes) return false;
+  return databaseChecksum(dbPath).sha256 === recorded.sha256;
+}
+
 /** Removes a prepared population's staging file without putting it in place (an attempt that may no longer write). */
 export function discardPopulation(prepared: PreparedPopulation): void {
   if (prepared.staging) removeStaging(prepared.staging);
@@ -360,7 +387,12 @@ export function discardPopulation(prepared: PreparedPopulation): void {
 export function commitPopulation(prepared: PreparedPopulation, dbPath: string): PopulationReport {
   const { staging, fidelity } = prepared;
   if (!staging) return prepared.report;
-  const report: PopulationReport = { ...prepared.report, created: true, at: new Date().toISOString() };
+  const report: PopulationReport = {
+    ...prepared.report,
+    database: databaseChecksum(staging),
+    created: true,
+    at: new Date().toISOString(),
+  };
   try {
     fs.renameSync(staging, dbPath);
   } catch (err) {

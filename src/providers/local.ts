@@ -67,7 +67,8 @@ export type ProviderEvent =
   | 'dependency-started'
   | 'process-killed'
   | 'process-found'
-  | 'process-unverified';
+  | 'process-unverified'
+  | 'repaired';
 
 export class ProviderError extends Error {
   override name = 'ProviderError';
@@ -120,7 +121,15 @@ export class LocalProvider implements Provider {
         this.record(layer, 'provisioned', { promotionId: opts.promotionId });
       } catch (err) {
         fs.rmSync(tmp, { recursive: true, force: true });
-        if (!this.readState(layer)) throw err; // lost a race to an identical provision: fine
+        if (!this.readState(layer)) {
+          if (fs.existsSync(dir))
+            throw new ProviderError(
+              `environment ${layer} has no state (${this.stateFile(layer)} is missing) but its directory remains; ` +
+                `run \`strata env repair ${layer}\` to bring it back to a known condition`,
+            );
+          throw err;
+        }
+        // lost a race to an identical provision: fine
       }
       state = this.readState(layer)!;
     }
@@ -250,13 +259,103 @@ export class LocalProvider implements Provider {
     return this.info(state);
   }
 
+  /**
+   * Stops the environment's processes and removes its directory. A missing or unreadable
+   * state.json does not stop it: the candidate is found by its environment's directory in its
+   * environment variables. Throws, rather than reporting success, while a process or the
+   * directory remains.
+   */
   async teardown(layer: string): Promise<void> {
-    const state = this.readState(layer);
-    if (!state) return;
-    if (state.pid) await this.stopProcess(state);
-    await stopDependency(state.dependency);
-    fs.rmSync(this.envDir(layer), { recursive: true, force: true });
+    const dir = this.envDir(layer);
+    let state: EnvState | null = null;
+    try {
+      state = this.readState(layer);
+    } catch {
+      state = null; // damaged: cleaned up all the same
+    }
+    if (!state && !fs.existsSync(dir)) return;
+    const s: EnvState = state ?? this.blankState(layer);
+    await this.stopProcess(s, { write: false });
+    await stopDependency(s.dependency);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const remaining = this.candidateProcesses(s);
+    if (remaining.length || fs.existsSync(dir)) {
+      throw new ProviderError(
+        `teardown of ${layer} incomplete: ` +
+          [
+            remaining.length
+              ? `process${remaining.length > 1 ? 'es' : ''} ${remaining.map((p) => p.pid).join(', ')} still running`
+              : '',
+            fs.existsSync(dir) ? `${dir} still present` : '',
+          ]
+            .filter(Boolean)
+            .join('; '),
+      );
+    }
     this.record(layer, 'torn-down', {});
+  }
+
+  /**
+   * Brings an environment with damaged or missing state back to a known condition: stops the
+   * processes verified as its own (its candidate, by token or directory), rebuilds state.json from
+   * what the environment holds and its event log (releases installed, the last promoted one), and
+   * removes the database and its sidecar so the next populate reseeds. Returns what it did.
+   */
+  async repair(layer: string): Promise<{ stopped: number[]; knownGood: string | null; reseed: boolean }> {
+    const dir = this.envDir(layer);
+    let state: EnvState | null = null;
+    try {
+      state = this.readState(layer);
+    } catch {
+      state = null;
+    }
+    const s: EnvState = state ?? this.blankState(layer);
+    const stopped = [
+      ...new Set([...(s.pid && this.ownsCandidate(s) ? [s.pid] : []), ...this.candidateProcesses(s).map((p) => p.pid)]),
+    ];
+    await this.stopProcess(s, { write: false });
+    await stopDependency(s.dependency);
+    fs.mkdirSync(path.join(dir, 'releases'), { recursive: true });
+    const events = this.events(layer);
+    // releases() reads the installed releases of a readable state: write a blank one first.
+    this.writeState({ ...this.blankState(layer), ...(s.token ? { token: s.token } : {}) });
+    const installed = await this.releases(layer);
+    const promoted = events.filter((e) => e.event === 'promoted').map((e) => String(e.digest));
+    const history = promoted
+      .map((digest) => installed.find((r) => r.digest === digest))
+      .filter((r): r is Release => !!r)
+      .map((r) => ({ ...r, at: new Date().toISOString() }));
+    const provisioned = events.find((e) => e.event === 'provisioned');
+    const rebuilt: EnvState = {
+      ...this.blankState(layer),
+      createdAt: state?.createdAt ?? (provisioned ? String(provisioned.at) : new Date().toISOString()),
+      promotionIds: state?.promotionIds ?? [],
+      ...(s.token ? { token: s.token } : {}),
+      ...(state?.ttl ? { ttl: state.ttl } : {}),
+      knownGood: history.at(-1) ? (({ at: _at, ...r }) => r)(history.at(-1)!) : null,
+      knownGoodHistory: history,
+    };
+    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      if (f.startsWith('data.db')) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+    }
+    fs.rmSync(path.join(dir, 'seeds'), { recursive: true, force: true });
+    this.writeState(rebuilt);
+    if (!fs.existsSync(path.join(dir, 'credentials.json'))) await this.rotateCredentials(layer);
+    this.record(layer, 'repaired', { stopped, knownGood: rebuilt.knownGood?.version ?? null });
+    return { stopped, knownGood: rebuilt.knownGood?.version ?? null, reseed: true };
+  }
+
+  private blankState(layer: string): EnvState {
+    return {
+      layer,
+      createdAt: new Date().toISOString(),
+      promotionIds: [],
+      population: null,
+      knownGood: null,
+      runningRelease: null,
+      pid: null,
+      port: null,
+    };
   }
 
   /**
@@ -346,7 +445,10 @@ export class LocalProvider implements Provider {
       return migrateState(JSON.parse(fs.readFileSync(this.stateFile(layer), 'utf8')) as StoredEnvState);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new ProviderError(`${this.stateFile(layer)}: unreadable environment state: ${(err as Error).message}`);
+      throw new ProviderError(
+        `${this.stateFile(layer)}: unreadable environment state (${(err as Error).message}); ` +
+          `run \`strata env repair ${layer}\` to bring it back to a known condition`,
+      );
     }
   }
 
@@ -490,7 +592,7 @@ export class LocalProvider implements Provider {
    * environment's (pid, start time and token), and any other process carrying the environment's
    * token as its candidate (an orphan). A process that is not verified is never signalled.
    */
-  private async stopProcess(state: EnvState): Promise<void> {
+  private async stopProcess(state: EnvState, opts: { write?: boolean } = {}): Promise<void> {
     const targets = new Map<number, ProcessIdentity>();
     if (state.pid && this.ownsCandidate(state)) targets.set(state.pid, this.candidateIdentity(state));
     for (const p of this.candidateProcesses(state)) targets.set(p.pid, p);
@@ -504,7 +606,7 @@ export class LocalProvider implements Provider {
     state.pidStartTime = null;
     state.port = null;
     state.runningRelease = null;
-    this.writeState(state);
+    if (opts.write !== false) this.writeState(state);
   }
 
   /** The environment's token (made on first use: environments from before tokens get one now). */

@@ -103,4 +103,43 @@ describe('processes known by more than a pid', () => {
     expect(processAlive(sleeper.pid!)).toBe(true);
     expect(candidatesOf('integration')).toEqual([]);
   }, 120_000);
+
+  it('tears down an environment whose state.json was deleted: its candidate is found by its directory, nothing remains', async () => {
+    await provider.provision('mirror', { promotionId: 'p3' });
+    await provider.populate('mirror', { rows: 200, seed: 3 });
+    const { env } = await provider.deploy('mirror', v1);
+    fs.rmSync(path.join(home, 'envs', 'mirror', 'state.json'));
+    // Promote into it now: a clear error naming the way back, not ENOTEMPTY.
+    await expect(provider.provision('mirror', { promotionId: 'p4' })).rejects.toThrow(/strata env repair mirror/);
+    await provider.teardown('mirror');
+    expect(processAlive(env.pid!)).toBe(false);
+    expect(candidatesOf('mirror')).toEqual([]);
+    expect(fs.existsSync(path.join(home, 'envs', 'mirror'))).toBe(false);
+  }, 120_000);
+
+  it('repairs an environment whose state.json was truncated: stops its own candidate, rebuilds the state, reseeds', async () => {
+    await provider.provision('traffic', { promotionId: 'p5' });
+    await provider.populate('traffic', { rows: 200, seed: 4 });
+    const { env } = await provider.deploy('traffic', v1);
+    await provider.markPromoted('traffic', v1.digest);
+    const sleeper = startForeign();
+    fs.writeFileSync(path.join(home, 'envs', 'traffic', 'state.json'), '{"layer": "traff');
+    await expect(provider.describe('traffic')).rejects.toThrow(/strata env repair traffic/);
+
+    const repaired = await provider.repair('traffic');
+    expect(repaired.stopped).toEqual([env.pid]);
+    expect(repaired.knownGood).toBe(v1.version);
+    expect(processAlive(env.pid!)).toBe(false);
+    expect(processAlive(sleeper.pid!)).toBe(true);
+    const info = await provider.describe('traffic');
+    expect(info).toMatchObject({ layer: 'traffic', pid: null, running: null });
+    expect(info!.knownGood?.digest).toBe(v1.digest);
+    expect(fs.existsSync(info!.dbPath)).toBe(false);
+    // And it is usable again: populated afresh and deployed.
+    expect((await provider.populate('traffic', { rows: 200, seed: 4 })).created).toBe(true);
+    expect((await provider.deploy('traffic', v1)).changed).toBe(true);
+    expect((await provider.health('traffic')).healthy).toBe(true);
+    await provider.teardown('traffic');
+    expect(candidatesOf('traffic')).toEqual([]);
+  }, 120_000);
 });

@@ -5,7 +5,12 @@ import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseLadder } from '../../../src/config/ladder';
 import { ApprovalRegistry } from '../../../src/data/approvals';
-import { commitPopulation, PopulationRefused, readPopulationReport } from '../../../src/data/populate';
+import {
+  commitPopulation,
+  populateFromSource,
+  PopulationRefused,
+  readPopulationReport,
+} from '../../../src/data/populate';
 import { acquirePopulateLock, populateLockPath, PopulationBusy } from '../../../src/data/populate-lock';
 import { PopulationCancelled, runPopulationInThread } from '../../../src/data/populate-runner';
 import type { LayerSpec } from '../../../src/domain/ladder';
@@ -121,4 +126,18 @@ describe('the populate lock', () => {
     );
     expect(() => acquirePopulateLock(dbPath, 'wf/1#6')).toThrow(PopulationBusy);
   });
+});
+
+describe('skipping a population already done', () => {
+  it('trusts the database only while its size and checksum match the sidecar: a damaged one is populated again', async () => {
+    const spec = layer(2000);
+    const first = await populateFromSource({ home, layer: spec, dbPath });
+    expect(first.created).toBe(true);
+    expect(first.database?.bytes).toBe(fs.statSync(dbPath).size);
+    expect((await populateFromSource({ home, layer: spec, dbPath })).created).toBe(false);
+    fs.writeFileSync(dbPath, 'garbage');
+    const again = await populateFromSource({ home, layer: spec, dbPath });
+    expect(again.created).toBe(true);
+    expect(again.database).toEqual(first.database);
+  }, 60_000);
 });
