@@ -68,7 +68,8 @@ export type ProviderEvent =
   | 'process-killed'
   | 'process-found'
   | 'process-unverified'
-  | 'repaired';
+  | 'repaired'
+  | 'process-exited';
 
 export class ProviderError extends Error {
   override name = 'ProviderError';
@@ -86,9 +87,35 @@ export class LocalProvider implements Provider {
 
   constructor(
     readonly home: string,
-    private readonly opts: { healthTimeoutMs?: number } = {},
+    private readonly opts: {
+      healthTimeoutMs?: number;
+      /** candidate.log rotates past this size (default STRATA_CANDIDATE_LOG_MAX_BYTES or 10 MB)... */
+      logMaxBytes?: number;
+      /** ...keeping this many rotated files (default STRATA_CANDIDATE_LOG_KEEP or 3). */
+      logKeep?: number;
+    } = {},
   ) {
     this.envsDir = strataPaths(home).envs;
+    this.logMaxBytes = opts.logMaxBytes ?? positiveEnv('STRATA_CANDIDATE_LOG_MAX_BYTES') ?? 10 * 1024 * 1024;
+    this.logKeep = opts.logKeep ?? positiveEnv('STRATA_CANDIDATE_LOG_KEEP') ?? 3;
+  }
+
+  private readonly logMaxBytes: number;
+  private readonly logKeep: number;
+  /** candidate.log files this worker watches for rotation while their candidates run. */
+  private readonly watchedLogs = new Set<string>();
+  private logTimer: NodeJS.Timeout | undefined;
+
+  private watchLog(file: string): void {
+    this.watchedLogs.add(file);
+    if (this.logTimer) return;
+    this.logTimer = setInterval(() => {
+      for (const f of this.watchedLogs) {
+        if (!fs.existsSync(path.dirname(f))) this.watchedLogs.delete(f);
+        else rotateLog(f, this.logMaxBytes, this.logKeep);
+      }
+    }, 2000);
+    this.logTimer.unref();
   }
 
   envDir(layer: string): string {
@@ -543,6 +570,7 @@ export class LocalProvider implements Provider {
     const deps = await this.ensureDependencyOf(state);
     const port = preferredPort && (await portFree(preferredPort)) ? preferredPort : await freePort();
     const logFile = path.join(this.envDir(state.layer), 'candidate.log');
+    rotateLog(logFile, this.logMaxBytes, this.logKeep);
     const out = fs.openSync(logFile, 'a');
     const [cmd, ...args] = release.serve;
     const child = spawn(cmd === 'node' ? process.execPath : cmd, args, {
@@ -565,7 +593,11 @@ export class LocalProvider implements Provider {
     });
     fs.closeSync(out);
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     child.unref();
+    this.watchLog(logFile);
     // Recorded before waiting for health: a retry after a crash finds this process, not a new one.
     state.runningRelease = release;
     state.pid = child.pid ?? null;
@@ -573,12 +605,32 @@ export class LocalProvider implements Provider {
     state.port = port;
     this.writeState(state);
     this.record(state.layer, 'process-started', { version: release.version, pid: child.pid, port });
-    const healthy = await Promise.race([
-      this.waitHealthy(port, release, this.opts.healthTimeoutMs ?? 20_000),
-      spawnError.then((err) => {
-        throw new ProviderError(`cannot start ${release.serve.join(' ')} in ${release.dir}: ${err.message}`);
-      }),
+    // Whichever comes first; none of them throws, so a later exit is no unhandled rejection.
+    const outcome = await Promise.race([
+      this.waitHealthy(port, release, this.opts.healthTimeoutMs ?? 20_000).then((ok) => ({
+        kind: 'health' as const,
+        ok,
+      })),
+      spawnError.then((err) => ({ kind: 'spawn-error' as const, err })),
+      exited.then((e) => ({ kind: 'exited' as const, ...e })),
     ]);
+    if (outcome.kind === 'spawn-error')
+      throw new ProviderError(`cannot start ${release.serve.join(' ')} in ${release.dir}: ${outcome.err.message}`);
+    if (outcome.kind === 'exited') {
+      // A candidate that exits is reported at once, with why: its exit code and its last words.
+      await sleep(50); // its last output reaches the file
+      state.pid = null;
+      state.pidStartTime = null;
+      state.runningRelease = null;
+      state.port = null;
+      this.writeState(state);
+      this.record(state.layer, 'process-exited', { pid: child.pid, exitCode: outcome.code, signal: outcome.signal });
+      throw new ProviderError(
+        `${release.name} ${release.version} exited ${outcome.signal ? `on ${outcome.signal}` : `with code ${outcome.code}`} before becoming healthy; ` +
+          `last lines of ${logFile}:\n${lastLines(logFile, 20)}`,
+      );
+    }
+    const healthy = outcome.ok;
     if (!healthy) {
       await this.stopProcess(state);
       throw new ProviderError(
@@ -714,6 +766,51 @@ async function killProcessTree(id: ProcessIdentity, what: string): Promise<void>
   signalVerified(id, 'SIGKILL');
   if (!(await waitForVerifiedExit(id, 5_000)))
     throw new ProviderError(`${what} (pid ${id.pid}) survived SIGKILL for 5 s`);
+}
+
+function positiveEnv(name: string): number | undefined {
+  const n = Number(process.env[name]);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * Rotates `file` when it is larger than `maxBytes`: file.N-1 → file.N, …, a copy of file →
+ * file.1, then file is truncated in place (copy-truncate: the candidate keeps writing to the same
+ * open file, which appends at the new end). At most `keep` rotated files are kept.
+ */
+export function rotateLog(file: string, maxBytes: number, keep: number): boolean {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    return false;
+  }
+  if (size <= maxBytes) return false;
+  for (let i = keep - 1; i >= 1; i--) {
+    if (fs.existsSync(`${file}.${i}`)) fs.renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+  }
+  fs.copyFileSync(file, `${file}.1`);
+  fs.truncateSync(file, 0);
+  fs.rmSync(`${file}.${keep + 1}`, { force: true });
+  return true;
+}
+
+/** The last `n` lines of a text file (reading at most its last 64 KiB). */
+export function lastLines(file: string, n: number): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(size, 64 * 1024);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      return buf.toString('utf8').replace(/\n$/, '').split('\n').slice(-n).join('\n');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '(no log)';
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCandidate } from '../../src/config/candidate';
 import type { CandidateRef } from '../../src/domain/ladder';
 import { LocalProvider } from '../../src/providers/local';
-import { findProcesses, processAlive, PROCESS_ROLE_ENV } from '../../src/tools/processes';
+import { findProcesses, processAlive, PROCESS_ROLE_ENV, waitForExit } from '../../src/tools/processes';
 import { ROOT, teardownHome, tempHome } from '../helpers/harness';
 
 // A recorded pid is not trusted: the local provider signals only a process it verifies as its own
@@ -72,7 +72,7 @@ describe('processes known by more than a pid', () => {
     const next = await provider.deploy('sandbox', v2);
     expect(next.changed).toBe(true);
     expect(processAlive(sleeper.pid!)).toBe(true);
-    expect(processAlive(real)).toBe(false);
+    expect(await waitForExit(real, 2000)).toBe(true); // gone (a zombie is reaped shortly)
     expect((await provider.health('sandbox')).healthy).toBe(true);
     expect(candidatesOf('sandbox').map((p) => p.pid)).toEqual([next.env.pid]);
 
@@ -112,7 +112,7 @@ describe('processes known by more than a pid', () => {
     // Promote into it now: a clear error naming the way back, not ENOTEMPTY.
     await expect(provider.provision('mirror', { promotionId: 'p4' })).rejects.toThrow(/strata env repair mirror/);
     await provider.teardown('mirror');
-    expect(processAlive(env.pid!)).toBe(false);
+    expect(await waitForExit(env.pid!, 2000)).toBe(true); // gone (a zombie is reaped shortly)
     expect(candidatesOf('mirror')).toEqual([]);
     expect(fs.existsSync(path.join(home, 'envs', 'mirror'))).toBe(false);
   }, 120_000);
@@ -129,7 +129,7 @@ describe('processes known by more than a pid', () => {
     const repaired = await provider.repair('traffic');
     expect(repaired.stopped).toEqual([env.pid]);
     expect(repaired.knownGood).toBe(v1.version);
-    expect(processAlive(env.pid!)).toBe(false);
+    expect(await waitForExit(env.pid!, 2000)).toBe(true); // gone (a zombie is reaped shortly)
     expect(processAlive(sleeper.pid!)).toBe(true);
     const info = await provider.describe('traffic');
     expect(info).toMatchObject({ layer: 'traffic', pid: null, running: null });
@@ -142,4 +142,20 @@ describe('processes known by more than a pid', () => {
     await provider.teardown('traffic');
     expect(candidatesOf('traffic')).toEqual([]);
   }, 120_000);
+
+  it('reports a candidate that exits at once, with its exit code and the last 20 lines of its log', async () => {
+    await provider.provision('exits', { promotionId: 'p6' });
+    await provider.populate('exits', { rows: 100, seed: 6 });
+    const broken = await loadCandidate(path.join(ROOT, 'test/fixtures/candidates/exits'));
+    const started = Date.now();
+    const err = (await provider.deploy('exits', broken).catch((e: unknown) => e)) as Error;
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(err.message).toMatch(/exited with code 3 before becoming healthy/);
+    expect(err.message).toContain('fatal: model file is corrupt');
+    expect(err.message).toContain('starting, step 30');
+    expect(err.message).toContain('starting, step 12');
+    expect(err.message).not.toContain('starting, step 11\n');
+    expect((await provider.describe('exits'))?.pid).toBeNull();
+    await provider.teardown('exits');
+  }, 60_000);
 });
