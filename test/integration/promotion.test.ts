@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail } from '../../src/audit/trail';
 import { layerRange, parseLadder } from '../../src/config/ladder';
 import type { PromotionStatus } from '../../src/domain/status';
+import { breakLease } from '../../src/temporal/environments';
 import {
   abort,
   approve,
@@ -247,6 +248,44 @@ describe('promotion through the ladder (real dev server, real local provider)', 
     });
     expect(trail.at(-1)!.action).toBe('promotion.aborted');
   });
+  it('reads the status of a terminated promotion from history: the phases reached and the approvals given', async () => {
+    const ladder = testLadder();
+    const candidate = await exampleCandidate('fraud-v2');
+    const id = await startPromotion(client, {
+      ladder,
+      layers: layerRange(ladder, 'traffic', 'mirror'),
+      candidate,
+      initiator: 'dana',
+      taskQueue,
+    });
+    await waitFor(id, awaiting('traffic'));
+    await approve(client, id, { layer: 'traffic', actor: 'bob', reason: 'SLOs fine' });
+    await waitFor(id, awaiting('mirror'));
+    await approve(client, id, { layer: 'mirror', actor: 'alice', reason: 'looks good' });
+    const before = await getStatus(client, id);
+    await client.workflow.getHandle(id).terminate('operator gave up waiting');
+    // The terminated layer never releases the mirror's lease: take it back for the tests after this one.
+    await breakLease(client, taskQueue, 'mirror', { actor: 'erin', reason: 'test cleanup' });
+
+    const status = await getStatus(client, id);
+    expect(status.state).toBe('failed');
+    expect(status.reason).toBe('workflow ended terminated: operator gave up waiting');
+    const [traffic, mirror] = status.layers;
+    expect(traffic).toMatchObject({ name: 'traffic', phase: 'promoted', running: '2.0.0' });
+    expect(traffic.approvals).toEqual([
+      { actor: 'bob', decision: 'approve', reason: 'SLOs fine', at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+    ]);
+    expect(traffic.gates.map((g) => [g.name, g.passed])).toEqual([['quality', true]]);
+    expect(mirror).toMatchObject({ name: 'mirror', phase: 'awaiting-approval', running: '2.0.0' });
+    expect(mirror.approval).toEqual({ required: 2, allowed: ['alice', 'bob', 'carol'] });
+    expect(mirror.approvals).toEqual([
+      { actor: 'alice', decision: 'approve', reason: 'looks good', at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+    ]);
+    expect(mirror.gates).toEqual(before.layers[1].gates);
+    // What the running promotion said, history says after the end (but for the state and its reason).
+    expect(status.layers).toEqual(before.layers);
+  });
+
   it('aborts in the middle of a gate: the activity is cancelled and the layer rolls back at once', async () => {
     const ladder = parseLadder(
       `
