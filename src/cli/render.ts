@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../audit/trail';
 import { describeData } from '../domain/data';
-import type { PromotionStatus } from '../domain/status';
+import { isTerminal, type PromotionStatus } from '../domain/status';
 import type { PromotionSummary } from '../temporal/promotions';
 
 /** Left-aligned columns; the widest cell sets each column's width. */
@@ -32,7 +32,7 @@ export function renderStatus(s: PromotionStatus): string {
           l.approval.required === 0
             ? 'auto'
             : `${granted.size}/${l.approval.required} of ${l.approval.allowed.join(', ')}` +
-              (l.phase === 'awaiting-approval' ? '  ← pending' : '');
+              (l.phase === 'awaiting-approval' && !isTerminal(s.state) ? '  ← pending' : '');
         return [l.name, l.phase, l.running ?? '-', gates, approvals];
       }),
     ),

@@ -7,14 +7,18 @@ import {
 } from '@temporalio/client';
 import { normalizeIdentity } from '../domain/identity';
 import type { CandidateRef, LadderSpec, LayerSpec } from '../domain/ladder';
-import type { PromotionResult } from '../domain/promotion';
+import type { Decision } from '../domain/approval';
+import type { LayerResult, PromotionResult } from '../domain/promotion';
+import { PromotionTracker } from '../domain/promotion-tracker';
 import type { PromotionState, PromotionStatus } from '../domain/status';
 import {
   type AbortRequest,
   type ApprovalReply,
   type ApprovalRequest,
+  type LayerProgress,
   abortUpdate,
   approveUpdate,
+  layerProgressSignal,
   rejectUpdate,
   statusQuery,
 } from '../../workflows/messages';
@@ -23,6 +27,8 @@ import { environmentQuery } from '../../workflows/environment-messages';
 import { environmentWorkflowId } from '../domain/environment';
 import type { PromotionInput } from '../domain/promotion';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { tsToDate } from '@temporalio/common/lib/time';
+import type { temporal } from '@temporalio/proto';
 import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, STATE_KEY, VERSION_KEY } from '../../workflows/search-attributes';
 
 /** A request the workflow refused (approval by the initiator, abort of an ended promotion, …). */
@@ -84,8 +90,8 @@ export async function startPromotion(
 }
 
 /**
- * A running promotion answers the `status` query; an ended one is read from its history (input
- * and result), so status works without a worker and long after the fact.
+ * A running promotion answers the `status` query; an ended one is read from its history, so status
+ * works without a worker and long after the fact.
  */
 export async function getStatus(client: Client, id: string): Promise<PromotionStatus> {
   const handle = client.workflow.getHandle(id);
@@ -105,41 +111,102 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
       return status;
     }
     const history = await handle.fetchHistory();
-    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-    const input = defaultPayloadConverter.fromPayload(started!.input!.payloads![0]) as PromotionInput;
-    let result: PromotionResult | undefined;
-    try {
-      result = (await handle.result()) as PromotionResult;
-    } catch {
-      result = undefined; // terminated or timed out: no result
-    }
-    return {
-      id,
-      candidate: { name: input.candidate.name, version: input.candidate.version, digest: input.candidate.digest },
-      initiator: input.initiator,
-      state: result?.state ?? 'failed',
-      reason: result ? result.reason : `workflow ended ${description.status.name.toLowerCase()}`,
-      layers: input.layers.map((spec) => {
-        const r = result?.layers.find((l) => l.name === spec.name);
-        return {
-          name: spec.name,
-          phase: r?.phase ?? 'pending',
-          running: r?.running ?? null,
-          gates: r?.gates ?? [],
-          approval:
-            spec.approval.mode === 'manual'
-              ? { required: spec.approval.required, allowed: spec.approval.approvers }
-              : { required: 0, allowed: [] },
-          approvals: r?.approvals ?? [],
-          ...(r?.failure ? { failure: r.failure } : {}),
-          ...(r?.data ? { data: r.data } : {}),
-        };
-      }),
-    };
+    return statusFromHistory(id, history.events ?? [], description.status.name.toLowerCase());
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new PromotionNotFoundError(id);
     throw err;
   }
+}
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+function decode<T>(payloads: temporal.api.common.v1.IPayloads | null | undefined): T | undefined {
+  const p = payloads?.payloads?.[0];
+  return p ? (defaultPayloadConverter.fromPayload(p) as T) : undefined;
+}
+
+/**
+ * The status of an ended promotion, from its history. A completed promotion's result says it all.
+ * One that ended without a result (terminated, timed out) is replayed from its history through the
+ * workflow's own PromotionTracker: the layers' progress signals and results, and the approvals and
+ * rejections it accepted, each at the workflow time its handler ran.
+ */
+export function statusFromHistory(id: string, events: HistoryEvent[], closedAs: string): PromotionStatus {
+  const input = decode<PromotionInput>(events[0]?.workflowExecutionStartedEventAttributes?.input);
+  if (!input) throw new Error(`promotion ${id}: its history does not start with the promotion's input`);
+  const tracker = new PromotionTracker(id, input, normalizeIdentity(input.initiator));
+  let reason = `workflow ended ${closedAs}`;
+  // Decisions in the order their handlers ran (acceptance), kept once they completed successfully.
+  const decisions: Array<{ updateId: string; decision: Decision; reason: string; at: string }> = [];
+  const granted = new Map<string, ApprovalReply>();
+  let workflowTime = '';
+
+  for (const e of events) {
+    if (e.workflowTaskStartedEventAttributes && e.eventTime) {
+      // Workflow code sees this time as "now" (an approval's `at`).
+      workflowTime = tsToDate(e.eventTime).toISOString();
+    } else if (e.workflowExecutionSignaledEventAttributes?.signalName === layerProgressSignal.name) {
+      const progress = decode<LayerProgress>(e.workflowExecutionSignaledEventAttributes.input);
+      if (progress) tracker.applyProgress(progress);
+    } else if (e.childWorkflowExecutionCompletedEventAttributes) {
+      const result = decode<LayerResult>(e.childWorkflowExecutionCompletedEventAttributes.result);
+      if (result) tracker.applyLayerResult(result);
+    } else if (e.workflowExecutionUpdateAcceptedEventAttributes) {
+      const request = e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest;
+      const name = request?.input?.name;
+      if (name !== approveUpdate.name && name !== rejectUpdate.name) continue;
+      const args = decode<ApprovalRequest>(request?.input?.args);
+      decisions.push({
+        updateId: request?.meta?.updateId ?? '',
+        decision: name === approveUpdate.name ? 'approve' : 'reject',
+        reason: String(args?.reason ?? '').trim(),
+        at: workflowTime,
+      });
+    } else if (e.workflowExecutionUpdateCompletedEventAttributes) {
+      const c = e.workflowExecutionUpdateCompletedEventAttributes;
+      const reply = decode<ApprovalReply>(c.outcome?.success);
+      if (reply && !c.outcome?.failure) granted.set(c.meta?.updateId ?? '', reply);
+    } else if (e.workflowExecutionCompletedEventAttributes) {
+      const result = decode<PromotionResult>(e.workflowExecutionCompletedEventAttributes.result);
+      if (result) return statusFromResult(tracker.status, result);
+    } else if (e.workflowExecutionTerminatedEventAttributes?.reason) {
+      reason = `workflow ended ${closedAs}: ${e.workflowExecutionTerminatedEventAttributes.reason}`;
+    } else if (e.workflowExecutionFailedEventAttributes?.failure?.message) {
+      reason = `workflow ended ${closedAs}: ${e.workflowExecutionFailedEventAttributes.failure.message}`;
+    }
+  }
+  for (const d of decisions) {
+    const reply = granted.get(d.updateId);
+    if (reply)
+      tracker.recordApproval(reply.layer, { actor: reply.actor, decision: d.decision, reason: d.reason, at: d.at });
+  }
+  tracker.end('failed', reason);
+  return tracker.status;
+}
+
+/**
+ * The status of a promotion that completed: its result, with each layer's approval policy from the
+ * input (results recorded before PromotionResult reused LayerStatus lack it).
+ */
+function statusFromResult(status: PromotionStatus, result: PromotionResult): PromotionStatus {
+  return {
+    ...status,
+    state: result.state,
+    reason: result.reason,
+    layers: status.layers.map((l) => {
+      const r = result.layers.find((x) => x.name === l.name);
+      return {
+        name: l.name,
+        phase: r?.phase ?? 'pending',
+        running: r?.running ?? null,
+        gates: r?.gates ?? [],
+        approval: l.approval,
+        approvals: r?.approvals ?? [],
+        ...(r?.failure ? { failure: r.failure } : {}),
+        ...(r?.data ? { data: r.data } : {}),
+      };
+    }),
+  };
 }
 
 export async function waitForResult(client: Client, id: string): Promise<PromotionResult> {
