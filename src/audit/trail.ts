@@ -11,6 +11,7 @@ import { describeGateFailure } from '../domain/promotion';
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 export interface AuditEntry {
+  /** ISO time of the event; never empty. */
   at: string;
   actor: string;
   action: string;
@@ -26,8 +27,25 @@ function decode<T>(payloads: temporal.api.common.v1.IPayloads | null | undefined
   return p ? (defaultPayloadConverter.fromPayload(p) as T) : undefined;
 }
 
-function at(event: HistoryEvent): string {
-  return event.eventTime ? tsToDate(event.eventTime).toISOString() : '';
+/**
+ * The time of each event of one history, never empty. Temporal stamps every event; should one lack
+ * its stamp, it takes the time of the event before it (or, at the start, the first stamped one after
+ * it): events of a history are in time order. A history with no stamp at all takes `fallback`.
+ */
+export function eventTimes(events: HistoryEvent[], fallback?: string): Map<HistoryEvent, string> {
+  const stamped = events.map((e) => (e.eventTime ? tsToDate(e.eventTime).toISOString() : undefined));
+  const times = new Map<HistoryEvent, string>();
+  const first = stamped.find((t) => t !== undefined) ?? fallback;
+  if (first === undefined) {
+    if (events.length === 0) return times;
+    throw new Error('a history without any event time, and no time to fall back on');
+  }
+  let last = first;
+  events.forEach((e, i) => {
+    last = stamped[i] ?? last;
+    times.set(e, last);
+  });
+  return times;
 }
 
 /**
@@ -37,11 +55,50 @@ function at(event: HistoryEvent): string {
  */
 export async function auditTrail(client: Client, promotionId: string): Promise<AuditEntry[]> {
   const history = await client.workflow.getHandle(promotionId).fetchHistory();
-  const events = history.events ?? [];
+  const { entries, children } = promotionEntries(history.events ?? []);
+  for (const child of children) {
+    let events: HistoryEvent[];
+    try {
+      events = (await client.workflow.getHandle(child.workflowId).fetchHistory()).events ?? [];
+    } catch {
+      // A layer closes before its promotion, so retention removes its history first.
+      entries.push({
+        at: child.startedAt,
+        actor: SYSTEM_ACTOR,
+        action: 'layer.history-missing',
+        layer: child.layer,
+        detail: `no history for ${child.workflowId}`,
+      });
+      continue;
+    }
+    entries.push(...layerEntries(events, child.layer, child.startedAt));
+  }
+  return byTime(entries);
+}
+
+/** Stable sort by time: entries of one history keep their order. */
+export function byTime(entries: AuditEntry[]): AuditEntry[] {
+  return entries
+    .map((entry, i) => ({ entry, i }))
+    .sort((a, b) => (a.entry.at < b.entry.at ? -1 : a.entry.at > b.entry.at ? 1 : a.i - b.i))
+    .map(({ entry }) => entry);
+}
+
+/** A layer workflow the promotion started, and when it asked for it. */
+export interface LayerChild {
+  workflowId: string;
+  layer: string;
+  startedAt: string;
+}
+
+/** The entries of the promotion's own history, and the layer workflows it started. */
+export function promotionEntries(events: HistoryEvent[]): { entries: AuditEntry[]; children: LayerChild[] } {
+  const times = eventTimes(events);
+  const at = (e: HistoryEvent) => times.get(e)!;
   const entries: AuditEntry[] = [];
   let input: PromotionInput | undefined;
   const updates = new Map<string, { name: string; request: Record<string, unknown> }>();
-  const children: Array<{ workflowId: string; layer: string }> = [];
+  const children: LayerChild[] = [];
 
   for (const e of events) {
     if (e.workflowExecutionStartedEventAttributes) {
@@ -99,7 +156,7 @@ export async function auditTrail(client: Client, promotionId: string): Promise<A
     } else if (e.startChildWorkflowExecutionInitiatedEventAttributes) {
       const a = e.startChildWorkflowExecutionInitiatedEventAttributes;
       const args = decode<{ layer: { name: string } }>(a.input);
-      children.push({ workflowId: a.workflowId ?? '', layer: args?.layer.name ?? '' });
+      children.push({ workflowId: a.workflowId ?? '', layer: args?.layer.name ?? '', startedAt: at(e) });
     } else if (e.workflowExecutionCompletedEventAttributes) {
       const result = decode<PromotionResult>(e.workflowExecutionCompletedEventAttributes.result);
       const action = result?.state === 'promoted' ? 'promotion.completed' : `promotion.${result?.state ?? 'failed'}`;
@@ -134,14 +191,7 @@ export async function auditTrail(client: Client, promotionId: string): Promise<A
     }
   }
 
-  for (const child of children) {
-    entries.push(...(await layerTrail(client, child.workflowId, child.layer)));
-  }
-  // Stable sort by time: events of one history keep their order.
-  return entries
-    .map((entry, i) => ({ entry, i }))
-    .sort((a, b) => (a.entry.at < b.entry.at ? -1 : a.entry.at > b.entry.at ? 1 : a.i - b.i))
-    .map(({ entry }) => entry);
+  return { entries, children };
 }
 
 /** Audit actions of the data plane's refusals, by the failure type the populate activity gives them. */
@@ -153,15 +203,28 @@ const DATA_REFUSALS: Record<string, string> = {
   DataInputError: 'data.input-error',
 };
 
-async function layerTrail(client: Client, workflowId: string, layer: string): Promise<AuditEntry[]> {
-  let events: HistoryEvent[];
-  try {
-    events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  } catch {
-    return [
-      { at: '', actor: SYSTEM_ACTOR, action: 'layer.history-missing', layer, detail: `no history for ${workflowId}` },
-    ];
-  }
+/**
+ * The fields of activity results that the audit reads, as histories recorded them: histories
+ * outlive renames, so older names are read too.
+ */
+interface RecordedActivityResult {
+  dir?: string;
+  /** The release the layer falls back to (`previous` in histories recorded before the rename). */
+  knownGood?: { version: string } | null;
+  previous?: { version: string } | null;
+  data?: DataSummary;
+  dbPath?: string;
+  rows?: number;
+  created?: boolean;
+  running?: string | null;
+  url?: string;
+  changed?: boolean;
+}
+
+/** The entries of one layer workflow's history; `startedAt` stands in should it carry no time at all. */
+export function layerEntries(events: HistoryEvent[], layer: string, startedAt: string): AuditEntry[] {
+  const times = eventTimes(events, startedAt);
+  const at = (e: HistoryEvent) => times.get(e)!;
   const scheduled = new Map<string, { type: string; input: Record<string, unknown> | undefined }>();
   const out: AuditEntry[] = [];
   const push = (e: HistoryEvent, action: string, detail: string) =>
@@ -179,7 +242,7 @@ async function layerTrail(client: Client, workflowId: string, layer: string): Pr
     } else if (e.activityTaskCompletedEventAttributes) {
       const a = e.activityTaskCompletedEventAttributes;
       const s = scheduled.get(String(a.scheduledEventId));
-      const r = decode<Record<string, any>>(a.result) ?? {};
+      const r = decode<RecordedActivityResult>(a.result) ?? {};
       switch (s?.type) {
         case 'provisionEnvironment':
           // Results recorded before the rename name the known-good release `previous`.
@@ -191,7 +254,7 @@ async function layerTrail(client: Client, workflowId: string, layer: string): Pr
           break;
         case 'populateEnvironment':
         case 'seedEnvironment': // its name before the rename
-          if (r.data) push(e, 'data.seeded', `${describeData(r.data as DataSummary)} → ${r.dbPath}`);
+          if (r.data) push(e, 'data.seeded', `${describeData(r.data)} → ${r.dbPath}`);
           else
             push(
               e,
@@ -203,7 +266,8 @@ async function layerTrail(client: Client, workflowId: string, layer: string): Pr
           push(e, 'layer.deployed', `${r.running} serving at ${r.url}${r.changed ? '' : ' (already running: no-op)'}`);
           break;
         case 'runGate': {
-          const g = r as GateResult;
+          const g = decode<GateResult>(a.result);
+          if (!g) break;
           const unit = g.unit ? ` ${g.unit}` : '';
           push(
             e,

@@ -286,6 +286,37 @@ describe('promotion through the ladder (real dev server, real local provider)', 
     expect(status.reason).toBe('workflow ended terminated: operator gave up waiting');
   });
 
+  it("dates every audit entry, even a layer's whose history is gone (layers close first, so retention removes them first)", async () => {
+    const ladder = testLadder();
+    const candidate = await exampleCandidate('fraud-v2');
+    const layers = layerRange(ladder, 'integration', 'integration');
+    const id = await startPromotion(client, { ladder, layers, candidate, initiator: 'dana', taskQueue });
+    expect((await waitForResult(client, id)).state).toBe('promoted');
+    const layerId = `${id}.integration`;
+    await client.workflowService.deleteWorkflowExecution({
+      namespace: client.options.namespace,
+      workflowExecution: { workflowId: layerId },
+    });
+    // Deletion is asynchronous: wait until the layer's history is gone (the test's timeout bounds the wait).
+    const deleted = () =>
+      client.workflow
+        .getHandle(layerId)
+        .describe()
+        .then(
+          () => false,
+          () => true,
+        );
+    while (!(await deleted())) await new Promise((r) => setTimeout(r, 200));
+
+    const trail = await auditTrail(client, id);
+    expect(trail.map((e) => e.action)).toEqual(['promotion.started', 'layer.history-missing', 'promotion.completed']);
+    for (const e of trail) expect(e.at, e.action).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const missing = trail[1];
+    expect(missing).toMatchObject({ layer: 'integration', detail: `no history for ${layerId}` });
+    // Dated when the promotion started the layer.
+    expect(missing.at >= trail[0].at && missing.at <= trail[2].at).toBe(true);
+  });
+
   it('aborts in the middle of a gate: the activity is cancelled and the layer rolls back at once', async () => {
     const ladder = parseLadder(
       `

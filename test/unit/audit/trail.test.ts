@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
+import { describe, expect, it } from 'vitest';
+import { byTime, eventTimes, layerEntries, promotionEntries } from '../../../src/audit/trail';
+
+// The audit folds recorded histories (the ones the replay test replays): real events, no server.
+const HISTORIES = path.join(__dirname, '../../replay/histories');
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** A recorded history's events, as the client hands them over (decoded from protobuf: times as Longs). */
+function events(name: string): temporal.api.history.v1.IHistoryEvent[] {
+  const { History } = temporal.api.history.v1;
+  const json = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES, `${name}.json`), 'utf8')));
+  return History.decode(History.encode(json).finish()).events;
+}
+
+/** The trail of a recorded promotion and of those of its layers whose histories were recorded. */
+function trail(
+  promotion: string,
+  drop: (e: temporal.api.history.v1.IHistoryEvent, i: number) => boolean = () => false,
+) {
+  const strip = (list: temporal.api.history.v1.IHistoryEvent[]) =>
+    list.map((e, i) => (drop(e, i) ? { ...e, eventTime: null } : e));
+  const { entries, children } = promotionEntries(strip(events(promotion)));
+  for (const child of children) {
+    if (fs.existsSync(path.join(HISTORIES, `${child.workflowId}.json`))) {
+      entries.push(...layerEntries(strip(events(child.workflowId)), child.layer, child.startedAt));
+    }
+  }
+  return byTime(entries);
+}
+
+describe('audit times', () => {
+  it.each(['rec-abort', 'rec-reject', 'rec2-v2', 'fraud-scoring-3.0.0-8a58f2', 'demo-1'])(
+    'gives every entry of %s an ISO time',
+    (promotion) => {
+      const entries = trail(promotion);
+      expect(entries.length).toBeGreaterThan(3);
+      for (const e of entries) expect(e.at, `${e.action} ${e.layer ?? ''}`).toMatch(ISO);
+    },
+  );
+
+  it('gives an event without a time the time of the event before it (the first one, the next stamped one)', () => {
+    const full = trail('rec-reject');
+    // Every other event, and the first three, lose their time.
+    const stripped = trail('rec-reject', (_e, i) => i < 3 || i % 2 === 1);
+    expect(stripped.map((e) => e.action)).toEqual(full.map((e) => e.action));
+    for (const e of stripped) expect(e.at, e.action).toMatch(ISO);
+  });
+
+  it('falls back on the given time for a history with no time at all, and refuses to invent one', () => {
+    const timeless = events('rec-reject.traffic').map((e) => ({ ...e, eventTime: null }));
+    const times = eventTimes(timeless, '2026-11-25T14:00:00.000Z');
+    expect(new Set(times.values())).toEqual(new Set(['2026-11-25T14:00:00.000Z']));
+    expect(() => eventTimes(timeless)).toThrow(/without any event time/);
+    expect(eventTimes([]).size).toBe(0);
+  });
+});
