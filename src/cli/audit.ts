@@ -1,20 +1,28 @@
 import type { Command } from 'commander';
 import { auditTrail } from '../audit/trail';
 import { getStatus } from '../temporal/promotions';
+import { command, type JsonOption } from './command';
 import { print, printJson, withClient } from './context';
+import { EXIT_OK } from './errors';
 import { renderAudit } from './render';
 
+/** The options of `strata audit`. */
+export interface AuditOptions {
+  audit: JsonOption;
+}
+
 export function registerAuditCommands(program: Command): void {
-  program
-    .command('audit <id>')
-    .description('who did what, when and why, from the histories of the promotion and its layers')
-    .option('--json', 'print JSON: a list of {at, actor, action, layer, detail}')
-    .action(async (id: string, opts) => {
-      await withClient(async (client) => {
+  command(program, 'audit <id>', 'who did what, when and why, from the histories of the promotion and its layers')
+    .options<AuditOptions['audit']>({
+      json: { description: 'print JSON: a list of {at, actor, action, layer, detail}' },
+    })
+    .action(async (id, opts) => {
+      return withClient(async (client) => {
         await getStatus(client, id); // a clear error for an unknown id
         const entries = await auditTrail(client, id);
         if (opts.json) printJson(entries);
         else print(renderAudit(entries));
+        return EXIT_OK;
       });
     });
 }

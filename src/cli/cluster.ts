@@ -19,15 +19,40 @@ import {
 } from '../temporal/cluster';
 import { serveJwks } from '../temporal/jwks-server';
 import { loadSettings } from '../temporal/settings';
+import { command, type JsonOption } from './command';
 import { print, printJson } from './context';
-import { UsageError } from './errors';
+import { EXIT_OK, UsageError } from './errors';
+import { parsePort } from './values';
 
-function parsePort(flag: string, raw: string): number {
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`${flag}: expected a port 1-65535 (got "${raw}")`);
-  }
-  return port;
+/** The options of the cluster commands: up, down, status, prepare, jwks and token. */
+export interface ClusterOptions {
+  up: {
+    /** postgres://user:password@host:5432/temporal; required the first time. */
+    postgres?: string;
+    /** The frontend's port, 1-65535. @default 7233, or the last one used */
+    port?: string;
+    /** The address the frontend listens on. @default 127.0.0.1 */
+    ip?: string;
+    /** History shards, 4-16384; fixed once the database is set up. @default DEFAULT_HISTORY_SHARDS */
+    shards?: string;
+  };
+  down: Record<never, never>;
+  status: JsonOption;
+  prepare: Record<never, never>;
+  jwks: {
+    /** The port to serve on, 1-65535. @default "8080" */
+    port: string;
+    /** The address to listen on. @default "127.0.0.1" */
+    host: string;
+  };
+  token: {
+    /** A person's name: a token that reads the namespace (exactly one of subject and service). */
+    subject?: string;
+    /** A service identity (SERVICE_IDENTITIES): a token that writes in it. */
+    service?: string;
+    /** A person's token lifetime in hours, in (0, 720]. @default "12" */
+    ttlHours: string;
+  };
 }
 
 export function registerClusterCommands(program: Command): void {
@@ -35,13 +60,19 @@ export function registerClusterCommands(program: Command): void {
     .command('cluster')
     .description('the Temporal server on PostgreSQL, with the JWT authorizer, in the background');
 
-  cluster
-    .command('up')
-    .description('build (once), set up the schemas, start the server, prepare the namespace; idempotent')
-    .option('--postgres <url>', 'postgres://user:password@host:5432/temporal (required the first time)')
-    .option('--port <port>', 'frontend port (default 7233, or the last one used)')
-    .option('--ip <ip>', 'address the frontend listens on (default 127.0.0.1)')
-    .option('--shards <n>', `history shards; fixed once the database is set up (default ${DEFAULT_HISTORY_SHARDS})`)
+  command(cluster, 'up', 'build (once), set up the schemas, start the server, prepare the namespace; idempotent')
+    .options<ClusterOptions['up']>({
+      postgres: {
+        argument: '<url>',
+        description: 'postgres://user:password@host:5432/temporal (required the first time)',
+      },
+      port: { argument: '<port>', description: 'frontend port (default 7233, or the last one used)' },
+      ip: { argument: '<ip>', description: 'address the frontend listens on (default 127.0.0.1)' },
+      shards: {
+        argument: '<n>',
+        description: `history shards; fixed once the database is set up (default ${DEFAULT_HISTORY_SHARDS})`,
+      },
+    })
     .action(async (opts) => {
       const settings = loadSettings();
       if (opts.postgres !== undefined) {
@@ -73,28 +104,33 @@ export function registerClusterCommands(program: Command): void {
       );
       print(`TEMPORAL_ADDRESS=${info.address}`);
       print(`STRATA_TEMPORAL_TOKEN_FILE=${info.workerTokenFile}`);
+      return EXIT_OK;
     });
 
-  cluster
-    .command('down')
-    .description('stop the server (SIGTERM, SIGKILL after 20 s); the database and keys stay')
+  command(cluster, 'down', 'stop the server (SIGTERM, SIGKILL after 20 s); the database and keys stay')
+    .options<ClusterOptions['down']>({})
     .action(async () => {
       const settings = loadSettings();
       const { stopped } = await clusterDown(settings.home);
       process.stderr.write(
         stopped.length > 0 ? `strata: stopped pid ${stopped.join(', ')}\n` : 'strata: no cluster was running\n',
       );
+      return EXIT_OK;
     });
 
-  cluster
-    .command('status')
-    .description('is the server running, where, on which database')
-    .option('--json', 'print JSON')
+  command(cluster, 'status', 'is the server running, where, on which database')
+    .options<ClusterOptions['status']>({ json: { description: 'print JSON' } })
     .action(async (opts) => {
       const settings = loadSettings();
       const s = await clusterStatus(settings.home);
-      if (opts.json) return printJson(s);
-      if (s.state === 'absent') return print(`no cluster in ${clusterDir(settings.home)} (strata cluster up)`);
+      if (opts.json) {
+        printJson(s);
+        return EXIT_OK;
+      }
+      if (s.state === 'absent') {
+        print(`no cluster in ${clusterDir(settings.home)} (strata cluster up)`);
+        return EXIT_OK;
+      }
       print(`state       ${s.state}`);
       print(`address     ${s.address}`);
       print(`namespace   ${s.namespace}`);
@@ -103,26 +139,33 @@ export function registerClusterCommands(program: Command): void {
       print(`version     ${s.version}`);
       if (s.serverPid) print(`pid         ${s.serverPid}${s.startedAt ? ` (since ${s.startedAt})` : ''}`);
       print(`log         ${s.logFile}`);
+      return EXIT_OK;
     });
 
-  cluster
-    .command('prepare')
-    .description(
-      'for a server started otherwise (docker-compose.yml): write the worker token, then register the namespace ' +
-        'at TEMPORAL_ADDRESS as a short-lived admin signed with the key in $STRATA_HOME/cluster',
-    )
+  command(
+    cluster,
+    'prepare',
+    'for a server started otherwise (docker-compose.yml): write the worker token, then register the namespace ' +
+      'at TEMPORAL_ADDRESS as a short-lived admin signed with the key in $STRATA_HOME/cluster',
+  )
+    .options<ClusterOptions['prepare']>({})
     .action(async () => {
       const settings = loadSettings();
       const tokenFile = ensureServiceTokenFile(settings.home, 'worker', settings.namespace);
       await prepareClusterNamespace(settings.home, settings.address, settings);
       print(`STRATA_TEMPORAL_TOKEN_FILE=${tokenFile}`);
+      return EXIT_OK;
     });
 
-  cluster
-    .command('jwks')
-    .description('serve the public key of the tokens in the foreground (what a server started otherwise fetches)')
-    .option('--port <port>', 'port', '8080')
-    .option('--host <ip>', 'address to listen on', '127.0.0.1')
+  command(
+    cluster,
+    'jwks',
+    'serve the public key of the tokens in the foreground (what a server started otherwise fetches)',
+  )
+    .options<ClusterOptions['jwks']>({
+      port: { argument: '<port>', description: 'port', default: '8080' },
+      host: { argument: '<ip>', description: 'address to listen on', default: '127.0.0.1' },
+    })
     .action(async (opts) => {
       const settings = loadSettings();
       const port = parsePort('--port', opts.port);
@@ -135,34 +178,45 @@ export function registerClusterCommands(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      return EXIT_OK;
     });
 
-  cluster
-    .command('token')
-    .description("sign a token: people's tokens read the namespace; --service worker|api tokens write in it")
-    .option('--subject <name>', "a person's name (read access)")
-    .option('--service <identity>', `a service identity: ${SERVICE_IDENTITIES.join(', ')} (write access)`)
-    .option('--ttl-hours <n>', "a person's token lifetime", '12')
+  command(cluster, 'token', "sign a token: people's tokens read the namespace; --service worker|api tokens write in it")
+    .options<ClusterOptions['token']>({
+      subject: { argument: '<name>', description: "a person's name (read access)" },
+      service: {
+        argument: '<identity>',
+        description: `a service identity: ${SERVICE_IDENTITIES.join(', ')} (write access)`,
+      },
+      ttlHours: { argument: '<n>', description: "a person's token lifetime", default: '12' },
+    })
     .action((opts) => {
       const settings = loadSettings();
       if (Boolean(opts.subject) === Boolean(opts.service)) {
         throw new UsageError('give exactly one of --subject <name> or --service <identity>');
       }
       const key = ensureSigningKey(clusterDir(settings.home));
-      if (opts.service) {
-        if (!SERVICE_IDENTITIES.includes(opts.service)) {
-          throw new UsageError(`--service: expected one of ${SERVICE_IDENTITIES.join(', ')} (got "${opts.service}")`);
+      const service = opts.service;
+      if (service !== undefined) {
+        if (!isServiceIdentity(service)) {
+          throw new UsageError(`--service: expected one of ${SERVICE_IDENTITIES.join(', ')} (got "${service}")`);
         }
-        return print(serviceToken(key, opts.service as ServiceIdentity, settings.namespace));
+        print(serviceToken(key, service, settings.namespace));
+        return EXIT_OK;
       }
       const ttl = Number(opts.ttlHours);
       if (!Number.isFinite(ttl) || ttl <= 0 || ttl > 24 * 30) {
         throw new UsageError(`--ttl-hours: expected a number of hours in (0, 720] (got "${opts.ttlHours}")`);
       }
       try {
-        print(readerToken(key, opts.subject, settings.namespace, ttl));
+        print(readerToken(key, opts.subject!, settings.namespace, ttl));
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
+      return EXIT_OK;
     });
+}
+
+function isServiceIdentity(raw: string): raw is ServiceIdentity {
+  return (SERVICE_IDENTITIES as readonly string[]).includes(raw);
 }

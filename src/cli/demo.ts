@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApprovalRegistry } from '../data/approvals';
-import { createKeyring } from './data-approve';
+import { createKeyring } from './data/keyring';
 import type { Command } from 'commander';
 import { auditTrail } from '../audit/trail';
 import { loadCandidate } from '../config/candidate';
@@ -16,6 +16,7 @@ import type { Client } from '@temporalio/client';
 import { loadSettings } from '../temporal/settings';
 import { connectClient } from '../temporal/connection';
 import { createStrataWorker } from '../../workers/worker';
+import { command } from './command';
 import { print } from './context';
 import { EXIT_FAILED, EXIT_OK } from './errors';
 import { describeProgress } from './promotions';
@@ -76,11 +77,23 @@ export const EXAMPLES_DIR = path.resolve(__dirname, '../../examples');
 const OPERATOR = 'dana';
 const DATA_STEWARD = 'carol';
 
-export function registerDemoCommand(program: Command, setExit: (code: number) => void): void {
-  program
-    .command('demo')
-    .description('promote the example fraud-v2 through all five layers, approving as the named approvers')
-    .option('--candidate <dir>', 'candidate to promote', path.join(EXAMPLES_DIR, 'candidates/fraud-v2'))
+/** The options of `strata demo`. */
+export interface DemoOptions {
+  demo: {
+    /** The candidate to promote. @default examples/candidates/fraud-v2 */
+    candidate: string;
+  };
+}
+
+export function registerDemoCommand(program: Command): void {
+  command(program, 'demo', 'promote the example fraud-v2 through all five layers, approving as the named approvers')
+    .options<DemoOptions['demo']>({
+      candidate: {
+        argument: '<dir>',
+        description: 'candidate to promote',
+        default: path.join(EXAMPLES_DIR, 'candidates/fraud-v2'),
+      },
+    })
     .action(async (opts) => {
       const settings = loadSettings();
       const ladderFile = path.join(EXAMPLES_DIR, 'ladder.yaml');
@@ -143,7 +156,7 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
           `The environments keep serving under ${settings.home}/envs (a later promotion reuses them); ` +
             '`strata teardown --all` stops and removes them.',
         );
-        setExit(status.state === 'promoted' ? EXIT_OK : EXIT_FAILED);
+        return status.state === 'promoted' ? EXIT_OK : EXIT_FAILED;
       } finally {
         await connection.close();
         worker.shutdown();

@@ -9,6 +9,7 @@ import { verdictLine } from '../drills/report';
 import { LocalProvider } from '../providers/local';
 import { createDrillSchedule, drillHistory, listDrillSchedules, runDrill, withSchedule } from '../temporal/drills';
 import { loadSettings } from '../temporal/settings';
+import { command, type JsonOption } from './command';
 import { print, printJson, withClient } from './context';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
 import { table } from './render';
@@ -67,25 +68,69 @@ function checkCron(raw: string): void {
   }
 }
 
-export function registerDrillCommands(program: Command, setExit: (code: number) => void): void {
+/** The options of the drill commands: run, history and schedule. */
+export interface DrillOptions {
+  run: JsonOption & {
+    /** The ladder file: the layer's objectives and gates. */
+    ladder: string;
+    /** The layer to drill. */
+    layer: string;
+    /** One of DRILL_SCENARIOS. */
+    scenario: string;
+    /** rows-corrupted: the percent of rows to corrupt, in (0, 100]. @default "10" */
+    percent: string;
+    /** Who runs it. @default $STRATA_USER, else "operator" */
+    as: string;
+  };
+  history: JsonOption & {
+    /** The layer whose drills to list. */
+    layer: string;
+  };
+  schedule: JsonOption & {
+    /** The ladder file (when creating). */
+    ladder?: string;
+    /** The layer (when creating). */
+    layer?: string;
+    /** The scenario (when creating). */
+    scenario?: string;
+    /** A five-field cron expression or an @-shorthand; exactly one of cron and every when creating. */
+    cron?: string;
+    /** An interval such as 7d. */
+    every?: string;
+    /** A random delay added to each run, such as 30m. */
+    jitter?: string;
+    /** Backfill: the start (ISO time). */
+    from?: string;
+    /** Backfill: the end (ISO time). */
+    to?: string;
+    /** Who schedules it. @default $STRATA_USER, else "operator" */
+    as: string;
+  };
+}
+
+export function registerDrillCommands(program: Command): void {
   const drill = program.command('drill').description('disaster-recovery drills: run, schedule, history');
 
-  drill
-    .command('run')
-    .description('run a DR drill on a layer and report RTO and RPO against its objectives (exit 0 met, 1 breached)')
-    .requiredOption('--ladder <file>', 'ladder.yaml (objectives and gates)')
-    .requiredOption('--layer <layer>', 'the layer')
-    .requiredOption('--scenario <scenario>', DRILL_SCENARIOS.join(' | '))
-    .option('--percent <n>', 'rows-corrupted: percent of rows to corrupt', '10')
-    .option('--as <user>', 'who runs it', process.env.STRATA_USER ?? 'operator')
-    .option('--json', 'print the report as JSON')
+  command(
+    drill,
+    'run',
+    'run a DR drill on a layer and report RTO and RPO against its objectives (exit 0 met, 1 breached)',
+  )
+    .options<DrillOptions['run']>({
+      ladder: { argument: '<file>', description: 'ladder.yaml (objectives and gates)', required: true },
+      layer: { argument: '<layer>', description: 'the layer', required: true },
+      scenario: { argument: '<scenario>', description: DRILL_SCENARIOS.join(' | '), required: true },
+      percent: { argument: '<n>', description: 'rows-corrupted: percent of rows to corrupt', default: '10' },
+      as: { argument: '<user>', description: 'who runs it', default: process.env.STRATA_USER ?? 'operator' },
+      json: { description: 'print the report as JSON' },
+    })
     .action(async (opts) => {
       const scenario = scenarioOf(opts.scenario);
       const percent = Number(opts.percent);
       if (!(percent > 0 && percent <= 100))
         throw new UsageError(`--percent: expected a number in (0, 100], got "${opts.percent}"`);
       const layer = await drillableLayer(opts.ladder, opts.layer, scenario, true);
-      await withClient(async (client, settings) => {
+      return withClient(async (client, settings) => {
         process.stderr.write(`strata: drilling ${scenario} on ${layer.name}…\n`);
         const result = await runDrill(client, settings.taskQueue, { layer, scenario, percent, requestedBy: opts.as });
         if (opts.json) printJson(result);
@@ -93,53 +138,57 @@ export function registerDrillCommands(program: Command, setExit: (code: number) 
           print(`drill ${result.id}: ${result.verdict.met ? 'MET' : 'BREACHED'} — ${verdictLine(result.verdict)}`);
           print(`writes lost: ${result.measurement.writesLost}; report: ${result.files.markdownFile}`);
         }
-        setExit(result.verdict.met ? EXIT_OK : EXIT_FAILED);
+        return result.verdict.met ? EXIT_OK : EXIT_FAILED;
       });
     });
 
-  drill
-    .command('history')
-    .description("a layer's drills, newest first, with RTO, RPO and verdict")
-    .requiredOption('--layer <layer>', 'the layer')
-    .option('--json', 'print JSON')
+  command(drill, 'history', "a layer's drills, newest first, with RTO, RPO and verdict")
+    .options<DrillOptions['history']>({
+      layer: { argument: '<layer>', description: 'the layer', required: true },
+      json: { description: 'print JSON' },
+    })
     .action(async (opts) => {
-      await withClient(async (client, settings) => {
+      return withClient(async (client, settings) => {
         const rows = await drillHistory(client, settings.taskQueue, opts.layer);
-        if (opts.json) return printJson(rows);
-        if (rows.length === 0) return print(`no drills of ${opts.layer} yet`);
-        print(
-          table(
-            ['ID', 'SCENARIO', 'STARTED', 'VERDICT', 'RTO', 'RPO', 'REPORT'],
-            rows.map((r) => [
-              r.id,
-              r.scenario,
-              r.startTime,
-              r.phase,
-              r.rtoMs === null ? '-' : `${r.rtoMs} ms`,
-              r.rpoMs === null ? '-' : `${r.rpoMs} ms`,
-              r.report ?? '-',
-            ]),
-          ),
-        );
+        if (opts.json) printJson(rows);
+        else if (rows.length === 0) print(`no drills of ${opts.layer} yet`);
+        else
+          print(
+            table(
+              ['ID', 'SCENARIO', 'STARTED', 'VERDICT', 'RTO', 'RPO', 'REPORT'],
+              rows.map((r) => [
+                r.id,
+                r.scenario,
+                r.startTime,
+                r.phase,
+                r.rtoMs === null ? '-' : `${r.rtoMs} ms`,
+                r.rpoMs === null ? '-' : `${r.rpoMs} ms`,
+                r.report ?? '-',
+              ]),
+            ),
+          );
+        return EXIT_OK;
       });
     });
 
-  drill
-    .command('schedule [action] [id]')
-    .description(
-      'create a drill schedule (--layer --scenario --cron|--every), or: ls | pause | resume | trigger | delete | backfill ID',
-    )
-    .option('--ladder <file>', 'ladder.yaml (when creating)')
-    .option('--layer <layer>', 'the layer (when creating)')
-    .option('--scenario <scenario>', 'the scenario (when creating)')
-    .option('--cron <expr>', 'cron expression, e.g. "0 3 * * 1"')
-    .option('--every <duration>', 'interval, e.g. 7d')
-    .option('--jitter <duration>', 'random delay added to each run, e.g. 30m')
-    .option('--from <time>', 'backfill: start (ISO time)')
-    .option('--to <time>', 'backfill: end (ISO time)')
-    .option('--as <user>', 'who schedules it', process.env.STRATA_USER ?? 'operator')
-    .option('--json', 'print JSON')
-    .action(async (action: string | undefined, id: string | undefined, opts) => {
+  command(
+    drill,
+    'schedule [action] [id]',
+    'create a drill schedule (--layer --scenario --cron|--every), or: ls | pause | resume | trigger | delete | backfill ID',
+  )
+    .options<DrillOptions['schedule']>({
+      ladder: { argument: '<file>', description: 'ladder.yaml (when creating)' },
+      layer: { argument: '<layer>', description: 'the layer (when creating)' },
+      scenario: { argument: '<scenario>', description: 'the scenario (when creating)' },
+      cron: { argument: '<expr>', description: 'cron expression, e.g. "0 3 * * 1"' },
+      every: { argument: '<duration>', description: 'interval, e.g. 7d' },
+      jitter: { argument: '<duration>', description: 'random delay added to each run, e.g. 30m' },
+      from: { argument: '<time>', description: 'backfill: start (ISO time)' },
+      to: { argument: '<time>', description: 'backfill: end (ISO time)' },
+      as: { argument: '<user>', description: 'who schedules it', default: process.env.STRATA_USER ?? 'operator' },
+      json: { description: 'print JSON' },
+    })
+    .action(async (action, id, opts) => {
       const actions = ['ls', 'pause', 'resume', 'trigger', 'delete', 'backfill'];
       if (action !== undefined && !actions.includes(action))
         throw new UsageError(
@@ -155,7 +204,7 @@ export function registerDrillCommands(program: Command, setExit: (code: number) 
         checkDuration('--jitter', opts.jitter);
         const scenario = scenarioOf(opts.scenario);
         const layer = await drillableLayer(opts.ladder, opts.layer, scenario, false);
-        await withClient(async (client, settings) => {
+        return withClient(async (client, settings) => {
           const scheduleId = await createDrillSchedule(client, settings.taskQueue, {
             layer,
             scenario,
@@ -166,30 +215,31 @@ export function registerDrillCommands(program: Command, setExit: (code: number) 
           });
           if (opts.json) printJson({ id: scheduleId });
           else print(`scheduled ${scenario} drills of ${layer.name}: ${scheduleId}`);
+          return EXIT_OK;
         });
-        return;
       }
       if (action === 'ls') {
-        await withClient(async (client, settings) => {
+        return withClient(async (client, settings) => {
           const rows = await listDrillSchedules(client, settings.taskQueue);
-          if (opts.json) return printJson(rows);
-          if (rows.length === 0) return print('no drill schedules');
-          print(
-            table(
-              ['ID', 'LAYER', 'SCENARIO', 'SPEC', 'PAUSED', 'RUNS', 'NEXT'],
-              rows.map((r) => [
-                r.id,
-                r.layer,
-                r.scenario,
-                r.spec,
-                r.paused ? 'yes' : 'no',
-                String(r.recentActions),
-                r.nextActionTimes[0] ?? '-',
-              ]),
-            ),
-          );
+          if (opts.json) printJson(rows);
+          else if (rows.length === 0) print('no drill schedules');
+          else
+            print(
+              table(
+                ['ID', 'LAYER', 'SCENARIO', 'SPEC', 'PAUSED', 'RUNS', 'NEXT'],
+                rows.map((r) => [
+                  r.id,
+                  r.layer,
+                  r.scenario,
+                  r.spec,
+                  r.paused ? 'yes' : 'no',
+                  String(r.recentActions),
+                  r.nextActionTimes[0] ?? '-',
+                ]),
+              ),
+            );
+          return EXIT_OK;
         });
-        return;
       }
       if (!id)
         throw new UsageError(`drill schedule ${action}: name the schedule id (see \`strata drill schedule ls\`)`);
@@ -202,7 +252,7 @@ export function registerDrillCommands(program: Command, setExit: (code: number) 
         }
         range = { start: new Date(start), end: new Date(end) };
       }
-      await withClient(async (client) => {
+      return withClient(async (client) => {
         await withSchedule(client, id, async (h) => {
           if (action === 'pause') await h.pause(`paused by ${opts.as}`);
           else if (action === 'resume') await h.unpause(`resumed by ${opts.as}`);
@@ -213,6 +263,7 @@ export function registerDrillCommands(program: Command, setExit: (code: number) 
         });
         if (opts.json) printJson({ id, action });
         else print(`${action}: ${id}`);
+        return EXIT_OK;
       });
     });
 }

@@ -6,7 +6,8 @@ import { print, printJson, withClient } from './context';
 import { currentVersion, type EnvironmentState, versionAt } from '../domain/environment';
 import { breakLease, getEnvironment, hold, listEnvironments, releaseHold } from '../temporal/environments';
 import { table } from './render';
-import { UsageError } from './errors';
+import { type Attribution, command, type JsonOption } from './command';
+import { EXIT_OK, UsageError } from './errors';
 
 /** Environment names present under $STRATA_HOME/envs. */
 function environments(provider: LocalProvider): string[] {
@@ -18,15 +19,38 @@ function environments(provider: LocalProvider): string[] {
     .sort();
 }
 
+/** The options of the environment commands: teardown, env ls | show | at | unlock, hold and release. */
+export interface EnvironmentOptions {
+  teardown: JsonOption & {
+    /** Every environment under $STRATA_HOME/envs, in place of named layers. @default false */
+    all?: boolean;
+  };
+  ls: JsonOption;
+  repair: JsonOption;
+  show: JsonOption;
+  at: JsonOption & {
+    /** An ISO time, or an age such as 2h. */
+    time: string;
+  };
+  unlock: JsonOption & Attribution;
+  hold: JsonOption &
+    Attribution & {
+      /** The layer to hold or release. */
+      layer: string;
+    };
+}
+
 export function registerEnvironmentCommands(program: Command): void {
-  program
-    .command('teardown [layers...]')
-    .description(
-      'stop the processes of each named environment (candidate, feature service, Toxiproxy), or --all, and remove its directory',
-    )
-    .option('--all', 'every environment under $STRATA_HOME/envs')
-    .option('--json', 'print JSON')
-    .action(async (layers: string[], opts) => {
+  command(
+    program,
+    'teardown [layers...]',
+    'stop the processes of each named environment (candidate, feature service, Toxiproxy), or --all, and remove its directory',
+  )
+    .options<EnvironmentOptions['teardown']>({
+      all: { description: 'every environment under $STRATA_HOME/envs' },
+      json: { description: 'print JSON' },
+    })
+    .action(async (layers, opts) => {
       const settings = loadSettings();
       const provider = new LocalProvider(settings.home);
       const present = environments(provider);
@@ -43,6 +67,7 @@ export function registerEnvironmentCommands(program: Command): void {
       for (const layer of targets) await provider.teardown(layer);
       if (opts.json) printJson({ removed: targets });
       else print(targets.length ? `removed ${targets.join(', ')}` : 'no environments');
+      return EXIT_OK;
     });
 }
 
@@ -86,13 +111,13 @@ export function parseTime(raw: string, now = Date.now()): string {
 export function registerEnvironmentWorkflowCommands(program: Command): void {
   const env = program.command('env').description('environments: what runs where, since when, and who holds them');
 
-  env
-    .command('repair <layer>')
-    .description(
-      'bring an environment with damaged or missing state back to a known condition: stop its own processes, rebuild state.json, reseed on next use',
-    )
-    .option('--json', 'print JSON')
-    .action(async (layer: string, opts) => {
+  command(
+    env,
+    'repair <layer>',
+    'bring an environment with damaged or missing state back to a known condition: stop its own processes, rebuild state.json, reseed on next use',
+  )
+    .options<EnvironmentOptions['repair']>({ json: { description: 'print JSON' } })
+    .action(async (layer, opts) => {
       const provider = new LocalProvider(loadSettings().home);
       if (!environments(provider).includes(layer) && provider.events(layer).length === 0)
         throw new UsageError(`env repair: no environment "${layer}" in ${provider.envsDir}`);
@@ -103,53 +128,53 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
           `repaired ${layer}: stopped ${r.stopped.length ? r.stopped.join(', ') : 'nothing'}; ` +
             `known good ${r.knownGood ?? 'none'}; the database is reseeded on next use`,
         );
+      return EXIT_OK;
     });
 
-  env
-    .command('ls')
-    .description('environments with their running version, lease and hold')
-    .option('--json', 'print JSON')
+  command(env, 'ls', 'environments with their running version, lease and hold')
+    .options<EnvironmentOptions['ls']>({ json: { description: 'print JSON' } })
     .action(async (opts) => {
-      await withClient(async (client, settings) => {
+      return withClient(async (client, settings) => {
         const layers = await listEnvironments(client, settings.taskQueue);
         const envs = await Promise.all(layers.map((l) => getEnvironment(client, settings.taskQueue, l)));
-        if (opts.json) return printJson(envs);
-        if (envs.length === 0) return print('no environments yet');
-        print(
-          table(
-            ['LAYER', 'RUNNING', 'LEASE', 'WAITING', 'HOLD'],
-            envs.map((e) => [
-              e.layer,
-              currentVersion(e.history)?.version ?? '-',
-              e.lease ? `${e.lease.kind} ${e.lease.holder}` : 'free',
-              String(e.waiting.length),
-              e.hold ? `${e.hold.by}: ${e.hold.reason}` : '-',
-            ]),
-          ),
-        );
+        if (opts.json) printJson(envs);
+        else if (envs.length === 0) print('no environments yet');
+        else
+          print(
+            table(
+              ['LAYER', 'RUNNING', 'LEASE', 'WAITING', 'HOLD'],
+              envs.map((e) => [
+                e.layer,
+                currentVersion(e.history)?.version ?? '-',
+                e.lease ? `${e.lease.kind} ${e.lease.holder}` : 'free',
+                String(e.waiting.length),
+                e.hold ? `${e.hold.by}: ${e.hold.reason}` : '-',
+              ]),
+            ),
+          );
+        return EXIT_OK;
       });
     });
 
-  env
-    .command('show <layer>')
-    .description("an environment's lease, hold and version history")
-    .option('--json', 'print JSON')
-    .action(async (layer: string, opts) => {
-      await withClient(async (client, settings) => {
+  command(env, 'show <layer>', "an environment's lease, hold and version history")
+    .options<EnvironmentOptions['show']>({ json: { description: 'print JSON' } })
+    .action(async (layer, opts) => {
+      return withClient(async (client, settings) => {
         const e = await getEnvironment(client, settings.taskQueue, layer);
         if (opts.json) printJson(e);
         else print(renderEnvironment(e));
+        return EXIT_OK;
       });
     });
 
-  env
-    .command('at <layer>')
-    .description('which version ran in the layer at a time')
-    .requiredOption('--time <time>', 'an ISO time, or an age such as 2h')
-    .option('--json', 'print JSON')
-    .action(async (layer: string, opts) => {
+  command(env, 'at <layer>', 'which version ran in the layer at a time')
+    .options<EnvironmentOptions['at']>({
+      time: { argument: '<time>', description: 'an ISO time, or an age such as 2h', required: true },
+      json: { description: 'print JSON' },
+    })
+    .action(async (layer, opts) => {
       const time = parseTime(opts.time);
-      await withClient(async (client, settings) => {
+      return withClient(async (client, settings) => {
         const e = await getEnvironment(client, settings.taskQueue, layer);
         const found = versionAt(e.history, time);
         if (opts.json)
@@ -160,22 +185,26 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
               ? `${layer} at ${time}: ${found.version} (since ${found.at}, ${found.event} by ${found.by})`
               : `${layer} at ${time}: nothing ran`,
           );
+        return EXIT_OK;
       });
     });
 
-  env
-    .command('unlock <layer>')
-    .description(
-      'take the lease from a holder that will never release it (a terminated or lost workflow); the next waiter gets it',
-    )
-    .requiredOption('--as <user>', 'your identity')
-    .requiredOption('--reason <text>', 'why')
-    .option('--json', 'print JSON')
-    .action(async (layer: string, opts) => {
-      await withClient(async (client, settings) => {
+  command(
+    env,
+    'unlock <layer>',
+    'take the lease from a holder that will never release it (a terminated or lost workflow); the next waiter gets it',
+  )
+    .options<EnvironmentOptions['unlock']>({
+      as: { argument: '<user>', description: 'your identity', required: true },
+      reason: { argument: '<text>', description: 'why', required: true },
+      json: { description: 'print JSON' },
+    })
+    .action(async (layer, opts) => {
+      return withClient(async (client, settings) => {
         const out = await breakLease(client, settings.taskQueue, layer, { actor: opts.as, reason: opts.reason });
         if (opts.json) printJson(out);
         else print(`took the lease of ${layer} from ${out.broken}`);
+        return EXIT_OK;
       });
     });
 
@@ -183,15 +212,15 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
     ['hold', 'stop automatic (re-)promotion into a layer until released'],
     ['release', 'release a hold'],
   ] as const) {
-    program
-      .command(name)
-      .description(verb)
-      .requiredOption('--layer <layer>', 'the layer')
-      .requiredOption('--as <user>', 'your identity')
-      .requiredOption('--reason <text>', 'why')
-      .option('--json', 'print JSON')
+    command(program, name, verb)
+      .options<EnvironmentOptions['hold']>({
+        layer: { argument: '<layer>', description: 'the layer', required: true },
+        as: { argument: '<user>', description: 'your identity', required: true },
+        reason: { argument: '<text>', description: 'why', required: true },
+        json: { description: 'print JSON' },
+      })
       .action(async (opts) => {
-        await withClient(async (client, settings) => {
+        return withClient(async (client, settings) => {
           const req = { actor: opts.as, reason: opts.reason };
           const out =
             name === 'hold'
@@ -204,6 +233,7 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
                 ? `${opts.layer} is on hold: promotions into it fail until released`
                 : `${opts.layer} released`,
             );
+          return EXIT_OK;
         });
       });
   }

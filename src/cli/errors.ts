@@ -9,16 +9,18 @@ import { TokenError } from '../temporal/auth';
 import { ClusterError } from '../temporal/cluster-tools';
 
 /** Exit codes: 0 ok, 1 the operation failed or was refused, 2 bad usage or config. */
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+// `as const`: the literal types stay exact where actions return them through generic helpers.
+export const EXIT_OK = 0 as const;
+export const EXIT_FAILED = 1 as const;
+export const EXIT_USAGE = 2 as const;
+export type ExitCode = typeof EXIT_OK | typeof EXIT_FAILED | typeof EXIT_USAGE;
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
 /** Prints one clear message for a known error and returns the exit code. */
-export function reportError(err: unknown): number {
+export function reportError(err: unknown): ExitCode {
   // Every line carries the prefix, so a multi-issue config error reads as one list.
   const write = (text: string) =>
     process.stderr.write(

@@ -1,20 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './audit';
 import { registerClusterCommands } from './cluster';
-import { registerDataApproveCommands } from './data-approve';
-import { registerDataProfileCommands } from './data-profile';
-import { registerDataSanitizeCommand } from './data-sanitize';
-import { registerDataScanCommand } from './data-scan';
+import { exitCodeOf } from './command';
+import { registerDataCommands } from './data';
 import { registerDemoCommand } from './demo';
 import { registerDrillCommands } from './drills';
 import { registerEnvironmentCommands, registerEnvironmentWorkflowCommands } from './environments';
-import { EXIT_USAGE, reportError, UsageError } from './errors';
+import { EXIT_USAGE, type ExitCode, reportError, UsageError } from './errors';
 import { registerPromotionCommands } from './promotions';
 import { registerRollbackCommand } from './rollback';
 import { registerRunCommands } from './runs';
 import { registerServerCommands } from './server';
 
-export function buildProgram(setExit: (code: number) => void): Command {
+export function buildProgram(): Command {
   const program = new Command()
     .name('strata')
     .description(
@@ -24,18 +22,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .exitOverride();
   registerServerCommands(program);
   registerClusterCommands(program);
-  registerPromotionCommands(program, setExit);
+  registerPromotionCommands(program);
   registerAuditCommands(program);
   registerEnvironmentCommands(program);
   registerEnvironmentWorkflowCommands(program);
-  registerRollbackCommand(program, setExit);
-  registerDrillCommands(program, setExit);
-  registerDemoCommand(program, setExit);
-  registerRunCommands(program, setExit);
-  registerDataProfileCommands(program, setExit);
-  registerDataSanitizeCommand(program);
-  registerDataScanCommand(program, setExit);
-  registerDataApproveCommands(program);
+  registerRollbackCommand(program);
+  registerDrillCommands(program);
+  registerDemoCommand(program);
+  registerRunCommands(program);
+  registerDataCommands(program);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);
@@ -61,12 +56,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
 /** What a promotion, drill or run id may look like. */
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,199}$/;
 
-export async function main(argv: string[]): Promise<number> {
-  let code = 0;
-  const program = buildProgram((c) => (code = c));
+export async function main(argv: string[]): Promise<ExitCode> {
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return code;
+    return exitCodeOf(program);
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end here with exit code 0; anything else is a usage error.

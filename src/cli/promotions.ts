@@ -6,6 +6,7 @@ import { loadCandidate } from '../config/candidate';
 import { layerRange, loadLadder } from '../config/ladder';
 import { PROMOTION_STATES, type PromotionState, type PromotionStatus, isTerminal } from '../domain/status';
 import { abort, approve, getStatus, listPromotions, reject, startPromotion } from '../temporal/promotions';
+import { command, type Attribution, type JsonOption } from './command';
 import { print, printJson, withClient } from './context';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
 import { renderList, renderStatus } from './render';
@@ -38,18 +39,54 @@ export function describeProgress(s: PromotionStatus): string {
   return `strata: ${s.id}: ${s.state}; ${active.name}: ${active.phase}`;
 }
 
-export function registerPromotionCommands(program: Command, setExit: (code: number) => void): void {
-  program
-    .command('promote')
-    .description('start promoting a candidate through the ladder')
-    .requiredOption('--ladder <file>', 'ladder.yaml')
-    .requiredOption('--candidate <dir>', 'candidate directory holding candidate.yaml')
-    .option('--from <layer>', 'first layer (default: the first)')
-    .option('--to <layer>', 'last layer (default: the last)')
-    .option('--id <id>', 'promotion id (default: candidate-version-<random>)')
-    .option('--as <user>', 'who starts it (default: $STRATA_USER or the login name)')
-    .option('--wait', 'wait for the end; exit 0 promoted, 1 failed or aborted')
-    .option('--json', 'print JSON')
+/** The options of the promotion commands: promote, status, list, approve, reject and abort. */
+export interface PromotionOptions {
+  promote: JsonOption & {
+    /** The ladder file (ladder.yaml). */
+    ladder: string;
+    /** The candidate's directory, holding candidate.yaml. */
+    candidate: string;
+    /** The first layer to climb. @default the ladder's first */
+    from?: string;
+    /** The last layer to climb. @default the ladder's last */
+    to?: string;
+    /** The promotion's id: letters, digits, ".", "_", "-". @default candidate-version-<6 hex> */
+    id?: string;
+    /** Who starts it. @default $STRATA_USER, else the login name */
+    as?: string;
+    /** Wait for the end; the exit code says how it ended. @default false */
+    wait?: boolean;
+  };
+  status: JsonOption & {
+    /** Refresh until the promotion ends. @default false */
+    watch?: boolean;
+  };
+  list: JsonOption & {
+    /** Only promotions in this state (one of PROMOTION_STATES). @default every state */
+    phase?: string;
+    /** At most this many, a whole number ≥ 1. @default "100" */
+    limit: string;
+  };
+  decide: JsonOption &
+    Attribution & {
+      /** The layer awaiting approval. */
+      layer: string;
+    };
+  abort: JsonOption & Attribution;
+}
+
+export function registerPromotionCommands(program: Command): void {
+  command(program, 'promote', 'start promoting a candidate through the ladder')
+    .options<PromotionOptions['promote']>({
+      ladder: { argument: '<file>', description: 'ladder.yaml', required: true },
+      candidate: { argument: '<dir>', description: 'candidate directory holding candidate.yaml', required: true },
+      from: { argument: '<layer>', description: 'first layer (default: the first)' },
+      to: { argument: '<layer>', description: 'last layer (default: the last)' },
+      id: { argument: '<id>', description: 'promotion id (default: candidate-version-<random>)' },
+      as: { argument: '<user>', description: 'who starts it (default: $STRATA_USER or the login name)' },
+      wait: { description: 'wait for the end; exit 0 promoted, 1 failed or aborted' },
+      json: { description: 'print JSON' },
+    })
     .action(async (opts) => {
       // Validate everything before touching Temporal: a config error starts nothing.
       const ladder = loadLadder(opts.ladder);
@@ -60,7 +97,7 @@ export function registerPromotionCommands(program: Command, setExit: (code: numb
       if (opts.id !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(opts.id)) {
         throw new UsageError(`--id: expected letters, digits, ".", "_" or "-" (got "${opts.id}")`);
       }
-      await withClient(async (client, settings) => {
+      return withClient(async (client, settings) => {
         const id = await startPromotion(client, {
           id: opts.id,
           ladder,
@@ -72,67 +109,70 @@ export function registerPromotionCommands(program: Command, setExit: (code: numb
         if (!opts.wait) {
           if (opts.json) printJson({ id });
           else print(id);
-          return;
+          return EXIT_OK;
         }
         process.stderr.write(`strata: started ${id}\n`);
         const final = await waitUntilEnded(client, id, (s) => process.stderr.write(`${describeProgress(s)}\n`));
         if (opts.json) printJson(final);
         else print(renderStatus(final));
-        setExit(final.state === 'promoted' ? EXIT_OK : EXIT_FAILED);
+        return final.state === 'promoted' ? EXIT_OK : EXIT_FAILED;
       });
     });
 
-  program
-    .command('status <id>')
-    .description('state, per-layer phase, gate results and approvals of a promotion')
-    .option('--json', 'print JSON')
-    .option('--watch', 'refresh until the promotion ends')
-    .action(async (id: string, opts) => {
-      await withClient(async (client) => {
+  command(program, 'status <id>', 'state, per-layer phase, gate results and approvals of a promotion')
+    .options<PromotionOptions['status']>({
+      json: { description: 'print JSON' },
+      watch: { description: 'refresh until the promotion ends' },
+    })
+    .action(async (id, opts) => {
+      return withClient(async (client) => {
         if (!opts.watch) {
           const s = await getStatus(client, id);
           if (opts.json) printJson(s);
           else print(renderStatus(s));
-          return;
+          return EXIT_OK;
         }
         const tty = process.stdout.isTTY;
         await waitUntilEnded(client, id, (s) => {
           if (opts.json) process.stdout.write(`${JSON.stringify(s)}\n`);
           else print(`${tty ? '\x1b[2J\x1b[H' : '\n'}${renderStatus(s)}`);
         });
+        return EXIT_OK;
       });
     });
 
-  program
-    .command('list')
-    .description('promotions, from Temporal visibility')
-    .option('--phase <phase>', `one of ${PROMOTION_STATES.join(', ')}`)
-    .option('--limit <n>', 'at most this many', '100')
-    .option('--json', 'print JSON')
+  command(program, 'list', 'promotions, from Temporal visibility')
+    .options<PromotionOptions['list']>({
+      phase: { argument: '<phase>', description: `one of ${PROMOTION_STATES.join(', ')}` },
+      limit: { argument: '<n>', description: 'at most this many', default: '100' },
+      json: { description: 'print JSON' },
+    })
     .action(async (opts) => {
-      if (opts.phase !== undefined && !PROMOTION_STATES.includes(opts.phase)) {
-        throw new UsageError(`--phase: expected one of ${PROMOTION_STATES.join(', ')} (got "${opts.phase}")`);
+      const phase = opts.phase;
+      if (phase !== undefined && !isPromotionState(phase)) {
+        throw new UsageError(`--phase: expected one of ${PROMOTION_STATES.join(', ')} (got "${phase}")`);
       }
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1)
         throw new UsageError(`--limit: expected a whole number >= 1 (got "${opts.limit}")`);
-      await withClient(async (client) => {
-        const rows = await listPromotions(client, { phase: opts.phase as PromotionState | undefined, limit });
+      return withClient(async (client) => {
+        const rows = await listPromotions(client, { phase, limit });
         if (opts.json) printJson(rows);
         else print(renderList(rows));
+        return EXIT_OK;
       });
     });
 
   for (const decision of ['approve', 'reject'] as const) {
-    program
-      .command(`${decision} <id>`)
-      .description(`${decision} a layer awaiting approval (exit 1 with the reason when refused)`)
-      .requiredOption('--layer <layer>', 'the layer')
-      .requiredOption('--as <user>', 'your identity')
-      .requiredOption('--reason <text>', 'why')
-      .option('--json', 'print JSON')
-      .action(async (id: string, opts) => {
-        await withClient(async (client) => {
+    command(program, `${decision} <id>`, `${decision} a layer awaiting approval (exit 1 with the reason when refused)`)
+      .options<PromotionOptions['decide']>({
+        layer: { argument: '<layer>', description: 'the layer', required: true },
+        as: { argument: '<user>', description: 'your identity', required: true },
+        reason: { argument: '<text>', description: 'why', required: true },
+        json: { description: 'print JSON' },
+      })
+      .action(async (id, opts) => {
+        return withClient(async (client) => {
           const req = { layer: opts.layer, actor: opts.as, reason: opts.reason };
           const reply = decision === 'approve' ? await approve(client, id, req) : await reject(client, id, req);
           if (opts.json) printJson(reply);
@@ -143,21 +183,27 @@ export function registerPromotionCommands(program: Command, setExit: (code: numb
               `${reply.actor} approved ${reply.layer} of ${id} (${reply.count}/${reply.required})` +
                 (reply.quorumReached ? ': quorum reached, promoting' : ': waiting for more approvals'),
             );
+          return EXIT_OK;
         });
       });
   }
 
-  program
-    .command('abort <id>')
-    .description('abort a promotion: the current layer rolls back, no further layer starts')
-    .requiredOption('--as <user>', 'your identity')
-    .requiredOption('--reason <text>', 'why')
-    .option('--json', 'print JSON')
-    .action(async (id: string, opts) => {
-      await withClient(async (client) => {
+  command(program, 'abort <id>', 'abort a promotion: the current layer rolls back, no further layer starts')
+    .options<PromotionOptions['abort']>({
+      as: { argument: '<user>', description: 'your identity', required: true },
+      reason: { argument: '<text>', description: 'why', required: true },
+      json: { description: 'print JSON' },
+    })
+    .action(async (id, opts) => {
+      return withClient(async (client) => {
         const reply = await abort(client, id, { actor: opts.as, reason: opts.reason });
         if (opts.json) printJson({ id, ...reply });
         else print(`aborting ${id}: the current layer rolls back`);
+        return EXIT_OK;
       });
     });
+}
+
+function isPromotionState(raw: string): raw is PromotionState {
+  return (PROMOTION_STATES as readonly string[]).includes(raw);
 }

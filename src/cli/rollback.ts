@@ -7,22 +7,38 @@ import { RefusedError } from '../temporal/promotions';
 import { deepestMessage } from '../temporal/drills';
 import { loadSettings } from '../temporal/settings';
 import type { rollback, RollbackResult } from '../../workflows/rollback';
+import { type Attribution, command, type JsonOption } from './command';
 import { print, printJson, withClient } from './context';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
 import { table } from './render';
 
-export function registerRollbackCommand(program: Command, setExit: (code: number) => void): void {
-  program
-    .command('rollback')
-    .description(
-      "redeploy a layer's last known-good (or the named) version, check it with the layer's gates, and record it",
-    )
-    .requiredOption('--ladder <file>', "ladder.yaml (for the layer's gates)")
-    .requiredOption('--layer <layer>', 'the layer')
-    .option('--to <version>', 'a version deployed there before (default: the last known-good one)')
-    .requiredOption('--as <user>', 'your identity')
-    .requiredOption('--reason <text>', 'why')
-    .option('--json', 'print JSON')
+/** The options of `strata rollback`. */
+export interface RollbackOptions {
+  rollback: JsonOption &
+    Attribution & {
+      /** The ladder file, for the layer's gates. */
+      ladder: string;
+      /** The layer to roll back. */
+      layer: string;
+      /** A version deployed in the layer before. @default the layer's known-good version */
+      to?: string;
+    };
+}
+
+export function registerRollbackCommand(program: Command): void {
+  command(
+    program,
+    'rollback',
+    "redeploy a layer's last known-good (or the named) version, check it with the layer's gates, and record it",
+  )
+    .options<RollbackOptions['rollback']>({
+      ladder: { argument: '<file>', description: "ladder.yaml (for the layer's gates)", required: true },
+      layer: { argument: '<layer>', description: 'the layer', required: true },
+      to: { argument: '<version>', description: 'a version deployed there before (default: the last known-good one)' },
+      as: { argument: '<user>', description: 'your identity', required: true },
+      reason: { argument: '<text>', description: 'why', required: true },
+      json: { description: 'print JSON' },
+    })
     .action(async (opts) => {
       const ladder = loadLadder(opts.ladder);
       const layer = ladder.layers.find((l) => l.name === opts.layer);
@@ -44,7 +60,7 @@ export function registerRollbackCommand(program: Command, setExit: (code: number
           `--layer: ${layer.name} has no earlier known-good version to roll back to; name one with --to`,
         );
       }
-      await withClient(async (client) => {
+      return withClient(async (client) => {
         const id = `rollback.${layer.name}.${randomBytes(3).toString('hex')}`;
         process.stderr.write(`strata: rolling ${layer.name} back (${id})\n`);
         let result: RollbackResult;
@@ -78,7 +94,7 @@ export function registerRollbackCommand(program: Command, setExit: (code: number
             );
           }
         }
-        setExit(result.state === 'rolled-back' ? EXIT_OK : EXIT_FAILED);
+        return result.state === 'rolled-back' ? EXIT_OK : EXIT_FAILED;
       });
     });
 }

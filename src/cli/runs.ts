@@ -9,10 +9,12 @@ import { type LatencySummary, type LoadResult, runLoad } from '../load/generator
 import { describePhases, loadProfileSchema } from '../load/profile';
 import { requestBodies } from '../load/requests';
 import { InvalidRunError, newRunId, RunNotFoundError, RunStore, type StoredRun } from '../load/runs';
+import { pct } from '../domain/percent';
 import { LocalProvider } from '../providers/local';
 import { loadSettings } from '../temporal/settings';
+import { command, type JsonOption } from './command';
 import { print, printJson } from './context';
-import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
+import { EXIT_FAILED, EXIT_OK, type ExitCode, UsageError } from './errors';
 import { table } from './render';
 
 function store(): RunStore {
@@ -30,7 +32,6 @@ function getRun(runs: RunStore, id: string): StoredRun {
 }
 
 const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(x >= 100 ? 1 : 3));
-const pct = (x: number): string => `${(x * 100).toFixed(x > 0 && x < 0.001 ? 3 : 2)} %`;
 const candidateLabel = (c: StoredRun['candidate']): string => `${c.name} ${c.version}`;
 
 function errorBreakdown(r: LoadResult): string {
@@ -117,7 +118,7 @@ export function renderComparison(c: RunComparison): string {
  * Runs the stored run's profile again, from this process, against the same candidate in the same
  * layer, and stores the new run with `replayOf` set.
  */
-async function replay(id: string, opts: { json?: boolean }, setExit: (code: number) => void): Promise<void> {
+async function replay(id: string, opts: RunOptions['replay']): Promise<ExitCode> {
   const settings = loadSettings();
   const runs = new RunStore(settings.home);
   const original = getRun(runs, id);
@@ -145,8 +146,7 @@ async function replay(id: string, opts: { json?: boolean }, setExit: (code: numb
   const health = await provider.health(original.layer);
   if (!health.healthy) {
     process.stderr.write(`strata: replay ${id}: ${original.layer}: ${health.detail}\n`);
-    setExit(EXIT_FAILED);
-    return;
+    return EXIT_FAILED;
   }
 
   const input =
@@ -195,67 +195,77 @@ async function replay(id: string, opts: { json?: boolean }, setExit: (code: numb
     print(renderRun(run));
     print(`\ncompare: strata compare ${id} ${runId}`);
   }
-  setExit(results.aborted ? EXIT_FAILED : EXIT_OK);
+  return results.aborted ? EXIT_FAILED : EXIT_OK;
 }
 
-export function registerRunCommands(program: Command, setExit: (code: number) => void): void {
+/** The options of the run commands: runs ls | show, replay and compare. */
+export interface RunOptions {
+  ls: JsonOption;
+  show: JsonOption;
+  replay: JsonOption;
+  compare: JsonOption;
+}
+
+export function registerRunCommands(program: Command): void {
   const runs = program.command('runs').description('stored load runs: profile, seed, candidate and results of each');
 
-  runs
-    .command('ls')
-    .description('stored runs, newest first')
-    .option('--json', 'print JSON')
+  command(runs, 'ls', 'stored runs, newest first')
+    .options<RunOptions['ls']>({ json: { description: 'print JSON' } })
     .action((opts) => {
       const all = store().list((file, message) => process.stderr.write(`strata: skipped ${file}: ${message}\n`));
-      if (opts.json) return printJson(all.map(runSummary));
-      if (all.length === 0) return print('no runs yet');
-      print(
-        table(
-          ['ID', 'CREATED', 'LAYER', 'CANDIDATE', 'TARGET', 'ACHIEVED', 'P99', 'ERRORS', 'REPLAY OF'],
-          all.map((run) => {
-            const r = run.results;
-            return [
-              run.id + (r.aborted ? ' (aborted)' : ''),
-              run.createdAt,
-              run.layer,
-              candidateLabel(run.candidate),
-              `${r.targetRate}/s`,
-              `${r.achievedRatePercent} %`,
-              r.latencyMs.p99 === null ? '-' : `${ms(r.latencyMs.p99)} ms`,
-              pct(r.errors.rate),
-              run.replayOf ?? '-',
-            ];
-          }),
-        ),
-      );
+      if (opts.json) printJson(all.map(runSummary));
+      else if (all.length === 0) print('no runs yet');
+      else
+        print(
+          table(
+            ['ID', 'CREATED', 'LAYER', 'CANDIDATE', 'TARGET', 'ACHIEVED', 'P99', 'ERRORS', 'REPLAY OF'],
+            all.map((run) => {
+              const r = run.results;
+              return [
+                run.id + (r.aborted ? ' (aborted)' : ''),
+                run.createdAt,
+                run.layer,
+                candidateLabel(run.candidate),
+                `${r.targetRate}/s`,
+                `${r.achievedRatePercent} %`,
+                r.latencyMs.p99 === null ? '-' : `${ms(r.latencyMs.p99)} ms`,
+                pct(r.errors.rate),
+                run.replayOf ?? '-',
+              ];
+            }),
+          ),
+        );
+      return EXIT_OK;
     });
 
-  runs
-    .command('show <id>')
-    .description("a run's profile, seed, candidate and results")
-    .option('--json', 'print JSON (the stored run)')
-    .action((id: string, opts) => {
+  command(runs, 'show <id>', "a run's profile, seed, candidate and results")
+    .options<RunOptions['show']>({ json: { description: 'print JSON (the stored run)' } })
+    .action((id, opts) => {
       const run = getRun(store(), id);
       if (opts.json) printJson(run);
       else print(renderRun(run));
+      return EXIT_OK;
     });
 
-  program
-    .command('replay <id>')
-    .description(
-      "run a stored run's profile again (same seed, same candidate, which must be running in its layer) as a new run",
-    )
-    .option('--json', 'print JSON (the new run)')
-    .action((id: string, opts) => replay(id, opts, setExit));
+  command(
+    program,
+    'replay <id>',
+    "run a stored run's profile again (same seed, same candidate, which must be running in its layer) as a new run",
+  )
+    .options<RunOptions['replay']>({ json: { description: 'print JSON (the new run)' } })
+    .action((id, opts) => replay(id, opts));
 
-  program
-    .command('compare <a> <b>')
-    .description('two runs side by side, with deltas (B − A) and whether each exceeds the run-to-run noise')
-    .option('--json', 'print JSON')
-    .action((a: string, b: string, opts) => {
+  command(
+    program,
+    'compare <a> <b>',
+    'two runs side by side, with deltas (B − A) and whether each exceeds the run-to-run noise',
+  )
+    .options<RunOptions['compare']>({ json: { description: 'print JSON' } })
+    .action((a, b, opts) => {
       const runStore = store();
       const comparison = compareRuns(getRun(runStore, a), getRun(runStore, b));
       if (opts.json) printJson(comparison);
       else print(renderComparison(comparison));
+      return EXIT_OK;
     });
 }

@@ -9,13 +9,13 @@ import { loadSettings, type StrataSettings } from '../temporal/settings';
 import { logger } from '../log/logger';
 import { createStrataWorker } from '../../workers/worker';
 import { RefusedError } from '../temporal/promotions';
-import { UsageError } from './errors';
+import { command } from './command';
+import { parsePort } from './values';
+import { EXIT_OK, UsageError } from './errors';
 
-function parsePort(flag: string, raw: string): number {
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new UsageError(`${flag}: expected a port 1-65535 (got "${raw}")`);
-  return port;
+/** Milliseconds, seconds or minutes, as Temporal's durations spell them. */
+function isDrainTimeout(raw: string): raw is `${number}${'ms' | 's' | 'm'}` {
+  return /^\d+(ms|s|m)$/.test(raw);
 }
 
 /**
@@ -65,13 +65,33 @@ export async function ensureServer(
   return server;
 }
 
+/** The options of `strata up` and `strata worker`. */
+export interface ServerOptions {
+  up: {
+    /** The Temporal frontend's port, 1-65535. @default "7233" */
+    port: string;
+    /** The Temporal Web UI's port, 1-65535. @default "8233" */
+    uiPort: string;
+    /** Run a worker beside the server (`--no-worker`: the server alone). @default true */
+    worker: boolean;
+  };
+  worker: {
+    /** Activities this worker runs at once; a whole number ≥ 1. @default 100 (the SDK's) */
+    maxConcurrentActivities?: string;
+    /** Workflows kept in this worker's cache; a whole number ≥ 0. @default by memory (the SDK's) */
+    maxCachedWorkflows?: string;
+    /** After SIGTERM, how long running activities may finish: 500ms, 30s or 2m. @default "30s" */
+    drainTimeout: string;
+  };
+}
+
 export function registerServerCommands(program: Command): void {
-  program
-    .command('up')
-    .description('run the Temporal dev server and a worker in the foreground (Ctrl-C stops both)')
-    .option('--port <port>', 'Temporal frontend port', '7233')
-    .option('--ui-port <port>', 'Temporal Web UI port', '8233')
-    .option('--no-worker', 'run the server alone')
+  command(program, 'up', 'run the Temporal dev server and a worker in the foreground (Ctrl-C stops both)')
+    .options<ServerOptions['up']>({
+      port: { argument: '<port>', description: 'Temporal frontend port', default: '7233' },
+      uiPort: { argument: '<port>', description: 'Temporal Web UI port', default: '8233' },
+      worker: { description: 'run the server alone', negatable: true },
+    })
     .action(async (opts) => {
       const port = parsePort('--port', opts.port);
       const uiPort = parsePort('--ui-port', opts.uiPort);
@@ -107,17 +127,30 @@ export function registerServerCommands(program: Command): void {
         await server?.stop();
         logger.info('stopped');
       }
+      return EXIT_OK;
     });
 
-  program
-    .command('worker')
-    .description(
-      'run a worker only, against TEMPORAL_ADDRESS (default 127.0.0.1:7233); start as many as you like. ' +
-        'SIGTERM drains it: no new tasks, running activities get --drain-timeout to finish',
-    )
-    .option('--max-concurrent-activities <n>', 'activities this worker runs at once (default 100)')
-    .option('--max-cached-workflows <n>', "workflows kept in this worker's cache (default: by memory)")
-    .option('--drain-timeout <duration>', 'after SIGTERM, how long running activities may finish', '30s')
+  command(
+    program,
+    'worker',
+    'run a worker only, against TEMPORAL_ADDRESS (default 127.0.0.1:7233); start as many as you like. ' +
+      'SIGTERM drains it: no new tasks, running activities get --drain-timeout to finish',
+  )
+    .options<ServerOptions['worker']>({
+      maxConcurrentActivities: {
+        argument: '<n>',
+        description: 'activities this worker runs at once (default 100)',
+      },
+      maxCachedWorkflows: {
+        argument: '<n>',
+        description: "workflows kept in this worker's cache (default: by memory)",
+      },
+      drainTimeout: {
+        argument: '<duration>',
+        description: 'after SIGTERM, how long running activities may finish',
+        default: '30s',
+      },
+    })
     .action(async (opts) => {
       const count = (flag: string, raw: string | undefined, min: number) => {
         if (raw === undefined) return undefined;
@@ -128,13 +161,15 @@ export function registerServerCommands(program: Command): void {
       };
       const maxConcurrentActivities = count('--max-concurrent-activities', opts.maxConcurrentActivities, 1);
       const maxCachedWorkflows = count('--max-cached-workflows', opts.maxCachedWorkflows, 0);
-      if (!/^\d+(ms|s|m)$/.test(opts.drainTimeout)) {
-        throw new UsageError(`--drain-timeout: expected a duration like 30s, 500ms or 2m (got "${opts.drainTimeout}")`);
+      const drainTimeout = opts.drainTimeout;
+      if (!isDrainTimeout(drainTimeout)) {
+        throw new UsageError(`--drain-timeout: expected a duration like 30s, 500ms or 2m (got "${drainTimeout}")`);
       }
       const settings = loadSettings();
       // A patient check: a loaded machine (or a cluster still starting) may take seconds to answer.
       if (!(await isReachable(settings, '10s'))) throw new TemporalUnreachableError(settings.address);
       const { runWorker } = await import('../../workers/main');
-      await runWorker({ maxConcurrentActivities, maxCachedWorkflows, drainTimeout: opts.drainTimeout });
+      await runWorker({ maxConcurrentActivities, maxCachedWorkflows, drainTimeout });
+      return EXIT_OK;
     });
 }

@@ -39,9 +39,17 @@ async function startTarget(): Promise<Target> {
   return { url, child };
 }
 
-async function call(url: string, method: 'GET' | 'POST' = 'GET'): Promise<any> {
+/** What the target server counts (GET /stats). */
+interface TargetStats {
+  requests: number;
+  runIds: Record<string, number>;
+  /** The first 50 request bodies, as text. */
+  bodies: string[];
+}
+
+async function call(url: string, method: 'GET' | 'POST' = 'GET'): Promise<TargetStats> {
   const res = await request(url, { method });
-  return res.body.json();
+  return (await res.body.json()) as TargetStats;
 }
 
 /**

@@ -365,7 +365,9 @@ describe('loadProfile', () => {
 
   it('names the file and the path of each field that does not fit the schema', () => {
     const file = path.join(dir, 'bad-profile.json');
-    const broken = structuredClone(profile) as unknown as { columns: Array<Record<string, any>> };
+    const broken = structuredClone(profile) as unknown as {
+      columns: Array<{ type: string; numeric: Record<string, unknown> }>;
+    };
     broken.columns[3].numeric.percentiles = [1, 2, 3];
     broken.columns[9].type = 'colour';
     fs.writeFileSync(file, JSON.stringify(broken));

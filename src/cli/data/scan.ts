@@ -3,20 +3,14 @@
 // when the source or a config file cannot be used.
 
 import type { Command } from 'commander';
-import { loadDenyList, loadPatterns } from '../data/pii/config';
-import { PiiDetectors } from '../data/pii/detectors';
-import { type PiiScanReport, PiiSourceError, scanFile } from '../data/pii/scan';
-import { print, printJson } from './context';
-import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
-import { table } from './render';
-
-/** The `data` command group, shared with the other data-plane commands whichever registers first. */
-function dataCommand(program: Command): Command {
-  return (
-    program.commands.find((c) => c.name() === 'data') ??
-    program.command('data').description('the data plane: profiles, synthesis, masking and PII scanning')
-  );
-}
+import { loadDenyList, loadPatterns } from '../../data/pii/config';
+import { PiiDetectors } from '../../data/pii/detectors';
+import { type PiiScanReport, PiiSourceError, scanFile } from '../../data/pii/scan';
+import { command } from '../command';
+import { print, printJson } from '../context';
+import { EXIT_FAILED, EXIT_OK, UsageError } from '../errors';
+import { table } from '../render';
+import type { DataOptions } from './options';
 
 function parseAllowance(raw: string): number {
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
@@ -59,15 +53,19 @@ export function renderScan(report: PiiScanReport, allow: number): string {
   return lines.join('\n');
 }
 
-export function registerDataScanCommand(program: Command, setExit: (code: number) => void): void {
-  dataCommand(program)
-    .command('scan <source>')
-    .description('count PII per table, column and detector in a SQLite database or a CSV file (never the values)')
-    .option('--allow <n>', 'findings allowed before the scan fails with exit code 1', '0')
-    .option('--patterns <file>', 'YAML file of extra detectors: {name: regex}')
-    .option('--deny-list <file>', 'terms to find as whole words, case-insensitively: one per line')
-    .option('--json', 'print JSON')
-    .action(async (source: string, opts: { allow: string; patterns?: string; denyList?: string; json?: boolean }) => {
+export function registerScanCommand(data: Command): void {
+  command(
+    data,
+    'scan <source>',
+    'count PII per table, column and detector in a SQLite database or a CSV file (never the values)',
+  )
+    .options<DataOptions['scan']>({
+      allow: { argument: '<n>', description: 'findings allowed before the scan fails with exit code 1', default: '0' },
+      patterns: { argument: '<file>', description: 'YAML file of extra detectors: {name: regex}' },
+      denyList: { argument: '<file>', description: 'terms to find as whole words, case-insensitively: one per line' },
+      json: { description: 'print JSON' },
+    })
+    .action(async (source, opts) => {
       const allow = parseAllowance(opts.allow);
       const detectors = new PiiDetectors({
         patterns: opts.patterns === undefined ? undefined : loadPatterns(opts.patterns),
@@ -83,6 +81,6 @@ export function registerDataScanCommand(program: Command, setExit: (code: number
       const passed = report.total <= allow;
       if (opts.json) printJson({ ...report, allow, passed });
       else print(renderScan(report, allow));
-      setExit(passed ? EXIT_OK : EXIT_FAILED);
+      return passed ? EXIT_OK : EXIT_FAILED;
     });
 }

@@ -1,0 +1,56 @@
+// `strata data keyring init`: the keyring the masking policies need.
+
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { enclosingRepository, loadKeyring } from '../../data/masking/keyring';
+import { resolveUserPath } from '../../tools/files';
+import { command } from '../command';
+import { print } from '../context';
+import { EXIT_OK, UsageError } from '../errors';
+import type { DataOptions } from './options';
+
+/** Where `keyring init` writes and what the example ladder reads unless STRATA_KEYRING says otherwise. */
+export const DEFAULT_KEYRING = '~/.config/strata/keyring.yaml';
+
+/** Writes a new keyring with one random 32-byte secret; refuses a path inside a git repository. */
+export function createKeyring(file: string, keyName = 'k1'): void {
+  const repository = enclosingRepository(path.dirname(file));
+  if (repository !== undefined) {
+    throw new UsageError(
+      `--file: ${file} is inside the git repository ${repository}; a keyring lives outside any repository (e.g. ${DEFAULT_KEYRING})`,
+    );
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const text = `# Strata masking keyring — never commit, never share. Created ${new Date().toISOString()} on ${os.hostname()}.\n${stringify({ keys: { [keyName]: `hex:${randomBytes(32).toString('hex')}` }, active: keyName })}`;
+  // 'wx' (O_EXCL): of two concurrent inits, one writes and the other fails instead of overwriting.
+  fs.writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+  loadKeyring(file);
+}
+
+export function registerKeyringCommands(data: Command): void {
+  const keyring = data.command('keyring').description('the keyring that keys hmac and fake masking per environment');
+  command(
+    keyring,
+    'init',
+    `create a keyring with one random 32-byte secret (default ${DEFAULT_KEYRING}, or $STRATA_KEYRING), mode 600, outside any git repository`,
+  )
+    .options<DataOptions['keyringInit']>({
+      file: { argument: '<path>', description: 'where to write it' },
+      name: { argument: '<key>', description: 'the key name', default: 'k1' },
+    })
+    .action((opts) => {
+      const file = resolveUserPath(opts.file ?? process.env.STRATA_KEYRING ?? DEFAULT_KEYRING, process.cwd());
+      if (fs.existsSync(file)) {
+        loadKeyring(file); // refuses a keyring in a repository or readable by others
+        print(`keyring ${file} exists; nothing written`);
+        return EXIT_OK;
+      }
+      createKeyring(file, opts.name);
+      print(`created keyring ${file} (key ${opts.name}, mode 600)`);
+      return EXIT_OK;
+    });
+}
