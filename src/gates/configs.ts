@@ -15,7 +15,7 @@ import { sloConfig } from './slo.config';
  * this map; src/gates/registry.ts pairs each config with its run function. Nothing here runs a
  * gate, so src/config imports this module and never the gate runtime.
  */
-export const gateConfigs: Record<string, GateConfig<any>> = Object.fromEntries(
+export const gateConfigs: Record<string, GateConfig> = Object.fromEntries(
   [
     schemaConfig,
     consistencyConfig,
@@ -27,7 +27,7 @@ export const gateConfigs: Record<string, GateConfig<any>> = Object.fromEntries(
     schemaCompatibilityConfig,
     expectationsConfig,
     seedsConfig,
-  ].map((c) => [c.type, c as GateConfig<any>]),
+  ].map((c) => [c.type, c as GateConfig]),
 );
 
 export function gateTypes(): string[] {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { gateConfigs } from '../../../src/gates/configs';
 import { NO_CAPABILITIES, runMeasuredGate } from '../../../src/gates/engine';
 import { gateRegistry } from '../../../src/gates/registry';
-import { GATE_NEEDS, type GateBase, type MeasuredGate } from '../../../src/gates/types';
+import { GATE_NEEDS, type GateBase, type GateNeed, type MeasuredGate } from '../../../src/gates/types';
 import { WORKFLOW_GATES } from '../../../workflows/gates';
 
 const BASE: GateBase = {
@@ -94,7 +94,7 @@ describe('the gate engine', () => {
 
   it('fails a gate unmeasured, naming what the environment cannot give, without running it', async () => {
     const result = await runMeasuredGate(
-      gateRegistry.chaos as MeasuredGate<any, any>,
+      gateRegistry.chaos as MeasuredGate<Record<string, unknown>, GateNeed>,
       BASE,
       { ...spec, type: 'chaos' },
       NO_CAPABILITIES,
