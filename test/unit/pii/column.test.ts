@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { columnFindings, confidence, kindOfName } from '../../../src/data/pii/column';
 import { PiiDetectors } from '../../../src/data/pii/detectors';
 import { scanCsv, scanSqlite, type PiiFinding } from '../../../src/data/pii/scan';
-import { renderScan } from '../../../src/cli/data-scan';
+import { renderScan } from '../../../src/cli/data/scan';
 import { describeFindings } from '../../../src/domain/data';
 
 const detectors = new PiiDetectors();
