@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../temporal/connection';
 import { loadSettings, type StrataSettings } from '../temporal/settings';
+import { table } from './render';
 
 /** Runs `fn` with a client connected to the configured Temporal, and closes the connection after. */
 export async function withClient<T>(fn: (client: Client, settings: StrataSettings) => Promise<T>): Promise<T> {
@@ -19,4 +20,17 @@ export function printJson(value: unknown): void {
 
 export function print(text: string): void {
   process.stdout.write(`${text}\n`);
+}
+
+/**
+ * A list command's output: with --json the rows (or `json(rows)`) as JSON, a line when there are
+ * none, else a table with one row per item.
+ */
+export function printRows<T>(
+  rows: T[],
+  how: { json?: boolean; toJson?: (rows: T[]) => unknown; empty: string; header: string[]; row: (item: T) => string[] },
+): void {
+  if (how.json) printJson(how.toJson ? how.toJson(rows) : rows);
+  else if (rows.length === 0) print(how.empty);
+  else print(table(how.header, rows.map(how.row)));
 }

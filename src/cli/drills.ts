@@ -10,9 +10,8 @@ import { LocalProvider } from '../providers/local';
 import { createDrillSchedule, drillHistory, listDrillSchedules, runDrill, withSchedule } from '../temporal/drills';
 import { loadSettings } from '../temporal/settings';
 import { command, type JsonOption } from './command';
-import { print, printJson, withClient } from './context';
+import { print, printJson, printRows, withClient } from './context';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
-import { table } from './render';
 
 function scenarioOf(raw: string): DrillScenario {
   if (!(DRILL_SCENARIOS as readonly string[]).includes(raw)) {
@@ -150,23 +149,20 @@ export function registerDrillCommands(program: Command): void {
     .action(async (opts) => {
       return withClient(async (client, settings) => {
         const rows = await drillHistory(client, settings.taskQueue, opts.layer);
-        if (opts.json) printJson(rows);
-        else if (rows.length === 0) print(`no drills of ${opts.layer} yet`);
-        else
-          print(
-            table(
-              ['ID', 'SCENARIO', 'STARTED', 'VERDICT', 'RTO', 'RPO', 'REPORT'],
-              rows.map((r) => [
-                r.id,
-                r.scenario,
-                r.startTime,
-                r.phase,
-                r.rtoMs === null ? '-' : `${r.rtoMs} ms`,
-                r.rpoMs === null ? '-' : `${r.rpoMs} ms`,
-                r.report ?? '-',
-              ]),
-            ),
-          );
+        printRows(rows, {
+          json: opts.json,
+          empty: `no drills of ${opts.layer} yet`,
+          header: ['ID', 'SCENARIO', 'STARTED', 'VERDICT', 'RTO', 'RPO', 'REPORT'],
+          row: (r) => [
+            r.id,
+            r.scenario,
+            r.startTime,
+            r.phase,
+            r.rtoMs === null ? '-' : `${r.rtoMs} ms`,
+            r.rpoMs === null ? '-' : `${r.rpoMs} ms`,
+            r.report ?? '-',
+          ],
+        });
         return EXIT_OK;
       });
     });
@@ -221,23 +217,20 @@ export function registerDrillCommands(program: Command): void {
       if (action === 'ls') {
         return withClient(async (client, settings) => {
           const rows = await listDrillSchedules(client, settings.taskQueue);
-          if (opts.json) printJson(rows);
-          else if (rows.length === 0) print('no drill schedules');
-          else
-            print(
-              table(
-                ['ID', 'LAYER', 'SCENARIO', 'SPEC', 'PAUSED', 'RUNS', 'NEXT'],
-                rows.map((r) => [
-                  r.id,
-                  r.layer,
-                  r.scenario,
-                  r.spec,
-                  r.paused ? 'yes' : 'no',
-                  String(r.recentActions),
-                  r.nextActionTimes[0] ?? '-',
-                ]),
-              ),
-            );
+          printRows(rows, {
+            json: opts.json,
+            empty: 'no drill schedules',
+            header: ['ID', 'LAYER', 'SCENARIO', 'SPEC', 'PAUSED', 'RUNS', 'NEXT'],
+            row: (r) => [
+              r.id,
+              r.layer,
+              r.scenario,
+              r.spec,
+              r.paused ? 'yes' : 'no',
+              String(r.recentActions),
+              r.nextActionTimes[0] ?? '-',
+            ],
+          });
           return EXIT_OK;
         });
       }

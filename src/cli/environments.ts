@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { LocalProvider } from '../providers/local';
 import { loadSettings } from '../temporal/settings';
-import { print, printJson, withClient } from './context';
+import { print, printJson, printRows, withClient } from './context';
 import { currentVersion, type EnvironmentState, versionAt } from '../domain/environment';
 import { breakLease, getEnvironment, hold, listEnvironments, releaseHold } from '../temporal/environments';
 import { table } from './render';
@@ -137,21 +137,18 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
       return withClient(async (client, settings) => {
         const layers = await listEnvironments(client, settings.taskQueue);
         const envs = await Promise.all(layers.map((l) => getEnvironment(client, settings.taskQueue, l)));
-        if (opts.json) printJson(envs);
-        else if (envs.length === 0) print('no environments yet');
-        else
-          print(
-            table(
-              ['LAYER', 'RUNNING', 'LEASE', 'WAITING', 'HOLD'],
-              envs.map((e) => [
-                e.layer,
-                currentVersion(e.history)?.version ?? '-',
-                e.lease ? `${e.lease.kind} ${e.lease.holder}` : 'free',
-                String(e.waiting.length),
-                e.hold ? `${e.hold.by}: ${e.hold.reason}` : '-',
-              ]),
-            ),
-          );
+        printRows(envs, {
+          json: opts.json,
+          empty: 'no environments yet',
+          header: ['LAYER', 'RUNNING', 'LEASE', 'WAITING', 'HOLD'],
+          row: (e) => [
+            e.layer,
+            currentVersion(e.history)?.version ?? '-',
+            e.lease ? `${e.lease.kind} ${e.lease.holder}` : 'free',
+            String(e.waiting.length),
+            e.hold ? `${e.hold.by}: ${e.hold.reason}` : '-',
+          ],
+        });
         return EXIT_OK;
       });
     });

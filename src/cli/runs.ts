@@ -13,7 +13,7 @@ import { pct } from '../domain/percent';
 import { LocalProvider } from '../providers/local';
 import { loadSettings } from '../temporal/settings';
 import { command, type JsonOption } from './command';
-import { print, printJson } from './context';
+import { print, printJson, printRows } from './context';
 import { EXIT_FAILED, EXIT_OK, type ExitCode, UsageError } from './errors';
 import { table } from './render';
 
@@ -213,28 +213,26 @@ export function registerRunCommands(program: Command): void {
     .options<RunOptions['ls']>({ json: { description: 'print JSON' } })
     .action((opts) => {
       const all = store().list((file, message) => process.stderr.write(`strata: skipped ${file}: ${message}\n`));
-      if (opts.json) printJson(all.map(runSummary));
-      else if (all.length === 0) print('no runs yet');
-      else
-        print(
-          table(
-            ['ID', 'CREATED', 'LAYER', 'CANDIDATE', 'TARGET', 'ACHIEVED', 'P99', 'ERRORS', 'REPLAY OF'],
-            all.map((run) => {
-              const r = run.results;
-              return [
-                run.id + (r.aborted ? ' (aborted)' : ''),
-                run.createdAt,
-                run.layer,
-                candidateLabel(run.candidate),
-                `${r.targetRate}/s`,
-                `${r.achievedRatePercent} %`,
-                r.latencyMs.p99 === null ? '-' : `${ms(r.latencyMs.p99)} ms`,
-                pct(r.errors.rate),
-                run.replayOf ?? '-',
-              ];
-            }),
-          ),
-        );
+      printRows(all, {
+        json: opts.json,
+        toJson: (items) => items.map(runSummary),
+        empty: 'no runs yet',
+        header: ['ID', 'CREATED', 'LAYER', 'CANDIDATE', 'TARGET', 'ACHIEVED', 'P99', 'ERRORS', 'REPLAY OF'],
+        row: (run) => {
+          const r = run.results;
+          return [
+            run.id + (r.aborted ? ' (aborted)' : ''),
+            run.createdAt,
+            run.layer,
+            candidateLabel(run.candidate),
+            `${r.targetRate}/s`,
+            `${r.achievedRatePercent} %`,
+            r.latencyMs.p99 === null ? '-' : `${ms(r.latencyMs.p99)} ms`,
+            pct(r.errors.rate),
+            run.replayOf ?? '-',
+          ];
+        },
+      });
       return EXIT_OK;
     });
 
