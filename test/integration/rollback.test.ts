@@ -30,6 +30,7 @@ beforeAll(async () => {
   fs.writeFileSync(
     ladderFile,
     `name: rollback-seeds
+allowedPaths: [${path.join(EXAMPLES, 'data')}]
 data:
   sources:
     - { name: profile, classification: synthetic, file: ${PROFILE}, labels: ["${LABEL}"] }
