@@ -166,8 +166,10 @@ layers:
 `,
       'crash-seeds.yaml',
     );
-    // Labels from the profile's copula; 40,000 rows a seed keep each evaluation busy for a while.
-    ladder.layers[0].data!.rows = 40_000;
+    // Labels from the profile's copula; 150,000 rows a seed keep each activity busy for seconds, so
+    // the activity seen in flight is still in flight when the worker is killed (with 40,000 rows
+    // and the populate step off the event loop, it could finish in between on a quiet machine).
+    ladder.layers[0].data!.rows = 150_000;
     for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
     const first = await startWorkerProcess();
     const id = await startPromotion(client, {
