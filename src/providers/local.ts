@@ -244,8 +244,10 @@ export class LocalProvider implements Provider {
     const state = this.mustState(layer);
     const release = state.runningRelease ?? state.knownGood;
     if (!release) throw new ProviderError(`nothing to restart in ${layer}: no release deployed`);
+    // A restart keeps the candidate's address, as a supervisor would: read it before locating the
+    // process, which forgets the port of a candidate that is gone (killed by a chaos fault).
+    const port = state.port;
     this.locateCandidate(state);
-    const port = state.port; // a restart keeps the candidate's address, as a supervisor would
     if (state.pid) await this.stopProcess(state);
     await this.startProcess(state, release, port ?? undefined);
     this.record(layer, 'restarted', { version: release.version });

@@ -104,6 +104,19 @@ describe('processes known by more than a pid', () => {
     expect(candidatesOf('integration')).toEqual([]);
   }, 120_000);
 
+  it('restarts a killed candidate on the same address, as a supervisor would (the kill-candidate chaos fault)', async () => {
+    await provider.provision('fidelity', { promotionId: 'p6' });
+    await provider.populate('fidelity', { rows: 200, seed: 6 });
+    const { env } = await provider.deploy('fidelity', v1);
+    const killed = await provider.killCandidate('fidelity');
+    expect(killed?.pid).toBe(env.pid);
+    const restarted = await provider.restart('fidelity');
+    expect(restarted.url).toBe(env.url);
+    expect(restarted.pid).not.toBe(env.pid);
+    expect((await provider.health('fidelity')).healthy).toBe(true);
+    await provider.teardown('fidelity');
+  }, 120_000);
+
   it('tears down an environment whose state.json was deleted: its candidate is found by its directory, nothing remains', async () => {
     await provider.provision('mirror', { promotionId: 'p3' });
     await provider.populate('mirror', { rows: 200, seed: 3 });
