@@ -31,7 +31,7 @@ import { gateRegistry } from '../src/gates/registry';
 import { isMeasured } from '../src/gates/types';
 import type { Provider } from '../src/providers/types';
 import { httpOk } from '../src/providers/dependency';
-import { type ActivityDeps, mustDescribe, withHeartbeat, writeOnce } from './support';
+import { type ActivityDeps, mustDescribe, withEnvironmentLock, withHeartbeat, writeOnce } from './support';
 
 /** The library's probe (candidate health, database, data) plus the environment's dependency. */
 async function probeWithDependency(
@@ -198,7 +198,7 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
             `restored ${path.basename(input.backupFile)} (${r.bytes} bytes in ${Math.round(r.ms * 10) / 10} ms)`,
           );
         }
-        const restarted = await provider.restart(input.layer);
+        const restarted = await withEnvironmentLock(paths, input.layer, () => provider.restart(input.layer));
         steps.push(`restarted ${restarted.running ?? 'the candidate'} (pid ${restarted.pid})`);
         return { recoveredAt: new Date().toISOString(), steps };
       });

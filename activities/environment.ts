@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { loadCandidate } from '../src/config/candidate';
 import type { CandidateRef, LayerSpec } from '../src/domain/ladder';
 import type { Release } from '../src/domain/release';
-import { type ActivityDeps, withHeartbeat } from './support';
+import { type ActivityDeps, withEnvironmentLock, withHeartbeat } from './support';
 
 export interface ProvisionResult {
   dir: string;
@@ -19,7 +19,7 @@ export interface ProvisionResult {
   running: string | null;
 }
 
-export function createEnvironmentActivities({ provider }: ActivityDeps) {
+export function createEnvironmentActivities({ provider, paths }: ActivityDeps) {
   return {
     async provisionEnvironment(input: { promotionId: string; layer: LayerSpec }): Promise<ProvisionResult> {
       return withHeartbeat(async () => {
@@ -37,7 +37,9 @@ export function createEnvironmentActivities({ provider }: ActivityDeps) {
       changed: boolean;
     }> {
       return withHeartbeat(async () => {
-        const { env, changed } = await provider.deploy(input.layer.name, input.candidate);
+        const { env, changed } = await withEnvironmentLock(paths, input.layer.name, () =>
+          provider.deploy(input.layer.name, input.candidate),
+        );
         if (!env.url || !env.running) throw new Error(`deploy of ${input.candidate.version} left nothing running`);
         return { url: env.url, running: env.running, changed };
       });
@@ -45,14 +47,18 @@ export function createEnvironmentActivities({ provider }: ActivityDeps) {
 
     async promoteRelease(input: { layer: LayerSpec; digest: string }): Promise<{ running: string | null }> {
       return withHeartbeat(async () => {
-        const env = await provider.markPromoted(input.layer.name, input.digest);
+        const env = await withEnvironmentLock(paths, input.layer.name, () =>
+          provider.markPromoted(input.layer.name, input.digest),
+        );
         return { running: env.running };
       });
     },
 
     async rollbackEnvironment(input: { layer: LayerSpec; to: Release | null }): Promise<{ running: string | null }> {
       return withHeartbeat(async () => {
-        const env = await provider.rollback(input.layer.name, input.to);
+        const env = await withEnvironmentLock(paths, input.layer.name, () =>
+          provider.rollback(input.layer.name, input.to),
+        );
         return { running: env.running };
       });
     },
@@ -105,7 +111,7 @@ export function createEnvironmentActivities({ provider }: ActivityDeps) {
     },
 
     async teardownEnvironment(input: { layer: string }): Promise<void> {
-      return withHeartbeat(() => provider.teardown(input.layer));
+      return withHeartbeat(() => withEnvironmentLock(paths, input.layer, () => provider.teardown(input.layer)));
     },
   };
 }

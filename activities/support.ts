@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { StrataPaths } from '../src/paths';
 import type { EnvironmentInfo, Provider } from '../src/providers/types';
 import { writeFileAtomically } from '../src/tools/files';
+import { acquireLockFile } from '../src/tools/lock-file';
 
 /** What the worker hands every area's activities. */
 export interface ActivityDeps {
@@ -27,6 +28,29 @@ export async function withHeartbeat<T>(work: (signal: AbortSignal) => Promise<T>
     return await work(ctx.cancellationSignal);
   } finally {
     clearInterval(timer);
+  }
+}
+
+/**
+ * Runs `work` holding the environment's lock, named by this activity attempt: an attempt whose
+ * heartbeat timed out may still be starting a process when the next attempt begins (on this
+ * worker or another), and two attempts must never start two. A busy lock is a retryable failure:
+ * the next attempt finds what the first one did and does nothing twice.
+ */
+export async function withEnvironmentLock<T>(paths: StrataPaths, layer: string, work: () => Promise<T>): Promise<T> {
+  const { workflowExecution, activityId, attempt, activityType } = Context.current().info;
+  const who = `${workflowExecution?.workflowId ?? 'activity'}/${activityType}/${activityId}#${attempt}`;
+  fs.mkdirSync(paths.locks, { recursive: true });
+  const lock = acquireLockFile(path.join(paths.locks, `${layer}.lock`), who, (holder) =>
+    ApplicationFailure.retryable(
+      `environment ${layer} is busy: ${holder.attempt} (pid ${holder.pid}) is changing it; retrying`,
+      'EnvironmentBusy',
+    ),
+  );
+  try {
+    return await work();
+  } finally {
+    lock.release();
   }
 }
 

@@ -14,6 +14,8 @@ export interface StrataPaths {
   drills: string;
   /** artifacts/: the artifact store (reserved; candidates are read from their folders today). */
   artifacts: string;
+  /** locks/<layer>.lock: one attempt at a time changes an environment's processes. */
+  locks: string;
 }
 
 export function strataPaths(home: string): StrataPaths {
@@ -24,5 +26,6 @@ export function strataPaths(home: string): StrataPaths {
     runs: path.join(root, 'runs'),
     drills: path.join(root, 'drills'),
     artifacts: path.join(root, 'artifacts'),
+    locks: path.join(root, 'locks'),
   };
 }

@@ -16,10 +16,22 @@ import type { Activities } from '../activities';
 import { parseDuration } from '../src/domain/duration';
 import { describeGateFailure, type LayerInput, type LayerResult } from '../src/domain/promotion';
 import type { DataSummary } from '../src/domain/data';
-import type { GateResult, LayerPhase } from '../src/domain/status';
+import type { GateResult, LayerPhase, LayerStatus } from '../src/domain/status';
+import { type ApprovalRecord, type Decision, takeApproval } from '../src/domain/approval';
 import { runGates } from './gates';
 import type { Release } from '../src/domain/release';
-import { type LayerDecision, type LayerProgress, layerDecisionSignal, layerProgressSignal } from './messages';
+import {
+  APPROVAL_REFUSED,
+  type ApprovalReply,
+  type ApprovalRequest,
+  type LayerDecision,
+  type LayerProgress,
+  approveUpdate,
+  layerDecisionSignal,
+  layerProgressSignal,
+  layerStatusQuery,
+  rejectUpdate,
+} from './messages';
 import { PHASE_KEY } from './search-attributes';
 import { environmentLease } from './lease';
 import { ACTIVITY_OPTIONS } from './activity-options';
@@ -34,23 +46,82 @@ const activities = proxyActivities<Activities>({
  * One layer of the ladder: provision → populate → deploy → gates → approval → promote.
  * A failed gate, a rejection, an expiry or an abort rolls the environment back to its known-good
  * release (the one promoted before this promotion), in a non-cancellable scope.
+ *
+ * The layer owns its decision: approvals and rejections are Updates on this workflow, each checked
+ * against the layer's policy here, and an abort is a cancellation request. Its phase, gates and
+ * approvals are its own state, answered by the layerStatus query; no message writes them.
  */
 export async function layer(input: LayerInput): Promise<LayerResult> {
   const { layer: spec, candidate } = input;
+  // Layers started before sealed-decisions reported progress to their parent by signal and took
+  // their decision from the parent's signal: their histories replay that way.
+  const sealed = patched('sealed-decisions');
   const parentId = workflowInfo().parent?.workflowId;
-  const parent = parentId ? getExternalWorkflowHandle(parentId) : undefined;
+  const parent = !sealed && parentId ? getExternalWorkflowHandle(parentId) : undefined;
 
   let phase: LayerPhase = 'pending';
   let running: string | null = null;
   const gates: GateResult[] = [];
+  const approvals: ApprovalRecord[] = [];
   let decision: LayerDecision | undefined;
+  let reportedFailure: string | undefined;
+  let data: DataSummary | undefined;
   const work = new CancellationScope();
 
-  setHandler(layerDecisionSignal, (d) => {
-    if (decision) return; // the first decision stands
-    decision = d;
-    if (d.kind === 'aborted') work.cancel();
-  });
+  if (sealed) {
+    setHandler(layerStatusQuery, (): LayerStatus => ({
+      name: spec.name,
+      phase,
+      running,
+      gates: [...gates],
+      approval:
+        spec.approval.mode === 'manual'
+          ? { required: spec.approval.required, allowed: spec.approval.approvers }
+          : { required: 0, allowed: [] },
+      approvals: [...approvals],
+      ...(reportedFailure ? { failure: reportedFailure } : {}),
+      ...(data ? { data } : {}),
+    }));
+    // An Update, not a signal: the policy check runs here, the caller gets the refusal, and every
+    // attempt — granted or refused — lands in this workflow's history.
+    const decide = (kind: Decision, req: ApprovalRequest): ApprovalReply => {
+      const asked = String(req?.layer ?? spec.name).trim();
+      const step =
+        asked === spec.name
+          ? takeApproval({
+              layer: spec.name,
+              phase: decision ? 'decided' : phase,
+              policy: spec.approval,
+              initiator: input.initiator,
+              approvals,
+              decision: kind,
+              request: req,
+              at: new Date().toISOString(),
+            })
+          : { kind: 'refused' as const, reason: `this is the workflow of layer ${spec.name}, not of "${asked}"` };
+      if (step.kind === 'refused') {
+        throw ApplicationFailure.create({ type: APPROVAL_REFUSED, nonRetryable: true, message: step.reason });
+      }
+      approvals.push(step.record);
+      if (step.decided) decision = step.decided;
+      return {
+        layer: spec.name,
+        decision: kind,
+        actor: step.record.actor,
+        count: step.count,
+        required: step.required,
+        quorumReached: step.quorumReached,
+      };
+    };
+    setHandler(approveUpdate, (req) => decide('approve', req));
+    setHandler(rejectUpdate, (req) => decide('reject', req));
+  } else {
+    setHandler(layerDecisionSignal, (d) => {
+      if (decision) return; // the first decision stands
+      decision = d;
+      if (d.kind === 'aborted') work.cancel();
+    });
+  }
 
   const report = async (progress: Omit<LayerProgress, 'layer'>) => {
     if (progress.phase) {
@@ -58,6 +129,8 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       upsertSearchAttributes([{ key: PHASE_KEY, value: phase }]);
     }
     if (progress.running !== undefined) running = progress.running;
+    if (progress.failure) reportedFailure = progress.failure;
+    if (progress.data) data = progress.data;
     if (parent) await parent.signal(layerProgressSignal, { layer: spec.name, ...progress });
   };
 
@@ -157,6 +230,7 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   } catch (err) {
     if (isCancellation(err) || work.consideredCancelled) {
       outcome = 'aborted';
+      // Sealed layers are aborted by a cancellation request: the promotion names who asked.
       failure = decision?.kind === 'aborted' ? `aborted by ${decision.actor}: ${decision.reason}` : 'aborted';
     } else {
       outcome = 'failed';
@@ -165,20 +239,23 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
     }
   }
 
-  if (outcome === 'promoted') {
-    const r = await activities.promoteRelease({ layer: spec, digest: candidate.digest });
-    await recordVersion('promoted', r.running, candidate.digest);
-    await report({ phase: 'promoted', running: r.running });
-  } else {
-    await CancellationScope.nonCancellable(async () => {
+  // A decision taken is carried out: a cancellation arriving now no longer stops the promote or the
+  // rollback halfway (neither step schedules differently, so older histories replay the same).
+  await CancellationScope.nonCancellable(async () => {
+    if (outcome === 'promoted') {
+      const r = await activities.promoteRelease({ layer: spec, digest: candidate.digest });
+      await recordVersion('promoted', r.running, candidate.digest);
+      await report({ phase: 'promoted', running: r.running });
+    } else {
       await report(refusedData ? { failure, data: refusedData } : { failure });
       for (const undo of compensations) await undo();
       if (phase !== 'rolled-back') await report({ phase: 'failed' });
-    });
-  }
-  // Held or still queued: either way, let the next one have the layer.
-  await lease.release();
-  return { layer: spec.name, outcome, phase, running, gates, failure };
+    }
+    // Held or still queued: either way, let the next one have the layer.
+    await lease.release();
+  });
+  const result: LayerResult = { layer: spec.name, outcome, phase, running, gates, failure };
+  return sealed ? { ...result, approvals, ...(data ? { data } : {}) } : result;
 }
 
 /** The data summary a data-plane refusal carries in its details, if the failure is one. */

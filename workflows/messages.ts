@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { LayerProgress } from '../src/domain/promotion';
-import type { PromotionStatus } from '../src/domain/status';
+import type { LayerStatus, PromotionStatus } from '../src/domain/status';
 
 // Messages shared by workflows and clients. Clients import these, never the workflow bodies.
 
@@ -33,11 +33,25 @@ export const rejectUpdate = defineUpdate<ApprovalReply, [ApprovalRequest]>('reje
 export const abortUpdate = defineUpdate<{ aborted: true }, [AbortRequest]>('abort');
 export const statusQuery = defineQuery<PromotionStatus>('status');
 
-/** Child → parent: what a layer workflow is doing now. */
+/**
+ * A layer workflow's own state: status asks each running layer for it. Layers started since
+ * `sealed-decisions` hold their approvals and answer approve/reject themselves; nothing else
+ * writes their phase or gates.
+ */
+export const layerStatusQuery = defineQuery<LayerStatus>('layerStatus');
+
+/**
+ * Child → parent: what a layer workflow is doing now. Only promotions started before
+ * `sealed-decisions` listen to it (a signal anyone can send must not write status).
+ */
 export type { LayerProgress };
 export const layerProgressSignal = defineSignal<[LayerProgress]>('layerProgress');
 
-/** Parent → child: the approval decision (quorum reached, rejected) or an abort. */
+/**
+ * Parent → child: the approval decision (quorum reached, rejected) or an abort. Only layers started
+ * before `sealed-decisions` listen to it; later ones take approvals as Updates and aborts as a
+ * cancellation request.
+ */
 export type LayerDecision =
   | { kind: 'approved'; approvers: string[] }
   | { kind: 'rejected'; actor: string; reason: string }

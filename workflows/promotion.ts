@@ -3,6 +3,7 @@ import {
   allHandlersFinished,
   ChildWorkflowHandle,
   condition,
+  getExternalWorkflowHandle,
   ParentClosePolicy,
   patched,
   setHandler,
@@ -14,7 +15,7 @@ import { evaluateApproval, type Decision } from '../src/domain/approval';
 import { normalizeIdentity } from '../src/domain/identity';
 import { layerWorkflowId, type PromotionInput, type PromotionResult } from '../src/domain/promotion';
 import { PromotionTracker } from '../src/domain/promotion-tracker';
-import { isTerminal, type LayerStatus, type PromotionState } from '../src/domain/status';
+import { isTerminal, isTerminalPhase, type LayerStatus, type PromotionState } from '../src/domain/status';
 import { layer as layerWorkflow } from './layer';
 import {
   ABORT_REFUSED,
@@ -32,11 +33,15 @@ import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, STATE_KEY, VERSION_KEY } from './s
 
 /**
  * A promotion: one candidate climbs the given layers in order, each as a child `layer` workflow
- * with a derived id. It stops at the first layer that does not promote. Approvals and aborts are
- * Updates handled here, where every attempt — granted or refused — lands in history.
+ * with a derived id. It stops at the first layer that does not promote. An abort is an Update
+ * handled here; approvals are Updates on the layer that awaits them (since `sealed-decisions`),
+ * and one sent here is refused. Every attempt — granted or refused — lands in a history.
  */
 export async function promotion(input: PromotionInput): Promise<PromotionResult> {
   const id = workflowInfo().workflowId;
+  // Promotions started before sealed-decisions took approvals here, passed decisions to their
+  // layers by signal and built status from the layers' progress signals: they replay that way.
+  const sealed = patched('sealed-decisions');
   const initiator = normalizeIdentity(input.initiator);
   const tracker = new PromotionTracker(id, input, initiator);
   const status = tracker.status;
@@ -55,10 +60,12 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
 
   setHandler(statusQuery, () => status);
 
-  setHandler(layerProgressSignal, (p) => {
-    const state = tracker.applyProgress(p);
-    if (state) setState(state);
-  });
+  if (!sealed) {
+    setHandler(layerProgressSignal, (p) => {
+      const state = tracker.applyProgress(p);
+      if (state) setState(state);
+    });
+  }
 
   const decide = async (decision: Decision, req: ApprovalRequest): Promise<ApprovalReply> => {
     const actor = normalizeIdentity(String(req?.actor ?? ''));
@@ -100,8 +107,31 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     return { layer: l.name, decision, actor, count: outcome.count, required, quorumReached: outcome.quorumReached };
   };
 
-  setHandler(approveUpdate, (req) => decide('approve', req));
-  setHandler(rejectUpdate, (req) => decide('reject', req));
+  /** Sealed: the decision belongs to the layer's own workflow; here an approval is refused, on the record. */
+  const refuseHere = (req: ApprovalRequest): never => {
+    const layerName = String(req?.layer ?? '').trim();
+    const l = tracker.layer(layerName);
+    const message = !l
+      ? `promotion ${id} has no layer "${layerName}" (layers: ${status.layers.map((x) => x.name).join(', ')})`
+      : l.workflowId && !isTerminalPhase(l.phase)
+        ? `layer ${l.name} takes its approvals on its own workflow ${l.workflowId}`
+        : `layer ${l.name} is not awaiting approval (phase: ${l.phase})`;
+    throw ApplicationFailure.create({ type: APPROVAL_REFUSED, nonRetryable: true, message });
+  };
+  setHandler(approveUpdate, (req) => (sealed ? refuseHere(req) : decide('approve', req)));
+  setHandler(rejectUpdate, (req) => (sealed ? refuseHere(req) : decide('reject', req)));
+
+  /** Sealed: an abort reaches the running layer as a cancellation request, never as a signal. */
+  const stopLayer = async (workflowId: string, pendingAbort: { actor: string; reason: string }) => {
+    if (sealed) {
+      // The layer may have ended meanwhile: nothing left to stop.
+      await getExternalWorkflowHandle(workflowId)
+        .cancel()
+        .catch(() => undefined);
+    } else {
+      await getExternalWorkflowHandle(workflowId).signal(layerDecisionSignal, { kind: 'aborted', ...pendingAbort });
+    }
+  };
 
   setHandler(abortUpdate, async (req) => {
     const actor = normalizeIdentity(String(req?.actor ?? ''));
@@ -115,7 +145,8 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     }
     abortRequest = { actor, reason };
     if (current && !decided.has(current.name)) {
-      await current.handle.signal(layerDecisionSignal, { kind: 'aborted', actor, reason });
+      if (sealed) await stopLayer(current.handle.workflowId, abortRequest);
+      else await current.handle.signal(layerDecisionSignal, { kind: 'aborted', actor, reason });
     }
     return { aborted: true as const };
   });
@@ -135,12 +166,19 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
       ],
     });
     current = { name: spec.name, handle };
+    if (sealed) tracker.startedLayer(spec.name, handle.workflowId);
     // An abort that arrived while the child was starting.
     const pendingAbort = abortRequest as { actor: string; reason: string } | undefined;
     if (pendingAbort) {
-      await handle.signal(layerDecisionSignal, { kind: 'aborted', ...pendingAbort });
+      if (sealed) await stopLayer(handle.workflowId, pendingAbort);
+      else await handle.signal(layerDecisionSignal, { kind: 'aborted', ...pendingAbort });
     }
-    const result = await handle.result();
+    let result = await handle.result();
+    // A sealed layer knows it was cancelled, not by whom: the abort Update here does.
+    const aborter = abortRequest as { actor: string; reason: string } | undefined;
+    if (sealed && result.outcome === 'aborted' && aborter) {
+      result = { ...result, failure: `aborted by ${aborter.actor}: ${aborter.reason}` };
+    }
     tracker.applyLayerResult(result);
     current = undefined;
     if (result.outcome !== 'promoted') {

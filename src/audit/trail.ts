@@ -17,10 +17,32 @@ export interface AuditEntry {
   action: string;
   layer: string | null;
   detail: string;
+  /**
+   * How the actor is known. `system`: a step the workflows took on their own. `local
+   * (unauthenticated)`: a name given with --as in local mode, free text nobody verified.
+   * `temporal client (unverified)`: the identity a Temporal client reported for itself (a
+   * terminate, a cancellation request, a signal sent from outside the workflows).
+   */
+  authentication: Authentication;
 }
+
+export const AUTHENTICATION = {
+  system: 'system',
+  local: 'local (unauthenticated)',
+  client: 'temporal client (unverified)',
+} as const;
+export type Authentication = (typeof AUTHENTICATION)[keyof typeof AUTHENTICATION];
 
 /** The actor of steps the workflows take on their own (provision, gates, rollback, …). */
 export const SYSTEM_ACTOR = 'strata';
+
+/** Signals the workflows exchange among themselves: one sent by any client decides nothing. */
+const INTERNAL_SIGNALS: Record<string, string> = {
+  layerProgress: 'status is built from the layers themselves',
+  layerDecision: 'layers take approvals as Updates and aborts as cancellations',
+  leaseGranted: 'a hint: the lease is checked with the environment',
+  leaseDenied: 'a hint: the lease is checked with the environment',
+};
 
 function decode<T>(payloads: temporal.api.common.v1.IPayloads | null | undefined, index = 0): T | undefined {
   const p = payloads?.payloads?.[index];
@@ -65,6 +87,7 @@ export async function auditTrail(client: Client, promotionId: string): Promise<A
       entries.push({
         at: child.startedAt,
         actor: SYSTEM_ACTOR,
+        authentication: AUTHENTICATION.system,
         action: 'layer.history-missing',
         layer: child.layer,
         detail: `no history for ${child.workflowId}`,
@@ -107,52 +130,17 @@ export function promotionEntries(events: HistoryEvent[]): { entries: AuditEntry[
       entries.push({
         at: at(e),
         actor: input?.initiator ?? 'unknown',
+        authentication: AUTHENTICATION.local,
         action: 'promotion.started',
         layer: null,
         detail: c
           ? `${c.name} ${c.version} (sha256 ${c.digest.slice(0, 12)}) through ${input!.layers.map((l) => l.name).join(' → ')}`
           : '',
       });
-    } else if (e.workflowExecutionUpdateAcceptedEventAttributes) {
-      const a = e.workflowExecutionUpdateAcceptedEventAttributes;
-      const req = a.acceptedRequest;
-      updates.set(req?.meta?.updateId ?? a.protocolInstanceId ?? '', {
-        name: req?.input?.name ?? '',
-        request: decode<Record<string, unknown>>(req?.input?.args) ?? {},
-      });
-    } else if (e.workflowExecutionUpdateCompletedEventAttributes) {
-      const c = e.workflowExecutionUpdateCompletedEventAttributes;
-      const u = updates.get(c.meta?.updateId ?? '');
-      if (!u) continue;
-      const actor =
-        String(u.request.actor ?? '')
-          .trim()
-          .toLowerCase() || 'unknown';
-      const layer = typeof u.request.layer === 'string' ? u.request.layer : null;
-      const reason = String(u.request.reason ?? '');
-      const failure = c.outcome?.failure?.message;
-      if (u.name === 'abort') {
-        entries.push({
-          at: at(e),
-          actor,
-          action: failure ? 'abort.refused' : 'abort.requested',
-          layer: null,
-          detail: failure ? `${failure} (reason given: ${reason})` : reason,
-        });
-      } else {
-        const asked = u.name === 'reject' ? 'reject' : 'approve';
-        let action: string;
-        let detail: string;
-        if (failure) {
-          action = 'approval.refused';
-          detail = `${asked} refused: ${failure} (reason given: ${reason})`;
-        } else {
-          const reply = decode<{ count: number; required: number }>(c.outcome?.success);
-          action = asked === 'reject' ? 'approval.rejected' : 'approval.granted';
-          detail = asked === 'reject' ? reason : `${reason} (${reply?.count ?? '?'}/${reply?.required ?? '?'})`;
-        }
-        entries.push({ at: at(e), actor, action, layer, detail });
-      }
+    } else if (decisionEntry(e, at(e), updates, entries, null)) {
+      continue;
+    } else if (signalEntry(e, at(e), entries, null)) {
+      continue;
     } else if (e.startChildWorkflowExecutionInitiatedEventAttributes) {
       const a = e.startChildWorkflowExecutionInitiatedEventAttributes;
       const args = decode<{ layer: { name: string } }>(a.input);
@@ -163,6 +151,7 @@ export function promotionEntries(events: HistoryEvent[]): { entries: AuditEntry[
       entries.push({
         at: at(e),
         actor: SYSTEM_ACTOR,
+        authentication: AUTHENTICATION.system,
         action,
         layer: null,
         detail:
@@ -175,6 +164,7 @@ export function promotionEntries(events: HistoryEvent[]): { entries: AuditEntry[
       entries.push({
         at: at(e),
         actor: t.identity ?? 'unknown',
+        authentication: AUTHENTICATION.client,
         action: 'promotion.terminated',
         layer: null,
         detail: t.reason ?? '',
@@ -184,6 +174,7 @@ export function promotionEntries(events: HistoryEvent[]): { entries: AuditEntry[
       entries.push({
         at: at(e),
         actor: SYSTEM_ACTOR,
+        authentication: AUTHENTICATION.system,
         action: 'promotion.failed',
         layer: null,
         detail: f?.message ?? '',
@@ -192,6 +183,90 @@ export function promotionEntries(events: HistoryEvent[]): { entries: AuditEntry[
   }
 
   return { entries, children };
+}
+
+type PendingUpdates = Map<string, { name: string; request: Record<string, unknown> }>;
+
+/**
+ * Approvals, rejections and aborts, from the Update events of a promotion's or a layer's history:
+ * granted or refused, each is an entry. Returns whether the event was one of them.
+ */
+function decisionEntry(
+  e: HistoryEvent,
+  at: string,
+  updates: PendingUpdates,
+  entries: AuditEntry[],
+  layerOf: string | null,
+): boolean {
+  if (e.workflowExecutionUpdateAcceptedEventAttributes) {
+    const a = e.workflowExecutionUpdateAcceptedEventAttributes;
+    const req = a.acceptedRequest;
+    updates.set(req?.meta?.updateId ?? a.protocolInstanceId ?? '', {
+      name: req?.input?.name ?? '',
+      request: decode<Record<string, unknown>>(req?.input?.args) ?? {},
+    });
+    return true;
+  }
+  if (!e.workflowExecutionUpdateCompletedEventAttributes) return false;
+  const c = e.workflowExecutionUpdateCompletedEventAttributes;
+  const u = updates.get(c.meta?.updateId ?? '');
+  if (!u) return true;
+  const actor =
+    String(u.request.actor ?? '')
+      .trim()
+      .toLowerCase() || 'unknown';
+  const layer = typeof u.request.layer === 'string' ? u.request.layer : layerOf;
+  const reason = String(u.request.reason ?? '');
+  const failure = c.outcome?.failure?.message;
+  const entry = { at, actor, authentication: AUTHENTICATION.local } as const;
+  if (u.name === 'abort') {
+    entries.push({
+      ...entry,
+      action: failure ? 'abort.refused' : 'abort.requested',
+      layer: null,
+      detail: failure ? `${failure} (reason given: ${reason})` : reason,
+    });
+    return true;
+  }
+  const asked = u.name === 'reject' ? 'reject' : 'approve';
+  if (failure) {
+    entries.push({
+      ...entry,
+      action: 'approval.refused',
+      layer,
+      detail: `${asked} refused: ${failure} (reason given: ${reason})`,
+    });
+    return true;
+  }
+  const reply = decode<{ count: number; required: number }>(c.outcome?.success);
+  entries.push({
+    ...entry,
+    action: asked === 'reject' ? 'approval.rejected' : 'approval.granted',
+    layer,
+    detail: asked === 'reject' ? reason : `${reason} (${reply?.count ?? '?'}/${reply?.required ?? '?'})`,
+  });
+  return true;
+}
+
+/**
+ * A signal a Temporal client sent from outside the workflows (the server records a workflow as the
+ * origin of the signals workflows send one another). The workflows decide nothing on such a
+ * signal: the entry says who sent it and why it changed nothing. Returns whether it was one.
+ */
+function signalEntry(e: HistoryEvent, at: string, entries: AuditEntry[], layer: string | null): boolean {
+  const s = e.workflowExecutionSignaledEventAttributes;
+  if (!s) return false;
+  if (s.externalWorkflowExecution?.workflowId) return true;
+  const name = s.signalName ?? '';
+  entries.push({
+    at,
+    actor: s.identity || 'unknown',
+    authentication: AUTHENTICATION.client,
+    action: 'signal.from-client',
+    layer,
+    detail: `signal ${name} sent from outside the workflows: ${INTERNAL_SIGNALS[name] ?? 'no workflow acts on it'}; it changed nothing`,
+  });
+  return true;
 }
 
 /** Audit actions of the data plane's refusals, by the failure type the populate activity gives them. */
@@ -228,7 +303,8 @@ export function layerEntries(events: HistoryEvent[], layer: string, startedAt: s
   const scheduled = new Map<string, { type: string; input: Record<string, unknown> | undefined }>();
   const out: AuditEntry[] = [];
   const push = (e: HistoryEvent, action: string, detail: string) =>
-    out.push({ at: at(e), actor: SYSTEM_ACTOR, action, layer, detail });
+    out.push({ at: at(e), actor: SYSTEM_ACTOR, authentication: AUTHENTICATION.system, action, layer, detail });
+  const updates: PendingUpdates = new Map();
 
   const pushChecks = (e: HistoryEvent, g: GateResult) => {
     for (const c of g.checks ?? [])
@@ -236,6 +312,23 @@ export function layerEntries(events: HistoryEvent[], layer: string, startedAt: s
   };
 
   for (const e of events) {
+    // Layers since sealed-decisions take their own approvals.
+    if (decisionEntry(e, at(e), updates, out, layer) || signalEntry(e, at(e), out, layer)) continue;
+    if (e.workflowExecutionCancelRequestedEventAttributes) {
+      const c = e.workflowExecutionCancelRequestedEventAttributes;
+      const byPromotion = c.externalWorkflowExecution?.workflowId;
+      out.push({
+        at: at(e),
+        actor: byPromotion ? SYSTEM_ACTOR : c.identity || 'unknown',
+        authentication: byPromotion ? AUTHENTICATION.system : AUTHENTICATION.client,
+        action: 'layer.cancel-requested',
+        layer,
+        detail: byPromotion
+          ? `the promotion ${byPromotion} asked the layer to stop (an abort)`
+          : `a Temporal client asked the layer to stop${c.cause ? `: ${c.cause}` : ''}; it rolls back`,
+      });
+      continue;
+    }
     if (e.activityTaskScheduledEventAttributes) {
       const a = e.activityTaskScheduledEventAttributes;
       scheduled.set(String(e.eventId), { type: a.activityType?.name ?? '', input: decode(a.input) });

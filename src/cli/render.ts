@@ -88,6 +88,12 @@ export function renderList(rows: PromotionSummary[]): string {
 export function renderAudit(entries: AuditEntry[]): string {
   return table(
     ['TIME', 'ACTOR', 'ACTION', 'LAYER', 'DETAIL'],
-    entries.map((e) => [e.at, e.actor, e.action, e.layer ?? '-', e.detail]),
+    entries.map((e) => [
+      e.at,
+      e.authentication === 'system' ? e.actor : `${e.actor} (${e.authentication})`,
+      e.action,
+      e.layer ?? '-',
+      e.detail,
+    ]),
   );
 }

@@ -62,3 +62,71 @@ export function evaluateApproval(args: {
   const count = granted.size + 1;
   return { kind: 'granted', quorumReached: count >= policy.required, count, required: policy.required };
 }
+
+/** What one approval or rejection did to a layer, once checked: the record to keep and the reply. */
+export type ApprovalStep =
+  | { kind: 'refused'; reason: string }
+  | {
+      kind: 'recorded';
+      record: ApprovalRecord;
+      /** Distinct approvals so far (after this one), and how many the layer needs. */
+      count: number;
+      required: number;
+      quorumReached: boolean;
+      /** The layer's decision, once taken: approved by these approvers, or rejected. */
+      decided?: { kind: 'approved'; approvers: string[] } | { kind: 'rejected'; actor: string; reason: string };
+    };
+
+/**
+ * One approval or rejection, checked against the layer's policy and the approvals it already has:
+ * the Update handlers of the workflow that owns the decision call it, record the returned record
+ * and throw on a refusal (so refusals land in history too). `at` is the workflow's time.
+ */
+export function takeApproval(args: {
+  layer: string;
+  phase: string;
+  policy: ApprovalPolicy;
+  initiator: string;
+  approvals: ApprovalRecord[];
+  decision: Decision;
+  request: { actor?: unknown; reason?: unknown };
+  at: string;
+}): ApprovalStep {
+  const actor = normalizeIdentity(String(args.request?.actor ?? ''));
+  const reason = String(args.request?.reason ?? '').trim();
+  const outcome = evaluateApproval({
+    layer: args.layer,
+    phase: args.phase,
+    policy: args.policy,
+    initiator: args.initiator,
+    approvals: args.approvals,
+    attempt: { actor, decision: args.decision, reason },
+  });
+  if (outcome.kind === 'refused' || outcome.kind === 'duplicate') return { kind: 'refused', reason: outcome.reason };
+  const record: ApprovalRecord = { actor, decision: args.decision, reason, at: args.at };
+  const required = args.policy.mode === 'manual' ? args.policy.required : 0;
+  if (outcome.kind === 'rejected') {
+    return {
+      kind: 'recorded',
+      record,
+      count: countApprovers(args.approvals),
+      required,
+      quorumReached: false,
+      decided: { kind: 'rejected', actor, reason },
+    };
+  }
+  const approvers = [...args.approvals, record].filter((a) => a.decision === 'approve').map((a) => a.actor);
+  return {
+    kind: 'recorded',
+    record,
+    count: outcome.count,
+    required,
+    quorumReached: outcome.quorumReached,
+    ...(outcome.quorumReached ? { decided: { kind: 'approved' as const, approvers } } : {}),
+  };
+}
+
+/** Distinct approvers among a layer's approvals. */
+export function countApprovers(approvals: ApprovalRecord[]): number {
+  return new Set(approvals.filter((a) => a.decision === 'approve').map((a) => normalizeIdentity(a.actor))).size;
+}

@@ -62,6 +62,14 @@ export class PromotionTracker {
     l.running = result.running;
     l.gates = result.gates;
     if (result.failure) l.failure = result.failure;
+    if (result.approvals) l.approvals = [...result.approvals];
+    if (result.data) l.data = result.data;
+  }
+
+  /** A layer's workflow started (promotions since `sealed-decisions`): status asks it while it runs. */
+  startedLayer(name: string, workflowId: string): void {
+    const l = this.layer(name);
+    if (l) l.workflowId = workflowId;
   }
 
   recordApproval(layer: string, approval: ApprovalRecord): void {

@@ -1,3 +1,4 @@
+import type { ApprovalRecord } from './approval';
 import type { CandidateRef, LayerSpec } from './ladder';
 import type { DataSummary } from './data';
 import type { GateResult, LayerPhase, LayerStatus, PromotionState } from './status';
@@ -27,6 +28,10 @@ export interface LayerResult {
   running: string | null;
   gates: GateResult[];
   failure?: string;
+  /** The approvals the layer took (layers since `sealed-decisions` hold their own). */
+  approvals?: ApprovalRecord[];
+  /** The data the environment was populated with (layers since `sealed-decisions`). */
+  data?: DataSummary;
 }
 
 export interface PromotionResult {

@@ -55,6 +55,8 @@ export interface LayerStatus {
   failure?: string;
   /** The data the environment was populated with (layers with `data:`). */
   data?: DataSummary;
+  /** The layer's own workflow, once started (promotions since `sealed-decisions`): status asks it. */
+  workflowId?: string;
   /** While waiting for the environment's lease: who holds it (filled in by clients). */
   lease?: { holder: string; kind: string; since: string } | null;
 }
@@ -71,4 +73,9 @@ export interface PromotionStatus {
 
 export function isTerminal(state: PromotionState): boolean {
   return state === 'promoted' || state === 'failed' || state === 'aborted';
+}
+
+/** A layer phase nothing follows: the layer's workflow has decided. */
+export function isTerminalPhase(phase: LayerPhase): boolean {
+  return phase === 'promoted' || phase === 'failed' || phase === 'rolled-back';
 }

@@ -7,10 +7,18 @@ import {
 } from '@temporalio/client';
 import { normalizeIdentity } from '../domain/identity';
 import type { CandidateRef, LadderSpec, LayerSpec } from '../domain/ladder';
-import type { Decision } from '../domain/approval';
-import type { LayerResult, PromotionResult } from '../domain/promotion';
+import type { ApprovalRecord, Decision } from '../domain/approval';
+import type { DataSummary } from '../domain/data';
+import { type LayerResult, layerWorkflowId, type PromotionResult } from '../domain/promotion';
 import { PromotionTracker } from '../domain/promotion-tracker';
-import type { PromotionState, PromotionStatus } from '../domain/status';
+import {
+  type GateResult,
+  isTerminal,
+  isTerminalPhase,
+  type LayerStatus,
+  type PromotionState,
+  type PromotionStatus,
+} from '../domain/status';
 import {
   type AbortRequest,
   type ApprovalReply,
@@ -19,6 +27,7 @@ import {
   abortUpdate,
   approveUpdate,
   layerProgressSignal,
+  layerStatusQuery,
   rejectUpdate,
   statusQuery,
 } from '../../workflows/messages';
@@ -100,6 +109,7 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
     if (description.type !== 'promotion') throw new PromotionNotFoundError(id);
     if (description.status.name === 'RUNNING') {
       const status = await handle.query(statusQuery);
+      await withLiveLayers(client, status);
       // Say who holds the lease a layer is waiting for.
       for (const layer of status.layers.filter((l) => l.phase === 'waiting-for-lease')) {
         const env = await client.workflow
@@ -111,10 +121,41 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
       return status;
     }
     const history = await handle.fetchHistory();
-    return statusFromHistory(id, history.events ?? [], description.status.name.toLowerCase());
+    const status = statusFromHistory(id, history.events ?? [], description.status.name.toLowerCase());
+    // Sealed layers that ended without a result (terminated with their promotion) keep their state
+    // in their own history.
+    for (const [i, layer] of status.layers.entries()) {
+      if (!layer.workflowId || isTerminalPhase(layer.phase)) continue;
+      const events = await client.workflow
+        .getHandle(layer.workflowId)
+        .fetchHistory()
+        .then((h) => h.events ?? [])
+        .catch(() => undefined);
+      if (events) status.layers[i] = layerStatusFromHistory(layer, events);
+    }
+    return status;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new PromotionNotFoundError(id);
     throw err;
+  }
+}
+
+/**
+ * A sealed promotion knows its layers' results, not what a running layer is doing: that is the
+ * layer workflow's own state, answered by its layerStatus query (no signal writes it). A layer that
+ * ended between the two queries answers from its final state too.
+ */
+async function withLiveLayers(client: Client, status: PromotionStatus): Promise<void> {
+  for (const [i, layer] of status.layers.entries()) {
+    if (!layer.workflowId || isTerminalPhase(layer.phase)) continue;
+    const live = await client.workflow
+      .getHandle(layer.workflowId)
+      .query(layerStatusQuery)
+      .catch(() => undefined);
+    if (live) status.layers[i] = { ...live, workflowId: layer.workflowId };
+  }
+  if (!isTerminal(status.state)) {
+    status.state = status.layers.some((l) => l.phase === 'awaiting-approval') ? 'awaiting-approval' : 'running';
   }
 }
 
@@ -136,21 +177,54 @@ export function statusFromHistory(id: string, events: HistoryEvent[], closedAs: 
   if (!input) throw new Error(`promotion ${id}: its history does not start with the promotion's input`);
   const tracker = new PromotionTracker(id, input, normalizeIdentity(input.initiator));
   let reason = `workflow ended ${closedAs}`;
-  // Decisions in the order their handlers ran (acceptance), kept once they completed successfully.
+
+  for (const e of events) {
+    if (e.workflowExecutionSignaledEventAttributes?.signalName === layerProgressSignal.name) {
+      const progress = decode<LayerProgress>(e.workflowExecutionSignaledEventAttributes.input);
+      if (progress) tracker.applyProgress(progress);
+    } else if (e.childWorkflowExecutionStartedEventAttributes && sealedHistory(events)) {
+      const workflowId = e.childWorkflowExecutionStartedEventAttributes.workflowExecution?.workflowId ?? '';
+      const layer = tracker.status.layers.find((l) => layerWorkflowId(id, l.name) === workflowId);
+      if (layer) tracker.startedLayer(layer.name, workflowId);
+    } else if (e.childWorkflowExecutionCompletedEventAttributes) {
+      const result = decode<LayerResult>(e.childWorkflowExecutionCompletedEventAttributes.result);
+      if (result) tracker.applyLayerResult(result);
+    } else if (e.workflowExecutionCompletedEventAttributes) {
+      const result = decode<PromotionResult>(e.workflowExecutionCompletedEventAttributes.result);
+      if (result) return statusFromResult(tracker.status, result);
+    } else if (e.workflowExecutionTerminatedEventAttributes?.reason) {
+      reason = `workflow ended ${closedAs}: ${e.workflowExecutionTerminatedEventAttributes.reason}`;
+    } else if (e.workflowExecutionFailedEventAttributes?.failure?.message) {
+      reason = `workflow ended ${closedAs}: ${e.workflowExecutionFailedEventAttributes.failure.message}`;
+    }
+  }
+  // Promotions before sealed-decisions took the approvals themselves.
+  for (const d of acceptedDecisions(events)) tracker.recordApproval(d.layer, d.record);
+  tracker.end('failed', reason);
+  return tracker.status;
+}
+
+/** Whether a history's workflow ran with `sealed-decisions` (its patch marker is in the history). */
+function sealedHistory(events: HistoryEvent[]): boolean {
+  return events.some((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_patch') return false;
+    return decode<{ id?: string }>(marker.details?.['patch-data'])?.id === 'sealed-decisions';
+  });
+}
+
+/**
+ * The approvals and rejections a workflow accepted, from its history: each Update in the order its
+ * handler ran, kept when it completed successfully, at the workflow time it ran.
+ */
+function acceptedDecisions(events: HistoryEvent[]): Array<{ layer: string; record: ApprovalRecord }> {
   const decisions: Array<{ updateId: string; decision: Decision; reason: string; at: string }> = [];
   const granted = new Map<string, ApprovalReply>();
   let workflowTime = '';
-
   for (const e of events) {
     if (e.workflowTaskStartedEventAttributes && e.eventTime) {
       // Workflow code sees this time as "now" (an approval's `at`).
       workflowTime = tsToDate(e.eventTime).toISOString();
-    } else if (e.workflowExecutionSignaledEventAttributes?.signalName === layerProgressSignal.name) {
-      const progress = decode<LayerProgress>(e.workflowExecutionSignaledEventAttributes.input);
-      if (progress) tracker.applyProgress(progress);
-    } else if (e.childWorkflowExecutionCompletedEventAttributes) {
-      const result = decode<LayerResult>(e.childWorkflowExecutionCompletedEventAttributes.result);
-      if (result) tracker.applyLayerResult(result);
     } else if (e.workflowExecutionUpdateAcceptedEventAttributes) {
       const request = e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest;
       const name = request?.input?.name;
@@ -166,23 +240,61 @@ export function statusFromHistory(id: string, events: HistoryEvent[], closedAs: 
       const c = e.workflowExecutionUpdateCompletedEventAttributes;
       const reply = decode<ApprovalReply>(c.outcome?.success);
       if (reply && !c.outcome?.failure) granted.set(c.meta?.updateId ?? '', reply);
-    } else if (e.workflowExecutionCompletedEventAttributes) {
-      const result = decode<PromotionResult>(e.workflowExecutionCompletedEventAttributes.result);
-      if (result) return statusFromResult(tracker.status, result);
-    } else if (e.workflowExecutionTerminatedEventAttributes?.reason) {
-      reason = `workflow ended ${closedAs}: ${e.workflowExecutionTerminatedEventAttributes.reason}`;
-    } else if (e.workflowExecutionFailedEventAttributes?.failure?.message) {
-      reason = `workflow ended ${closedAs}: ${e.workflowExecutionFailedEventAttributes.failure.message}`;
     }
   }
-  for (const d of decisions) {
+  return decisions.flatMap((d) => {
     const reply = granted.get(d.updateId);
-    if (reply)
-      tracker.recordApproval(reply.layer, { actor: reply.actor, decision: d.decision, reason: d.reason, at: d.at });
-  }
-  tracker.end('failed', reason);
-  return tracker.status;
+    if (!reply) return [];
+    return [{ layer: reply.layer, record: { actor: reply.actor, decision: d.decision, reason: d.reason, at: d.at } }];
+  });
 }
+
+/** The fields of a layer's activity results that its status reads back from history. */
+interface LayerActivityResult {
+  running?: string | null;
+  data?: DataSummary;
+}
+
+/**
+ * What a sealed layer that ended without a result (terminated with its promotion) had reached,
+ * from its own history: the last phase it published, what ran, its gates, its data and the
+ * approvals it accepted. A running layer answers the same from its layerStatus query.
+ */
+export function layerStatusFromHistory(base: LayerStatus, events: HistoryEvent[]): LayerStatus {
+  const out: LayerStatus = { ...base, gates: [], approvals: [] };
+  const scheduled = new Map<string, string>();
+  for (const e of events) {
+    const upsert = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+    const phase = upsert?.[PHASE_KEY.name];
+    if (phase) {
+      const value = defaultPayloadConverter.fromPayload<string | string[]>(phase);
+      out.phase = (Array.isArray(value) ? value[0] : value) as LayerStatus['phase'];
+    } else if (e.activityTaskScheduledEventAttributes) {
+      scheduled.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+    } else if (e.activityTaskCompletedEventAttributes) {
+      const a = e.activityTaskCompletedEventAttributes;
+      const type = scheduled.get(String(a.scheduledEventId));
+      if (type === 'runGate') {
+        const gate = decode<GateResult>(a.result);
+        if (gate) out.gates.push(gate);
+        continue;
+      }
+      const r = decode<LayerActivityResult>(a.result) ?? {};
+      if (r.running !== undefined && LAYER_RUNNING_FROM.has(type ?? '')) out.running = r.running;
+      if (r.data && (type === 'populateEnvironment' || type === 'seedEnvironment')) out.data = r.data;
+    }
+  }
+  out.approvals = acceptedDecisions(events).map((d) => d.record);
+  return out;
+}
+
+/** The activities whose result says what now runs in the layer's environment. */
+const LAYER_RUNNING_FROM = new Set([
+  'provisionEnvironment',
+  'deployCandidate',
+  'promoteRelease',
+  'rollbackEnvironment',
+]);
 
 /**
  * The status of a promotion that completed: its result, with each layer's approval policy from the
@@ -240,12 +352,36 @@ async function update<R, A>(client: Client, id: string, run: () => Promise<R>, _
   }
 }
 
+/**
+ * An approval or rejection goes to the workflow that owns the decision: the layer's own (since
+ * `sealed-decisions`). A layer that has not started or has ended, and promotions started before
+ * the layers took their own approvals, get it at the promotion, which decides or refuses on the record.
+ */
+async function decideLayer(
+  client: Client,
+  id: string,
+  req: ApprovalRequest,
+  message: typeof approveUpdate | typeof rejectUpdate,
+): Promise<ApprovalReply> {
+  const layerId = layerWorkflowId(id, String(req?.layer ?? ''));
+  try {
+    return await client.workflow.getHandle(layerId).executeUpdate(message, { args: [req] });
+  } catch (err) {
+    const unhandled =
+      err instanceof WorkflowUpdateFailedError &&
+      String((err.cause as Error | undefined)?.message).startsWith('No registered handler for update');
+    const gone = err instanceof WorkflowNotFoundError || (err as Error)?.message?.includes('already completed');
+    if (!unhandled && !gone) return update(client, id, () => Promise.reject(err));
+  }
+  return update(client, id, () => client.workflow.getHandle(id).executeUpdate(message, { args: [req] }));
+}
+
 export function approve(client: Client, id: string, req: ApprovalRequest): Promise<ApprovalReply> {
-  return update(client, id, () => client.workflow.getHandle(id).executeUpdate(approveUpdate, { args: [req] }));
+  return decideLayer(client, id, req, approveUpdate);
 }
 
 export function reject(client: Client, id: string, req: ApprovalRequest): Promise<ApprovalReply> {
-  return update(client, id, () => client.workflow.getHandle(id).executeUpdate(rejectUpdate, { args: [req] }));
+  return decideLayer(client, id, req, rejectUpdate);
 }
 
 export function abort(client: Client, id: string, req: AbortRequest): Promise<{ aborted: true }> {
