@@ -1,9 +1,16 @@
 // The layer's lease: held by the environment entity workflow, asked for by signal-with-start.
 
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { environmentWorkflowId, type LeaseRequest } from '../src/domain/environment';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import {
+  environmentWorkflowId,
+  type LeaseClaim,
+  type LeaseRequest,
+  type LeaseStanding,
+  leaseStanding,
+} from '../src/domain/environment';
 import type { LayerSpec } from '../src/domain/ladder';
-import { leaseRequestSignal } from '../workflows/environment-messages';
+import { environmentQuery, leaseClaimQuery, leaseRequestSignal } from '../workflows/environment-messages';
 import type { ActivityDeps } from './support';
 
 export function createLeaseActivities({ client }: ActivityDeps) {
@@ -24,6 +31,33 @@ export function createLeaseActivities({ client }: ActivityDeps) {
         signalArgs: [input.request],
       });
       return { environmentId };
+    },
+
+    /**
+     * The environment asks a workflow a lease message named what it wants (its leaseClaim query,
+     * answered by that workflow itself). One that does not exist, or cannot say, wants nothing.
+     */
+    async leaseClaim(input: { holder: string }): Promise<LeaseClaim> {
+      if (!client) throw ApplicationFailure.nonRetryable('this worker has no Temporal client for leases', 'NoClient');
+      const nothing: LeaseClaim = { wants: null, failFast: false, events: [] };
+      try {
+        const claim = await client.workflow.getHandle(input.holder).query(leaseClaimQuery);
+        return claim && typeof claim === 'object' ? claim : nothing;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return nothing;
+        // A workflow without the query (not a lease holder, or started before verified-lease).
+        if (/unknown queryType|did not register a handler|QueryNotRegistered/i.test(String((err as Error)?.message)))
+          return nothing;
+        throw err;
+      }
+    },
+
+    /** Where this workflow stands with the layer's environment, as the environment says (its query). */
+    async leaseStanding(input: { layer: string; holder: string }): Promise<LeaseStanding> {
+      if (!client) throw ApplicationFailure.nonRetryable('this worker has no Temporal client for leases', 'NoClient');
+      const environmentId = environmentWorkflowId(Context.current().info.taskQueue, input.layer);
+      const state = await client.workflow.getHandle(environmentId).query(environmentQuery);
+      return leaseStanding(state, input.holder);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { EnvironmentState, HoldInfo, LeaseRequest, VersionEvent } from '../src/domain/environment';
+import type { EnvironmentState, HoldInfo, LeaseClaim, LeaseRequest, VersionEvent } from '../src/domain/environment';
 
 // Messages of the long-lived environment workflow (one per layer) and of the workflows that lease it.
 
@@ -15,6 +15,13 @@ export const leaseGrantedSignal = defineSignal<[{ layer: string }]>('leaseGrante
 export const leaseDeniedSignal = defineSignal<[{ layer: string; reason: string }]>('leaseDenied');
 
 export const environmentQuery = defineQuery<EnvironmentState>('environment');
+
+/**
+ * Holder: what it wants of the lease and the version events it recorded. Since `verified-lease`
+ * the lease signals above are hints: the environment acts on this answer, and a holder checks a
+ * grant or a denial against the environment's own state, so a forged signal changes nothing.
+ */
+export const leaseClaimQuery = defineQuery<LeaseClaim>('leaseClaim');
 
 /** Operator: stop automatic (re-)promotion into the layer until released. */
 export const holdUpdate = defineUpdate<HoldInfo, [{ actor: string; reason: string }]>('hold');

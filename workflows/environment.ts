@@ -17,6 +17,9 @@ import {
   emptyEnvironment,
   type EnvironmentState,
   type HoldRequest,
+  type LeaseRequest,
+  rememberDenial,
+  type VersionEvent,
 } from '../src/domain/environment';
 import {
   type EnvironmentInput,
@@ -47,6 +50,10 @@ const MAX_HISTORY_EVENTS = 2_000;
  */
 export async function environment(input: EnvironmentInput): Promise<void> {
   const state: EnvironmentState = input.state ?? emptyEnvironment(input.layer);
+  // Environments started before verified-lease took lease messages at their word.
+  const verified = patched('verified-lease');
+  /** Holders a lease message named, to ask (verified-lease), in order, once each. */
+  const checks: string[] = [];
   const now = () => new Date().toISOString();
   const signal = (holder: string) => getExternalWorkflowHandle(holder);
   const pending: Array<Promise<void>> = [];
@@ -61,6 +68,7 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     );
   };
   const deny = (holder: string, reason: string) => {
+    if (verified) rememberDenial(state, holder, reason);
     pending.push(
       signal(holder)
         .signal(leaseDeniedSignal, { layer: state.layer, reason })
@@ -84,7 +92,7 @@ export async function environment(input: EnvironmentInput): Promise<void> {
 
   setHandler(environmentQuery, () => state);
 
-  setHandler(leaseRequestSignal, (req) => {
+  const request = (req: LeaseRequest) => {
     const decision = decideLease(state, req);
     if (decision.kind === 'granted') {
       if (!state.lease) state.lease = { holder: req.holder, kind: req.kind, since: now() };
@@ -95,19 +103,47 @@ export async function environment(input: EnvironmentInput): Promise<void> {
       state.waiting.push({ holder: req.holder, kind: req.kind, since: now(), failFast: req.failFast });
     }
     lastActivity = Date.now();
-  });
-
-  setHandler(leaseReleaseSignal, ({ holder }) => {
-    if (state.lease?.holder === holder) passLeaseOn();
-    else state.waiting = state.waiting.filter((w) => w.holder !== holder);
-  });
-
-  setHandler(versionEventSignal, (e) => {
+  };
+  const recordEvent = (e: Omit<VersionEvent, 'at'>) => {
     state.history.push({ ...e, at: now() });
     if (e.event === 'torn-down') state.tornDownAt = now();
     else state.tornDownAt = null;
     lastActivity = Date.now();
+  };
+  const check = (holder: unknown) => {
+    if (typeof holder !== 'string' || holder === '' || checks.includes(holder)) return;
+    checks.push(holder);
+  };
+
+  /**
+   * Asks the holder a message named what it wants, and acts on its answer: a request joins the
+   * queue, a release passes the lease on, new version events are recorded. A holder that does not
+   * answer (it never existed, or is gone) wants nothing.
+   */
+  const reconcile = async (holder: string) => {
+    const claim = await activities.leaseClaim({ holder });
+    if (state.lease?.holder === holder) {
+      const lease = state.lease;
+      for (const e of claim.events.slice(lease.taken ?? 0)) recordEvent(e);
+      lease.taken = claim.events.length;
+      if (!claim.wants) passLeaseOn();
+    } else if (state.waiting.some((w) => w.holder === holder)) {
+      if (!claim.wants) state.waiting = state.waiting.filter((w) => w.holder !== holder);
+    } else if (claim.wants) {
+      request({ holder, kind: claim.wants, failFast: claim.failFast });
+    }
+  };
+
+  setHandler(leaseRequestSignal, (req) => (verified ? check(req?.holder) : request(req)));
+
+  setHandler(leaseReleaseSignal, ({ holder }) => {
+    if (verified) return check(holder);
+    if (state.lease?.holder === holder) passLeaseOn();
+    else state.waiting = state.waiting.filter((w) => w.holder !== holder);
   });
+
+  // Only the holder records versions: the event is checked with whoever holds the lease now.
+  setHandler(versionEventSignal, (e) => (verified ? check(state.lease?.holder) : recordEvent(e)));
 
   /** Refusals of the hold, releaseHold and breakLease Updates fail the Update, never the workflow. */
   const decide = (req: HoldRequest) => {
@@ -149,11 +185,16 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     const wakeAt = Math.min(nextRotation, ttlDue);
     const timeout = wakeAt === Infinity ? undefined : Math.max(0, wakeAt - Date.now());
     const before = lastActivity;
-    const woken = () => pending.length > 0 || workflowInfo().historyLength > maxHistory || lastActivity !== before;
+    const woken = () =>
+      pending.length > 0 || checks.length > 0 || workflowInfo().historyLength > maxHistory || lastActivity !== before;
     if (timeout === undefined) await condition(woken);
     else await condition(woken, timeout);
 
     while (pending.length > 0) await pending.shift();
+    for (let holder = checks.shift(); holder !== undefined; holder = checks.shift()) {
+      await reconcile(holder);
+      while (pending.length > 0) await pending.shift();
+    }
 
     if (Date.now() >= nextRotation) {
       nextRotation = Date.now() + (rotationMs ?? Infinity);
@@ -186,6 +227,8 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     if (workflowInfo().historyLength > maxHistory || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       while (pending.length > 0) await pending.shift();
+      // Holders still to ask are asked by the next run (a message names them again otherwise).
+      for (let holder = checks.shift(); holder !== undefined; holder = checks.shift()) await reconcile(holder);
       await continueAsNew<typeof environment>({ ...input, state });
     }
   }

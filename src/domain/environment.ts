@@ -3,7 +3,7 @@
 
 import { normalizeIdentity } from './identity';
 
-export type LeaseKind = 'promotion' | 'drill' | 'rollback';
+export type LeaseKind = 'promotion' | 'drill' | 'rollback' | 'teardown';
 
 export interface LeaseRequest {
   /** Workflow id of the requester; the grant is signalled back to it. */
@@ -17,6 +17,42 @@ export interface Lease {
   holder: string;
   kind: LeaseKind;
   since: string;
+  /** How many of the holder's version events the environment has taken (leases since `verified-lease`). */
+  taken?: number;
+}
+
+/**
+ * What a lease holder's workflow says about itself, asked by the environment (its leaseClaim
+ * query) whenever a lease message names it: the message is a hint, the holder's own answer is
+ * what the environment acts on, so a message sent by anyone else changes nothing.
+ */
+export interface LeaseClaim {
+  /** The lease the holder waits for or holds; null once it gave it back, or when it is gone. */
+  wants: LeaseKind | null;
+  failFast: boolean;
+  /** Every version event the holder recorded, oldest first (the environment stamps the time). */
+  events: Array<Omit<VersionEvent, 'at'>>;
+}
+
+/** Where a requester stands with the environment, as the environment itself says (its query). */
+export type LeaseStanding =
+  { kind: 'holder' } | { kind: 'waiting' } | { kind: 'denied'; reason: string } | { kind: 'unknown' };
+
+export function leaseStanding(state: EnvironmentState, holder: string): LeaseStanding {
+  if (state.lease?.holder === holder) return { kind: 'holder' };
+  if (state.waiting.some((w) => w.holder === holder)) return { kind: 'waiting' };
+  const reason = state.denials?.[holder];
+  return reason !== undefined ? { kind: 'denied', reason } : { kind: 'unknown' };
+}
+
+/** Denials the environment remembers, so a requester can check one: the most recent ones. */
+export const DENIALS_KEPT = 50;
+
+export function rememberDenial(state: EnvironmentState, holder: string, reason: string): void {
+  const denials = { ...(state.denials ?? {}), [holder]: reason };
+  const holders = Object.keys(denials);
+  for (const old of holders.slice(0, Math.max(0, holders.length - DENIALS_KEPT))) delete denials[old];
+  state.denials = denials;
 }
 
 export type VersionEventKind = 'deployed' | 'promoted' | 'rolled-back' | 'torn-down';
@@ -46,6 +82,8 @@ export interface EnvironmentState {
   history: VersionEvent[];
   credentialsRotatedAt: string | null;
   tornDownAt: string | null;
+  /** Recent refusals by holder (environments since `verified-lease`). */
+  denials?: Record<string, string>;
 }
 
 export function emptyEnvironment(layer: string): EnvironmentState {

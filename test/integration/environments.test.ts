@@ -5,13 +5,13 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { layerRange, parseLadder } from '../../src/config/ladder';
-import { currentVersion, versionAt } from '../../src/domain/environment';
+import { currentVersion, emptyEnvironment, versionAt } from '../../src/domain/environment';
 import type { PromotionStatus } from '../../src/domain/status';
 import { breakLease, getEnvironment, hold, releaseHold } from '../../src/temporal/environments';
 import { approve, getStatus, RefusedError, startPromotion, waitForResult } from '../../src/temporal/promotions';
 import { ROOT, temporalAddress, type TestWorker, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate, testLadder, testLadderYaml } from '../helpers/ladders';
-import { versionEventSignal } from '../../workflows/environment-messages';
+import { leaseRequestSignal, versionEventSignal } from '../../workflows/environment-messages';
 
 const suite = workerSuite('env');
 let client: Client;
@@ -253,24 +253,38 @@ describe('environments as entities (real dev server)', () => {
     expect((await waitForResult(client, b)).state).toBe('promoted');
   });
 
-  it('continues as new before its history grows large, keeping its state', async () => {
+  it('continues as new before its history grows large, keeping its state; forged lease requests change nothing', async () => {
     const id = `${taskQueue}.env.cantest`;
+    const history = Array.from({ length: 300 }, (_, i) => ({
+      at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+      event: 'deployed' as const,
+      version: `1.0.${i}`,
+      digest: null,
+      by: 'earlier-run',
+    }));
     await client.workflow.start('environment', {
       workflowId: id,
       taskQueue,
-      args: [{ layer: 'cantest', maxHistoryEvents: 100 }],
+      args: [{ layer: 'cantest', maxHistoryEvents: 100, state: { ...emptyEnvironment('cantest'), history } }],
     });
     const handle = client.workflow.getHandle(id);
     const firstRun = (await handle.describe()).runId;
-    // Each versionEvent signal adds a history event; 300 of them pass the 100-event mark (at least once).
-    for (let i = 0; i < 300; i += 50) {
+    await hold(client, taskQueue, 'cantest', { actor: 'erin', reason: 'keep across runs' });
+    // Each forged request names a holder that does not exist: the environment asks it (an activity,
+    // several history events) and, with no answer, gives it nothing. 60 of them pass the 100-event mark.
+    for (let i = 0; i < 60; i += 20) {
       await Promise.all(
-        Array.from({ length: 50 }, (_, j) =>
-          handle.signal(versionEventSignal, { event: 'deployed', version: `1.0.${i + j}`, digest: null, by: 'test' }),
+        Array.from({ length: 20 }, (_, j) =>
+          handle.signal(leaseRequestSignal, { holder: `forged-${i + j}`, kind: 'rollback', failFast: false }),
         ),
       );
     }
-    const deadline = Date.now() + 30_000;
+    await Promise.all(
+      Array.from({ length: 20 }, (_, j) =>
+        handle.signal(versionEventSignal, { event: 'promoted', version: `9.9.${j}`, digest: null, by: 'forger' }),
+      ),
+    );
+    const deadline = Date.now() + 60_000;
     let described = await handle.describe();
     while (described.runId === firstRun && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 250));
@@ -278,8 +292,12 @@ describe('environments as entities (real dev server)', () => {
     }
     expect(described.runId).not.toBe(firstRun);
     const env = await getEnvironment(client, taskQueue, 'cantest');
-    expect(env.history).toHaveLength(300); // none lost across the new runs
+    expect(env.history).toHaveLength(300); // none lost across the new runs, none forged
     expect(new Set(env.history.map((e) => e.version)).size).toBe(300);
+    expect(env.history.some((e) => e.version?.startsWith('9.9.'))).toBe(false);
+    expect(env.hold).toMatchObject({ by: 'erin', reason: 'keep across runs' });
+    expect(env.lease).toBeNull();
+    expect(env.waiting).toEqual([]);
     await handle.terminate('test done');
   });
 
