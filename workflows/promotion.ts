@@ -16,6 +16,7 @@ import { layerWorkflowId, type PromotionInput, type PromotionResult } from '../s
 import { PromotionTracker } from '../src/domain/promotion-tracker';
 import { isTerminal, type LayerStatus, type PromotionState } from '../src/domain/status';
 import { layer as layerWorkflow } from './layer';
+import { pinLadder } from './ladder-pin';
 import {
   ABORT_REFUSED,
   APPROVAL_REFUSED,
@@ -35,7 +36,8 @@ import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, STATE_KEY, VERSION_KEY } from './s
  * with a derived id. It stops at the first layer that does not promote. Approvals and aborts are
  * Updates handled here, where every attempt — granted or refused — lands in history.
  */
-export async function promotion(input: PromotionInput): Promise<PromotionResult> {
+export async function promotion(requested: PromotionInput): Promise<PromotionResult> {
+  const input = await pinLadder(requested);
   const id = workflowInfo().workflowId;
   const initiator = normalizeIdentity(input.initiator);
   const tracker = new PromotionTracker(id, input, initiator);

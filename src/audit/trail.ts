@@ -7,6 +7,7 @@ import { type DataSummary, describeData } from '../domain/data';
 import type { GateResult } from '../domain/status';
 import type { SeedRunResult } from '../domain/seeds';
 import { describeGateFailure } from '../domain/promotion';
+import type { PinnedLadder } from '../domain/ladder-version';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -76,6 +77,21 @@ export async function auditTrail(client: Client, promotionId: string): Promise<A
   return byTime(entries);
 }
 
+/**
+ * The ladder version a promotion pinned at its start (the result of its resolveLadder activity),
+ * or undefined for promotions that carried their layers, or have not read their ladder yet.
+ */
+export function pinnedLadderOf(events: HistoryEvent[]): PinnedLadder | undefined {
+  let scheduled: string | undefined;
+  for (const e of events) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s?.activityType?.name === 'resolveLadder') scheduled = String(e.eventId);
+    const c = e.activityTaskCompletedEventAttributes;
+    if (c && scheduled !== undefined && String(c.scheduledEventId) === scheduled) return decode<PinnedLadder>(c.result);
+  }
+  return undefined;
+}
+
 /** Stable sort by time: entries of one history keep their order. */
 export function byTime(entries: AuditEntry[]): AuditEntry[] {
   return entries
@@ -110,9 +126,23 @@ export function promotionEntries(events: HistoryEvent[]): { entries: AuditEntry[
         action: 'promotion.started',
         layer: null,
         detail: c
-          ? `${c.name} ${c.version} (sha256 ${c.digest.slice(0, 12)}) through ${input!.layers.map((l) => l.name).join(' → ')}`
+          ? `${c.name} ${c.version} (sha256 ${c.digest.slice(0, 12)}) ` +
+            (input?.ladder
+              ? `up ladder ${input.ladder.name}${input.ladder.version ? ` version ${input.ladder.version}` : ''}`
+              : `through ${input!.layers.map((l) => l.name).join(' → ')}`)
           : '',
       });
+    } else if (e.activityTaskCompletedEventAttributes && input?.ladder) {
+      const pinned = pinnedLadderOf(events.filter((x) => Number(x.eventId) <= Number(e.eventId)));
+      if (pinned && !entries.some((x) => x.action === 'ladder.pinned')) {
+        entries.push({
+          at: at(e),
+          actor: SYSTEM_ACTOR,
+          action: 'ladder.pinned',
+          layer: null,
+          detail: `ladder ${pinned.name} version ${pinned.version} (sha256 ${pinned.digest}) through ${pinned.layers.map((l) => l.name).join(' → ')}`,
+        });
+      }
     } else if (e.workflowExecutionUpdateAcceptedEventAttributes) {
       const a = e.workflowExecutionUpdateAcceptedEventAttributes;
       const req = a.acceptedRequest;

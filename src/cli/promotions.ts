@@ -36,6 +36,8 @@ export async function waitUntilEnded(
 
 export function describeProgress(s: PromotionStatus): string {
   const active = s.layers.find((l) => !['pending', 'promoted'].includes(l.phase)) ?? s.layers[s.layers.length - 1];
+  // A promotion reading its stored ladder has no layers yet.
+  if (!active) return `strata: ${s.id}: ${s.state}; reading its ladder`;
   return `strata: ${s.id}: ${s.state}; ${active.name}: ${active.phase}`;
 }
 
