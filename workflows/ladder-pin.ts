@@ -1,4 +1,11 @@
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  patched,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { LADDER_REFUSED } from '../src/domain/ladder-version';
 import type { PromotionInput } from '../src/domain/promotion';

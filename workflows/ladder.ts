@@ -22,7 +22,10 @@ export async function ladder(input: LadderInput): Promise<void> {
   const maxHistory = input.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
 
   setHandler(ladderVersionsQuery, () => versions);
-  setHandler(ladderVersionQuery, (n) => (n == null ? versions[versions.length - 1] : versions.find((v) => v.version === n)) ?? null);
+  setHandler(
+    ladderVersionQuery,
+    (n) => (n == null ? versions[versions.length - 1] : versions.find((v) => v.version === n)) ?? null,
+  );
 
   setHandler(ladderApplyUpdate, (req) => {
     const decision = decideApply(input.name, versions, req);

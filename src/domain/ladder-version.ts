@@ -165,7 +165,8 @@ function keyed(layer: LayerSpec): Record<string, unknown> {
 
 function diffValues(path: string, a: unknown, b: unknown, out: LadderChange[]): void {
   if (canonicalJson(a) === canonicalJson(b)) return;
-  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
   if (isObject(a) && isObject(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
     for (const k of keys) {

@@ -71,7 +71,9 @@ export async function startPromotion(
 ): Promise<string> {
   const id = args.id ?? derivePromotionId(args.candidate);
   const ladder =
-    'layers' in args.ladder ? await applyInMemory(client, args.taskQueue, { ...args, ladder: args.ladder }) : args.ladder;
+    'layers' in args.ladder
+      ? await applyInMemory(client, args.taskQueue, { ...args, ladder: args.ladder })
+      : args.ladder;
   try {
     await client.workflow.start<typeof promotion>('promotion', {
       workflowId: id,
