@@ -92,6 +92,21 @@ export function pinnedLadderOf(events: HistoryEvent[]): PinnedLadder | undefined
   return undefined;
 }
 
+/**
+ * Whether a promotion ran (or was to run) a stored ladder: its input names one, or its workflow
+ * took the server-side-ladder path (then any `layers` in its input were ignored, not climbed).
+ */
+export function runsStoredLadder(events: HistoryEvent[], input: PromotionInput | undefined): boolean {
+  if (input?.ladder) return true;
+  return events.some((e) => {
+    const m = e.markerRecordedEventAttributes;
+    if (m?.markerName !== 'core_patch') return false;
+    return Object.values(m.details ?? {}).some((payloads) =>
+      (payloads.payloads ?? []).some((_, i) => decode<{ id?: string }>(payloads, i)?.id === 'server-side-ladder'),
+    );
+  });
+}
+
 /** Stable sort by time: entries of one history keep their order. */
 export function byTime(entries: AuditEntry[]): AuditEntry[] {
   return entries
@@ -127,8 +142,8 @@ export function promotionEntries(events: HistoryEvent[]): { entries: AuditEntry[
         layer: null,
         detail: c
           ? `${c.name} ${c.version} (sha256 ${c.digest.slice(0, 12)}) ` +
-            (input?.ladder
-              ? `up ladder ${input.ladder.name}${input.ladder.version ? ` version ${input.ladder.version}` : ''}`
+            (runsStoredLadder(events, input)
+              ? `up ladder ${input?.ladder?.name ?? '(none named)'}${input?.ladder?.version ? ` version ${input.ladder.version}` : ''}`
               : `through ${input!.layers.map((l) => l.name).join(' → ')}`)
           : '',
       });

@@ -32,7 +32,7 @@ import type { temporal } from '@temporalio/proto';
 import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, STATE_KEY, VERSION_KEY } from '../../workflows/search-attributes';
 import type { LadderRef } from '../domain/ladder-version';
 import { applyLadder } from './ladders';
-import { pinnedLadderOf } from '../audit/trail';
+import { pinnedLadderOf, runsStoredLadder } from '../audit/trail';
 import { RefusedError } from './refused';
 
 export { RefusedError } from './refused';
@@ -169,8 +169,9 @@ export function statusFromHistory(id: string, events: HistoryEvent[], closedAs: 
   const input = decode<PromotionInput>(events[0]?.workflowExecutionStartedEventAttributes?.input);
   if (!input) throw new Error(`promotion ${id}: its history does not start with the promotion's input`);
   // A promotion of a stored ladder ran the layers it pinned, not the (ignored) ones in its input.
-  const pinned = input.ladder ? pinnedLadderOf(events) : undefined;
-  const ran: PromotionInput = input.ladder ? { ...input, layers: pinned?.layers ?? [], pinned } : input;
+  const stored = runsStoredLadder(events, input);
+  const pinned = stored ? pinnedLadderOf(events) : undefined;
+  const ran: PromotionInput = stored ? { ...input, layers: pinned?.layers ?? [], pinned } : input;
   const tracker = new PromotionTracker(id, ran, normalizeIdentity(input.initiator));
   let reason = `workflow ended ${closedAs}`;
   // Decisions in the order their handlers ran (acceptance), kept once they completed successfully.

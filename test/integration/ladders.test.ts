@@ -174,6 +174,9 @@ describe('ladders stored on the server (real dev server, real CLI)', () => {
     const status = await getStatus(suite.client, bare);
     expect(status.state).toBe('failed');
     expect(status.layers).toEqual([]);
+    expect(status.reason).toContain('a promotion names its ladder');
+    const started = (await auditTrail(suite.client, bare)).find((e) => e.action === 'promotion.started');
+    expect(started?.detail).not.toContain('prod');
   });
 
   it('local mode: promote --ladder FILE applies the file first and says so', async () => {
