@@ -6,7 +6,7 @@ import { auditTrail } from '../../src/audit/trail';
 import { ladderDigest } from '../../src/config/ladder-digest';
 import { parseLadder } from '../../src/config/ladder';
 import { ladderVersions } from '../../src/temporal/ladders';
-import { approve, getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
+import { approve, getStatus, waitForResult } from '../../src/temporal/promotions';
 import type { PromotionInput } from '../../src/domain/promotion';
 import { ROOT, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
