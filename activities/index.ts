@@ -9,6 +9,7 @@ import { createDataActivities } from './data';
 import { createDrillActivities } from './drills';
 import { createEnvironmentActivities } from './environment';
 import { createGateActivities } from './gates';
+import { createLadderActivities } from './ladder';
 import { createLeaseActivities } from './lease';
 import type { ActivityDeps } from './support';
 
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createGateActivities(deps),
     ...createLeaseActivities(deps),
     ...createDrillActivities(deps),
+    ...createLadderActivities(deps),
   };
 }
 

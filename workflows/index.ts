@@ -5,3 +5,4 @@ export { environment } from './environment';
 export { rollback } from './rollback';
 export { drill } from './drill';
 export { seedRun } from './seed-run';
+export { ladder } from './ladder';

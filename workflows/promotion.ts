@@ -17,6 +17,7 @@ import { layerWorkflowId, type PromotionInput, type PromotionResult } from '../s
 import { PromotionTracker } from '../src/domain/promotion-tracker';
 import { isTerminal, isTerminalPhase, type LayerStatus, type PromotionState } from '../src/domain/status';
 import { layer as layerWorkflow } from './layer';
+import { pinLadder } from './ladder-pin';
 import {
   ABORT_REFUSED,
   APPROVAL_REFUSED,
@@ -37,7 +38,8 @@ import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, STATE_KEY, VERSION_KEY } from './s
  * handled here; approvals are Updates on the layer that awaits them (since `sealed-decisions`),
  * and one sent here is refused. Every attempt — granted or refused — lands in a history.
  */
-export async function promotion(input: PromotionInput): Promise<PromotionResult> {
+export async function promotion(requested: PromotionInput): Promise<PromotionResult> {
+  const input = await pinLadder(requested);
   const id = workflowInfo().workflowId;
   // Promotions started before sealed-decisions took approvals here, passed decisions to their
   // layers by signal and built status from the layers' progress signals: they replay that way.

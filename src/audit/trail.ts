@@ -7,6 +7,7 @@ import { type DataSummary, describeData } from '../domain/data';
 import type { GateResult } from '../domain/status';
 import type { SeedRunResult } from '../domain/seeds';
 import { describeGateFailure } from '../domain/promotion';
+import type { PinnedLadder } from '../domain/ladder-version';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -99,6 +100,36 @@ export async function auditTrail(client: Client, promotionId: string): Promise<A
   return byTime(entries);
 }
 
+/**
+ * The ladder version a promotion pinned at its start (the result of its resolveLadder activity),
+ * or undefined for promotions that carried their layers, or have not read their ladder yet.
+ */
+export function pinnedLadderOf(events: HistoryEvent[]): PinnedLadder | undefined {
+  let scheduled: string | undefined;
+  for (const e of events) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s?.activityType?.name === 'resolveLadder') scheduled = String(e.eventId);
+    const c = e.activityTaskCompletedEventAttributes;
+    if (c && scheduled !== undefined && String(c.scheduledEventId) === scheduled) return decode<PinnedLadder>(c.result);
+  }
+  return undefined;
+}
+
+/**
+ * Whether a promotion ran (or was to run) a stored ladder: its input names one, or its workflow
+ * took the server-side-ladder path (then any `layers` in its input were ignored, not climbed).
+ */
+export function runsStoredLadder(events: HistoryEvent[], input: PromotionInput | undefined): boolean {
+  if (input?.ladder) return true;
+  return events.some((e) => {
+    const m = e.markerRecordedEventAttributes;
+    if (m?.markerName !== 'core_patch') return false;
+    return Object.values(m.details ?? {}).some((payloads) =>
+      (payloads.payloads ?? []).some((_, i) => decode<{ id?: string }>(payloads, i)?.id === 'server-side-ladder'),
+    );
+  });
+}
+
 /** Stable sort by time: entries of one history keep their order. */
 export function byTime(entries: AuditEntry[]): AuditEntry[] {
   return entries
@@ -134,13 +165,28 @@ export function promotionEntries(events: HistoryEvent[]): { entries: AuditEntry[
         action: 'promotion.started',
         layer: null,
         detail: c
-          ? `${c.name} ${c.version} (sha256 ${c.digest.slice(0, 12)}) through ${input!.layers.map((l) => l.name).join(' → ')}`
+          ? `${c.name} ${c.version} (sha256 ${c.digest.slice(0, 12)}) ` +
+            (runsStoredLadder(events, input)
+              ? `up ladder ${input?.ladder?.name ?? '(none named)'}${input?.ladder?.version ? ` version ${input.ladder.version}` : ''}`
+              : `through ${input!.layers.map((l) => l.name).join(' → ')}`)
           : '',
       });
     } else if (decisionEntry(e, at(e), updates, entries, null)) {
       continue;
     } else if (signalEntry(e, at(e), entries, null)) {
       continue;
+    } else if (e.activityTaskCompletedEventAttributes && input?.ladder) {
+      const pinned = pinnedLadderOf(events.filter((x) => Number(x.eventId) <= Number(e.eventId)));
+      if (pinned && !entries.some((x) => x.action === 'ladder.pinned')) {
+        entries.push({
+          at: at(e),
+          actor: SYSTEM_ACTOR,
+          authentication: AUTHENTICATION.system,
+          action: 'ladder.pinned',
+          layer: null,
+          detail: `ladder ${pinned.name} version ${pinned.version} (sha256 ${pinned.digest}) through ${pinned.layers.map((l) => l.name).join(' → ')}`,
+        });
+      }
     } else if (e.startChildWorkflowExecutionInitiatedEventAttributes) {
       const a = e.startChildWorkflowExecutionInitiatedEventAttributes;
       const args = decode<{ layer: { name: string } }>(a.input);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
-import { loadLadder } from '../config/ladder';
+import { readLadderArgument } from './ladders';
 import { DRILL_SCENARIOS, type DrillScenario } from '../domain/drill';
 import { DURATION_HINT, parseDuration } from '../domain/duration';
 import type { LayerSpec } from '../domain/ladder';
@@ -27,7 +27,7 @@ async function drillableLayer(
   scenario: DrillScenario,
   needEnvironment: boolean,
 ): Promise<LayerSpec> {
-  const ladder = loadLadder(ladderFile);
+  const ladder = await readLadderArgument(ladderFile);
   const layer = ladder.layers.find((l) => l.name === layerName);
   if (!layer)
     throw new UsageError(
@@ -116,7 +116,11 @@ export function registerDrillCommands(program: Command): void {
     'run a DR drill on a layer and report RTO and RPO against its objectives (exit 0 met, 1 breached)',
   )
     .options<DrillOptions['run']>({
-      ladder: { argument: '<file>', description: 'ladder.yaml (objectives and gates)', required: true },
+      ladder: {
+        argument: '<name|file>',
+        description: "a stored ladder's name or a ladder.yaml (objectives and gates)",
+        required: true,
+      },
       layer: { argument: '<layer>', description: 'the layer', required: true },
       scenario: { argument: '<scenario>', description: DRILL_SCENARIOS.join(' | '), required: true },
       percent: { argument: '<n>', description: 'rows-corrupted: percent of rows to corrupt', default: '10' },
@@ -173,7 +177,7 @@ export function registerDrillCommands(program: Command): void {
     'create a drill schedule (--layer --scenario --cron|--every), or: ls | pause | resume | trigger | delete | backfill ID',
   )
     .options<DrillOptions['schedule']>({
-      ladder: { argument: '<file>', description: 'ladder.yaml (when creating)' },
+      ladder: { argument: '<name|file>', description: "a stored ladder's name or a ladder.yaml (when creating)" },
       layer: { argument: '<layer>', description: 'the layer (when creating)' },
       scenario: { argument: '<scenario>', description: 'the scenario (when creating)' },
       cron: { argument: '<expr>', description: 'cron expression, e.g. "0 3 * * 1"' },

@@ -5,6 +5,7 @@ import { PromotionNotFoundError, RefusedError } from '../temporal/promotions';
 import { TemporalCliError } from '../temporal/cli';
 import { ToxiproxyError } from '../chaos/toxiproxy';
 import { EnvironmentNotFoundError } from '../temporal/environments';
+import { LadderNotFoundError } from '../temporal/ladders';
 import { TokenError } from '../temporal/auth';
 import { ClusterError } from '../temporal/cluster-tools';
 
@@ -43,6 +44,7 @@ export function reportError(err: unknown): ExitCode {
     err instanceof RefusedError ||
     err instanceof PromotionNotFoundError ||
     err instanceof EnvironmentNotFoundError ||
+    err instanceof LadderNotFoundError ||
     err instanceof TemporalCliError ||
     err instanceof ToxiproxyError ||
     err instanceof ClusterError

@@ -7,6 +7,7 @@ import { registerDemoCommand } from './demo';
 import { registerDrillCommands } from './drills';
 import { registerEnvironmentCommands, registerEnvironmentWorkflowCommands } from './environments';
 import { EXIT_USAGE, type ExitCode, reportError, UsageError } from './errors';
+import { registerLadderCommands } from './ladders';
 import { registerPromotionCommands } from './promotions';
 import { registerRollbackCommand } from './rollback';
 import { registerRunCommands } from './runs';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServerCommands(program);
   registerClusterCommands(program);
+  registerLadderCommands(program);
   registerPromotionCommands(program);
   registerAuditCommands(program);
   registerEnvironmentCommands(program);

@@ -8,6 +8,8 @@ import { PROMOTION_STATES, type PromotionState, type PromotionStatus, isTerminal
 import { abort, approve, getStatus, listPromotions, reject, startPromotion } from '../temporal/promotions';
 import { command, type Attribution, type JsonOption } from './command';
 import { print, printJson, withClient } from './context';
+import { applyLadderFile, isLadderFile } from './ladders';
+import { getLadderVersion } from '../temporal/ladders';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
 import { renderList, renderStatus } from './render';
 
@@ -36,13 +38,15 @@ export async function waitUntilEnded(
 
 export function describeProgress(s: PromotionStatus): string {
   const active = s.layers.find((l) => !['pending', 'promoted'].includes(l.phase)) ?? s.layers[s.layers.length - 1];
+  // A promotion reading its stored ladder has no layers yet.
+  if (!active) return `strata: ${s.id}: ${s.state}; reading its ladder`;
   return `strata: ${s.id}: ${s.state}; ${active.name}: ${active.phase}`;
 }
 
 /** The options of the promotion commands: promote, status, list, approve, reject and abort. */
 export interface PromotionOptions {
   promote: JsonOption & {
-    /** The ladder file (ladder.yaml). */
+    /** A stored ladder's name; in local mode also a ladder file, applied first. */
     ladder: string;
     /** The candidate's directory, holding candidate.yaml. */
     candidate: string;
@@ -78,7 +82,11 @@ export interface PromotionOptions {
 export function registerPromotionCommands(program: Command): void {
   command(program, 'promote', 'start promoting a candidate through the ladder')
     .options<PromotionOptions['promote']>({
-      ladder: { argument: '<file>', description: 'ladder.yaml', required: true },
+      ladder: {
+        argument: '<name|file>',
+        description: 'a stored ladder (strata ladder ls); in local mode a ladder.yaml, applied first',
+        required: true,
+      },
       candidate: { argument: '<dir>', description: 'candidate directory holding candidate.yaml', required: true },
       from: { argument: '<layer>', description: 'first layer (default: the first)' },
       to: { argument: '<layer>', description: 'last layer (default: the last)' },
@@ -89,8 +97,9 @@ export function registerPromotionCommands(program: Command): void {
     })
     .action(async (opts) => {
       // Validate everything before touching Temporal: a config error starts nothing.
-      const ladder = loadLadder(opts.ladder);
-      const layers = layerRange(ladder, opts.from, opts.to);
+      const file = isLadderFile(opts.ladder) ? opts.ladder : undefined;
+      const spec = file ? loadLadder(file) : undefined;
+      if (spec) layerRange(spec, opts.from, opts.to);
       const candidate = await loadCandidate(path.resolve(opts.candidate));
       const initiator = (opts.as ?? defaultUser()).trim();
       if (!initiator) throw new UsageError('--as: expected a non-empty identity');
@@ -98,10 +107,18 @@ export function registerPromotionCommands(program: Command): void {
         throw new UsageError(`--id: expected letters, digits, ".", "_" or "-" (got "${opts.id}")`);
       }
       return withClient(async (client, settings) => {
+        // Pinned here: the promotion runs this version even if the ladder changes meanwhile.
+        const stored =
+          spec && file
+            ? await applyLadderFile(client, settings.taskQueue, spec, file, initiator, 'promote')
+            : await getLadderVersion(client, settings.taskQueue, opts.ladder);
+        layerRange(stored.ladder, opts.from, opts.to);
+        process.stderr.write(
+          `strata: ladder ${stored.ladder.name} version ${stored.version} (sha256 ${stored.digest.slice(0, 12)})\n`,
+        );
         const id = await startPromotion(client, {
           id: opts.id,
-          ladder,
-          layers,
+          ladder: { name: stored.ladder.name, version: stored.version, from: opts.from, to: opts.to },
           candidate,
           initiator,
           taskQueue: settings.taskQueue,

@@ -20,6 +20,8 @@ export function renderStatus(s: PromotionStatus): string {
   out.push(
     `candidate ${s.candidate.name} ${s.candidate.version} (sha256 ${s.candidate.digest.slice(0, 12)}), started by ${s.initiator}`,
   );
+  if (s.ladder)
+    out.push(`ladder ${s.ladder.name} version ${s.ladder.version} (sha256 ${s.ladder.digest.slice(0, 12)})`);
   out.push('');
   out.push(
     table(

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { loadLadder } from '../config/ladder';
+import { readLadderArgument } from './ladders';
 import { LocalProvider } from '../providers/local';
 import { RefusedError } from '../temporal/promotions';
 import { deepestMessage } from '../temporal/drills';
@@ -32,7 +32,11 @@ export function registerRollbackCommand(program: Command): void {
     "redeploy a layer's last known-good (or the named) version, check it with the layer's gates, and record it",
   )
     .options<RollbackOptions['rollback']>({
-      ladder: { argument: '<file>', description: "ladder.yaml (for the layer's gates)", required: true },
+      ladder: {
+        argument: '<name|file>',
+        description: "a stored ladder's name or a ladder.yaml (for the layer's gates)",
+        required: true,
+      },
       layer: { argument: '<layer>', description: 'the layer', required: true },
       to: { argument: '<version>', description: 'a version deployed there before (default: the last known-good one)' },
       as: { argument: '<user>', description: 'your identity', required: true },
@@ -40,7 +44,7 @@ export function registerRollbackCommand(program: Command): void {
       json: { description: 'print JSON' },
     })
     .action(async (opts) => {
-      const ladder = loadLadder(opts.ladder);
+      const ladder = await readLadderArgument(opts.ladder);
       const layer = ladder.layers.find((l) => l.name === opts.layer);
       if (!layer)
         throw new UsageError(

@@ -15,6 +15,9 @@ export class PromotionTracker {
       id,
       candidate: { name: input.candidate.name, version: input.candidate.version, digest: input.candidate.digest },
       initiator,
+      ...(input.pinned
+        ? { ladder: { name: input.pinned.name, version: input.pinned.version, digest: input.pinned.digest } }
+        : {}),
       state: 'running',
       layers: input.layers.map((l): LayerStatus => ({
         name: l.name,

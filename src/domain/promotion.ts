@@ -2,11 +2,19 @@ import type { ApprovalRecord } from './approval';
 import type { CandidateRef, LayerSpec } from './ladder';
 import type { DataSummary } from './data';
 import type { GateResult, LayerPhase, LayerStatus, PromotionState } from './status';
+import type { LadderRef, PinnedLadder } from './ladder-version';
 
 export interface PromotionInput {
   ladderName: string;
-  /** The layers to climb, already sliced to --from..--to, in order. */
+  /**
+   * The layers to climb, already sliced to --from..--to, in order. Only promotions recorded before
+   * ladders lived on the server run these; newer ones ignore them and run `ladder`.
+   */
   layers: LayerSpec[];
+  /** The stored ladder (and version) to run: the workflow reads it from the ladder entity. */
+  ladder?: LadderRef;
+  /** Set by the workflow itself once it has read and checked the ladder; never taken from a client. */
+  pinned?: PinnedLadder;
   candidate: CandidateRef;
   /** Who started the promotion (normalized); may never approve it. */
   initiator: string;

@@ -65,6 +65,8 @@ export interface PromotionStatus {
   id: string;
   candidate: { name: string; version: string; digest: string };
   initiator: string;
+  /** The stored ladder version the promotion runs (absent for promotions that carried their layers). */
+  ladder?: { name: string; version: number; digest: string };
   state: PromotionState;
   layers: LayerStatus[];
   /** Set when the promotion ended failed or aborted. */

@@ -39,11 +39,12 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToDate } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
 import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, STATE_KEY, VERSION_KEY } from '../../workflows/search-attributes';
+import type { LadderRef } from '../domain/ladder-version';
+import { applyLadder } from './ladders';
+import { pinnedLadderOf, runsStoredLadder } from '../audit/trail';
+import { RefusedError } from './refused';
 
-/** A request the workflow refused (approval by the initiator, abort of an ended promotion, …). */
-export class RefusedError extends Error {
-  override name = 'RefusedError';
-}
+export { RefusedError } from './refused';
 
 export class PromotionNotFoundError extends Error {
   override name = 'PromotionNotFoundError';
@@ -58,26 +59,40 @@ export function derivePromotionId(candidate: CandidateRef): string {
   return `${safe}-${randomBytes(3).toString('hex')}`;
 }
 
+/**
+ * Starts a promotion of `candidate` up a stored ladder. The workflow reads the ladder's layers
+ * from the ladder entity itself; the client names it (`ladder` as a LadderRef). A caller holding a
+ * ladder in memory (local mode, tests, the demo) may hand in the LadderSpec and the `layers` to
+ * climb: it is applied first as a ladder change by the initiator, and the promotion pinned to that
+ * version.
+ */
 export async function startPromotion(
   client: Client,
   args: {
     id?: string;
-    ladder: LadderSpec;
-    layers: LayerSpec[];
+    ladder: LadderRef | LadderSpec;
+    /** With a LadderSpec: the layers to climb (a run of its layers, or layers of their own). */
+    layers?: LayerSpec[];
     candidate: CandidateRef;
     initiator: string;
     taskQueue: string;
   },
 ): Promise<string> {
   const id = args.id ?? derivePromotionId(args.candidate);
+  const ladder =
+    'layers' in args.ladder
+      ? await applyInMemory(client, args.taskQueue, { ...args, ladder: args.ladder })
+      : args.ladder;
   try {
     await client.workflow.start<typeof promotion>('promotion', {
       workflowId: id,
       taskQueue: args.taskQueue,
       args: [
         {
-          ladderName: args.ladder.name,
-          layers: args.layers,
+          ladderName: ladder.name,
+          // The workflow ignores layers in its input: it runs the stored ladder.
+          layers: [],
+          ladder,
           candidate: args.candidate,
           initiator: normalizeIdentity(args.initiator),
         },
@@ -85,7 +100,7 @@ export async function startPromotion(
       typedSearchAttributes: [
         { key: CANDIDATE_KEY, value: args.candidate.name },
         { key: VERSION_KEY, value: args.candidate.version },
-        { key: LAYER_KEY, value: args.layers[0].name },
+        { key: LAYER_KEY, value: ladder.from ?? '' },
         { key: STATE_KEY, value: 'running' },
       ],
     });
@@ -96,6 +111,25 @@ export async function startPromotion(
     throw err;
   }
   return id;
+}
+
+/** Applies an in-memory ladder (or the layers given with it) and names the version and the run of layers. */
+async function applyInMemory(
+  client: Client,
+  taskQueue: string,
+  args: { ladder: LadderSpec; layers?: LayerSpec[]; initiator: string },
+): Promise<LadderRef> {
+  const layers = args.layers ?? args.ladder.layers;
+  const start = args.ladder.layers.indexOf(layers[0]);
+  const isRun = start >= 0 && layers.every((l, k) => args.ladder.layers[start + k] === l);
+  const stored: LadderSpec = isRun ? args.ladder : { name: args.ladder.name, layers };
+  const reply = await applyLadder(client, taskQueue, stored, {
+    actor: args.initiator,
+    reason: 'applied by strata promote (local mode)',
+  });
+  return isRun
+    ? { name: stored.name, version: reply.current.version, from: layers[0].name, to: layers[layers.length - 1].name }
+    : { name: stored.name, version: reply.current.version };
 }
 
 /**
@@ -175,7 +209,11 @@ function decode<T>(payloads: temporal.api.common.v1.IPayloads | null | undefined
 export function statusFromHistory(id: string, events: HistoryEvent[], closedAs: string): PromotionStatus {
   const input = decode<PromotionInput>(events[0]?.workflowExecutionStartedEventAttributes?.input);
   if (!input) throw new Error(`promotion ${id}: its history does not start with the promotion's input`);
-  const tracker = new PromotionTracker(id, input, normalizeIdentity(input.initiator));
+  // A promotion of a stored ladder ran the layers it pinned, not the (ignored) ones in its input.
+  const stored = runsStoredLadder(events, input);
+  const pinned = stored ? pinnedLadderOf(events) : undefined;
+  const ran: PromotionInput = stored ? { ...input, layers: pinned?.layers ?? [], pinned } : input;
+  const tracker = new PromotionTracker(id, ran, normalizeIdentity(input.initiator));
   let reason = `workflow ended ${closedAs}`;
 
   for (const e of events) {

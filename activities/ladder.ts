@@ -1,0 +1,56 @@
+// Pinning a promotion's ladder: read the version from the ladder entity workflow and re-check it.
+
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { layerRange } from '../src/config/ladder';
+import { ladderDigest } from '../src/config/ladder-digest';
+import { LADDER_REFUSED, ladderWorkflowId, type LadderRef, type PinnedLadder } from '../src/domain/ladder-version';
+import { ConfigError } from '../src/validation/errors';
+import { ladderVersionQuery } from '../workflows/ladder-messages';
+import type { ActivityDeps } from './support';
+
+export function createLadderActivities({ client }: ActivityDeps) {
+  return {
+    /**
+     * The ladder version a promotion runs (its current one unless `ref.version` names one), with
+     * the digest recomputed from the stored ladder: a version whose content no longer matches
+     * the digest it was stored with is refused. Read-only, so a retry is harmless.
+     */
+    async resolveLadder(ref: LadderRef): Promise<PinnedLadder> {
+      const refuse = (message: string) => ApplicationFailure.nonRetryable(message, LADDER_REFUSED);
+      if (!client) throw refuse('this worker has no Temporal client to read ladders with');
+      const name = String(ref?.name ?? '');
+      const id = ladderWorkflowId(Context.current().info.taskQueue, name);
+      let stored;
+      try {
+        stored = await client.workflow.getHandle(id).query(ladderVersionQuery, ref.version ?? null);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) {
+          throw refuse(`no ladder named "${name}" on this task queue (strata ladder apply FILE stores one)`);
+        }
+        throw err;
+      }
+      if (!stored) {
+        throw refuse(
+          ref.version === undefined
+            ? `ladder "${name}" has no version yet`
+            : `ladder "${name}" has no version ${ref.version} (strata ladder history ${name})`,
+        );
+      }
+      const found = ladderDigest(stored.ladder);
+      if (found !== stored.digest) {
+        throw refuse(
+          `ladder "${name}" version ${stored.version}: stored digest ${stored.digest} does not match its content (${found})`,
+        );
+      }
+      let layers;
+      try {
+        layers = layerRange(stored.ladder, ref.from, ref.to);
+      } catch (err) {
+        if (err instanceof ConfigError) throw refuse(err.message);
+        throw err;
+      }
+      return { name, version: stored.version, digest: stored.digest, layers };
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  patched,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { LADDER_REFUSED } from '../src/domain/ladder-version';
+import type { PromotionInput } from '../src/domain/promotion';
+import { PromotionTracker } from '../src/domain/promotion-tracker';
+import { normalizeIdentity } from '../src/domain/identity';
+import { statusQuery } from './messages';
+
+const { resolveLadder } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
+});
+
+/**
+ * The layers a promotion climbs, from the ladder entity workflow and never from its input: the
+ * ladder named in `input.ladder` is read (its current version, or the one the client pinned) and
+ * its digest re-checked by an activity, and the `layers` a client put in the input are ignored.
+ * Promotions recorded before ladders lived on the server carry their layers in the input and
+ * replay on the old path.
+ */
+export async function pinLadder(input: PromotionInput): Promise<PromotionInput> {
+  if (!patched('server-side-ladder')) return input;
+  if (!input.ladder?.name) {
+    throw ApplicationFailure.nonRetryable(
+      'a promotion names its ladder (input.ladder.name); ladders live on the server (strata ladder apply)',
+      LADDER_REFUSED,
+    );
+  }
+  // Answer status while the ladder is read: the promotion's own handler replaces this one.
+  const waiting = { ...input, layers: [] };
+  const placeholder = new PromotionTracker(workflowInfo().workflowId, waiting, normalizeIdentity(input.initiator));
+  setHandler(statusQuery, () => placeholder.status);
+  try {
+    const pinned = await resolveLadder({ ...input.ladder });
+    return { ...input, ladderName: pinned.name, layers: pinned.layers, pinned };
+  } catch (err) {
+    const cause = err instanceof ActivityFailure && err.cause instanceof Error ? err.cause.message : String(err);
+    throw ApplicationFailure.nonRetryable(`ladder "${input.ladder.name}": ${cause}`, LADDER_REFUSED);
+  }
+}
