@@ -73,7 +73,8 @@ export function candidateUser(env: NodeJS.ProcessEnv = process.env): RunAs | nul
       }
     }
     found ??= lookupUser(name);
-    if (!found) throw new SandboxError(`\`useradd ${args.join(' ')}\` succeeded but ${name} is not in the user database`);
+    if (!found)
+      throw new SandboxError(`\`useradd ${args.join(' ')}\` succeeded but ${name} is not in the user database`);
   }
   if (found.uid === 0 || found.gid === 0)
     throw new SandboxError(`STRATA_CANDIDATE_USER=${name} has uid or gid 0; candidates must not run as root`);
