@@ -100,7 +100,8 @@ function lookupUser(name: string): RunAs | null {
  *   (the environment's folder, the release directory), and a check that the folders above
  *   `strataHome` are traversable already (Strata changes no folder it does not own);
  * - read access for others to the `readable` trees (the release directory);
- * - `home`, made and owned by `runAs` (mode 700): its HOME, the one place it may write.
+ * - `home`, made and owned by `runAs` (mode 700): its HOME, the one place it may write;
+ * - the other entries of `strataHome` (temporal.db, data/, runs/, drills/, cluster/) closed to others.
  * Secrets keep their modes (600 files, 700 folders); that is what keeps them from the candidate.
  * Without `runAs` (Strata is not root) it only makes `home`.
  */
@@ -127,6 +128,17 @@ export function prepareSandbox(opts: {
   }
   for (const target of opts.reach) addMode(target, 0o001);
   for (const tree of opts.readable) grantRead(tree);
+  // $STRATA_HOME is now traversable: what else lies in it (temporal.db with every history, the
+  // approvals registry, runs, drills, the cluster's keys) is closed to others, so a candidate
+  // that guesses a name reads nothing there.
+  const onTheWay = new Set(
+    [...opts.reach, ...opts.readable, opts.home]
+      .map((target) => path.relative(strataHome, path.resolve(target)).split(path.sep)[0])
+      .filter(Boolean),
+  );
+  for (const entry of fs.readdirSync(strataHome)) {
+    if (!onTheWay.has(entry)) removeMode(path.join(strataHome, entry), 0o007);
+  }
   fs.chownSync(opts.home, opts.runAs.uid, opts.runAs.gid);
   fs.chmodSync(opts.home, 0o700);
 }
@@ -151,6 +163,12 @@ function grantRead(root: string): void {
 function addMode(file: string, bits: number): void {
   const mode = fs.statSync(file).mode & 0o7777;
   if ((mode & bits) !== bits) fs.chmodSync(file, mode | bits);
+}
+
+function removeMode(file: string, bits: number): void {
+  const stat = fs.lstatSync(file);
+  if (stat.isSymbolicLink()) return;
+  if (stat.mode & bits) fs.chmodSync(file, stat.mode & 0o7777 & ~bits);
 }
 
 function modeOf(file: string): string {

@@ -86,6 +86,7 @@ describe.skipIf(!isRoot)(
       createKeyring(keyring);
       const token = ensureServiceTokenFile(home, 'worker', 'strata');
       secrets = [keyring, token, path.join(home, 'cluster', 'signing-key.pem')];
+      fs.writeFileSync(path.join(home, 'temporal.db'), 'histories', { mode: 0o644 }); // as the dev server leaves it
       worker = spawn(
         process.execPath,
         [
@@ -158,6 +159,12 @@ describe.skipIf(!isRoot)(
       expect(got.parentEnvirons.filter((a) => a.read)).toEqual([]);
       // No process whose environment it can read carries a Strata or Temporal secret.
       expect(got.leaks).toEqual([]);
+      // The rest of STRATA_HOME is closed to it, though the folder is traversable.
+      expect(got.attempts.find((a) => a.path === path.join(home, 'temporal.db'))).toEqual({
+        path: path.join(home, 'temporal.db'),
+        read: false,
+        code: 'EACCES',
+      });
       // What is no secret stays readable: its environment's state.
       expect(got.attempts.find((a) => a.path.endsWith('state.json'))?.read).toBe(true);
     });
