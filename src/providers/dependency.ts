@@ -5,6 +5,7 @@ import { request } from 'undici';
 import { ToxiproxyClient } from '../chaos/client';
 import { startToxiproxy, stopToxiproxy, toxiproxyAnswers } from '../chaos/toxiproxy';
 import { processAlive, signalProcessTree, tsxLoaderUrl } from '../tools/processes';
+import { childEnvironment, type RunAs } from './sandbox';
 
 /** An environment's dependency: the feature-lookup process and the Toxiproxy proxy in front of it. */
 export interface DependencyState {
@@ -19,6 +20,8 @@ export interface DependencyState {
 
 export const FEATURES_PROXY = 'features';
 const FEATURE_SERVICE = path.join(__dirname, 'feature-service.ts');
+/** The worker's settings of what the feature service serves, passed on to it when set. */
+const FEATURE_SERVICE_SETTINGS = ['FEATURE_TABLE', 'FEATURE_KEY', 'FEATURE_COLUMNS'] as const;
 
 export function featuresUrl(dep: DependencyState): string {
   return `http://127.0.0.1:${dep.proxyPort}`;
@@ -48,12 +51,26 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
 }
 
 /** Starts the feature-lookup process detached (it outlives the worker), reading the environment's database. */
-export async function startFeatureService(opts: { dbPath: string; port: number; logFile: string }): Promise<number> {
+export async function startFeatureService(opts: {
+  dbPath: string;
+  port: number;
+  logFile: string;
+  /** The unprivileged user it runs as (when Strata runs as root). */
+  runAs: RunAs | null;
+  /** Its HOME. */
+  home: string;
+}): Promise<number> {
   const out = fs.openSync(opts.logFile, 'a');
+  const given: Record<string, string> = { PORT: String(opts.port), STRATA_DB_PATH: opts.dbPath };
+  for (const name of FEATURE_SERVICE_SETTINGS) {
+    const value = process.env[name];
+    if (value !== undefined) given[name] = value;
+  }
   const child = spawn(process.execPath, ['--import', tsxLoaderUrl(), FEATURE_SERVICE], {
     detached: true,
     stdio: ['ignore', out, out],
-    env: { ...process.env, PORT: String(opts.port), STRATA_DB_PATH: opts.dbPath },
+    ...(opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}),
+    env: childEnvironment(process.env, opts.home, given),
   });
   fs.closeSync(out);
   child.unref();
@@ -70,6 +87,8 @@ export async function ensureDependency(opts: {
   dbPath: string;
   dir: string;
   freePort: () => Promise<number>;
+  runAs: RunAs | null;
+  home: string;
 }): Promise<{ dep: DependencyState; started: string[] }> {
   const started: string[] = [];
   const prev = opts.current ?? undefined;
@@ -82,6 +101,8 @@ export async function ensureDependency(opts: {
       dbPath: opts.dbPath,
       port: featurePort,
       logFile: path.join(opts.dir, 'features.log'),
+      runAs: opts.runAs,
+      home: opts.home,
     });
     started.push('feature-service');
   }

@@ -26,6 +26,7 @@ import {
 } from '../tools/processes';
 import type { Release } from '../domain/release';
 import type { EnvironmentInfo, Provider } from './types';
+import { candidateUser, childEnvironment, prepareSandbox } from './sandbox';
 
 import { type DependencyState, ensureDependency, featuresUrl, proxyApiUrl, stopDependency } from './dependency';
 
@@ -461,6 +462,11 @@ export class LocalProvider implements Provider {
 
   // ---------------------------------------------------------------------------------------------
 
+  /** HOME of the environment's candidate and feature service: the one folder there they may write. */
+  private candidateHome(layer: string): string {
+    return path.join(this.envDir(layer), 'home');
+  }
+
   private dbPath(layer: string): string {
     return path.join(this.envDir(layer), 'data.db');
   }
@@ -550,11 +556,22 @@ export class LocalProvider implements Provider {
     state: EnvState,
   ): Promise<{ featuresUrl: string; proxyApiUrl: string; started: string[] }> {
     const layer = state.layer;
+    const runAs = candidateUser();
+    const home = this.candidateHome(layer);
+    prepareSandbox({
+      runAs,
+      strataHome: this.home,
+      reach: [this.envDir(layer)],
+      readable: fs.existsSync(this.dbPath(layer)) ? [this.dbPath(layer)] : [],
+      home,
+    });
     const { dep, started } = await ensureDependency({
       current: state.dependency,
       dbPath: this.dbPath(layer),
       dir: this.envDir(layer),
       freePort,
+      runAs,
+      home,
     });
     state.dependency = dep;
     this.writeState(state);
@@ -573,25 +590,35 @@ export class LocalProvider implements Provider {
     const port = preferredPort && (await portFree(preferredPort)) ? preferredPort : await freePort();
     const logFile = path.join(this.envDir(state.layer), 'candidate.log');
     rotateLog(logFile, this.logMaxBytes, this.logKeep);
+    // Run as an unprivileged user when Strata is root, with nothing of the worker's environment
+    // but what the allow-list passes: no keyring path, no Temporal token (see src/providers/sandbox.ts).
+    const runAs = candidateUser();
+    const home = this.candidateHome(state.layer);
+    prepareSandbox({
+      runAs,
+      strataHome: this.home,
+      reach: [this.envDir(state.layer)],
+      readable: [release.dir],
+      home,
+    });
     const out = fs.openSync(logFile, 'a');
     const [cmd, ...args] = release.serve;
     const child = spawn(cmd === 'node' ? process.execPath : cmd, args, {
       cwd: release.dir,
       detached: true, // its own process group: it outlives the worker that started it
       stdio: ['ignore', out, out],
-      env: {
-        ...process.env,
+      ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+      env: childEnvironment(process.env, home, {
         HOST: '127.0.0.1',
         PORT: String(port),
         STRATA_DB_PATH: this.dbPath(state.layer),
         STRATA_LAYER: state.layer,
         STRATA_VERSION: release.version,
-        STRATA_DB_CREDENTIALS_FILE: path.join(this.envDir(state.layer), 'credentials.json'),
         FEATURES_URL: deps.featuresUrl,
         STRATA_ENV_DIR: this.envDir(state.layer),
         [PROCESS_TOKEN_ENV]: this.tokenOf(state),
         [PROCESS_ROLE_ENV]: 'candidate',
-      },
+      }),
     });
     fs.closeSync(out);
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
