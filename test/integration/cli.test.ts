@@ -225,7 +225,7 @@ describe.concurrent('usage errors exit 2, failures exit 1', () => {
   it('promote without --ladder', async ({ expect }) => {
     const r = await strata(['promote', '--candidate', V2]);
     expect(r.code, show(r)).toBe(2);
-    expect(r.stderr).toMatch(/required option '--ladder <file>' not specified/);
+    expect(r.stderr).toMatch(/required option '--ladder <name\|file>' not specified/);
   });
 
   it('promote --from an unknown layer', async ({ expect }) => {
