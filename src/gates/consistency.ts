@@ -87,9 +87,9 @@ function findViolations(
     if (opts.checkRanges) {
       const condition = outOfRangeCondition(column, spec);
       // A count and a rate: the offending values themselves (or their min/max) never leave the worker.
-      const bad = db
-        .prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${condition.sql}`)
-        .get(...condition.params) as { n: number };
+      const bad = db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${condition.sql}`).get(...condition.params) as {
+        n: number;
+      };
       if (bad.n > 0) {
         violations.push(
           `column ${name}: ${bad.n} of ${rows} rows (${percent(bad.n / rows)}) out of range (expected ${describeAllowed(spec)})`,

@@ -159,7 +159,9 @@ describe('consistency gate', () => {
     expect(result.detail).toContain(
       'column merchant_risk: 5 of 3000 rows (0.17 %) out of range (expected a number >= 0 and <= 1)',
     );
-    expect(result.detail).toContain('column channel: 1 of 3000 rows (0.03 %) out of range (expected one of web|pos|app)');
+    expect(result.detail).toContain(
+      'column channel: 1 of 3000 rows (0.03 %) out of range (expected one of web|pos|app)',
+    );
     expect(result.detail).toContain('column is_foreign: 1 of 3000 rows (0.03 %) out of range');
     // Counts and the declared ranges only: the offending values are data and stay in the worker.
     expect(result.detail).not.toMatch(/atm|1\.5/);

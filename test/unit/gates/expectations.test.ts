@@ -153,9 +153,7 @@ describe('expectations gate: one expectation of each kind', () => {
     ).toBe(false);
     expect((await check(tx, { expect: 'between', column: 'merchant_risk', min: 0 })).passed).toBe(true);
     const upper = await check(tx, { expect: 'between', column: 'amount', max: 100 });
-    expect(upper.observed).toMatch(
-      /^\d+\.\d+ % <= 100 \(\d+ of 950 non-null values; \d+ above 100; mostly 1\)$/,
-    );
+    expect(upper.observed).toMatch(/^\d+\.\d+ % <= 100 \(\d+ of 950 non-null values; \d+ above 100; mostly 1\)$/);
     // The column's own min and max are data: they stay in the worker.
     expect(upper.observed).not.toMatch(/1\.25|1248\.75/);
     const lower = await check(tx, { expect: 'between', column: 'merchant_risk', min: 1.2 });
@@ -182,7 +180,8 @@ describe('expectations gate: one expectation of each kind', () => {
     expect(strict).toMatchObject({
       name: 'in-set(channel)',
       passed: false,
-      observed: '99.7 % in {"web", "pos", "app"} (997 of 1000 non-null values; 3 outside the set, 1 distinct value; mostly 1)',
+      observed:
+        '99.7 % in {"web", "pos", "app"} (997 of 1000 non-null values; 3 outside the set, 1 distinct value; mostly 1)',
     });
     expect(strict.observed).not.toContain('atm');
     expect(
