@@ -47,7 +47,10 @@ export class PredictClient {
       // The body is not shown: a candidate's error may echo the records it was sent (data), and
       // this reason ends up in a gate's detail, in the workflow history. The candidate's log has it.
       if (res.statusCode !== 200) {
-        return { ok: false, reason: `POST ${this.endpoint} answered ${res.statusCode} (${describeBody(text)})` };
+        return {
+          ok: false,
+          reason: `POST ${this.endpoint} answered ${res.statusCode} (${text.length > 0 ? 'body not shown' : 'empty body'})`,
+        };
       }
       return parseScores(text, records.length, this.endpoint);
     } catch (err) {
@@ -91,11 +94,6 @@ function describeNetworkError(err: unknown): string {
   const code = e?.code ?? e?.cause?.code;
   const message = e?.message ?? String(err);
   return code && !message.includes(code) ? `${code} (${message})` : message;
-}
-
-/** What an answer's body was, by size only: its text may echo records. */
-function describeBody(text: string): string {
-  return text.length === 0 ? 'empty body' : `body of ${Buffer.byteLength(text)} bytes not shown`;
 }
 
 /** The kind of a JSON value, never the value: `a string`, `null`, `an object`. */

@@ -252,7 +252,7 @@ describe('quality gate', () => {
     );
     const result = await runGate(qualityGate, { threshold: 0.78 }, context({ dbPath: file }));
     expect(result).toMatchObject({ passed: false, value: null });
-    expect(result.detail).toContain('answered 400 (body of ');
+    expect(result.detail).toContain('answered 400 (body not shown)');
     // The candidate's 400 names the field and echoes its value ("got \"yes\""): a body may hold
     // data, so it never reaches the detail (the history); the status code does.
     expect(result.detail).not.toMatch(/yes|is_foreign/);
@@ -336,7 +336,8 @@ describe('latency gate', () => {
     expect(result.passed).toBe(false);
     expect(result.value).toBeGreaterThan(0);
     expect(result.detail).toContain('1 error (1× POST');
-    expect(result.detail).toContain('answered 400');
+    expect(result.detail).toContain('answered 400 (body not shown)');
+    expect(result.detail).not.toContain('yes');
     expect(result.detail).toContain('error rate 2.5 % exceeds 1 %');
   });
 
