@@ -19,6 +19,8 @@ import type { GateContext, MeasuredGate } from './types';
 // profile. Every check is one SQL aggregate (COUNT/SUM over CASE), so a table of millions of rows
 // is checked without being loaded; only `distribution` reads values, streamed, sampling at most
 // MAX_SAMPLE of them. Measured value: the number of failed expectations (threshold 0).
+// What a check reports is counts, rates, the configured bounds and sets, and column names: never a
+// value of the data (not its min or max, not an offending value), since it lands in the history.
 
 /** Values a `distribution` expectation compares at most; more are sampled uniformly. */
 export const MAX_SAMPLE = 100_000;
@@ -84,7 +86,7 @@ interface Share {
   n: number;
   /** What `n` counts, e.g. "rows", "non-null values". */
   unit: string;
-  /** Appended inside the parentheses of observed: the values seen, offending examples. */
+  /** Appended inside the parentheses of observed: counts of the offending rows, never their values. */
   extra?: string;
 }
 
@@ -107,11 +109,12 @@ function get<T>(db: EnvironmentDb, sql: string, ...params: unknown[]): T {
   return db.prepare(sql).get(...params) as T;
 }
 
-/** The most frequent offending values, for observed: `"atm" ×3, "fax" ×1`. */
-function examples(db: EnvironmentDb, sql: string, params: unknown[]): string {
-  const rows = db.prepare(`${sql} GROUP BY v ORDER BY n DESC, v LIMIT 3`).all(...params) as { v: unknown; n: number }[];
-  return rows.map((r) => `${show(r.v)} ×${r.n}`).join(', ');
+/** How many distinct values the rows matching `sql`'s WHERE hold: a count, never the values themselves. */
+function distinctCount(db: EnvironmentDb, column: string, from: string, params: unknown[]): number {
+  return get<{ d: number }>(db, `SELECT COUNT(DISTINCT ${column}) AS d FROM ${from}`, ...params).d;
 }
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 function notNull(ev: Evaluation, e: Extract<Expectation, { expect: 'not-null' }>, label: string): ExpectationOutcome {
   const c = quoteIdentifier(e.column);
@@ -124,26 +127,31 @@ function notNull(ev: Evaluation, e: Extract<Expectation, { expect: 'not-null' }>
 
 function between(ev: Evaluation, e: Extract<Expectation, { expect: 'between' }>, label: string): ExpectationOutcome {
   const c = quoteIdentifier(e.column);
-  const conditions = [`typeof(${c}) IN ('integer', 'real')`];
-  const params: number[] = [];
-  if (e.min !== undefined) {
-    conditions.push(`${c} >= ?`);
-    params.push(e.min);
-  }
-  if (e.max !== undefined) {
-    conditions.push(`${c} <= ?`);
-    params.push(e.max);
-  }
-  const r = get<{ n: number; ok: number; low: unknown; high: unknown }>(
+  const numeric = `typeof(${c}) IN ('integer', 'real')`;
+  const low = e.min !== undefined ? `${c} < ?` : '0';
+  const high = e.max !== undefined ? `${c} > ?` : '0';
+  const params = [...(e.min !== undefined ? [e.min] : []), ...(e.max !== undefined ? [e.max] : [])];
+  // Counts only: the column's own min and max are data and never leave the worker.
+  const r = get<{ n: number; numbers: number; below: number; above: number }>(
     ev.db,
-    `SELECT COUNT(${c}) AS n, COALESCE(SUM(CASE WHEN ${conditions.join(' AND ')} THEN 1 ELSE 0 END), 0) AS ok,
-            MIN(${c}) AS low, MAX(${c}) AS high
+    `SELECT COUNT(${c}) AS n, COALESCE(SUM(CASE WHEN ${numeric} THEN 1 ELSE 0 END), 0) AS numbers,
+            COALESCE(SUM(CASE WHEN ${numeric} AND ${low} THEN 1 ELSE 0 END), 0) AS below,
+            COALESCE(SUM(CASE WHEN ${numeric} AND ${high} THEN 1 ELSE 0 END), 0) AS above
        FROM ${quoteIdentifier(ev.table)}`,
     ...params,
   );
-  const range = describeBounds(e.min, e.max);
-  const seen = r.n > 0 ? `; seen ${show(r.low)}..${show(r.high)}` : '';
-  return shareOutcome(label, { what: range, ok: r.ok, n: r.n, unit: 'non-null values', extra: seen }, e.mostly);
+  const ok = r.numbers - r.below - r.above;
+  const outside = [
+    r.below > 0 ? `${r.below} below ${e.min}` : '',
+    r.above > 0 ? `${r.above} above ${e.max}` : '',
+    r.n > r.numbers ? `${r.n - r.numbers} not numbers` : '',
+  ].filter(Boolean);
+  const extra = outside.length > 0 ? `; ${outside.join(', ')}` : '';
+  return shareOutcome(
+    label,
+    { what: describeBounds(e.min, e.max), ok, n: r.n, unit: 'non-null values', extra },
+    e.mostly,
+  );
 }
 
 function unique(ev: Evaluation, e: Extract<Expectation, { expect: 'unique' }>, label: string): ExpectationOutcome {
@@ -170,7 +178,7 @@ function inSet(ev: Evaluation, e: Extract<Expectation, { expect: 'in-set' }>, la
   );
   const outside =
     r.ok < r.n
-      ? `; outside: ${examples(ev.db, `SELECT ${c} AS v, COUNT(*) AS n FROM ${t} WHERE ${c} IS NOT NULL AND ${c} NOT IN (${list})`, e.values)}`
+      ? `; ${r.n - r.ok} outside the set, ${plural(distinctCount(ev.db, c, `${t} WHERE ${c} IS NOT NULL AND ${c} NOT IN (${list})`, e.values), 'distinct value')}`
       : '';
   return shareOutcome(
     label,
@@ -205,7 +213,7 @@ function references(
   );
   const missing =
     r.ok < r.n
-      ? `; ${r.n - r.ok} rows missing, e.g. ${examples(ev.db, `SELECT ${c} AS v, COUNT(*) AS n FROM ${t} WHERE ${c} IS NOT NULL AND ${c} NOT IN (${referenced})`, [])}`
+      ? `; ${r.n - r.ok} rows missing, ${plural(distinctCount(ev.db, c, `${t} WHERE ${c} IS NOT NULL AND ${c} NOT IN (${referenced})`, []), 'distinct value')}`
       : '';
   return shareOutcome(
     label,

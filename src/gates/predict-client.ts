@@ -6,8 +6,6 @@ import { Agent, request } from 'undici';
 
 export type PredictOutcome = { ok: true; scores: number[] } | { ok: false; reason: string };
 
-const MAX_ERROR_BODY_CHARS = 200;
-
 export class PredictClient {
   private readonly agent: Agent;
   readonly endpoint: string;
@@ -46,10 +44,12 @@ export class PredictClient {
         dispatcher: this.agent,
       });
       const text = await res.body.text();
+      // The body is not shown: a candidate's error may echo the records it was sent (data), and
+      // this reason ends up in a gate's detail, in the workflow history. The candidate's log has it.
       if (res.statusCode !== 200) {
         return {
           ok: false,
-          reason: `POST ${this.endpoint} answered ${res.statusCode}: ${text.slice(0, MAX_ERROR_BODY_CHARS)}`,
+          reason: `POST ${this.endpoint} answered ${res.statusCode} (${text.length > 0 ? 'body not shown' : 'empty body'})`,
         };
       }
       return parseScores(text, records.length, this.endpoint);
@@ -84,7 +84,7 @@ function parseScores(text: string, expected: number, endpoint: string): PredictO
   if (bad >= 0)
     return {
       ok: false,
-      reason: `POST ${endpoint} returned a non-numeric score at index ${bad}: ${JSON.stringify(scores[bad])}`,
+      reason: `POST ${endpoint} returned a non-numeric score at index ${bad} (${describeKind(scores[bad])})`,
     };
   return { ok: true, scores: scores as number[] };
 }
@@ -94,4 +94,12 @@ function describeNetworkError(err: unknown): string {
   const code = e?.code ?? e?.cause?.code;
   const message = e?.message ?? String(err);
   return code && !message.includes(code) ? `${code} (${message})` : message;
+}
+
+/** The kind of a JSON value, never the value: `a string`, `null`, `an object`. */
+function describeKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return 'a non-finite number';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

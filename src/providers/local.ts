@@ -646,8 +646,9 @@ export class LocalProvider implements Provider {
     if (outcome.kind === 'spawn-error')
       throw new ProviderError(`cannot start ${release.serve.join(' ')} in ${release.dir}: ${outcome.err.message}`);
     if (outcome.kind === 'exited') {
-      // A candidate that exits is reported at once, with why: its exit code and its last words.
-      await sleep(50); // its last output reaches the file
+      // A candidate that exits is reported at once, with its exit code. Its last words stay in its
+      // log on this machine: the message becomes an activity failure in the workflow history, and a
+      // candidate's output may hold a data row (a record it failed on), which never leaves the worker.
       state.pid = null;
       state.pidStartTime = null;
       state.runningRelease = null;
@@ -656,7 +657,7 @@ export class LocalProvider implements Provider {
       this.record(state.layer, 'process-exited', { pid: child.pid, exitCode: outcome.code, signal: outcome.signal });
       throw new ProviderError(
         `${release.name} ${release.version} exited ${outcome.signal ? `on ${outcome.signal}` : `with code ${outcome.code}`} before becoming healthy; ` +
-          `last lines of ${logFile}:\n${lastLines(logFile, 20)}`,
+          `its output is in ${logFile} on the worker's machine (not copied here: it may hold data)`,
       );
     }
     const healthy = outcome.ok;
