@@ -5,6 +5,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
+import { storeCandidate } from '../artifacts/store';
 import { normalizeIdentity } from '../domain/identity';
 import type { CandidateRef, LadderSpec, LayerSpec } from '../domain/ladder';
 import type { Decision } from '../domain/approval';
@@ -49,6 +50,11 @@ export function derivePromotionId(candidate: CandidateRef): string {
   return `${safe}-${randomBytes(3).toString('hex')}`;
 }
 
+/**
+ * Seals the candidate in the artifact store (`artifacts`, the workers' $STRATA_HOME/artifacts)
+ * and starts its promotion. Workers deploy from the store entry the digest names, never from
+ * `candidate.dir`; an entry stored before is re-verified, not rewritten.
+ */
 export async function startPromotion(
   client: Client,
   args: {
@@ -58,9 +64,12 @@ export async function startPromotion(
     candidate: CandidateRef;
     initiator: string;
     taskQueue: string;
+    /** The artifact store's root ($STRATA_HOME/artifacts, `StrataPaths.artifacts`). */
+    artifacts: string;
   },
 ): Promise<string> {
   const id = args.id ?? derivePromotionId(args.candidate);
+  await storeCandidate(args.candidate, args.artifacts);
   try {
     await client.workflow.start<typeof promotion>('promotion', {
       workflowId: id,
