@@ -95,7 +95,8 @@ export function removeSealedTree(dir: string): void {
   if (!fs.existsSync(dir)) return;
   const unseal = (d: string) => {
     fs.chmodSync(d, 0o755);
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) if (entry.isDirectory()) unseal(path.join(d, entry.name));
+    for (const entry of fs.readdirSync(d, { withFileTypes: true }))
+      if (entry.isDirectory()) unseal(path.join(d, entry.name));
   };
   unseal(dir);
   fs.rmSync(dir, { recursive: true, force: true });
