@@ -222,7 +222,7 @@ name: cli-only
 layers:
   - name: cli-only
     seed: { rows: 100, seed: 3 }
-    gates: [{ type: quality, threshold: 1.01 }]
+    gates: [{ type: quality, threshold: 0.99 }]
     approval: auto
 `,
     );
