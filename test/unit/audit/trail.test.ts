@@ -3,7 +3,6 @@ import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
-import Long from 'long';
 import { describe, expect, it } from 'vitest';
 import { byTime, eventTimes, layerEntries, promotionEntries } from '../../../src/audit/trail';
 
@@ -63,28 +62,29 @@ describe('audit times', () => {
 
 describe('artifact refusals', () => {
   const payloads = (value: unknown) => ({ payloads: [defaultPayloadConverter.toPayload(value)] });
-  const at = (seconds: number) => ({ seconds: Long.fromNumber(1_790_000_000 + seconds), nanos: 0 });
-  const failedActivity = (type: string, details: Record<string, string>): temporal.api.history.v1.IHistoryEvent[] => [
-    {
-      eventId: Long.fromNumber(5),
-      eventTime: at(0),
-      activityTaskScheduledEventAttributes: { activityType: { name: 'deployCandidate' }, input: payloads({}) },
-    },
-    {
-      eventId: Long.fromNumber(7),
-      eventTime: at(1),
-      activityTaskFailedEventAttributes: {
-        scheduledEventId: Long.fromNumber(5),
-        failure: {
-          message: 'activity failed',
-          cause: {
-            message: 'does not match its digest',
-            applicationFailureInfo: { type, nonRetryable: true, details: payloads(details) },
+  // fromObject turns plain numbers into the Longs the client hands over.
+  const failedActivity = (type: string, details: Record<string, string>): temporal.api.history.v1.IHistoryEvent[] =>
+    [
+      {
+        eventId: 5,
+        eventTime: { seconds: 1_790_000_000 },
+        activityTaskScheduledEventAttributes: { activityType: { name: 'deployCandidate' }, input: payloads({}) },
+      },
+      {
+        eventId: 7,
+        eventTime: { seconds: 1_790_000_001 },
+        activityTaskFailedEventAttributes: {
+          scheduledEventId: 5,
+          failure: {
+            message: 'activity failed',
+            cause: {
+              message: 'does not match its digest',
+              applicationFailureInfo: { type, nonRetryable: true, details: payloads(details) },
+            },
           },
         },
       },
-    },
-  ];
+    ].map((event) => temporal.api.history.v1.HistoryEvent.fromObject(event));
 
   it('shows a tampered artifact as artifact.tampered with the expected and found digests', () => {
     const [expected, found] = ['a'.repeat(64), 'b'.repeat(64)];
