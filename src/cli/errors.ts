@@ -1,3 +1,4 @@
+import { ArtifactTamperedError } from '../artifacts/store';
 import { ConfigError } from '../validation/errors';
 import { SettingsError } from '../temporal/settings';
 import { TemporalUnreachableError } from '../temporal/connection';
@@ -45,7 +46,8 @@ export function reportError(err: unknown): ExitCode {
     err instanceof EnvironmentNotFoundError ||
     err instanceof TemporalCliError ||
     err instanceof ToxiproxyError ||
-    err instanceof ClusterError
+    err instanceof ClusterError ||
+    err instanceof ArtifactTamperedError
   ) {
     write(err.message);
     return EXIT_FAILED;
