@@ -36,7 +36,7 @@ const sandboxGlobals = [
 const TIERS = [
   ['validation', 'tools', 'log', 'paths', 'types'],
   ['config'],
-  ['envdb', 'data', 'load', 'chaos', 'drills'],
+  ['envdb', 'data', 'load', 'chaos', 'drills', 'artifacts'],
   ['gates', 'providers'],
   ['temporal', 'audit', 'activities'],
   ['workers'],

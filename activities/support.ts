@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import { ArtifactMissingError, ArtifactTamperedError } from '../src/artifacts/store';
 import type { StrataPaths } from '../src/paths';
 import type { EnvironmentInfo, Provider } from '../src/providers/types';
 import { writeFileAtomically } from '../src/tools/files';
@@ -19,13 +20,18 @@ export interface ActivityDeps {
   paths: StrataPaths;
 }
 
-/** Heartbeats every second while `work` runs, so a killed worker is noticed within the heartbeat timeout. */
+/**
+ * Heartbeats every second while `work` runs, so a killed worker is noticed within the heartbeat
+ * timeout. An artifact that fails its verification ends the activity for good (see artifactFailure).
+ */
 export async function withHeartbeat<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   const timer = setInterval(() => ctx.heartbeat(), 1000);
   try {
     ctx.heartbeat();
     return await work(ctx.cancellationSignal);
+  } catch (error) {
+    throw artifactFailure(error) ?? error;
   } finally {
     clearInterval(timer);
   }
@@ -52,6 +58,31 @@ export async function withEnvironmentLock<T>(paths: StrataPaths, layer: string, 
   } finally {
     lock.release();
   }
+}
+
+/**
+ * A tampered or missing artifact as a non-retryable failure: a retry would find the same files.
+ * `ArtifactTampered` carries `{ where, expected, found }` in its details, which the audit trail
+ * shows as `artifact.tampered`; `ArtifactMissing` carries `{ where, expected }`.
+ */
+export function artifactFailure(error: unknown): ApplicationFailure | undefined {
+  if (error instanceof ArtifactTamperedError) {
+    return ApplicationFailure.create({
+      message: error.message,
+      type: 'ArtifactTampered',
+      nonRetryable: true,
+      details: [{ where: error.where, expected: error.expected, found: error.found }],
+    });
+  }
+  if (error instanceof ArtifactMissingError) {
+    return ApplicationFailure.create({
+      message: error.message,
+      type: 'ArtifactMissing',
+      nonRetryable: true,
+      details: [{ where: error.where, expected: error.expected }],
+    });
+  }
+  return undefined;
 }
 
 /**

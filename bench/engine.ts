@@ -60,6 +60,8 @@ interface Ctx {
   candidate: CandidateRef;
   strataQueue: string;
   bareQueue: string;
+  /** The artifact store promote seals the candidate in (the bench's activities never read it). */
+  artifacts: string;
 }
 
 async function promote(ctx: Ctx, id: string, yaml: string): Promise<string> {
@@ -71,6 +73,7 @@ async function promote(ctx: Ctx, id: string, yaml: string): Promise<string> {
     candidate: ctx.candidate,
     initiator: 'bench',
     taskQueue: ctx.strataQueue,
+    artifacts: ctx.artifacts,
   });
 }
 
@@ -197,6 +200,7 @@ export async function run(args: string[]): Promise<void> {
       candidate: await loadCandidate(path.join(ROOT, 'examples/candidates/fraud-v1')),
       strataQueue: 'bench-strata',
       bareQueue: 'bench-bare',
+      artifacts: path.join(dir, 'home', 'artifacts'),
     };
     for (const [kind, taskQueue, b] of [
       ['strata', ctx.strataQueue, strataBundle],

@@ -12,7 +12,7 @@ export interface StrataPaths {
   runs: string;
   /** drills/<drill id>: a DR drill's writer log, backup, injection record and report. */
   drills: string;
-  /** artifacts/: the artifact store (reserved; candidates are read from their folders today). */
+  /** artifacts/sha256/<digest>: the artifact store, where promote seals candidates and deploys read them. */
   artifacts: string;
   /** locks/<layer>.lock: one attempt at a time changes an environment's processes. */
   locks: string;

@@ -324,6 +324,18 @@ const DATA_REFUSALS: Record<string, string> = {
   DataInputError: 'data.input-error',
 };
 
+/** Audit actions of an artifact that failed its verification before a deploy, rollback or restart. */
+const ARTIFACT_REFUSALS: Record<string, string> = {
+  ArtifactTampered: 'artifact.tampered',
+  ArtifactMissing: 'artifact.missing',
+};
+
+/** The digest a tampered artifact has now, or what kept one from being computed. */
+function describeFound(found: string | undefined): string {
+  if (found === undefined) return '?';
+  return /^[0-9a-f]{64}$/.test(found) ? `sha256 ${found}` : found;
+}
+
 /**
  * The fields of activity results that the audit reads, as histories recorded them: histories
  * outlive renames, so older names are read too.
@@ -429,9 +441,21 @@ export function layerEntries(events: HistoryEvent[], layer: string, startedAt: s
       const a = e.activityTaskFailedEventAttributes;
       const s = scheduled.get(String(a.scheduledEventId));
       const failure = a.failure?.cause ?? a.failure;
-      const refusal = DATA_REFUSALS[failure?.applicationFailureInfo?.type ?? ''];
+      const type = failure?.applicationFailureInfo?.type ?? '';
+      const refusal = DATA_REFUSALS[type];
       if (refusal) push(e, refusal, failure?.message ?? '');
-      else
+      else if (ARTIFACT_REFUSALS[type]) {
+        const d = decode<{ where?: string; expected?: string; found?: string }>(
+          failure?.applicationFailureInfo?.details,
+        );
+        push(
+          e,
+          ARTIFACT_REFUSALS[type],
+          `${s?.type ?? 'activity'} refused: expected sha256 ${d?.expected ?? '?'}` +
+            (type === 'ArtifactTampered' ? `, found ${describeFound(d?.found)}` : ', not in the store') +
+            ` (${d?.where ?? 'unknown location'})`,
+        );
+      } else
         push(
           e,
           'activity.failed',

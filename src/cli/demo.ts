@@ -118,6 +118,7 @@ export function registerDemoCommand(program: Command): void {
           candidate,
           initiator: OPERATOR,
           taskQueue: settings.taskQueue,
+          artifacts: settings.paths.artifacts,
         });
         print(
           `demo: ${OPERATOR} (operator) promotes ${candidate.name} ${candidate.version} through ${ladder.layers.map((l) => l.name).join(' → ')}`,

@@ -1,3 +1,4 @@
+import { ArtifactTamperedError } from '../artifacts/store';
 import { ConfigError } from '../validation/errors';
 import { SettingsError } from '../temporal/settings';
 import { TemporalUnreachableError } from '../temporal/connection';
@@ -47,7 +48,8 @@ export function reportError(err: unknown): ExitCode {
     err instanceof LadderNotFoundError ||
     err instanceof TemporalCliError ||
     err instanceof ToxiproxyError ||
-    err instanceof ClusterError
+    err instanceof ClusterError ||
+    err instanceof ArtifactTamperedError
   ) {
     write(err.message);
     return EXIT_FAILED;

@@ -122,6 +122,7 @@ export function registerPromotionCommands(program: Command): void {
           candidate,
           initiator,
           taskQueue: settings.taskQueue,
+          artifacts: settings.paths.artifacts,
         });
         if (!opts.wait) {
           if (opts.json) printJson({ id });

@@ -7,9 +7,9 @@ import { ConfigError, type ConfigIssue, describeValue, expectedGot, formatPath, 
 import { parseYamlMapping } from './yaml';
 
 // <dir>/candidate.yaml → CandidateRef. The digest identifies the candidate by what it runs: it is
-// computed from the artifact files, so a manifest cannot claim a digest its files do not have. An
-// artifact may be read from outside the directory (a module candidates share); the digest still
-// covers it, under the path it has in the release.
+// computed from candidate.yaml (with its serve command) and the artifact files, so a manifest
+// cannot claim a digest its files do not have. An artifact may be read from outside the directory
+// (a module candidates share); the digest still covers it, under the path it has in the release.
 
 export const MANIFEST_NAME = 'candidate.yaml';
 
@@ -118,6 +118,10 @@ function relativeFilePath(inside: boolean) {
     };
     if (raw.trim() === '') return fail('expected a file path');
     if (raw.includes('\\')) return fail("expected '/' as the path separator");
+    // The digest's manifest has one line per file: a path cannot hold a line break.
+    if ([...raw].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
+      return fail('expected a path without control characters');
+    }
     if (path.posix.isAbsolute(raw) || /^[A-Za-z]:/.test(raw)) {
       return fail('expected a path relative to the candidate directory');
     }
@@ -271,37 +275,73 @@ function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+/** One file a candidate's digest covers: its path in the release and the sha256 (hex) of its bytes. */
+export interface ManifestEntry {
+  path: string;
+  sha256: string;
+}
+
 /**
- * sha256 (hex) over the artifact files of a candidate: for each file in path order (by UTF-8
- * bytes), its relative path, NUL, its length in bytes (decimal), NUL, its content. Anyone can
- * recompute it with a few lines in any language. An artifact read from elsewhere (`sources`, by
- * path) is hashed under its path in the release with that file's content: the digest covers what
- * the release serves, wherever the file came from.
+ * The canonical manifest of a candidate: one line per file, `<sha256 hex>  <path>\n`, sorted by
+ * the path's UTF-8 bytes — the format `sha256sum` prints, so anyone can check it by hand.
  */
-export async function digestArtifacts(
+export function manifestText(entries: readonly ManifestEntry[]): string {
+  return [...entries]
+    .sort((a, b) => compareUtf8(a.path, b.path))
+    .map((entry) => `${entry.sha256}  ${entry.path}\n`)
+    .join('');
+}
+
+/** The candidate's digest: sha256 (hex) of its canonical manifest. */
+export function manifestDigest(entries: readonly ManifestEntry[]): string {
+  return createHash('sha256').update(manifestText(entries), 'utf8').digest('hex');
+}
+
+/** sha256 (hex) of one file's bytes; throws if the file changes size while it is read. */
+export async function fileSha256(file: string): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const hash = createHash('sha256');
+    let read = 0;
+    for await (const chunk of handle.createReadStream({ autoClose: false })) {
+      read += (chunk as Buffer).length;
+      hash.update(chunk as Buffer);
+    }
+    if (read !== size) throw new Error(`${file} changed while its digest was computed; try again`);
+    return hash.digest('hex');
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The files a candidate is made of, by their path in the release: candidate.yaml (with its serve
+ * command) and every artifact, each with the file it is read from.
+ */
+export function candidateFiles(candidate: Pick<CandidateRef, 'dir' | 'artifacts' | 'artifactSources'>) {
+  return [MANIFEST_NAME, ...candidate.artifacts].map((file) => ({
+    path: file,
+    source: file === MANIFEST_NAME ? path.join(candidate.dir, MANIFEST_NAME) : artifactSource(candidate, file),
+  }));
+}
+
+/**
+ * The digest of a candidate: sha256 of the manifest (see manifestText) over candidate.yaml and
+ * every artifact file. An artifact read from elsewhere (`sources`, by path) is listed under its
+ * path in the release with that file's content: the digest covers what the release serves,
+ * wherever the file came from.
+ */
+export async function digestCandidate(
   dir: string,
   artifacts: readonly string[],
   sources: Readonly<Record<string, string>> = {},
 ): Promise<string> {
-  const hash = createHash('sha256');
-  for (const artifact of [...artifacts].sort(compareUtf8)) {
-    const handle = await open(artifactSource({ dir, artifactSources: sources }, artifact), 'r');
-    try {
-      const { size } = await handle.stat();
-      hash.update(`${artifact}\0${size}\0`, 'utf8');
-      let read = 0;
-      for await (const chunk of handle.createReadStream({ autoClose: false })) {
-        read += (chunk as Buffer).length;
-        hash.update(chunk as Buffer);
-      }
-      if (read !== size) {
-        throw new Error(`artifact "${artifact}" changed while its digest was computed; try again`);
-      }
-    } finally {
-      await handle.close();
-    }
+  const entries: ManifestEntry[] = [];
+  for (const file of candidateFiles({ dir, artifacts: [...artifacts], artifactSources: sources })) {
+    entries.push({ path: file.path, sha256: await fileSha256(file.source) });
   }
-  return hash.digest('hex');
+  return manifestDigest(entries);
 }
 
 /**
@@ -341,7 +381,7 @@ export async function loadCandidate(dir: string, opts: { installed?: boolean } =
   return {
     name: manifest.name,
     version: manifest.version,
-    digest: await digestArtifacts(absoluteDir, artifacts, sources),
+    digest: await digestCandidate(absoluteDir, artifacts, sources),
     dir: absoluteDir,
     serve: manifest.serve,
     artifacts,

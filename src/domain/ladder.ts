@@ -147,13 +147,19 @@ export interface InputSchema {
   features: Record<string, FeatureSpec>;
 }
 
-/** A candidate as loaded from candidate.yaml, with its digest computed from the artifact files. */
+/** A candidate as loaded from candidate.yaml, with its digest computed from that file and the artifact files. */
 export interface CandidateRef {
   name: string;
   version: string;
-  /** sha256 over the artifact files (hex), computed, never read from the manifest. */
+  /**
+   * sha256 (hex) of the canonical manifest over candidate.yaml and the artifact files; computed,
+   * never read from the manifest. It names the candidate's entry in the artifact store.
+   */
   digest: string;
-  /** Absolute path of the candidate directory. */
+  /**
+   * Absolute path of the candidate directory on the machine that promoted it. Workers never read
+   * it: they deploy from the artifact store entry the digest names.
+   */
   dir: string;
   /** Shell-free argv that serves the candidate, e.g. ["node", "server.js"]. */
   serve: string[];

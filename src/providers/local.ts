@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
-import { artifactSource } from '../config/candidate';
+import {
+  ArtifactMissingError,
+  ArtifactTamperedError,
+  artifactEntryDir,
+  removeSealedTree,
+  verifyDirectory,
+} from '../artifacts/store';
 import type { CandidateRef, SeedSpec } from '../domain/ladder';
 import { populationReportPath } from '../data/populate';
 import { seedTransactions } from '../data/transactions';
@@ -70,7 +76,8 @@ export type ProviderEvent =
   | 'process-found'
   | 'process-unverified'
   | 'repaired'
-  | 'process-exited';
+  | 'process-exited'
+  | 'artifact-tampered';
 
 export class ProviderError extends Error {
   override name = 'ProviderError';
@@ -85,6 +92,8 @@ export class ProviderError extends Error {
 export class LocalProvider implements Provider {
   readonly kind = 'local';
   readonly envsDir: string;
+  /** The artifact store deploys read candidates from ($STRATA_HOME/artifacts). */
+  readonly artifactsDir: string;
 
   constructor(
     readonly home: string,
@@ -97,6 +106,7 @@ export class LocalProvider implements Provider {
     } = {},
   ) {
     this.envsDir = strataPaths(home).envs;
+    this.artifactsDir = strataPaths(home).artifacts;
     this.logMaxBytes = opts.logMaxBytes ?? positiveEnv('STRATA_CANDIDATE_LOG_MAX_BYTES') ?? 10 * 1024 * 1024;
     this.logKeep = opts.logKeep ?? positiveEnv('STRATA_CANDIDATE_LOG_KEEP') ?? 3;
   }
@@ -195,7 +205,7 @@ export class LocalProvider implements Provider {
 
   async deploy(layer: string, candidate: CandidateRef): Promise<{ env: EnvironmentInfo; changed: boolean }> {
     const state = this.mustState(layer);
-    const release = this.installRelease(layer, candidate);
+    const release = await this.installRelease(layer, candidate);
     this.locateCandidate(state);
     if (state.runningRelease?.digest === release.digest && state.pid) {
       const healthy = await this.waitHealthy(state.port!, release, 5_000);
@@ -245,6 +255,7 @@ export class LocalProvider implements Provider {
     const state = this.mustState(layer);
     const release = state.runningRelease ?? state.knownGood;
     if (!release) throw new ProviderError(`nothing to restart in ${layer}: no release deployed`);
+    await this.verifyRelease(layer, release);
     // A restart keeps the candidate's address, as a supervisor would: read it before locating the
     // process, which forgets the port of a candidate that is gone (killed by a chaos fault).
     const port = state.port;
@@ -277,9 +288,13 @@ export class LocalProvider implements Provider {
       return this.info(state); // already rolled back (a retry)
     }
     const from = state.runningRelease?.version ?? null;
-    if (state.pid) await this.stopProcess(state);
+    // Checked before anything stops: a tampered known-good release is refused, not half-restored.
     if (to) {
       if (!fs.existsSync(to.dir)) throw new ProviderError(`release ${to.version} is missing from ${to.dir}`);
+      await this.verifyRelease(layer, to);
+    }
+    if (state.pid) await this.stopProcess(state);
+    if (to) {
       await this.startProcess(state, to);
     } else if (state.runningRelease) {
       state.runningRelease = null;
@@ -519,8 +534,13 @@ export class LocalProvider implements Provider {
     };
   }
 
-  /** Copies the candidate's artifacts into releases/<version>-<digest>, once. */
-  private installRelease(layer: string, candidate: CandidateRef): Release {
+  /**
+   * Installs the candidate from its artifact store entry into releases/<version>-<digest>, once.
+   * The store entry is verified on every deploy, and so is the release directory, new or reused:
+   * nothing starts from files that differ from what was promoted. The candidate's own directory
+   * (`candidate.dir`) is never read.
+   */
+  private async installRelease(layer: string, candidate: CandidateRef): Promise<Release> {
     const dir = path.join(this.envDir(layer), 'releases', `${candidate.version}-${candidate.digest.slice(0, 12)}`);
     const release: Release = {
       name: candidate.name,
@@ -529,15 +549,24 @@ export class LocalProvider implements Provider {
       dir,
       serve: candidate.serve,
     };
-    if (fs.existsSync(dir)) return release;
-    const tmp = fs.mkdtempSync(path.join(this.envDir(layer), 'releases', '.install-'));
-    for (const rel of [...candidate.artifacts, 'candidate.yaml']) {
-      const src = artifactSource(candidate, rel);
-      if (!fs.existsSync(src)) continue;
-      fs.mkdirSync(path.dirname(path.join(tmp, rel)), { recursive: true });
-      fs.copyFileSync(src, path.join(tmp, rel));
+    const entry = artifactEntryDir(this.artifactsDir, candidate.digest);
+    if (!fs.existsSync(entry)) throw new ArtifactMissingError(entry, candidate.digest);
+    await this.verified(layer, () => verifyDirectory(entry, candidate.digest));
+    if (fs.existsSync(dir)) {
+      await this.verifyRelease(layer, release);
+      return release;
     }
-    fs.renameSync(tmp, dir);
+    const tmp = fs.mkdtempSync(path.join(this.envDir(layer), 'releases', '.install-'));
+    try {
+      fs.cpSync(entry, tmp, { recursive: true });
+      // The copy is checked too: the entry could change between its check and the copy.
+      await this.verified(layer, () => verifyDirectory(tmp, candidate.digest));
+      // The store's copy is read-only; the release stays removable with the environment.
+      makeWritable(tmp);
+      fs.renameSync(tmp, dir);
+    } finally {
+      if (fs.existsSync(tmp)) removeSealedTree(tmp);
+    }
     this.record(layer, 'release-installed', {
       name: candidate.name,
       version: candidate.version,
@@ -545,6 +574,23 @@ export class LocalProvider implements Provider {
       serve: candidate.serve,
     });
     return release;
+  }
+
+  /** Throws ArtifactTamperedError (and records it) unless the release directory matches its digest. */
+  private async verifyRelease(layer: string, release: Release): Promise<void> {
+    await this.verified(layer, () => verifyDirectory(release.dir, release.digest));
+  }
+
+  /** Runs a verification; a mismatch is recorded in the event log before it is thrown. */
+  private async verified(layer: string, check: () => Promise<void>): Promise<void> {
+    try {
+      await check();
+    } catch (error) {
+      if (error instanceof ArtifactTamperedError) {
+        this.record(layer, 'artifact-tampered', { where: error.where, expected: error.expected, found: error.found });
+      }
+      throw error;
+    }
   }
 
   /** Starts the environment's dependency if it is not running; returns the URL the candidate uses. */
@@ -789,6 +835,16 @@ function migrateState(stored: StoredEnvState): EnvState {
     knownGoodHistory: state.knownGoodHistory ?? promotedHistory,
     runningRelease: state.runningRelease ?? running ?? null,
   };
+}
+
+/** Gives the owner write access to a copied tree again (the store's files are read-only). */
+function makeWritable(dir: string): void {
+  fs.chmodSync(dir, 0o755);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) makeWritable(full);
+    else fs.chmodSync(full, 0o644);
+  }
 }
 
 /** SIGKILLs a verified process's group and waits until its leader is gone. */

@@ -5,6 +5,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
+import { storeCandidate } from '../artifacts/store';
 import { normalizeIdentity } from '../domain/identity';
 import type { CandidateRef, LadderSpec, LayerSpec } from '../domain/ladder';
 import type { ApprovalRecord, Decision } from '../domain/approval';
@@ -65,6 +66,10 @@ export function derivePromotionId(candidate: CandidateRef): string {
  * ladder in memory (local mode, tests, the demo) may hand in the LadderSpec and the `layers` to
  * climb: it is applied first as a ladder change by the initiator, and the promotion pinned to that
  * version.
+ *
+ * The candidate is sealed in the artifact store first (`artifacts`, the workers' $STRATA_HOME/artifacts):
+ * workers deploy from the store entry the digest names, never from `candidate.dir`; an entry stored
+ * before is re-verified, not rewritten.
  */
 export async function startPromotion(
   client: Client,
@@ -76,9 +81,12 @@ export async function startPromotion(
     candidate: CandidateRef;
     initiator: string;
     taskQueue: string;
+    /** The artifact store's root ($STRATA_HOME/artifacts, `StrataPaths.artifacts`). */
+    artifacts: string;
   },
 ): Promise<string> {
   const id = args.id ?? derivePromotionId(args.candidate);
+  await storeCandidate(args.candidate, args.artifacts);
   const ladder =
     'layers' in args.ladder
       ? await applyInMemory(client, args.taskQueue, { ...args, ladder: args.ladder })

@@ -7,6 +7,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { PromotionStatus } from '../../src/domain/status';
 import { getStatus } from '../../src/temporal/promotions';
+import { removeSealedTree } from '../../src/artifacts/store';
 import { strataPaths } from '../../src/paths';
 import { LocalProvider } from '../../src/providers/local';
 import { createStrataWorker, WORKFLOWS_PATH } from '../../workers/worker';
@@ -21,6 +22,11 @@ export function temporalAddress(): string {
 export async function connectTestClient(): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({ address: temporalAddress() });
   return { client: new Client({ connection, namespace: inject('namespace') }), connection };
+}
+
+/** The artifact store of a STRATA_HOME: where promote seals candidates and workers deploy them from. */
+export function artifactsOf(home: string): string {
+  return strataPaths(home).artifacts;
 }
 
 export function tempHome(prefix: string): string {
@@ -62,6 +68,8 @@ export async function teardownHome(home: string): Promise<void> {
       if (/^[a-z][a-z0-9-]*$/.test(layer)) await provider.teardown(layer);
     }
   }
+  // The artifact store is read-only: its directories must be writable again to be emptied.
+  removeSealedTree(artifactsOf(home));
   fs.rmSync(home, { recursive: true, force: true });
 }
 

@@ -12,6 +12,7 @@ import { ApprovalRegistry } from '../../src/data/approvals';
 import { transactionRows } from '../../src/data/transactions';
 import { approve, getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
 import {
+  artifactsOf,
   connectTestClient,
   ROOT,
   teardownHome,
@@ -294,6 +295,7 @@ describe('canary: no data value leaves the worker (real dev server, worker proce
       candidate: await exampleCandidate('fraud-v2'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     promotions.push(id);
     const waiting = await waitForStatus(client, id, (s) => s.state !== 'running', 180_000);
@@ -347,6 +349,7 @@ describe('canary: no data value leaves the worker (real dev server, worker proce
       candidate: await exampleCandidate('fraud-v1'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     promotions.push(id);
     const result = await waitForResult(client, id);

@@ -13,7 +13,7 @@ import { parsePostgresUrl } from '../../src/temporal/cluster-config';
 import { schemaVersions } from '../../src/temporal/cluster-schema';
 import { authMetadata } from '../../src/temporal/connection';
 import { getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
-import { ROOT, teardownHome, tempHome } from '../helpers/harness';
+import { artifactsOf, ROOT, teardownHome, tempHome } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
 import { type PrivatePostgres, privatePostgres } from '../helpers/postgres';
 
@@ -97,7 +97,14 @@ layers:
 async function startOne(name: string, requests = 1500): Promise<{ id: string; layer: string }> {
   const ladder = oneLayerLadder(name, requests);
   const candidate = await exampleCandidate('fraud-v2');
-  const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate, initiator: 'dana', taskQueue });
+  const id = await startPromotion(client, {
+    ladder,
+    layers: ladder.layers,
+    candidate,
+    initiator: 'dana',
+    taskQueue,
+    artifacts: artifactsOf(home),
+  });
   return { id, layer: name };
 }
 

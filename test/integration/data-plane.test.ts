@@ -12,7 +12,7 @@ import { scanSqlite } from '../../src/data/pii/scan';
 import { profileSource } from '../../src/data/profile/profiler';
 import { transactionRows } from '../../src/data/transactions';
 import { getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
-import { type TestWorker, workerSuite } from '../helpers/harness';
+import { artifactsOf, type TestWorker, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
 
 // The data plane wired into the ladder, end to end on the real dev server: policy decisions,
@@ -124,6 +124,7 @@ async function promote(name: string, layer: string) {
     candidate: await exampleCandidate('fraud-v2'),
     initiator: 'dana',
     taskQueue,
+    artifacts: artifactsOf(home),
   });
   const result = await waitForResult(client, id);
   return {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseLadder } from '../../src/config/ladder';
 import { drillHistory, runDrill } from '../../src/temporal/drills';
 import { startPromotion, waitForResult } from '../../src/temporal/promotions';
-import { ROOT, temporalAddress, workerSuite } from '../helpers/harness';
+import { artifactsOf, ROOT, temporalAddress, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
 
 const suite = workerSuite('drill');
@@ -103,6 +103,7 @@ describe('DR drills (real dev server, real processes, real SQLite)', () => {
       candidate: await exampleCandidate('fraud-v1'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     const first = await waitForResult(client, v1);
     expect(first.state).toBe('promoted');
@@ -118,6 +119,7 @@ describe('DR drills (real dev server, real processes, real SQLite)', () => {
       candidate: await exampleCandidate('fraud-v2'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     const second = await waitForResult(client, v2);
     expect(second.state).toBe('failed');
@@ -148,6 +150,7 @@ describe('DR drills (real dev server, real processes, real SQLite)', () => {
       candidate: await exampleCandidate('fraud-v2'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     const result = await waitForResult(client, v2);
     expect(result.state).toBe('promoted');

@@ -10,13 +10,22 @@ import { benchLadderYaml, bundle, createEngineWorker } from '../../bench/engine/
 import { loadCandidate } from '../../src/config/candidate';
 import { parseLadder } from '../../src/config/ladder';
 import { startPromotion, waitForResult } from '../../src/temporal/promotions';
-import { connectTestClient, EXAMPLES, temporalAddress, uniqueTaskQueue } from '../helpers/harness';
+import {
+  artifactsOf,
+  connectTestClient,
+  EXAMPLES,
+  tempHome,
+  temporalAddress,
+  uniqueTaskQueue,
+} from '../helpers/harness';
 
 let suite: Awaited<ReturnType<typeof connectTestClient>>;
 let native: NativeConnection;
 let worker: Worker;
 let running: Promise<void>;
 const taskQueue = uniqueTaskQueue('engine-history');
+// Promote seals the candidate here; the engine bench's no-op provider never reads it.
+const artifacts = artifactsOf(tempHome('engine-history'));
 
 beforeAll(async () => {
   suite = await connectTestClient();
@@ -49,6 +58,7 @@ it('keeps a promotion with 200 gates under 10k events', async () => {
     candidate: await loadCandidate(path.join(EXAMPLES, 'candidates', 'fraud-v1')),
     initiator: 'test',
     taskQueue,
+    artifacts: artifacts,
   });
   const result = await waitForResult(suite.client, id);
   expect(result.state).toBe('promoted');

@@ -9,7 +9,7 @@ import { currentVersion, emptyEnvironment, versionAt } from '../../src/domain/en
 import type { PromotionStatus } from '../../src/domain/status';
 import { breakLease, getEnvironment, hold, releaseHold } from '../../src/temporal/environments';
 import { approve, getStatus, RefusedError, startPromotion, waitForResult } from '../../src/temporal/promotions';
-import { ROOT, temporalAddress, type TestWorker, waitForStatus, workerSuite } from '../helpers/harness';
+import { artifactsOf, ROOT, temporalAddress, type TestWorker, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate, testLadder, testLadderYaml } from '../helpers/ladders';
 import { leaseRequestSignal, versionEventSignal } from '../../workflows/environment-messages';
 
@@ -38,6 +38,7 @@ describe('environments as entities (real dev server)', () => {
       candidate: await exampleCandidate('fraud-v1'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     await waitFor(a, phaseOf('traffic', 'awaiting-approval'));
     const b = await startPromotion(client, {
@@ -46,6 +47,7 @@ describe('environments as entities (real dev server)', () => {
       candidate: await exampleCandidate('fraud-v2'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
 
     const waiting = await waitFor(b, phaseOf('traffic', 'waiting-for-lease'));
@@ -103,6 +105,7 @@ describe('environments as entities (real dev server)', () => {
       candidate: await exampleCandidate('fraud-v1'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     await waitFor(a, phaseOf('traffic', 'awaiting-approval'));
     const b = await startPromotion(client, {
@@ -111,6 +114,7 @@ describe('environments as entities (real dev server)', () => {
       candidate: await exampleCandidate('fraud-v2'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     const rb = await waitForResult(client, b);
     expect(rb.state).toBe('failed');
@@ -130,6 +134,7 @@ describe('environments as entities (real dev server)', () => {
       candidate: await exampleCandidate('fraud-v1'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     expect((await waitForResult(client, first)).state).toBe('promoted');
 
@@ -143,6 +148,7 @@ describe('environments as entities (real dev server)', () => {
       candidate: await exampleCandidate('fraud-v2'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     const rh = await waitForResult(client, held);
     expect(rh.state).toBe('failed');
@@ -156,6 +162,7 @@ describe('environments as entities (real dev server)', () => {
       candidate: await exampleCandidate('fraud-v2'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     expect((await waitForResult(client, again)).state).toBe('promoted');
   });
@@ -233,6 +240,7 @@ describe('environments as entities (real dev server)', () => {
       candidate: await exampleCandidate('fraud-v1'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     await waitFor(a, phaseOf('traffic', 'awaiting-approval'));
     // The holder is terminated: its layer never releases the lease.
@@ -243,6 +251,7 @@ describe('environments as entities (real dev server)', () => {
       candidate: await exampleCandidate('fraud-v2'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     await waitFor(b, phaseOf('traffic', 'waiting-for-lease'));
     await expect(breakLease(client, taskQueue, 'traffic', { actor: 'erin', reason: '' })).rejects.toThrow(RefusedError);
@@ -321,6 +330,7 @@ layers:
       candidate: await exampleCandidate('fraud-v1'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     expect((await waitForResult(client, id)).state).toBe('promoted');
     const credentials = path.join(home, 'envs/preview/credentials.json');

@@ -29,7 +29,7 @@ import {
   layerProgressSignal,
   rejectUpdate,
 } from '../../workflows/messages';
-import { waitForStatus, workerSuite } from '../helpers/harness';
+import { artifactsOf, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate, testLadder } from '../helpers/ladders';
 
 const suite = workerSuite('forgery');
@@ -84,6 +84,7 @@ describe('a raw Temporal client cannot forge a decision (real dev server)', () =
       candidate,
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(suite.home),
     });
     await waitForStatus(client, id, awaiting('traffic'));
     const trafficId = layerWorkflowId(id, 'traffic');

@@ -15,9 +15,10 @@ import { type LoadResult, RUN_ID_HEADER, runLoad } from '../../src/load/generato
 import { type LoadProfileInput, loadProfileSchema } from '../../src/load/profile';
 import { environmentBodies, replayBodies } from '../../src/load/requests';
 import { newRunId, RunStore, type StoredRun } from '../../src/load/runs';
+import { storeCandidate } from '../../src/artifacts/store';
 import { LocalProvider } from '../../src/providers/local';
 import { freePort } from '../../src/tools/ports';
-import { EXAMPLES, ROOT, teardownHome, tempHome } from '../helpers/harness';
+import { artifactsOf, EXAMPLES, ROOT, teardownHome, tempHome } from '../helpers/harness';
 
 const TARGET_SERVER = path.join(ROOT, 'test/fixtures/load/target-server.js');
 const BODY = JSON.stringify({ records: [{ amount: 1 }] });
@@ -372,6 +373,8 @@ describe('strata runs / replay / compare', () => {
     provider = new LocalProvider(home);
     v1 = await loadCandidate(path.join(EXAMPLES, 'candidates/fraud-v1'));
     v2 = await loadCandidate(path.join(EXAMPLES, 'candidates/fraud-v2'));
+    // Promote seals candidates in the store; the provider deploys from there.
+    for (const candidate of [v1, v2]) await storeCandidate(candidate, artifactsOf(home));
     await provider.provision('traffic', { promotionId: 'load-test' });
     const { dbPath } = await provider.populate('traffic', { rows: 500, seed: 5 });
     const { env } = await provider.deploy('traffic', v2);

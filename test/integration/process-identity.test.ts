@@ -4,9 +4,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCandidate } from '../../src/config/candidate';
 import type { CandidateRef } from '../../src/domain/ladder';
+import { storeCandidate } from '../../src/artifacts/store';
 import { LocalProvider } from '../../src/providers/local';
 import { findProcesses, processAlive, PROCESS_ROLE_ENV, waitForExit } from '../../src/tools/processes';
-import { ROOT, teardownHome, tempHome } from '../helpers/harness';
+import { artifactsOf, ROOT, teardownHome, tempHome } from '../helpers/harness';
 
 // A recorded pid is not trusted: the local provider signals only a process it verifies as its own
 // (pid, start time from /proc/<pid>/stat, and the environment's token in /proc/<pid>/environ).
@@ -44,6 +45,8 @@ beforeAll(async () => {
   provider = new LocalProvider(home);
   v1 = await loadCandidate(path.join(ROOT, 'examples/candidates/fraud-v1'));
   v2 = await loadCandidate(path.join(ROOT, 'examples/candidates/fraud-v2'));
+  // Promote seals candidates in the store; the provider deploys from there.
+  for (const candidate of [v1, v2]) await storeCandidate(candidate, artifactsOf(home));
 });
 
 afterAll(async () => {
@@ -160,6 +163,7 @@ describe('processes known by more than a pid', () => {
     await provider.provision('exits', { promotionId: 'p6' });
     await provider.populate('exits', { rows: 100, seed: 6 });
     const broken = await loadCandidate(path.join(ROOT, 'test/fixtures/candidates/exits'));
+    await storeCandidate(broken, artifactsOf(home));
     const started = Date.now();
     const err = (await provider.deploy('exits', broken).catch((e: unknown) => e)) as Error;
     expect(Date.now() - started).toBeLessThan(10_000);

@@ -14,7 +14,7 @@ import {
   startPromotion,
   waitForResult,
 } from '../../src/temporal/promotions';
-import { type TestWorker, waitForStatus, workerSuite } from '../helpers/harness';
+import { artifactsOf, type TestWorker, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate, testLadder } from '../helpers/ladders';
 
 const suite = workerSuite('promotion');
@@ -41,7 +41,14 @@ describe('promotion through the ladder (real dev server, real local provider)', 
   it('promotes fraud-v2 through every layer once the approvers approve', async () => {
     const ladder = testLadder();
     const candidate = await exampleCandidate('fraud-v2');
-    const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate, initiator: 'dana', taskQueue });
+    const id = await startPromotion(client, {
+      ladder,
+      layers: ladder.layers,
+      candidate,
+      initiator: 'dana',
+      taskQueue,
+      artifacts: artifactsOf(suite.home),
+    });
 
     await waitFor(id, awaiting('traffic'));
     const traffic = await approve(client, id, { layer: 'traffic', actor: 'alice', reason: 'SLOs fine' });
@@ -114,6 +121,7 @@ describe('promotion through the ladder (real dev server, real local provider)', 
       candidate: v1,
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(suite.home),
     });
     expect((await waitForResult(client, first)).state).toBe('promoted');
 
@@ -124,6 +132,7 @@ describe('promotion through the ladder (real dev server, real local provider)', 
       candidate: v3,
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(suite.home),
     });
     const result = await waitForResult(client, id);
     expect(result.state).toBe('failed');
@@ -150,7 +159,14 @@ describe('promotion through the ladder (real dev server, real local provider)', 
     const ladder = testLadder();
     const candidate = await exampleCandidate('fraud-v2');
     const layers = layerRange(ladder, 'mirror', 'mirror');
-    const id = await startPromotion(client, { ladder, layers, candidate, initiator: ' Dana ', taskQueue });
+    const id = await startPromotion(client, {
+      ladder,
+      layers,
+      candidate,
+      initiator: ' Dana ',
+      taskQueue,
+      artifacts: artifactsOf(suite.home),
+    });
 
     // Not awaiting approval yet: refused (the layer is still being provisioned or tested).
     await expect(approve(client, id, { layer: 'mirror', actor: 'alice', reason: 'too early' })).rejects.toThrow(
@@ -196,6 +212,7 @@ describe('promotion through the ladder (real dev server, real local provider)', 
       candidate,
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(suite.home),
     });
     await waitFor(id, awaiting('traffic'));
     await reject(client, id, { layer: 'traffic', actor: 'bob', reason: 'p99 regressed' });
@@ -217,6 +234,7 @@ describe('promotion through the ladder (real dev server, real local provider)', 
       candidate,
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(suite.home),
     });
     const result = await waitForResult(client, id);
     expect(result.state).toBe('failed');
@@ -233,6 +251,7 @@ describe('promotion through the ladder (real dev server, real local provider)', 
       candidate,
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(suite.home),
     });
     await waitFor(id, awaiting('traffic'));
     await abort(client, id, { actor: 'erin', reason: 'incident in progress' });
@@ -257,6 +276,7 @@ describe('promotion through the ladder (real dev server, real local provider)', 
       candidate,
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(suite.home),
     });
     await waitFor(id, awaiting('traffic'));
     await approve(client, id, { layer: 'traffic', actor: 'bob', reason: 'SLOs fine' });
@@ -290,7 +310,14 @@ describe('promotion through the ladder (real dev server, real local provider)', 
     const ladder = testLadder();
     const candidate = await exampleCandidate('fraud-v2');
     const layers = layerRange(ladder, 'integration', 'integration');
-    const id = await startPromotion(client, { ladder, layers, candidate, initiator: 'dana', taskQueue });
+    const id = await startPromotion(client, {
+      ladder,
+      layers,
+      candidate,
+      initiator: 'dana',
+      taskQueue,
+      artifacts: artifactsOf(suite.home),
+    });
     expect((await waitForResult(client, id)).state).toBe('promoted');
     const layerId = `${id}.integration`;
     await client.workflowService.deleteWorkflowExecution({
@@ -330,7 +357,14 @@ layers:
       'abort-ladder.yaml',
     );
     const candidate = await exampleCandidate('fraud-v1');
-    const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate, initiator: 'dana', taskQueue });
+    const id = await startPromotion(client, {
+      ladder,
+      layers: ladder.layers,
+      candidate,
+      initiator: 'dana',
+      taskQueue,
+      artifacts: artifactsOf(suite.home),
+    });
     await waitFor(id, (s) => s.layers[0].phase === 'testing');
     await new Promise((r) => setTimeout(r, 500)); // the gate is sending requests
     const asked = Date.now();

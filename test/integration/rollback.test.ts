@@ -6,7 +6,7 @@ import { loadLadder } from '../../src/config/ladder';
 import { ApprovalRegistry } from '../../src/data/approvals';
 import { startPromotion, waitForResult } from '../../src/temporal/promotions';
 import type { rollback, RollbackResult } from '../../workflows/rollback';
-import { EXAMPLES, workerSuite } from '../helpers/harness';
+import { artifactsOf, EXAMPLES, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
 
 // A manual rollback of a layer whose gates include one the workflow computes itself (`seeds`):
@@ -59,6 +59,7 @@ async function promote(name: 'fraud-v1' | 'fraud-v2') {
     candidate: await exampleCandidate(name),
     initiator: 'dana',
     taskQueue,
+    artifacts: artifactsOf(home),
   });
   const { state, reason } = await waitForResult(client, id);
   return { state, reason };

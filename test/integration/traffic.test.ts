@@ -7,7 +7,7 @@ import { newRunId, RunStore } from '../../src/load/runs';
 import { sloGate } from '../../src/gates/slo';
 import { freePort } from '../../src/tools/ports';
 import { abort, getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
-import { type TestWorker, workerSuite } from '../helpers/harness';
+import { artifactsOf, type TestWorker, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
 
 // Representative load and real faults against real candidates, through real Toxiproxy.
@@ -53,6 +53,7 @@ describe('traffic, SLO and chaos gates', () => {
       candidate: await exampleCandidate('fraud-v2'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     const result = await waitForResult(client, id);
     expect(result.state, JSON.stringify(result.layers[0].gates)).toBe('promoted');
@@ -78,6 +79,7 @@ describe('traffic, SLO and chaos gates', () => {
       candidate: await exampleCandidate('fraud-v1'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     const result = await waitForResult(client, id);
     expect(result.state).toBe('failed');
@@ -134,6 +136,7 @@ layers:
       candidate: await exampleCandidate('fraud-v2'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     const deadline = Date.now() + 30_000;
     while ((await getStatus(client, id)).layers[0].phase !== 'testing' && Date.now() < deadline)

@@ -8,7 +8,15 @@ import { parseLadder } from '../../src/config/ladder';
 import { LocalProvider } from '../../src/providers/local';
 import { ApprovalRegistry } from '../../src/data/approvals';
 import { getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
-import { connectTestClient, ROOT, teardownHome, tempHome, temporalAddress, uniqueTaskQueue } from '../helpers/harness';
+import {
+  artifactsOf,
+  connectTestClient,
+  ROOT,
+  teardownHome,
+  tempHome,
+  temporalAddress,
+  uniqueTaskQueue,
+} from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
 
 // The worker runs as a real separate process, is killed with SIGKILL in the middle of a layer,
@@ -92,7 +100,14 @@ layers:
     );
     const candidate = await exampleCandidate('fraud-v2');
     const first = await startWorkerProcess();
-    const id = await startPromotion(client, { ladder, layers: ladder.layers, candidate, initiator: 'dana', taskQueue });
+    const id = await startPromotion(client, {
+      ladder,
+      layers: ladder.layers,
+      candidate,
+      initiator: 'dana',
+      taskQueue,
+      artifacts: artifactsOf(home),
+    });
 
     // Wait until the integration layer is running its gates, then kill the worker outright.
     const deadline = Date.now() + 90_000;
@@ -178,6 +193,7 @@ layers:
       candidate: await exampleCandidate('fraud-v2'),
       initiator: 'dana',
       taskQueue,
+      artifacts: artifactsOf(home),
     });
     const childId = (seed: number) => `${id}.fidelity.seed-${seed}`;
     const state = async (seed: number) => {

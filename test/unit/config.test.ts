@@ -1,8 +1,9 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { artifactSource, loadCandidate } from '../../src/config/candidate';
+import { artifactSource, loadCandidate, manifestText } from '../../src/config/candidate';
 import { ConfigError, formatPath, issuesFromZod, validate } from '../../src/validation/errors';
 import { COMMAND_LINE, layerRange, loadLadder, parseLadder } from '../../src/config/ladder';
 import type { LadderSpec } from '../../src/domain/ladder';
@@ -385,31 +386,69 @@ describe('loadCandidate', () => {
     expect(path.isAbsolute(candidate.dir)).toBe(true);
   });
 
-  it('computes the digest as documented: sorted paths, NUL, length, NUL, content', async () => {
+  /** The digest as docs/config.md says anyone can compute it: sha256 of `sha256sum`-style lines, sorted by path. */
+  function documentedDigest(files: Record<string, string>): string {
+    const lines = Object.keys(files)
+      .sort()
+      .map((name) => `${createHash('sha256').update(readFileSync(files[name])).digest('hex')}  ${name}\n`)
+      .join('');
+    return createHash('sha256').update(lines).digest('hex');
+  }
+
+  it('computes the digest as documented: sha256 of the sorted manifest over candidate.yaml and the artifacts', async () => {
     const dir = path.join(CANDIDATES, 'good');
-    const { createHash } = await import('node:crypto');
-    const hash = createHash('sha256');
-    for (const file of ['model.json', 'server.js']) {
-      const content = readFileSync(path.join(dir, file));
-      hash.update(`${file}\0${content.length}\0`);
-      hash.update(content);
-    }
-    expect((await loadCandidate(dir)).digest).toBe(hash.digest('hex'));
+    const files = Object.fromEntries(
+      ['candidate.yaml', 'model.json', 'server.js'].map((name) => [name, path.join(dir, name)]),
+    );
+    expect((await loadCandidate(dir)).digest).toBe(documentedDigest(files));
+    // The same lines sha256sum prints: the manifest is checkable with standard tools.
+    expect(
+      manifestText([
+        { path: 'server.js', sha256: 'b'.repeat(64) },
+        { path: 'candidate.yaml', sha256: 'a'.repeat(64) },
+      ]),
+    ).toBe(`${'a'.repeat(64)}  candidate.yaml\n${'b'.repeat(64)}  server.js\n`);
   });
 
-  it('changes the digest when one artifact byte changes, not when the description changes', async () => {
+  it('changes the digest when one artifact byte, the serve command or any byte of candidate.yaml changes', async () => {
     const dir = copyOf('good');
-    const before = (await loadCandidate(dir)).digest;
-
     const manifest = path.join(dir, 'candidate.yaml');
-    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/^description: .*$/m, 'description: reworded'));
-    expect((await loadCandidate(dir)).digest).toBe(before);
+    const digests = [(await loadCandidate(dir)).digest];
+
+    // The serve command is what runs: a manifest that serves something else is another candidate.
+    const original = readFileSync(manifest, 'utf8');
+    expect(original).toContain('--port-from-env');
+    writeFileSync(manifest, original.replace('--port-from-env', '--port-from-file'));
+    digests.push((await loadCandidate(dir)).digest);
+    writeFileSync(manifest, original);
+    expect((await loadCandidate(dir)).digest).toBe(digests[0]);
+
+    writeFileSync(manifest, original.replace(/^description: .*$/m, 'description: reworded'));
+    digests.push((await loadCandidate(dir)).digest);
+    writeFileSync(manifest, original);
 
     const model = path.join(dir, 'model.json');
     const bytes = readFileSync(model);
     bytes[bytes.length - 2] ^= 1;
     writeFileSync(model, bytes);
-    expect((await loadCandidate(dir)).digest).not.toBe(before);
+    digests.push((await loadCandidate(dir)).digest);
+    expect(new Set(digests).size).toBe(4);
+  });
+
+  it('rejects an artifact path with a line break (the manifest has one line per file)', async () => {
+    const dir = copyOf('good');
+    const manifest = path.join(dir, 'candidate.yaml');
+    writeFileSync(
+      manifest,
+      readFileSync(manifest, 'utf8').replace(
+        'artifacts: [server.js, model.json]',
+        'artifacts: [server.js, "model\\n.json"]',
+      ),
+    );
+    const error = await asyncConfigErrorOf(() => loadCandidate(dir));
+    expect(error.issues).toEqual([
+      { path: 'artifacts[1]', message: 'expected a path without control characters, got "model\\n.json"' },
+    ]);
   });
 
   it('rejects a digest written in the manifest', async () => {
@@ -490,8 +529,16 @@ describe('loadCandidate', () => {
     expect(candidate.artifactSources).toEqual({ 'server.js': shared });
     expect(artifactSource(candidate, 'server.js')).toBe(shared);
     expect(artifactSource(candidate, 'model.json')).toBe(path.join(dir, 'model.json'));
-    // The digest names the file by its path in the release: the same bytes give the same digest.
-    expect(candidate.digest).toBe(inPlace.digest);
+    // The digest names the file by its path in the release, with the content of its source, and
+    // covers this candidate.yaml (which names the source): not the digest of the in-place copy.
+    expect(candidate.digest).toBe(
+      documentedDigest({
+        'candidate.yaml': path.join(dir, 'candidate.yaml'),
+        'model.json': path.join(dir, 'model.json'),
+        'server.js': shared,
+      }),
+    );
+    expect(candidate.digest).not.toBe(inPlace.digest);
     expect(inPlace.artifactSources).toBeUndefined();
   });
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
@@ -56,5 +57,63 @@ describe('audit times', () => {
     expect(new Set(times.values())).toEqual(new Set(['2026-11-25T14:00:00.000Z']));
     expect(() => eventTimes(timeless)).toThrow(/without any event time/);
     expect(eventTimes([]).size).toBe(0);
+  });
+});
+
+describe('artifact refusals', () => {
+  const payloads = (value: unknown) => ({ payloads: [defaultPayloadConverter.toPayload(value)] });
+  // fromObject turns plain numbers into the Longs the client hands over.
+  const failedActivity = (type: string, details: Record<string, string>): temporal.api.history.v1.IHistoryEvent[] =>
+    [
+      {
+        eventId: 5,
+        eventTime: { seconds: 1_790_000_000 },
+        activityTaskScheduledEventAttributes: { activityType: { name: 'deployCandidate' }, input: payloads({}) },
+      },
+      {
+        eventId: 7,
+        eventTime: { seconds: 1_790_000_001 },
+        activityTaskFailedEventAttributes: {
+          scheduledEventId: 5,
+          failure: {
+            message: 'activity failed',
+            cause: {
+              message: 'does not match its digest',
+              applicationFailureInfo: { type, nonRetryable: true, details: payloads(details) },
+            },
+          },
+        },
+      },
+    ].map((event) => temporal.api.history.v1.HistoryEvent.fromObject(event));
+
+  it('shows a tampered artifact as artifact.tampered with the expected and found digests', () => {
+    const [expected, found] = ['a'.repeat(64), 'b'.repeat(64)];
+    const entries = layerEntries(
+      failedActivity('ArtifactTampered', { where: '/store/sha256/aaa', expected, found }),
+      'mirror',
+      '2026-12-01T00:00:00.000Z',
+    );
+    expect(entries).toEqual([
+      expect.objectContaining({
+        action: 'artifact.tampered',
+        layer: 'mirror',
+        actor: 'strata',
+        detail: `deployCandidate refused: expected sha256 ${expected}, found sha256 ${found} (/store/sha256/aaa)`,
+      }),
+    ]);
+  });
+
+  it('shows a missing store entry as artifact.missing', () => {
+    const entries = layerEntries(
+      failedActivity('ArtifactMissing', { where: '/store/sha256/aaa', expected: 'a'.repeat(64) }),
+      'mirror',
+      '2026-12-01T00:00:00.000Z',
+    );
+    expect(entries.map((e) => [e.action, e.detail])).toEqual([
+      [
+        'artifact.missing',
+        `deployCandidate refused: expected sha256 ${'a'.repeat(64)}, not in the store (/store/sha256/aaa)`,
+      ],
+    ]);
   });
 });
