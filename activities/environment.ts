@@ -110,8 +110,15 @@ export function createEnvironmentActivities({ provider, paths }: ActivityDeps) {
       });
     },
 
-    async teardownEnvironment(input: { layer: string }): Promise<void> {
-      return withHeartbeat(() => withEnvironmentLock(paths, input.layer, () => provider.teardown(input.layer)));
+    /** Removes the environment; says what ran there (histories before this returned nothing). */
+    async teardownEnvironment(input: { layer: string }): Promise<{ running: string | null }> {
+      return withHeartbeat(() =>
+        withEnvironmentLock(paths, input.layer, async () => {
+          const running = (await provider.describe(input.layer))?.running ?? null;
+          await provider.teardown(input.layer);
+          return { running };
+        }),
+      );
     },
   };
 }

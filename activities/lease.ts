@@ -19,7 +19,10 @@ export function createLeaseActivities({ client }: ActivityDeps) {
      * Asks the layer's environment workflow for its lease, starting that workflow if it is not
      * running (signal-with-start, so a retry cannot start two). The answer comes back as a signal.
      */
-    async requestLease(input: { layer: LayerSpec; request: LeaseRequest }): Promise<{ environmentId: string }> {
+    async requestLease(input: {
+      layer: Pick<LayerSpec, 'name'> & Partial<Pick<LayerSpec, 'ttl' | 'credentialRotation'>>;
+      request: LeaseRequest;
+    }): Promise<{ environmentId: string }> {
       if (!client) throw ApplicationFailure.nonRetryable('this worker has no Temporal client for leases', 'NoClient');
       const info = Context.current().info;
       const environmentId = environmentWorkflowId(info.taskQueue, input.layer.name);

@@ -18,6 +18,7 @@ import {
   type EnvironmentState,
   type HoldRequest,
   type LeaseRequest,
+  recordOperation,
   rememberDenial,
   type VersionEvent,
 } from '../src/domain/environment';
@@ -155,19 +156,22 @@ export async function environment(input: EnvironmentInput): Promise<void> {
   setHandler(holdUpdate, ({ actor, reason }) => {
     const { by, reason: why } = decide({ action: 'hold', actor, reason });
     state.hold = { by, reason: why, at: now() };
+    recordOperation(state, { at: now(), actor: by, action: 'hold', reason: why });
     return state.hold;
   });
 
   setHandler(breakLeaseUpdate, ({ actor, reason }) => {
-    decide({ action: 'break-lease', actor, reason });
+    const { by, reason: why } = decide({ action: 'break-lease', actor, reason });
     const broken = state.lease!.holder;
+    recordOperation(state, { at: now(), actor: by, action: 'break-lease', reason: why, holder: broken });
     passLeaseOn();
     return { broken };
   });
 
   setHandler(releaseHoldUpdate, ({ actor, reason }) => {
-    decide({ action: 'release-hold', actor, reason });
+    const { by, reason: why } = decide({ action: 'release-hold', actor, reason });
     state.hold = null;
+    recordOperation(state, { at: now(), actor: by, action: 'release-hold', reason: why });
     return { released: true as const };
   });
 

@@ -6,3 +6,4 @@ export { rollback } from './rollback';
 export { drill } from './drill';
 export { seedRun } from './seed-run';
 export { ladder } from './ladder';
+export { teardown } from './teardown';

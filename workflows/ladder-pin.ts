@@ -11,7 +11,7 @@ import { LADDER_REFUSED } from '../src/domain/ladder-version';
 import type { PromotionInput } from '../src/domain/promotion';
 import { PromotionTracker } from '../src/domain/promotion-tracker';
 import { normalizeIdentity } from '../src/domain/identity';
-import { statusQuery } from './messages';
+import { ABORT_REFUSED, APPROVAL_REFUSED, abortUpdate, approveUpdate, rejectUpdate, statusQuery } from './messages';
 
 const { resolveLadder } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -37,6 +37,18 @@ export async function pinLadder(input: PromotionInput): Promise<PromotionInput> 
   const waiting = { ...input, layers: [] };
   const placeholder = new PromotionTracker(workflowInfo().workflowId, waiting, normalizeIdentity(input.initiator));
   setHandler(statusQuery, () => placeholder.status);
+  // Nothing awaits a decision yet: an approval or an abort now is refused on the record (the
+  // promotion's own handlers replace these once the ladder is read).
+  const starting = (type: string, what: string) => () => {
+    throw ApplicationFailure.create({
+      type,
+      nonRetryable: true,
+      message: `${what}: the promotion is still reading its ladder (no layer is awaiting approval; phase: pending)`,
+    });
+  };
+  setHandler(approveUpdate, starting(APPROVAL_REFUSED, 'not awaiting approval'));
+  setHandler(rejectUpdate, starting(APPROVAL_REFUSED, 'not awaiting approval'));
+  setHandler(abortUpdate, starting(ABORT_REFUSED, 'nothing to abort yet, try again'));
   try {
     const pinned = await resolveLadder({ ...input.ladder });
     return { ...input, ladderName: pinned.name, layers: pinned.layers, pinned };

@@ -28,6 +28,9 @@ const { requestLease, leaseStanding } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
 });
 
+/** What a lease needs of a layer: its name, and the TTL and rotation an environment starts with. */
+export type LeaseLayer = Pick<LayerSpec, 'name'> & Partial<Pick<LayerSpec, 'ttl' | 'credentialRotation'>>;
+
 export interface EnvironmentLease {
   /** Asks for the lease and waits for the answer; false with a reason when refused. */
   acquire(kind: LeaseKind, failFast: boolean): Promise<{ granted: boolean; reason?: string }>;
@@ -41,7 +44,7 @@ export interface EnvironmentLease {
  * The calling workflow's side of an environment's lease: the request goes out through an
  * activity (signal-with-start), the answer comes back as a signal to this workflow.
  */
-export function environmentLease(layer: LayerSpec, by: string): EnvironmentLease {
+export function environmentLease(layer: LeaseLayer, by: string): EnvironmentLease {
   const holder = workflowInfo().workflowId;
   const environment = getExternalWorkflowHandle(environmentWorkflowId(workflowInfo().taskQueue, layer.name));
   // Holders started before verified-lease took the environment's signals at their word.

@@ -4,7 +4,14 @@ import { LocalProvider } from '../providers/local';
 import { loadSettings } from '../temporal/settings';
 import { print, printJson, printRows, withClient } from './context';
 import { currentVersion, type EnvironmentState, versionAt } from '../domain/environment';
-import { breakLease, getEnvironment, hold, listEnvironments, releaseHold } from '../temporal/environments';
+import {
+  breakLease,
+  getEnvironment,
+  hold,
+  listEnvironments,
+  releaseHold,
+  teardownLayer,
+} from '../temporal/environments';
 import { table } from './render';
 import { type Attribution, command, type JsonOption } from './command';
 import { EXIT_OK, UsageError } from './errors';
@@ -21,10 +28,11 @@ function environments(provider: LocalProvider): string[] {
 
 /** The options of the environment commands: teardown, env ls | show | at | unlock, hold and release. */
 export interface EnvironmentOptions {
-  teardown: JsonOption & {
-    /** Every environment under $STRATA_HOME/envs, in place of named layers. @default false */
-    all?: boolean;
-  };
+  teardown: JsonOption &
+    Attribution & {
+      /** Every environment under $STRATA_HOME/envs, in place of named layers. @default false */
+      all?: boolean;
+    };
   ls: JsonOption;
   repair: JsonOption;
   show: JsonOption;
@@ -44,10 +52,16 @@ export function registerEnvironmentCommands(program: Command): void {
   command(
     program,
     'teardown [layers...]',
-    'stop the processes of each named environment (candidate, feature service, Toxiproxy), or --all, and remove its directory',
+    "under each layer's lease, stop the processes of each named environment (candidate, feature service, Toxiproxy), or --all, and remove its directory; recorded with who and why",
   )
     .options<EnvironmentOptions['teardown']>({
       all: { description: 'every environment under $STRATA_HOME/envs' },
+      as: {
+        argument: '<user>',
+        description: 'your identity (local mode: free text, recorded as unauthenticated)',
+        required: true,
+      },
+      reason: { argument: '<text>', description: 'why', required: true },
       json: { description: 'print JSON' },
     })
     .action(async (layers, opts) => {
@@ -64,10 +78,19 @@ export function registerEnvironmentCommands(program: Command): void {
             ` (present: ${present.join(', ') || 'none'})`,
         );
       }
-      for (const layer of targets) await provider.teardown(layer);
-      if (opts.json) printJson({ removed: targets });
-      else print(targets.length ? `removed ${targets.join(', ')}` : 'no environments');
-      return EXIT_OK;
+      if (targets.length === 0) {
+        if (opts.json) printJson({ removed: [] });
+        else print('no environments');
+        return EXIT_OK;
+      }
+      return withClient(async (client) => {
+        for (const layer of targets) {
+          await teardownLayer(client, settings.taskQueue, layer, { actor: opts.as, reason: opts.reason });
+        }
+        if (opts.json) printJson({ removed: targets });
+        else print(`removed ${targets.join(', ')}`);
+        return EXIT_OK;
+      });
     });
 }
 
@@ -86,6 +109,20 @@ function renderEnvironment(env: EnvironmentState): string {
       table(
         ['AT', 'EVENT', 'VERSION', 'BY', 'REASON'],
         env.history.map((e) => [e.at, e.event, e.version ?? '-', e.by, e.reason ?? '']),
+      ),
+    );
+  }
+  if (env.operations?.length) {
+    lines.push('', 'operator actions (local identities are unauthenticated):');
+    lines.push(
+      table(
+        ['AT', 'ACTION', 'ACTOR', 'REASON'],
+        env.operations.map((o) => [
+          o.at,
+          o.holder ? `${o.action} (from ${o.holder})` : o.action,
+          `${o.actor} (local (unauthenticated))`,
+          o.reason,
+        ]),
       ),
     );
   }

@@ -84,6 +84,25 @@ export interface EnvironmentState {
   tornDownAt: string | null;
   /** Recent refusals by holder (environments since `verified-lease`). */
   denials?: Record<string, string>;
+  /** What operators did to the environment (hold, release, breaking a lease), newest last. */
+  operations?: OperatorAction[];
+}
+
+/** One operator action on an environment, as the environment recorded it. */
+export interface OperatorAction {
+  at: string;
+  actor: string;
+  action: 'hold' | 'release-hold' | 'break-lease';
+  reason: string;
+  /** Whose lease was broken. */
+  holder?: string;
+}
+
+/** Operator actions an environment keeps in its state (its history holds every one): the most recent. */
+export const OPERATIONS_KEPT = 100;
+
+export function recordOperation(state: EnvironmentState, action: OperatorAction): void {
+  state.operations = [...(state.operations ?? []), action].slice(-OPERATIONS_KEPT);
 }
 
 export function emptyEnvironment(layer: string): EnvironmentState {

@@ -1,4 +1,6 @@
-import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
+import { type Client, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { TeardownResult } from '../../workflows/teardown';
 import { environmentWorkflowId, type EnvironmentState, type HoldInfo } from '../domain/environment';
 import {
   breakLeaseUpdate,
@@ -71,4 +73,27 @@ export function breakLease(client: Client, taskQueue: string, layer: string, req
   return update(layer, () =>
     client.workflow.getHandle(environmentWorkflowId(taskQueue, layer)).executeUpdate(breakLeaseUpdate, { args: [req] }),
   );
+}
+
+/**
+ * Tears a layer's environment down through the teardown workflow: it takes the layer's lease
+ * (waiting for whoever holds it), removes the environment and records who did it and why.
+ */
+export async function teardownLayer(
+  client: Client,
+  taskQueue: string,
+  layer: string,
+  req: { actor: string; reason: string },
+): Promise<TeardownResult> {
+  const workflowId = `${taskQueue}.teardown.${layer}.${randomBytes(3).toString('hex')}`;
+  try {
+    return await client.workflow.execute('teardown', {
+      workflowId,
+      taskQueue,
+      args: [{ layer, actor: req.actor, reason: req.reason }],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) throw new RefusedError((err.cause as Error)?.message ?? err.message);
+    throw err;
+  }
 }

@@ -118,7 +118,27 @@ export async function startPromotion(
     }
     throw err;
   }
+  await untilPinned(client, id);
   return id;
+}
+
+/**
+ * Waits (a few seconds at most) until the promotion has read its ladder: from then on its status
+ * lists its layers and it answers approvals and aborts. Without a worker it returns after the wait.
+ */
+async function untilPinned(client: Client, id: string, timeoutMs = 15_000): Promise<void> {
+  const handle = client.workflow.getHandle(id);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const status = await handle.query(statusQuery).catch(() => undefined);
+    if (status && status.layers.length > 0) return;
+    const closed = await handle
+      .describe()
+      .then((d) => d.status.name !== 'RUNNING')
+      .catch(() => false);
+    if (closed) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Applies an in-memory ladder (or the layers given with it) and names the version and the run of layers. */

@@ -183,6 +183,8 @@ describe('the data plane in the seed step (real dev server)', () => {
     // Refused at the seed step on its first attempt: no deploy, no gate ran.
     expect(await activityAttempts(id, 'unapproved')).toEqual([
       ['requestLease', 1],
+      // The lease's grant checked with the environment itself (verified-lease).
+      ['leaseStanding', 1],
       ['provisionEnvironment', 1],
       ['populateEnvironment', 1],
     ]);
@@ -238,7 +240,8 @@ describe('the data plane in the seed step (real dev server)', () => {
     });
     expect(fs.existsSync(dbPath)).toBe(false);
     expect(audit.some((e) => e.action === 'data.policy-refused' && e.detail.includes('layer "lower"'))).toBe(true);
-    expect((await activityAttempts(id, 'lower')).filter(([type]) => type !== 'requestLease')).toEqual([
+    const lease = new Set(['requestLease', 'leaseStanding']);
+    expect((await activityAttempts(id, 'lower')).filter(([type]) => !lease.has(String(type)))).toEqual([
       ['provisionEnvironment', 1],
       ['populateEnvironment', 1],
     ]);

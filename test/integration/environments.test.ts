@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { layerRange, parseLadder } from '../../src/config/ladder';
 import { currentVersion, emptyEnvironment, versionAt } from '../../src/domain/environment';
 import type { PromotionStatus } from '../../src/domain/status';
-import { breakLease, getEnvironment, hold, releaseHold } from '../../src/temporal/environments';
+import { breakLease, getEnvironment, hold, releaseHold, teardownLayer } from '../../src/temporal/environments';
 import { approve, getStatus, RefusedError, startPromotion, waitForResult } from '../../src/temporal/promotions';
 import { artifactsOf, ROOT, temporalAddress, type TestWorker, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate, testLadder, testLadderYaml } from '../helpers/ladders';
@@ -54,7 +54,12 @@ describe('environments as entities (real dev server)', () => {
     expect(waiting.layers[0].lease).toMatchObject({ holder: `${a}.traffic`, kind: 'promotion' });
     await new Promise((r) => setTimeout(r, 1500));
     expect((await getStatus(client, b)).layers[0].phase).toBe('waiting-for-lease'); // still waiting, not deploying
-    const env = await getEnvironment(client, taskQueue, 'traffic');
+    // The environment queues b once it has asked b's layer what it wants (verified-lease).
+    let env = await getEnvironment(client, taskQueue, 'traffic');
+    for (let i = 0; i < 40 && env.waiting.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      env = await getEnvironment(client, taskQueue, 'traffic');
+    }
     expect(env.lease?.holder).toBe(`${a}.traffic`);
     expect(env.waiting.map((w) => w.holder)).toEqual([`${b}.traffic`]);
 
@@ -260,6 +265,43 @@ describe('environments as entities (real dev server)', () => {
     await waitFor(b, phaseOf('traffic', 'awaiting-approval'));
     await approve(client, b, { layer: 'traffic', actor: 'alice', reason: 'ok' });
     expect((await waitForResult(client, b)).state).toBe('promoted');
+  });
+
+  it('tears a layer down under its lease, after the promotion holding it, and records who and why', async () => {
+    const ladder = testLadder();
+    const a = await startPromotion(client, {
+      ladder,
+      layers: layerRange(ladder, 'traffic', 'traffic'),
+      candidate: await exampleCandidate('fraud-v2'),
+      initiator: 'dana',
+      taskQueue,
+      artifacts: artifactsOf(home),
+    });
+    await waitFor(a, phaseOf('traffic', 'awaiting-approval'));
+    expect(fs.existsSync(path.join(home, 'envs', 'traffic'))).toBe(true);
+    await expect(teardownLayer(client, taskQueue, 'traffic', { actor: ' ', reason: 'x' })).rejects.toThrow(
+      /a teardown needs --as and --reason/,
+    );
+    const torn = teardownLayer(client, taskQueue, 'traffic', { actor: 'Erin', reason: 'disk full' });
+    // The teardown waits behind the promotion's lease: the environment is still there.
+    let env = await getEnvironment(client, taskQueue, 'traffic');
+    for (let i = 0; i < 40 && env.waiting.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      env = await getEnvironment(client, taskQueue, 'traffic');
+    }
+    expect(env.lease?.holder).toBe(`${a}.traffic`);
+    expect(env.waiting.map((w) => w.kind)).toEqual(['teardown']);
+    expect(fs.existsSync(path.join(home, 'envs', 'traffic'))).toBe(true);
+
+    await approve(client, a, { layer: 'traffic', actor: 'alice', reason: 'ok' });
+    expect((await waitForResult(client, a)).state).toBe('promoted');
+    expect(await torn).toEqual({ layer: 'traffic', was: '2.0.0' });
+    expect(fs.existsSync(path.join(home, 'envs', 'traffic'))).toBe(false);
+    const after = await getEnvironment(client, taskQueue, 'traffic');
+    expect(after.lease).toBeNull();
+    expect(after.tornDownAt).not.toBeNull();
+    expect(after.history.at(-1)).toMatchObject({ event: 'torn-down', version: null, reason: 'erin: disk full' });
+    expect(after.history.at(-1)!.by).toMatch(/\.teardown\.traffic\./);
   });
 
   it('continues as new before its history grows large, keeping its state; forged lease requests change nothing', async () => {

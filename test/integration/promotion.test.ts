@@ -336,12 +336,17 @@ describe('promotion through the ladder (real dev server, real local provider)', 
     while (!(await deleted())) await new Promise((r) => setTimeout(r, 200));
 
     const trail = await auditTrail(client, id);
-    expect(trail.map((e) => e.action)).toEqual(['promotion.started', 'layer.history-missing', 'promotion.completed']);
+    expect(trail.map((e) => e.action)).toEqual([
+      'promotion.started',
+      'ladder.pinned',
+      'layer.history-missing',
+      'promotion.completed',
+    ]);
     for (const e of trail) expect(e.at, e.action).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    const missing = trail[1];
+    const missing = trail[2];
     expect(missing).toMatchObject({ layer: 'integration', detail: `no history for ${layerId}` });
     // Dated when the promotion started the layer.
-    expect(missing.at >= trail[0].at && missing.at <= trail[2].at).toBe(true);
+    expect(missing.at >= trail[0].at && missing.at <= trail[3].at).toBe(true);
   });
 
   it('aborts in the middle of a gate: the activity is cancelled and the layer rolls back at once', async () => {

@@ -5,7 +5,9 @@ import readline from 'node:readline';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyring } from '../../src/cli/data/keyring';
+import { storeCandidate } from '../../src/artifacts/store';
 import { loadCandidate } from '../../src/config/candidate';
+import { strataPaths } from '../../src/paths';
 import { LocalProvider } from '../../src/providers/local';
 import { DEFAULT_CANDIDATE_USER } from '../../src/providers/sandbox';
 import { ensureServiceTokenFile } from '../../src/temporal/cluster';
@@ -199,6 +201,7 @@ describe.skipIf(!isRoot)(
       expect((await provider.health('sandbox')).healthy).toBe(true);
 
       const v1 = await loadCandidate(path.join(ROOT, 'examples/candidates/fraud-v1'));
+      await storeCandidate(v1, strataPaths(home).artifacts);
       const { env } = await provider.deploy('sandbox', v1);
       expect(await waitForExit(restarted.pid!, 5_000)).toBe(true);
       expect(uidOf(env.pid!)).toBeGreaterThan(0);
