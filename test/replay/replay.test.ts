@@ -27,13 +27,22 @@ beforeAll(() => {
 });
 
 describe('replay of recorded histories', () => {
-  it('replays every recorded history (promotion, layer, environment, rollback, drill, seedRun) without a determinism error', async () => {
+  it('replays every recorded history (promotion, layer, environment, rollback, drill, seedRun, ladder, teardown) without a determinism error', async () => {
     const histories = load();
-    expect(histories.length).toBeGreaterThanOrEqual(16);
-    // Every workflow type is covered: promotion, layer, environment, rollback, drill, a many-seeds layer's seed run.
+    expect(histories.length).toBeGreaterThanOrEqual(28);
+    // Every workflow type is covered: promotion, layer, environment, rollback, drill, a many-seeds
+    // layer's seed run, a stored ladder and a teardown.
     expect(new Set(histories.map((h) => h.type))).toEqual(
-      new Set(['promotion', 'layer', 'environment', 'rollback', 'drill', 'seedRun']),
+      new Set(['promotion', 'layer', 'environment', 'rollback', 'drill', 'seedRun', 'ladder', 'teardown']),
     );
+    // Histories recorded since the sealed engine: approvals on the layers, verified leases, pinned ladders.
+    const patches = (h: (typeof histories)[number]) =>
+      (h.history.events ?? []).flatMap((e) => {
+        const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+        return data ? [JSON.parse(Buffer.from(data).toString('utf8')).id as string] : [];
+      });
+    const recorded = new Set(histories.flatMap(patches));
+    for (const p of ['sealed-decisions', 'verified-lease', 'server-side-ladder']) expect(recorded).toContain(p);
     const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories(
