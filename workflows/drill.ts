@@ -5,6 +5,7 @@ import { type DrillReport, type DrillScenario, judgeDrill } from '../src/domain/
 import { parseDuration } from '../src/domain/duration';
 import type { LayerSpec } from '../src/domain/ladder';
 import { environmentLease } from './lease';
+import { pinLayer, type StoredLadderRef } from './ladder-pin';
 import { LAYER_KEY, PHASE_KEY } from './search-attributes';
 
 const activities = proxyActivities<Activities>({
@@ -14,7 +15,10 @@ const activities = proxyActivities<Activities>({
 });
 
 export interface DrillInput {
+  /** The layer to drill; since `server-side-ladder` only its name counts, read from `ladder`. */
   layer: LayerSpec;
+  /** The stored ladder the layer's objectives come from (drills since `server-side-ladder`). */
+  ladder?: StoredLadderRef;
   scenario: DrillScenario;
   /** rows-corrupted: share of rows to corrupt, percent. */
   percent?: number;
@@ -29,7 +33,9 @@ export type DrillResult = DrillReport & { files: { jsonFile: string; markdownFil
  * verify (data against the pre-fault snapshot, lost writes, a gate) → report RTO and RPO against
  * the layer's objectives for the scenario.
  */
-export async function drill(input: DrillInput): Promise<DrillResult> {
+export async function drill(requested: DrillInput): Promise<DrillResult> {
+  // Objectives and lease policy come from the stored ladder: a client cannot drill with lax ones.
+  const input: DrillInput = { ...requested, layer: await pinLayer(requested.ladder, requested.layer) };
   const id = workflowInfo().workflowId;
   const objective = input.layer.drills?.[input.scenario];
   if (!objective) {

@@ -9,6 +9,7 @@ import {
 import type { Activities } from '../activities';
 import { LADDER_REFUSED } from '../src/domain/ladder-version';
 import type { PromotionInput } from '../src/domain/promotion';
+import type { LayerSpec } from '../src/domain/ladder';
 import { PromotionTracker } from '../src/domain/promotion-tracker';
 import { normalizeIdentity } from '../src/domain/identity';
 import { ABORT_REFUSED, APPROVAL_REFUSED, abortUpdate, approveUpdate, rejectUpdate, statusQuery } from './messages';
@@ -56,4 +57,40 @@ export async function pinLadder(input: PromotionInput): Promise<PromotionInput> 
     const cause = err instanceof ActivityFailure && err.cause instanceof Error ? err.cause.message : String(err);
     throw ApplicationFailure.nonRetryable(`ladder "${input.ladder.name}": ${cause}`, LADDER_REFUSED);
   }
+}
+
+/** A drill's or a rollback's stored ladder: its name, and a version (the current one when absent). */
+export interface StoredLadderRef {
+  name: string;
+  version?: number;
+}
+
+/**
+ * The layer a drill or a rollback works on, from the stored ladder (its objectives, gates and
+ * lease policy), never from the workflow's input: a client names the layer only. Workflows
+ * started before ladders lived on the server carry the layer in their input and replay with it.
+ */
+export async function pinLayer(ladder: StoredLadderRef | undefined, given: LayerSpec): Promise<LayerSpec> {
+  if (!patched('server-side-ladder')) return given;
+  if (!ladder?.name) {
+    throw ApplicationFailure.nonRetryable(
+      `layer ${given?.name ?? '?'}: name its stored ladder (input.ladder.name); ladders live on the server (strata ladder apply)`,
+      LADDER_REFUSED,
+    );
+  }
+  let pinned;
+  try {
+    pinned = await resolveLadder({ name: ladder.name, version: ladder.version });
+  } catch (err) {
+    const cause = err instanceof ActivityFailure && err.cause instanceof Error ? err.cause.message : String(err);
+    throw ApplicationFailure.nonRetryable(`ladder "${ladder.name}": ${cause}`, LADDER_REFUSED);
+  }
+  const layer = pinned.layers.find((l) => l.name === given?.name);
+  if (!layer) {
+    throw ApplicationFailure.nonRetryable(
+      `ladder "${ladder.name}" version ${pinned.version} has no layer "${given?.name}" (layers: ${pinned.layers.map((l) => l.name).join(', ')})`,
+      LADDER_REFUSED,
+    );
+  }
+  return layer;
 }

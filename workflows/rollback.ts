@@ -5,12 +5,16 @@ import { describeGateFailure } from '../src/domain/promotion';
 import type { GateResult } from '../src/domain/status';
 import { runGates } from './gates';
 import { environmentLease } from './lease';
+import { pinLayer, type StoredLadderRef } from './ladder-pin';
 import { ACTIVITY_OPTIONS } from './activity-options';
 
 const activities = proxyActivities<Activities>(ACTIVITY_OPTIONS);
 
 export interface RollbackInput {
+  /** The layer to roll back; since `server-side-ladder` only its name counts, read from `ladder`. */
   layer: LayerSpec;
+  /** The stored ladder the layer's gates come from (rollbacks since `server-side-ladder`). */
+  ladder?: StoredLadderRef;
   /** A version deployed there before; the last known-good one when absent. */
   toVersion?: string;
   actor: string;
@@ -31,7 +35,9 @@ export interface RollbackResult {
  * A manual rollback: under the layer's lease, redeploy the last known-good (or the named) version,
  * check its health and the layer's gates, and record it as the layer's known-good version again.
  */
-export async function rollback(input: RollbackInput): Promise<RollbackResult> {
+export async function rollback(requested: RollbackInput): Promise<RollbackResult> {
+  // The gates a rollback must pass come from the stored ladder, not from the client.
+  const input: RollbackInput = { ...requested, layer: await pinLayer(requested.ladder, requested.layer) };
   const id = workflowInfo().workflowId;
   const lease = environmentLease(input.layer, id);
   const answer = await lease.acquire('rollback', false);

@@ -55,13 +55,19 @@ async function demoDrills(client: Client, taskQueue: string, ladder: LadderSpec)
   const mirror = ladder.layers.find((l) => l.name === 'mirror');
   if (!mirror) return;
   print('\ndemo: DR drill of the mirror (table dropped, a writer writing throughout):');
-  const report = await runDrill(client, taskQueue, { layer: mirror, scenario: 'table-dropped', requestedBy: OPERATOR });
+  const report = await runDrill(client, taskQueue, {
+    layer: mirror,
+    ladder: { name: ladder.name },
+    scenario: 'table-dropped',
+    requestedBy: OPERATOR,
+  });
   print(
     `demo: ${report.verdict.met ? 'MET' : 'BREACHED'} — ${verdictLine(report.verdict)}; report ${report.files.markdownFile}`,
   );
   try {
     const id = await createDrillSchedule(client, taskQueue, {
       layer: mirror,
+      ladder: { name: ladder.name },
       scenario: 'table-dropped',
       cron: '0 3 * * 1',
       requestedBy: OPERATOR,

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
-import { readLadderArgument } from './ladders';
+import { isLadderFile, readLadderArgument } from './ladders';
 import { DRILL_SCENARIOS, type DrillScenario } from '../domain/drill';
 import { DURATION_HINT, parseDuration } from '../domain/duration';
-import type { LayerSpec } from '../domain/ladder';
+import type { LadderSpec, LayerSpec } from '../domain/ladder';
 import { verdictLine } from '../drills/report';
 import { LocalProvider } from '../providers/local';
 import { createDrillSchedule, drillHistory, listDrillSchedules, runDrill, withSchedule } from '../temporal/drills';
@@ -135,7 +135,13 @@ export function registerDrillCommands(program: Command): void {
       const layer = await drillableLayer(opts.ladder, opts.layer, scenario, true);
       return withClient(async (client, settings) => {
         process.stderr.write(`strata: drilling ${scenario} on ${layer.name}…\n`);
-        const result = await runDrill(client, settings.taskQueue, { layer, scenario, percent, requestedBy: opts.as });
+        const result = await runDrill(client, settings.taskQueue, {
+          layer,
+          ladder: await ladderNamed(opts.ladder),
+          scenario,
+          percent,
+          requestedBy: opts.as,
+        });
         if (opts.json) printJson(result);
         else {
           print(`drill ${result.id}: ${result.verdict.met ? 'MET' : 'BREACHED'} — ${verdictLine(result.verdict)}`);
@@ -207,6 +213,7 @@ export function registerDrillCommands(program: Command): void {
         return withClient(async (client, settings) => {
           const scheduleId = await createDrillSchedule(client, settings.taskQueue, {
             layer,
+            ladder: await ladderNamed(opts.ladder!),
             scenario,
             cron: opts.cron,
             every: opts.every,
@@ -263,4 +270,9 @@ export function registerDrillCommands(program: Command): void {
         return EXIT_OK;
       });
     });
+}
+
+/** A stored ladder by name, or (local mode) a ladder file, which the drill applies first. */
+async function ladderNamed(arg: string): Promise<LadderSpec | { name: string }> {
+  return isLadderFile(arg) ? readLadderArgument(arg) : { name: arg };
 }

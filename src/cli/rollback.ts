@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { readLadderArgument } from './ladders';
+import { isLadderFile, readLadderArgument } from './ladders';
 import { LocalProvider } from '../providers/local';
 import { RefusedError } from '../temporal/promotions';
-import { deepestMessage } from '../temporal/drills';
+import { deepestMessage, storedLadder } from '../temporal/drills';
 import { loadSettings } from '../temporal/settings';
 import type { rollback, RollbackResult } from '../../workflows/rollback';
 import { type Attribution, command, type JsonOption } from './command';
@@ -65,6 +65,13 @@ export function registerRollbackCommand(program: Command): void {
         );
       }
       return withClient(async (client) => {
+        // The workflow reads the layer's gates from the stored ladder (a ladder file is applied first).
+        const stored = await storedLadder(
+          client,
+          settings.taskQueue,
+          isLadderFile(opts.ladder) ? ladder : { name: opts.ladder },
+          { actor: opts.as, reason: 'applied by strata rollback (local mode)' },
+        );
         const id = `rollback.${layer.name}.${randomBytes(3).toString('hex')}`;
         process.stderr.write(`strata: rolling ${layer.name} back (${id})\n`);
         let result: RollbackResult;
@@ -72,7 +79,9 @@ export function registerRollbackCommand(program: Command): void {
           result = await client.workflow.execute<typeof rollback>('rollback', {
             workflowId: id,
             taskQueue: settings.taskQueue,
-            args: [{ layer, toVersion: opts.to, actor: opts.as.trim().toLowerCase(), reason: opts.reason }],
+            args: [
+              { layer, ladder: stored, toVersion: opts.to, actor: opts.as.trim().toLowerCase(), reason: opts.reason },
+            ],
           });
         } catch (err) {
           if (err instanceof WorkflowFailedError)

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import { parseDuration } from '../domain/duration';
 import type { DrillScenario } from '../domain/drill';
-import type { LayerSpec } from '../domain/ladder';
+import type { LadderSpec, LayerSpec } from '../domain/ladder';
 import type { drill, DrillInput, DrillResult } from '../../workflows/drill';
+import type { StoredLadderRef } from '../../workflows/ladder-pin';
+import { applyLadder } from './ladders';
 import { LAYER_KEY, PHASE_KEY } from '../../workflows/search-attributes';
 import { RefusedError } from './promotions';
 
@@ -22,7 +24,31 @@ export function drillScheduleId(taskQueue: string, layer: string, scenario: Dril
   return `${taskQueue}.drill.${layer}.${scenario}`;
 }
 
-export async function runDrill(client: Client, taskQueue: string, input: DrillInput): Promise<DrillResult> {
+/**
+ * The stored ladder a drill or a rollback names: a stored ladder as is, or one held in memory
+ * (local mode: a ladder file, a test's ladder), applied first as a ladder change by `by`.
+ */
+export async function storedLadder(
+  client: Client,
+  taskQueue: string,
+  ladder: LadderSpec | StoredLadderRef,
+  by: { actor: string; reason: string },
+): Promise<StoredLadderRef> {
+  if (!('layers' in ladder)) return { name: ladder.name, ...(ladder.version ? { version: ladder.version } : {}) };
+  const reply = await applyLadder(client, taskQueue, ladder, by);
+  return { name: ladder.name, version: reply.current.version };
+}
+
+export async function runDrill(
+  client: Client,
+  taskQueue: string,
+  request: Omit<DrillInput, 'ladder'> & { ladder: LadderSpec | StoredLadderRef },
+): Promise<DrillResult> {
+  const ladder = await storedLadder(client, taskQueue, request.ladder, {
+    actor: request.requestedBy,
+    reason: 'applied by strata drill (local mode)',
+  });
+  const input: DrillInput = { ...request, ladder };
   const id = `drill.${input.layer.name}.${input.scenario}.${randomBytes(3).toString('hex')}`;
   try {
     return await client.workflow.execute<typeof drill>('drill', {
@@ -84,6 +110,8 @@ export async function drillHistory(
 
 export interface ScheduleRequest {
   layer: LayerSpec;
+  /** The stored ladder the layer's objectives come from; each run reads its current version. */
+  ladder: LadderSpec | StoredLadderRef;
   scenario: DrillScenario;
   cron?: string;
   every?: string;
@@ -94,6 +122,10 @@ export interface ScheduleRequest {
 /** A Temporal Schedule that starts the drill workflow: overlap skip, a one-day catch-up window. */
 export async function createDrillSchedule(client: Client, taskQueue: string, req: ScheduleRequest): Promise<string> {
   const scheduleId = drillScheduleId(taskQueue, req.layer.name, req.scenario);
+  const { name } = await storedLadder(client, taskQueue, req.ladder, {
+    actor: req.requestedBy,
+    reason: 'applied by strata drill schedule (local mode)',
+  });
   try {
     await client.schedule.create({
       scheduleId,
@@ -108,7 +140,12 @@ export async function createDrillSchedule(client: Client, taskQueue: string, req
         workflowId: scheduleId,
         taskQueue,
         args: [
-          { layer: req.layer, scenario: req.scenario, requestedBy: `schedule:${req.requestedBy}` } satisfies DrillInput,
+          {
+            layer: req.layer,
+            ladder: { name },
+            scenario: req.scenario,
+            requestedBy: `schedule:${req.requestedBy}`,
+          } satisfies DrillInput,
         ],
         typedSearchAttributes: [
           { key: LAYER_KEY, value: req.layer.name },

@@ -128,7 +128,12 @@ describe('DR drills (real dev server, real processes, real SQLite)', () => {
   });
 
   it('meets a 60 s RTO with measured figures, and passes the gate afterwards', async () => {
-    const report = await runDrill(client, taskQueue, { layer: mirror, scenario: 'table-dropped', requestedBy: 'erin' });
+    const report = await runDrill(client, taskQueue, {
+      layer: mirror,
+      ladder,
+      scenario: 'table-dropped',
+      requestedBy: 'erin',
+    });
     expect(report.verdict.met).toBe(true);
     expect(report.verdict.rto).toMatchObject({ objectiveMs: 60_000, met: true });
     expect(report.measurement.rtoMs).toBeGreaterThan(0);
@@ -178,7 +183,7 @@ describe('DR drills (real dev server, real processes, real SQLite)', () => {
 
   it('recovers from a removed database file, corrupted rows and a dead dependency', async () => {
     for (const scenario of ['database-removed', 'rows-corrupted', 'dependency-down'] as const) {
-      const report = await runDrill(client, taskQueue, { layer: mirror, scenario, requestedBy: 'erin' });
+      const report = await runDrill(client, taskQueue, { layer: mirror, ladder, scenario, requestedBy: 'erin' });
       expect(report.verdict.met, scenario).toBe(true);
       expect(report.evidence.verification.problems, scenario).toEqual([]);
       if (scenario === 'dependency-down') {

@@ -70,12 +70,24 @@ describe('manual rollback (real dev server)', () => {
     expect(await promote('fraud-v1')).toEqual({ state: 'promoted', reason: undefined });
     expect(await promote('fraud-v2')).toEqual({ state: 'promoted', reason: undefined });
 
-    const layer = loadLadder(ladderFile).layers[0];
+    const ladder = loadLadder(ladderFile);
+    const layer = ladder.layers[0];
+    // A rollback without its stored ladder is refused: the gates it must pass come from there.
+    await expect(
+      client.workflow.execute<typeof rollback>('rollback', {
+        workflowId: 'rollback.fidelity.unpinned',
+        taskQueue,
+        args: [{ layer: { ...layer, gates: [] }, actor: 'erin', reason: 'no gates please' }],
+      }),
+    ).rejects.toMatchObject({ cause: { message: expect.stringContaining('name its stored ladder') } });
     const id = 'rollback.fidelity.test01';
     const result: RollbackResult = await client.workflow.execute<typeof rollback>('rollback', {
       workflowId: id,
       taskQueue,
-      args: [{ layer, actor: 'erin', reason: 'auc regression' }],
+      // Only the layer's name is taken from the input: a client's gates are not the ladder's.
+      args: [
+        { layer: { ...layer, gates: [] }, ladder: { name: ladder.name }, actor: 'erin', reason: 'auc regression' },
+      ],
     });
 
     expect(result).toMatchObject({ layer: 'fidelity', state: 'rolled-back', from: '2.0.0', to: '1.0.0' });
