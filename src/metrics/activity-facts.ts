@@ -90,8 +90,8 @@ export function recordGate(layer: string, g: GateResult | undefined): void {
 }
 
 export function recordPopulation(layer: string, data: DataSummary | undefined): void {
+  m.populations.inc({ layer, outcome: data?.refused ?? 'populated' });
   if (!data) return;
-  m.populations.inc({ layer, outcome: data.refused ?? 'populated' });
   for (const f of data.pii?.findings ?? []) m.piiFindings.inc({ layer, detector: f.detector }, f.count);
   // A clean scan still leaves a series at zero, so "no PII" differs from "never scanned".
   if (data.pii && data.pii.findings.length === 0) m.piiFindings.inc({ layer, detector: 'any' }, 0);
