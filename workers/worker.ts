@@ -113,7 +113,8 @@ export async function createStrataWorker(
   let metrics: MetricsServer | undefined;
   if (wantsMetrics) {
     const collector = new TemporalCollector(client, opts.taskQueue);
-    if (!coreMetricsAddress) logger.warn('metrics: the SDK runtime was installed earlier without metrics; no temporal_* series');
+    if (!coreMetricsAddress)
+      logger.warn('metrics: the SDK runtime was installed earlier without metrics; no temporal_* series');
     metrics = await startMetricsServer({
       port: opts.metricsPort!,
       refresh: () => collector.refresh(),

@@ -52,14 +52,14 @@ export interface MetricsServer {
 }
 
 /** Serves /metrics on host:port (port 0: any free port). */
-export function startMetricsServer(
-  opts: { port: number; host?: string } & MetricsSource,
-): Promise<MetricsServer> {
+export function startMetricsServer(opts: { port: number; host?: string } & MetricsSource): Promise<MetricsServer> {
   const host = opts.host ?? '0.0.0.0';
   const server = http.createServer(metricsHandler(opts));
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(`--metrics-port ${opts.port}: cannot listen on ${host}:${opts.port} (${err.code ?? err.message})`)),
+      reject(
+        new Error(`--metrics-port ${opts.port}: cannot listen on ${host}:${opts.port} (${err.code ?? err.message})`),
+      ),
     );
     server.listen(opts.port, host, () => {
       const port = (server.address() as { port: number }).port;

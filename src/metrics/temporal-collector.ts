@@ -36,7 +36,9 @@ export class TemporalCollector {
 
   private async countStarted(): Promise<void> {
     const from = new Date(this.startedSince - OVERLAP_MS).toISOString();
-    for await (const wf of this.client.workflow.list({ query: `${this.scope('promotion')} AND StartTime >= '${from}'` })) {
+    for await (const wf of this.client.workflow.list({
+      query: `${this.scope('promotion')} AND StartTime >= '${from}'`,
+    })) {
       const at = wf.startTime.getTime();
       if (at < this.startedSince || this.started.has(wf.workflowId)) continue;
       this.started.set(wf.workflowId, at);
@@ -74,7 +76,10 @@ export class TemporalCollector {
       let known = this.phases.get(wf.runId);
       if (known?.phase !== phase) {
         // Read once per phase change: the upsert's event time is when the phase began.
-        known = (await currentPhase(this.client, wf.workflowId, wf.runId)) ?? { phase, enteredMs: wf.startTime.getTime() };
+        known = (await currentPhase(this.client, wf.workflowId, wf.runId)) ?? {
+          phase,
+          enteredMs: wf.startTime.getTime(),
+        };
         this.phases.set(wf.runId, known);
       }
       const key = `${layer}\u0000${known.phase}`;

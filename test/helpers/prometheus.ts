@@ -53,7 +53,10 @@ export async function startPrometheus(binary: string, target: string): Promise<T
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}): ${logText()}`);
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) throw new Error(`prometheus not ready on ${url} after 30 s: ${logText()}`);
     await new Promise((r) => setTimeout(r, 200));

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +10,7 @@ import { WORKFLOWS_PATH } from '../../workers/worker';
 import {
   artifactsOf,
   connectTestClient,
+  ROOT,
   startTestWorker,
   teardownHome,
   tempHome,
@@ -20,7 +23,9 @@ import { prometheusBinary, startPrometheus, type TestPrometheus } from '../helpe
 
 const binary = prometheusBinary();
 if (!binary) {
-  console.warn('metrics.test.ts skipped: no `prometheus` on PATH (apt-get install prometheus; .ci/run installs it on CI)');
+  console.warn(
+    'metrics.test.ts skipped: no `prometheus` on PATH (apt-get install prometheus; .ci/run installs it on CI)',
+  );
 }
 
 const LADDER = parseLadder(
@@ -86,7 +91,9 @@ describe.skipIf(!binary)('worker /metrics scraped by a real Prometheus during pr
     );
     // While the layer waits: one pending approval, and a phase-entered time in the past.
     await prom.waitFor('strata_pending_approvals{layer="traffic"}', (r) => one(r) === 1);
-    const entered = await prom.query('strata_layer_phase_entered_timestamp_seconds{layer="traffic",phase="awaiting-approval"}');
+    const entered = await prom.query(
+      'strata_layer_phase_entered_timestamp_seconds{layer="traffic",phase="awaiting-approval"}',
+    );
     expect(one(entered)).toBeLessThanOrEqual(Date.now() / 1000);
     expect(one(entered)).toBeGreaterThan(Date.now() / 1000 - 120);
     await prom.waitFor('strata_approval_waiting_seconds{layer="traffic"}', (r) => (one(r) ?? -1) >= 0);
@@ -127,5 +134,12 @@ describe.skipIf(!binary)('worker /metrics scraped by a real Prometheus during pr
     // The Core SDK's runtime metrics come through the same scrape.
     const pollers = await prom.query(`temporal_num_pollers{task_queue="${taskQueue}"}`);
     expect(pollers.length).toBeGreaterThan(0);
+    // Every Core metric the dashboard and the alerts read is scraped under that name.
+    const deployed = ['deploy/grafana/strata.json', 'deploy/prometheus/alerts.yml']
+      .map((f) => fs.readFileSync(path.join(ROOT, f), 'utf8'))
+      .join('\n');
+    for (const name of new Set(deployed.match(/\btemporal_[a-z0-9_]+/g))) {
+      expect((await prom.query(`count(${name})`)).length, name).toBe(1);
+    }
   });
 });
