@@ -13,6 +13,8 @@ export interface WorkerRunOptions {
   maxCachedWorkflows?: number;
   /** How long running activities may finish after SIGTERM (default 30 s). */
   drainTimeout?: Duration;
+  /** Serve /metrics on this port (STRATA_METRICS_PORT); none when unset. */
+  metricsPort?: number;
 }
 
 /** Options from the environment, for `node workers/main.ts` (the CLI passes its flags instead). */
@@ -22,13 +24,14 @@ function optionsFromEnv(env: NodeJS.ProcessEnv): WorkerRunOptions {
     maxConcurrentActivities: num(env.STRATA_MAX_CONCURRENT_ACTIVITIES),
     maxCachedWorkflows: num(env.STRATA_MAX_CACHED_WORKFLOWS),
     drainTimeout: env.STRATA_DRAIN_TIMEOUT as Duration | undefined,
+    metricsPort: num(env.STRATA_METRICS_PORT),
   };
 }
 
 export async function runWorker(opts: WorkerRunOptions = optionsFromEnv(process.env)): Promise<void> {
   const settings = loadSettings();
   const provider = new LocalProvider(settings.home);
-  const { worker, connection } = await createStrataWorker({
+  const { worker, connection, metrics } = await createStrataWorker({
     address: settings.address,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
@@ -38,6 +41,8 @@ export async function runWorker(opts: WorkerRunOptions = optionsFromEnv(process.
     maxConcurrentActivities: opts.maxConcurrentActivities,
     maxCachedWorkflows: opts.maxCachedWorkflows,
     shutdownGraceTime: opts.drainTimeout ?? '30s',
+    metricsPort: opts.metricsPort,
+    coreMetricsAddress: process.env.STRATA_CORE_METRICS_ADDRESS,
   });
   // The SDK's runtime turns SIGINT/SIGTERM into worker.shutdown(); this only says so.
   const draining = (signal: string) => logger.info({ signal }, 'worker draining');
@@ -51,6 +56,7 @@ export async function runWorker(opts: WorkerRunOptions = optionsFromEnv(process.
       home: settings.home,
       maxConcurrentActivities: opts.maxConcurrentActivities,
       maxCachedWorkflows: opts.maxCachedWorkflows,
+      metrics: metrics?.url,
     },
     'worker running',
   );

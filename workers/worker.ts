@@ -15,12 +15,23 @@ import { ensureToxiproxy } from '../src/chaos/toxiproxy';
 import type { StrataPaths } from '../src/paths';
 import type { Provider } from '../src/providers/types';
 import { authMetadata } from '../src/temporal/connection';
+import { logger } from '../src/log/logger';
+import { metricsActivityInterceptor } from '../src/metrics/activity-interceptor';
+import { type MetricsServer, startMetricsServer } from '../src/metrics/server';
+import { TemporalCollector } from '../src/metrics/temporal-collector';
+import { freePort } from '../src/tools/ports';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
 
 let runtimeInstalled = false;
-/** Quiet the SDK's own logger: warnings and errors only, to stderr. */
-export function installRuntime(level?: string): void {
+/** Where this process's Core SDK serves its Prometheus metrics, once installed with them. */
+let coreMetricsAddress: string | undefined;
+/**
+ * Quiet the SDK's own logger: warnings and errors only, to stderr. With `coreMetrics` (host:port),
+ * the Core SDK also serves its runtime metrics (pollers, slots, latencies) there; the runtime is
+ * installed once per process, so only the first call decides.
+ */
+export function installRuntime(level?: string, coreMetrics?: string): void {
   if (level) process.env.STRATA_SDK_LOG_LEVEL = level;
   if (runtimeInstalled) return;
   runtimeInstalled = true;
@@ -28,8 +39,18 @@ export function installRuntime(level?: string): void {
     const level = (process.env.STRATA_SDK_LOG_LEVEL ?? 'WARN') as 'WARN';
     Runtime.install({
       logger: new DefaultLogger(level),
-      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }) } },
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: level }) },
+        ...(coreMetrics
+          ? {
+              metrics: {
+                prometheus: { bindAddress: coreMetrics, countersTotalSuffix: true, useSecondsForDurations: true },
+              },
+            }
+          : {}),
+      },
     });
+    coreMetricsAddress = coreMetrics;
   } catch {
     // already installed by the host process (tests)
   }
@@ -58,12 +79,17 @@ export interface StrataWorkerOptions {
   maxCachedWorkflows?: number;
   /** After SIGTERM, how long running activities may finish before they are cancelled (default 5 s). */
   shutdownGraceTime?: Duration;
+  /** Serve Prometheus metrics on this port at /metrics (0: any free port); none when unset. */
+  metricsPort?: number;
+  /** Where the Core SDK serves its own metrics, merged into /metrics (default: a free loopback port). */
+  coreMetricsAddress?: string;
 }
 
 export async function createStrataWorker(
   opts: StrataWorkerOptions,
-): Promise<{ worker: Worker; connection: { close(): Promise<void> } }> {
-  installRuntime();
+): Promise<{ worker: Worker; connection: { close(): Promise<void> }; metrics?: MetricsServer }> {
+  const wantsMetrics = opts.metricsPort !== undefined;
+  installRuntime(undefined, wantsMetrics ? (opts.coreMetricsAddress ?? `127.0.0.1:${await freePort()}`) : undefined);
   // Environments put their dependency behind Toxiproxy: build it now (once) rather than inside a deploy.
   await ensureToxiproxy();
   const connection = await NativeConnection.connect({ address: opts.address, ...authMetadata(opts.token) });
@@ -74,6 +100,7 @@ export async function createStrataWorker(
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: createActivities({ provider: opts.provider, client, paths: opts.paths }),
+    ...(wantsMetrics ? { interceptors: { activity: [metricsActivityInterceptor(client)] } } : {}),
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
     shutdownGraceTime: opts.shutdownGraceTime ?? '5s',
     ...(opts.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities } : {}),
@@ -83,9 +110,21 @@ export async function createStrataWorker(
     maxHeartbeatThrottleInterval: '500ms',
     defaultHeartbeatThrottleInterval: '500ms',
   });
+  let metrics: MetricsServer | undefined;
+  if (wantsMetrics) {
+    const collector = new TemporalCollector(client, opts.taskQueue);
+    if (!coreMetricsAddress)
+      logger.warn('metrics: the SDK runtime was installed earlier without metrics; no temporal_* series');
+    metrics = await startMetricsServer({
+      port: opts.metricsPort!,
+      refresh: () => collector.refresh(),
+      ...(coreMetricsAddress ? { coreUrl: `http://${coreMetricsAddress}/metrics` } : {}),
+    });
+  }
   const close = async () => {
+    await metrics?.close();
     await connection.close();
     await clientConnection.close();
   };
-  return { worker, connection: { close } };
+  return { worker, connection: { close }, ...(metrics ? { metrics } : {}) };
 }

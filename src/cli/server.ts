@@ -82,6 +82,8 @@ export interface ServerOptions {
     maxCachedWorkflows?: string;
     /** After SIGTERM, how long running activities may finish: 500ms, 30s or 2m. @default "30s" */
     drainTimeout: string;
+    /** Serve Prometheus metrics (Strata's and the Core SDK's) at /metrics on this port, 1-65535. */
+    metricsPort?: string;
   };
 }
 
@@ -150,6 +152,10 @@ export function registerServerCommands(program: Command): void {
         description: 'after SIGTERM, how long running activities may finish',
         default: '30s',
       },
+      metricsPort: {
+        argument: '<port>',
+        description: "serve Prometheus metrics (Strata's and the Temporal SDK's) at http://0.0.0.0:<port>/metrics",
+      },
     })
     .action(async (opts) => {
       const count = (flag: string, raw: string | undefined, min: number) => {
@@ -161,6 +167,9 @@ export function registerServerCommands(program: Command): void {
       };
       const maxConcurrentActivities = count('--max-concurrent-activities', opts.maxConcurrentActivities, 1);
       const maxCachedWorkflows = count('--max-cached-workflows', opts.maxCachedWorkflows, 0);
+      const metricsPort = count('--metrics-port', opts.metricsPort, 1);
+      if (metricsPort !== undefined && metricsPort > 65535)
+        throw new UsageError(`--metrics-port: expected a port 1-65535 (got "${opts.metricsPort}")`);
       const drainTimeout = opts.drainTimeout;
       if (!isDrainTimeout(drainTimeout)) {
         throw new UsageError(`--drain-timeout: expected a duration like 30s, 500ms or 2m (got "${drainTimeout}")`);
@@ -169,7 +178,7 @@ export function registerServerCommands(program: Command): void {
       // A patient check: a loaded machine (or a cluster still starting) may take seconds to answer.
       if (!(await isReachable(settings, '10s'))) throw new TemporalUnreachableError(settings.address);
       const { runWorker } = await import('../../workers/main');
-      await runWorker({ maxConcurrentActivities, maxCachedWorkflows, drainTimeout });
+      await runWorker({ maxConcurrentActivities, maxCachedWorkflows, drainTimeout, metricsPort });
       return EXIT_OK;
     });
 }

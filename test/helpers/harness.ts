@@ -39,19 +39,27 @@ export function uniqueTaskQueue(prefix: string): string {
 }
 
 /** A real worker in this process, on its own task queue and STRATA_HOME; stop() shuts it down. */
-export async function startTestWorker(opts: { home: string; taskQueue: string; bundle: WorkflowBundle }) {
+export async function startTestWorker(opts: {
+  home: string;
+  taskQueue: string;
+  bundle: WorkflowBundle;
+  /** Serve /metrics on this port (0: any free port); see worker.metrics.url. */
+  metricsPort?: number;
+}) {
   const provider = new LocalProvider(opts.home);
-  const { worker, connection } = await createStrataWorker({
+  const { worker, connection, metrics } = await createStrataWorker({
     address: temporalAddress(),
     namespace: inject('namespace'),
     taskQueue: opts.taskQueue,
     provider,
     paths: strataPaths(opts.home),
     bundle: opts.bundle,
+    ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}),
   });
   const running = worker.run();
   return {
     provider,
+    metrics,
     async stop() {
       worker.shutdown();
       await running;
