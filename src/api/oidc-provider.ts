@@ -78,19 +78,19 @@ function providerTool(moduleDir = OIDC_PROVIDER_MODULE_DIR): GoTool {
 }
 
 /** Where the build lives: ~/.cache/strata/oidc-provider/<version>/strata-oidc-provider. */
-export function cachedOidcProviderPath(env: NodeJS.ProcessEnv = process.env): string {
-  return cachedToolPath(providerTool(), env);
+export function cachedOidcProviderPath(env: NodeJS.ProcessEnv = process.env, moduleDir?: string): string {
+  return cachedToolPath(providerTool(moduleDir), env);
 }
 
 /** STRATA_OIDC_PROVIDER, else the cached build, building it once (progress on stderr) when there is none. */
-export async function ensureOidcProvider(opts: GoInstallOptions = {}): Promise<string> {
+export async function ensureOidcProvider(opts: GoInstallOptions & { moduleDir?: string } = {}): Promise<string> {
   const env = opts.env ?? process.env;
   const override = env.STRATA_OIDC_PROVIDER;
   if (override) {
     if (!fs.existsSync(override)) throw new OidcProviderError(`STRATA_OIDC_PROVIDER=${override} does not exist`);
     return override;
   }
-  return goInstallCached(providerTool(), opts);
+  return goInstallCached(providerTool(opts.moduleDir), opts);
 }
 
 export interface StartOidcProviderOptions {
