@@ -278,6 +278,10 @@ function rejection(err: unknown, cfg: Config): Error {
   ) {
     return new TokenRejected('malformed', err.message);
   }
+  if (err instanceof joseErrors.JOSEError && err.code === 'ERR_JOSE_GENERIC') {
+    // jose's remote JWKS: a non-200 answer or a body that is not JSON
+    return new OidcUnavailable(`cannot fetch the JWKS of ${cfg.issuer}: ${err.message}`);
+  }
   if (err instanceof joseErrors.JOSEError) return new TokenRejected('malformed', err.message);
   // fetch failures of the JWKS (connection refused, HTTP errors) are not the token's fault
   return new OidcUnavailable(`cannot verify against the JWKS of ${cfg.issuer}: ${(err as Error).message}`);

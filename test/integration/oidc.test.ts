@@ -202,4 +202,10 @@ describe('configuration and availability', () => {
     await expect(v.verify(ciToken)).rejects.toThrow(OidcUnavailable);
     await expect(v.verify(ciToken)).rejects.toThrow(/discovery document/);
   });
+
+  it('a JWKS URL that does not serve keys is OidcUnavailable too, not a refusal of the token', async () => {
+    const v = verifier({ jwksUri: `${provider.issuer}/no-such-keys` });
+    await expect(v.verify(ciToken)).rejects.toThrow(OidcUnavailable);
+    await expect(v.verify(ciToken)).rejects.toThrow(/cannot fetch the JWKS/);
+  });
 });
