@@ -5,6 +5,7 @@ import type { TestProject } from 'vitest/node';
 import { freePort } from '../src/tools/ports';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { ensureToxiproxy } from '../src/chaos/toxiproxy';
+import { ensureOidcProvider } from '../src/api/oidc-provider';
 import { type DevServer, startDevServer } from '../src/temporal/server';
 
 declare module 'vitest' {
@@ -21,6 +22,7 @@ let dir: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const cli = await ensureTemporalCli();
   await ensureToxiproxy(); // environments' fault proxies; built once into the cache
+  await ensureOidcProvider(); // the real OpenID provider of the API tests; built once into the cache
 
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-test-temporal-'));
   const port = await freePort();

@@ -1,6 +1,8 @@
-// Finding or building the external Go tools Strata drives (the Temporal CLI, Toxiproxy): each is
-// built once per machine with `go install <module>@<pinned version>` into
-// ~/.cache/strata/<tool>/<version>/ (or $XDG_CACHE_HOME/strata/…), shared by every checkout.
+// Finding or building the external Go tools Strata drives (the Temporal CLI, Toxiproxy, the test
+// OpenID provider): each is built once per machine with `go install <module>@<pinned version>` (or,
+// for a small main package kept in this repo, `go build` in its own module, its dependencies pinned
+// by that go.mod/go.sum) into ~/.cache/strata/<tool>/<version>/ (or $XDG_CACHE_HOME/strata/…),
+// shared by every checkout.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -47,8 +49,13 @@ export interface GoTool {
   label: string;
   /** Pinned version without the leading v. */
   version: string;
-  /** The package path for `go install`, without @version. */
+  /** The package path for `go install`, without @version (with moduleDir: for messages only). */
   pkg: string;
+  /**
+   * A directory holding a Go module whose main package is built with `go build` there, instead of
+   * `go install pkg@version` (the version should then name the sources, e.g. include their hash).
+   */
+  moduleDir?: string;
   /** The file `go install` writes into GOBIN (the last element of the package path). */
   binary: string;
   /** Appended to every error: how to get the tool without Strata building it. */
@@ -110,12 +117,21 @@ export async function goInstallCached(tool: GoTool, opts: GoInstallOptions = {})
     if (isExecutable(target)) return target; // another process built it while we waited
     const gobin = fs.mkdtempSync(path.join(versionDir, '.build-'));
     const pkg = `${tool.pkg}@v${tool.version}`;
-    progress(`strata: building ${tool.label} v${tool.version} once with \`go install ${pkg}\``);
+    const args = tool.moduleDir ? ['build', '-v', '-o', path.join(gobin, tool.binary), '.'] : ['install', '-v', pkg];
+    const how = tool.moduleDir ? `go build\` in ${tool.moduleDir}` : `go install ${pkg}\``;
+    progress(`strata: building ${tool.label} v${tool.version} once with \`${how}`);
     progress(`strata: into ${versionDir}; this takes a few minutes the first time.`);
     const started = Date.now();
     let code: number;
     try {
-      code = await runGoInstall(go, pkg, { ...env, GOBIN: gobin, GOFLAGS: env.GOFLAGS ?? '' }, started, progress);
+      code = await runGo(
+        go,
+        args,
+        tool.moduleDir,
+        { ...env, GOBIN: gobin, GOFLAGS: env.GOFLAGS ?? '' },
+        started,
+        progress,
+      );
     } catch (err) {
       fs.rmSync(gobin, { recursive: true, force: true });
       throw tool.makeError(`cannot run ${go}: ${(err as Error).message}. ${tool.installHint}`);
@@ -124,7 +140,9 @@ export async function goInstallCached(tool: GoTool, opts: GoInstallOptions = {})
     if (code !== 0 || !isExecutable(built)) {
       fs.rmSync(gobin, { recursive: true, force: true });
       const why = code !== 0 ? `exit ${code}` : `it wrote no ${tool.binary} into GOBIN`;
-      throw tool.makeError(`go install ${pkg} failed (${why}). ${tool.installHint}`);
+      throw tool.makeError(
+        `${tool.moduleDir ? `go build in ${tool.moduleDir}` : `go install ${pkg}`} failed (${why}). ${tool.installHint}`,
+      );
     }
     fs.renameSync(built, target);
     fs.rmSync(gobin, { recursive: true, force: true });
@@ -135,16 +153,17 @@ export async function goInstallCached(tool: GoTool, opts: GoInstallOptions = {})
   }
 }
 
-/** `go install -v pkg`, turning its output into a few progress lines; resolves with the exit code. */
-function runGoInstall(
+/** `go install -v pkg` (or `go build -v` in cwd), turning its output into a few progress lines; resolves with the exit code. */
+function runGo(
   go: string,
-  pkg: string,
+  args: string[],
+  cwd: string | undefined,
   env: NodeJS.ProcessEnv,
   started: number,
   progress: (line: string) => void,
 ): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    const child = spawn(go, ['install', '-v', pkg], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(go, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const tail: string[] = [];
     let built = 0;
     const onData = (chunk: Buffer) => {
