@@ -297,7 +297,12 @@ describe('environments as entities (real dev server)', () => {
     expect((await waitForResult(client, a)).state).toBe('promoted');
     expect(await torn).toEqual({ layer: 'traffic', was: '2.0.0' });
     expect(fs.existsSync(path.join(home, 'envs', 'traffic'))).toBe(false);
-    const after = await getEnvironment(client, taskQueue, 'traffic');
+    // The environment takes the lease back once it has asked the teardown (verified-lease).
+    let after = await getEnvironment(client, taskQueue, 'traffic');
+    for (let i = 0; i < 40 && after.lease; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      after = await getEnvironment(client, taskQueue, 'traffic');
+    }
     expect(after.lease).toBeNull();
     expect(after.tornDownAt).not.toBeNull();
     expect(after.history.at(-1)).toMatchObject({ event: 'torn-down', version: null, reason: 'erin: disk full' });

@@ -277,9 +277,10 @@ describe('runLoad against a local server', () => {
       settled = again.requests === stats.requests ? settled + 1 : 0;
       stats = again;
     }
-    // What was dispatched reached the server (bar one or two cut before their bytes left); nothing after.
+    // What was dispatched reached the server, bar those cancelled in flight (some cut before their
+    // bytes left: one or two on a quiet machine, more on a loaded one); nothing after.
     expect(stats.requests).toBeLessThanOrEqual(partial.requests.sent);
-    expect(stats.requests).toBeGreaterThanOrEqual(partial.requests.sent - 2);
+    expect(stats.requests).toBeGreaterThanOrEqual(partial.requests.sent - Math.max(2, partial.requests.cancelled));
     expect(partial.requests.answered).toBeGreaterThan(100);
   });
 
