@@ -10,11 +10,18 @@ import {
   Worker,
   type WorkflowBundle,
 } from '@temporalio/worker';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  OpenTelemetryWorkflowClientInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
 import { createActivities } from '../activities';
 import { ensureToxiproxy } from '../src/chaos/toxiproxy';
 import type { StrataPaths } from '../src/paths';
 import type { Provider } from '../src/providers/types';
 import { authMetadata } from '../src/temporal/connection';
+import { installTracing, tracingEnabled } from '../src/tracing/tracing';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
 
@@ -35,9 +42,24 @@ export function installRuntime(level?: string): void {
   }
 }
 
-/** Bundles the workflows once; tests reuse one bundle across workers. */
-export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+/**
+ * The OpenTelemetry workflow interceptors: spans for every workflow run, child workflow, activity
+ * scheduled and signal, exported through the worker's `exporter` sink. They add headers, never
+ * commands, and the SDK's flags keep replays of histories recorded without them deterministic.
+ */
+export const WORKFLOW_TRACING_MODULES = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+
+/**
+ * Bundles the workflows once; tests reuse one bundle across workers. With tracing on
+ * (tracingEnabled) the bundle carries the workflow interceptors.
+ */
+export function bundleWorkflows(opts: { tracing?: boolean } = {}): Promise<WorkflowBundle> {
+  const tracing = opts.tracing ?? tracingEnabled();
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: new DefaultLogger('WARN'),
+    ...(tracing ? { workflowInterceptorModules: WORKFLOW_TRACING_MODULES } : {}),
+  });
 }
 
 export interface StrataWorkerOptions {
@@ -66,15 +88,36 @@ export async function createStrataWorker(
   installRuntime();
   // Environments put their dependency behind Toxiproxy: build it now (once) rather than inside a deploy.
   await ensureToxiproxy();
+  const tracing = installTracing('strata-worker');
   const connection = await NativeConnection.connect({ address: opts.address, ...authMetadata(opts.token) });
   const clientConnection = await Connection.connect({ address: opts.address, ...authMetadata(opts.token) });
-  const client = new Client({ connection: clientConnection, namespace: opts.namespace });
+  const client = new Client({
+    connection: clientConnection,
+    namespace: opts.namespace,
+    ...(tracing.enabled ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
+  });
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: createActivities({ provider: opts.provider, client, paths: opts.paths }),
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
+    // Tracing: activity spans continue the workflow's trace; workflow spans leave the sandbox
+    // through the exporter sink. The workflow interceptors are in the bundle (bundleWorkflows).
+    ...(tracing.enabled
+      ? {
+          interceptors: {
+            ...(opts.bundle ? {} : { workflowModules: WORKFLOW_TRACING_MODULES }),
+            activity: [
+              (ctx) => ({
+                inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+                outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+              }),
+            ],
+          },
+          sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+        }
+      : {}),
     shutdownGraceTime: opts.shutdownGraceTime ?? '5s',
     ...(opts.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities } : {}),
     ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
@@ -84,6 +127,7 @@ export async function createStrataWorker(
     defaultHeartbeatThrottleInterval: '500ms',
   });
   const close = async () => {
+    await tracing.flush().catch(() => undefined);
     await connection.close();
     await clientConnection.close();
   };

@@ -1,5 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import { installTracing } from '../tracing/tracing';
 import type { StrataSettings } from './settings';
 
 /** Nothing answers at the Temporal address. The message says how to fix it in one line. */
@@ -35,7 +37,14 @@ export async function connect(settings: StrataSettings, timeout: Duration = '3s'
 
 export async function connectClient(settings: StrataSettings): Promise<{ client: Client; connection: Connection }> {
   const connection = await connect(settings);
-  const client = new Client({ connection, namespace: settings.namespace });
+  // With tracing on, starting a promotion (or signalling, querying, updating) is a span, and the
+  // workflow continues its trace.
+  const tracing = installTracing('strata-cli');
+  const client = new Client({
+    connection,
+    namespace: settings.namespace,
+    ...(tracing.enabled ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
+  });
   return { client, connection };
 }
 

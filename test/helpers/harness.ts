@@ -3,14 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { WorkflowBundle } from '@temporalio/worker';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { PromotionStatus } from '../../src/domain/status';
 import { getStatus } from '../../src/temporal/promotions';
 import { removeSealedTree } from '../../src/artifacts/store';
 import { strataPaths } from '../../src/paths';
 import { LocalProvider } from '../../src/providers/local';
-import { createStrataWorker, WORKFLOWS_PATH } from '../../workers/worker';
+import { bundleWorkflows, createStrataWorker } from '../../workers/worker';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const EXAMPLES = path.join(ROOT, 'examples');
@@ -83,7 +82,7 @@ export type TestWorker = Awaited<ReturnType<typeof startTestWorker>>;
 export function workerSuite(prefix: string) {
   const suite = {} as { client: Client; connection: Connection; home: string; taskQueue: string; worker: TestWorker };
   beforeAll(async () => {
-    const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+    const bundle = await bundleWorkflows();
     Object.assign(suite, await connectTestClient());
     suite.home = tempHome(prefix);
     suite.taskQueue = uniqueTaskQueue(prefix);
