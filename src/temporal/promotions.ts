@@ -45,6 +45,7 @@ import { applyLadder } from './ladders';
 import { pinnedLadderOf, runsStoredLadder } from '../audit/trail';
 import { RefusedError } from './refused';
 import { traceIdFromHeader } from '../tracing/trace-header';
+import { withSpan } from '../tracing/tracing';
 
 export { RefusedError } from './refused';
 
@@ -87,6 +88,19 @@ export async function startPromotion(
   },
 ): Promise<string> {
   const id = args.id ?? derivePromotionId(args.candidate);
+  // The root of the promotion's trace (with tracing on): the client's start, then the workflows.
+  const attributes = {
+    'strata.promotion': id,
+    'strata.candidate': args.candidate.name,
+    'strata.candidate.version': args.candidate.version,
+  };
+  return withSpan('strata promote', attributes, async () => {
+    await beginPromotion(client, id, args);
+    return id;
+  });
+}
+
+async function beginPromotion(client: Client, id: string, args: Parameters<typeof startPromotion>[1]): Promise<void> {
   await storeCandidate(args.candidate, args.artifacts);
   const ladder =
     'layers' in args.ladder
@@ -120,7 +134,6 @@ export async function startPromotion(
     throw err;
   }
   await untilPinned(client, id);
-  return id;
 }
 
 /**

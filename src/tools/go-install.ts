@@ -59,6 +59,12 @@ export interface GoTool {
   overrideVar?: string;
   /** A command name to look for on PATH before the cache (`temporal`, `toxiproxy-server`). */
   onPathName?: string;
+  /**
+   * A Go module (a directory with go.mod) that pins the tool with a `tool` directive
+   * (`go get -tool pkg@version`): the tool is built there with `go build`, for modules that
+   * `go install pkg@version` refuses (their go.mod has replace directives, as Jaeger's does).
+   */
+  moduleDir?: string;
 }
 
 export interface GoInstallOptions {
@@ -110,12 +116,24 @@ export async function goInstallCached(tool: GoTool, opts: GoInstallOptions = {})
     if (isExecutable(target)) return target; // another process built it while we waited
     const gobin = fs.mkdtempSync(path.join(versionDir, '.build-'));
     const pkg = `${tool.pkg}@v${tool.version}`;
-    progress(`strata: building ${tool.label} v${tool.version} once with \`go install ${pkg}\``);
+    const how = tool.moduleDir ? `go build ${tool.pkg}` : `go install ${pkg}`;
+    const where = tool.moduleDir ? ` in ${tool.moduleDir}` : '';
+    progress(`strata: building ${tool.label} v${tool.version} once with \`${how}\`${where}`);
     progress(`strata: into ${versionDir}; this takes a few minutes the first time.`);
     const started = Date.now();
     let code: number;
     try {
-      code = await runGoInstall(go, pkg, { ...env, GOBIN: gobin, GOFLAGS: env.GOFLAGS ?? '' }, started, progress);
+      const args = tool.moduleDir
+        ? ['build', '-v', '-o', path.join(gobin, tool.binary), tool.pkg]
+        : ['install', '-v', pkg];
+      code = await runGo(
+        go,
+        args,
+        tool.moduleDir,
+        { ...env, GOBIN: gobin, GOFLAGS: env.GOFLAGS ?? '' },
+        started,
+        progress,
+      );
     } catch (err) {
       fs.rmSync(gobin, { recursive: true, force: true });
       throw tool.makeError(`cannot run ${go}: ${(err as Error).message}. ${tool.installHint}`);
@@ -124,7 +142,7 @@ export async function goInstallCached(tool: GoTool, opts: GoInstallOptions = {})
     if (code !== 0 || !isExecutable(built)) {
       fs.rmSync(gobin, { recursive: true, force: true });
       const why = code !== 0 ? `exit ${code}` : `it wrote no ${tool.binary} into GOBIN`;
-      throw tool.makeError(`go install ${pkg} failed (${why}). ${tool.installHint}`);
+      throw tool.makeError(`${how}${where} failed (${why}). ${tool.installHint}`);
     }
     fs.renameSync(built, target);
     fs.rmSync(gobin, { recursive: true, force: true });
@@ -135,16 +153,17 @@ export async function goInstallCached(tool: GoTool, opts: GoInstallOptions = {})
   }
 }
 
-/** `go install -v pkg`, turning its output into a few progress lines; resolves with the exit code. */
-function runGoInstall(
+/** `go install -v pkg` (or `go build`), turning its output into a few progress lines; resolves with the exit code. */
+function runGo(
   go: string,
-  pkg: string,
+  args: string[],
+  cwd: string | undefined,
   env: NodeJS.ProcessEnv,
   started: number,
   progress: (line: string) => void,
 ): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    const child = spawn(go, ['install', '-v', pkg], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(go, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const tail: string[] = [];
     let built = 0;
     const onData = (chunk: Buffer) => {
