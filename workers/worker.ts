@@ -47,7 +47,9 @@ export function installRuntime(level?: string): void {
  * scheduled and signal, exported through the worker's `exporter` sink. They add headers, never
  * commands, and the SDK's flags keep replays of histories recorded without them deterministic.
  */
-export const WORKFLOW_TRACING_MODULES = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+export const WORKFLOW_TRACING_MODULES = [
+  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+];
 
 /**
  * Bundles the workflows once; tests reuse one bundle across workers. With tracing on

@@ -75,7 +75,12 @@ export function renderStatus(s: PromotionStatus, env: NodeJS.ProcessEnv = proces
   const traced = s.layers.filter((l) => l.traceId);
   if (traced.length > 0) {
     out.push('');
-    out.push(table(['LAYER', 'TRACE', 'LINK'], traced.map((l) => [l.name, l.traceId!, traceLink(l.traceId, env) ?? '-'])));
+    out.push(
+      table(
+        ['LAYER', 'TRACE', 'LINK'],
+        traced.map((l) => [l.name, l.traceId!, traceLink(l.traceId, env) ?? '-']),
+      ),
+    );
   }
   for (const l of s.layers.filter((x) => x.phase === 'waiting-for-lease')) {
     out.push(

@@ -8,13 +8,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  cachedToolPath,
-  findGoTool,
-  type GoInstallOptions,
-  type GoTool,
-  goInstallCached,
-} from '../tools/go-install';
+import { cachedToolPath, findGoTool, type GoInstallOptions, type GoTool, goInstallCached } from '../tools/go-install';
 import { waitForExit } from '../tools/processes';
 
 export const JAEGER_VERSION = '1.75.0';
@@ -157,7 +151,9 @@ export async function startJaeger(opts: StartJaegerOptions): Promise<RunningJaeg
     if (up) return { otlpEndpoint: `http://127.0.0.1:${opts.otlpHttpPort}`, queryUrl, pid, stop };
     if (Date.now() > deadline) {
       await stop();
-      throw new JaegerError(`Jaeger's query API did not answer at ${queryUrl} within ${opts.timeoutMs ?? 30_000} ms; see ${logFile}`);
+      throw new JaegerError(
+        `Jaeger's query API did not answer at ${queryUrl} within ${opts.timeoutMs ?? 30_000} ms; see ${logFile}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
   }
