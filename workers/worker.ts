@@ -14,13 +14,12 @@ import {
   makeWorkflowExporter,
   OpenTelemetryActivityInboundInterceptor,
   OpenTelemetryActivityOutboundInterceptor,
-  OpenTelemetryWorkflowClientInterceptor,
 } from '@temporalio/interceptors-opentelemetry';
 import { createActivities } from '../activities';
 import { ensureToxiproxy } from '../src/chaos/toxiproxy';
 import type { StrataPaths } from '../src/paths';
 import type { Provider } from '../src/providers/types';
-import { authMetadata } from '../src/temporal/connection';
+import { authMetadata, tracingClientOptions } from '../src/temporal/connection';
 import { installTracing, tracingEnabled } from '../src/tracing/tracing';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
@@ -96,7 +95,7 @@ export async function createStrataWorker(
   const client = new Client({
     connection: clientConnection,
     namespace: opts.namespace,
-    ...(tracing.enabled ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
+    ...tracingClientOptions('strata-worker'),
   });
   const worker = await Worker.create({
     connection,

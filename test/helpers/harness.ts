@@ -6,6 +6,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { PromotionStatus } from '../../src/domain/status';
 import { getStatus } from '../../src/temporal/promotions';
+import { tracingClientOptions } from '../../src/temporal/connection';
 import { removeSealedTree } from '../../src/artifacts/store';
 import { strataPaths } from '../../src/paths';
 import { LocalProvider } from '../../src/providers/local';
@@ -20,7 +21,9 @@ export function temporalAddress(): string {
 
 export async function connectTestClient(): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({ address: temporalAddress() });
-  return { client: new Client({ connection, namespace: inject('namespace') }), connection };
+  // As the CLI's client: with tracing on, a promotion's start is the root of its trace.
+  const client = new Client({ connection, namespace: inject('namespace'), ...tracingClientOptions('strata-test') });
+  return { client, connection };
 }
 
 /** The artifact store of a STRATA_HOME: where promote seals candidates and workers deploy them from. */
