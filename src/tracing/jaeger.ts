@@ -125,7 +125,10 @@ export async function startJaeger(opts: StartJaegerOptions): Promise<RunningJaeg
   fs.writeFileSync(config, jaegerConfig(opts));
   const logFile = path.join(opts.dir, 'jaeger.log');
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(binary, ['--config', config], { stdio: ['ignore', log, log] });
+  // Jaeger would trace itself to localhost:4317 (the OTLP default): not here.
+  const env = { ...process.env, OTEL_SDK_DISABLED: 'true', OTEL_TRACES_SAMPLER: 'always_off' };
+  delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const child = spawn(binary, ['--config', config], { stdio: ['ignore', log, log], env });
   fs.closeSync(log);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   child.once('exit', (code, signal) => (exited = { code, signal }));

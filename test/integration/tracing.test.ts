@@ -149,16 +149,18 @@ describe('traces of a promotion in Jaeger', () => {
     const service = (s: JaegerSpan) => trace!.processes[s.processID].serviceName;
     const named = (name: string) => spans.filter((s) => s.operationName === name);
 
-    // One tree: a single root (the promote call), every other span's parent in the trace.
-    const roots = spans.filter((s) => !parentOf(s));
+    // One tree: a single root (the promote call). The only spans whose parent is not (yet) in
+    // Jaeger are those of the layers' environment workflows (the lease entities): they run on
+    // after the promotion, and a workflow's span is exported when its run ends.
+    const roots = spans.filter((s) => s.references.length === 0);
     expect(roots.map((s) => s.operationName)).toEqual(['strata promote']);
+    const orphans = spans.filter((s) => s.references.length > 0 && !parentOf(s));
+    expect(orphans.filter((s) => !/^(StartActivity|SignalWorkflow):lease/.test(s.operationName))).toEqual([]);
     expect(tag(roots[0], 'strata.promotion')).toBe(id);
     expect(named('RunWorkflow:promotion')).toHaveLength(1);
 
     for (const layer of ladder.layers) {
-      const run = named('RunWorkflow:layer').filter(
-        (s) => tag(s, 'temporalWorkflowId') === layerWorkflowId(id, layer.name),
-      );
+      const run = named('RunWorkflow:layer').filter((s) => tag(s, 'workflowId') === layerWorkflowId(id, layer.name));
       expect(run, layer.name).toHaveLength(1);
       const inLayer = spans.filter((s) => ancestors(s).includes(run[0]));
       const ops = new Set(inLayer.map((s) => s.operationName));
@@ -181,7 +183,7 @@ describe('traces of a promotion in Jaeger', () => {
     const predicts = load.filter((s) => s.operationName === 'POST /predict' && service(s) === 'fraud-scoring 2.0.0');
     expect(predicts.length).toBeGreaterThan(10);
     expect(parentOf(predicts[0])!.operationName).toBe('POST /predict'); // the load generator's client span
-    expect(service(parentOf(predicts[0])!)).toBe('strata-worker');
+    expect(service(parentOf(predicts[0])!)).toBe(service(named('RunWorkflow:promotion')[0])); // the worker's process
     const lookups = load.filter((s) => s.operationName === 'feature lookup');
     expect(lookups.length).toBeGreaterThan(10);
     const features = load.filter((s) => service(s) === 'strata-feature-service');
@@ -197,11 +199,12 @@ describe('traces of a promotion in Jaeger', () => {
     expect(lookups.filter((s) => tag(s, 'otel.status_code') === 'ERROR')).toHaveLength(0);
 
     // And the layers are in no other trace.
+    const worker = service(named('RunWorkflow:promotion')[0]);
     const layerTraces = await jaegerGet<JaegerTrace[]>(
-      `/api/traces?service=strata-worker&operation=${encodeURIComponent('RunWorkflow:layer')}&lookback=1h&limit=50`,
+      `/api/traces?service=${encodeURIComponent(worker)}&operation=${encodeURIComponent('RunWorkflow:layer')}&lookback=1h&limit=50`,
     );
     const ofThisPromotion = layerTraces.filter((t) =>
-      t.spans.some((s) => String(tag(s, 'temporalWorkflowId') ?? '').startsWith(`${id}.`)),
+      t.spans.some((s) => String(tag(s, 'workflowId') ?? '').startsWith(`${id}.`)),
     );
     expect(new Set(ofThisPromotion.map((t) => t.traceID))).toEqual(new Set([traceId]));
   });
