@@ -126,7 +126,7 @@ export async function startJaeger(opts: StartJaegerOptions): Promise<RunningJaeg
   const logFile = path.join(opts.dir, 'jaeger.log');
   const log = fs.openSync(logFile, 'a');
   // Jaeger would trace itself to localhost:4317 (the OTLP default): not here.
-  const env = { ...process.env, OTEL_SDK_DISABLED: 'true', OTEL_TRACES_SAMPLER: 'always_off' };
+  const env: NodeJS.ProcessEnv = { ...process.env, OTEL_SDK_DISABLED: 'true', OTEL_TRACES_SAMPLER: 'always_off' };
   delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const child = spawn(binary, ['--config', config], { stdio: ['ignore', log, log], env });
   fs.closeSync(log);

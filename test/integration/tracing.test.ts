@@ -10,7 +10,7 @@ import { layerWorkflowId } from '../../src/domain/promotion';
 import { getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
 import { ensureJaeger, type RunningJaeger, startJaeger } from '../../src/tracing/jaeger';
 import { freePort } from '../../src/tools/ports';
-import { artifactsOf, workerSuite } from '../helpers/harness';
+import { artifactsOf, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
 
 // One promotion, traced end to end into a real Jaeger (built from the Go module proxy and cached
@@ -111,6 +111,11 @@ describe('traces of a promotion in Jaeger', () => {
       taskQueue: suite.taskQueue,
       artifacts: artifactsOf(suite.home),
     });
+    // While it runs, a layer reports its trace id from its own workflow's span (the layerStatus query).
+    const running = await waitForStatus(client, id, (s) =>
+      s.layers.some((l) => l.phase === 'testing' && l.traceId !== undefined),
+    );
+    const runningTraceId = running.layers.find((l) => l.phase === 'testing')!.traceId;
     const result = await waitForResult(client, id);
     expect(result.state, JSON.stringify(result.layers.map((l) => l.gates))).toBe('promoted');
 
@@ -120,6 +125,7 @@ describe('traces of a promotion in Jaeger', () => {
     expect(traceIds.size).toBe(1);
     const [traceId] = [...traceIds];
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(runningTraceId).toBe(traceId);
     expect(renderStatus(status)).toContain(`${jaeger.queryUrl}/trace/${traceId}`);
     // The audit trail: a layer.traced entry per layer, naming the trace.
     const traced = (await auditTrail(client, id)).filter((e) => e.action === 'layer.traced');
@@ -155,7 +161,9 @@ describe('traces of a promotion in Jaeger', () => {
     const roots = spans.filter((s) => s.references.length === 0);
     expect(roots.map((s) => s.operationName)).toEqual(['strata promote']);
     const orphans = spans.filter((s) => s.references.length > 0 && !parentOf(s));
-    expect(orphans.filter((s) => !/^(StartActivity|SignalWorkflow):lease/.test(s.operationName))).toEqual([]);
+    expect(orphans.filter((s) => !/^(StartActivity|RunActivity|SignalWorkflow):lease/.test(s.operationName))).toEqual(
+      [],
+    );
     expect(tag(roots[0], 'strata.promotion')).toBe(id);
     expect(named('RunWorkflow:promotion')).toHaveLength(1);
 
@@ -196,7 +204,11 @@ describe('traces of a promotion in Jaeger', () => {
     const failed = chaosLookups.filter((s) => tag(s, 'otel.status_code') === 'ERROR' || tag(s, 'error') === true);
     expect(failed.length).toBeGreaterThan(0);
     expect(Math.min(...failed.map((s) => s.duration))).toBeGreaterThanOrEqual(140_000); // µs
-    expect(lookups.filter((s) => tag(s, 'otel.status_code') === 'ERROR')).toHaveLength(0);
+    expect(failed.some((s) => /no answer within 150 ms/.test(String(tag(s, 'otel.status_description'))))).toBe(true);
+    // Without the fault, lookups fail far less often (a busy machine may miss 150 ms now and then).
+    const failedShare = (xs: JaegerSpan[]) =>
+      xs.filter((s) => tag(s, 'otel.status_code') === 'ERROR').length / xs.length;
+    expect(failedShare(lookups)).toBeLessThan(failedShare(chaosLookups));
 
     // And the layers are in no other trace.
     const worker = service(named('RunWorkflow:promotion')[0]);
