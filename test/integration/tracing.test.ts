@@ -7,6 +7,7 @@ import { auditTrail } from '../../src/audit/trail';
 import { renderStatus } from '../../src/cli/render';
 import { parseLadder } from '../../src/config/ladder';
 import { layerWorkflowId } from '../../src/domain/promotion';
+import { runDrill } from '../../src/temporal/drills';
 import { getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
 import { ensureJaeger, type RunningJaeger, startJaeger } from '../../src/tracing/jaeger';
 import { freePort } from '../../src/tools/ports';
@@ -69,6 +70,8 @@ layers:
           budget: { errorRate: 0.01, p99: 500 }
           recovery: 2s
     approval: auto
+    drills:
+      table-dropped: { rto: 60s, rpo: 5s }
 `,
   'traced-ladder.yaml',
 );
@@ -219,5 +222,42 @@ describe('traces of a promotion in Jaeger', () => {
       t.spans.some((s) => String(tag(s, 'workflowId') ?? '').startsWith(`${id}.`)),
     );
     expect(new Set(ofThisPromotion.map((t) => t.traceID))).toEqual(new Set([traceId]));
+  });
+
+  it('traces a DR drill: each step of it is a span in the drill trace', async () => {
+    // The promotion above left 2.0.0 running in traffic: drill it.
+    const report = await runDrill(client, suite.taskQueue, {
+      layer: ladder.layers[1],
+      scenario: 'table-dropped',
+      requestedBy: 'erin',
+    });
+    expect(report.verdict.met).toBe(true);
+    const steps = ['drillPrepare', 'drillInject', 'drillDetect', 'drillRecover', 'drillVerify', 'drillSaveReport'];
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const traces = await jaegerGet<JaegerTrace[]>(
+        `/api/traces?service=strata-test&operation=${encodeURIComponent('RunWorkflow:drill')}&lookback=1h&limit=5`,
+      ).catch(() => []);
+      const drill = traces.find((t) => t.spans.some((s) => s.operationName === 'RunWorkflow:drill'));
+      const ops = new Set(drill?.spans.map((s) => s.operationName));
+      if (drill && steps.every((step) => ops.has(`RunActivity:${step}`))) {
+        const run = drill.spans.find((s) => s.operationName === 'RunWorkflow:drill')!;
+        // Every step is under the drill workflow's span (StartActivity → RunActivity).
+        const byId = new Map(drill.spans.map((x) => [x.spanID, x]));
+        const under = (x: JaegerSpan): boolean => {
+          for (let p = byId.get(x.references[0]?.spanID ?? ''); p; p = byId.get(p.references[0]?.spanID ?? '')) {
+            if (p === run) return true;
+          }
+          return false;
+        };
+        for (const step of steps) {
+          const span = drill.spans.find((x) => x.operationName === `RunActivity:${step}`)!;
+          expect(under(span), step).toBe(true);
+        }
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`no complete drill trace in Jaeger: ${JSON.stringify([...ops])}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   });
 });
