@@ -1,6 +1,8 @@
 // Lint: TypeScript rules everywhere, and the determinism boundary. workflows/ and src/domain/
 // run inside Temporal's replay sandbox (or must stay pure), so they may import only
-// @temporalio/workflow, @temporalio/common and other files on the same side of the boundary.
+// @temporalio/workflow, @temporalio/common and other files on the same side of the boundary
+// (workflows/trace.ts also reads the active span through @opentelemetry/api, which the tracing
+// interceptors register inside the sandbox).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -34,7 +36,7 @@ const sandboxGlobals = [
 // have their own, stricter rules below. Gate config schemas (src/gates/*.config.ts, configs.ts)
 // belong to the config tier: src/config may import those and nothing else of src/gates.
 const TIERS = [
-  ['validation', 'tools', 'log', 'paths', 'types'],
+  ['validation', 'tools', 'log', 'paths', 'types', 'tracing'],
   ['config'],
   ['envdb', 'data', 'load', 'chaos', 'drills', 'artifacts'],
   ['gates', 'providers'],
@@ -134,6 +136,7 @@ export default tseslint.config(
   gateConfigs,
   {
     files: ['workflows/**/*.ts'],
+    ignores: ['workflows/trace.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -146,6 +149,23 @@ export default tseslint.config(
               allowTypeImports: true,
             },
             { group: NODE_BUILTINS, message: 'Node builtins are not deterministic: use an activity.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', ...sandboxGlobals],
+    },
+  },
+  {
+    files: ['workflows/trace.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!@opentelemetry/api$)',
+              message: 'workflows/trace.ts reads the active span: it imports @opentelemetry/api only.',
+            },
           ],
         },
       ],

@@ -10,6 +10,7 @@ import { gateRegistry } from '../src/gates/registry';
 import { isMeasured } from '../src/gates/types';
 import { RunStore, stableRunId } from '../src/load/runs';
 import { FEATURES_PROXY } from '../src/providers/dependency';
+import { withSpan } from '../src/tracing/tracing';
 import { type ActivityDeps, mustDescribe, variantDbPath, withHeartbeat } from './support';
 
 export function createGateActivities({ provider, paths }: ActivityDeps) {
@@ -25,50 +26,63 @@ export function createGateActivities({ provider, paths }: ActivityDeps) {
           'WorkflowComputedGate',
         );
       }
-      return withHeartbeat(async (signal) => {
-        const env = await mustDescribe(provider, input.layer.name);
-        if (!env.url) {
-          return unmeasured(input.gate, `no candidate is running in ${input.layer.name}`);
-        }
-        const ctx = Context.current();
-        const info = ctx.info;
-        const layerName = input.layer.name;
-        const base = {
-          layer: input.layer,
-          candidate: input.candidate,
-          dbPath: env.dbPath,
-          url: env.url,
-          heartbeat: (d?: unknown) => ctx.heartbeat(d),
-          signal,
-        };
-        // Each capability is built only if the gate declared it.
-        return runMeasuredGate(definition, base, input.gate, {
-          loadRuns: () => ({
-            // Same id on every attempt: a retried load run replaces its stored run, never adds one.
-            runId: stableRunId(
-              new Date(info.scheduledTimestampMs),
-              `${info.workflowExecution?.workflowId ?? info.activityId}/${info.activityId}`,
-            ),
-            store: new RunStore(paths.home),
-          }),
-          chaos: () => {
-            const dependency = provider.dependency?.(layerName);
-            const killCandidate = provider.killCandidate?.bind(provider);
-            if (!dependency || !killCandidate) return undefined;
-            return {
-              proxyApiUrl: dependency.proxyApiUrl,
-              proxyName: FEATURES_PROXY,
-              killCandidate: async () => {
-                await killCandidate(layerName);
-              },
-              restartCandidate: async () => {
-                await provider.restart(layerName);
-              },
-            };
-          },
-          drillReports: () => ({ dir: paths.drills }),
-          knownGood: () => env.knownGood ?? null,
+      const measure = () =>
+        withHeartbeat(async (signal) => {
+          const env = await mustDescribe(provider, input.layer.name);
+          if (!env.url) {
+            return unmeasured(input.gate, `no candidate is running in ${input.layer.name}`);
+          }
+          const ctx = Context.current();
+          const info = ctx.info;
+          const layerName = input.layer.name;
+          const base = {
+            layer: input.layer,
+            candidate: input.candidate,
+            dbPath: env.dbPath,
+            url: env.url,
+            heartbeat: (d?: unknown) => ctx.heartbeat(d),
+            signal,
+          };
+          // Each capability is built only if the gate declared it.
+          return runMeasuredGate(definition, base, input.gate, {
+            loadRuns: () => ({
+              // Same id on every attempt: a retried load run replaces its stored run, never adds one.
+              runId: stableRunId(
+                new Date(info.scheduledTimestampMs),
+                `${info.workflowExecution?.workflowId ?? info.activityId}/${info.activityId}`,
+              ),
+              store: new RunStore(paths.home),
+            }),
+            chaos: () => {
+              const dependency = provider.dependency?.(layerName);
+              const killCandidate = provider.killCandidate?.bind(provider);
+              if (!dependency || !killCandidate) return undefined;
+              return {
+                proxyApiUrl: dependency.proxyApiUrl,
+                proxyName: FEATURES_PROXY,
+                killCandidate: async () => {
+                  await killCandidate(layerName);
+                },
+                restartCandidate: async () => {
+                  await provider.restart(layerName);
+                },
+              };
+            },
+            drillReports: () => ({ dir: paths.drills }),
+            knownGood: () => env.knownGood ?? null,
+          });
         });
+      // A span per gate, named after it, under the activity's span (a no-op when tracing is off).
+      const attributes = {
+        'strata.layer': input.layer.name,
+        'strata.gate': input.gate.name,
+        'strata.gate.type': input.gate.type,
+      };
+      return withSpan(`gate ${input.gate.name}`, attributes, async (span) => {
+        const result = await measure();
+        span.setAttribute('strata.gate.passed', result.passed);
+        if (typeof result.value === 'number') span.setAttribute('strata.gate.value', result.value);
+        return result;
       });
     },
 

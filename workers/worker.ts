@@ -10,11 +10,18 @@ import {
   Worker,
   type WorkflowBundle,
 } from '@temporalio/worker';
+import type { Context as ActivityContext } from '@temporalio/activity';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
 import { createActivities } from '../activities';
 import { ensureToxiproxy } from '../src/chaos/toxiproxy';
 import type { StrataPaths } from '../src/paths';
 import type { Provider } from '../src/providers/types';
-import { authMetadata } from '../src/temporal/connection';
+import { authMetadata, tracingClientOptions } from '../src/temporal/connection';
+import { installTracing, tracingEnabled } from '../src/tracing/tracing';
 import { logger } from '../src/log/logger';
 import { metricsActivityInterceptor } from '../src/metrics/activity-interceptor';
 import { type MetricsServer, startMetricsServer } from '../src/metrics/server';
@@ -56,9 +63,26 @@ export function installRuntime(level?: string, coreMetrics?: string): void {
   }
 }
 
-/** Bundles the workflows once; tests reuse one bundle across workers. */
-export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+/**
+ * The OpenTelemetry workflow interceptors: spans for every workflow run, child workflow, activity
+ * scheduled and signal, exported through the worker's `exporter` sink. They add headers, never
+ * commands, and the SDK's flags keep replays of histories recorded without them deterministic.
+ */
+export const WORKFLOW_TRACING_MODULES = [
+  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+];
+
+/**
+ * Bundles the workflows once; tests reuse one bundle across workers. With tracing on
+ * (tracingEnabled) the bundle carries the workflow interceptors.
+ */
+export function bundleWorkflows(opts: { tracing?: boolean } = {}): Promise<WorkflowBundle> {
+  const tracing = opts.tracing ?? tracingEnabled();
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: new DefaultLogger('WARN'),
+    ...(tracing ? { workflowInterceptorModules: WORKFLOW_TRACING_MODULES } : {}),
+  });
 }
 
 export interface StrataWorkerOptions {
@@ -92,16 +116,40 @@ export async function createStrataWorker(
   installRuntime(undefined, wantsMetrics ? (opts.coreMetricsAddress ?? `127.0.0.1:${await freePort()}`) : undefined);
   // Environments put their dependency behind Toxiproxy: build it now (once) rather than inside a deploy.
   await ensureToxiproxy();
+  const tracing = installTracing('strata-worker');
   const connection = await NativeConnection.connect({ address: opts.address, ...authMetadata(opts.token) });
   const clientConnection = await Connection.connect({ address: opts.address, ...authMetadata(opts.token) });
-  const client = new Client({ connection: clientConnection, namespace: opts.namespace });
+  const client = new Client({
+    connection: clientConnection,
+    namespace: opts.namespace,
+    ...tracingClientOptions('strata-worker'),
+  });
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: createActivities({ provider: opts.provider, client, paths: opts.paths }),
-    ...(wantsMetrics ? { interceptors: { activity: [metricsActivityInterceptor(client)] } } : {}),
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),
+    // Tracing: activity spans continue the workflow's trace; workflow spans leave the sandbox
+    // through the exporter sink. The workflow interceptors are in the bundle (bundleWorkflows).
+    // Metrics: an activity interceptor records each activity's facts. Tracing: activity spans
+    // continue the workflow's trace; workflow spans leave the sandbox through the exporter sink
+    // (the workflow interceptors are in the bundle, bundleWorkflows).
+    interceptors: {
+      ...(tracing.enabled && !opts.bundle ? { workflowModules: WORKFLOW_TRACING_MODULES } : {}),
+      activity: [
+        ...(wantsMetrics ? [metricsActivityInterceptor(client)] : []),
+        ...(tracing.enabled
+          ? [
+              (ctx: ActivityContext) => ({
+                inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+                outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+              }),
+            ]
+          : []),
+      ],
+    },
+    ...(tracing.enabled ? { sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } } : {}),
     shutdownGraceTime: opts.shutdownGraceTime ?? '5s',
     ...(opts.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities } : {}),
     ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
@@ -123,6 +171,7 @@ export async function createStrataWorker(
   }
   const close = async () => {
     await metrics?.close();
+    await tracing.flush().catch(() => undefined);
     await connection.close();
     await clientConnection.close();
   };

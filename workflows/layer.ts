@@ -35,6 +35,7 @@ import {
 import { PHASE_KEY } from './search-attributes';
 import { environmentLease } from './lease';
 import { ACTIVITY_OPTIONS } from './activity-options';
+import { currentTraceId } from './trace';
 
 const activities = proxyActivities<Activities>({
   ...ACTIVITY_OPTIONS,
@@ -67,6 +68,8 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   let reportedFailure: string | undefined;
   let data: DataSummary | undefined;
   const work = new CancellationScope();
+  // Only read by the status query: no command depends on it.
+  const traceId = currentTraceId();
 
   if (sealed) {
     setHandler(layerStatusQuery, (): LayerStatus => ({
@@ -81,6 +84,7 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       approvals: [...approvals],
       ...(reportedFailure ? { failure: reportedFailure } : {}),
       ...(data ? { data } : {}),
+      ...(traceId ? { traceId } : {}),
     }));
     // An Update, not a signal: the policy check runs here, the caller gets the refusal, and every
     // attempt — granted or refused — lands in this workflow's history.

@@ -8,6 +8,8 @@ import type { GateResult } from '../domain/status';
 import type { SeedRunResult } from '../domain/seeds';
 import { describeGateFailure } from '../domain/promotion';
 import type { PinnedLadder } from '../domain/ladder-version';
+import { traceIdFromHeader } from '../tracing/trace-header';
+import { traceLink } from '../tracing/tracing';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -25,6 +27,8 @@ export interface AuditEntry {
    * terminate, a cancellation request, a signal sent from outside the workflows).
    */
   authentication: Authentication;
+  /** The OpenTelemetry trace the step belongs to (`layer.traced` entries). */
+  traceId?: string;
 }
 
 export const AUTHENTICATION = {
@@ -191,6 +195,20 @@ export function promotionEntries(events: HistoryEvent[]): { entries: AuditEntry[
       const a = e.startChildWorkflowExecutionInitiatedEventAttributes;
       const args = decode<{ layer: { name: string } }>(a.input);
       children.push({ workflowId: a.workflowId ?? '', layer: args?.layer.name ?? '', startedAt: at(e) });
+      // The tracing interceptors start each layer in the promotion's trace, its context in the header.
+      const traceId = traceIdFromHeader(a.header);
+      if (traceId) {
+        const link = traceLink(traceId);
+        entries.push({
+          at: at(e),
+          actor: SYSTEM_ACTOR,
+          authentication: AUTHENTICATION.system,
+          action: 'layer.traced',
+          layer: args?.layer.name ?? null,
+          detail: `trace ${traceId}${link ? ` ${link}` : ''}`,
+          traceId,
+        });
+      }
     } else if (e.workflowExecutionCompletedEventAttributes) {
       const result = decode<PromotionResult>(e.workflowExecutionCompletedEventAttributes.result);
       const action = result?.state === 'promoted' ? 'promotion.completed' : `promotion.${result?.state ?? 'failed'}`;

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../temporal/connection';
 import { loadSettings, type StrataSettings } from '../temporal/settings';
+import { installTracing } from '../tracing/tracing';
 import { table } from './render';
 
 /** Runs `fn` with a client connected to the configured Temporal, and closes the connection after. */
@@ -11,6 +12,10 @@ export async function withClient<T>(fn: (client: Client, settings: StrataSetting
     return await fn(client, settings);
   } finally {
     await connection.close();
+    // A command's spans (a promote's start) leave before the process exits.
+    await installTracing('strata-cli')
+      .flush()
+      .catch(() => undefined);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../audit/trail';
 import { describeData } from '../domain/data';
 import { isTerminal, type PromotionStatus } from '../domain/status';
+import { traceLink } from '../tracing/tracing';
 import type { PromotionSummary } from '../temporal/promotions';
 
 /** Left-aligned columns; the widest cell sets each column's width. */
@@ -14,7 +15,7 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-export function renderStatus(s: PromotionStatus): string {
+export function renderStatus(s: PromotionStatus, env: NodeJS.ProcessEnv = process.env): string {
   const out: string[] = [];
   out.push(`promotion ${s.id}: ${s.state}${s.reason ? ` — ${s.reason}` : ''}`);
   out.push(
@@ -69,6 +70,17 @@ export function renderStatus(s: PromotionStatus): string {
   if (decisions.length > 0) {
     out.push('');
     out.push(table(['LAYER', 'DECISION', 'BY', 'AT', 'REASON'], decisions));
+  }
+  // Each layer's trace, with a link to the trace UI when STRATA_TRACE_URL names one.
+  const traced = s.layers.filter((l) => l.traceId);
+  if (traced.length > 0) {
+    out.push('');
+    out.push(
+      table(
+        ['LAYER', 'TRACE', 'LINK'],
+        traced.map((l) => [l.name, l.traceId!, traceLink(l.traceId, env) ?? '-']),
+      ),
+    );
   }
   for (const l of s.layers.filter((x) => x.phase === 'waiting-for-lease')) {
     out.push(

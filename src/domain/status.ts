@@ -57,6 +57,8 @@ export interface LayerStatus {
   data?: DataSummary;
   /** The layer's own workflow, once started (promotions since `sealed-decisions`): status asks it. */
   workflowId?: string;
+  /** The OpenTelemetry trace the layer's workflow runs in (when the worker traces). */
+  traceId?: string;
   /** While waiting for the environment's lease: who holds it (filled in by clients). */
   lease?: { holder: string; kind: string; since: string } | null;
 }

@@ -1,4 +1,5 @@
 import { runLoad } from '../load/generator';
+import { traceSampleRate } from '../tracing/tracing';
 import { intendedCount, type LoadProfile } from '../load/profile';
 import { environmentBodies, replayBodies } from '../load/requests';
 import { type SloOptions, sloConfig } from './slo.config';
@@ -28,6 +29,8 @@ export async function storedLoadRun(ctx: GateContext<'loadRuns'>, profile: LoadP
     runId,
     signal: ctx.signal,
     onProgress: (p) => ctx.heartbeat(p),
+    // Sampled requests carry a traceparent: the candidate continues the gate's trace.
+    traceSampleRate: traceSampleRate(),
   });
   store.save({
     id: runId,

@@ -17,6 +17,7 @@
 // torn down) a moment later.
 
 import { performance } from 'node:perf_hooks';
+import { type Context, context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { type Dispatcher, Pool } from 'undici';
 import { intendedSchedule, type LoadProfile, profileDurationMs } from './profile';
@@ -138,6 +139,12 @@ export interface LoadOptions {
   signal?: AbortSignal;
   onProgress?: (progress: LoadProgress) => void;
   progressEveryMs?: number;
+  /**
+   * Share (0..1) of requests sent with a W3C `traceparent`, each a client span in the caller's
+   * trace (the active span when runLoad is called), evenly spread over the run. Only when a
+   * tracer provider is installed (tracing on); default 0.
+   */
+  traceSampleRate?: number;
 }
 
 /** Thrown back to undici to cut a request short; never escapes runLoad. */
@@ -207,6 +214,8 @@ class InFlight {
   timedOut = false;
   /** Index in the run's list of requests in flight. */
   slot = -1;
+  /** The client span of a sampled request, until its outcome is known. */
+  span: Span | undefined;
   private abort: ((err: Error) => void) | null = null;
 
   constructor(
@@ -241,6 +250,18 @@ class InFlight {
   cancel(): void {
     this.abort?.(new RequestTimeout());
   }
+}
+
+/** Ends a sampled request's span: the answer's status, or why it failed (a timeout, a refused connection). */
+function endRequestSpan(req: InFlight, err: Error | null): void {
+  const span = req.span!;
+  req.span = undefined;
+  if (err === null && req.status > 0) span.setAttribute('http.response.status_code', req.status);
+  if (err !== null || req.status >= 500 || req.status === 0) {
+    const why = req.timedOut || err instanceof RequestTimeout ? 'timeout' : err ? errorCode(err) : `HTTP ${req.status}`;
+    span.setStatus({ code: SpanStatusCode.ERROR, message: why });
+  }
+  span.end();
 }
 
 /** Sends the profile's load to `baseUrl + path` and measures it. Never rejects for a failing server; see LoadResult. */
@@ -337,6 +358,9 @@ class LoadRun {
   private readonly timeoutMs: number;
   private readonly headers: Record<string, string>;
   private readonly pool: Pool;
+  private readonly traceRate: number;
+  /** The caller's trace context: sampled requests are spans under it. */
+  private readonly traceParent: Context = context.active();
 
   private readonly tally = new Tally();
   private readonly windows = new Windows();
@@ -371,6 +395,7 @@ class LoadRun {
     this.maxConcurrency = profile.maxConcurrency;
     this.timeoutMs = profile.timeoutMs;
     this.headers = { 'content-type': 'application/json', [RUN_ID_HEADER]: opts.runId };
+    this.traceRate = Math.min(1, Math.max(0, opts.traceSampleRate ?? 0));
     this.pool = new Pool(base.origin, {
       connections: this.maxConcurrency,
       pipelining: 1,
@@ -451,6 +476,7 @@ class LoadRun {
 
   /** Every request's dispatch handler reports here, once it is answered or has failed. */
   private readonly settle = (req: InFlight, err: Error | null): void => {
+    if (req.span) endRequestSpan(req, err);
     if (req.settled || this.finished) return;
     if (err === null) this.onAnswer(req);
     else this.onFailure(req, err);
@@ -466,10 +492,30 @@ class LoadRun {
     this.active.push(req);
     // Later sends have later deadlines: a pending timer is already early enough.
     if (this.deadlineTimer === undefined && !this.expiring) this.armDeadline(req.deadlineMs);
-    this.pool.dispatch(
-      { path: this.requestPath, method: 'POST', headers: this.headers, body },
-      req as Dispatcher.DispatchHandler,
+    const headers = this.sampled(index) ? this.traced(req) : this.headers;
+    this.pool.dispatch({ path: this.requestPath, method: 'POST', headers, body }, req as Dispatcher.DispatchHandler);
+  }
+
+  /** Whether request `index` carries a traceparent: rate × index crosses an integer (1 in 1/rate, evenly). */
+  private sampled(index: number): boolean {
+    return this.traceRate > 0 && Math.floor((index + 1) * this.traceRate) > Math.floor(index * this.traceRate);
+  }
+
+  /** The headers of a sampled request: its client span's W3C traceparent added (none when tracing is off). */
+  private traced(req: InFlight): Record<string, string> {
+    const span = trace.getTracer('strata-load').startSpan(
+      `POST ${this.requestPath}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'http.request.method': 'POST', 'url.full': this.target, 'strata.run_id': this.opts.runId },
+      },
+      this.traceParent,
     );
+    if (!span.isRecording()) return this.headers;
+    req.span = span;
+    const headers = { ...this.headers };
+    propagation.inject(trace.setSpan(this.traceParent, span), headers);
+    return headers;
   }
 
   /** Sends every request that is due, as far as the throttle allows; then sleeps until the next one. */

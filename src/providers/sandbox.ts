@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { tracingEnvironment } from '../tracing/tracing';
 
 /** The system user candidates run as when Strata runs as root (STRATA_CANDIDATE_USER names another). */
 export const DEFAULT_CANDIDATE_USER = 'strata-candidate';
@@ -27,7 +28,9 @@ export interface RunAs {
  * The environment of a process Strata starts for an environment: `PATH`, `LANG`, `LC_ALL` and
  * `TZ` from the worker (when set), `HOME` = `home`, and the variables Strata hands it (`given`).
  * Nothing else of the worker's environment: no `STRATA_*` (the keyring path, Temporal tokens),
- * no `TEMPORAL_*`, no `NODE_OPTIONS`, no cloud or database credentials.
+ * no `TEMPORAL_*`, no `NODE_OPTIONS`, no cloud or database credentials. With tracing on, the
+ * OTLP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`) so the process continues traces; never
+ * `OTEL_EXPORTER_OTLP_HEADERS`, which may hold a collector's credentials.
  */
 export function childEnvironment(
   worker: NodeJS.ProcessEnv,
@@ -39,7 +42,7 @@ export function childEnvironment(
     const value = worker[name];
     if (value !== undefined) env[name] = value;
   }
-  return { ...env, HOME: home, ...given };
+  return { ...env, ...tracingEnvironment(worker), HOME: home, ...given };
 }
 
 let cachedUser: { name: string; runAs: RunAs } | undefined;

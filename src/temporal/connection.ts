@@ -1,5 +1,7 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, type ClientOptions, Connection } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import { installTracing } from '../tracing/tracing';
 import type { StrataSettings } from './settings';
 
 /** Nothing answers at the Temporal address. The message says how to fix it in one line. */
@@ -35,8 +37,17 @@ export async function connect(settings: StrataSettings, timeout: Duration = '3s'
 
 export async function connectClient(settings: StrataSettings): Promise<{ client: Client; connection: Connection }> {
   const connection = await connect(settings);
-  const client = new Client({ connection, namespace: settings.namespace });
+  const client = new Client({ connection, namespace: settings.namespace, ...tracingClientOptions('strata-cli') });
   return { client, connection };
+}
+
+/**
+ * With tracing on (tracingEnabled), a client's starts, signals and Updates are spans whose context
+ * the workflows continue; `service` names this process in the traces when it installs tracing first.
+ */
+export function tracingClientOptions(service: string): Pick<ClientOptions, 'interceptors'> {
+  const tracing = installTracing(service);
+  return tracing.enabled ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {};
 }
 
 /** True when a Temporal frontend answers at the address. */

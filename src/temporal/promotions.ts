@@ -44,6 +44,8 @@ import type { LadderRef } from '../domain/ladder-version';
 import { applyLadder } from './ladders';
 import { pinnedLadderOf, runsStoredLadder } from '../audit/trail';
 import { RefusedError } from './refused';
+import { traceIdFromHeader } from '../tracing/trace-header';
+import { withSpan } from '../tracing/tracing';
 
 export { RefusedError } from './refused';
 
@@ -86,6 +88,19 @@ export async function startPromotion(
   },
 ): Promise<string> {
   const id = args.id ?? derivePromotionId(args.candidate);
+  // The root of the promotion's trace (with tracing on): the client's start, then the workflows.
+  const attributes = {
+    'strata.promotion': id,
+    'strata.candidate': args.candidate.name,
+    'strata.candidate.version': args.candidate.version,
+  };
+  return withSpan('strata promote', attributes, async () => {
+    await beginPromotion(client, id, args);
+    return id;
+  });
+}
+
+async function beginPromotion(client: Client, id: string, args: Parameters<typeof startPromotion>[1]): Promise<void> {
   await storeCandidate(args.candidate, args.artifacts);
   const ladder =
     'layers' in args.ladder
@@ -119,7 +134,6 @@ export async function startPromotion(
     throw err;
   }
   await untilPinned(client, id);
-  return id;
 }
 
 /**
@@ -172,6 +186,7 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
     if (description.status.name === 'RUNNING') {
       const status = await handle.query(statusQuery);
       await withLiveLayers(client, status);
+      shareTraceId(status);
       // Say who holds the lease a layer is waiting for.
       for (const layer of status.layers.filter((l) => l.phase === 'waiting-for-lease')) {
         const env = await client.workflow
@@ -257,7 +272,7 @@ export function statusFromHistory(id: string, events: HistoryEvent[], closedAs: 
       if (result) tracker.applyLayerResult(result);
     } else if (e.workflowExecutionCompletedEventAttributes) {
       const result = decode<PromotionResult>(e.workflowExecutionCompletedEventAttributes.result);
-      if (result) return statusFromResult(tracker.status, result);
+      if (result) return withTraceIds(id, statusFromResult(tracker.status, result), events);
     } else if (e.workflowExecutionTerminatedEventAttributes?.reason) {
       reason = `workflow ended ${closedAs}: ${e.workflowExecutionTerminatedEventAttributes.reason}`;
     } else if (e.workflowExecutionFailedEventAttributes?.failure?.message) {
@@ -267,7 +282,33 @@ export function statusFromHistory(id: string, events: HistoryEvent[], closedAs: 
   // Promotions before sealed-decisions took the approvals themselves.
   for (const d of acceptedDecisions(events)) tracker.recordApproval(d.layer, d.record);
   tracker.end('failed', reason);
-  return tracker.status;
+  return withTraceIds(id, tracker.status, events);
+}
+
+/**
+ * Every layer of one promotion runs in its trace (each layer workflow is a child of the promotion's
+ * span): a layer that ended before this status was asked for gets the trace id its running sibling
+ * reported.
+ */
+function shareTraceId(status: PromotionStatus): void {
+  const traceId = status.layers.find((l) => l.traceId)?.traceId;
+  if (!traceId) return;
+  for (const l of status.layers) if (l.workflowId && !l.traceId) l.traceId = traceId;
+}
+
+/**
+ * Each layer's trace id, from the header its promotion started it with (the tracing interceptors
+ * put the W3C trace context there); layers of untraced promotions have none.
+ */
+export function withTraceIds(id: string, status: PromotionStatus, events: HistoryEvent[]): PromotionStatus {
+  for (const e of events) {
+    const started = e.startChildWorkflowExecutionInitiatedEventAttributes;
+    if (!started) continue;
+    const traceId = traceIdFromHeader(started.header);
+    const layer = status.layers.find((l) => layerWorkflowId(id, l.name) === started.workflowId);
+    if (layer && traceId) layer.traceId = traceId;
+  }
+  return status;
 }
 
 /** Whether a history's workflow ran with `sealed-decisions` (its patch marker is in the history). */

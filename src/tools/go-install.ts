@@ -51,11 +51,6 @@ export interface GoTool {
   version: string;
   /** The package path for `go install`, without @version (with moduleDir: for messages only). */
   pkg: string;
-  /**
-   * A directory holding a Go module whose main package is built with `go build` there, instead of
-   * `go install pkg@version` (the version should then name the sources, e.g. include their hash).
-   */
-  moduleDir?: string;
   /** The file `go install` writes into GOBIN (the last element of the package path). */
   binary: string;
   /** Appended to every error: how to get the tool without Strata building it. */
@@ -66,6 +61,15 @@ export interface GoTool {
   overrideVar?: string;
   /** A command name to look for on PATH before the cache (`temporal`, `toxiproxy-server`). */
   onPathName?: string;
+  /**
+   * A Go module (a directory with go.mod) that pins the tool with a `tool` directive
+   * (`go get -tool pkg@version`): the tool is built there with `go build`, for modules that
+   * `go install pkg@version` refuses (their go.mod has replace directives, as Jaeger's does), or
+   * a module of our own whose main package is the tool (its version then names the sources).
+   */
+  moduleDir?: string;
+  /** With moduleDir: the package `go build` builds there (default `.`, the module's own main package). */
+  buildPackage?: string;
 }
 
 export interface GoInstallOptions {
@@ -117,9 +121,13 @@ export async function goInstallCached(tool: GoTool, opts: GoInstallOptions = {})
     if (isExecutable(target)) return target; // another process built it while we waited
     const gobin = fs.mkdtempSync(path.join(versionDir, '.build-'));
     const pkg = `${tool.pkg}@v${tool.version}`;
-    const args = tool.moduleDir ? ['build', '-v', '-o', path.join(gobin, tool.binary), '.'] : ['install', '-v', pkg];
-    const how = tool.moduleDir ? `go build\` in ${tool.moduleDir}` : `go install ${pkg}\``;
-    progress(`strata: building ${tool.label} v${tool.version} once with \`${how}`);
+    const buildTarget = tool.buildPackage ?? '.';
+    const args = tool.moduleDir
+      ? ['build', '-v', '-o', path.join(gobin, tool.binary), buildTarget]
+      : ['install', '-v', pkg];
+    const how = tool.moduleDir ? `go build ${buildTarget}` : `go install ${pkg}`;
+    const where = tool.moduleDir ? ` in ${tool.moduleDir}` : '';
+    progress(`strata: building ${tool.label} v${tool.version} once with \`${how}\`${where}`);
     progress(`strata: into ${versionDir}; this takes a few minutes the first time.`);
     const started = Date.now();
     let code: number;
@@ -140,9 +148,7 @@ export async function goInstallCached(tool: GoTool, opts: GoInstallOptions = {})
     if (code !== 0 || !isExecutable(built)) {
       fs.rmSync(gobin, { recursive: true, force: true });
       const why = code !== 0 ? `exit ${code}` : `it wrote no ${tool.binary} into GOBIN`;
-      throw tool.makeError(
-        `${tool.moduleDir ? `go build in ${tool.moduleDir}` : `go install ${pkg}`} failed (${why}). ${tool.installHint}`,
-      );
+      throw tool.makeError(`${how}${where} failed (${why}). ${tool.installHint}`);
     }
     fs.renameSync(built, target);
     fs.rmSync(gobin, { recursive: true, force: true });
@@ -153,7 +159,7 @@ export async function goInstallCached(tool: GoTool, opts: GoInstallOptions = {})
   }
 }
 
-/** `go install -v pkg` (or `go build -v` in cwd), turning its output into a few progress lines; resolves with the exit code. */
+/** `go install -v pkg` (or `go build -v` in a tools module), turning its output into a few progress lines; resolves with the exit code. */
 function runGo(
   go: string,
   args: string[],

@@ -3,14 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { WorkflowBundle } from '@temporalio/worker';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { PromotionStatus } from '../../src/domain/status';
 import { getStatus } from '../../src/temporal/promotions';
+import { tracingClientOptions } from '../../src/temporal/connection';
 import { removeSealedTree } from '../../src/artifacts/store';
 import { strataPaths } from '../../src/paths';
 import { LocalProvider } from '../../src/providers/local';
-import { createStrataWorker, WORKFLOWS_PATH } from '../../workers/worker';
+import { bundleWorkflows, createStrataWorker } from '../../workers/worker';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const EXAMPLES = path.join(ROOT, 'examples');
@@ -21,7 +21,9 @@ export function temporalAddress(): string {
 
 export async function connectTestClient(): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({ address: temporalAddress() });
-  return { client: new Client({ connection, namespace: inject('namespace') }), connection };
+  // As the CLI's client: with tracing on, a promotion's start is the root of its trace.
+  const client = new Client({ connection, namespace: inject('namespace'), ...tracingClientOptions('strata-test') });
+  return { client, connection };
 }
 
 /** The artifact store of a STRATA_HOME: where promote seals candidates and workers deploy them from. */
@@ -91,7 +93,7 @@ export type TestWorker = Awaited<ReturnType<typeof startTestWorker>>;
 export function workerSuite(prefix: string) {
   const suite = {} as { client: Client; connection: Connection; home: string; taskQueue: string; worker: TestWorker };
   beforeAll(async () => {
-    const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+    const bundle = await bundleWorkflows();
     Object.assign(suite, await connectTestClient());
     suite.home = tempHome(prefix);
     suite.taskQueue = uniqueTaskQueue(prefix);

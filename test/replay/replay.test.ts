@@ -3,7 +3,10 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { installRuntime, WORKFLOWS_PATH } from '../../workers/worker';
+import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import { Resource } from '@opentelemetry/resources';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { installRuntime, WORKFLOW_TRACING_MODULES, WORKFLOWS_PATH } from '../../workers/worker';
 
 // Histories recorded from real runs (scripts/record-histories.sh) are replayed against today's
 // workflow code: a change that would break running promotions fails here.
@@ -52,6 +55,27 @@ describe('replay of recorded histories', () => {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     expect(failures).toEqual([]);
+  });
+
+  it('replays every recorded history with the tracing interceptors in the bundle (a worker with tracing on), exporting nothing', async () => {
+    const histories = load();
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      workflowInterceptorModules: WORKFLOW_TRACING_MODULES,
+      logger: new DefaultLogger('ERROR'),
+    });
+    const exported = new InMemorySpanExporter();
+    const sink = makeWorkflowExporter(new SimpleSpanProcessor(exported), new Resource({ 'service.name': 'replay' }));
+    const failures: string[] = [];
+    for await (const result of Worker.runReplayHistories(
+      { workflowBundle: bundle, sinks: { exporter: sink } },
+      histories.map(({ workflowId, history }) => ({ workflowId, history })),
+    )) {
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
+    // Spans of a replay are not exported again (the sink does not run during replay).
+    expect(exported.getFinishedSpans()).toEqual([]);
   });
 
   it('catches a non-deterministic change (a layer that sleeps before provisioning)', async () => {

@@ -12,6 +12,9 @@
 //   STRATA_VERSION  version the deployer expects; a mismatch with model.json is logged
 //   FEATURES_URL    the environment's feature-lookup service; when set (and model.json has a
 //                   "dependency" block) every /predict looks the records' features up there first
+//   OTEL_EXPORTER_OTLP_ENDPOINT  an OTLP/HTTP collector; when set, a request carrying a sampled W3C
+//                   `traceparent` gets a server span, its feature lookup a client span (whose
+//                   traceparent goes on to the feature service), sent as OTLP JSON (no packages)
 //
 // Missing values: a feature that candidate.yaml (beside this file; the deployer installs it with
 // the artifacts) declares `nullable: true` may be null in a record, and is then imputed at the
@@ -23,6 +26,7 @@
 //   POST /predict  {"records":[{...features}]} -> 200 {"scores":[...]} | 400 {"error":...}
 //                  | 503 {"error":...} when the feature lookup fails and the model does not fall back
 
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
@@ -41,31 +45,128 @@ const TRANSFORMS = {
 class BadInput extends Error {}
 class DependencyFailed extends Error {}
 
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const SPAN_KIND = { server: 2, client: 3 };
+
+/** The parent of a request's span: a sampled W3C traceparent, or null (not traced). */
+function parseTraceparent(header) {
+  const m = typeof header === 'string' ? TRACEPARENT.exec(header.trim()) : null;
+  if (!m || /^0+$/.test(m[1]) || (parseInt(m[3], 16) & 1) === 0) return null;
+  return { traceId: m[1], spanId: m[2] };
+}
+
+const nowNanos = () => (BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n).toString();
+
+function otlpValue(value) {
+  if (typeof value === 'boolean') return { boolValue: value };
+  if (Number.isInteger(value)) return { intValue: String(value) };
+  if (typeof value === 'number') return { doubleValue: value };
+  return { stringValue: String(value) };
+}
+
+/**
+ * A tracer that needs no packages: spans continue the trace of a sampled traceparent and leave in
+ * batches as OTLP/HTTP JSON to `${endpoint}/v1/traces`. Null without an endpoint (tracing off).
+ */
+function createTracer(endpoint, serviceName) {
+  if (!endpoint) return null;
+  const url = `${endpoint.replace(/\/+$/, '')}/v1/traces`;
+  let queue = [];
+  let timer = null;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (queue.length === 0) return Promise.resolve();
+    const spans = queue;
+    queue = [];
+    const body = {
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: otlpValue(serviceName) }] },
+          scopeSpans: [{ scope: { name: 'strata-example-candidate' }, spans }],
+        },
+      ],
+    };
+    return fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    }).then(
+      () => undefined,
+      () => undefined, // a collector that is down costs the spans, never a request
+    );
+  };
+  /** A span under `parent` ({traceId, spanId}); end() queues it. */
+  const start = (name, kind, parent, attributes = {}) => {
+    const spanId = crypto.randomBytes(8).toString('hex');
+    const span = {
+      traceId: parent.traceId,
+      spanId,
+      parentSpanId: parent.spanId,
+      name,
+      kind: SPAN_KIND[kind],
+      startTimeUnixNano: nowNanos(),
+      endTimeUnixNano: '0',
+      attributes: Object.entries(attributes).map(([key, value]) => ({ key, value: otlpValue(value) })),
+      status: { code: 0 },
+    };
+    return {
+      context: { traceId: parent.traceId, spanId },
+      traceparent: `00-${parent.traceId}-${spanId}-01`,
+      set(key, value) {
+        span.attributes.push({ key, value: otlpValue(value) });
+      },
+      fail(message) {
+        span.status = { code: 2, message };
+      },
+      end() {
+        span.endTimeUnixNano = nowNanos();
+        queue.push(span);
+        if (queue.length >= 256) void flush();
+        else if (!timer) {
+          timer = setTimeout(flush, 500);
+          timer.unref();
+        }
+      },
+    };
+  };
+  return { start, flush };
+}
+
 /**
  * Looks the records' fresh features up in the environment's feature service (model.dependency:
  * {key, timeoutMs, onFailure: "fallback" | "error"}). With "fallback" a failed lookup scores with
  * the features the request carried (degraded); with "error" the request fails with 503.
  */
-async function lookupFeatures(model, records, featuresUrl) {
+async function lookupFeatures(model, records, featuresUrl, trace = null) {
   const dep = model.dependency;
   if (!featuresUrl || !dep) return { degraded: false };
   const keys = records.map((r) => r && r[dep.key]).filter((k) => k !== undefined && k !== null);
   if (keys.length === 0) return { degraded: false };
+  // Traced: a client span for the lookup (through the fault-injection proxy), its traceparent sent on.
+  const span = trace ? trace.tracer.start('feature lookup', 'client', trace.parent, { 'url.full': `${featuresUrl}/features`, 'strata.keys': keys.length }) : null;
   try {
+    const headers = { 'content-type': 'application/json' };
+    if (span) headers.traceparent = span.traceparent;
     const res = await fetch(`${featuresUrl}/features`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers,
       body: JSON.stringify({ keys }),
       signal: AbortSignal.timeout(dep.timeoutMs),
     });
+    if (span) span.set('http.response.status_code', res.status);
     if (!res.ok) throw new Error(`feature service answered ${res.status}`);
     const { features } = await res.json();
     for (const record of records) Object.assign(record, features[record[dep.key]] || {});
     return { degraded: false };
   } catch (err) {
     const reason = err && err.name === 'TimeoutError' ? `no answer within ${dep.timeoutMs} ms` : err.message;
+    if (span) span.fail(reason);
     if (dep.onFailure === 'fallback') return { degraded: true, reason };
     throw new DependencyFailed(`feature lookup failed: ${reason}`);
+  } finally {
+    if (span) span.end();
   }
 }
 
@@ -265,9 +366,19 @@ function readBody(req) {
   });
 }
 
-function createServer(model, { dbPath = null, featuresUrl = null } = {}) {
+function createServer(model, { dbPath = null, featuresUrl = null, tracer = null } = {}) {
   return http.createServer(async (req, res) => {
     const { pathname } = new URL(req.url, 'http://localhost');
+    const parent = tracer && pathname === '/predict' ? parseTraceparent(req.headers.traceparent) : null;
+    if (parent) {
+      const span = tracer.start('POST /predict', 'server', parent, { 'http.request.method': req.method, 'strata.version': model.version });
+      res.on('finish', () => {
+        span.set('http.response.status_code', res.statusCode);
+        if (res.statusCode >= 500) span.fail(`HTTP ${res.statusCode}`);
+        span.end();
+      });
+      req.trace = { tracer, parent: span.context };
+    }
     try {
       if (pathname === '/health') {
         if (req.method !== 'GET') return send(res, 405, { error: 'use GET /health' });
@@ -283,7 +394,7 @@ function createServer(model, { dbPath = null, featuresUrl = null } = {}) {
           throw new BadInput(`body is not valid JSON: ${err.message}`);
         }
         if (body && Array.isArray(body.records)) {
-          const lookup = await lookupFeatures(model, body.records, featuresUrl);
+          const lookup = await lookupFeatures(model, body.records, featuresUrl, req.trace);
           if (lookup.degraded) res.setHeader('x-strata-degraded', lookup.reason);
         }
         return send(res, 200, { scores: predict(model, body) });
@@ -306,7 +417,12 @@ function main() {
   }
   const host = process.env.HOST || '127.0.0.1';
   const port = Number(process.env.PORT || 0);
-  const server = createServer(model, { dbPath: process.env.STRATA_DB_PATH || null, featuresUrl: process.env.FEATURES_URL || null });
+  const tracer = createTracer(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || null, `${model.name} ${model.version}`);
+  const server = createServer(model, {
+    dbPath: process.env.STRATA_DB_PATH || null,
+    featuresUrl: process.env.FEATURES_URL || null,
+    tracer,
+  });
   server.listen(port, host, () => {
     const address = server.address();
     console.log(JSON.stringify({ msg: 'listening', name: model.name, version: model.version, url: `http://${host}:${address.port}` }));
@@ -317,7 +433,8 @@ function main() {
     if (stopping) return;
     stopping = true;
     console.log(JSON.stringify({ msg: 'stopping', signal }));
-    server.close(() => process.exit(0));
+    const flushed = tracer ? tracer.flush() : Promise.resolve();
+    server.close(() => flushed.then(() => process.exit(0)));
     server.closeIdleConnections();
     // Requests still in flight get a moment to finish, then their connections are cut.
     setTimeout(() => {
@@ -333,4 +450,4 @@ if (require.main === module) {
   main();
 }
 
-module.exports = { TRANSFORMS, parseModel, loadModel, nullableFeatures, loadCandidateModel, checkRecord, score, predict, createServer };
+module.exports = { TRANSFORMS, parseTraceparent, createTracer, parseModel, loadModel, nullableFeatures, loadCandidateModel, checkRecord, score, predict, createServer };

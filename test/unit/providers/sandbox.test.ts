@@ -39,6 +39,20 @@ describe('childEnvironment', () => {
   it('leaves out variables the worker does not have', () => {
     expect(childEnvironment({ STRATA_KEYRING: '/k' }, '/h', {})).toEqual({ HOME: '/h' });
   });
+
+  it('passes the OTLP endpoint when the worker traces, never the exporter headers (credentials)', () => {
+    const tracing = {
+      ...worker,
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer collector-secret',
+    };
+    const env = childEnvironment(tracing, '/h', {});
+    expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://collector:4318');
+    expect(Object.keys(env).filter((k) => k.startsWith('OTEL_'))).toEqual(['OTEL_EXPORTER_OTLP_ENDPOINT']);
+    expect(JSON.stringify(env)).not.toContain('collector-secret');
+    // STRATA_TRACING=0 turns it off whatever the endpoint.
+    expect(childEnvironment({ ...tracing, STRATA_TRACING: '0' }, '/h', {}).OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
+  });
 });
 
 describe('prepareSandbox', () => {
