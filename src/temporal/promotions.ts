@@ -80,6 +80,8 @@ export async function startPromotion(
     layers?: LayerSpec[];
     candidate: CandidateRef;
     initiator: string;
+    /** Set by the API server: how it verified the initiator (`token ci-bot`, `oidc <issuer>`). */
+    auth?: string;
     taskQueue: string;
     /** The artifact store's root ($STRATA_HOME/artifacts, `StrataPaths.artifacts`). */
     artifacts: string;
@@ -103,6 +105,7 @@ export async function startPromotion(
           ladder,
           candidate: args.candidate,
           initiator: normalizeIdentity(args.initiator),
+          ...(args.auth ? { auth: args.auth } : {}),
         },
       ],
       typedSearchAttributes: [
