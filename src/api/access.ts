@@ -9,7 +9,9 @@ import { parseRole, ROLE_SYNTAX, type Role } from './roles';
 
 const roleSchema = z
   .string()
-  .refine((raw) => parseRole(raw) !== undefined, { error: (issue) => `expected ${ROLE_SYNTAX}, got ${JSON.stringify(issue.input)}` })
+  .refine((raw) => parseRole(raw) !== undefined, {
+    error: (issue) => `expected ${ROLE_SYNTAX}, got ${JSON.stringify(issue.input)}`,
+  })
   .transform((raw) => parseRole(raw)!);
 
 const names = z.array(z.string().trim().min(1));

@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { DURATION_HINT, parseDuration } from '../domain/duration';
 import { type Role } from './roles';
 
 export const API_DB = 'api.db';
@@ -27,7 +28,8 @@ export interface Refusal {
   auth: string;
   method: string;
   route: string;
-  status: 401 | 403;
+  /** 401 no valid credential, 403 wrong role, 409 the engine refused (the workflow's reason). */
+  status: 401 | 403 | 409;
   reason: string;
   remote: string;
 }
@@ -47,6 +49,13 @@ export function hashToken(token: string): string {
 /** A fresh token: `strata_` and 32 random bytes, base64url. */
 export function generateToken(): string {
   return `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+/** When a token created now with `--expires <text>` expires. */
+export function expiryOf(text: string, now = new Date()): Date {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw new TokenStoreError(`--expires: expected ${DURATION_HINT} (got "${text}")`);
+  return new Date(now.getTime() + ms);
 }
 
 export function apiDbPath(home: string): string {
@@ -95,8 +104,7 @@ export class ApiStore {
       throw new TokenStoreError(`--name: expected letters, digits, ".", "_" or "-" (got "${args.name}")`);
     }
     const existing = this.db.prepare('SELECT revoked_at FROM tokens WHERE name = ?').get(args.name) as
-      | { revoked_at: string | null }
-      | undefined;
+      { revoked_at: string | null } | undefined;
     if (existing) {
       throw new TokenStoreError(
         existing.revoked_at
