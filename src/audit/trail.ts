@@ -303,8 +303,7 @@ function decisionEntry(
     ...entry,
     action: asked === 'reject' ? 'approval.rejected' : 'approval.granted',
     layer,
-    detail:
-      (asked === 'reject' ? reason : `${reason} (${reply?.count ?? '?'}/${reply?.required ?? '?'})`) + asMember,
+    detail: (asked === 'reject' ? reason : `${reason} (${reply?.count ?? '?'}/${reply?.required ?? '?'})`) + asMember,
   });
   return true;
 }
