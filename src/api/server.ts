@@ -23,6 +23,15 @@ import {
 } from '../temporal/promotions';
 import { applyLadder, getLadderVersion, LadderNotFoundError, ladderVersions, listLadders } from '../temporal/ladders';
 import { ConfigError } from '../validation/errors';
+import { ApprovalRegistry } from '../data/approvals';
+import { drillHistory, listDrillSchedules } from '../temporal/drills';
+import {
+  EnvironmentNotFoundError,
+  getEnvironment,
+  hold,
+  listEnvironments,
+  releaseHold,
+} from '../temporal/environments';
 import { type AccessPolicy, rolesOf } from './access';
 import { actorOf, authOf, type BearerVerifier, TOKEN_ISSUER, type VerifiedIdentity } from './identity';
 import {
@@ -38,6 +47,8 @@ import { type ApiStore, expiryOf, TokenStoreError } from './store';
 
 export interface ServerOptions {
   client: Client;
+  /** $STRATA_HOME: the dataset approval registry lives here. */
+  home: string;
   taskQueue: string;
   /** The artifact store root ($STRATA_HOME/artifacts) promote seals candidates into. */
   artifacts: string;
@@ -70,6 +81,7 @@ function json(schema: z.ZodType): Record<string, unknown> {
 const reason = z.string().trim().min(1).describe('why; recorded with the action');
 const idParams = z.object({ id: z.string().min(1).describe('the promotion id') });
 const nameParams = z.object({ name: z.string().min(1) });
+const layerParams = z.object({ layer: z.string().min(1) });
 
 export const schemas = {
   promote: z.strictObject({
@@ -95,6 +107,11 @@ export const schemas = {
     name: z.string().min(1),
     role: z.string().min(1).describe(ROLE_SYNTAX),
     expires: z.string().optional().describe('a duration such as 30d or 12h (default: never)'),
+  }),
+  holdRequest: z.strictObject({ reason }),
+  drills: z.object({
+    layer: z.string().min(1),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
   }),
   refusals: z.object({ limit: z.coerce.number().int().min(1).max(10000).default(1000) }),
 };
@@ -187,7 +204,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof RefusedError) return refuse(req, reply, 409, err.message);
-    if (err instanceof PromotionNotFoundError || err instanceof LadderNotFoundError) {
+    if (
+      err instanceof PromotionNotFoundError ||
+      err instanceof LadderNotFoundError ||
+      err instanceof EnvironmentNotFoundError
+    ) {
       return reply.code(404).send({ error: err.message });
     }
     if (err instanceof ConfigError || err instanceof TokenStoreError)

@@ -102,6 +102,7 @@ export function registerApiCommands(program: Command): void {
       const { client, connection } = await connectClient(settings);
       const app = await buildServer({
         client,
+        home: settings.home,
         taskQueue: settings.taskQueue,
         artifacts: settings.paths.artifacts,
         store,

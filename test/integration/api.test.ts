@@ -105,6 +105,7 @@ beforeAll(async () => {
   store = new ApiStore(suite.home);
   app = await buildServer({
     client: suite.client,
+    home: suite.home,
     taskQueue: suite.taskQueue,
     artifacts: artifactsOf(suite.home),
     store,
@@ -137,6 +138,13 @@ describe('strata serve (real HTTP, real dev server)', () => {
       '/tokens',
       '/tokens/{name}',
       '/whoami',
+      '/environments',
+      '/environments/{layer}',
+      '/environments/{layer}/hold',
+      '/environments/{layer}/release',
+      '/drills',
+      '/drills/schedules',
+      '/data/approvals',
     ]) {
       expect(Object.keys(doc.body.paths), p).toContain(p);
     }
@@ -253,6 +261,29 @@ describe('strata serve (real HTTP, real dev server)', () => {
         expect.objectContaining({ actor: 'strata-token#ci-bot', status: 409, route: `/promotions/${id}/approve` }),
       ]),
     );
+  });
+
+  it('environments, holds, drills and data approvals behind their roles', async () => {
+    const envs = await viaApi(['env', 'ls', '--json'], tokens.auditor);
+    expect(envs.code, envs.stderr).toBe(0);
+    expect((JSON.parse(envs.stdout) as Array<{ layer: string }>).map((e) => e.layer)).toEqual(
+      expect.arrayContaining(['sandbox', 'traffic']),
+    );
+    const notOperator = await viaApi(['hold', '--layer', 'traffic', '--reason', 'freeze'], tokens['rel-bot']);
+    expect(notOperator.code).toBe(1);
+    expect(notOperator.stderr).toContain('needs the role operator');
+    const held = await viaApi(['hold', '--layer', 'traffic', '--reason', 'freeze'], tokens['ci-bot']);
+    expect(held.code, held.stderr).toBe(0);
+    const shown = await viaApi(['env', 'show', 'traffic', '--json'], tokens.auditor);
+    expect(JSON.parse(shown.stdout).hold).toMatchObject({ by: 'strata-token#ci-bot' });
+    const released = await viaApi(['release', '--layer', 'traffic', '--reason', 'thaw'], tokens['ci-bot']);
+    expect(released.code, released.stderr).toBe(0);
+
+    expect((await call('GET', '/drills?layer=traffic', tokens.auditor)).body).toEqual([]);
+    expect((await call('GET', '/drills/schedules', tokens.auditor)).status).toBe(200);
+    const data = await call('GET', '/data/approvals', tokens['ci-bot']);
+    expect(data.status).toBe(403);
+    expect(data.body.needed).toBe('steward');
   });
 
   it('revoked tokens get 401; login stores the token with mode 600', async () => {
