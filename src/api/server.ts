@@ -396,6 +396,80 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   );
 
   app.get(
+    '/environments',
+    {
+      onRequest: guard('reader'),
+      schema: { summary: 'environments: running version, lease, hold', response: responses },
+    },
+    async () => {
+      const layers = await listEnvironments(opts.client, opts.taskQueue);
+      return Promise.all(layers.map((l) => getEnvironment(opts.client, opts.taskQueue, l)));
+    },
+  );
+
+  app.get<{ Params: { layer: string } }>(
+    '/environments/:layer',
+    {
+      onRequest: guard('reader'),
+      schema: {
+        summary: "an environment's lease, hold and version history",
+        params: json(layerParams),
+        response: responses,
+      },
+    },
+    async (req) => getEnvironment(opts.client, opts.taskQueue, req.params.layer),
+  );
+
+  for (const action of ['hold', 'release'] as const) {
+    app.post<{ Params: { layer: string }; Body: z.infer<typeof schemas.holdRequest> }>(
+      `/environments/:layer/${action}`,
+      {
+        onRequest: guard('operator'),
+        schema: {
+          summary: action === 'hold' ? 'refuse promotions into a layer until released' : 'release a hold',
+          params: json(layerParams),
+          body: json(schemas.holdRequest),
+          response: responses,
+        },
+      },
+      async (req) => {
+        const c = callerOf(req);
+        const request = { actor: c.actor, reason: `${schemas.holdRequest.parse(req.body).reason} (via ${c.auth})` };
+        return action === 'hold'
+          ? hold(opts.client, opts.taskQueue, req.params.layer, request)
+          : releaseHold(opts.client, opts.taskQueue, req.params.layer, request);
+      },
+    );
+  }
+
+  app.get(
+    '/drills',
+    {
+      onRequest: guard('reader'),
+      schema: { summary: "a layer's DR drills, newest first", querystring: json(schemas.drills), response: responses },
+    },
+    async (req) => {
+      const q = schemas.drills.parse(req.query);
+      return drillHistory(opts.client, opts.taskQueue, q.layer, q.limit);
+    },
+  );
+
+  app.get(
+    '/drills/schedules',
+    { onRequest: guard('reader'), schema: { summary: 'drill schedules', response: responses } },
+    async () => listDrillSchedules(opts.client, opts.taskQueue),
+  );
+
+  app.get(
+    '/data/approvals',
+    {
+      onRequest: guard('steward'),
+      schema: { summary: 'approved dataset digests (revoked ones marked)', response: responses },
+    },
+    () => new ApprovalRegistry(opts.home).list(),
+  );
+
+  app.get(
     '/tokens',
     { onRequest: guard('admin'), schema: { summary: 'API tokens (never the tokens themselves)', response: responses } },
     () => opts.store.listTokens(),
