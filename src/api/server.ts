@@ -211,7 +211,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     ) {
       return reply.code(404).send({ error: err.message });
     }
-    if (err instanceof ConfigError || err instanceof TokenStoreError)
+    if (err instanceof ConfigError || err instanceof TokenStoreError || err instanceof z.ZodError)
       return reply.code(400).send({ error: err.message });
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) return reply.code(status).send({ error: (err as Error).message });

@@ -49,14 +49,18 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
  * loaded when that module is part of this build.
  */
 async function oidcVerifier(config: OidcConfig): Promise<BearerVerifier> {
+  type Verify = (token: string, config: OidcConfig) => Promise<VerifiedIdentity | undefined>;
+  type OidcModule = { verifyBearer?: Verify; default?: { verifyBearer?: Verify } };
+  // Loaded by path so that this build does not depend on the module being there.
   const modulePath = path.join(__dirname, '..', 'api', 'oidc');
-  let mod: { verifyBearer?: (token: string, config: OidcConfig) => Promise<VerifiedIdentity | undefined> };
+  let mod: OidcModule = {};
   try {
-    mod = (await import(modulePath)) as typeof mod;
-  } catch {
-    mod = {};
+    mod = (await import(modulePath)) as OidcModule;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw err;
   }
-  const verify = mod.verifyBearer;
+  const verify = mod.verifyBearer ?? mod.default?.verifyBearer;
   if (!verify) {
     throw new UsageError('access.yaml names an oidc issuer, but this build has no OIDC verifier (src/api/oidc.ts)');
   }
@@ -99,6 +103,7 @@ export function registerApiCommands(program: Command): void {
         );
       }
       const oidc = access.oidc ? await oidcVerifier(access.oidc) : undefined;
+      if (oidc) process.stderr.write(`strata: accepting OIDC tokens from ${access.oidc!.issuer}\n`);
       const { client, connection } = await connectClient(settings);
       const app = await buildServer({
         client,
