@@ -8,6 +8,13 @@ export interface ApprovalRequest {
   layer: string;
   actor: string;
   reason: string;
+  /**
+   * Set by the API server (`strata serve`): how it verified the actor (`token ci-bot`, `oidc
+   * <issuer>`). The audit trail labels the entry `api (<auth>)`; absent, `local (unauthenticated)`.
+   */
+  auth?: string;
+  /** Set by the API server: the verified identity's approver groups, for `group:<name>` policy entries. */
+  groups?: string[];
 }
 
 export interface ApprovalReply {
@@ -23,6 +30,8 @@ export interface ApprovalReply {
 export interface AbortRequest {
   actor: string;
   reason: string;
+  /** Set by the API server: how it verified the actor (see ApprovalRequest.auth). */
+  auth?: string;
 }
 
 /** Approve a layer awaiting approval. Refusals fail the Update with an ApprovalRefused failure. */

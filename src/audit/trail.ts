@@ -24,7 +24,9 @@ export interface AuditEntry {
    * How the actor is known. `system`: a step the workflows took on their own. `local
    * (unauthenticated)`: a name given with --as in local mode, free text nobody verified.
    * `temporal client (unverified)`: the identity a Temporal client reported for itself (a
-   * terminate, a cancellation request, a signal sent from outside the workflows).
+   * terminate, a cancellation request, a signal sent from outside the workflows). `api (<how>)`:
+   * the API server (`strata serve`) verified the actor (`api (token ci-bot)`, `api (oidc
+   * <issuer>)`); only as trustworthy as access to the Temporal frontend (docs/security.md).
    */
   authentication: Authentication;
   /** The OpenTelemetry trace the step belongs to (`layer.traced` entries). */
@@ -36,7 +38,16 @@ export const AUTHENTICATION = {
   local: 'local (unauthenticated)',
   client: 'temporal client (unverified)',
 } as const;
-export type Authentication = (typeof AUTHENTICATION)[keyof typeof AUTHENTICATION];
+export type Authentication = (typeof AUTHENTICATION)[keyof typeof AUTHENTICATION] | `api (${string})`;
+
+/**
+ * How the actor of a request (an Update's argument, a promotion's input) was authenticated: the
+ * `auth` the API server put in it, else local mode's free text.
+ */
+export function authenticationOf(request: { auth?: unknown } | undefined): Authentication {
+  const auth = typeof request?.auth === 'string' ? request.auth.trim() : '';
+  return auth ? `api (${auth})` : AUTHENTICATION.local;
+}
 
 /** The actor of steps the workflows take on their own (provision, gates, rollback, …). */
 export const SYSTEM_ACTOR = 'strata';
@@ -165,7 +176,7 @@ export function promotionEntries(events: HistoryEvent[]): { entries: AuditEntry[
       entries.push({
         at: at(e),
         actor: input?.initiator ?? 'unknown',
-        authentication: AUTHENTICATION.local,
+        authentication: authenticationOf(input),
         action: 'promotion.started',
         layer: null,
         detail: c
@@ -282,7 +293,10 @@ function decisionEntry(
   const layer = typeof u.request.layer === 'string' ? u.request.layer : layerOf;
   const reason = String(u.request.reason ?? '');
   const failure = c.outcome?.failure?.message;
-  const entry = { at, actor, authentication: AUTHENTICATION.local } as const;
+  const entry = { at, actor, authentication: authenticationOf(u.request) } as const;
+  // Groups the API server verified, when the approval was admitted through a `group:` entry.
+  const groups = Array.isArray(u.request.groups) && u.request.groups.length > 0 ? u.request.groups.map(String) : [];
+  const asMember = groups.length > 0 ? ` [groups: ${groups.join(', ')}]` : '';
   if (u.name === 'abort') {
     entries.push({
       ...entry,
@@ -307,7 +321,7 @@ function decisionEntry(
     ...entry,
     action: asked === 'reject' ? 'approval.rejected' : 'approval.granted',
     layer,
-    detail: asked === 'reject' ? reason : `${reason} (${reply?.count ?? '?'}/${reply?.required ?? '?'})`,
+    detail: (asked === 'reject' ? reason : `${reason} (${reply?.count ?? '?'}/${reply?.required ?? '?'})`) + asMember,
   });
   return true;
 }

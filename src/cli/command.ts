@@ -4,7 +4,7 @@
 // field's name in kebab case (`uiPort` is `--ui-port`). Actions return their exit code.
 
 import type { Command } from 'commander';
-import { EXIT_OK, type ExitCode } from './errors';
+import { EXIT_OK, type ExitCode, UsageError } from './errors';
 
 /**
  * One row of an option table, checked against the options field it fills. A switch (a boolean)
@@ -114,4 +114,23 @@ export interface Attribution {
   as: string;
   /** Why; recorded with the action. */
   reason: string;
+}
+
+/**
+ * Who acts and why, for commands that also run in API mode: `--as` names the actor in local mode
+ * only; in API mode the server acts as the verified identity behind the token.
+ */
+export interface LocalAttribution {
+  /** The acting identity in local mode (required there; ignored in API mode). */
+  as?: string;
+  /** Why; recorded with the action. */
+  reason: string;
+}
+
+/** The actor of a local-mode command: `--as`, which local mode requires. */
+export function localActor(as: string | undefined): string {
+  if (as === undefined || !as.trim()) {
+    throw new UsageError('--as: required in local mode (with STRATA_API set, the server knows who you are)');
+  }
+  return as;
 }

@@ -13,7 +13,8 @@ import {
   teardownLayer,
 } from '../temporal/environments';
 import { table } from './render';
-import { type Attribution, command, type JsonOption } from './command';
+import { type Attribution, command, type JsonOption, type LocalAttribution, localActor } from './command';
+import { apiBase, callApi, ignoreAs } from './api-client';
 import { EXIT_OK, UsageError } from './errors';
 
 /** Environment names present under $STRATA_HOME/envs. */
@@ -42,7 +43,7 @@ export interface EnvironmentOptions {
   };
   unlock: JsonOption & Attribution;
   hold: JsonOption &
-    Attribution & {
+    LocalAttribution & {
       /** The layer to hold or release. */
       layer: string;
     };
@@ -171,34 +172,36 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
   command(env, 'ls', 'environments with their running version, lease and hold')
     .options<EnvironmentOptions['ls']>({ json: { description: 'print JSON' } })
     .action(async (opts) => {
-      return withClient(async (client, settings) => {
-        const layers = await listEnvironments(client, settings.taskQueue);
-        const envs = await Promise.all(layers.map((l) => getEnvironment(client, settings.taskQueue, l)));
-        printRows(envs, {
-          json: opts.json,
-          empty: 'no environments yet',
-          header: ['LAYER', 'RUNNING', 'LEASE', 'WAITING', 'HOLD'],
-          row: (e) => [
-            e.layer,
-            currentVersion(e.history)?.version ?? '-',
-            e.lease ? `${e.lease.kind} ${e.lease.holder}` : 'free',
-            String(e.waiting.length),
-            e.hold ? `${e.hold.by}: ${e.hold.reason}` : '-',
-          ],
-        });
-        return EXIT_OK;
+      const envs = apiBase()
+        ? await callApi<EnvironmentState[]>('GET', '/environments')
+        : await withClient(async (client, settings) => {
+            const layers = await listEnvironments(client, settings.taskQueue);
+            return Promise.all(layers.map((l) => getEnvironment(client, settings.taskQueue, l)));
+          });
+      printRows(envs, {
+        json: opts.json,
+        empty: 'no environments yet',
+        header: ['LAYER', 'RUNNING', 'LEASE', 'WAITING', 'HOLD'],
+        row: (e) => [
+          e.layer,
+          currentVersion(e.history)?.version ?? '-',
+          e.lease ? `${e.lease.kind} ${e.lease.holder}` : 'free',
+          String(e.waiting.length),
+          e.hold ? `${e.hold.by}: ${e.hold.reason}` : '-',
+        ],
       });
+      return EXIT_OK;
     });
 
   command(env, 'show <layer>', "an environment's lease, hold and version history")
     .options<EnvironmentOptions['show']>({ json: { description: 'print JSON' } })
     .action(async (layer, opts) => {
-      return withClient(async (client, settings) => {
-        const e = await getEnvironment(client, settings.taskQueue, layer);
-        if (opts.json) printJson(e);
-        else print(renderEnvironment(e));
-        return EXIT_OK;
-      });
+      const e = apiBase()
+        ? await callApi<EnvironmentState>('GET', `/environments/${encodeURIComponent(layer)}`)
+        : await withClient((client, settings) => getEnvironment(client, settings.taskQueue, layer));
+      if (opts.json) printJson(e);
+      else print(renderEnvironment(e));
+      return EXIT_OK;
     });
 
   command(env, 'at <layer>', 'which version ran in the layer at a time')
@@ -249,26 +252,30 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
     command(program, name, verb)
       .options<EnvironmentOptions['hold']>({
         layer: { argument: '<layer>', description: 'the layer', required: true },
-        as: { argument: '<user>', description: 'your identity', required: true },
+        as: { argument: '<user>', description: 'your identity (local mode only; required there)' },
         reason: { argument: '<text>', description: 'why', required: true },
         json: { description: 'print JSON' },
       })
       .action(async (opts) => {
-        return withClient(async (client, settings) => {
-          const req = { actor: opts.as, reason: opts.reason };
-          const out =
+        if (apiBase()) ignoreAs(opts.as);
+        const out = apiBase()
+          ? await callApi<unknown>('POST', `/environments/${encodeURIComponent(opts.layer)}/${name}`, {
+              reason: opts.reason,
+            })
+          : await withClient<unknown>((client, settings) => {
+              const req = { actor: localActor(opts.as), reason: opts.reason };
+              return name === 'hold'
+                ? hold(client, settings.taskQueue, opts.layer, req)
+                : releaseHold(client, settings.taskQueue, opts.layer, req);
+            });
+        if (opts.json) printJson(out);
+        else
+          print(
             name === 'hold'
-              ? await hold(client, settings.taskQueue, opts.layer, req)
-              : await releaseHold(client, settings.taskQueue, opts.layer, req);
-          if (opts.json) printJson(out);
-          else
-            print(
-              name === 'hold'
-                ? `${opts.layer} is on hold: promotions into it fail until released`
-                : `${opts.layer} released`,
-            );
-          return EXIT_OK;
-        });
+              ? `${opts.layer} is on hold: promotions into it fail until released`
+              : `${opts.layer} released`,
+          );
+        return EXIT_OK;
       });
   }
 }

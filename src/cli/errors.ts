@@ -9,6 +9,8 @@ import { EnvironmentNotFoundError } from '../temporal/environments';
 import { LadderNotFoundError } from '../temporal/ladders';
 import { TokenError } from '../temporal/auth';
 import { ClusterError } from '../temporal/cluster-tools';
+import { TokenStoreError } from '../api/store';
+import { ApiError } from './api-error';
 
 /** Exit codes: 0 ok, 1 the operation failed or was refused, 2 bad usage or config. */
 // `as const`: the literal types stay exact where actions return them through generic helpers.
@@ -35,7 +37,8 @@ export function reportError(err: unknown): ExitCode {
     err instanceof ConfigError ||
     err instanceof SettingsError ||
     err instanceof UsageError ||
-    err instanceof TokenError
+    err instanceof TokenError ||
+    err instanceof TokenStoreError
   ) {
     write(err.message);
     return EXIT_USAGE;
@@ -49,7 +52,8 @@ export function reportError(err: unknown): ExitCode {
     err instanceof TemporalCliError ||
     err instanceof ToxiproxyError ||
     err instanceof ClusterError ||
-    err instanceof ArtifactTamperedError
+    err instanceof ArtifactTamperedError ||
+    err instanceof ApiError
   ) {
     write(err.message);
     return EXIT_FAILED;

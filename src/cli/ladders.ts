@@ -12,14 +12,15 @@ import {
   renderLadderDiff,
 } from '../domain/ladder-version';
 import { applyLadder, getLadderVersion, ladderVersions, listLadders } from '../temporal/ladders';
-import { type Attribution, command, type JsonOption } from './command';
+import { command, type JsonOption, type LocalAttribution, localActor } from './command';
+import { apiBase, callApi, ignoreAs } from './api-client';
 import { print, printJson, printRows, withClient } from './context';
 import { EXIT_OK, UsageError } from './errors';
 import { integerOption } from './values';
 
 /** The options of the ladder commands: ladder apply | ls | show | history. */
 export interface LadderOptions {
-  apply: JsonOption & Attribution;
+  apply: JsonOption & LocalAttribution;
   ls: JsonOption;
   show: JsonOption & {
     /** The version to show. @default the current one */
@@ -76,17 +77,25 @@ export function registerLadderCommands(program: Command): void {
 
   command(ladder, 'apply <file>', 'validate a ladder file and store it as a new version; prints the diff')
     .options<LadderOptions['apply']>({
-      as: { argument: '<user>', description: 'who applies it', required: true },
+      as: { argument: '<user>', description: 'who applies it (local mode only; required there)' },
       reason: { argument: '<text>', description: 'why', required: true },
       json: { description: 'print JSON' },
     })
     .action(async (file, opts) => {
       // Validate before touching Temporal: exit 2 with the file and field of each mistake.
       const spec = loadLadder(file);
-      if (!opts.as.trim()) throw new UsageError('--as: expected a non-empty identity');
       if (!opts.reason.trim()) throw new UsageError('--reason: expected a non-empty reason');
+      if (apiBase()) {
+        ignoreAs(opts.as);
+        const body = { ladder: fs.readFileSync(file, 'utf8'), reason: opts.reason };
+        const reply = await callApi<LadderApplyReply>('POST', '/ladders', body);
+        if (opts.json) printJson({ ...reply, diff: diffLadders(reply.previous?.ladder ?? null, reply.current.ladder) });
+        else print(describeApply(reply));
+        return EXIT_OK;
+      }
+      const actor = localActor(opts.as);
       return withClient(async (client, settings) => {
-        const reply = await applyLadder(client, settings.taskQueue, spec, { actor: opts.as, reason: opts.reason });
+        const reply = await applyLadder(client, settings.taskQueue, spec, { actor, reason: opts.reason });
         if (opts.json) printJson({ ...reply, diff: diffLadders(reply.previous?.ladder ?? null, reply.current.ladder) });
         else print(describeApply(reply));
         return EXIT_OK;
@@ -95,27 +104,29 @@ export function registerLadderCommands(program: Command): void {
 
   command(ladder, 'ls', 'stored ladders and their current version')
     .options<LadderOptions['ls']>({ json: { description: 'print JSON' } })
-    .action(async (opts) =>
-      withClient(async (client, settings) => {
-        const names = await listLadders(client, settings.taskQueue);
-        const rows = await Promise.all(names.map((n) => getLadderVersion(client, settings.taskQueue, n)));
-        printRows(rows, {
-          json: opts.json,
-          toJson: (rs) => rs.map(summary),
-          empty: 'no ladders stored yet (strata ladder apply FILE --as NAME --reason TEXT)',
-          header: ['LADDER', 'VERSION', 'DIGEST', 'LAYERS', 'APPLIED BY', 'AT'],
-          row: (v) => [
-            v.ladder.name,
-            String(v.version),
-            v.digest.slice(0, 12),
-            v.ladder.layers.map((l) => l.name).join(' → '),
-            describeActor(v),
-            v.at,
-          ],
-        });
-        return EXIT_OK;
-      }),
-    );
+    .action(async (opts) => {
+      const rows = apiBase()
+        ? await callApi<LadderVersion[]>('GET', '/ladders')
+        : await withClient(async (client, settings) => {
+            const names = await listLadders(client, settings.taskQueue);
+            return Promise.all(names.map((n) => getLadderVersion(client, settings.taskQueue, n)));
+          });
+      printRows(rows, {
+        json: opts.json,
+        toJson: (rs) => rs.map(summary),
+        empty: 'no ladders stored yet (strata ladder apply FILE --as NAME --reason TEXT)',
+        header: ['LADDER', 'VERSION', 'DIGEST', 'LAYERS', 'APPLIED BY', 'AT'],
+        row: (v) => [
+          v.ladder.name,
+          String(v.version),
+          v.digest.slice(0, 12),
+          v.ladder.layers.map((l) => l.name).join(' → '),
+          describeActor(v),
+          v.at,
+        ],
+      });
+      return EXIT_OK;
+    });
 
   command(ladder, 'show <name>', 'one version of a stored ladder (the current one by default)')
     .options<LadderOptions['show']>({
@@ -124,42 +135,45 @@ export function registerLadderCommands(program: Command): void {
     })
     .action(async (name, opts) => {
       const version = opts.version === undefined ? undefined : integerOption('version', opts.version, 1);
-      return withClient(async (client, settings) => {
-        const v = await getLadderVersion(client, settings.taskQueue, name, version);
-        if (opts.json) printJson(v);
-        else {
-          print(`ladder ${name} version ${v.version} (sha256 ${v.digest})`);
-          print(`applied by ${describeActor(v)} at ${v.at}: ${v.reason}`);
-          print('');
-          for (const l of v.ladder.layers) {
-            const approval =
-              l.approval.mode === 'auto'
-                ? 'auto'
-                : `${l.approval.required} of ${l.approval.approvers.join(', ')} within ${l.approval.expiry}`;
-            print(
-              `${l.name}: gates ${l.gates.map((g) => g.name).join(', ') || '-'}; approval ${approval}; rollback ${l.rollback}`,
-            );
-          }
+      const v = apiBase()
+        ? await callApi<LadderVersion>(
+            'GET',
+            `/ladders/${encodeURIComponent(name)}${version === undefined ? '' : `?version=${version}`}`,
+          )
+        : await withClient((client, settings) => getLadderVersion(client, settings.taskQueue, name, version));
+      if (opts.json) printJson(v);
+      else {
+        print(`ladder ${name} version ${v.version} (sha256 ${v.digest})`);
+        print(`applied by ${describeActor(v)} at ${v.at}: ${v.reason}`);
+        print('');
+        for (const l of v.ladder.layers) {
+          const approval =
+            l.approval.mode === 'auto'
+              ? 'auto'
+              : `${l.approval.required} of ${l.approval.approvers.join(', ')} within ${l.approval.expiry}`;
+          print(
+            `${l.name}: gates ${l.gates.map((g) => g.name).join(', ') || '-'}; approval ${approval}; rollback ${l.rollback}`,
+          );
         }
-        return EXIT_OK;
-      });
+      }
+      return EXIT_OK;
     });
 
   command(ladder, 'history <name>', 'the versions of a stored ladder: who applied each, when and why')
     .options<LadderOptions['history']>({ json: { description: 'print JSON' } })
-    .action(async (name, opts) =>
-      withClient(async (client, settings) => {
-        const versions = await ladderVersions(client, settings.taskQueue, name);
-        printRows(versions, {
-          json: opts.json,
-          toJson: (rs) => rs.map(summary),
-          empty: `ladder ${name} has no version yet`,
-          header: ['VERSION', 'DIGEST', 'APPLIED BY', 'AT', 'REASON'],
-          row: (v) => [String(v.version), v.digest.slice(0, 12), describeActor(v), v.at, v.reason],
-        });
-        return EXIT_OK;
-      }),
-    );
+    .action(async (name, opts) => {
+      const versions = apiBase()
+        ? await callApi<LadderVersion[]>('GET', `/ladders/${encodeURIComponent(name)}/history`)
+        : await withClient((client, settings) => ladderVersions(client, settings.taskQueue, name));
+      printRows(versions, {
+        json: opts.json,
+        toJson: (rs) => rs.map(summary),
+        empty: `ladder ${name} has no version yet`,
+        header: ['VERSION', 'DIGEST', 'APPLIED BY', 'AT', 'REASON'],
+        row: (v) => [String(v.version), v.digest.slice(0, 12), describeActor(v), v.at, v.reason],
+      });
+      return EXIT_OK;
+    });
 }
 
 /** A version without its layers, for lists. */

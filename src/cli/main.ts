@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerApiCommands } from './api';
 import { registerAuditCommands } from './audit';
 import { registerClusterCommands } from './cluster';
 import { exitCodeOf } from './command';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerServerCommands(program);
+  registerApiCommands(program);
   registerClusterCommands(program);
   registerLadderCommands(program);
   registerPromotionCommands(program);

@@ -5,8 +5,18 @@ import type { Command } from 'commander';
 import { loadCandidate } from '../config/candidate';
 import { layerRange, loadLadder } from '../config/ladder';
 import { PROMOTION_STATES, type PromotionState, type PromotionStatus, isTerminal } from '../domain/status';
-import { abort, approve, getStatus, listPromotions, reject, startPromotion } from '../temporal/promotions';
-import { command, type Attribution, type JsonOption } from './command';
+import {
+  abort,
+  approve,
+  getStatus,
+  listPromotions,
+  type PromotionSummary,
+  reject,
+  startPromotion,
+} from '../temporal/promotions';
+import type { ApprovalReply } from '../../workflows/messages';
+import { command, type JsonOption, type LocalAttribution, localActor } from './command';
+import { apiBase, callApi, ignoreAs } from './api-client';
 import { print, printJson, withClient } from './context';
 import { applyLadderFile, isLadderFile } from './ladders';
 import { getLadderVersion } from '../temporal/ladders';
@@ -72,11 +82,11 @@ export interface PromotionOptions {
     limit: string;
   };
   decide: JsonOption &
-    Attribution & {
+    LocalAttribution & {
       /** The layer awaiting approval. */
       layer: string;
     };
-  abort: JsonOption & Attribution;
+  abort: JsonOption & LocalAttribution;
 }
 
 export function registerPromotionCommands(program: Command): void {
@@ -96,6 +106,7 @@ export function registerPromotionCommands(program: Command): void {
       json: { description: 'print JSON' },
     })
     .action(async (opts) => {
+      if (apiBase()) return promoteViaApi(opts);
       // Validate everything before touching Temporal: a config error starts nothing.
       const file = isLadderFile(opts.ladder) ? opts.ladder : undefined;
       const spec = file ? loadLadder(file) : undefined;
@@ -143,6 +154,12 @@ export function registerPromotionCommands(program: Command): void {
       watch: { description: 'refresh until the promotion ends' },
     })
     .action(async (id, opts) => {
+      if (apiBase()) {
+        const s = await callApi<PromotionStatus>('GET', `/promotions/${encodeURIComponent(id)}`);
+        if (opts.json) printJson(s);
+        else print(renderStatus(s));
+        return EXIT_OK;
+      }
       return withClient(async (client) => {
         if (!opts.watch) {
           const s = await getStatus(client, id);
@@ -173,6 +190,13 @@ export function registerPromotionCommands(program: Command): void {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1)
         throw new UsageError(`--limit: expected a whole number >= 1 (got "${opts.limit}")`);
+      if (apiBase()) {
+        const query = new URLSearchParams({ limit: String(limit), ...(phase ? { phase } : {}) });
+        const rows = await callApi<PromotionSummary[]>('GET', `/promotions?${query}`);
+        if (opts.json) printJson(rows);
+        else print(renderList(rows));
+        return EXIT_OK;
+      }
       return withClient(async (client) => {
         const rows = await listPromotions(client, { phase, limit });
         if (opts.json) printJson(rows);
@@ -185,41 +209,70 @@ export function registerPromotionCommands(program: Command): void {
     command(program, `${decision} <id>`, `${decision} a layer awaiting approval (exit 1 with the reason when refused)`)
       .options<PromotionOptions['decide']>({
         layer: { argument: '<layer>', description: 'the layer', required: true },
-        as: { argument: '<user>', description: 'your identity', required: true },
+        as: { argument: '<user>', description: 'your identity (local mode only; required there)' },
         reason: { argument: '<text>', description: 'why', required: true },
         json: { description: 'print JSON' },
       })
       .action(async (id, opts) => {
-        return withClient(async (client) => {
-          const req = { layer: opts.layer, actor: opts.as, reason: opts.reason };
-          const reply = decision === 'approve' ? await approve(client, id, req) : await reject(client, id, req);
-          if (opts.json) printJson(reply);
-          else if (decision === 'reject')
-            print(`${reply.actor} rejected ${reply.layer} of ${id}: the layer rolls back`);
-          else
-            print(
-              `${reply.actor} approved ${reply.layer} of ${id} (${reply.count}/${reply.required})` +
-                (reply.quorumReached ? ': quorum reached, promoting' : ': waiting for more approvals'),
-            );
-          return EXIT_OK;
-        });
+        const decide = async (): Promise<ApprovalReply> => {
+          if (apiBase()) {
+            ignoreAs(opts.as);
+            const body = { layer: opts.layer, reason: opts.reason };
+            return callApi<ApprovalReply>('POST', `/promotions/${encodeURIComponent(id)}/${decision}`, body);
+          }
+          const req = { layer: opts.layer, actor: localActor(opts.as), reason: opts.reason };
+          return withClient((client) => (decision === 'approve' ? approve(client, id, req) : reject(client, id, req)));
+        };
+        const reply = await decide();
+        if (opts.json) printJson(reply);
+        else if (decision === 'reject') print(`${reply.actor} rejected ${reply.layer} of ${id}: the layer rolls back`);
+        else
+          print(
+            `${reply.actor} approved ${reply.layer} of ${id} (${reply.count}/${reply.required})` +
+              (reply.quorumReached ? ': quorum reached, promoting' : ': waiting for more approvals'),
+          );
+        return EXIT_OK;
       });
   }
 
   command(program, 'abort <id>', 'abort a promotion: the current layer rolls back, no further layer starts')
     .options<PromotionOptions['abort']>({
-      as: { argument: '<user>', description: 'your identity', required: true },
+      as: { argument: '<user>', description: 'your identity (local mode only; required there)' },
       reason: { argument: '<text>', description: 'why', required: true },
       json: { description: 'print JSON' },
     })
     .action(async (id, opts) => {
-      return withClient(async (client) => {
-        const reply = await abort(client, id, { actor: opts.as, reason: opts.reason });
-        if (opts.json) printJson({ id, ...reply });
-        else print(`aborting ${id}: the current layer rolls back`);
-        return EXIT_OK;
-      });
+      if (apiBase()) ignoreAs(opts.as);
+      const reply = apiBase()
+        ? await callApi<{ aborted: true }>('POST', `/promotions/${encodeURIComponent(id)}/abort`, {
+            reason: opts.reason,
+          })
+        : await withClient((client) => abort(client, id, { actor: localActor(opts.as), reason: opts.reason }));
+      if (opts.json) printJson({ id, ...reply });
+      else print(`aborting ${id}: the current layer rolls back`);
+      return EXIT_OK;
     });
+}
+
+/** `strata promote` in API mode: the server promotes a stored ladder as the token's identity. */
+async function promoteViaApi(opts: PromotionOptions['promote']) {
+  ignoreAs(opts.as);
+  if (isLadderFile(opts.ladder) && /\.ya?ml$/i.test(opts.ladder)) {
+    throw new UsageError(
+      `--ladder ${opts.ladder}: API mode promotes stored ladders only; store it first (strata ladder apply ${opts.ladder})`,
+    );
+  }
+  if (opts.wait) throw new UsageError('--wait: not available in API mode yet; poll strata status <id>');
+  const started = await callApi<{ id: string }>('POST', '/promotions', {
+    ladder: opts.ladder,
+    candidate: path.resolve(opts.candidate),
+    ...(opts.from ? { from: opts.from } : {}),
+    ...(opts.to ? { to: opts.to } : {}),
+    ...(opts.id ? { id: opts.id } : {}),
+  });
+  if (opts.json) printJson({ id: started.id });
+  else print(started.id);
+  return EXIT_OK;
 }
 
 function isPromotionState(raw: string): raw is PromotionState {

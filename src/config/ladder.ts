@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DRILL_SCENARIOS, type DrillObjective, type DrillScenario } from '../domain/drill';
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration } from '../domain/duration';
-import { normalizeIdentity } from '../domain/identity';
+import { GROUP_PREFIX, normalizeIdentity } from '../domain/identity';
 import {
   type ApprovalPolicy,
   DATA_CLASSIFICATIONS,
@@ -322,7 +322,9 @@ function approvalIssues(approval: Record<string, unknown>, at: Path): Located[] 
   const distinct = firstIndex.size;
   // A `required` that is not a positive integer, or no approvers, is reported by the schema.
   const wellFormed = typeof required === 'number' && Number.isInteger(required) && required >= 1;
-  if (wellFormed && approvers.length > 0 && required > distinct) {
+  // A `group:<name>` entry may stand for any number of people: the quorum is checked at decision time.
+  const namesGroups = [...firstIndex.keys()].some((identity) => identity.startsWith(GROUP_PREFIX));
+  if (wellFormed && approvers.length > 0 && !namesGroups && required > distinct) {
     found.push({
       path: [...at, 'required'],
       message:

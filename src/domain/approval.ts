@@ -1,5 +1,5 @@
 import type { ApprovalPolicy } from './ladder';
-import { normalizeIdentity } from './identity';
+import { GROUP_PREFIX, normalizeIdentity } from './identity';
 
 export type Decision = 'approve' | 'reject';
 
@@ -15,6 +15,12 @@ export interface ApprovalAttempt {
   actor: string;
   decision: Decision;
   reason: string;
+  /**
+   * The groups the actor's verified identity is in, as the API server resolved them at decision
+   * time; a policy entry `group:<name>` admits its members. Only as trustworthy as access to the
+   * Temporal frontend (docs/security.md).
+   */
+  groups?: readonly string[];
 }
 
 export type ApprovalOutcome =
@@ -48,7 +54,7 @@ export function evaluateApproval(args: {
   if (actor === normalizeIdentity(initiator)) {
     return { kind: 'refused', reason: `${actor} started this promotion and may not approve it` };
   }
-  if (!policy.approvers.map(normalizeIdentity).includes(actor)) {
+  if (!isApprover(policy.approvers, actor, attempt.groups ?? [])) {
     return {
       kind: 'refused',
       reason: `${actor} is not an approver of layer ${layer} (allowed: ${policy.approvers.join(', ')})`,
@@ -61,6 +67,12 @@ export function evaluateApproval(args: {
   }
   const count = granted.size + 1;
   return { kind: 'granted', quorumReached: count >= policy.required, count, required: policy.required };
+}
+
+/** Whether the policy names `actor`, or a group (`group:<name>`) among `groups`. */
+export function isApprover(approvers: readonly string[], actor: string, groups: readonly string[]): boolean {
+  const memberOf = new Set(groups.map((g) => `${GROUP_PREFIX}${normalizeIdentity(g)}`));
+  return approvers.map(normalizeIdentity).some((entry) => entry === actor || memberOf.has(entry));
 }
 
 /** What one approval or rejection did to a layer, once checked: the record to keep and the reply. */
@@ -89,10 +101,11 @@ export function takeApproval(args: {
   initiator: string;
   approvals: ApprovalRecord[];
   decision: Decision;
-  request: { actor?: unknown; reason?: unknown };
+  request: { actor?: unknown; reason?: unknown; groups?: unknown };
   at: string;
 }): ApprovalStep {
   const actor = normalizeIdentity(String(args.request?.actor ?? ''));
+  const groups = Array.isArray(args.request?.groups) ? args.request.groups.map(String) : [];
   const reason = String(args.request?.reason ?? '').trim();
   const outcome = evaluateApproval({
     layer: args.layer,
@@ -100,7 +113,7 @@ export function takeApproval(args: {
     policy: args.policy,
     initiator: args.initiator,
     approvals: args.approvals,
-    attempt: { actor, decision: args.decision, reason },
+    attempt: { actor, decision: args.decision, reason, groups },
   });
   if (outcome.kind === 'refused' || outcome.kind === 'duplicate') return { kind: 'refused', reason: outcome.reason };
   const record: ApprovalRecord = { actor, decision: args.decision, reason, at: args.at };

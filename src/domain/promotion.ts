@@ -18,6 +18,8 @@ export interface PromotionInput {
   candidate: CandidateRef;
   /** Who started the promotion (normalized); may never approve it. */
   initiator: string;
+  /** Set by the API server: how it verified the initiator (the audit labels it `api (<auth>)`). */
+  auth?: string;
 }
 
 export interface LayerInput {

@@ -82,6 +82,8 @@ export async function startPromotion(
     layers?: LayerSpec[];
     candidate: CandidateRef;
     initiator: string;
+    /** Set by the API server: how it verified the initiator (`token ci-bot`, `oidc <issuer>`). */
+    auth?: string;
     taskQueue: string;
     /** The artifact store's root ($STRATA_HOME/artifacts, `StrataPaths.artifacts`). */
     artifacts: string;
@@ -118,6 +120,7 @@ async function beginPromotion(client: Client, id: string, args: Parameters<typeo
           ladder,
           candidate: args.candidate,
           initiator: normalizeIdentity(args.initiator),
+          ...(args.auth ? { auth: args.auth } : {}),
         },
       ],
       typedSearchAttributes: [

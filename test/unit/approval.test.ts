@@ -14,6 +14,30 @@ const base = {
 const attempt = (actor: string, decision: 'approve' | 'reject' = 'approve') => ({ actor, decision, reason: 'because' });
 
 describe('evaluateApproval', () => {
+  it('admits members of a group:<name> entry by the verified groups, never the initiator, each once', () => {
+    const groupPolicy: ApprovalPolicy = { ...policy, required: 2, approvers: ['group:release', 'alice'] };
+    const member = (actor: string) => ({ ...attempt(actor), groups: ['Release'] });
+    expect(evaluateApproval({ ...base, policy: groupPolicy, attempt: member('strata-token#rel-bot') })).toMatchObject({
+      kind: 'granted',
+      count: 1,
+    });
+    // The same actor without the group, or in another group, is not an approver.
+    expect(evaluateApproval({ ...base, policy: groupPolicy, attempt: attempt('strata-token#rel-bot') })).toMatchObject({
+      kind: 'refused',
+    });
+    expect(
+      evaluateApproval({ ...base, policy: groupPolicy, attempt: { ...attempt('x'), groups: ['ops'] } }),
+    ).toMatchObject({ kind: 'refused' });
+    expect(evaluateApproval({ ...base, policy: groupPolicy, attempt: member('dana') })).toMatchObject({
+      kind: 'refused',
+      reason: 'dana started this promotion and may not approve it',
+    });
+    const approvals: ApprovalRecord[] = [{ actor: 'rel', decision: 'approve', reason: 'r', at: '' }];
+    expect(evaluateApproval({ ...base, policy: groupPolicy, approvals, attempt: member('REL') })).toMatchObject({
+      kind: 'duplicate',
+    });
+  });
+
   it('refuses the initiator, compared trimmed and case-folded', () => {
     expect(evaluateApproval({ ...base, initiator: ' Dana', attempt: attempt('DANA ') })).toEqual({
       kind: 'refused',

@@ -1,7 +1,8 @@
 // `strata data approve | approvals | revoke`: the dataset approval registry.
 
 import type { Command } from 'commander';
-import { ApprovalRegistry } from '../../data/approvals';
+import { ApprovalRegistry, type DatasetApproval } from '../../data/approvals';
+import { apiBase, callApi } from '../api-client';
 import { normalizeIdentity } from '../../domain/identity';
 import { loadSettings } from '../../temporal/settings';
 import { command } from '../command';
@@ -48,8 +49,10 @@ export function registerApprovalCommands(data: Command): void {
 
   command(data, 'approvals', 'list approved dataset digests (revoked ones marked)')
     .options<DataOptions['approvals']>({ json: { description: 'print as JSON' } })
-    .action((opts) => {
-      const approvals = new ApprovalRegistry(loadSettings().home).list();
+    .action(async (opts) => {
+      const approvals = apiBase()
+        ? await callApi<DatasetApproval[]>('GET', '/data/approvals')
+        : new ApprovalRegistry(loadSettings().home).list();
       if (opts.json) printJson(approvals);
       else if (approvals.length === 0)
         print('no dataset approved yet; `strata data approve FILE --as you --reason why`');

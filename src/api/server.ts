@@ -1,0 +1,513 @@
+// `strata serve`: the one door for people and bots. Every route but the OpenAPI document and its
+// rendered docs needs a bearer credential; the verified identity (never a request field) is the
+// actor the workflows see; every refusal is logged.
+
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import { auditTrail } from '../audit/trail';
+import { loadCandidate } from '../config/candidate';
+import { layerRange, parseLadder } from '../config/ladder';
+import { PROMOTION_STATES } from '../domain/status';
+import {
+  abort,
+  approve,
+  getStatus,
+  listPromotions,
+  PromotionNotFoundError,
+  RefusedError,
+  reject,
+  startPromotion,
+} from '../temporal/promotions';
+import { applyLadder, getLadderVersion, LadderNotFoundError, ladderVersions, listLadders } from '../temporal/ladders';
+import { ConfigError } from '../validation/errors';
+import { ApprovalRegistry } from '../data/approvals';
+import { drillHistory, listDrillSchedules } from '../temporal/drills';
+import {
+  EnvironmentNotFoundError,
+  getEnvironment,
+  hold,
+  listEnvironments,
+  releaseHold,
+} from '../temporal/environments';
+import { type AccessPolicy, rolesOf } from './access';
+import { actorOf, authOf, type BearerVerifier, TOKEN_ISSUER, type VerifiedIdentity } from './identity';
+import {
+  approverGroups,
+  describeRequirement,
+  parseRole,
+  ROLE_SYNTAX,
+  type Requirement,
+  type Role,
+  satisfies,
+} from './roles';
+import { type ApiStore, expiryOf, TokenStoreError } from './store';
+
+export interface ServerOptions {
+  client: Client;
+  /** $STRATA_HOME: the dataset approval registry lives here. */
+  home: string;
+  taskQueue: string;
+  /** The artifact store root ($STRATA_HOME/artifacts) promote seals candidates into. */
+  artifacts: string;
+  store: ApiStore;
+  access: AccessPolicy;
+  /** Verifies OIDC bearer JWTs (`verifyBearer` of src/api/oidc.ts, bound to access.yaml's `oidc`). */
+  oidc?: BearerVerifier;
+}
+
+/** Who is calling, once verified, and what they may do. */
+interface Caller {
+  identity: VerifiedIdentity;
+  roles: Role[];
+  actor: string;
+  auth: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+/** A zod schema as the JSON schema Fastify validates with and the OpenAPI document shows. */
+function json(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  return rest;
+}
+
+const reason = z.string().trim().min(1).describe('why; recorded with the action');
+const idParams = z.object({ id: z.string().min(1).describe('the promotion id') });
+const nameParams = z.object({ name: z.string().min(1) });
+const layerParams = z.object({ layer: z.string().min(1) });
+
+export const schemas = {
+  promote: z.strictObject({
+    ladder: z.string().min(1).describe('a stored ladder (strata ladder apply)'),
+    candidate: z.string().min(1).describe("the candidate's folder, on the server's filesystem"),
+    from: z.string().optional(),
+    to: z.string().optional(),
+    version: z.number().int().min(1).optional().describe('the ladder version (default: current)'),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/)
+      .optional(),
+  }),
+  list: z.object({
+    phase: z.enum(PROMOTION_STATES).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  }),
+  decide: z.strictObject({ layer: z.string().min(1), reason }),
+  abort: z.strictObject({ reason }),
+  applyLadder: z.strictObject({ ladder: z.string().min(1).describe('the ladder.yaml text'), reason }),
+  ladderVersion: z.object({ version: z.coerce.number().int().min(1).optional() }),
+  createToken: z.strictObject({
+    name: z.string().min(1),
+    role: z.string().min(1).describe(ROLE_SYNTAX),
+    expires: z.string().optional().describe('a duration such as 30d or 12h (default: never)'),
+  }),
+  holdRequest: z.strictObject({ reason }),
+  drills: z.object({
+    layer: z.string().min(1),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+  }),
+  refusals: z.object({ limit: z.coerce.number().int().min(1).max(10000).default(1000) }),
+};
+
+const errorBody = { type: 'object', properties: { error: { type: 'string' }, needed: { type: 'string' } } };
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Strata API',
+        version: '1',
+        description:
+          'Promotions, approvals, ladders and tokens. Every route needs a bearer token (API token or OIDC JWT).',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const refuse = (req: FastifyRequest, reply: FastifyReply, status: 401 | 403 | 409, why: string, extra = {}) => {
+    opts.store.recordRefusal({
+      at: new Date().toISOString(),
+      actor: req.caller?.actor ?? 'anonymous',
+      auth: req.caller?.auth ?? why,
+      method: req.method,
+      route: req.url,
+      status,
+      reason: why,
+      remote: req.ip,
+    });
+    return reply.code(status).send({ error: why, ...extra });
+  };
+
+  const identify = async (token: string): Promise<Caller | undefined> => {
+    const record = opts.store.findToken(token);
+    if (record) {
+      const identity: VerifiedIdentity = {
+        issuer: TOKEN_ISSUER,
+        subject: record.name,
+        display: record.name,
+        groups: [],
+        via: 'token',
+      };
+      return {
+        identity,
+        roles: rolesOf(opts.access, identity, record.role),
+        actor: actorOf(identity),
+        auth: authOf(identity),
+      };
+    }
+    const identity = opts.oidc ? await opts.oidc(token).catch(() => undefined) : undefined;
+    if (!identity) return undefined;
+    return { identity, roles: rolesOf(opts.access, identity), actor: actorOf(identity), auth: authOf(identity) };
+  };
+
+  /** The onRequest hook of a route that needs `needed`: 401 without a valid credential, 403 without the role. */
+  const guard = (needed: Requirement) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const header = req.headers.authorization ?? '';
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+    if (!token) {
+      return refuse(
+        req,
+        reply,
+        401,
+        header ? 'malformed Authorization header (expected "Bearer <token>")' : 'no credentials',
+      );
+    }
+    const caller = await identify(token);
+    if (!caller) return refuse(req, reply, 401, 'invalid, expired or revoked credentials');
+    req.caller = caller;
+    if (!satisfies(caller.roles, needed)) {
+      const held = caller.roles.length > 0 ? caller.roles.join(', ') : 'no role';
+      return refuse(
+        req,
+        reply,
+        403,
+        `this needs the role ${describeRequirement(needed)}; ${caller.actor} holds ${held}`,
+        {
+          needed: describeRequirement(needed),
+        },
+      );
+    }
+  };
+
+  const callerOf = (req: FastifyRequest): Caller => req.caller!;
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof RefusedError) return refuse(req, reply, 409, err.message);
+    if (
+      err instanceof PromotionNotFoundError ||
+      err instanceof LadderNotFoundError ||
+      err instanceof EnvironmentNotFoundError
+    ) {
+      return reply.code(404).send({ error: err.message });
+    }
+    if (err instanceof ConfigError || err instanceof TokenStoreError || err instanceof z.ZodError)
+      return reply.code(400).send({ error: err.message });
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) return reply.code(status).send({ error: (err as Error).message });
+    req.log.error(err);
+    return reply.code(500).send({ error: (err as Error).message });
+  });
+
+  const responses = { 401: errorBody, 403: errorBody };
+
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  app.get(
+    '/whoami',
+    { onRequest: guard('reader'), schema: { summary: 'the verified identity and its roles', response: responses } },
+    (req) => {
+      const c = callerOf(req);
+      return { actor: c.actor, display: c.identity.display, via: c.identity.via, auth: c.auth, roles: c.roles };
+    },
+  );
+
+  app.post<{ Body: z.infer<typeof schemas.promote> }>(
+    '/promotions',
+    {
+      onRequest: guard('operator'),
+      schema: { summary: 'promote a candidate up a stored ladder', body: json(schemas.promote), response: responses },
+    },
+    async (req, reply) => {
+      const c = callerOf(req);
+      const body = schemas.promote.parse(req.body);
+      const candidate = await loadCandidate(body.candidate);
+      const stored = await getLadderVersion(opts.client, opts.taskQueue, body.ladder, body.version);
+      try {
+        layerRange(stored.ladder, body.from, body.to);
+      } catch (err) {
+        return reply.code(400).send({ error: (err as Error).message });
+      }
+      const id = await startPromotion(opts.client, {
+        id: body.id,
+        ladder: { name: stored.ladder.name, version: stored.version, from: body.from, to: body.to },
+        candidate,
+        initiator: c.actor,
+        auth: c.auth,
+        taskQueue: opts.taskQueue,
+        artifacts: opts.artifacts,
+      });
+      return reply.code(201).send({ id, ladder: stored.ladder.name, version: stored.version, initiator: c.actor });
+    },
+  );
+
+  app.get(
+    '/promotions',
+    {
+      onRequest: guard('reader'),
+      schema: { summary: 'promotions, from Temporal visibility', querystring: json(schemas.list), response: responses },
+    },
+    async (req) => listPromotions(opts.client, schemas.list.parse(req.query)),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/promotions/:id',
+    {
+      onRequest: guard('reader'),
+      schema: { summary: 'status of a promotion', params: json(idParams), response: responses },
+    },
+    async (req) => getStatus(opts.client, req.params.id),
+  );
+
+  for (const decision of ['approve', 'reject'] as const) {
+    app.post<{ Params: { id: string }; Body: z.infer<typeof schemas.decide> }>(
+      `/promotions/:id/${decision}`,
+      {
+        onRequest: guard('approver'),
+        schema: {
+          summary: `${decision} a layer awaiting approval`,
+          params: json(idParams),
+          body: json(schemas.decide),
+          response: responses,
+        },
+      },
+      async (req) => {
+        const c = callerOf(req);
+        const body = schemas.decide.parse(req.body);
+        // Groups a policy's `group:<name>` entries admit: the approver roles held, and the OIDC groups.
+        const groups = [...new Set([...approverGroups(c.roles), ...c.identity.groups])].sort();
+        const request = { layer: body.layer, reason: body.reason, actor: c.actor, auth: c.auth, groups };
+        return decision === 'approve'
+          ? approve(opts.client, req.params.id, request)
+          : reject(opts.client, req.params.id, request);
+      },
+    );
+  }
+
+  app.post<{ Params: { id: string }; Body: z.infer<typeof schemas.abort> }>(
+    '/promotions/:id/abort',
+    {
+      onRequest: guard('operator'),
+      schema: { summary: 'abort a promotion', params: json(idParams), body: json(schemas.abort), response: responses },
+    },
+    async (req) => {
+      const c = callerOf(req);
+      const body = schemas.abort.parse(req.body);
+      return {
+        id: req.params.id,
+        ...(await abort(opts.client, req.params.id, { actor: c.actor, reason: body.reason, auth: c.auth })),
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/promotions/:id/audit',
+    {
+      onRequest: guard('auditor'),
+      schema: { summary: 'who did what, when and why', params: json(idParams), response: responses },
+    },
+    async (req) => {
+      await getStatus(opts.client, req.params.id); // 404 for an unknown id
+      return auditTrail(opts.client, req.params.id);
+    },
+  );
+
+  app.get(
+    '/audit/refusals',
+    {
+      onRequest: guard('auditor'),
+      schema: {
+        summary: 'refused API requests, newest first',
+        querystring: json(schemas.refusals),
+        response: responses,
+      },
+    },
+    async (req) => opts.store.refusals(schemas.refusals.parse(req.query).limit),
+  );
+
+  app.get(
+    '/ladders',
+    { onRequest: guard('reader'), schema: { summary: 'stored ladders, current versions', response: responses } },
+    async () => {
+      const names = await listLadders(opts.client, opts.taskQueue);
+      return Promise.all(names.map((n) => getLadderVersion(opts.client, opts.taskQueue, n)));
+    },
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/ladders/:name',
+    {
+      onRequest: guard('reader'),
+      schema: {
+        summary: 'one version of a stored ladder',
+        params: json(nameParams),
+        querystring: json(schemas.ladderVersion),
+        response: responses,
+      },
+    },
+    async (req) =>
+      getLadderVersion(opts.client, opts.taskQueue, req.params.name, schemas.ladderVersion.parse(req.query).version),
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/ladders/:name/history',
+    {
+      onRequest: guard('reader'),
+      schema: { summary: 'every version of a stored ladder', params: json(nameParams), response: responses },
+    },
+    async (req) => ladderVersions(opts.client, opts.taskQueue, req.params.name),
+  );
+
+  app.post<{ Body: z.infer<typeof schemas.applyLadder> }>(
+    '/ladders',
+    {
+      onRequest: guard('admin'),
+      schema: { summary: 'store a ladder as a new version', body: json(schemas.applyLadder), response: responses },
+    },
+    async (req) => {
+      const c = callerOf(req);
+      const body = schemas.applyLadder.parse(req.body);
+      const spec = parseLadder(body.ladder, '<request body>.ladder');
+      return applyLadder(opts.client, opts.taskQueue, spec, {
+        actor: c.actor,
+        reason: `${body.reason} (via ${c.auth})`,
+      });
+    },
+  );
+
+  app.get(
+    '/environments',
+    {
+      onRequest: guard('reader'),
+      schema: { summary: 'environments: running version, lease, hold', response: responses },
+    },
+    async () => {
+      const layers = await listEnvironments(opts.client, opts.taskQueue);
+      return Promise.all(layers.map((l) => getEnvironment(opts.client, opts.taskQueue, l)));
+    },
+  );
+
+  app.get<{ Params: { layer: string } }>(
+    '/environments/:layer',
+    {
+      onRequest: guard('reader'),
+      schema: {
+        summary: "an environment's lease, hold and version history",
+        params: json(layerParams),
+        response: responses,
+      },
+    },
+    async (req) => getEnvironment(opts.client, opts.taskQueue, req.params.layer),
+  );
+
+  for (const action of ['hold', 'release'] as const) {
+    app.post<{ Params: { layer: string }; Body: z.infer<typeof schemas.holdRequest> }>(
+      `/environments/:layer/${action}`,
+      {
+        onRequest: guard('operator'),
+        schema: {
+          summary: action === 'hold' ? 'refuse promotions into a layer until released' : 'release a hold',
+          params: json(layerParams),
+          body: json(schemas.holdRequest),
+          response: responses,
+        },
+      },
+      async (req) => {
+        const c = callerOf(req);
+        const request = { actor: c.actor, reason: `${schemas.holdRequest.parse(req.body).reason} (via ${c.auth})` };
+        return action === 'hold'
+          ? hold(opts.client, opts.taskQueue, req.params.layer, request)
+          : releaseHold(opts.client, opts.taskQueue, req.params.layer, request);
+      },
+    );
+  }
+
+  app.get(
+    '/drills',
+    {
+      onRequest: guard('reader'),
+      schema: { summary: "a layer's DR drills, newest first", querystring: json(schemas.drills), response: responses },
+    },
+    async (req) => {
+      const q = schemas.drills.parse(req.query);
+      return drillHistory(opts.client, opts.taskQueue, q.layer, q.limit);
+    },
+  );
+
+  app.get(
+    '/drills/schedules',
+    { onRequest: guard('reader'), schema: { summary: 'drill schedules', response: responses } },
+    async () => listDrillSchedules(opts.client, opts.taskQueue),
+  );
+
+  app.get(
+    '/data/approvals',
+    {
+      onRequest: guard('steward'),
+      schema: { summary: 'approved dataset digests (revoked ones marked)', response: responses },
+    },
+    () => new ApprovalRegistry(opts.home).list(),
+  );
+
+  app.get(
+    '/tokens',
+    { onRequest: guard('admin'), schema: { summary: 'API tokens (never the tokens themselves)', response: responses } },
+    () => opts.store.listTokens(),
+  );
+
+  app.post<{ Body: z.infer<typeof schemas.createToken> }>(
+    '/tokens',
+    {
+      onRequest: guard('admin'),
+      schema: {
+        summary: 'create an API token; the reply shows it once',
+        body: json(schemas.createToken),
+        response: responses,
+      },
+    },
+    async (req, reply) => {
+      const c = callerOf(req);
+      const body = schemas.createToken.parse(req.body);
+      const role = parseRole(body.role);
+      if (!role) return reply.code(400).send({ error: `role: expected ${ROLE_SYNTAX}, got "${body.role}"` });
+      const expiresAt = body.expires ? expiryOf(body.expires) : undefined;
+      const token = opts.store.createToken({ name: body.name, role, createdBy: c.actor, expiresAt });
+      return reply.code(201).send({ name: body.name, role, token, expiresAt: expiresAt?.toISOString() ?? null });
+    },
+  );
+
+  app.delete<{ Params: { name: string } }>(
+    '/tokens/:name',
+    {
+      onRequest: guard('admin'),
+      schema: { summary: 'revoke an API token', params: json(nameParams), response: responses },
+    },
+    async (req, reply) => {
+      if (!opts.store.revokeToken(req.params.name))
+        return reply.code(404).send({ error: `no live token named "${req.params.name}"` });
+      return { name: req.params.name, revoked: true };
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,324 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadAccess } from '../../src/api/access';
+import { buildServer } from '../../src/api/server';
+import { ApiStore, hashToken } from '../../src/api/store';
+import type { AuditEntry } from '../../src/audit/trail';
+import { waitForResult } from '../../src/temporal/promotions';
+import { artifactsOf, ROOT, waitForStatus, workerSuite } from '../helpers/harness';
+import { exampleCandidate } from '../helpers/ladders';
+
+// The API door: a real `strata serve` server (in this process) on a real port, real HTTP with
+// undici and the real CLI in API mode, against the real dev server and a real worker.
+
+const suite = workerSuite('api');
+const STRATA = path.join(ROOT, 'bin/strata');
+let dir: string;
+let app: FastifyInstance;
+let store: ApiStore;
+let base: string;
+const tokens: Record<string, string> = {};
+
+const LADDER = `name: api-ladder
+layers:
+  - name: sandbox
+    seed: { rows: 500, seed: 1 }
+    gates: [{ type: schema }]
+    approval: auto
+  - name: traffic
+    seed: { rows: 500, seed: 3 }
+    gates: [{ type: schema }]
+    approval: { required: 1, approvers: [group:release], expiry: 1h }
+`;
+
+// ci-bot starts promotions and is also a release approver: it must still not approve its own.
+const ACCESS = `grants:
+  - role: approver:release
+    tokens: [ci-bot]
+`;
+
+function strata(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(STRATA, args, {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_NAMESPACE: inject('namespace'),
+        STRATA_HOME: suite.home,
+        STRATA_TASK_QUEUE: suite.taskQueue,
+        STRATA_LOG_LEVEL: 'warn',
+        XDG_CONFIG_HOME: path.join(dir, 'config'),
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The CLI in API mode with `token`. */
+const viaApi = (args: string[], token?: string) =>
+  strata(args, { STRATA_API: base, ...(token ? { STRATA_TOKEN: token } : { STRATA_TOKEN: '' }) });
+
+async function call(method: 'GET' | 'POST' | 'DELETE', route: string, token?: string, body?: unknown) {
+  const res = await request(`${base}${route}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(suite.home, 'api-'));
+  fs.writeFileSync(path.join(dir, 'ladder.yaml'), LADDER);
+  fs.writeFileSync(path.join(dir, 'access.yaml'), ACCESS);
+  // Tokens through the real CLI, local mode, into the home the server reads.
+  for (const [name, role] of [
+    ['ci-bot', 'operator'],
+    ['rel-bot', 'approver:release'],
+    ['auditor', 'auditor'],
+    ['admin', 'admin'],
+  ]) {
+    const created = await strata(['token', 'create', '--name', name, '--role', role, '--expires', '1d', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    tokens[name] = (JSON.parse(created.stdout) as { token: string }).token;
+  }
+  store = new ApiStore(suite.home);
+  app = await buildServer({
+    client: suite.client,
+    home: suite.home,
+    taskQueue: suite.taskQueue,
+    artifacts: artifactsOf(suite.home),
+    store,
+    access: loadAccess(path.join(dir, 'access.yaml')),
+  });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+});
+
+afterAll(async () => {
+  await app?.close();
+  store?.close();
+});
+
+describe('strata serve (real HTTP, real dev server)', () => {
+  it('serves an OpenAPI 3.1 document with a path for each route, and rendered docs, without credentials', async () => {
+    const doc = await call('GET', '/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toBe('3.1.0');
+    for (const p of [
+      '/promotions',
+      '/promotions/{id}',
+      '/promotions/{id}/approve',
+      '/promotions/{id}/reject',
+      '/promotions/{id}/abort',
+      '/promotions/{id}/audit',
+      '/audit/refusals',
+      '/ladders',
+      '/ladders/{name}',
+      '/ladders/{name}/history',
+      '/tokens',
+      '/tokens/{name}',
+      '/whoami',
+      '/environments',
+      '/environments/{layer}',
+      '/environments/{layer}/hold',
+      '/environments/{layer}/release',
+      '/drills',
+      '/drills/schedules',
+      '/data/approvals',
+    ]) {
+      expect(Object.keys(doc.body.paths), p).toContain(p);
+    }
+    expect(doc.body.paths['/promotions'].post.requestBody.content['application/json'].schema.required).toEqual(
+      expect.arrayContaining(['ladder', 'candidate']),
+    );
+    const docs = await request(`${base}/docs/`);
+    expect(docs.statusCode).toBe(200);
+    expect(await docs.body.text()).toContain('swagger');
+  });
+
+  it('stores only hashes of tokens; lists them without the secret', async () => {
+    const raw = fs.readFileSync(path.join(suite.home, 'api.db')).toString('latin1');
+    expect(raw).not.toContain(tokens['ci-bot']);
+    expect(raw).toContain(hashToken(tokens['ci-bot']));
+    const ls = await strata(['token', 'ls']);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout).toMatch(/ci-bot\s+operator\s+live/);
+    expect(ls.stdout).not.toContain(tokens['ci-bot']);
+  });
+
+  it('401 without or with a bad token, 403 naming the role for the wrong role; both in the refusal log', async () => {
+    const none = await call('GET', '/promotions');
+    expect(none.status).toBe(401);
+    const bad = await call('GET', '/promotions', 'strata_not-a-token');
+    expect(bad.status).toBe(401);
+    const wrong = await call('POST', '/promotions', tokens['rel-bot'], { ladder: 'api-ladder', candidate: dir });
+    expect(wrong.status).toBe(403);
+    expect(wrong.body.needed).toBe('operator');
+    expect(wrong.body.error).toContain('needs the role operator');
+    const cli = await viaApi(['list']);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain('API 401');
+
+    const refusals = await call('GET', '/audit/refusals', tokens.auditor);
+    expect(refusals.status).toBe(200);
+    const rows = refusals.body as Array<{ actor: string; status: number; route: string; reason: string }>;
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ actor: 'anonymous', status: 401, route: '/promotions', reason: 'no credentials' }),
+        expect.objectContaining({ actor: 'strata-token#rel-bot', status: 403, route: '/promotions' }),
+      ]),
+    );
+    const notAuditor = await call('GET', '/audit/refusals', tokens['ci-bot']);
+    expect(notAuditor.status).toBe(403);
+    expect(notAuditor.body.error).toContain('auditor');
+  });
+
+  it('operator promotes, the initiator cannot approve, an approver can; the audit names the verified identities', async () => {
+    const applied = await viaApi(
+      ['ladder', 'apply', path.join(dir, 'ladder.yaml'), '--reason', 'api test'],
+      tokens.admin,
+    );
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('stored ladder api-ladder version 1');
+    const refusedApply = await viaApi(
+      ['ladder', 'apply', path.join(dir, 'ladder.yaml'), '--reason', 'x'],
+      tokens['ci-bot'],
+    );
+    expect(refusedApply.code).toBe(1);
+    expect(refusedApply.stderr).toContain('needs the role admin');
+
+    const candidate = await exampleCandidate('fraud-v2');
+    // --as is ignored in API mode: the server acts as the token's identity.
+    const promoted = await viaApi(
+      ['promote', '--ladder', 'api-ladder', '--candidate', candidate.dir, '--as', 'someone-else'],
+      tokens['ci-bot'],
+    );
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.stderr).toContain('--as is ignored');
+    const id = promoted.stdout.trim();
+    await waitForStatus(suite.client, id, (s) => s.state === 'awaiting-approval', 120_000);
+
+    const status = await viaApi(['status', id, '--json'], tokens.auditor);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).initiator).toBe('strata-token#ci-bot');
+
+    // ci-bot holds approver:release too (access.yaml), but it started the promotion.
+    const own = await call('POST', `/promotions/${id}/approve`, tokens['ci-bot'], { layer: 'traffic', reason: 'mine' });
+    expect(own.status).toBe(409);
+    expect(own.body.error).toContain('strata-token#ci-bot started this promotion and may not approve it');
+    // The admin role does not approve: 403 naming the role.
+    const admin = await call('POST', `/promotions/${id}/approve`, tokens.admin, { layer: 'traffic', reason: 'x' });
+    expect(admin.status).toBe(403);
+    expect(admin.body.needed).toBe('approver:<group>');
+    const approved = await viaApi(['approve', id, '--layer', 'traffic', '--reason', 'looks good'], tokens['rel-bot']);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toContain('strata-token#rel-bot approved traffic');
+    expect((await waitForResult(suite.client, id)).state).toBe('promoted');
+
+    const audit = await call('GET', `/promotions/${id}/audit`, tokens.auditor);
+    expect(audit.status).toBe(200);
+    const entries = audit.body as AuditEntry[];
+    expect(entries.find((e) => e.action === 'promotion.started')).toMatchObject({
+      actor: 'strata-token#ci-bot',
+      authentication: 'api (token ci-bot)',
+    });
+    expect(entries.find((e) => e.action === 'approval.refused')).toMatchObject({
+      actor: 'strata-token#ci-bot',
+      authentication: 'api (token ci-bot)',
+    });
+    const granted = entries.find((e) => e.action === 'approval.granted');
+    expect(granted).toMatchObject({ actor: 'strata-token#rel-bot', authentication: 'api (token rel-bot)' });
+    expect(granted?.detail).toContain('[groups: release]');
+    expect(entries.some((e) => e.authentication === 'local (unauthenticated)')).toBe(false);
+
+    const cliAudit = await viaApi(['audit', id], tokens['ci-bot']);
+    expect(cliAudit.code).toBe(1);
+    expect(cliAudit.stderr).toContain('needs the role auditor');
+
+    const refusals = (await call('GET', '/audit/refusals', tokens.auditor)).body as Array<Record<string, unknown>>;
+    expect(refusals).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ actor: 'strata-token#ci-bot', status: 409, route: `/promotions/${id}/approve` }),
+      ]),
+    );
+  });
+
+  it('environments, holds, drills and data approvals behind their roles', async () => {
+    const envs = await viaApi(['env', 'ls', '--json'], tokens.auditor);
+    expect(envs.code, envs.stderr).toBe(0);
+    expect((JSON.parse(envs.stdout) as Array<{ layer: string }>).map((e) => e.layer)).toEqual(
+      expect.arrayContaining(['sandbox', 'traffic']),
+    );
+    const notOperator = await viaApi(['hold', '--layer', 'traffic', '--reason', 'freeze'], tokens['rel-bot']);
+    expect(notOperator.code).toBe(1);
+    expect(notOperator.stderr).toContain('needs the role operator');
+    const held = await viaApi(['hold', '--layer', 'traffic', '--reason', 'freeze'], tokens['ci-bot']);
+    expect(held.code, held.stderr).toBe(0);
+    const shown = await viaApi(['env', 'show', 'traffic', '--json'], tokens.auditor);
+    expect(JSON.parse(shown.stdout).hold).toMatchObject({ by: 'strata-token#ci-bot' });
+    const released = await viaApi(['release', '--layer', 'traffic', '--reason', 'thaw'], tokens['ci-bot']);
+    expect(released.code, released.stderr).toBe(0);
+
+    expect((await call('GET', '/drills?layer=traffic', tokens.auditor)).body).toEqual([]);
+    expect((await call('GET', '/drills/schedules', tokens.auditor)).status).toBe(200);
+    const data = await call('GET', '/data/approvals', tokens['ci-bot']);
+    expect(data.status).toBe(403);
+    expect(data.body.needed).toBe('steward');
+  });
+
+  it('revoked tokens get 401; login stores the token with mode 600', async () => {
+    expect((await call('GET', '/whoami', tokens.auditor)).status).toBe(200);
+    const revoked = await viaApi(['token', 'revoke', 'auditor'], tokens.admin);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect((await call('GET', '/whoami', tokens.auditor)).status).toBe(401);
+    const ls = await strata(['token', 'ls', '--json']);
+    expect(JSON.parse(ls.stdout).find((t: { name: string }) => t.name === 'auditor').revokedAt).toBeTruthy();
+
+    const login = await strata(['login', '--token', tokens.admin]);
+    expect(login.code, login.stderr).toBe(0);
+    const file = path.join(dir, 'config', 'strata', 'credentials');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    // No STRATA_TOKEN: the stored credentials are used.
+    const whoLadders = await strata(['ladder', 'ls'], { STRATA_API: base });
+    expect(whoLadders.code, whoLadders.stderr).toBe(0);
+    expect(whoLadders.stdout).toContain('api-ladder');
+  });
+
+  it('strata serve: access.yaml errors exit 2 naming file and field; no door open beyond loopback without credentials', async () => {
+    const bad = path.join(dir, 'bad-access.yaml');
+    fs.writeFileSync(bad, 'grants:\n  - role: boss\n    tokens: [x]\n  - role: operator\n');
+    const served = await strata(['serve', '--access', bad, '--port', '0']);
+    expect(served.code).toBe(2);
+    expect(served.stderr).toContain(`${bad}: grants[0].role: expected one of operator`);
+    expect(served.stderr).toContain(`${bad}: grants[1]: a grant must name at least one of tokens, groups or subjects`);
+
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-api-empty-'));
+    try {
+      const open = await strata(['serve', '--host', '0.0.0.0', '--port', '0'], { STRATA_HOME: empty });
+      expect(open.code).toBe(2);
+      expect(open.stderr).toContain('refusing to listen beyond loopback');
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
