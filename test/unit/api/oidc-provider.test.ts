@@ -68,7 +68,7 @@ describe('ensureOidcProvider', () => {
     expect(cwd).toBe(moduleDir);
     expect(args.slice(0, 3)).toEqual(['build', '-v', '-o']);
     expect(args[4]).toBe('.');
-    expect(lines[0]).toContain(`\`go build\` in ${moduleDir}`);
+    expect(lines[0]).toContain(`\`go build .\` in ${moduleDir}`);
     expect(lines).toContain('strata:   go: downloading github.com/zitadel/oidc/v3 v3.52.0');
     expect(lines.at(-1)).toMatch(/built in \d+s: /);
     expect(fs.readdirSync(path.dirname(built))).toEqual(['strata-oidc-provider']);
@@ -89,7 +89,7 @@ describe('ensureOidcProvider', () => {
     const lines: string[] = [];
     const failing = ensureOidcProvider({ env, go: fakeGo(dir, 3).go, moduleDir, progress: (l) => lines.push(l) });
     await expect(failing).rejects.toThrow(OidcProviderError);
-    await expect(failing).rejects.toThrow(`go build in ${moduleDir} failed (exit 3)`);
+    await expect(failing).rejects.toThrow(`go build . in ${moduleDir} failed (exit 3)`);
     expect(lines.join('\n')).toContain('main.go:1: syntax error');
     expect(fs.existsSync(cachedOidcProviderPath(env, moduleDir))).toBe(false);
     await expect(ensureOidcProvider({ env: { STRATA_OIDC_PROVIDER: path.join(dir, 'nope') } })).rejects.toThrow(
