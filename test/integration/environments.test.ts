@@ -71,7 +71,12 @@ describe('environments as entities (real dev server)', () => {
     expect(rb.state).toBe('promoted');
     expect(rb.layers[0].running).toBe('2.0.0');
 
-    const after = await getEnvironment(client, taskQueue, 'traffic');
+    // The environment takes the lease back once it has asked b's layer (verified-lease).
+    let after = await getEnvironment(client, taskQueue, 'traffic');
+    for (let i = 0; i < 40 && (after.lease || currentVersion(after.history)?.version !== '2.0.0'); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      after = await getEnvironment(client, taskQueue, 'traffic');
+    }
     expect(after.lease).toBeNull();
     expect(currentVersion(after.history)?.version).toBe('2.0.0');
     // What ran in traffic between the two promotions: 1.0.0.
@@ -227,7 +232,12 @@ describe('environments as entities (real dev server)', () => {
     const described = await worker.provider.describe('traffic');
     expect(described!.running).toBe('2.0.0');
     expect(described!.knownGood!.version).toBe('2.0.0');
-    const history = (await getEnvironment(client, taskQueue, 'traffic')).history;
+    // The environment records the rollback's events once it has asked the rollback (verified-lease).
+    let history = (await getEnvironment(client, taskQueue, 'traffic')).history;
+    for (let i = 0; i < 40 && history.at(-1)?.by !== result.id; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      history = (await getEnvironment(client, taskQueue, 'traffic')).history;
+    }
     expect(history.at(-2)).toMatchObject({
       event: 'rolled-back',
       version: '2.0.0',
