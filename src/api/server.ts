@@ -2,10 +2,12 @@
 // rendered docs needs a bearer credential; the verified identity (never a request field) is the
 // actor the workflows see; every refusal is logged.
 
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import { auditTrail } from '../audit/trail';
 import { loadCandidate } from '../config/candidate';
@@ -34,9 +36,6 @@ import {
   releaseHold,
   teardownLayer,
 } from '../temporal/environments';
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import { WorkflowFailedError } from '@temporalio/client';
 import type { rollback, RollbackResult } from '../../workflows/rollback';
 import { DRILL_SCENARIOS } from '../domain/drill';
 import type { LadderSpec, LayerSpec } from '../domain/ladder';
