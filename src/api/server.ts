@@ -2,10 +2,12 @@
 // rendered docs needs a bearer credential; the verified identity (never a request field) is the
 // actor the workflows see; every refusal is logged.
 
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import { auditTrail } from '../audit/trail';
 import { loadCandidate } from '../config/candidate';
@@ -24,14 +26,20 @@ import {
 import { applyLadder, getLadderVersion, LadderNotFoundError, ladderVersions, listLadders } from '../temporal/ladders';
 import { ConfigError } from '../validation/errors';
 import { ApprovalRegistry } from '../data/approvals';
-import { drillHistory, listDrillSchedules } from '../temporal/drills';
+import { deepestMessage, drillHistory, listDrillSchedules, runDrill } from '../temporal/drills';
 import {
+  breakLease,
   EnvironmentNotFoundError,
   getEnvironment,
   hold,
   listEnvironments,
   releaseHold,
+  teardownLayer,
 } from '../temporal/environments';
+import type { rollback, RollbackResult } from '../../workflows/rollback';
+import { DRILL_SCENARIOS } from '../domain/drill';
+import type { LadderSpec, LayerSpec } from '../domain/ladder';
+import { LocalProvider } from '../providers/local';
 import { type AccessPolicy, rolesOf } from './access';
 import { actorOf, authOf, type BearerVerifier, TOKEN_ISSUER, type VerifiedIdentity } from './identity';
 import {
@@ -82,6 +90,26 @@ const reason = z.string().trim().min(1).describe('why; recorded with the action'
 const idParams = z.object({ id: z.string().min(1).describe('the promotion id') });
 const nameParams = z.object({ name: z.string().min(1) });
 const layerParams = z.object({ layer: z.string().min(1) });
+const digestParams = z.object({
+  digest: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .describe('a sha256 digest (hex)'),
+});
+
+class BadRequestError extends Error {
+  override name = 'BadRequestError';
+}
+
+/** The layer named `name` in a stored ladder, or a 400 naming the field and the layers there are. */
+function layerOf(ladder: LadderSpec, name: string): LayerSpec {
+  const layer = ladder.layers.find((l) => l.name === name);
+  if (!layer)
+    throw new BadRequestError(
+      `layer: unknown layer "${name}"; ladder "${ladder.name}" has ${ladder.layers.map((l) => l.name).join(', ')}`,
+    );
+  return layer;
+}
 
 export const schemas = {
   promote: z.strictObject({
@@ -113,6 +141,25 @@ export const schemas = {
     layer: z.string().min(1),
     limit: z.coerce.number().int().min(1).max(1000).default(50),
   }),
+  rollback: z.strictObject({
+    ladder: z.string().min(1).describe('a stored ladder (its layer gates check the rollback)'),
+    layer: z.string().min(1),
+    to: z.string().min(1).optional().describe('a version deployed there before (default: the last known-good one)'),
+    reason,
+  }),
+  teardown: z.strictObject({ layers: z.array(z.string().min(1)).min(1).describe('the layers to tear down'), reason }),
+  drill: z.strictObject({
+    ladder: z.string().min(1).describe("a stored ladder (the layer's objectives)"),
+    layer: z.string().min(1),
+    scenario: z.enum(DRILL_SCENARIOS),
+    percent: z.number().gt(0).max(100).optional().describe('rows-corrupted: percent of rows to corrupt (default 10)'),
+  }),
+  unlock: z.strictObject({ reason }),
+  dataApprove: z.strictObject({
+    file: z.string().min(1).describe("the dataset file, on the server's filesystem"),
+    reason,
+  }),
+  dataRevoke: z.strictObject({ reason }),
   refusals: z.object({ limit: z.coerce.number().int().min(1).max(10000).default(1000) }),
 };
 
@@ -211,7 +258,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     ) {
       return reply.code(404).send({ error: err.message });
     }
-    if (err instanceof ConfigError || err instanceof TokenStoreError || err instanceof z.ZodError)
+    if (
+      err instanceof ConfigError ||
+      err instanceof TokenStoreError ||
+      err instanceof BadRequestError ||
+      err instanceof z.ZodError
+    )
       return reply.code(400).send({ error: err.message });
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) return reply.code(status).send({ error: (err as Error).message });
@@ -442,6 +494,136 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     );
   }
 
+  app.post<{ Body: z.infer<typeof schemas.rollback> }>(
+    '/rollbacks',
+    {
+      onRequest: guard('operator'),
+      schema: {
+        summary: "redeploy a layer's last known-good (or the named) version, checked by the layer's gates",
+        body: json(schemas.rollback),
+        response: responses,
+      },
+    },
+    async (req): Promise<RollbackResult> => {
+      const c = callerOf(req);
+      const body = schemas.rollback.parse(req.body);
+      const current = await getLadderVersion(opts.client, opts.taskQueue, body.ladder);
+      const layer = layerOf(current.ladder, body.layer);
+      // Refuse an impossible target before anything starts (the local provider shares STRATA_HOME).
+      const provider = new LocalProvider(opts.home);
+      const releases = await provider.releases(layer.name);
+      if (body.to !== undefined && !releases.some((r) => r.version === body.to)) {
+        throw new BadRequestError(
+          `to: version ${body.to} was never deployed in ${layer.name} (deployed there: ${releases.map((r) => r.version).join(', ') || 'none'})`,
+        );
+      }
+      if (body.to === undefined && !(await provider.knownGood(layer.name))) {
+        throw new BadRequestError(
+          `layer: ${layer.name} has no earlier known-good version to roll back to; name one with "to"`,
+        );
+      }
+      // The workflow reads the layer's gates from this stored ladder version, the one checked above.
+      const ladder = { name: current.ladder.name, version: current.version };
+      const id = `rollback.${layer.name}.${randomBytes(3).toString('hex')}`;
+      try {
+        return await opts.client.workflow.execute<typeof rollback>('rollback', {
+          workflowId: id,
+          taskQueue: opts.taskQueue,
+          args: [{ layer, ladder, toVersion: body.to, actor: c.actor, reason: `${body.reason} (via ${c.auth})` }],
+        });
+      } catch (err) {
+        if (err instanceof WorkflowFailedError) throw new RefusedError(`rollback ${id} failed: ${deepestMessage(err)}`);
+        throw err;
+      }
+    },
+  );
+
+  app.post<{ Body: z.infer<typeof schemas.teardown> }>(
+    '/teardowns',
+    {
+      onRequest: guard('operator'),
+      schema: {
+        summary: "under each layer's lease, stop and remove its environment; recorded with who and why",
+        body: json(schemas.teardown),
+        response: responses,
+      },
+    },
+    async (req) => {
+      const c = callerOf(req);
+      const body = schemas.teardown.parse(req.body);
+      const provider = new LocalProvider(opts.home);
+      const missing: string[] = [];
+      for (const layer of body.layers) if (!(await provider.describe(layer))) missing.push(layer);
+      if (missing.length > 0)
+        throw new BadRequestError(`layers: no environment ${missing.map((m) => `"${m}"`).join(', ')} to tear down`);
+      const removed = [];
+      for (const layer of body.layers) {
+        removed.push(
+          await teardownLayer(opts.client, opts.taskQueue, layer, {
+            actor: c.actor,
+            reason: `${body.reason} (via ${c.auth})`,
+          }),
+        );
+      }
+      return { removed: body.layers, results: removed };
+    },
+  );
+
+  app.post<{ Body: z.infer<typeof schemas.drill> }>(
+    '/drills',
+    {
+      onRequest: guard('operator'),
+      schema: {
+        summary: 'run a DR drill on a layer; the report says RTO and RPO against its objectives',
+        body: json(schemas.drill),
+        response: responses,
+      },
+    },
+    async (req) => {
+      const c = callerOf(req);
+      const body = schemas.drill.parse(req.body);
+      const current = await getLadderVersion(opts.client, opts.taskQueue, body.ladder);
+      const layer = layerOf(current.ladder, body.layer);
+      if (!layer.drills?.[body.scenario])
+        throw new BadRequestError(
+          `scenario: layer ${layer.name} of ladder ${body.ladder} declares no RTO/RPO objective for ${body.scenario}`,
+        );
+      const env = await new LocalProvider(opts.home).describe(layer.name);
+      if (!env || !fs.existsSync(env.dbPath))
+        throw new BadRequestError(
+          `layer: ${layer.name} has no environment with a database to back up and drill; promote a candidate into it first`,
+        );
+      return runDrill(opts.client, opts.taskQueue, {
+        layer,
+        ladder: { name: body.ladder },
+        scenario: body.scenario,
+        percent: body.percent ?? 10,
+        requestedBy: c.actor,
+      });
+    },
+  );
+
+  app.post<{ Params: { layer: string }; Body: z.infer<typeof schemas.unlock> }>(
+    '/environments/:layer/unlock',
+    {
+      onRequest: guard('operator'),
+      schema: {
+        summary: 'take the lease from a holder that will never release it; the next waiter gets it',
+        params: json(layerParams),
+        body: json(schemas.unlock),
+        response: responses,
+      },
+    },
+    async (req) => {
+      const c = callerOf(req);
+      const body = schemas.unlock.parse(req.body);
+      return breakLease(opts.client, opts.taskQueue, req.params.layer, {
+        actor: c.actor,
+        reason: `${body.reason} (via ${c.auth})`,
+      });
+    },
+  );
+
   app.get(
     '/drills',
     {
@@ -467,6 +649,43 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       schema: { summary: 'approved dataset digests (revoked ones marked)', response: responses },
     },
     () => new ApprovalRegistry(opts.home).list(),
+  );
+
+  app.post<{ Body: z.infer<typeof schemas.dataApprove> }>(
+    '/data/approvals',
+    {
+      onRequest: guard('steward'),
+      schema: {
+        summary: "approve a dataset file's current content (its sha256 digest) for populating environments",
+        body: json(schemas.dataApprove),
+        response: responses,
+      },
+    },
+    async (req, reply) => {
+      const c = callerOf(req);
+      const body = schemas.dataApprove.parse(req.body);
+      if (!fs.existsSync(body.file)) throw new BadRequestError(`file: no such file on the server: ${body.file}`);
+      const { approval, added } = await new ApprovalRegistry(opts.home).approve(body.file, c.actor, body.reason);
+      return reply.code(added ? 201 : 200).send({ ...approval, added });
+    },
+  );
+
+  app.delete<{ Params: { digest: string }; Body: z.infer<typeof schemas.dataRevoke> }>(
+    '/data/approvals/:digest',
+    {
+      onRequest: guard('steward'),
+      schema: {
+        summary: 'revoke the approval of a dataset digest',
+        params: json(digestParams),
+        body: json(schemas.dataRevoke),
+        response: responses,
+      },
+    },
+    async (req) => {
+      const c = callerOf(req);
+      const body = schemas.dataRevoke.parse(req.body);
+      return new ApprovalRegistry(opts.home).revoke(req.params.digest, c.actor, body.reason);
+    },
   );
 
   app.get(

@@ -11,7 +11,9 @@ import { createDrillSchedule, drillHistory, listDrillSchedules, runDrill, withSc
 import { loadSettings } from '../temporal/settings';
 import { command, type JsonOption } from './command';
 import { print, printJson, printRows, withClient } from './context';
-import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
+import { EXIT_FAILED, EXIT_OK, type ExitCode, UsageError } from './errors';
+import { apiBase, callApi } from './api-client';
+import type { DrillResult } from '../../workflows/drill';
 
 function scenarioOf(raw: string): DrillScenario {
   if (!(DRILL_SCENARIOS as readonly string[]).includes(raw)) {
@@ -107,6 +109,16 @@ export interface DrillOptions {
   };
 }
 
+/** Prints a drill's report; exit 0 when its objectives were met, 1 when breached. */
+function drillReport(result: DrillResult, json: boolean | undefined): ExitCode {
+  if (json) printJson(result);
+  else {
+    print(`drill ${result.id}: ${result.verdict.met ? 'MET' : 'BREACHED'} — ${verdictLine(result.verdict)}`);
+    print(`writes lost: ${result.measurement.writesLost}; report: ${result.files.markdownFile}`);
+  }
+  return result.verdict.met ? EXIT_OK : EXIT_FAILED;
+}
+
 export function registerDrillCommands(program: Command): void {
   const drill = program.command('drill').description('disaster-recovery drills: run, schedule, history');
 
@@ -132,6 +144,20 @@ export function registerDrillCommands(program: Command): void {
       const percent = Number(opts.percent);
       if (!(percent > 0 && percent <= 100))
         throw new UsageError(`--percent: expected a number in (0, 100], got "${opts.percent}"`);
+      if (apiBase()) {
+        if (isLadderFile(opts.ladder))
+          throw new UsageError(
+            `--ladder: with STRATA_API name a stored ladder, not a file (store ${opts.ladder} with strata ladder apply)`,
+          );
+        process.stderr.write(`strata: drilling ${scenario} on ${opts.layer} through the API…\n`);
+        const result = await callApi<DrillResult>('POST', '/drills', {
+          ladder: opts.ladder,
+          layer: opts.layer,
+          scenario,
+          percent,
+        });
+        return drillReport(result, opts.json);
+      }
       const layer = await drillableLayer(opts.ladder, opts.layer, scenario, true);
       return withClient(async (client, settings) => {
         process.stderr.write(`strata: drilling ${scenario} on ${layer.name}…\n`);
@@ -142,12 +168,7 @@ export function registerDrillCommands(program: Command): void {
           percent,
           requestedBy: opts.as,
         });
-        if (opts.json) printJson(result);
-        else {
-          print(`drill ${result.id}: ${result.verdict.met ? 'MET' : 'BREACHED'} — ${verdictLine(result.verdict)}`);
-          print(`writes lost: ${result.measurement.writesLost}; report: ${result.files.markdownFile}`);
-        }
-        return result.verdict.met ? EXIT_OK : EXIT_FAILED;
+        return drillReport(result, opts.json);
       });
     });
 

@@ -13,7 +13,7 @@ import {
   teardownLayer,
 } from '../temporal/environments';
 import { table } from './render';
-import { type Attribution, command, type JsonOption, type LocalAttribution, localActor } from './command';
+import { command, type JsonOption, type LocalAttribution, localActor } from './command';
 import { apiBase, callApi, ignoreAs } from './api-client';
 import { EXIT_OK, UsageError } from './errors';
 
@@ -30,7 +30,7 @@ function environments(provider: LocalProvider): string[] {
 /** The options of the environment commands: teardown, env ls | show | at | unlock, hold and release. */
 export interface EnvironmentOptions {
   teardown: JsonOption &
-    Attribution & {
+    LocalAttribution & {
       /** Every environment under $STRATA_HOME/envs, in place of named layers. @default false */
       all?: boolean;
     };
@@ -41,7 +41,7 @@ export interface EnvironmentOptions {
     /** An ISO time, or an age such as 2h. */
     time: string;
   };
-  unlock: JsonOption & Attribution;
+  unlock: JsonOption & LocalAttribution;
   hold: JsonOption &
     LocalAttribution & {
       /** The layer to hold or release. */
@@ -59,13 +59,22 @@ export function registerEnvironmentCommands(program: Command): void {
       all: { description: 'every environment under $STRATA_HOME/envs' },
       as: {
         argument: '<user>',
-        description: 'your identity (local mode: free text, recorded as unauthenticated)',
-        required: true,
+        description: 'your identity (local mode: free text, recorded as unauthenticated; required there)',
       },
       reason: { argument: '<text>', description: 'why', required: true },
       json: { description: 'print JSON' },
     })
     .action(async (layers, opts) => {
+      if (apiBase()) {
+        ignoreAs(opts.as);
+        if (opts.all) throw new UsageError('teardown: --all works in local mode only; with STRATA_API name the layers');
+        if (layers.length === 0) throw new UsageError('teardown: name at least one layer');
+        const out = await callApi<{ removed: string[] }>('POST', '/teardowns', { layers, reason: opts.reason });
+        if (opts.json) printJson(out);
+        else print(`removed ${out.removed.join(', ')}`);
+        return EXIT_OK;
+      }
+      const actor = localActor(opts.as);
       const settings = loadSettings();
       const provider = new LocalProvider(settings.home);
       const present = environments(provider);
@@ -86,7 +95,7 @@ export function registerEnvironmentCommands(program: Command): void {
       }
       return withClient(async (client) => {
         for (const layer of targets) {
-          await teardownLayer(client, settings.taskQueue, layer, { actor: opts.as, reason: opts.reason });
+          await teardownLayer(client, settings.taskQueue, layer, { actor, reason: opts.reason });
         }
         if (opts.json) printJson({ removed: targets });
         else print(`removed ${targets.join(', ')}`);
@@ -232,17 +241,25 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
     'take the lease from a holder that will never release it (a terminated or lost workflow); the next waiter gets it',
   )
     .options<EnvironmentOptions['unlock']>({
-      as: { argument: '<user>', description: 'your identity', required: true },
+      as: { argument: '<user>', description: 'your identity (local mode only; required there)' },
       reason: { argument: '<text>', description: 'why', required: true },
       json: { description: 'print JSON' },
     })
     .action(async (layer, opts) => {
-      return withClient(async (client, settings) => {
-        const out = await breakLease(client, settings.taskQueue, layer, { actor: opts.as, reason: opts.reason });
-        if (opts.json) printJson(out);
-        else print(`took the lease of ${layer} from ${out.broken}`);
-        return EXIT_OK;
-      });
+      if (apiBase()) ignoreAs(opts.as);
+      const unlock = apiBase()
+        ? () =>
+            callApi<{ broken: string }>('POST', `/environments/${encodeURIComponent(layer)}/unlock`, {
+              reason: opts.reason,
+            })
+        : () =>
+            withClient((client, settings) =>
+              breakLease(client, settings.taskQueue, layer, { actor: localActor(opts.as), reason: opts.reason }),
+            );
+      const out = await unlock();
+      if (opts.json) printJson(out);
+      else print(`took the lease of ${layer} from ${out.broken}`);
+      return EXIT_OK;
     });
 
   for (const [name, verb] of [

@@ -7,15 +7,16 @@ import { RefusedError } from '../temporal/promotions';
 import { deepestMessage, storedLadder } from '../temporal/drills';
 import { loadSettings } from '../temporal/settings';
 import type { rollback, RollbackResult } from '../../workflows/rollback';
-import { type Attribution, command, type JsonOption } from './command';
+import { apiBase, callApi, ignoreAs } from './api-client';
+import { command, type JsonOption, type LocalAttribution, localActor } from './command';
 import { print, printJson, withClient } from './context';
-import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
+import { EXIT_FAILED, EXIT_OK, type ExitCode, UsageError } from './errors';
 import { table } from './render';
 
 /** The options of `strata rollback`. */
 export interface RollbackOptions {
   rollback: JsonOption &
-    Attribution & {
+    LocalAttribution & {
       /** The ladder file, for the layer's gates. */
       ladder: string;
       /** The layer to roll back. */
@@ -39,11 +40,27 @@ export function registerRollbackCommand(program: Command): void {
       },
       layer: { argument: '<layer>', description: 'the layer', required: true },
       to: { argument: '<version>', description: 'a version deployed there before (default: the last known-good one)' },
-      as: { argument: '<user>', description: 'your identity', required: true },
+      as: { argument: '<user>', description: 'your identity (local mode only; required there)' },
       reason: { argument: '<text>', description: 'why', required: true },
       json: { description: 'print JSON' },
     })
     .action(async (opts) => {
+      if (apiBase()) {
+        ignoreAs(opts.as);
+        if (isLadderFile(opts.ladder))
+          throw new UsageError(
+            `--ladder: with STRATA_API name a stored ladder, not a file (store ${opts.ladder} with strata ladder apply)`,
+          );
+        process.stderr.write(`strata: rolling ${opts.layer} back through the API\n`);
+        const result = await callApi<RollbackResult>('POST', '/rollbacks', {
+          ladder: opts.ladder,
+          layer: opts.layer,
+          ...(opts.to !== undefined ? { to: opts.to } : {}),
+          reason: opts.reason,
+        });
+        return report(result, opts.json);
+      }
+      const actor = localActor(opts.as);
       const ladder = await readLadderArgument(opts.ladder);
       const layer = ladder.layers.find((l) => l.name === opts.layer);
       if (!layer)
@@ -70,7 +87,7 @@ export function registerRollbackCommand(program: Command): void {
           client,
           settings.taskQueue,
           isLadderFile(opts.ladder) ? ladder : { name: opts.ladder },
-          { actor: opts.as, reason: 'applied by strata rollback (local mode)' },
+          { actor, reason: 'applied by strata rollback (local mode)' },
         );
         const id = `rollback.${layer.name}.${randomBytes(3).toString('hex')}`;
         process.stderr.write(`strata: rolling ${layer.name} back (${id})\n`);
@@ -80,7 +97,7 @@ export function registerRollbackCommand(program: Command): void {
             workflowId: id,
             taskQueue: settings.taskQueue,
             args: [
-              { layer, ladder: stored, toVersion: opts.to, actor: opts.as.trim().toLowerCase(), reason: opts.reason },
+              { layer, ladder: stored, toVersion: opts.to, actor: actor.trim().toLowerCase(), reason: opts.reason },
             ],
           });
         } catch (err) {
@@ -88,26 +105,31 @@ export function registerRollbackCommand(program: Command): void {
             throw new RefusedError(`rollback ${id} failed: ${deepestMessage(err)}`);
           throw err;
         }
-        if (opts.json) printJson(result);
-        else {
-          print(
-            `${result.layer}: ${result.state} from ${result.from ?? 'nothing'} to ${result.to}${result.reason ? ` — ${result.reason}` : ''}`,
-          );
-          if (result.gates.length) {
-            print(
-              table(
-                ['GATE', 'RESULT', 'VALUE', 'THRESHOLD'],
-                result.gates.map((g) => [
-                  g.name,
-                  g.passed ? 'pass' : 'FAIL',
-                  String(g.value ?? '-'),
-                  String(g.threshold ?? '-'),
-                ]),
-              ),
-            );
-          }
-        }
-        return result.state === 'rolled-back' ? EXIT_OK : EXIT_FAILED;
+        return report(result, opts.json);
       });
     });
+}
+
+/** Prints a rollback's outcome; exit 0 when rolled back, 1 when its gates failed. */
+function report(result: RollbackResult, json: boolean | undefined): ExitCode {
+  if (json) printJson(result);
+  else {
+    print(
+      `${result.layer}: ${result.state} from ${result.from ?? 'nothing'} to ${result.to}${result.reason ? ` — ${result.reason}` : ''}`,
+    );
+    if (result.gates.length) {
+      print(
+        table(
+          ['GATE', 'RESULT', 'VALUE', 'THRESHOLD'],
+          result.gates.map((g) => [
+            g.name,
+            g.passed ? 'pass' : 'FAIL',
+            String(g.value ?? '-'),
+            String(g.threshold ?? '-'),
+          ]),
+        ),
+      );
+    }
+  }
+  return result.state === 'rolled-back' ? EXIT_OK : EXIT_FAILED;
 }

@@ -1,8 +1,9 @@
 // `strata data approve | approvals | revoke`: the dataset approval registry.
 
 import type { Command } from 'commander';
-import { ApprovalRegistry, type DatasetApproval } from '../../data/approvals';
-import { apiBase, callApi } from '../api-client';
+import path from 'node:path';
+import { ApprovalRegistry, type DatasetApproval, fileDigest } from '../../data/approvals';
+import { apiBase, callApi, ignoreAs } from '../api-client';
 import { normalizeIdentity } from '../../domain/identity';
 import { loadSettings } from '../../temporal/settings';
 import { command } from '../command';
@@ -30,13 +31,19 @@ export function registerApprovalCommands(data: Command): void {
     'approve a dataset (a profile, CSV or SQLite file) for populating environments: records its sha256 digest, who and why',
   )
     .options<DataOptions['approve']>({
-      as: { argument: '<user>', description: 'your identity', required: true },
+      as: { argument: '<user>', description: 'your identity (local mode only; required there)' },
       reason: { argument: '<text>', description: 'why it may be used', required: true },
       json: { description: 'print the approval as JSON' },
     })
     .action(async (file, opts) => {
-      const registry = new ApprovalRegistry(loadSettings().home);
-      const { approval, added } = await registry.approve(file, identity(opts.as), reason(opts.reason));
+      if (apiBase()) ignoreAs(opts.as);
+      // API mode: the file is read on the server, which shares the path (the digest is what counts).
+      const { approval, added } = apiBase()
+        ? await callApi<DatasetApproval & { added: boolean }>('POST', '/data/approvals', {
+            file: path.resolve(file),
+            reason: reason(opts.reason),
+          }).then((a) => ({ approval: a, added: a.added }))
+        : await new ApprovalRegistry(loadSettings().home).approve(file, identity(opts.as), reason(opts.reason));
       if (opts.json) printJson({ ...approval, added });
       else
         print(
@@ -75,15 +82,18 @@ export function registerApprovalCommands(data: Command): void {
 
   command(data, 'revoke <fileOrDigest>', 'revoke the approval of a dataset (its current content, or a sha256 digest)')
     .options<DataOptions['revoke']>({
-      as: { argument: '<user>', description: 'your identity', required: true },
+      as: { argument: '<user>', description: 'your identity (local mode only; required there)' },
       reason: { argument: '<text>', description: 'why', required: true },
     })
     .action(async (target, opts) => {
-      const approval = await new ApprovalRegistry(loadSettings().home).revoke(
-        target,
-        identity(opts.as),
-        reason(opts.reason),
-      );
+      if (apiBase()) ignoreAs(opts.as);
+      const approval = apiBase()
+        ? await callApi<DatasetApproval>(
+            'DELETE',
+            `/data/approvals/${/^[0-9a-f]{64}$/.test(target) ? target : (await fileDigest(target)).digest}`,
+            { reason: reason(opts.reason) },
+          )
+        : await new ApprovalRegistry(loadSettings().home).revoke(target, identity(opts.as), reason(opts.reason));
       print(
         `revoked sha256 ${approval.digest} (${approval.file}) by ${approval.revoked!.actor}: ${approval.revoked!.reason}`,
       );

@@ -1,4 +1,4 @@
-import type { Attribution, JsonOption } from '../command';
+import type { JsonOption, LocalAttribution } from '../command';
 
 /** The options of the data commands: profile, generate, sanitize, scan, approve, approvals, revoke, keyring init. */
 export interface DataOptions {
@@ -68,9 +68,9 @@ export interface DataOptions {
     /** Terms to find as whole words, one per line. */
     denyList?: string;
   };
-  approve: JsonOption & Attribution;
+  approve: JsonOption & LocalAttribution;
   approvals: JsonOption;
-  revoke: Attribution;
+  revoke: LocalAttribution;
   keyringInit: {
     /** Where to write the keyring. @default $STRATA_KEYRING, else DEFAULT_KEYRING */
     file?: string;
