@@ -4,34 +4,22 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAccess } from '../../src/api/access';
 import { createOidcVerifier } from '../../src/api/oidc';
 import { OIDC_TEST_PROVIDER, type RunningOidcProvider, startOidcProvider } from '../../src/api/oidc-provider';
-import { buildServer } from '../../src/api/server';
-import { ApiStore } from '../../src/api/store';
 import { freePort } from '../../src/tools/ports';
-import { artifactsOf, workerSuite } from '../helpers/harness';
+import { workerSuite } from '../helpers/harness';
+import { callApi, startTestApi, type TestApi } from '../helpers/api';
 import { authorizationCodeToken, clientCredentialsToken } from '../helpers/oidc';
 
 const suite = workerSuite('api-oidc');
 let provider: RunningOidcProvider;
-let app: FastifyInstance;
-let store: ApiStore;
-let base: string;
+let api: TestApi;
 let ciToken: string;
 let aliceToken: string;
 
-async function call(method: 'GET' | 'POST', route: string, token?: string) {
-  const res = await request(`${base}${route}`, {
-    method,
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
-}
+const call = (method: 'GET' | 'POST', route: string, token?: string) => callApi(api.base, method, route, token);
 
 beforeAll(async () => {
   const dir = fs.mkdtempSync(path.join(suite.home, 'api-oidc-'));
@@ -51,24 +39,13 @@ grants:
   const access = loadAccess(path.join(dir, 'access.yaml'));
   const verifier = createOidcVerifier(access.oidc!);
   await verifier.discover();
-  store = new ApiStore(suite.home);
-  app = await buildServer({
-    client: suite.client,
-    home: suite.home,
-    taskQueue: suite.taskQueue,
-    artifacts: artifactsOf(suite.home),
-    store,
-    access,
-    oidc: (token) => verifier.verify(token),
-  });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  api = await startTestApi({ ...suite, access, oidc: (token) => verifier.verify(token) });
   ciToken = await clientCredentialsToken(provider.issuer);
   aliceToken = (await authorizationCodeToken(provider.issuer, 'alice')).accessToken;
 });
 
 afterAll(async () => {
-  await app?.close();
-  store?.close();
+  await api?.close();
   await provider?.stop();
 });
 

@@ -1,27 +1,23 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAccess } from '../../src/api/access';
-import { buildServer } from '../../src/api/server';
-import { ApiStore, hashToken } from '../../src/api/store';
+import { hashToken } from '../../src/api/store';
 import type { AuditEntry } from '../../src/audit/trail';
 import { waitForResult } from '../../src/temporal/promotions';
-import { artifactsOf, ROOT, waitForStatus, workerSuite } from '../helpers/harness';
+import { waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
+import { callApi, createTokens, startTestApi, type TestApi } from '../helpers/api';
+import { runStrata } from '../helpers/cli';
 
 // The API door: a real `strata serve` server (in this process) on a real port, real HTTP with
 // undici and the real CLI in API mode, against the real dev server and a real worker.
 
 const suite = workerSuite('api');
-const STRATA = path.join(ROOT, 'bin/strata');
 let dir: string;
-let app: FastifyInstance;
-let store: ApiStore;
-let base: string;
+let api: TestApi;
 const tokens: Record<string, string> = {};
 
 const LADDER = `name: api-ladder
@@ -42,81 +38,36 @@ const ACCESS = `grants:
     tokens: [ci-bot]
 `;
 
-function strata(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(STRATA, args, {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        TEMPORAL_NAMESPACE: inject('namespace'),
-        STRATA_HOME: suite.home,
-        STRATA_TASK_QUEUE: suite.taskQueue,
-        STRATA_LOG_LEVEL: 'warn',
-        XDG_CONFIG_HOME: path.join(dir, 'config'),
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The CLI in local mode against this suite (config under the test's own folder). */
+const strata = (args: string[], env: Record<string, string> = {}) =>
+  runStrata(args, suite, { XDG_CONFIG_HOME: path.join(dir, 'config'), ...env });
 
 /** The CLI in API mode with `token`. */
 const viaApi = (args: string[], token?: string) =>
-  strata(args, { STRATA_API: base, ...(token ? { STRATA_TOKEN: token } : { STRATA_TOKEN: '' }) });
+  strata(args, { STRATA_API: api.base, ...(token ? { STRATA_TOKEN: token } : { STRATA_TOKEN: '' }) });
 
-async function call(method: 'GET' | 'POST' | 'DELETE', route: string, token?: string, body?: unknown) {
-  const res = await request(`${base}${route}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
-}
+const call = (method: 'GET' | 'POST' | 'DELETE', route: string, token?: string, body?: unknown) =>
+  callApi(api.base, method, route, token, body);
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(suite.home, 'api-'));
   fs.writeFileSync(path.join(dir, 'ladder.yaml'), LADDER);
   fs.writeFileSync(path.join(dir, 'access.yaml'), ACCESS);
   // Tokens through the real CLI, local mode, into the home the server reads.
-  for (const [name, role] of [
-    ['ci-bot', 'operator'],
-    ['rel-bot', 'approver:release'],
-    ['auditor', 'auditor'],
-    ['admin', 'admin'],
-  ]) {
-    const created = await strata(['token', 'create', '--name', name, '--role', role, '--expires', '1d', '--json']);
-    expect(created.code, created.stderr).toBe(0);
-    tokens[name] = (JSON.parse(created.stdout) as { token: string }).token;
-  }
-  store = new ApiStore(suite.home);
-  app = await buildServer({
-    client: suite.client,
-    home: suite.home,
-    taskQueue: suite.taskQueue,
-    artifacts: artifactsOf(suite.home),
-    store,
-    access: loadAccess(path.join(dir, 'access.yaml')),
-  });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  Object.assign(
+    tokens,
+    await createTokens(suite, [
+      ['ci-bot', 'operator'],
+      ['rel-bot', 'approver:release'],
+      ['auditor', 'auditor'],
+      ['admin', 'admin'],
+    ]),
+  );
+  api = await startTestApi({ ...suite, access: loadAccess(path.join(dir, 'access.yaml')) });
 });
 
 afterAll(async () => {
-  await app?.close();
-  store?.close();
+  await api?.close();
 });
 
 describe('strata serve (real HTTP, real dev server)', () => {
@@ -151,7 +102,7 @@ describe('strata serve (real HTTP, real dev server)', () => {
     expect(doc.body.paths['/promotions'].post.requestBody.content['application/json'].schema.required).toEqual(
       expect.arrayContaining(['ladder', 'candidate']),
     );
-    const docs = await request(`${base}/docs/`);
+    const docs = await request(`${api.base}/docs/`);
     expect(docs.statusCode).toBe(200);
     expect(await docs.body.text()).toContain('swagger');
   });
@@ -299,7 +250,7 @@ describe('strata serve (real HTTP, real dev server)', () => {
     const file = path.join(dir, 'config', 'strata', 'credentials');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     // No STRATA_TOKEN: the stored credentials are used.
-    const whoLadders = await strata(['ladder', 'ls'], { STRATA_API: base });
+    const whoLadders = await strata(['ladder', 'ls'], { STRATA_API: api.base });
     expect(whoLadders.code, whoLadders.stderr).toBe(0);
     expect(whoLadders.stdout).toContain('api-ladder');
   });

@@ -3,11 +3,10 @@
 // deploys run from there and re-verify it, and one changed byte is refused, audited as
 // artifact.tampered with the expected and found digests, and rolled back.
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactTamperedError, artifactEntryDir, digestDirectory } from '../../src/artifacts/store';
 import { auditTrail } from '../../src/audit/trail';
 import { loadCandidate } from '../../src/config/candidate';
@@ -15,7 +14,8 @@ import { parseLadder } from '../../src/config/ladder';
 import type { CandidateRef } from '../../src/domain/ladder';
 import { approve, getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
 import { EXAMPLE_CANDIDATES } from '../helpers/example-candidates';
-import { artifactsOf, ROOT, tempHome, waitForStatus, workerSuite } from '../helpers/harness';
+import { artifactsOf, tempHome, waitForStatus, workerSuite } from '../helpers/harness';
+import { runStrata } from '../helpers/cli';
 
 const suite = workerSuite('artifacts');
 let client: Client;
@@ -164,29 +164,7 @@ describe('sealed artifacts', () => {
   }, 120_000);
 });
 
-/** Runs `bin/strata ...args` from the repository root against this file's home and task queue. */
-function strata(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, 'bin/strata'), args, {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        TEMPORAL_NAMESPACE: inject('namespace'),
-        STRATA_HOME: home,
-        STRATA_TASK_QUEUE: taskQueue,
-        STRATA_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const strata = (args: string[]) => runStrata(args, { home, taskQueue });
 
 describe('strata promote and the store', () => {
   it('exits 2 naming a missing artifact file, and stores nothing', async () => {

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { layerRange, parseLadder } from '../../src/config/ladder';
-import { currentVersion, emptyEnvironment, versionAt } from '../../src/domain/environment';
+import { currentVersion, emptyEnvironment, type EnvironmentState, versionAt } from '../../src/domain/environment';
 import type { PromotionStatus } from '../../src/domain/status';
 import { breakLease, getEnvironment, hold, releaseHold, teardownLayer } from '../../src/temporal/environments';
 import { approve, getStatus, RefusedError, startPromotion, waitForResult } from '../../src/temporal/promotions';
@@ -27,6 +27,20 @@ const waitFor = (id: string, pred: (s: PromotionStatus) => boolean, timeoutMs?: 
   waitForStatus(client, id, pred, timeoutMs);
 const phaseOf = (layer: string, phase: string) => (s: PromotionStatus) =>
   s.layers.find((l) => l.name === layer)?.phase === phase;
+
+/**
+ * The traffic environment once `settled` holds, or after 10 s (the assertions that follow then say
+ * what is wrong). The environment acts on lease messages once it has asked the workflow they name
+ * (verified-lease), a moment after the message.
+ */
+async function trafficOnceSettled(settled: (e: EnvironmentState) => boolean): Promise<EnvironmentState> {
+  let env = await getEnvironment(client, taskQueue, 'traffic');
+  for (let i = 0; i < 40 && !settled(env); i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    env = await getEnvironment(client, taskQueue, 'traffic');
+  }
+  return env;
+}
 
 describe('environments as entities (real dev server)', () => {
   it('makes a second promotion into a leased layer wait, shows the holder, then proceeds', async () => {
@@ -55,11 +69,7 @@ describe('environments as entities (real dev server)', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect((await getStatus(client, b)).layers[0].phase).toBe('waiting-for-lease'); // still waiting, not deploying
     // The environment queues b once it has asked b's layer what it wants (verified-lease).
-    let env = await getEnvironment(client, taskQueue, 'traffic');
-    for (let i = 0; i < 40 && env.waiting.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      env = await getEnvironment(client, taskQueue, 'traffic');
-    }
+    const env = await trafficOnceSettled((e) => e.waiting.length > 0);
     expect(env.lease?.holder).toBe(`${a}.traffic`);
     expect(env.waiting.map((w) => w.holder)).toEqual([`${b}.traffic`]);
 
@@ -72,11 +82,7 @@ describe('environments as entities (real dev server)', () => {
     expect(rb.layers[0].running).toBe('2.0.0');
 
     // The environment takes the lease back once it has asked b's layer (verified-lease).
-    let after = await getEnvironment(client, taskQueue, 'traffic');
-    for (let i = 0; i < 40 && (after.lease || currentVersion(after.history)?.version !== '2.0.0'); i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      after = await getEnvironment(client, taskQueue, 'traffic');
-    }
+    const after = await trafficOnceSettled((e) => !e.lease && currentVersion(e.history)?.version === '2.0.0');
     expect(after.lease).toBeNull();
     expect(currentVersion(after.history)?.version).toBe('2.0.0');
     // What ran in traffic between the two promotions: 1.0.0.
@@ -233,11 +239,7 @@ describe('environments as entities (real dev server)', () => {
     expect(described!.running).toBe('2.0.0');
     expect(described!.knownGood!.version).toBe('2.0.0');
     // The environment records the rollback's events once it has asked the rollback (verified-lease).
-    let history = (await getEnvironment(client, taskQueue, 'traffic')).history;
-    for (let i = 0; i < 40 && history.at(-1)?.by !== result.id; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      history = (await getEnvironment(client, taskQueue, 'traffic')).history;
-    }
+    const history = (await trafficOnceSettled((e) => e.history.at(-1)?.by === result.id)).history;
     expect(history.at(-2)).toMatchObject({
       event: 'rolled-back',
       version: '2.0.0',
@@ -294,11 +296,7 @@ describe('environments as entities (real dev server)', () => {
     );
     const torn = teardownLayer(client, taskQueue, 'traffic', { actor: 'Erin', reason: 'disk full' });
     // The teardown waits behind the promotion's lease: the environment is still there.
-    let env = await getEnvironment(client, taskQueue, 'traffic');
-    for (let i = 0; i < 40 && env.waiting.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      env = await getEnvironment(client, taskQueue, 'traffic');
-    }
+    const env = await trafficOnceSettled((e) => e.waiting.length > 0);
     expect(env.lease?.holder).toBe(`${a}.traffic`);
     expect(env.waiting.map((w) => w.kind)).toEqual(['teardown']);
     expect(fs.existsSync(path.join(home, 'envs', 'traffic'))).toBe(true);
@@ -308,11 +306,7 @@ describe('environments as entities (real dev server)', () => {
     expect(await torn).toEqual({ layer: 'traffic', was: '2.0.0' });
     expect(fs.existsSync(path.join(home, 'envs', 'traffic'))).toBe(false);
     // The environment takes the lease back once it has asked the teardown (verified-lease).
-    let after = await getEnvironment(client, taskQueue, 'traffic');
-    for (let i = 0; i < 40 && after.lease; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      after = await getEnvironment(client, taskQueue, 'traffic');
-    }
+    const after = await trafficOnceSettled((e) => !e.lease);
     expect(after.lease).toBeNull();
     expect(after.tornDownAt).not.toBeNull();
     expect(after.history.at(-1)).toMatchObject({ event: 'torn-down', version: null, reason: 'erin: disk full' });

@@ -1,21 +1,20 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail } from '../../src/audit/trail';
 import { ladderDigest } from '../../src/config/ladder-digest';
 import { parseLadder } from '../../src/config/ladder';
 import { ladderVersions } from '../../src/temporal/ladders';
 import { approve, getStatus, waitForResult } from '../../src/temporal/promotions';
 import type { PromotionInput } from '../../src/domain/promotion';
-import { ROOT, waitForStatus, workerSuite } from '../helpers/harness';
+import { waitForStatus, workerSuite } from '../helpers/harness';
+import { runStrata } from '../helpers/cli';
 import { exampleCandidate } from '../helpers/ladders';
 
 // Ladders live on the server: applied versions, promotion by name, and a raw client that cannot
 // hand a promotion its own layers.
 
 const suite = workerSuite('ladders');
-const STRATA = path.join(ROOT, 'bin/strata');
 let dir: string;
 
 const sandbox = `
@@ -31,28 +30,7 @@ const traffic = `
 const V1 = `name: shop-ladder\nlayers:${sandbox}\n`;
 const V2 = `name: shop-ladder\nlayers:${sandbox}${traffic}\n`;
 
-function strata(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(STRATA, args, {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        TEMPORAL_NAMESPACE: inject('namespace'),
-        STRATA_HOME: suite.home,
-        STRATA_TASK_QUEUE: suite.taskQueue,
-        STRATA_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const strata = (args: string[]) => runStrata(args, suite);
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(suite.home, 'ladders-'));
