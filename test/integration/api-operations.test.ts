@@ -48,6 +48,19 @@ const viaApi = (args: string[], token?: string) =>
 const call = (method: 'GET' | 'POST' | 'DELETE', route: string, token?: string, body?: unknown) =>
   callApi(api.base, method, route, token, body);
 
+/**
+ * The mirror's environment once it has recorded rollback `id`'s events, or after 10 s: the
+ * environment takes a holder's version events once it has asked the holder (verified-lease).
+ */
+async function mirrorOnceRecorded(id: string) {
+  let env = await call('GET', '/environments/mirror', tokens['rel-bot']);
+  for (let i = 0; i < 40 && env.body?.history?.at(-1)?.by !== id; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    env = await call('GET', '/environments/mirror', tokens['rel-bot']);
+  }
+  return env;
+}
+
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(suite.home, 'api-'));
   fs.writeFileSync(path.join(dir, 'ladder.yaml'), LADDER);
@@ -132,7 +145,7 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
     });
     expect(viaHttp.status, JSON.stringify(viaHttp.body)).toBe(200);
     expect(viaHttp.body).toMatchObject({ layer: 'mirror', state: 'rolled-back', from: '2.0.0', to: '1.0.0' });
-    let env = await call('GET', '/environments/mirror', tokens['rel-bot']);
+    let env = await mirrorOnceRecorded(viaHttp.body.id);
     expect(env.body.history.at(-2)).toMatchObject({ event: 'rolled-back', version: '1.0.0' });
     expect(env.body.history.at(-2).reason).toContain('strata-token#ci-bot: p99');
     expect(JSON.stringify(env.body)).not.toContain('someone-else');
@@ -148,7 +161,7 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
       from: '1.0.0',
       to: '2.0.0',
     });
-    env = await call('GET', '/environments/mirror', tokens['rel-bot']);
+    env = await mirrorOnceRecorded(JSON.parse(rolled.stdout).id);
     expect(env.body.history.at(-2)).toMatchObject({ event: 'rolled-back', version: '2.0.0' });
     expect(env.body.history.at(-2).reason).toContain('strata-token#ci-bot: fixed');
     const never = await viaApi(
