@@ -32,23 +32,43 @@ export interface RunGatesOptions {
   computesWorkflowGates?: () => boolean;
 }
 
-/** Runs the layer's gates in order, each in the activity or in this workflow, and returns every result. */
+/**
+ * Runs the layer's gates in order, each in the activity or in this workflow, and returns every
+ * result in the ladder's order. Adjacent gates that say `parallel: true` run side by side; their
+ * results are reported once all of them are in, still in the ladder's order.
+ */
 export async function runGates(
   activities: Pick<Activities, 'runGate'>,
   input: GatesInput,
   opts: RunGatesOptions = {},
 ): Promise<GateResult[]> {
-  const results: GateResult[] = [];
-  for (const gate of input.layer.gates) {
+  const runOne = (gate: GateSpec): Promise<GateResult> => {
     const computed = Object.hasOwn(WORKFLOW_GATES, gate.type) ? WORKFLOW_GATES[gate.type] : undefined;
-    const result =
-      computed && (opts.computesWorkflowGates?.() ?? true)
-        ? await computed(input, gate)
-        : await activities.runGate({ layer: input.layer, candidate: input.candidate, gate });
-    results.push(result);
-    await opts.onResult?.(result);
+    return computed && (opts.computesWorkflowGates?.() ?? true)
+      ? computed(input, gate)
+      : activities.runGate({ layer: input.layer, candidate: input.candidate, gate });
+  };
+  const results: GateResult[] = [];
+  for (const group of gateGroups(input.layer.gates)) {
+    // A single gate is awaited alone, as before `parallel:` existed, so recorded histories replay unchanged.
+    const settled = group.length === 1 ? [await runOne(group[0])] : await Promise.all(group.map(runOne));
+    for (const result of settled) {
+      results.push(result);
+      await opts.onResult?.(result);
+    }
   }
   return results;
+}
+
+/** The gates in runs: adjacent `parallel: true` gates together, every other gate alone. */
+export function gateGroups(gates: readonly GateSpec[]): GateSpec[][] {
+  const groups: GateSpec[][] = [];
+  for (const gate of gates) {
+    const last = groups.at(-1);
+    if (gate.parallel && last?.[0]?.parallel) last.push(gate);
+    else groups.push([gate]);
+  }
+  return groups;
 }
 
 /** Runs the layer's seeds as child workflows, side by side, and judges their mean and spread. */

@@ -20,7 +20,8 @@ import { command } from './command';
 import { print } from './context';
 import { EXIT_FAILED, EXIT_OK } from './errors';
 import { describeProgress } from './promotions';
-import { renderAudit, renderStatus } from './render';
+import { renderAudit, renderStatus, renderTimings } from './render';
+import { promotionTimings } from '../temporal/timings';
 import { ensureServer } from './server';
 
 /**
@@ -155,6 +156,8 @@ export function registerDemoCommand(program: Command): void {
         }
         print('');
         print(renderStatus(status));
+        print("\nWhere the time went (from each layer workflow's history):\n");
+        print(renderTimings(await promotionTimings(client, status)));
         if (status.state === 'promoted') await demoDrills(client, settings.taskQueue, ladder);
         print('\nAudit trail (strata audit ' + id + '):\n');
         print(renderAudit(await auditTrail(client, id)));

@@ -3,6 +3,7 @@ import { describeData } from '../domain/data';
 import { isTerminal, type PromotionStatus } from '../domain/status';
 import { traceLink } from '../tracing/tracing';
 import type { PromotionSummary } from '../temporal/promotions';
+import type { LayerTimings } from '../temporal/timings';
 
 /** Left-aligned columns; the widest cell sets each column's width. */
 export function table(header: string[], rows: string[][]): string {
@@ -97,6 +98,41 @@ export function renderList(rows: PromotionSummary[]): string {
     ['ID', 'CANDIDATE', 'VERSION', 'LAYER', 'PHASE', 'STARTED'],
     rows.map((r) => [r.id, r.candidate, r.version, r.layer, r.phase, r.startTime]),
   );
+}
+
+const TIMED_PHASES: readonly [string, string][] = [
+  ['waiting-for-lease', 'LEASE'],
+  ['provisioning', 'PROVISION'],
+  ['seeding', 'SEED'],
+  ['deploying', 'DEPLOY'],
+  ['testing', 'GATES'],
+  ['awaiting-approval', 'APPROVAL WAIT'],
+];
+
+/** Milliseconds under a second, else seconds with one decimal; a step the layer never reached is a dash. */
+function seconds(ms: number | undefined): string {
+  if (ms === undefined) return '–';
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** Per layer: time in each step, the total, and each gate's own time on the line below. */
+export function renderTimings(rows: LayerTimings[]): string {
+  if (rows.length === 0) return 'no layer timings (the layers ran before layers had their own workflows)';
+  const lines: string[][] = [];
+  for (const r of rows) {
+    lines.push([r.layer, ...TIMED_PHASES.map(([phase]) => seconds(r.phases[phase])), seconds(r.totalMs)]);
+    if (r.gates.length > 0) lines.push(['', `gates: ${r.gates.map((g) => `${g.name} ${seconds(g.ms)}`).join(', ')}`]);
+  }
+  const header = ['LAYER', ...TIMED_PHASES.map(([, label]) => label), 'TOTAL'];
+  // Gate lines span the row: render them after the table's own columns.
+  const body = table(
+    header,
+    lines.filter((l) => l.length > 2),
+  ).split('\n');
+  const out: string[] = [body[0]];
+  let row = 1;
+  for (const l of lines) out.push(l.length > 2 ? body[row++] : `  ${l[1]}`);
+  return out.join('\n');
 }
 
 export function renderAudit(entries: AuditEntry[]): string {

@@ -192,6 +192,7 @@ const gateSchema = z
     name: nameSchema('gate name').optional(),
     threshold: z.unknown().optional(),
     options: z.unknown().optional(),
+    parallel: z.boolean().optional(),
   })
   .transform((entry, ctx): GateSpec => {
     const gate = Object.hasOwn(gateConfigs, entry.type) ? gateConfigs[entry.type] : undefined;
@@ -201,6 +202,15 @@ const gateSchema = z
         path: ['type'],
         input: entry.type,
         message: `unknown gate type ${describeValue(entry.type)}; known types: ${knownGateTypes()}`,
+      });
+      return z.NEVER;
+    }
+    if (entry.parallel && gate.exclusive) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['parallel'],
+        input: entry.parallel,
+        message: `a ${entry.type} gate measures latency or injects faults, so it may not run beside other gates (their load would distort it): remove parallel: true`,
       });
       return z.NEVER;
     }
@@ -215,6 +225,7 @@ const gateSchema = z
     }
     const spec: GateSpec = { name: entry.name ?? entry.type, type: entry.type, options: parsed.data.options };
     if (parsed.data.threshold !== undefined) spec.threshold = parsed.data.threshold;
+    if (entry.parallel) spec.parallel = true;
     return spec;
   });
 

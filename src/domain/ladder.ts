@@ -12,6 +12,8 @@ export interface GateSpec {
   threshold?: number;
   /** Gate-specific options, validated by the gate's own schema. */
   options: Record<string, unknown>;
+  /** Runs side by side with the adjacent gates that also say `parallel: true` (absent: in turn). */
+  parallel?: true;
 }
 
 export type ApprovalPolicy =

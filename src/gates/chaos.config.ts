@@ -23,6 +23,7 @@ export type ChaosOptions = z.infer<typeof chaosOptions>;
 
 export const chaosConfig: GateConfig<ChaosOptions> = {
   type: 'chaos',
+  exclusive: true,
   description:
     'error rate and p99 under a real fault of the dependency (or the candidate killed), and the recovery time',
   config: z.strictObject({ threshold: z.undefined().optional(), options: chaosOptions }),

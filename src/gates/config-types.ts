@@ -17,6 +17,11 @@ export interface GateConfig<Options extends Record<string, unknown> = Record<str
   description: string;
   /** Validates `{ threshold, options }` of a gate entry; defaults filled in. */
   config: z.ZodType<{ threshold?: number; options: Options }>;
+  /**
+   * Measures time or injects faults (latency, slo, chaos): it may not run beside other gates
+   * (`parallel: true`), whose load would distort what it measures.
+   */
+  exclusive?: boolean;
   /** Computed by the workflow from its children's results, not measured by an activity (`seeds`). */
   computedByWorkflow?: boolean;
   /** The layer fields this gate needs, checked across fields by the ladder loader. */

@@ -13,6 +13,7 @@ export type LatencyOptions = z.infer<typeof latencyOptions>;
 
 export const latencyConfig: GateConfig<LatencyOptions> = {
   type: 'latency',
+  exclusive: true,
   description: 'p95 (or another percentile) of N real HTTP requests, in milliseconds',
   config: z.strictObject({
     threshold: z.number().positive(),

@@ -19,6 +19,7 @@ export function resolveLoadPaths(load: LoadProfile, resolve: (file: string) => s
 
 export const sloConfig: GateConfig<SloOptions> = {
   type: 'slo',
+  exclusive: true,
   description: 'p99 latency, error rate and achieved rate of a representative open-model load run',
   config: z.strictObject({ threshold: z.number().positive(), options: sloOptions }),
   resolvePaths: (options, resolve) => resolveLoadPaths(options.load, resolve),

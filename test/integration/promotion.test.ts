@@ -14,6 +14,8 @@ import {
   startPromotion,
   waitForResult,
 } from '../../src/temporal/promotions';
+import { promotionTimings } from '../../src/temporal/timings';
+import { layerWorkflowId } from '../../src/domain/promotion';
 import { artifactsOf, type TestWorker, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate, testLadder } from '../helpers/ladders';
 
@@ -384,5 +386,61 @@ layers:
     expect(trail).toEqual(
       expect.arrayContaining(['abort.requested', 'layer.aborted', 'layer.rolled-back', 'promotion.aborted']),
     );
+  });
+
+  it('runs adjacent parallel gates side by side, reports them in the ladder order, and times each from the history', async () => {
+    const ladder = parseLadder(
+      `
+name: parallel-ladder
+layers:
+  - name: side-by-side
+    seed: { rows: 800, seed: 4 }
+    gates:
+      - { type: schema, parallel: true }
+      - { type: consistency, parallel: true }
+      - { type: quality, threshold: 0.6, parallel: true }
+      - { type: latency, threshold: 5000, options: { requests: 20 } }
+    approval: auto
+`,
+      'parallel-ladder.yaml',
+    );
+    const candidate = await exampleCandidate('fraud-v2');
+    const id = await startPromotion(client, {
+      ladder,
+      layers: ladder.layers,
+      candidate,
+      initiator: 'dana',
+      taskQueue,
+      artifacts: artifactsOf(suite.home),
+    });
+    const result = await waitForResult(client, id);
+    expect(result.state).toBe('promoted');
+    expect(result.layers[0].gates.map((g) => g.name)).toEqual(['schema', 'consistency', 'quality', 'latency']);
+
+    const status = await getStatus(client, id);
+    const events = (await client.workflow.getHandle(layerWorkflowId(id, 'side-by-side')).fetchHistory()).events ?? [];
+    // The three parallel gates were all scheduled before any of them ended; the latency gate after all three.
+    const gateOrder: string[] = [];
+    const names = new Map<string, string>();
+    for (const e of events) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s?.activityType?.name === 'runGate') {
+        const input = JSON.parse(Buffer.from(s.input?.payloads?.[0]?.data ?? []).toString('utf8')) as {
+          gate: { name: string };
+        };
+        names.set(String(e.eventId), input.gate.name);
+        gateOrder.push(`start ${input.gate.name}`);
+      }
+      const done = e.activityTaskCompletedEventAttributes;
+      if (done && names.has(String(done.scheduledEventId)))
+        gateOrder.push(`end ${names.get(String(done.scheduledEventId))}`);
+    }
+    expect(gateOrder.slice(0, 3).sort()).toEqual(['start consistency', 'start quality', 'start schema']);
+    expect(gateOrder.slice(3, 6).every((step) => step.startsWith('end '))).toBe(true);
+    expect(gateOrder.slice(6)).toEqual(['start latency', 'end latency']);
+
+    const [timings] = await promotionTimings(client, status);
+    expect(timings.gates.map((g) => g.name).sort()).toEqual(['consistency', 'latency', 'quality', 'schema']);
+    expect(timings.phases.testing).toBeGreaterThan(0);
   });
 });

@@ -8,6 +8,7 @@ import { ConfigError, formatPath, issuesFromZod, validate } from '../../src/vali
 import { COMMAND_LINE, layerRange, loadLadder, parseLadder } from '../../src/config/ladder';
 import type { LadderSpec } from '../../src/domain/ladder';
 import { z } from 'zod';
+import { gateGroups } from '../../workflows/gates';
 
 const LADDERS = path.join(__dirname, '..', 'fixtures', 'ladders');
 const CANDIDATES = path.join(__dirname, '..', 'fixtures', 'candidates');
@@ -630,5 +631,32 @@ describe('loadCandidate', () => {
       { path: 'input.features.hour.min', message: 'min (23) is greater than max (0)' },
       { path: 'input.features.foreign.enum', message: 'enum applies to string features only, this one is boolean' },
     ]);
+  });
+});
+
+describe('parallel gates', () => {
+  const ladder = (gates: string) =>
+    `name: p\nlayers:\n  - name: sandbox\n    seed: { rows: 10, seed: 1 }\n    gates:\n${gates}\n    approval: auto\n`;
+
+  it('marks a gate parallel only when it says so, and groups adjacent parallel gates', () => {
+    const spec = parseLadder(
+      ladder(
+        '      - { type: schema, parallel: true }\n      - { type: consistency, parallel: true }\n      - { type: quality, threshold: 0.6 }\n      - { type: quality, name: q2, threshold: 0.5, parallel: true }',
+      ),
+      'p.yaml',
+    );
+    const gates = spec.layers[0].gates;
+    expect(gates.map((g) => g.parallel ?? false)).toEqual([true, true, false, true]);
+    expect(gateGroups(gates).map((g) => g.map((x) => x.name))).toEqual([
+      ['schema', 'consistency'],
+      ['quality'],
+      ['q2'],
+    ]);
+  });
+
+  it('refuses parallel: true on a gate that measures latency or injects faults, naming the field', () => {
+    expect(() => parseLadder(ladder('      - { type: latency, threshold: 100, parallel: true }'), 'p.yaml')).toThrow(
+      /layers\[0\]\.gates\[0\]\.parallel: .*latency gate measures latency or injects faults/,
+    );
   });
 });
