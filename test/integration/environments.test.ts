@@ -35,7 +35,8 @@ const phaseOf = (layer: string, phase: string) => (s: PromotionStatus) =>
  */
 async function trafficOnceSettled(settled: (e: EnvironmentState) => boolean): Promise<EnvironmentState> {
   let env = await getEnvironment(client, taskQueue, 'traffic');
-  for (let i = 0; i < 40 && !settled(env); i++) {
+  // Up to a minute: on a loaded machine the environment's lease check runs behind the rollback.
+  for (let i = 0; i < 240 && !settled(env); i++) {
     await new Promise((r) => setTimeout(r, 250));
     env = await getEnvironment(client, taskQueue, 'traffic');
   }
