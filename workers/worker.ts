@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { payloadCodecs } from '../src/temporal/codec';
 import { Client, Connection } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import {
@@ -119,14 +120,18 @@ export async function createStrataWorker(
   const tracing = installTracing('strata-worker');
   const connection = await NativeConnection.connect({ address: opts.address, ...authMetadata(opts.token) });
   const clientConnection = await Connection.connect({ address: opts.address, ...authMetadata(opts.token) });
+  // Encrypted payloads (STRATA_PAYLOAD_KEYRING): the worker and its client seal and open alike.
+  const dataConverter = { payloadCodecs: payloadCodecs() };
   const client = new Client({
     connection: clientConnection,
     namespace: opts.namespace,
+    dataConverter,
     ...tracingClientOptions('strata-worker'),
   });
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
+    dataConverter,
     taskQueue: opts.taskQueue,
     activities: createActivities({ provider: opts.provider, client, paths: opts.paths }),
     ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: WORKFLOWS_PATH }),

@@ -10,6 +10,7 @@ import { describeGateFailure } from '../domain/promotion';
 import type { PinnedLadder } from '../domain/ladder-version';
 import { traceIdFromHeader } from '../tracing/trace-header';
 import { traceLink } from '../tracing/tracing';
+import { fetchHistory } from '../temporal/history';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -92,12 +93,12 @@ export function eventTimes(events: HistoryEvent[], fallback?: string): Map<Histo
  * history as Updates that completed with a failure, so they are listed too.
  */
 export async function auditTrail(client: Client, promotionId: string): Promise<AuditEntry[]> {
-  const history = await client.workflow.getHandle(promotionId).fetchHistory();
+  const history = await fetchHistory(client, promotionId);
   const { entries, children } = promotionEntries(history.events ?? []);
   for (const child of children) {
     let events: HistoryEvent[];
     try {
-      events = (await client.workflow.getHandle(child.workflowId).fetchHistory()).events ?? [];
+      events = (await fetchHistory(client, child.workflowId)).events ?? [];
     } catch {
       // A layer closes before its promotion, so retention removes its history first.
       entries.push({

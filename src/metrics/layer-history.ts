@@ -2,6 +2,7 @@
 // workflow itself never reads a clock for metrics.
 import type { Client } from '@temporalio/client';
 import { type PhaseEntry, phaseEntries } from '../temporal/timings';
+import { fetchHistory } from '../temporal/history';
 
 /** The layer's current phase and when it was entered (ms since the epoch), or undefined if it never set one. */
 export async function currentPhase(
@@ -9,6 +10,6 @@ export async function currentPhase(
   workflowId: string,
   runId?: string,
 ): Promise<PhaseEntry | undefined> {
-  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const history = await fetchHistory(client, workflowId, runId);
   return phaseEntries(history.events ?? []).at(-1);
 }

@@ -2,6 +2,7 @@ import { Client, type ClientOptions, Connection } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { installTracing } from '../tracing/tracing';
+import { payloadCodecs } from './codec';
 import type { StrataSettings } from './settings';
 
 /** Nothing answers at the Temporal address. The message says how to fix it in one line. */
@@ -37,7 +38,13 @@ export async function connect(settings: StrataSettings, timeout: Duration = '3s'
 
 export async function connectClient(settings: StrataSettings): Promise<{ client: Client; connection: Connection }> {
   const connection = await connect(settings);
-  const client = new Client({ connection, namespace: settings.namespace, ...tracingClientOptions('strata-cli') });
+  const client = new Client({
+    connection,
+    namespace: settings.namespace,
+    // Encrypted payloads (STRATA_PAYLOAD_KEYRING): what the client sends is sealed, what it reads opened.
+    dataConverter: { payloadCodecs: payloadCodecs() },
+    ...tracingClientOptions('strata-cli'),
+  });
   return { client, connection };
 }
 

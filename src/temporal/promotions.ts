@@ -38,6 +38,7 @@ import { environmentWorkflowId } from '../domain/environment';
 import type { PromotionInput } from '../domain/promotion';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToDate } from '@temporalio/common/lib/time';
+import { fetchHistory } from './history';
 import type { temporal } from '@temporalio/proto';
 import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, STATE_KEY, VERSION_KEY } from '../../workflows/search-attributes';
 import type { LadderRef } from '../domain/ladder-version';
@@ -200,15 +201,13 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
       }
       return status;
     }
-    const history = await handle.fetchHistory();
+    const history = await fetchHistory(client, id);
     const status = statusFromHistory(id, history.events ?? [], description.status.name.toLowerCase());
     // Sealed layers that ended without a result (terminated with their promotion) keep their state
     // in their own history.
     for (const [i, layer] of status.layers.entries()) {
       if (!layer.workflowId || isTerminalPhase(layer.phase)) continue;
-      const events = await client.workflow
-        .getHandle(layer.workflowId)
-        .fetchHistory()
+      const events = await fetchHistory(client, layer.workflowId)
         .then((h) => h.events ?? [])
         .catch(() => undefined);
       if (events) status.layers[i] = layerStatusFromHistory(layer, events);

@@ -8,6 +8,7 @@ import { temporal } from '@temporalio/proto';
 import { layerWorkflowId } from '../domain/promotion';
 import type { PromotionStatus } from '../domain/status';
 import { PHASE_KEY } from '../../workflows/search-attributes';
+import { fetchHistory } from './history';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -112,13 +113,12 @@ export async function promotionTimings(client: Client, status: PromotionStatus):
   const out: LayerTimings[] = [];
   for (const layer of status.layers) {
     if (layer.phase === 'pending') continue;
-    const history = await client.workflow
-      .getHandle(layer.workflowId ?? layerWorkflowId(status.id, layer.name))
-      .fetchHistory()
-      .catch((err: unknown) => {
+    const history = await fetchHistory(client, layer.workflowId ?? layerWorkflowId(status.id, layer.name)).catch(
+      (err: unknown) => {
         if (err instanceof WorkflowNotFoundError) return undefined; // past retention
         throw err;
-      });
+      },
+    );
     if (history) out.push(layerTimings(layer.name, history.events ?? []));
   }
   return out;

@@ -1,3 +1,4 @@
+import { payloadCodecs } from '../../src/temporal/codec';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +23,12 @@ export function temporalAddress(): string {
 export async function connectTestClient(): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({ address: temporalAddress() });
   // As the CLI's client: with tracing on, a promotion's start is the root of its trace.
-  const client = new Client({ connection, namespace: inject('namespace'), ...tracingClientOptions('strata-test') });
+  const client = new Client({
+    connection,
+    namespace: inject('namespace'),
+    dataConverter: { payloadCodecs: payloadCodecs() },
+    ...tracingClientOptions('strata-test'),
+  });
   return { client, connection };
 }
 

@@ -1,0 +1,116 @@
+// Encrypted payloads (STRATA_PAYLOAD_KEYRING): a promotion run by a worker and a client with the
+// codec leaves only ciphertext on the Temporal server, read back with the temporal CLI, while
+// Strata's own readers (status, audit trail) open it.
+
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, inject, it } from 'vitest';
+import { stringify } from 'yaml';
+import { auditTrail } from '../../src/audit/trail';
+import { parseLadder } from '../../src/config/ladder';
+import { layerWorkflowId } from '../../src/domain/promotion';
+import { ensureTemporalCli } from '../../src/temporal/cli';
+import { approve, startPromotion, waitForResult } from '../../src/temporal/promotions';
+import { artifactsOf, temporalAddress, waitForStatus, workerSuite } from '../helpers/harness';
+import { exampleCandidate } from '../helpers/ladders';
+
+// Set before the suite's worker and client are made: both read it when they are created.
+const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-payload-keys-'));
+const keyringFile = path.join(keyDir, 'keyring.yaml');
+fs.writeFileSync(keyringFile, stringify({ keys: { p1: `hex:${randomBytes(32).toString('hex')}` }, active: 'p1' }), {
+  mode: 0o600,
+});
+process.env.STRATA_PAYLOAD_KEYRING = keyringFile;
+
+const suite = workerSuite('encrypted');
+
+/**
+ * Every string of the CLI's JSON, with each base64 string decoded too (plaintext can hide in
+ * either), leaving out what is plaintext by design: workflow ids and search attributes, which
+ * visibility (`strata list`) needs and the codec never sees.
+ */
+function readable(json: string): string {
+  const out: string[] = [];
+  const walk = (v: unknown, key: string): void => {
+    if (key === 'searchAttributes' || key === 'workflowId') return;
+    if (typeof v === 'string') {
+      out.push(v);
+      if (v.length >= 8 && /^[A-Za-z0-9+/]+={0,2}$/.test(v)) out.push(Buffer.from(v, 'base64').toString('latin1'));
+    } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  walk(JSON.parse(json), '');
+  return out.join('\n');
+}
+
+async function showWithCli(workflowId: string): Promise<string> {
+  const cli = await ensureTemporalCli();
+  const { stdout } = await promisify(execFile)(
+    cli,
+    [
+      'workflow',
+      'show',
+      '--workflow-id',
+      workflowId,
+      '--address',
+      temporalAddress(),
+      '--namespace',
+      inject('namespace'),
+      '--output',
+      'json',
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  return stdout;
+}
+
+describe('encrypted payloads (real dev server, temporal CLI)', () => {
+  it('keeps the candidate, gate details and approval reasons off the server in plaintext; Strata reads them', async () => {
+    const { client, taskQueue, home } = suite;
+    const ladder = parseLadder(
+      `
+name: sealed-ladder
+layers:
+  - name: sealed-box
+    seed: { rows: 600, seed: 3 }
+    gates: [ { type: schema }, { type: quality, threshold: 0.6 } ]
+    approval: { required: 1, approvers: [alice], expiry: 1h }
+`,
+      'sealed-ladder.yaml',
+    );
+    const candidate = await exampleCandidate('fraud-v2');
+    const reason = `reviewed-${randomBytes(6).toString('hex')}`;
+    const id = await startPromotion(client, {
+      ladder,
+      layers: ladder.layers,
+      candidate,
+      initiator: 'dana',
+      taskQueue,
+      artifacts: artifactsOf(home),
+    });
+    await waitForStatus(client, id, (s) => s.layers[0].phase === 'awaiting-approval', 120_000);
+    await approve(client, id, { layer: 'sealed-box', actor: 'alice', reason });
+    const result = await waitForResult(client, id);
+    expect(result.state).toBe('promoted');
+
+    // Strata's readers open the payloads: the audit trail names the candidate, the gates and the reason.
+    const trail = await auditTrail(client, id);
+    const text = JSON.stringify(trail);
+    expect(text).toContain(candidate.name);
+    expect(text).toContain(reason);
+    expect(text).toContain('columns of transactions match');
+
+    // The server holds ciphertext: nothing of them in the payloads of the histories the temporal CLI reads.
+    for (const workflowId of [id, layerWorkflowId(id, 'sealed-box')]) {
+      const shown = readable(await showWithCli(workflowId));
+      expect(shown.length).toBeGreaterThan(1000);
+      expect(shown).toContain('binary/encrypted');
+      expect(shown).not.toContain(candidate.name);
+      expect(shown).not.toContain(reason);
+      expect(shown).not.toContain('columns of transactions match');
+    }
+  });
+});
