@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAccess } from '../../src/api/access';
+import { candidateUpload } from '../../src/api/upload';
 import type { PromotionStatus } from '../../src/domain/status';
 import { waitForResult } from '../../src/temporal/promotions';
 import { EXAMPLES, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
-import { callApi, createTokens, startTestApi, type TestApi } from '../helpers/api';
+import { callApi, createTokens, startTestApi, type TestApi, uploadCandidate } from '../helpers/api';
 import { runStrata } from '../helpers/cli';
 
 // The operator operations through the API door: rollback, teardown, drill, unlock and dataset
@@ -45,7 +46,7 @@ const strata = (args: string[], env: Record<string, string> = {}) =>
 const viaApi = (args: string[], token?: string) =>
   strata(args, { STRATA_API: api.base, ...(token ? { STRATA_TOKEN: token } : { STRATA_TOKEN: '' }) });
 
-const call = (method: 'GET' | 'POST' | 'DELETE', route: string, token?: string, body?: unknown) =>
+const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', route: string, token?: string, body?: unknown) =>
   callApi(api.base, method, route, token, body);
 
 /**
@@ -92,7 +93,7 @@ async function promote(name: 'fraud-v1' | 'fraud-v2', layer: string): Promise<st
   const candidate = await exampleCandidate(name);
   const res = await call('POST', '/promotions', tokens['ci-bot'], {
     ladder: 'ops-ladder',
-    candidate: candidate.dir,
+    candidate: await uploadCandidate(api.base, tokens['ci-bot'], candidate.dir),
     from: layer,
     to: layer,
   });
@@ -250,5 +251,95 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
       (list.body as Array<{ digest: string; revoked?: { actor: string } }>).find((a) => a.digest === approval.digest)
         ?.revoked,
     ).toMatchObject({ actor: 'strata-token#steward', reason: 'withdrawn' });
+  });
+
+  it('refuses a body with an unknown field with 400 naming it, and acts on nothing', async () => {
+    // An `actor` field must not be dropped silently, nor believed: the server knows who acts.
+    const held = await call('POST', '/environments/traffic/hold', tokens['ci-bot'], {
+      reason: 'freeze',
+      actor: 'someone-else',
+    });
+    expect(held.status).toBe(400);
+    expect(held.body.error).toBe('body: unknown field "actor"');
+    const env = await call('GET', '/environments/traffic', tokens.steward);
+    expect(env.body.hold ?? null).toBeNull();
+    const token = await call('POST', '/tokens', tokens.admin, { name: 'x', role: 'operator', expiry: '1d' });
+    expect(token.status).toBe(400);
+    expect(token.body.error).toBe('body: unknown field "expiry"');
+    expect(
+      ((await call('GET', '/tokens', tokens.admin)).body as Array<{ name: string }>).map((t) => t.name),
+    ).not.toContain('x');
+    const nested = await call('PUT', `/candidates/${'0'.repeat(64)}`, tokens['ci-bot'], {
+      files: [{ path: 'candidate.yaml', content: '', mode: 420 }],
+    });
+    expect(nested.status).toBe(400);
+    expect(nested.body.error).toBe('body.files.0: unknown field "mode"');
+    const missing = await call('POST', '/environments/traffic/hold', tokens['ci-bot'], {});
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toBe('body: missing field "reason"');
+  });
+
+  it('upload: the server stores a candidate under the digest it computes itself; a mismatch is 400, too large 413', async () => {
+    const candidate = await exampleCandidate('fraud-v1');
+    const { upload } = await candidateUpload(candidate.dir);
+    const denied = await call('PUT', `/candidates/${candidate.digest}`, tokens.steward, upload);
+    expect(denied.status).toBe(403);
+    expect(denied.body.needed).toBe('operator');
+
+    // One byte changed on the way: the server's digest differs, nothing is stored.
+    const yaml = upload.files.find((f) => f.path === 'candidate.yaml')!;
+    const tampered = {
+      files: upload.files.map((f) =>
+        f === yaml ? { ...f, content: Buffer.from(`${Buffer.from(f.content, 'base64')}\n# x`).toString('base64') } : f,
+      ),
+    };
+    const mismatch = await call('PUT', `/candidates/${candidate.digest}`, tokens['ci-bot'], tampered);
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.error).toMatch(/^digest: the uploaded files have sha256 [0-9a-f]{64}, not the /);
+    expect(mismatch.body.error).toContain(candidate.digest);
+    const store = path.join(suite.home, 'artifacts', 'sha256');
+    const before = fs.existsSync(store) ? fs.readdirSync(store) : [];
+
+    const escaping = await call('PUT', `/candidates/${candidate.digest}`, tokens['ci-bot'], {
+      files: [...upload.files, { path: '../../outside.txt', content: 'eA==' }],
+    });
+    expect(escaping.status).toBe(400);
+    expect(escaping.body.error).toContain('is not a relative path inside the candidate');
+    expect(fs.existsSync(path.join(suite.home, 'outside.txt'))).toBe(false);
+
+    // Promoting a digest the server does not hold: 400 saying to upload it.
+    const unknown = await call('POST', '/promotions', tokens['ci-bot'], {
+      ladder: 'ops-ladder',
+      candidate: 'f'.repeat(64),
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toContain(`no uploaded candidate sha256 ${'f'.repeat(64)}`);
+    expect(fs.existsSync(store) ? fs.readdirSync(store) : []).toEqual(before);
+
+    const stored = await call('PUT', `/candidates/${candidate.digest}`, tokens['ci-bot'], upload);
+    expect(stored.status, JSON.stringify(stored.body)).toBeLessThan(300);
+    expect(stored.body).toMatchObject({ digest: candidate.digest, name: candidate.name, version: candidate.version });
+    expect(fs.readdirSync(store)).toContain(candidate.digest);
+
+    // A server with a small limit: 413 with a message saying what to do.
+    const small = await startTestApi({
+      ...suite,
+      access: loadAccess(path.join(dir, 'access.yaml')),
+      uploadLimitMiB: 0.001,
+    });
+    try {
+      const tooLarge = await callApi(small.base, 'PUT', `/candidates/${candidate.digest}`, tokens['ci-bot'], upload);
+      expect(tooLarge.status).toBe(413);
+      expect(tooLarge.body.error).toContain('0.001 MiB for a candidate upload');
+      expect(tooLarge.body.error).toContain('strata serve --upload-limit');
+      const viaCli = await strata(['promote', '--ladder', 'ops-ladder', '--candidate', candidate.dir], {
+        STRATA_API: small.base,
+        STRATA_TOKEN: tokens['ci-bot'],
+      });
+      expect(viaCli.code).toBe(1);
+      expect(viaCli.stderr).toContain('API 413');
+    } finally {
+      await small.close();
+    }
   });
 });
