@@ -412,7 +412,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     '/candidates/:digest',
     {
       onRequest: guard('operator'),
-      bodyLimit: uploadLimitMiB * 1024 * 1024,
+      bodyLimit: Math.max(1, Math.floor(uploadLimitMiB * 1024 * 1024)),
       schema: {
         summary:
           "upload a candidate (candidate.yaml and its artifacts) into the server's artifact store under its digest; " +

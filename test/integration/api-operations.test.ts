@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAccess } from '../../src/api/access';
@@ -136,14 +137,12 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
     });
     expect(denied.status).toBe(403);
     expect(denied.body.needed).toBe('operator');
-    // An actor in the body counts for nothing: the verified identity acts.
-    const viaHttp = await call('POST', '/rollbacks', tokens['ci-bot'], {
-      ladder: 'ops-ladder',
-      layer: 'mirror',
-      to: '1.0.0',
-      reason: 'p99',
-      actor: 'someone-else',
-    });
+    // An actor in the body is refused, not believed: the verified identity acts.
+    const rollback = { ladder: 'ops-ladder', layer: 'mirror', to: '1.0.0', reason: 'p99' };
+    const withActor = await call('POST', '/rollbacks', tokens['ci-bot'], { ...rollback, actor: 'someone-else' });
+    expect(withActor.status).toBe(400);
+    expect(withActor.body.error).toBe('body: unknown field "actor"');
+    const viaHttp = await call('POST', '/rollbacks', tokens['ci-bot'], rollback);
     expect(viaHttp.status, JSON.stringify(viaHttp.body)).toBe(200);
     expect(viaHttp.body).toMatchObject({ layer: 'mirror', state: 'rolled-back', from: '2.0.0', to: '1.0.0' });
     let env = await mirrorOnceRecorded(viaHttp.body.id);
@@ -192,6 +191,59 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
     expect(report.verdict.met).toBe(drilled.code === 0);
     const history = await call('GET', '/drills?layer=mirror', tokens.steward);
     expect((history.body as Array<{ id: string }>).map((d) => d.id)).toContain(report.id);
+  });
+
+  it('drill history, drill schedules and env at go through the API in API mode', async () => {
+    const history = await viaApi(['drill', 'history', '--layer', 'mirror', '--json'], tokens.steward);
+    expect(history.code, history.stderr).toBe(0);
+    expect((JSON.parse(history.stdout) as Array<{ scenario: string }>)[0]).toMatchObject({ scenario: 'table-dropped' });
+
+    const schedule = [
+      'drill',
+      'schedule',
+      '--ladder',
+      'ops-ladder',
+      '--layer',
+      'mirror',
+      '--scenario',
+      'table-dropped',
+    ];
+    const denied = await viaApi([...schedule, '--every', '7d'], tokens.steward);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('needs the role operator');
+    const noObjective = await call('POST', '/drills/schedules', tokens['ci-bot'], {
+      ladder: 'ops-ladder',
+      layer: 'traffic',
+      scenario: 'table-dropped',
+      every: '7d',
+    });
+    expect(noObjective.status).toBe(400);
+    expect(noObjective.body.error).toContain('declares no RTO/RPO objective');
+    const created = await viaApi([...schedule, '--every', '7d', '--json'], tokens['ci-bot']);
+    expect(created.code, created.stderr).toBe(0);
+    const { id } = JSON.parse(created.stdout) as { id: string };
+    const ls = await viaApi(['drill', 'schedule', 'ls', '--json'], tokens.steward);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(JSON.parse(ls.stdout)).toEqual([
+      expect.objectContaining({ id, layer: 'mirror', spec: 'every 7d', paused: false }),
+    ]);
+    const paused = await viaApi(['drill', 'schedule', 'pause', id], tokens['ci-bot']);
+    expect(paused.code, paused.stderr).toBe(0);
+    const described = await suite.client.schedule.getHandle(id).describe();
+    expect(described.state.paused).toBe(true);
+    expect(described.state.note).toContain('strata-token#ci-bot');
+    // Only this server's drill schedules are reachable.
+    const other = await call('DELETE', '/drills/schedules/elsewhere.backup', tokens['ci-bot']);
+    expect(other.status).toBe(404);
+    const deniedDelete = await viaApi(['drill', 'schedule', 'delete', id], tokens.steward);
+    expect(deniedDelete.code).toBe(1);
+    const deleted = await viaApi(['drill', 'schedule', 'delete', id], tokens['ci-bot']);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(JSON.parse((await viaApi(['drill', 'schedule', 'ls', '--json'], tokens.steward)).stdout)).toEqual([]);
+
+    const at = await viaApi(['env', 'at', 'mirror', '--time', '0s', '--json'], tokens.steward);
+    expect(at.code, at.stderr).toBe(0);
+    expect(JSON.parse(at.stdout)).toMatchObject({ layer: 'mirror', version: expect.any(String) });
   });
 
   it('unlock: 403 naming operator; as ci-bot, takes the lease from a terminated holder', async () => {
@@ -341,5 +393,50 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
     } finally {
       await small.close();
     }
+  });
+
+  it('runs, keyring and teardown --all go through the API in API mode', async () => {
+    const runs = await viaApi(['runs', 'ls', '--json'], tokens.steward);
+    expect(runs.code, runs.stderr).toBe(0);
+    expect(JSON.parse(runs.stdout)).toEqual([]);
+    const missing = await viaApi(['runs', 'show', 'run-nope'], tokens.steward);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('API 404');
+    const replay = await call('POST', '/runs/run-nope/replay', tokens.steward, {});
+    expect(replay.status).toBe(403);
+    expect(replay.body.needed).toBe('operator');
+
+    // The server's keyring: where STRATA_KEYRING points in the server's environment (this process).
+    const keyring = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'strata-keyring-')), 'keyring.yaml');
+    const before = process.env.STRATA_KEYRING;
+    process.env.STRATA_KEYRING = keyring;
+    try {
+      const denied = await viaApi(['data', 'keyring', 'init'], tokens['ci-bot']);
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toContain('needs the role steward');
+      const created = await viaApi(['data', 'keyring', 'init', '--name', 'k7'], tokens.steward);
+      expect(created.code, created.stderr).toBe(0);
+      expect(created.stdout).toContain(`created the server's keyring ${keyring} (key k7, mode 600)`);
+      expect(fs.statSync(keyring).mode & 0o777).toBe(0o600);
+      const again = await viaApi(['data', 'keyring', 'init'], tokens.steward);
+      expect(again.stdout).toContain('exists (active key k7); nothing written');
+      expect(again.stdout + again.stderr).not.toMatch(/hex:[0-9a-f]{16}/);
+    } finally {
+      if (before === undefined) delete process.env.STRATA_KEYRING;
+      else process.env.STRATA_KEYRING = before;
+    }
+
+    const envs = path.join(suite.home, 'envs');
+    const present = fs.readdirSync(envs).filter((d) => fs.statSync(path.join(envs, d)).isDirectory());
+    expect(present.length).toBeGreaterThan(0);
+    const repaired = await viaApi(['env', 'repair', present[0]!, '--json'], tokens['ci-bot']);
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(JSON.parse(repaired.stdout)).toMatchObject({ layer: present[0] });
+    const deniedAll = await viaApi(['teardown', '--all', '--reason', 'x'], tokens.steward);
+    expect(deniedAll.code).toBe(1);
+    const torn = await viaApi(['teardown', '--all', '--reason', 'end of test', '--json'], tokens['ci-bot']);
+    expect(torn.code, torn.stderr).toBe(0);
+    expect(JSON.parse(torn.stdout).removed).toEqual(present.sort());
+    expect(fs.readdirSync(envs).filter((d) => fs.statSync(path.join(envs, d)).isDirectory())).toEqual([]);
   });
 });
