@@ -1026,6 +1026,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   );
 
   app.get(
+    '/access',
+    {
+      onRequest: guard('admin'),
+      schema: { summary: "the access policy in force (access.yaml's oidc settings and grants)", response: responses },
+    },
+    () => ({ oidc: opts.access.oidc ?? null, grants: opts.access.grants }),
+  );
+
+  app.get(
     '/tokens',
     { onRequest: guard('admin'), schema: { summary: 'API tokens (never the tokens themselves)', response: responses } },
     () => opts.store.listTokens(),

@@ -115,6 +115,16 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
       '/environments/{layer}/unlock',
       '/data/approvals',
       '/data/approvals/{digest}',
+      '/candidates/{digest}',
+      '/drills/schedules',
+      '/drills/schedules/{id}',
+      '/drills/schedules/{id}/{action}',
+      '/environments/{layer}/repair',
+      '/runs',
+      '/runs/{id}',
+      '/runs/{id}/replay',
+      '/data/keyring',
+      '/access',
     ]) {
       expect(Object.keys(doc.body.paths), p).toContain(p);
     }
@@ -122,6 +132,19 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
       expect.arrayContaining(['ladder', 'layer', 'reason']),
     );
     expect(doc.body.paths['/data/approvals/{digest}'].delete).toBeDefined();
+    // Body schemas are strict: the document says so too.
+    expect(doc.body.paths['/rollbacks'].post.requestBody.content['application/json'].schema.additionalProperties).toBe(
+      false,
+    );
+  });
+
+  it('access: the policy in force, for admins only', async () => {
+    const denied = await call('GET', '/access', tokens['ci-bot']);
+    expect(denied.status).toBe(403);
+    expect(denied.body.needed).toBe('admin');
+    const access = await call('GET', '/access', tokens.admin);
+    expect(access.status).toBe(200);
+    expect(access.body).toEqual({ oidc: null, grants: [{ role: 'approver:release', tokens: ['rel-bot'] }] });
   });
 
   it('rollback: 403 naming operator; as ci-bot, rolls mirror back to its known-good version', async () => {
