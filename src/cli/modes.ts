@@ -61,7 +61,7 @@ export const LOCAL_COMMANDS = {
   'cluster jwks': "manages this machine's Temporal server",
   'cluster token': "signs with this machine's cluster keys",
   'data profile': 'local files only',
-  'data generate': 'local files only',
+  'data generate': 'local files only; --env LAYER is refused in API mode',
   'data scan': 'local files only',
   'data sanitize': 'local files only; --env LAYER is refused in API mode',
 } as const satisfies Record<string, string>;

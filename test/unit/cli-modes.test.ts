@@ -20,19 +20,34 @@ describe('API mode covers every command', () => {
     expect(promote.description()).not.toContain('on this machine');
   });
 
-  it('refuses the demo with STRATA_API set, exit 2, naming why', async () => {
+  /** Runs the CLI in-process with STRATA_API set: its exit code and stderr. */
+  async function inApiMode(args: string[]): Promise<{ code: number; stderr: string }> {
     const before = process.env.STRATA_API;
     const write = process.stderr.write.bind(process.stderr);
-    let err = '';
-    process.stderr.write = ((chunk: string) => ((err += chunk), true)) as typeof process.stderr.write;
+    let stderr = '';
+    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
     process.env.STRATA_API = 'http://127.0.0.1:9';
     try {
-      expect(await main(['node', 'strata', 'demo'])).toBe(2);
+      return { code: await main(['node', 'strata', ...args]), stderr };
     } finally {
       process.stderr.write = write;
       if (before === undefined) delete process.env.STRATA_API;
       else process.env.STRATA_API = before;
     }
-    expect(err).toContain('demo: not available with STRATA_API set');
+  }
+
+  it('refuses the demo with STRATA_API set, exit 2, naming why', async () => {
+    const r = await inApiMode(['demo']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('demo: not available with STRATA_API set');
+  });
+
+  it("refuses to write into an environment from this machine in API mode (they are the server's)", async () => {
+    const sanitize = await inApiMode(['data', 'sanitize', 'in.csv', '--policy', 'masking.yaml', '--env', 'traffic']);
+    expect(sanitize.code).toBe(2);
+    expect(sanitize.stderr).toContain("--env: with STRATA_API the environments are the server's");
+    const generate = await inApiMode(['data', 'generate', '--profile', 'p.json', '--rows', '10', '--env', 'traffic']);
+    expect(generate.code).toBe(2);
+    expect(generate.stderr).toContain("--env: with STRATA_API the environments are the server's");
   });
 });
