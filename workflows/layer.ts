@@ -57,6 +57,8 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   // Layers started before sealed-decisions reported progress to their parent by signal and took
   // their decision from the parent's signal: their histories replay that way.
   const sealed = patched('sealed-decisions');
+  // Layers started before exact-verified-subjects case-folded verified subjects too.
+  const comparison = patched('exact-verified-subjects') ? 'exact-verified' : 'folded';
   const parentId = workflowInfo().parent?.workflowId;
   const parent = !sealed && parentId ? getExternalWorkflowHandle(parentId) : undefined;
 
@@ -101,6 +103,7 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
               decision: kind,
               request: req,
               at: new Date().toISOString(),
+              comparison,
             })
           : { kind: 'refused' as const, reason: `this is the workflow of layer ${spec.name}, not of "${asked}"` };
       if (step.kind === 'refused') {

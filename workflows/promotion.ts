@@ -69,8 +69,9 @@ export async function promotion(requested: PromotionInput): Promise<PromotionRes
     });
   }
 
+  // Only promotions started before sealed-decisions decide here: they compare identities folded.
   const decide = async (decision: Decision, req: ApprovalRequest): Promise<ApprovalReply> => {
-    const actor = normalizeIdentity(String(req?.actor ?? ''));
+    const actor = normalizeIdentity(String(req?.actor ?? ''), 'folded');
     const reason = String(req?.reason ?? '').trim();
     const layerName = String(req?.layer ?? '').trim();
     const l = tracker.layer(layerName);
@@ -90,6 +91,7 @@ export async function promotion(requested: PromotionInput): Promise<PromotionRes
       initiator,
       approvals: l.approvals,
       attempt: { actor, decision, reason },
+      comparison: 'folded',
     });
     if (outcome.kind === 'refused' || outcome.kind === 'duplicate') {
       throw ApplicationFailure.create({ type: APPROVAL_REFUSED, nonRetryable: true, message: outcome.reason });

@@ -26,7 +26,8 @@ export type BearerVerifier = (token: string) => Promise<VerifiedIdentity | undef
 /**
  * The actor the server sends to the workflows: `<issuer>#<subject>`. Stable (a changed email or
  * name does not change it) and unique across issuers, so "the initiator may not approve" compares
- * subjects, not display names. The workflows compare it trimmed and case-folded.
+ * issuer + subject, not display names. The workflows compare it exactly (OIDC subjects are
+ * case-sensitive: `Alice` and `alice` of one issuer are two people); see src/domain/identity.ts.
  */
 export function actorOf(identity: VerifiedIdentity): string {
   return `${identity.issuer}#${identity.subject}`;

@@ -7,10 +7,9 @@ import fs from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { type Client, WorkflowFailedError } from '@temporalio/client';
+import { type Client, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import { auditTrail } from '../audit/trail';
-import { loadCandidate } from '../config/candidate';
 import { layerRange, parseLadder } from '../config/ladder';
 import { PROMOTION_STATES } from '../domain/status';
 import {
@@ -26,7 +25,14 @@ import {
 import { applyLadder, getLadderVersion, LadderNotFoundError, ladderVersions, listLadders } from '../temporal/ladders';
 import { ConfigError } from '../validation/errors';
 import { ApprovalRegistry } from '../data/approvals';
-import { deepestMessage, drillHistory, listDrillSchedules, runDrill } from '../temporal/drills';
+import {
+  createDrillSchedule,
+  deepestMessage,
+  drillHistory,
+  listDrillSchedules,
+  runDrill,
+  withSchedule,
+} from '../temporal/drills';
 import {
   breakLease,
   EnvironmentNotFoundError,
@@ -52,6 +58,21 @@ import {
   satisfies,
 } from './roles';
 import { type ApiStore, expiryOf, TokenStoreError } from './store';
+import { UsageError } from '../cli/errors';
+import { getRun, replayRun } from '../cli/runs';
+import { createKeyring, DEFAULT_KEYRING } from '../cli/data/keyring';
+import { RunStore } from '../load/runs';
+import { loadKeyring } from '../data/masking/keyring';
+import { resolveUserPath } from '../tools/files';
+import { DURATION_HINT, parseDuration } from '../domain/duration';
+import {
+  DEFAULT_UPLOAD_LIMIT_MIB,
+  DIGEST,
+  receiveCandidate,
+  uploadedCandidate,
+  UploadRefusedError,
+  uploadSchema,
+} from './upload';
 
 export interface ServerOptions {
   client: Client;
@@ -64,6 +85,8 @@ export interface ServerOptions {
   access: AccessPolicy;
   /** Verifies OIDC bearer JWTs (`verifyBearer` of src/api/oidc.ts, bound to access.yaml's `oidc`). */
   oidc?: BearerVerifier;
+  /** The largest candidate upload, in MiB of request body (base64 JSON). @default 64 */
+  uploadLimitMiB?: number;
 }
 
 /** Who is calling, once verified, and what they may do. */
@@ -90,6 +113,12 @@ const reason = z.string().trim().min(1).describe('why; recorded with the action'
 const idParams = z.object({ id: z.string().min(1).describe('the promotion id') });
 const nameParams = z.object({ name: z.string().min(1) });
 const layerParams = z.object({ layer: z.string().min(1) });
+const scheduleParams = z.object({ id: z.string().min(1).describe('a drill schedule id (GET /drills/schedules)') });
+const scheduleActionParams = z.object({
+  id: z.string().min(1).describe('a drill schedule id (GET /drills/schedules)'),
+  action: z.enum(['pause', 'resume', 'trigger', 'backfill']),
+});
+const runParams = z.object({ id: z.string().min(1).describe('a run id (GET /runs)') });
 const digestParams = z.object({
   digest: z
     .string()
@@ -111,10 +140,23 @@ function layerOf(ladder: LadderSpec, name: string): LayerSpec {
   return layer;
 }
 
+/** Environment names present under $STRATA_HOME/envs. */
+function presentEnvironments(provider: LocalProvider): string[] {
+  if (!fs.existsSync(provider.envsDir)) return [];
+  return fs
+    .readdirSync(provider.envsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && /^[a-z][a-z0-9-]*$/.test(d.name))
+    .map((d) => d.name)
+    .sort();
+}
+
 export const schemas = {
   promote: z.strictObject({
     ladder: z.string().min(1).describe('a stored ladder (strata ladder apply)'),
-    candidate: z.string().min(1).describe("the candidate's folder, on the server's filesystem"),
+    candidate: z
+      .string()
+      .regex(DIGEST)
+      .describe('the sha256 digest of a candidate uploaded with PUT /candidates/{digest}'),
     from: z.string().optional(),
     to: z.string().optional(),
     version: z.number().int().min(1).optional().describe('the ladder version (default: current)'),
@@ -147,7 +189,43 @@ export const schemas = {
     to: z.string().min(1).optional().describe('a version deployed there before (default: the last known-good one)'),
     reason,
   }),
-  teardown: z.strictObject({ layers: z.array(z.string().min(1)).min(1).describe('the layers to tear down'), reason }),
+  teardown: z
+    .strictObject({
+      layers: z.array(z.string().min(1)).min(1).optional().describe('the layers to tear down'),
+      all: z.literal(true).optional().describe('every environment the server has, in place of layers'),
+      reason,
+    })
+    .refine((b) => (b.layers === undefined) !== (b.all === undefined), {
+      error: 'give exactly one of layers and all',
+    }),
+  schedule: z
+    .strictObject({
+      ladder: z
+        .string()
+        .min(1)
+        .describe("a stored ladder (the layer's objectives; each run reads its current version)"),
+      layer: z.string().min(1),
+      scenario: z.enum(DRILL_SCENARIOS),
+      cron: z.string().min(1).optional().describe('a five-field cron expression, e.g. "0 3 * * 1"'),
+      every: z.string().min(1).optional().describe('an interval, e.g. 7d'),
+      jitter: z.string().min(1).optional().describe('a random delay added to each run, e.g. 30m'),
+    })
+    .refine((b) => (b.cron === undefined) !== (b.every === undefined), {
+      error: 'give exactly one of cron and every',
+    }),
+  scheduleAction: z.strictObject({
+    from: z.iso.datetime({ offset: true }).optional().describe('backfill: the start (ISO time)'),
+    to: z.iso.datetime({ offset: true }).optional().describe('backfill: the end (ISO time)'),
+  }),
+  repair: z.strictObject({}),
+  replay: z.strictObject({}),
+  keyringInit: z.strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/)
+      .optional()
+      .describe('the key name (default k1)'),
+  }),
   drill: z.strictObject({
     ladder: z.string().min(1).describe("a stored ladder (the layer's objectives)"),
     layer: z.string().min(1),
@@ -163,10 +241,39 @@ export const schemas = {
   refusals: z.object({ limit: z.coerce.number().int().min(1).max(10000).default(1000) }),
 };
 
+/** One Ajv error, as Fastify hands it to the error handler. */
+interface ValidationIssue {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** A request the schema refused, naming each field: `body: unknown field "colour"`. */
+export function describeValidation(where: string, issues: readonly ValidationIssue[]): string {
+  return issues
+    .map((issue) => {
+      const at = `${where}${issue.instancePath.replace(/\//g, '.')}`;
+      if (issue.keyword === 'additionalProperties')
+        return `${at}: unknown field "${String(issue.params.additionalProperty)}"`;
+      if (issue.keyword === 'required') return `${at}: missing field "${String(issue.params.missingProperty)}"`;
+      if (issue.keyword === 'enum')
+        return `${at}: expected one of ${(issue.params.allowedValues as unknown[]).map(String).join(', ')}`;
+      return `${at}: ${issue.message ?? issue.keyword}`;
+    })
+    .join('; ');
+}
+
 const errorBody = { type: 'object', properties: { error: { type: 'string' }, needed: { type: 'string' } } };
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  const uploadLimitMiB = opts.uploadLimitMiB ?? DEFAULT_UPLOAD_LIMIT_MIB;
+  // Fastify's default Ajv removes properties a schema does not declare: a misspelt field would be
+  // dropped silently. Keep them, so that a strict body schema refuses them with 400 naming the field.
+  const app = Fastify({
+    logger: false,
+    ajv: { customOptions: { removeAdditional: false } },
+  });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -250,6 +357,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const callerOf = (req: FastifyRequest): Caller => req.caller!;
 
   app.setErrorHandler((err, req, reply) => {
+    const validation = (err as { validation?: ValidationIssue[]; validationContext?: string }).validation;
+    if (validation) {
+      const where = (err as { validationContext?: string }).validationContext ?? 'body';
+      return reply.code(400).send({ error: describeValidation(where, validation) });
+    }
     if (err instanceof RefusedError) return refuse(req, reply, 409, err.message);
     if (
       err instanceof PromotionNotFoundError ||
@@ -258,13 +370,25 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     ) {
       return reply.code(404).send({ error: err.message });
     }
+    if (err instanceof z.ZodError) {
+      const issues = err.issues.map((i) => `${['body', ...i.path.map(String)].join('.')}: ${i.message}`);
+      return reply.code(400).send({ error: issues.join('; ') });
+    }
     if (
       err instanceof ConfigError ||
       err instanceof TokenStoreError ||
       err instanceof BadRequestError ||
+      err instanceof UploadRefusedError ||
+      err instanceof UsageError ||
       err instanceof z.ZodError
     )
       return reply.code(400).send({ error: err.message });
+    if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return reply.code(413).send({
+        error:
+          `the request body is larger than this server takes (${uploadLimitMiB} MiB for a candidate upload, ` +
+          'as base64 JSON; 1 MiB elsewhere); raise it with strata serve --upload-limit, or make the candidate smaller',
+      });
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) return reply.code(status).send({ error: (err as Error).message });
     req.log.error(err);
@@ -284,6 +408,32 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
   );
 
+  app.put<{ Params: { digest: string }; Body: z.infer<typeof uploadSchema> }>(
+    '/candidates/:digest',
+    {
+      onRequest: guard('operator'),
+      bodyLimit: Math.max(1, Math.floor(uploadLimitMiB * 1024 * 1024)),
+      schema: {
+        summary:
+          "upload a candidate (candidate.yaml and its artifacts) into the server's artifact store under its digest; " +
+          '400 when the files do not have that digest, 413 above the upload limit',
+        params: json(digestParams),
+        body: json(uploadSchema),
+        response: responses,
+      },
+    },
+    async (req, reply) => {
+      const { candidate, reused } = await receiveCandidate(
+        opts.artifacts,
+        req.params.digest,
+        uploadSchema.parse(req.body),
+      );
+      return reply
+        .code(reused ? 200 : 201)
+        .send({ digest: candidate.digest, name: candidate.name, version: candidate.version, reused });
+    },
+  );
+
   app.post<{ Body: z.infer<typeof schemas.promote> }>(
     '/promotions',
     {
@@ -293,7 +443,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     async (req, reply) => {
       const c = callerOf(req);
       const body = schemas.promote.parse(req.body);
-      const candidate = await loadCandidate(body.candidate);
+      const candidate = await uploadedCandidate(opts.artifacts, body.candidate);
       const stored = await getLadderVersion(opts.client, opts.taskQueue, body.ladder, body.version);
       try {
         layerRange(stored.ladder, body.from, body.to);
@@ -552,12 +702,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       const c = callerOf(req);
       const body = schemas.teardown.parse(req.body);
       const provider = new LocalProvider(opts.home);
+      const layers = body.all ? presentEnvironments(provider) : body.layers!;
       const missing: string[] = [];
-      for (const layer of body.layers) if (!(await provider.describe(layer))) missing.push(layer);
+      for (const layer of layers) if (!(await provider.describe(layer))) missing.push(layer);
       if (missing.length > 0)
         throw new BadRequestError(`layers: no environment ${missing.map((m) => `"${m}"`).join(', ')} to tear down`);
       const removed = [];
-      for (const layer of body.layers) {
+      for (const layer of layers) {
         removed.push(
           await teardownLayer(opts.client, opts.taskQueue, layer, {
             actor: c.actor,
@@ -565,7 +716,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
           }),
         );
       }
-      return { removed: body.layers, results: removed };
+      return { removed: layers, results: removed };
     },
   );
 
@@ -686,6 +837,201 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       const body = schemas.dataRevoke.parse(req.body);
       return new ApprovalRegistry(opts.home).revoke(req.params.digest, c.actor, body.reason);
     },
+  );
+
+  /** A drill schedule of this server's task queue, or a 404: no route reaches other schedules. */
+  const drillSchedule = (id: string) => {
+    if (!id.startsWith(`${opts.taskQueue}.drill.`))
+      throw Object.assign(new Error(`no drill schedule "${id}" (GET /drills/schedules lists them)`), {
+        statusCode: 404,
+      });
+    return id;
+  };
+
+  app.post<{ Body: z.infer<typeof schemas.schedule> }>(
+    '/drills/schedules',
+    {
+      onRequest: guard('operator'),
+      schema: {
+        summary: 'schedule recurring DR drills of a layer (a Temporal Schedule)',
+        body: json(schemas.schedule),
+        response: responses,
+      },
+    },
+    async (req, reply) => {
+      const c = callerOf(req);
+      const body = schemas.schedule.parse(req.body);
+      for (const [field, raw] of [
+        ['every', body.every],
+        ['jitter', body.jitter],
+      ] as const)
+        if (raw !== undefined && !((parseDuration(raw) ?? 0) > 0))
+          throw new BadRequestError(`${field}: expected ${DURATION_HINT}, got "${raw}"`);
+      const current = await getLadderVersion(opts.client, opts.taskQueue, body.ladder);
+      const layer = layerOf(current.ladder, body.layer);
+      if (!layer.drills?.[body.scenario])
+        throw new BadRequestError(
+          `scenario: layer ${layer.name} of ladder ${body.ladder} declares no RTO/RPO objective for ${body.scenario}`,
+        );
+      const id = await createDrillSchedule(opts.client, opts.taskQueue, {
+        layer,
+        ladder: { name: body.ladder },
+        scenario: body.scenario,
+        cron: body.cron,
+        every: body.every,
+        jitter: body.jitter,
+        requestedBy: c.actor,
+      });
+      return reply.code(201).send({ id });
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/drills/schedules/:id',
+    {
+      onRequest: guard('operator'),
+      schema: { summary: 'delete a drill schedule', params: json(scheduleParams), response: responses },
+    },
+    async (req) => {
+      const id = drillSchedule(req.params.id);
+      await withSchedule(opts.client, id, (h) => h.delete());
+      return { id, action: 'delete' };
+    },
+  );
+
+  app.post<{ Params: { id: string; action: string }; Body: z.infer<typeof schemas.scheduleAction> }>(
+    '/drills/schedules/:id/:action',
+    {
+      onRequest: guard('operator'),
+      schema: {
+        summary: 'pause, resume, trigger or backfill (from, to) a drill schedule',
+        params: json(scheduleActionParams),
+        body: json(schemas.scheduleAction),
+        response: responses,
+      },
+    },
+    async (req) => {
+      const c = callerOf(req);
+      const id = drillSchedule(req.params.id);
+      const body = schemas.scheduleAction.parse(req.body ?? {});
+      const action = req.params.action;
+      let range: { start: Date; end: Date } | undefined;
+      if (action === 'backfill') {
+        const start = Date.parse(body.from ?? '');
+        const end = Date.parse(body.to ?? '');
+        if (Number.isNaN(start) || Number.isNaN(end) || start >= end)
+          throw new BadRequestError('from, to: backfill needs two ISO times with from before to');
+        range = { start: new Date(start), end: new Date(end) };
+      }
+      await withSchedule(opts.client, id, async (h) => {
+        if (action === 'pause') await h.pause(`paused by ${c.actor} (via ${c.auth})`);
+        else if (action === 'resume') await h.unpause(`resumed by ${c.actor} (via ${c.auth})`);
+        else if (action === 'trigger') await h.trigger();
+        // Backfill every missed firing, one after another (skip would start only one).
+        else await h.backfill({ ...range!, overlap: ScheduleOverlapPolicy.BUFFER_ALL });
+      });
+      return { id, action };
+    },
+  );
+
+  app.post<{ Params: { layer: string }; Body: z.infer<typeof schemas.repair> }>(
+    '/environments/:layer/repair',
+    {
+      onRequest: guard('operator'),
+      schema: {
+        summary:
+          'bring an environment with damaged or missing state back to a known condition (stop its processes, rebuild state.json, reseed on next use)',
+        params: json(layerParams),
+        body: json(schemas.repair),
+        response: responses,
+      },
+    },
+    async (req) => {
+      schemas.repair.parse(req.body);
+      const provider = new LocalProvider(opts.home);
+      const layer = req.params.layer;
+      if (!presentEnvironments(provider).includes(layer) && provider.events(layer).length === 0)
+        throw Object.assign(new Error(`no environment "${layer}" on the server (GET /environments)`), {
+          statusCode: 404,
+        });
+      return { layer, ...(await provider.repair(layer)) };
+    },
+  );
+
+  app.get(
+    '/runs',
+    { onRequest: guard('reader'), schema: { summary: 'stored load runs, newest first', response: responses } },
+    () => new RunStore(opts.home).list(),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/runs/:id',
+    {
+      onRequest: guard('reader'),
+      schema: { summary: "a run's profile, seed, candidate and results", params: json(runParams), response: responses },
+    },
+    (req) => storedRun(req.params.id),
+  );
+
+  app.post<{ Params: { id: string }; Body: z.infer<typeof schemas.replay> }>(
+    '/runs/:id/replay',
+    {
+      onRequest: guard('operator'),
+      schema: {
+        summary: "run a stored run's profile again against the same candidate in its layer; the new run",
+        params: json(runParams),
+        body: json(schemas.replay),
+        response: responses,
+      },
+    },
+    async (req, reply) => {
+      storedRun(req.params.id);
+      const run = await replayRun(opts.home, req.params.id, { log: () => {} });
+      return reply.code(201).send(run);
+    },
+  );
+
+  /** A stored run, or a 404 naming the id. */
+  const storedRun = (id: string) => {
+    try {
+      return getRun(new RunStore(opts.home), id);
+    } catch (err) {
+      if (err instanceof UsageError) throw Object.assign(new Error(err.message), { statusCode: 404 });
+      throw err;
+    }
+  };
+
+  app.post<{ Body: z.infer<typeof schemas.keyringInit> }>(
+    '/data/keyring',
+    {
+      onRequest: guard('steward'),
+      schema: {
+        summary:
+          "create the server's masking keyring ($STRATA_KEYRING or ~/.config/strata/keyring.yaml) if it has none; never returns a secret",
+        body: json(schemas.keyringInit),
+        response: responses,
+      },
+    },
+    async (req, reply) => {
+      const body = schemas.keyringInit.parse(req.body ?? {});
+      const file = resolveUserPath(process.env.STRATA_KEYRING ?? DEFAULT_KEYRING, process.cwd());
+      if (fs.existsSync(file)) {
+        const keyring = loadKeyring(file); // refuses a keyring in a repository or readable by others
+        return { file, created: false, keys: keyring.names, active: keyring.active };
+      }
+      createKeyring(file, body.name ?? 'k1');
+      const keyring = loadKeyring(file);
+      return reply.code(201).send({ file, created: true, keys: keyring.names, active: keyring.active });
+    },
+  );
+
+  app.get(
+    '/access',
+    {
+      onRequest: guard('admin'),
+      schema: { summary: "the access policy in force (access.yaml's oidc settings and grants)", response: responses },
+    },
+    () => ({ oidc: opts.access.oidc ?? null, grants: opts.access.grants }),
   );
 
   app.get(

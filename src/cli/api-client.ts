@@ -1,5 +1,6 @@
-// API mode: with STRATA_API set, the commands that the API covers go through `strata serve`
-// instead of Temporal; the server acts as the verified identity behind the token.
+// API mode: with STRATA_API set, every command that reads or changes server-side state goes
+// through `strata serve` instead of Temporal or $STRATA_HOME; the server acts as the verified
+// identity behind the token. Commands that only work on local files say so in their help.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -45,7 +46,7 @@ export function apiToken(env: NodeJS.ProcessEnv = process.env): string | undefin
 }
 
 /** One API call: JSON in, JSON out; a refusal becomes an ApiError with the server's message. */
-export async function callApi<T>(method: 'GET' | 'POST' | 'DELETE', route: string, body?: unknown): Promise<T> {
+export async function callApi<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', route: string, body?: unknown): Promise<T> {
   const base = apiBase();
   if (!base) throw new UsageError('STRATA_API is not set: this command needs the API (strata serve)');
   const token = apiToken();

@@ -7,6 +7,7 @@ import type { BearerVerifier } from '../api/identity';
 import { createOidcVerifier, OidcConfigError, OidcUnavailable } from '../api/oidc';
 import { parseRole, ROLE_SYNTAX } from '../api/roles';
 import { buildServer } from '../api/server';
+import { DEFAULT_UPLOAD_LIMIT_MIB } from '../api/upload';
 import { ApiStore, expiryOf, type TokenRecord } from '../api/store';
 import { connectClient } from '../temporal/connection';
 import { loadSettings } from '../temporal/settings';
@@ -25,6 +26,8 @@ export interface ApiOptions {
     port: string;
     /** The access policy (access.yaml): roles of OIDC groups, subjects and token names. @default none */
     access?: string;
+    /** The largest candidate upload (strata promote in API mode), in MiB of base64 JSON. @default 64 */
+    uploadLimit: string;
   };
   tokenCreate: JsonOption & {
     /** The token's name (its subject: `strata-token#<name>`). */
@@ -81,12 +84,20 @@ export function registerApiCommands(program: Command): void {
       host: { argument: '<host>', description: 'listen address', default: '127.0.0.1' },
       port: { argument: '<port>', description: 'port', default: '8600' },
       access: { argument: '<file>', description: 'access policy (access.yaml)' },
+      uploadLimit: {
+        argument: '<MiB>',
+        description: 'largest candidate upload (base64 JSON), in MiB',
+        default: String(DEFAULT_UPLOAD_LIMIT_MIB),
+      },
     })
     .action(async (opts) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         throw new UsageError(`--port: expected a port number 0-65535 (got "${opts.port}")`);
       }
+      const uploadLimitMiB = Number(opts.uploadLimit);
+      if (!(uploadLimitMiB > 0 && uploadLimitMiB <= 4096))
+        throw new UsageError(`--upload-limit: expected a number of MiB in (0, 4096] (got "${opts.uploadLimit}")`);
       const access: AccessPolicy = opts.access ? loadAccess(opts.access) : EMPTY_ACCESS;
       const settings = loadSettings();
       const store = new ApiStore(settings.home);
@@ -108,6 +119,7 @@ export function registerApiCommands(program: Command): void {
         store,
         access,
         oidc,
+        uploadLimitMiB,
       });
       const address = await app.listen({ host: opts.host, port });
       process.stderr.write(`strata: API on ${address} (OpenAPI ${address}/openapi.json, docs ${address}/docs)\n`);

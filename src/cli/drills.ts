@@ -7,7 +7,15 @@ import { DURATION_HINT, parseDuration } from '../domain/duration';
 import type { LadderSpec, LayerSpec } from '../domain/ladder';
 import { verdictLine } from '../drills/report';
 import { LocalProvider } from '../providers/local';
-import { createDrillSchedule, drillHistory, listDrillSchedules, runDrill, withSchedule } from '../temporal/drills';
+import {
+  createDrillSchedule,
+  drillHistory,
+  type DrillHistoryRow,
+  listDrillSchedules,
+  runDrill,
+  type ScheduleRow,
+  withSchedule,
+} from '../temporal/drills';
 import { loadSettings } from '../temporal/settings';
 import { command, type JsonOption } from './command';
 import { print, printJson, printRows, withClient } from './context';
@@ -178,8 +186,11 @@ export function registerDrillCommands(program: Command): void {
       json: { description: 'print JSON' },
     })
     .action(async (opts) => {
-      return withClient(async (client, settings) => {
-        const rows = await drillHistory(client, settings.taskQueue, opts.layer);
+      const history = apiBase()
+        ? () => callApi<DrillHistoryRow[]>('GET', `/drills?layer=${encodeURIComponent(opts.layer)}`)
+        : () => withClient((client, settings) => drillHistory(client, settings.taskQueue, opts.layer));
+      {
+        const rows = await history();
         printRows(rows, {
           json: opts.json,
           empty: `no drills of ${opts.layer} yet`,
@@ -195,7 +206,7 @@ export function registerDrillCommands(program: Command): void {
           ],
         });
         return EXIT_OK;
-      });
+      }
     });
 
   command(
@@ -230,6 +241,23 @@ export function registerDrillCommands(program: Command): void {
         checkDuration('--every', opts.every);
         checkDuration('--jitter', opts.jitter);
         const scenario = scenarioOf(opts.scenario);
+        if (apiBase()) {
+          if (isLadderFile(opts.ladder))
+            throw new UsageError(
+              `--ladder: with STRATA_API name a stored ladder, not a file (store ${opts.ladder} with strata ladder apply)`,
+            );
+          const { id: scheduleId } = await callApi<{ id: string }>('POST', '/drills/schedules', {
+            ladder: opts.ladder,
+            layer: opts.layer,
+            scenario,
+            ...(opts.cron ? { cron: opts.cron } : {}),
+            ...(opts.every ? { every: opts.every } : {}),
+            ...(opts.jitter ? { jitter: opts.jitter } : {}),
+          });
+          if (opts.json) printJson({ id: scheduleId });
+          else print(`scheduled ${scenario} drills of ${opts.layer}: ${scheduleId}`);
+          return EXIT_OK;
+        }
         const layer = await drillableLayer(opts.ladder, opts.layer, scenario, false);
         return withClient(async (client, settings) => {
           const scheduleId = await createDrillSchedule(client, settings.taskQueue, {
@@ -247,8 +275,11 @@ export function registerDrillCommands(program: Command): void {
         });
       }
       if (action === 'ls') {
-        return withClient(async (client, settings) => {
-          const rows = await listDrillSchedules(client, settings.taskQueue);
+        const list = apiBase()
+          ? () => callApi<ScheduleRow[]>('GET', '/drills/schedules')
+          : () => withClient((client, settings) => listDrillSchedules(client, settings.taskQueue));
+        {
+          const rows = await list();
           printRows(rows, {
             json: opts.json,
             empty: 'no drill schedules',
@@ -264,7 +295,7 @@ export function registerDrillCommands(program: Command): void {
             ],
           });
           return EXIT_OK;
-        });
+        }
       }
       if (!id)
         throw new UsageError(`drill schedule ${action}: name the schedule id (see \`strata drill schedule ls\`)`);
@@ -276,6 +307,14 @@ export function registerDrillCommands(program: Command): void {
           throw new UsageError('drill schedule backfill: --from and --to must be ISO times with --from before --to');
         }
         range = { start: new Date(start), end: new Date(end) };
+      }
+      if (apiBase()) {
+        const route = `/drills/schedules/${encodeURIComponent(id)}`;
+        if (action === 'delete') await callApi('DELETE', route);
+        else await callApi('POST', `${route}/${action}`, range ? { from: opts.from, to: opts.to } : {});
+        if (opts.json) printJson({ id, action });
+        else print(`${action}: ${id}`);
+        return EXIT_OK;
       }
       return withClient(async (client) => {
         await withSchedule(client, id, async (h) => {

@@ -67,11 +67,14 @@ export function registerEnvironmentCommands(program: Command): void {
     .action(async (layers, opts) => {
       if (apiBase()) {
         ignoreAs(opts.as);
-        if (opts.all) throw new UsageError('teardown: --all works in local mode only; with STRATA_API name the layers');
-        if (layers.length === 0) throw new UsageError('teardown: name at least one layer');
-        const out = await callApi<{ removed: string[] }>('POST', '/teardowns', { layers, reason: opts.reason });
-        if (opts.json) printJson(out);
-        else print(`removed ${out.removed.join(', ')}`);
+        if (opts.all && layers.length > 0) throw new UsageError('teardown: name layers or use --all, not both');
+        if (!opts.all && layers.length === 0) throw new UsageError('teardown: name at least one layer, or use --all');
+        const out = await callApi<{ removed: string[] }>('POST', '/teardowns', {
+          ...(opts.all ? { all: true } : { layers }),
+          reason: opts.reason,
+        });
+        if (opts.json) printJson({ removed: out.removed });
+        else print(out.removed.length ? `removed ${out.removed.join(', ')}` : 'no environments');
         return EXIT_OK;
       }
       const actor = localActor(opts.as);
@@ -165,6 +168,19 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
   )
     .options<EnvironmentOptions['repair']>({ json: { description: 'print JSON' } })
     .action(async (layer, opts) => {
+      if (apiBase()) {
+        const r = await callApi<{ layer: string; stopped: number[]; knownGood: string | null }>(
+          'POST',
+          `/environments/${encodeURIComponent(layer)}/repair`,
+          {},
+        );
+        if (opts.json) printJson(r);
+        else
+          print(
+            `repaired ${layer} on the server: stopped ${r.stopped.length ? r.stopped.join(', ') : 'nothing'}; known good ${r.knownGood ?? 'none'}; the database is reseeded on next use`,
+          );
+        return EXIT_OK;
+      }
       const provider = new LocalProvider(loadSettings().home);
       if (!environments(provider).includes(layer) && provider.events(layer).length === 0)
         throw new UsageError(`env repair: no environment "${layer}" in ${provider.envsDir}`);
@@ -220,8 +236,11 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
     })
     .action(async (layer, opts) => {
       const time = parseTime(opts.time);
-      return withClient(async (client, settings) => {
-        const e = await getEnvironment(client, settings.taskQueue, layer);
+      const environment = apiBase()
+        ? () => callApi<EnvironmentState>('GET', `/environments/${encodeURIComponent(layer)}`)
+        : () => withClient((client, settings) => getEnvironment(client, settings.taskQueue, layer));
+      {
+        const e = await environment();
         const found = versionAt(e.history, time);
         if (opts.json)
           printJson({ layer, time, version: found?.version ?? null, since: found?.at ?? null, by: found?.by ?? null });
@@ -232,7 +251,7 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
               : `${layer} at ${time}: nothing ran`,
           );
         return EXIT_OK;
-      });
+      }
     });
 
   command(

@@ -9,6 +9,7 @@ import { registerDrillCommands } from './drills';
 import { registerEnvironmentCommands, registerEnvironmentWorkflowCommands } from './environments';
 import { EXIT_USAGE, type ExitCode, reportError, UsageError } from './errors';
 import { registerLadderCommands } from './ladders';
+import { applyModes } from './modes';
 import { registerPromotionCommands } from './promotions';
 import { registerRollbackCommand } from './rollback';
 import { registerRunCommands } from './runs';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerRunCommands(program);
   registerDataCommands(program);
+  applyModes(program);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

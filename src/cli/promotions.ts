@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
+import { candidateUpload } from '../api/upload';
 import { loadCandidate } from '../config/candidate';
 import { layerRange, loadLadder } from '../config/ladder';
 import { PROMOTION_STATES, type PromotionState, type PromotionStatus, isTerminal } from '../domain/status';
@@ -33,9 +34,17 @@ export async function waitUntilEnded(
   id: string,
   onChange: (s: PromotionStatus) => void = () => {},
 ): Promise<PromotionStatus> {
+  return pollUntilEnded(() => getStatus(client, id), onChange);
+}
+
+/** Polls a status source (Temporal, or the API in API mode) until the promotion ends. */
+async function pollUntilEnded(
+  get: () => Promise<PromotionStatus>,
+  onChange: (s: PromotionStatus) => void,
+): Promise<PromotionStatus> {
   let last = '';
   for (;;) {
-    const s = await getStatus(client, id);
+    const s = await get();
     const key = JSON.stringify([s.state, s.layers.map((l) => [l.phase, l.gates.length, l.approvals.length])]);
     if (key !== last) {
       last = key;
@@ -154,26 +163,22 @@ export function registerPromotionCommands(program: Command): void {
       watch: { description: 'refresh until the promotion ends' },
     })
     .action(async (id, opts) => {
-      if (apiBase()) {
-        const s = await callApi<PromotionStatus>('GET', `/promotions/${encodeURIComponent(id)}`);
-        if (opts.json) printJson(s);
-        else print(renderStatus(s));
-        return EXIT_OK;
-      }
-      return withClient(async (client) => {
+      const show = async (get: () => Promise<PromotionStatus>) => {
         if (!opts.watch) {
-          const s = await getStatus(client, id);
+          const s = await get();
           if (opts.json) printJson(s);
           else print(renderStatus(s));
           return EXIT_OK;
         }
         const tty = process.stdout.isTTY;
-        await waitUntilEnded(client, id, (s) => {
+        await pollUntilEnded(get, (s) => {
           if (opts.json) process.stdout.write(`${JSON.stringify(s)}\n`);
           else print(`${tty ? '\x1b[2J\x1b[H' : '\n'}${renderStatus(s)}`);
         });
         return EXIT_OK;
-      });
+      };
+      if (apiBase()) return show(() => callApi<PromotionStatus>('GET', `/promotions/${encodeURIComponent(id)}`));
+      return withClient((client) => show(() => getStatus(client, id)));
     });
 
   command(program, 'list', 'promotions, from Temporal visibility')
@@ -262,17 +267,33 @@ async function promoteViaApi(opts: PromotionOptions['promote']) {
       `--ladder ${opts.ladder}: API mode promotes stored ladders only; store it first (strata ladder apply ${opts.ladder})`,
     );
   }
-  if (opts.wait) throw new UsageError('--wait: not available in API mode yet; poll strata status <id>');
+  // The server promotes what it stores: upload the candidate's files under the digest computed
+  // here; the server computes it again and refuses a mismatch.
+  const { candidate, upload } = await candidateUpload(path.resolve(opts.candidate));
+  const uploaded = await callApi<{ digest: string; reused: boolean }>('PUT', `/candidates/${candidate.digest}`, upload);
+  process.stderr.write(
+    `strata: ${uploaded.reused ? 'server already holds' : 'uploaded'} ${candidate.name} ${candidate.version} (sha256 ${uploaded.digest.slice(0, 12)})\n`,
+  );
   const started = await callApi<{ id: string }>('POST', '/promotions', {
     ladder: opts.ladder,
-    candidate: path.resolve(opts.candidate),
+    candidate: candidate.digest,
     ...(opts.from ? { from: opts.from } : {}),
     ...(opts.to ? { to: opts.to } : {}),
     ...(opts.id ? { id: opts.id } : {}),
   });
-  if (opts.json) printJson({ id: started.id });
-  else print(started.id);
-  return EXIT_OK;
+  if (!opts.wait) {
+    if (opts.json) printJson({ id: started.id });
+    else print(started.id);
+    return EXIT_OK;
+  }
+  process.stderr.write(`strata: started ${started.id}\n`);
+  const final = await pollUntilEnded(
+    () => callApi<PromotionStatus>('GET', `/promotions/${encodeURIComponent(started.id)}`),
+    (s) => process.stderr.write(`${describeProgress(s)}\n`),
+  );
+  if (opts.json) printJson(final);
+  else print(renderStatus(final));
+  return final.state === 'promoted' ? EXIT_OK : EXIT_FAILED;
 }
 
 function isPromotionState(raw: string): raw is PromotionState {

@@ -11,18 +11,21 @@ import { requestBodies } from '../load/requests';
 import { InvalidRunError, newRunId, RunNotFoundError, RunStore, type StoredRun } from '../load/runs';
 import { pct } from '../domain/percent';
 import { LocalProvider } from '../providers/local';
+import { RefusedError } from '../temporal/promotions';
 import { loadSettings } from '../temporal/settings';
+import { apiBase, callApi } from './api-client';
 import { command, type JsonOption } from './command';
 import { print, printJson, printRows } from './context';
 import { EXIT_FAILED, EXIT_OK, type ExitCode, UsageError } from './errors';
 import { table } from './render';
 
+/** The stored runs of $STRATA_HOME (local mode; in API mode the server's, through GET /runs). */
 function store(): RunStore {
   return new RunStore(loadSettings().home);
 }
 
-/** The stored run, or a usage error (exit 2) naming the id. */
-function getRun(runs: RunStore, id: string): StoredRun {
+/** The stored run, or a usage error (exit 2; 400 at the API) naming the id. */
+export function getRun(runs: RunStore, id: string): StoredRun {
   try {
     return runs.get(id);
   } catch (err) {
@@ -116,11 +119,16 @@ export function renderComparison(c: RunComparison): string {
 
 /**
  * Runs the stored run's profile again, from this process, against the same candidate in the same
- * layer, and stores the new run with `replayOf` set.
+ * layer, and stores the new run with `replayOf` set. The CLI calls it in local mode, `strata serve`
+ * for POST /runs/{id}/replay. A precondition that fails is a UsageError (400 at the API); an
+ * unhealthy environment a RefusedError (409).
  */
-async function replay(id: string, opts: RunOptions['replay']): Promise<ExitCode> {
-  const settings = loadSettings();
-  const runs = new RunStore(settings.home);
+export async function replayRun(
+  home: string,
+  id: string,
+  opts: { signal?: AbortSignal; log: (line: string) => void },
+): Promise<StoredRun> {
+  const runs = new RunStore(home);
   const original = getRun(runs, id);
   const parsed = loadProfileSchema.safeParse(original.profile);
   if (!parsed.success) {
@@ -128,7 +136,7 @@ async function replay(id: string, opts: RunOptions['replay']): Promise<ExitCode>
   }
   const profile = parsed.data;
 
-  const provider = new LocalProvider(settings.home);
+  const provider = new LocalProvider(home);
   const env = await provider.describe(original.layer);
   const wanted = `${candidateLabel(original.candidate)} (sha256 ${original.candidate.digest.slice(0, 12)})`;
   const running = env?.runningRelease;
@@ -144,10 +152,7 @@ async function replay(id: string, opts: RunOptions['replay']): Promise<ExitCode>
     );
   }
   const health = await provider.health(original.layer);
-  if (!health.healthy) {
-    process.stderr.write(`strata: replay ${id}: ${original.layer}: ${health.detail}\n`);
-    return EXIT_FAILED;
-  }
+  if (!health.healthy) throw new RefusedError(`replay ${id}: ${original.layer}: ${health.detail}`);
 
   const input =
     profile.requests.source === 'environment'
@@ -157,27 +162,16 @@ async function replay(id: string, opts: RunOptions['replay']): Promise<ExitCode>
   const runId = newRunId();
   // results.target is the full request URL (run.target may be the bare base URL); the port changes between deploys.
   const path = new URL(original.results.target).pathname;
-  const controller = new AbortController();
-  const stop = () => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  process.stderr.write(`strata: ${runId}: replaying ${id} against ${env.url}${path}: ${describePhases(profile)}\n`);
-  let results: LoadResult;
-  try {
-    results = await runLoad({
-      baseUrl: env.url,
-      path,
-      profile,
-      bodies: bodies.body,
-      runId,
-      signal: controller.signal,
-      onProgress: (p) =>
-        process.stderr.write(`strata: ${runId}: ${p.sent}/${p.intended} sent, ${p.done} done, ${p.errors} errors\n`),
-    });
-  } finally {
-    process.removeListener('SIGINT', stop);
-    process.removeListener('SIGTERM', stop);
-  }
+  opts.log(`${runId}: replaying ${id} against ${env.url}${path}: ${describePhases(profile)}`);
+  const results = await runLoad({
+    baseUrl: env.url,
+    path,
+    profile,
+    bodies: bodies.body,
+    runId,
+    signal: opts.signal,
+    onProgress: (p) => opts.log(`${runId}: ${p.sent}/${p.intended} sent, ${p.done} done, ${p.errors} errors`),
+  });
   const run: StoredRun = {
     id: runId,
     createdAt: results.startedAt,
@@ -190,12 +184,41 @@ async function replay(id: string, opts: RunOptions['replay']): Promise<ExitCode>
     replayOf: id,
   };
   runs.save(run);
+  return run;
+}
+
+/** `strata replay`: through the API in API mode, else from this process. */
+async function replay(id: string, opts: RunOptions['replay']): Promise<ExitCode> {
+  let run: StoredRun;
+  if (apiBase()) {
+    process.stderr.write(`strata: replaying ${id} on the server…\n`);
+    run = await callApi<StoredRun>('POST', `/runs/${encodeURIComponent(id)}/replay`, {});
+  } else {
+    const controller = new AbortController();
+    const stop = () => controller.abort(new Error('interrupted'));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      run = await replayRun(loadSettings().home, id, {
+        signal: controller.signal,
+        log: (line) => process.stderr.write(`strata: ${line}\n`),
+      });
+    } finally {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+    }
+  }
   if (opts.json) printJson(run);
   else {
     print(renderRun(run));
-    print(`\ncompare: strata compare ${id} ${runId}`);
+    print(`\ncompare: strata compare ${id} ${run.id}`);
   }
-  return results.aborted ? EXIT_FAILED : EXIT_OK;
+  return run.results.aborted ? EXIT_FAILED : EXIT_OK;
+}
+
+/** A stored run: from the API in API mode, else from $STRATA_HOME/runs. */
+async function fetchRun(id: string): Promise<StoredRun> {
+  return apiBase() ? callApi<StoredRun>('GET', `/runs/${encodeURIComponent(id)}`) : getRun(store(), id);
 }
 
 /** The options of the run commands: runs ls | show, replay and compare. */
@@ -211,8 +234,10 @@ export function registerRunCommands(program: Command): void {
 
   command(runs, 'ls', 'stored runs, newest first')
     .options<RunOptions['ls']>({ json: { description: 'print JSON' } })
-    .action((opts) => {
-      const all = store().list((file, message) => process.stderr.write(`strata: skipped ${file}: ${message}\n`));
+    .action(async (opts) => {
+      const all = apiBase()
+        ? await callApi<StoredRun[]>('GET', '/runs')
+        : store().list((file, message) => process.stderr.write(`strata: skipped ${file}: ${message}\n`));
       printRows(all, {
         json: opts.json,
         toJson: (items) => items.map(runSummary),
@@ -238,8 +263,8 @@ export function registerRunCommands(program: Command): void {
 
   command(runs, 'show <id>', "a run's profile, seed, candidate and results")
     .options<RunOptions['show']>({ json: { description: 'print JSON (the stored run)' } })
-    .action((id, opts) => {
-      const run = getRun(store(), id);
+    .action(async (id, opts) => {
+      const run = await fetchRun(id);
       if (opts.json) printJson(run);
       else print(renderRun(run));
       return EXIT_OK;
@@ -259,9 +284,8 @@ export function registerRunCommands(program: Command): void {
     'two runs side by side, with deltas (B − A) and whether each exceeds the run-to-run noise',
   )
     .options<RunOptions['compare']>({ json: { description: 'print JSON' } })
-    .action((a, b, opts) => {
-      const runStore = store();
-      const comparison = compareRuns(getRun(runStore, a), getRun(runStore, b));
+    .action(async (a, b, opts) => {
+      const comparison = compareRuns(await fetchRun(a), await fetchRun(b));
       if (opts.json) printJson(comparison);
       else print(renderComparison(comparison));
       return EXIT_OK;

@@ -164,7 +164,7 @@ const manualApprovalSchema = z
   })
   .transform((approval): ManualApproval => ({
     required: approval.required,
-    approvers: [...new Set(approval.approvers.map(normalizeIdentity))],
+    approvers: [...new Set(approval.approvers.map((a) => normalizeIdentity(a)))],
     expiry: approval.expiry,
   }));
 

@@ -1,5 +1,5 @@
 import type { ApprovalPolicy } from './ladder';
-import { GROUP_PREFIX, normalizeIdentity } from './identity';
+import { GROUP_PREFIX, type IdentityComparison, normalizeIdentity } from './identity';
 
 export type Decision = 'approve' | 'reject';
 
@@ -40,9 +40,13 @@ export function evaluateApproval(args: {
   initiator: string;
   approvals: ApprovalRecord[];
   attempt: ApprovalAttempt;
+  /** @default exact-verified */
+  comparison?: IdentityComparison;
 }): ApprovalOutcome {
   const { layer, phase, policy, initiator, approvals, attempt } = args;
-  const actor = normalizeIdentity(attempt.actor);
+  const comparison = args.comparison ?? 'exact-verified';
+  const norm = (raw: string) => normalizeIdentity(raw, comparison);
+  const actor = norm(attempt.actor);
   if (actor.length === 0) return { kind: 'refused', reason: 'an approver identity is required' };
   if (attempt.reason.trim().length === 0) return { kind: 'refused', reason: 'a reason is required' };
   if (phase !== 'awaiting-approval') {
@@ -51,17 +55,17 @@ export function evaluateApproval(args: {
   if (policy.mode !== 'manual') {
     return { kind: 'refused', reason: `layer ${layer} is approved automatically` };
   }
-  if (actor === normalizeIdentity(initiator)) {
+  if (actor === norm(initiator)) {
     return { kind: 'refused', reason: `${actor} started this promotion and may not approve it` };
   }
-  if (!isApprover(policy.approvers, actor, attempt.groups ?? [])) {
+  if (!isApprover(policy.approvers, actor, attempt.groups ?? [], comparison)) {
     return {
       kind: 'refused',
       reason: `${actor} is not an approver of layer ${layer} (allowed: ${policy.approvers.join(', ')})`,
     };
   }
   if (attempt.decision === 'reject') return { kind: 'rejected' };
-  const granted = new Set(approvals.filter((a) => a.decision === 'approve').map((a) => normalizeIdentity(a.actor)));
+  const granted = new Set(approvals.filter((a) => a.decision === 'approve').map((a) => norm(a.actor)));
   if (granted.has(actor)) {
     return { kind: 'duplicate', reason: `${actor} has already approved layer ${layer}; an approver counts once` };
   }
@@ -70,9 +74,16 @@ export function evaluateApproval(args: {
 }
 
 /** Whether the policy names `actor`, or a group (`group:<name>`) among `groups`. */
-export function isApprover(approvers: readonly string[], actor: string, groups: readonly string[]): boolean {
-  const memberOf = new Set(groups.map((g) => `${GROUP_PREFIX}${normalizeIdentity(g)}`));
-  return approvers.map(normalizeIdentity).some((entry) => entry === actor || memberOf.has(entry));
+export function isApprover(
+  approvers: readonly string[],
+  actor: string,
+  groups: readonly string[],
+  comparison: IdentityComparison = 'exact-verified',
+): boolean {
+  const memberOf = new Set(groups.map((g) => `${GROUP_PREFIX}${normalizeIdentity(g, comparison)}`));
+  return approvers
+    .map((entry) => normalizeIdentity(entry, comparison))
+    .some((entry) => entry === actor || memberOf.has(entry));
 }
 
 /** What one approval or rejection did to a layer, once checked: the record to keep and the reply. */
@@ -103,8 +114,11 @@ export function takeApproval(args: {
   decision: Decision;
   request: { actor?: unknown; reason?: unknown; groups?: unknown };
   at: string;
+  /** @default exact-verified */
+  comparison?: IdentityComparison;
 }): ApprovalStep {
-  const actor = normalizeIdentity(String(args.request?.actor ?? ''));
+  const comparison = args.comparison ?? 'exact-verified';
+  const actor = normalizeIdentity(String(args.request?.actor ?? ''), comparison);
   const groups = Array.isArray(args.request?.groups) ? args.request.groups.map(String) : [];
   const reason = String(args.request?.reason ?? '').trim();
   const outcome = evaluateApproval({
@@ -114,6 +128,7 @@ export function takeApproval(args: {
     initiator: args.initiator,
     approvals: args.approvals,
     attempt: { actor, decision: args.decision, reason, groups },
+    comparison,
   });
   if (outcome.kind === 'refused' || outcome.kind === 'duplicate') return { kind: 'refused', reason: outcome.reason };
   const record: ApprovalRecord = { actor, decision: args.decision, reason, at: args.at };
@@ -122,7 +137,7 @@ export function takeApproval(args: {
     return {
       kind: 'recorded',
       record,
-      count: countApprovers(args.approvals),
+      count: countApprovers(args.approvals, comparison),
       required,
       quorumReached: false,
       decided: { kind: 'rejected', actor, reason },
@@ -140,6 +155,7 @@ export function takeApproval(args: {
 }
 
 /** Distinct approvers among a layer's approvals. */
-export function countApprovers(approvals: ApprovalRecord[]): number {
-  return new Set(approvals.filter((a) => a.decision === 'approve').map((a) => normalizeIdentity(a.actor))).size;
+export function countApprovers(approvals: ApprovalRecord[], comparison: IdentityComparison = 'exact-verified'): number {
+  return new Set(approvals.filter((a) => a.decision === 'approve').map((a) => normalizeIdentity(a.actor, comparison)))
+    .size;
 }

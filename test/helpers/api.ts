@@ -7,6 +7,7 @@ import { request } from 'undici';
 import type { AccessPolicy } from '../../src/api/access';
 import type { BearerVerifier } from '../../src/api/identity';
 import { buildServer } from '../../src/api/server';
+import { candidateUpload } from '../../src/api/upload';
 import { ApiStore } from '../../src/api/store';
 import { artifactsOf } from './harness';
 import { runStrata } from './cli';
@@ -23,6 +24,7 @@ export async function startTestApi(opts: {
   taskQueue: string;
   access: AccessPolicy;
   oidc?: BearerVerifier;
+  uploadLimitMiB?: number;
 }): Promise<TestApi> {
   const store = new ApiStore(opts.home);
   let app: FastifyInstance;
@@ -35,6 +37,7 @@ export async function startTestApi(opts: {
       store,
       access: opts.access,
       ...(opts.oidc ? { oidc: opts.oidc } : {}),
+      ...(opts.uploadLimitMiB ? { uploadLimitMiB: opts.uploadLimitMiB } : {}),
     });
   } catch (err) {
     store.close();
@@ -67,10 +70,18 @@ export async function createTokens(
   return tokens;
 }
 
+/** Uploads a candidate folder through PUT /candidates/{digest}, as the CLI does; its digest. */
+export async function uploadCandidate(base: string, token: string, dir: string): Promise<string> {
+  const { candidate, upload } = await candidateUpload(dir);
+  const res = await callApi(base, 'PUT', `/candidates/${candidate.digest}`, token, upload);
+  if (res.status >= 300) throw new Error(`upload ${dir}: ${res.status} ${JSON.stringify(res.body)}`);
+  return candidate.digest;
+}
+
 /** One HTTP call to the API: the status and the parsed JSON body (if any). */
 export async function callApi(
   base: string,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   route: string,
   token?: string,
   body?: unknown,

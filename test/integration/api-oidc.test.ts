@@ -54,7 +54,7 @@ describe('strata serve with a real OIDC provider', () => {
     const me = await call('GET', '/whoami', ciToken);
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ via: 'oidc', roles: ['operator'] });
-    expect(me.body.actor).toBe(`${provider.issuer}#${OIDC_TEST_PROVIDER.ciClientId}`.toLowerCase());
+    expect(me.body.actor).toBe(`${provider.issuer}#${OIDC_TEST_PROVIDER.ciClientId}`);
     expect(me.body.auth).toContain(`oidc ${provider.issuer}`);
     expect((await call('GET', '/promotions', ciToken)).status).toBe(200);
   });
@@ -67,7 +67,7 @@ describe('strata serve with a real OIDC provider', () => {
       roles: ['approver:prod'],
       display: OIDC_TEST_PROVIDER.users.alice.email,
     });
-    expect(me.body.actor).toBe(`${provider.issuer}#${OIDC_TEST_PROVIDER.users.alice.subject}`.toLowerCase());
+    expect(me.body.actor).toBe(`${provider.issuer}#${OIDC_TEST_PROVIDER.users.alice.subject}`);
     const promote = await call('POST', '/promotions', aliceToken);
     expect(promote.status).toBe(403);
     expect(JSON.stringify(promote.body)).toContain('operator');

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAccess } from '../../src/api/access';
+import { candidateUpload } from '../../src/api/upload';
 import type { PromotionStatus } from '../../src/domain/status';
 import { waitForResult } from '../../src/temporal/promotions';
 import { EXAMPLES, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
-import { callApi, createTokens, startTestApi, type TestApi } from '../helpers/api';
+import { callApi, createTokens, startTestApi, type TestApi, uploadCandidate } from '../helpers/api';
 import { runStrata } from '../helpers/cli';
 
 // The operator operations through the API door: rollback, teardown, drill, unlock and dataset
@@ -45,7 +47,7 @@ const strata = (args: string[], env: Record<string, string> = {}) =>
 const viaApi = (args: string[], token?: string) =>
   strata(args, { STRATA_API: api.base, ...(token ? { STRATA_TOKEN: token } : { STRATA_TOKEN: '' }) });
 
-const call = (method: 'GET' | 'POST' | 'DELETE', route: string, token?: string, body?: unknown) =>
+const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', route: string, token?: string, body?: unknown) =>
   callApi(api.base, method, route, token, body);
 
 /**
@@ -92,7 +94,7 @@ async function promote(name: 'fraud-v1' | 'fraud-v2', layer: string): Promise<st
   const candidate = await exampleCandidate(name);
   const res = await call('POST', '/promotions', tokens['ci-bot'], {
     ladder: 'ops-ladder',
-    candidate: candidate.dir,
+    candidate: await uploadCandidate(api.base, tokens['ci-bot'], candidate.dir),
     from: layer,
     to: layer,
   });
@@ -113,6 +115,16 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
       '/environments/{layer}/unlock',
       '/data/approvals',
       '/data/approvals/{digest}',
+      '/candidates/{digest}',
+      '/drills/schedules',
+      '/drills/schedules/{id}',
+      '/drills/schedules/{id}/{action}',
+      '/environments/{layer}/repair',
+      '/runs',
+      '/runs/{id}',
+      '/runs/{id}/replay',
+      '/data/keyring',
+      '/access',
     ]) {
       expect(Object.keys(doc.body.paths), p).toContain(p);
     }
@@ -120,6 +132,19 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
       expect.arrayContaining(['ladder', 'layer', 'reason']),
     );
     expect(doc.body.paths['/data/approvals/{digest}'].delete).toBeDefined();
+    // Body schemas are strict: the document says so too.
+    expect(doc.body.paths['/rollbacks'].post.requestBody.content['application/json'].schema.additionalProperties).toBe(
+      false,
+    );
+  });
+
+  it('access: the policy in force, for admins only', async () => {
+    const denied = await call('GET', '/access', tokens['ci-bot']);
+    expect(denied.status).toBe(403);
+    expect(denied.body.needed).toBe('admin');
+    const access = await call('GET', '/access', tokens.admin);
+    expect(access.status).toBe(200);
+    expect(access.body).toEqual({ oidc: null, grants: [{ role: 'approver:release', tokens: ['rel-bot'] }] });
   });
 
   it('rollback: 403 naming operator; as ci-bot, rolls mirror back to its known-good version', async () => {
@@ -135,14 +160,12 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
     });
     expect(denied.status).toBe(403);
     expect(denied.body.needed).toBe('operator');
-    // An actor in the body counts for nothing: the verified identity acts.
-    const viaHttp = await call('POST', '/rollbacks', tokens['ci-bot'], {
-      ladder: 'ops-ladder',
-      layer: 'mirror',
-      to: '1.0.0',
-      reason: 'p99',
-      actor: 'someone-else',
-    });
+    // An actor in the body is refused, not believed: the verified identity acts.
+    const rollback = { ladder: 'ops-ladder', layer: 'mirror', to: '1.0.0', reason: 'p99' };
+    const withActor = await call('POST', '/rollbacks', tokens['ci-bot'], { ...rollback, actor: 'someone-else' });
+    expect(withActor.status).toBe(400);
+    expect(withActor.body.error).toBe('body: unknown field "actor"');
+    const viaHttp = await call('POST', '/rollbacks', tokens['ci-bot'], rollback);
     expect(viaHttp.status, JSON.stringify(viaHttp.body)).toBe(200);
     expect(viaHttp.body).toMatchObject({ layer: 'mirror', state: 'rolled-back', from: '2.0.0', to: '1.0.0' });
     let env = await mirrorOnceRecorded(viaHttp.body.id);
@@ -191,6 +214,59 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
     expect(report.verdict.met).toBe(drilled.code === 0);
     const history = await call('GET', '/drills?layer=mirror', tokens.steward);
     expect((history.body as Array<{ id: string }>).map((d) => d.id)).toContain(report.id);
+  });
+
+  it('drill history, drill schedules and env at go through the API in API mode', async () => {
+    const history = await viaApi(['drill', 'history', '--layer', 'mirror', '--json'], tokens.steward);
+    expect(history.code, history.stderr).toBe(0);
+    expect((JSON.parse(history.stdout) as Array<{ scenario: string }>)[0]).toMatchObject({ scenario: 'table-dropped' });
+
+    const schedule = [
+      'drill',
+      'schedule',
+      '--ladder',
+      'ops-ladder',
+      '--layer',
+      'mirror',
+      '--scenario',
+      'table-dropped',
+    ];
+    const denied = await viaApi([...schedule, '--every', '7d'], tokens.steward);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('needs the role operator');
+    const noObjective = await call('POST', '/drills/schedules', tokens['ci-bot'], {
+      ladder: 'ops-ladder',
+      layer: 'traffic',
+      scenario: 'table-dropped',
+      every: '7d',
+    });
+    expect(noObjective.status).toBe(400);
+    expect(noObjective.body.error).toContain('declares no RTO/RPO objective');
+    const created = await viaApi([...schedule, '--every', '7d', '--json'], tokens['ci-bot']);
+    expect(created.code, created.stderr).toBe(0);
+    const { id } = JSON.parse(created.stdout) as { id: string };
+    const ls = await viaApi(['drill', 'schedule', 'ls', '--json'], tokens.steward);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(JSON.parse(ls.stdout)).toEqual([
+      expect.objectContaining({ id, layer: 'mirror', spec: 'every 7d', paused: false }),
+    ]);
+    const paused = await viaApi(['drill', 'schedule', 'pause', id], tokens['ci-bot']);
+    expect(paused.code, paused.stderr).toBe(0);
+    const described = await suite.client.schedule.getHandle(id).describe();
+    expect(described.state.paused).toBe(true);
+    expect(described.state.note).toContain('strata-token#ci-bot');
+    // Only this server's drill schedules are reachable.
+    const other = await call('DELETE', '/drills/schedules/elsewhere.backup', tokens['ci-bot']);
+    expect(other.status).toBe(404);
+    const deniedDelete = await viaApi(['drill', 'schedule', 'delete', id], tokens.steward);
+    expect(deniedDelete.code).toBe(1);
+    const deleted = await viaApi(['drill', 'schedule', 'delete', id], tokens['ci-bot']);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(JSON.parse((await viaApi(['drill', 'schedule', 'ls', '--json'], tokens.steward)).stdout)).toEqual([]);
+
+    const at = await viaApi(['env', 'at', 'mirror', '--time', '0s', '--json'], tokens.steward);
+    expect(at.code, at.stderr).toBe(0);
+    expect(JSON.parse(at.stdout)).toMatchObject({ layer: 'mirror', version: expect.any(String) });
   });
 
   it('unlock: 403 naming operator; as ci-bot, takes the lease from a terminated holder', async () => {
@@ -250,5 +326,140 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
       (list.body as Array<{ digest: string; revoked?: { actor: string } }>).find((a) => a.digest === approval.digest)
         ?.revoked,
     ).toMatchObject({ actor: 'strata-token#steward', reason: 'withdrawn' });
+  });
+
+  it('refuses a body with an unknown field with 400 naming it, and acts on nothing', async () => {
+    // An `actor` field must not be dropped silently, nor believed: the server knows who acts.
+    const held = await call('POST', '/environments/traffic/hold', tokens['ci-bot'], {
+      reason: 'freeze',
+      actor: 'someone-else',
+    });
+    expect(held.status).toBe(400);
+    expect(held.body.error).toBe('body: unknown field "actor"');
+    const env = await call('GET', '/environments/traffic', tokens.steward);
+    expect(env.body.hold ?? null).toBeNull();
+    const token = await call('POST', '/tokens', tokens.admin, { name: 'x', role: 'operator', expiry: '1d' });
+    expect(token.status).toBe(400);
+    expect(token.body.error).toBe('body: unknown field "expiry"');
+    expect(
+      ((await call('GET', '/tokens', tokens.admin)).body as Array<{ name: string }>).map((t) => t.name),
+    ).not.toContain('x');
+    const nested = await call('PUT', `/candidates/${'0'.repeat(64)}`, tokens['ci-bot'], {
+      files: [{ path: 'candidate.yaml', content: '', mode: 420 }],
+    });
+    expect(nested.status).toBe(400);
+    expect(nested.body.error).toBe('body.files.0: unknown field "mode"');
+    const missing = await call('POST', '/environments/traffic/hold', tokens['ci-bot'], {});
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toBe('body: missing field "reason"');
+  });
+
+  it('upload: the server stores a candidate under the digest it computes itself; a mismatch is 400, too large 413', async () => {
+    const candidate = await exampleCandidate('fraud-v1');
+    const { upload } = await candidateUpload(candidate.dir);
+    const denied = await call('PUT', `/candidates/${candidate.digest}`, tokens.steward, upload);
+    expect(denied.status).toBe(403);
+    expect(denied.body.needed).toBe('operator');
+
+    // One byte changed on the way: the server's digest differs, nothing is stored.
+    const yaml = upload.files.find((f) => f.path === 'candidate.yaml')!;
+    const tampered = {
+      files: upload.files.map((f) =>
+        f === yaml ? { ...f, content: Buffer.from(`${Buffer.from(f.content, 'base64')}\n# x`).toString('base64') } : f,
+      ),
+    };
+    const mismatch = await call('PUT', `/candidates/${candidate.digest}`, tokens['ci-bot'], tampered);
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.error).toMatch(/^digest: the uploaded files have sha256 [0-9a-f]{64}, not the /);
+    expect(mismatch.body.error).toContain(candidate.digest);
+    const store = path.join(suite.home, 'artifacts', 'sha256');
+    const before = fs.existsSync(store) ? fs.readdirSync(store) : [];
+
+    const escaping = await call('PUT', `/candidates/${candidate.digest}`, tokens['ci-bot'], {
+      files: [...upload.files, { path: '../../outside.txt', content: 'eA==' }],
+    });
+    expect(escaping.status).toBe(400);
+    expect(escaping.body.error).toContain('is not a relative path inside the candidate');
+    expect(fs.existsSync(path.join(suite.home, 'outside.txt'))).toBe(false);
+
+    // Promoting a digest the server does not hold: 400 saying to upload it.
+    const unknown = await call('POST', '/promotions', tokens['ci-bot'], {
+      ladder: 'ops-ladder',
+      candidate: 'f'.repeat(64),
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toContain(`no uploaded candidate sha256 ${'f'.repeat(64)}`);
+    expect(fs.existsSync(store) ? fs.readdirSync(store) : []).toEqual(before);
+
+    const stored = await call('PUT', `/candidates/${candidate.digest}`, tokens['ci-bot'], upload);
+    expect(stored.status, JSON.stringify(stored.body)).toBeLessThan(300);
+    expect(stored.body).toMatchObject({ digest: candidate.digest, name: candidate.name, version: candidate.version });
+    expect(fs.readdirSync(store)).toContain(candidate.digest);
+
+    // A server with a small limit: 413 with a message saying what to do.
+    const small = await startTestApi({
+      ...suite,
+      access: loadAccess(path.join(dir, 'access.yaml')),
+      uploadLimitMiB: 0.001,
+    });
+    try {
+      const tooLarge = await callApi(small.base, 'PUT', `/candidates/${candidate.digest}`, tokens['ci-bot'], upload);
+      expect(tooLarge.status).toBe(413);
+      expect(tooLarge.body.error).toContain('0.001 MiB for a candidate upload');
+      expect(tooLarge.body.error).toContain('strata serve --upload-limit');
+      const viaCli = await strata(['promote', '--ladder', 'ops-ladder', '--candidate', candidate.dir], {
+        STRATA_API: small.base,
+        STRATA_TOKEN: tokens['ci-bot'],
+      });
+      expect(viaCli.code).toBe(1);
+      expect(viaCli.stderr).toContain('API 413');
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('runs, keyring and teardown --all go through the API in API mode', async () => {
+    const runs = await viaApi(['runs', 'ls', '--json'], tokens.steward);
+    expect(runs.code, runs.stderr).toBe(0);
+    expect(JSON.parse(runs.stdout)).toEqual([]);
+    const missing = await viaApi(['runs', 'show', 'run-nope'], tokens.steward);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('API 404');
+    const replay = await call('POST', '/runs/run-nope/replay', tokens.steward, {});
+    expect(replay.status).toBe(403);
+    expect(replay.body.needed).toBe('operator');
+
+    // The server's keyring: where STRATA_KEYRING points in the server's environment (this process).
+    const keyring = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'strata-keyring-')), 'keyring.yaml');
+    const before = process.env.STRATA_KEYRING;
+    process.env.STRATA_KEYRING = keyring;
+    try {
+      const denied = await viaApi(['data', 'keyring', 'init'], tokens['ci-bot']);
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toContain('needs the role steward');
+      const created = await viaApi(['data', 'keyring', 'init', '--name', 'k7'], tokens.steward);
+      expect(created.code, created.stderr).toBe(0);
+      expect(created.stdout).toContain(`created the server's keyring ${keyring} (key k7, mode 600)`);
+      expect(fs.statSync(keyring).mode & 0o777).toBe(0o600);
+      const again = await viaApi(['data', 'keyring', 'init'], tokens.steward);
+      expect(again.stdout).toContain('exists (active key k7); nothing written');
+      expect(again.stdout + again.stderr).not.toMatch(/hex:[0-9a-f]{16}/);
+    } finally {
+      if (before === undefined) delete process.env.STRATA_KEYRING;
+      else process.env.STRATA_KEYRING = before;
+    }
+
+    const envs = path.join(suite.home, 'envs');
+    const present = fs.readdirSync(envs).filter((d) => fs.statSync(path.join(envs, d)).isDirectory());
+    expect(present.length).toBeGreaterThan(0);
+    const repaired = await viaApi(['env', 'repair', present[0]!, '--json'], tokens['ci-bot']);
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(JSON.parse(repaired.stdout)).toMatchObject({ layer: present[0] });
+    const deniedAll = await viaApi(['teardown', '--all', '--reason', 'x'], tokens.steward);
+    expect(deniedAll.code).toBe(1);
+    const torn = await viaApi(['teardown', '--all', '--reason', 'end of test', '--json'], tokens['ci-bot']);
+    expect(torn.code, torn.stderr).toBe(0);
+    expect(JSON.parse(torn.stdout).removed).toEqual(present.sort());
+    expect(fs.readdirSync(envs).filter((d) => fs.statSync(path.join(envs, d)).isDirectory())).toEqual([]);
   });
 });

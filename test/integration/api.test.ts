@@ -35,7 +35,7 @@ layers:
 // ci-bot starts promotions and is also a release approver: it must still not approve its own.
 const ACCESS = `grants:
   - role: approver:release
-    tokens: [ci-bot]
+    tokens: [ci-bot, Alice]
 `;
 
 /** The CLI in local mode against this suite (config under the test's own folder). */
@@ -61,6 +61,9 @@ beforeAll(async () => {
       ['rel-bot', 'approver:release'],
       ['auditor', 'auditor'],
       ['admin', 'admin'],
+      // Two identities whose subjects differ in case only: two people.
+      ['Alice', 'operator'],
+      ['alice', 'approver:release'],
     ]),
   );
   api = await startTestApi({ ...suite, access: loadAccess(path.join(dir, 'access.yaml')) });
@@ -212,6 +215,29 @@ describe('strata serve (real HTTP, real dev server)', () => {
         expect.objectContaining({ actor: 'strata-token#ci-bot', status: 409, route: `/promotions/${id}/approve` }),
       ]),
     );
+  });
+
+  it('compares identities on issuer + subject exactly: Alice may not approve her promotion, alice may', async () => {
+    const candidate = await exampleCandidate('fraud-v2');
+    const promoted = await viaApi(
+      ['promote', '--ladder', 'api-ladder', '--candidate', candidate.dir, '--id', 'alice-case'],
+      tokens.Alice!,
+    );
+    expect(promoted.code, promoted.stderr).toBe(0);
+    // The CLI uploaded the candidate; the server stored it under the digest computed here.
+    expect(promoted.stderr).toMatch(/(uploaded|server already holds) fraud-scoring 2\.0\.0 \(sha256 [0-9a-f]{12}\)/);
+    expect(fs.existsSync(path.join(suite.home, 'artifacts', 'sha256', candidate.digest))).toBe(true);
+    await waitForStatus(suite.client, 'alice-case', (s) => s.state === 'awaiting-approval', 120_000);
+    const own = await call('POST', '/promotions/alice-case/approve', tokens.Alice, {
+      layer: 'traffic',
+      reason: 'mine',
+    });
+    expect(own.status).toBe(409);
+    expect(own.body.error).toContain('strata-token#Alice started this promotion and may not approve it');
+    const other = await viaApi(['approve', 'alice-case', '--layer', 'traffic', '--reason', 'reviewed'], tokens.alice);
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stdout).toContain('strata-token#alice approved traffic');
+    expect((await waitForResult(suite.client, 'alice-case')).state).toBe('promoted');
   });
 
   it('environments, holds, drills and data approvals behind their roles', async () => {

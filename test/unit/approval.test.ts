@@ -45,6 +45,33 @@ describe('evaluateApproval', () => {
     });
   });
 
+  it('compares verified identities (issuer + subject) exactly: Alice and alice of one issuer are two people', () => {
+    const idp = 'https://idp.example';
+    const verified: ApprovalPolicy = { ...policy, required: 2, approvers: [`${idp}#Alice`, `${idp}#alice`] };
+    const at = { ...base, policy: verified, initiator: `${idp}#Alice` };
+    expect(evaluateApproval({ ...at, attempt: attempt(`${idp}#Alice`) })).toMatchObject({
+      kind: 'refused',
+      reason: `${idp}#Alice started this promotion and may not approve it`,
+    });
+    expect(evaluateApproval({ ...at, attempt: attempt(`${idp}#alice`) })).toMatchObject({ kind: 'granted', count: 1 });
+    // Another issuer's Alice is not the policy's Alice; neither is an unverified free-text "alice".
+    expect(evaluateApproval({ ...at, attempt: attempt('https://other.example#Alice') })).toMatchObject({
+      kind: 'refused',
+      reason: expect.stringContaining('not an approver'),
+    });
+    const tokens = { ...base, initiator: 'strata-token#Bot', policy: { ...policy, approvers: ['strata-token#bot'] } };
+    expect(evaluateApproval({ ...tokens, attempt: attempt('strata-token#bot') })).toMatchObject({ kind: 'granted' });
+    const approvals: ApprovalRecord[] = [{ actor: `${idp}#alice`, decision: 'approve', reason: 'r', at: '' }];
+    expect(evaluateApproval({ ...at, approvals, attempt: attempt(`${idp}#Alice `) })).toMatchObject({
+      kind: 'refused',
+    });
+    // Workflows started before the exact-verified-subjects patch folded them (and replay that way).
+    expect(evaluateApproval({ ...at, attempt: attempt(`${idp}#alice`), comparison: 'folded' })).toMatchObject({
+      kind: 'refused',
+      reason: `${idp.toLowerCase()}#alice started this promotion and may not approve it`,
+    });
+  });
+
   it('refuses anyone the policy does not list', () => {
     const out = evaluateApproval({ ...base, attempt: attempt('mallory') });
     expect(out).toMatchObject({ kind: 'refused', reason: expect.stringContaining('not an approver of layer mirror') });

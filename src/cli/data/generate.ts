@@ -17,6 +17,7 @@ import { describeFindings } from '../../domain/data';
 import { loadSettings } from '../../temporal/settings';
 import { writeFileAtomically } from '../../tools/files';
 import { ConfigError } from '../../validation/errors';
+import { apiBase } from '../api-client';
 import { command } from '../command';
 import { print, printJson } from '../context';
 import { EXIT_FAILED, EXIT_OK, type ExitCode, UsageError } from '../errors';
@@ -208,6 +209,10 @@ export function registerGenerateCommand(data: Command): void {
       if ([opts.out, opts.db, opts.env].filter(Boolean).length !== 1) {
         throw new UsageError('data generate: give exactly one of --out FILE.csv, --db FILE.db and --env LAYER');
       }
+      if (opts.env && apiBase())
+        throw new UsageError(
+          "--env: with STRATA_API the environments are the server's; write --out or --db here (the server's seed step populates its environments)",
+        );
       if (opts.table && !opts.db && !opts.env)
         throw new UsageError('data generate: --table goes with --db or --env (a CSV file has no table)');
       if (opts.replace && !opts.db) throw new UsageError('data generate: --replace goes with --db');

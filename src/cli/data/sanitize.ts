@@ -5,6 +5,7 @@ import { loadPolicy, usesKeys } from '../../data/masking/policy';
 import { sanitize, type SanitizeReport, type SanitizeTarget } from '../../data/masking/sanitize';
 import { loadSettings } from '../../temporal/settings';
 import { resolveUserPath } from '../../tools/files';
+import { apiBase } from '../api-client';
 import { command } from '../command';
 import { print, printJson } from '../context';
 import { EXIT_OK, UsageError } from '../errors';
@@ -56,6 +57,10 @@ export function registerSanitizeCommand(data: Command): void {
     .action(async (sourceFile, opts) => {
       if (Boolean(opts.out) === Boolean(opts.env))
         throw new UsageError('data sanitize: give exactly one of --out FILE and --env LAYER');
+      if (opts.env && apiBase())
+        throw new UsageError(
+          "--env: with STRATA_API the environments are the server's; write --out FILE here (the server's seed step populates its environments)",
+        );
       const target: SanitizeTarget = opts.out
         ? { kind: 'file', path: opts.out }
         : { kind: 'env', home: loadSettings().home, layer: opts.env! };
