@@ -2,6 +2,8 @@
 // rendered docs needs a bearer credential; the verified identity (never a request field) is the
 // actor the workflows see; every refusal is logged.
 
+import { registerCodecRoutes } from './codec-routes';
+import { PayloadDecryptionError } from '../temporal/codec';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -87,6 +89,8 @@ export interface ServerOptions {
   oidc?: BearerVerifier;
   /** The largest candidate upload, in MiB of request body (base64 JSON). @default 64 */
   uploadLimitMiB?: number;
+  /** The Temporal Web UI's origin, allowed to call the codec routes from a browser (CORS). */
+  codecCorsOrigin?: string;
 }
 
 /** Who is calling, once verified, and what they may do. */
@@ -379,6 +383,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       err instanceof TokenStoreError ||
       err instanceof BadRequestError ||
       err instanceof UploadRefusedError ||
+      err instanceof PayloadDecryptionError ||
       err instanceof UsageError ||
       err instanceof z.ZodError
     )
@@ -396,6 +401,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   const responses = { 401: errorBody, 403: errorBody };
+
+  // The payloads of histories opened (or sealed) with this server's payload keyring, for the Web UI.
+  registerCodecRoutes(app, {
+    codecs: opts.client.options.loadedDataConverter.payloadCodecs,
+    guard,
+    json,
+    ...(opts.codecCorsOrigin ? { corsOrigin: opts.codecCorsOrigin } : {}),
+  });
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 

@@ -28,6 +28,8 @@ export interface ApiOptions {
     access?: string;
     /** The largest candidate upload (strata promote in API mode), in MiB of base64 JSON. @default 64 */
     uploadLimit: string;
+    /** The Temporal Web UI's origin, allowed to call /codec/* from a browser. */
+    codecCorsOrigin?: string;
   };
   tokenCreate: JsonOption & {
     /** The token's name (its subject: `strata-token#<name>`). */
@@ -89,12 +91,20 @@ export function registerApiCommands(program: Command): void {
         description: 'largest candidate upload (base64 JSON), in MiB',
         default: String(DEFAULT_UPLOAD_LIMIT_MIB),
       },
+      codecCorsOrigin: {
+        argument: '<origin>',
+        description: "the Temporal Web UI's origin (e.g. http://127.0.0.1:8233) allowed to call /codec/decode",
+      },
     })
     .action(async (opts) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         throw new UsageError(`--port: expected a port number 0-65535 (got "${opts.port}")`);
       }
+      if (opts.codecCorsOrigin !== undefined && !/^https?:\/\/[^/\s]+$/.test(opts.codecCorsOrigin))
+        throw new UsageError(
+          `--codec-cors-origin: expected an origin such as http://127.0.0.1:8233 (got "${opts.codecCorsOrigin}")`,
+        );
       const uploadLimitMiB = Number(opts.uploadLimit);
       if (!(uploadLimitMiB > 0 && uploadLimitMiB <= 4096))
         throw new UsageError(`--upload-limit: expected a number of MiB in (0, 4096] (got "${opts.uploadLimit}")`);
@@ -120,6 +130,7 @@ export function registerApiCommands(program: Command): void {
         access,
         oidc,
         uploadLimitMiB,
+        ...(opts.codecCorsOrigin ? { codecCorsOrigin: opts.codecCorsOrigin } : {}),
       });
       const address = await app.listen({ host: opts.host, port });
       process.stderr.write(`strata: API on ${address} (OpenAPI ${address}/openapi.json, docs ${address}/docs)\n`);

@@ -25,6 +25,7 @@ export async function startTestApi(opts: {
   access: AccessPolicy;
   oidc?: BearerVerifier;
   uploadLimitMiB?: number;
+  codecCorsOrigin?: string;
 }): Promise<TestApi> {
   const store = new ApiStore(opts.home);
   let app: FastifyInstance;
@@ -38,6 +39,7 @@ export async function startTestApi(opts: {
       access: opts.access,
       ...(opts.oidc ? { oidc: opts.oidc } : {}),
       ...(opts.uploadLimitMiB ? { uploadLimitMiB: opts.uploadLimitMiB } : {}),
+      ...(opts.codecCorsOrigin ? { codecCorsOrigin: opts.codecCorsOrigin } : {}),
     });
   } catch (err) {
     store.close();

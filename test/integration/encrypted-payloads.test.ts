@@ -17,6 +17,11 @@ import { ensureTemporalCli } from '../../src/temporal/cli';
 import { approve, startPromotion, waitForResult } from '../../src/temporal/promotions';
 import { artifactsOf, temporalAddress, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
+import { callApi, createTokens, startTestApi } from '../helpers/api';
+import { EMPTY_ACCESS } from '../../src/api/access';
+import { request } from 'undici';
+
+const UI_ORIGIN = 'http://127.0.0.1:8233';
 
 // Set before the suite's worker and client are made: both read it when they are created.
 const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-payload-keys-'));
@@ -111,6 +116,56 @@ layers:
       expect(shown).not.toContain(candidate.name);
       expect(shown).not.toContain(reason);
       expect(shown).not.toContain('columns of transactions match');
+    }
+
+    // The codec endpoint of strata serve opens them for an authenticated auditor (the Web UI's
+    // "codec server"), and refuses everyone else.
+    const api = await startTestApi({ client, home, taskQueue, access: EMPTY_ACCESS, codecCorsOrigin: UI_ORIGIN });
+    try {
+      const tokens = await createTokens({ home, taskQueue }, [
+        ['auditor-bot', 'auditor'],
+        ['ops-bot', 'operator'],
+      ]);
+      const cliHistory = JSON.parse(await showWithCli(layerWorkflowId(id, 'sealed-box'))) as {
+        events: Array<Record<string, { payloads?: unknown[] }>>;
+      };
+      const sealed = cliHistory.events.flatMap((e) =>
+        Object.values(e).flatMap((attrs) =>
+          attrs && typeof attrs === 'object' && 'input' in attrs
+            ? ((attrs as { input?: { payloads?: unknown[] } }).input?.payloads ?? [])
+            : [],
+        ),
+      );
+      expect(sealed.length).toBeGreaterThan(3);
+      const body = { payloads: sealed };
+      expect((await callApi(api.base, 'POST', '/codec/decode', undefined, body)).status).toBe(401);
+      const wrongRole = await callApi(api.base, 'POST', '/codec/decode', tokens['ops-bot'], body);
+      expect(wrongRole.status).toBe(403);
+      expect(JSON.stringify(wrongRole.body)).toContain('auditor');
+      const opened = await callApi(api.base, 'POST', '/codec/decode', tokens['auditor-bot'], body);
+      expect(opened.status).toBe(200);
+      const plain = (opened.body as { payloads: Array<{ data: string }> }).payloads
+        .map((p) => Buffer.from(p.data, 'base64').toString('utf8'))
+        .join('\n');
+      expect(plain).toContain(candidate.name);
+      expect(plain).toContain('sealed-box');
+      // A browser on the Web UI's origin may call it; its preflight is answered for that origin only.
+      const preflight = await request(`${api.base}/codec/decode`, {
+        method: 'OPTIONS',
+        headers: { origin: UI_ORIGIN, 'access-control-request-method': 'POST' },
+      });
+      expect(preflight.statusCode).toBe(204);
+      expect(preflight.headers['access-control-allow-origin']).toBe(UI_ORIGIN);
+      await preflight.body.dump();
+      const foreign = await request(`${api.base}/codec/decode`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
+      });
+      expect(foreign.statusCode).toBe(403);
+      expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
+      await foreign.body.dump();
+    } finally {
+      await api.close();
     }
   });
 });
