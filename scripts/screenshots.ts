@@ -210,7 +210,7 @@ async function main(): Promise<void> {
       log(`docs/img/${g.file}: ${g.shows}; ${legend.length} series`);
     }
     await page.goto(`${prom.url}/classic/alerts`);
-    await page.screenshot({ path: path.join(OUT, 'alerts.png'), fullPage: true });
+    await page.screenshot({ path: path.join(OUT, 'alerts.png') });
     log('docs/img/alerts.png: the alert rules of deploy/prometheus/alerts.yml and their state');
 
     if (jaeger) {

@@ -51,7 +51,7 @@ export async function screenshotGraph(page: Page, base: string, q: GraphQuery, f
   await page.goto(graphUrl(base, q));
   // The page asks /api/v1/query_range, then draws the series and their legend, or shows an error.
   const drawn = page.locator('.rickshaw_legend li.line').first();
-  const error = page.locator('.graph_container .error');
+  const error = page.locator('.error.alert-danger').first();
   await Promise.race([drawn.waitFor({ timeout: 20_000 }), error.waitFor({ state: 'visible', timeout: 20_000 })]);
   if (await error.isVisible()) {
     throw new Error(`Prometheus's graph page for ${q.expr}: ${(await error.innerText()).trim()}`);
@@ -59,7 +59,9 @@ export async function screenshotGraph(page: Page, base: string, q: GraphQuery, f
   const legend = await page.locator('.rickshaw_legend li.line .label').allInnerTexts();
   fs.mkdirSync(path.dirname(file), { recursive: true });
   // The whole page: the legend sits below the graph, past 800 px when there are a few series.
-  await page.screenshot({ path: file, fullPage: true });
+  // The page is a little wider than the window (its form overflows by a few pixels): keep 1280.
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.screenshot({ path: file, fullPage: true, clip: { x: 0, y: 0, width: VIEWPORT.width, height } });
   return legend;
 }
 
