@@ -96,6 +96,8 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-screenshots-'));
+  // Candidates run as their own user (docs/security.md): they must be able to pass through.
+  fs.chmodSync(tmp, 0o711);
   const home = path.join(tmp, 'home');
   const paths = strataPaths(home);
   const provider = new LocalProvider(home);
@@ -184,7 +186,15 @@ async function main(): Promise<void> {
       return status;
     };
     const good = await promote('fraud-v2');
-    if (good.state !== 'promoted') throw new Error(`fraud-v2 was not promoted: ${good.state}; see ${tmp}`);
+    if (good.state !== 'promoted') {
+      const failedGates = good.layers.flatMap((l) =>
+        l.gates.filter((g) => !g.passed).map((g) => `${l.name}/${g.name}: ${g.detail}`),
+      );
+      throw new Error(
+        `fraud-v2 was not promoted (${good.reason ?? good.state}): ${failedGates.join('; ') || 'no gate failed'}` +
+          ' (a busy machine can miss the example latency budgets: run it again when it is quieter)',
+      );
+    }
     const bad = await promote('fraud-v3');
     if (bad.state !== 'failed') throw new Error(`fraud-v3 was expected to fail a gate, but is ${bad.state}`);
     const drill = await drillMirror(client, ladder);

@@ -60,7 +60,7 @@ export async function screenshotGraph(page: Page, base: string, q: GraphQuery, f
   fs.mkdirSync(path.dirname(file), { recursive: true });
   // The whole page: the legend sits below the graph, past 800 px when there are a few series.
   // The page is a little wider than the window (its form overflows by a few pixels): keep 1280.
-  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  const height = Number(await page.evaluate('document.documentElement.scrollHeight'));
   await page.screenshot({ path: file, fullPage: true, clip: { x: 0, y: 0, width: VIEWPORT.width, height } });
   return legend;
 }
