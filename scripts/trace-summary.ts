@@ -65,9 +65,24 @@ export function summariseTrace(trace: JaegerTrace): string {
     const inLayer = under(layer);
     const activities = inLayer.filter((s) => s.operationName.startsWith('RunActivity:')).length;
     row(`   ${lastLayer ? '└─' : '├─'} `, `layer ${name}`, `${seconds(layer.duration)}, ${activities} activities`);
+    // Gates that run as child workflows (the seeds gate: one child per seed) have no gate span.
+    const children = new Map<string, JaegerSpan[]>();
+    for (const s of inLayer.filter((x) => x.operationName.startsWith('RunWorkflow:'))) {
+      children.set(s.operationName, [...(children.get(s.operationName) ?? []), s]);
+    }
     const gates = inLayer.filter((s) => s.operationName.startsWith('gate ')).sort(byStart);
     const bar = lastLayer ? '   ' : '│  ';
-    gates.forEach((gate, j) => {
+    const items = gates.length + children.size;
+    [...children].forEach(([op, runs], j) => {
+      const longest = Math.max(...runs.map((r) => r.duration));
+      row(
+        `   ${bar} ${j === items - 1 ? '└─' : '├─'} `,
+        `${runs.length} × ${op}`,
+        `child workflows, longest ${seconds(longest)}`,
+      );
+    });
+    gates.forEach((gate, k) => {
+      const j = children.size + k;
       const g = under(gate);
       // The candidate's own spans: POST /predict in a service other than the worker's load generator.
       const candidate = g.filter((s) => s.operationName === 'POST /predict' && service(s) !== service(gate));
@@ -78,7 +93,7 @@ export function summariseTrace(trace: JaegerTrace): string {
           `${lookups.some(failed) ? ` (${lookups.filter(failed).length} failed)` : ''}, feature service ${features.length}`
         : '';
       row(
-        `   ${bar} ${j === gates.length - 1 ? '└─' : '├─'} `,
+        `   ${bar} ${j === items - 1 ? '└─' : '├─'} `,
         gate.operationName,
         `${tag(gate, 'strata.gate.passed') === true ? 'passed' : 'FAILED'}, ${seconds(gate.duration)}${reached}`,
       );

@@ -33,9 +33,16 @@ describe('summariseTrace', () => {
     const lookup = span('feature lookup', server, { process: 'p2', tags: { 'otel.status_code': 'ERROR' } });
     const features = span('POST /features', lookup, { process: 'p3' });
     const failing = span('gate quality', activity, { ms: 200, tags: { 'strata.gate.passed': false } });
+    // The seeds gate: child workflows, no gate span.
+    const starts = [1, 2].map(() => span('StartChildWorkflow:seedRun', layer));
+    const seedRuns = starts.map((start, i) => span('RunWorkflow:seedRun', start, { ms: (i + 1) * 1000 }));
     const trace: JaegerTrace = {
       traceID: 'abc123',
-      spans: [root, promotion, layer, activity, gate, client, server, lookup, features, failing],
+      spans: [
+        ...[root, promotion, layer, activity, gate, client, server, lookup, features, failing],
+        ...seedRuns,
+        ...starts,
+      ],
       processes: {
         p1: { serviceName: 'strata-worker' },
         p2: { serviceName: 'fraud-scoring 2.0.0' },
@@ -43,13 +50,14 @@ describe('summariseTrace', () => {
       },
     };
     const text = summariseTrace(trace);
-    expect(text).toContain('trace abc123: 10 spans');
-    expect(text).toContain('services: strata-worker 7 · fraud-scoring 2.0.0 2 · strata-feature-service 1');
+    expect(text).toContain('trace abc123: 14 spans');
+    expect(text).toContain('services: strata-worker 11 · fraud-scoring 2.0.0 2 · strata-feature-service 1');
     expect(text).toMatch(/└─ RunWorkflow:promotion\s+6 min 12 s/);
     expect(text).toMatch(/└─ layer sandbox\s+41\.2 s, 1 activities/);
     expect(text).toMatch(
       /gate slo\s+passed, 8\.3 s; sampled requests: candidate 1, feature lookups 1 \(1 failed\), feature service 1/,
     );
+    expect(text).toMatch(/├─ 2 × RunWorkflow:seedRun\s+child workflows, longest 2\.0 s/);
     expect(text).toMatch(/└─ gate quality\s+FAILED, 0\.2 s$/m);
   });
 
