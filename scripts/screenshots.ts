@@ -45,11 +45,12 @@ const TASK_QUEUE = 'strata-screenshots';
 const APPROVAL_PAUSE_MS = 20_000;
 
 /** The queries shown, one PNG each (file name → PromQL and what it shows). */
-const GRAPHS: Array<{ file: string; expr: string; shows: string }> = [
+const GRAPHS: Array<{ file: string; expr: string; shows: string; stacked?: boolean }> = [
   {
     file: 'promotions-by-outcome.png',
     expr: 'sum by (outcome) (max without (instance) (strata_promotions_finished_total))',
-    shows: 'promotions finished, by outcome',
+    shows: 'promotions finished, by outcome (stacked: one of each would hide each other)',
+    stacked: true,
   },
   {
     file: 'pending-approvals.png',
@@ -218,7 +219,7 @@ async function main(): Promise<void> {
       const legend = await screenshotGraph(
         page,
         prom.url,
-        { expr: g.expr, range: `${minutes}m` },
+        { expr: g.expr, range: `${minutes}m`, stacked: g.stacked },
         path.join(OUT, g.file),
       );
       log(`docs/img/${g.file}: ${g.shows}; ${legend.length} series`);

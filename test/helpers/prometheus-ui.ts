@@ -30,6 +30,8 @@ export interface GraphQuery {
   expr: string;
   /** The graph's time range, as the page's range box takes it (e.g. 15m, 1h). Default 15m. */
   range?: string;
+  /** Stack the series (the page's "stacked" button): equal lines would hide one another. */
+  stacked?: boolean;
 }
 
 /**
@@ -38,6 +40,7 @@ export interface GraphQuery {
  */
 export function graphUrl(base: string, q: GraphQuery): string {
   const params = new URLSearchParams({ 'g0.expr': q.expr, 'g0.tab': '0', 'g0.range_input': q.range ?? '15m' });
+  if (q.stacked) params.set('g0.stacked', '1');
   return `${base}/classic/graph?${params}`;
 }
 
