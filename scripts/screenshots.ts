@@ -1,6 +1,6 @@
 // The pictures in docs/observability.md, made from a real run:
 //
-//   npm run screenshots        (-- --no-traces: without Jaeger; -- --load-slack 5: on a busy machine)
+//   npm run screenshots        (-- --no-traces: without Jaeger; -- --load-slack 10: on a busy machine)
 //
 // Needs Debian's `prometheus` and `chromium` (apt-get install prometheus chromium; STRATA_CHROMIUM
 // names another Chromium) and Go, which builds the Temporal CLI and Jaeger once into
@@ -13,7 +13,7 @@
 // writes PNGs of Prometheus's graph page for a few key queries, and of its alerts page, into
 // docs/img/ (headless Chromium, 1280 px wide), and replaces the trace summary between the
 // `trace-summary` markers of docs/observability.md with the fraud-v2 promotion's trace as
-// Jaeger's query API returns it. About ten minutes on a quiet machine.
+// Jaeger's query API returns it. About five minutes once Jaeger is built.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
