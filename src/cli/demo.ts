@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { auditTrail } from '../audit/trail';
 import { loadCandidate } from '../config/candidate';
 import { layerRange, loadLadder } from '../config/ladder';
-import { isTerminal } from '../domain/status';
+import { isTerminal, type PromotionStatus } from '../domain/status';
 import { LocalProvider } from '../providers/local';
 import { approve, getStatus, RefusedError, startPromotion } from '../temporal/promotions';
 import { createDrillSchedule, drillScheduleId, runDrill } from '../temporal/drills';
@@ -30,7 +30,7 @@ import { ensureServer } from './server';
  * announcing it; with real data these are deliberate, separate steps (`strata data keyring init`,
  * `strata data approve`).
  */
-async function prepareDemoData(home: string, ladder: LadderSpec): Promise<void> {
+export async function prepareDemoData(home: string, ladder: LadderSpec): Promise<void> {
   const keyring = process.env.STRATA_KEYRING ?? ladder.layers.find((l) => l.data?.keyring)?.data?.keyring;
   if (keyring && !fs.existsSync(keyring)) {
     createKeyring(keyring);
@@ -78,6 +78,43 @@ async function demoDrills(client: Client, taskQueue: string, ladder: LadderSpec)
     if (!(err instanceof RefusedError)) throw err;
     print(`demo: the weekly drill schedule already exists (${drillScheduleId(taskQueue, 'mirror', 'table-dropped')})`);
   }
+}
+
+/**
+ * Follows a promotion to its end, printing its progress to stderr, and approves each layer that
+ * awaits approval as the ladder's approvers (never the initiator), as many as its quorum needs.
+ * `approveAfterMs` lets a layer wait that long first (the screenshots show the pending approval).
+ */
+export async function approveUntilDone(
+  client: Client,
+  id: string,
+  opts: { approveAfterMs?: number } = {},
+): Promise<PromotionStatus> {
+  const waitingSince = new Map<string, number>();
+  let last = '';
+  let status = await getStatus(client, id);
+  while (!isTerminal(status.state)) {
+    const line = describeProgress(status);
+    if (line !== last) process.stderr.write(`${line}\n`);
+    last = line;
+    for (const layer of status.layers.filter((l) => l.phase === 'awaiting-approval')) {
+      if (!waitingSince.has(layer.name)) waitingSince.set(layer.name, Date.now());
+      if (Date.now() - waitingSince.get(layer.name)! < (opts.approveAfterMs ?? 0)) continue;
+      const done = new Set(layer.approvals.map((a) => a.actor));
+      const needed = layer.approval.required - done.size;
+      const approvers = layer.approval.allowed.filter((a) => a !== status.initiator && !done.has(a)).slice(0, needed);
+      for (const actor of approvers) {
+        print(
+          `demo: acting as approver "${actor}" for layer ${layer.name} ` +
+            `(it needs ${layer.approval.required} of ${layer.approval.allowed.join(', ')})`,
+        );
+        await approve(client, id, { layer: layer.name, actor, reason: 'demo: every gate passed' });
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    status = await getStatus(client, id);
+  }
+  return status;
 }
 
 export const EXAMPLES_DIR = path.resolve(__dirname, '../../examples');
@@ -131,29 +168,7 @@ export function registerDemoCommand(program: Command): void {
           `demo: ${OPERATOR} (operator) promotes ${candidate.name} ${candidate.version} through ${ladder.layers.map((l) => l.name).join(' → ')}`,
         );
         print(`demo: promotion ${id}; watch it at ${uiBase}/namespaces/${settings.namespace}/workflows/${id}`);
-        let last = '';
-        let status = await getStatus(client, id);
-        while (!isTerminal(status.state)) {
-          const line = describeProgress(status);
-          if (line !== last) process.stderr.write(`${line}\n`);
-          last = line;
-          for (const layer of status.layers.filter((l) => l.phase === 'awaiting-approval')) {
-            const done = new Set(layer.approvals.map((a) => a.actor));
-            const needed = layer.approval.required - done.size;
-            const approvers = layer.approval.allowed
-              .filter((a) => a !== status.initiator && !done.has(a))
-              .slice(0, needed);
-            for (const actor of approvers) {
-              print(
-                `demo: acting as approver "${actor}" for layer ${layer.name} ` +
-                  `(it needs ${layer.approval.required} of ${layer.approval.allowed.join(', ')})`,
-              );
-              await approve(client, id, { layer: layer.name, actor, reason: 'demo: every gate passed' });
-            }
-          }
-          await new Promise((r) => setTimeout(r, 500));
-          status = await getStatus(client, id);
-        }
+        const status = await approveUntilDone(client, id);
         print('');
         print(renderStatus(status));
         print("\nWhere the time went (from each layer workflow's history):\n");

@@ -23,8 +23,15 @@ export interface TestPrometheus {
   stop(): Promise<void>;
 }
 
-/** A real Prometheus on a free port scraping `target` (host:port) every second. */
-export async function startPrometheus(binary: string, target: string): Promise<TestPrometheus> {
+/**
+ * A real Prometheus on a free port scraping `target` (host:port) every second, evaluating
+ * `opts.ruleFiles` (alerting rules) every second too.
+ */
+export async function startPrometheus(
+  binary: string,
+  target: string,
+  opts: { ruleFiles?: string[] } = {},
+): Promise<TestPrometheus> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-prometheus-'));
   const config = path.join(dir, 'prometheus.yml');
   fs.writeFileSync(
@@ -34,6 +41,7 @@ export async function startPrometheus(binary: string, target: string): Promise<T
       'scrape_configs:',
       '  - job_name: strata-worker',
       `    static_configs: [{ targets: ['${target}'] }]`,
+      ...(opts.ruleFiles?.length ? ['rule_files:', ...opts.ruleFiles.map((f) => `  - ${JSON.stringify(f)}`)] : []),
       '',
     ].join('\n'),
   );
