@@ -13,6 +13,8 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../../validation/errors';
 
 export const MIN_SECRET_BYTES = 32;
+/** Where `keyring init` writes and what reads a keyring unless STRATA_KEYRING says otherwise. */
+export const DEFAULT_KEYRING = '~/.config/strata/keyring.yaml';
 const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const HEX = /^[0-9a-fA-F]+$/;
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
@@ -75,6 +77,16 @@ export class Keyring {
     const hmac = derive('hmac');
     const keyId = createHmac('sha256', hmac).update('strata/masking/key-id').digest('hex').slice(0, 12);
     return { environment, keyName, keyId, hmac, fake: derive('fake') };
+  }
+
+  /**
+   * HKDF-SHA256 key material for another purpose than masking (the audit export's signing key),
+   * from the secret named `keyName`; `salt` and `info` keep purposes apart.
+   */
+  deriveKey(keyName: string, salt: Buffer, info: string, bytes = 32): Buffer {
+    const secret = this.#secrets.get(keyName);
+    if (!secret) throw new ConfigError(this.file, [{ path: 'keys', message: `no key named "${keyName}"` }]);
+    return Buffer.from(hkdfSync('sha256', secret, salt, info, bytes));
   }
 
   toJSON(): unknown {
