@@ -9,6 +9,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { z } from 'zod';
+import { AuditExportError, exportAuditTrail } from '../audit/export';
+import { loadAuditKeyring } from '../audit/signing';
 import { auditTrail } from '../audit/trail';
 import { loadCandidate } from '../config/candidate';
 import { layerRange, parseLadder } from '../config/ladder';
@@ -395,6 +397,36 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       },
     },
     async (req) => opts.store.refusals(schemas.refusals.parse(req.query).limit),
+  );
+
+  // The signed, hash-chained export (src/audit/export.ts) of this server's task queue and home: it
+  // advances the server's chain (its copy stays in $STRATA_HOME/audit/) and returns the file's text.
+  const auditExportQuery = z.object({ since: z.iso.datetime().optional(), until: z.iso.datetime().optional() });
+  app.get(
+    '/audit/export',
+    {
+      onRequest: guard('auditor'),
+      schema: {
+        summary: 'export the audit entries not exported yet: signed JSONL continuing the chain',
+        querystring: json(auditExportQuery),
+        response: responses,
+      },
+    },
+    async (req) => {
+      const { since, until } = auditExportQuery.parse(req.query);
+      const summary = await exportAuditTrail({
+        client: opts.client,
+        taskQueue: opts.taskQueue,
+        home: opts.home,
+        keyring: loadAuditKeyring(),
+        ...(since ? { since } : {}),
+        ...(until ? { until } : {}),
+      }).catch((err: unknown) => {
+        // Another export running: the auditor may retry.
+        throw err instanceof AuditExportError ? Object.assign(new Error(err.message), { statusCode: 409 }) : err;
+      });
+      return { summary, text: fs.readFileSync(summary.file, 'utf8') };
+    },
   );
 
   app.get(

@@ -30,8 +30,8 @@ export interface AuditOptions {
     pubkey?: string;
   };
   pubkey: {
-    /** Print base64 of the raw 32-byte key instead of PEM. @default false */
-    base64?: boolean;
+    /** Print the raw 32-byte key in base64 instead of PEM. @default false */
+    raw?: boolean;
   };
   schedule: JsonOption & {
     /** Cron expression (UTC) for the export; updates an existing schedule. @default 17 2 * * * */
@@ -197,14 +197,14 @@ export function registerAuditCommands(program: Command): void {
   command(
     audit,
     'pubkey',
-    'print the public key exports are signed with: PEM (SPKI), or with --base64 the raw 32 bytes in base64',
+    'print the public key exports are signed with: PEM (SPKI), or with --raw the raw 32 bytes in base64',
   )
     .options<AuditOptions['pubkey']>({
-      base64: { description: 'base64 of the raw 32-byte ed25519 key instead of PEM' },
+      raw: { description: 'the raw 32-byte ed25519 key in base64 instead of PEM' },
     })
     .action((opts) => {
       const key = auditPublicKey(loadAuditKeyring());
-      print(opts.base64 ? key.base64 : key.pem.trimEnd());
+      print(opts.raw ? key.base64 : key.pem.trimEnd());
       return EXIT_OK;
     });
 

@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAccess } from '../../src/api/access';
 import { createKeyring } from '../../src/cli/data/keyring';
+import { callApi, createTokens, startTestApi } from '../helpers/api';
 import { type CliResult, runStrata } from '../helpers/cli';
 import { waitForStatus, workerSuite } from '../helpers/harness';
 import { testLadderYaml } from '../helpers/ladders';
@@ -106,7 +108,7 @@ describe('strata audit export / verify / pubkey / schedule', () => {
     expect(verifyA.stdout).toContain('ok: chain and signatures verify');
 
     // The public key: base64 of the raw 32 bytes, the one in the signature line; PEM verifies alone.
-    const pub64 = await strata(['audit', 'pubkey', '--base64']);
+    const pub64 = await strata(['audit', 'pubkey', '--raw']);
     expect(pub64.stdout.trim()).toBe(sigA.publicKey);
     const pem = await strata(['audit', 'pubkey']);
     expect(pem.stdout).toContain('-----BEGIN PUBLIC KEY-----');
@@ -203,5 +205,46 @@ describe('strata audit export / verify / pubkey / schedule', () => {
     expect(sigC).toMatchObject({ type: 'signature', start: rowsB.at(-1)!.prev });
     const verifyAll = await strata(['audit', 'verify', ...chain, c]);
     expect(verifyAll.code, show(verifyAll)).toBe(0);
+  });
+
+  it('GET /audit/export: auditors only; a refused request is in the next export, which continues the chain', async () => {
+    const access = path.join(suite.home, 'access.yaml');
+    fs.writeFileSync(access, 'grants: []\n');
+    const tokens = await createTokens(suite, [
+      ['audit-bot', 'auditor'],
+      ['ops-bot', 'operator'],
+    ]);
+    const api = await startTestApi({ ...suite, access: loadAccess(access) });
+    try {
+      const refused = await callApi(api.base, 'GET', '/audit/export', tokens['ops-bot']);
+      expect(refused.status).toBe(403);
+      const before = JSON.parse(fs.readFileSync(path.join(suite.home, 'audit', 'state.json'), 'utf8')) as {
+        seq: number;
+        head: string;
+      };
+      const ok = await callApi(api.base, 'GET', '/audit/export', tokens['audit-bot']);
+      expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+      const text = (ok.body as { text: string }).text;
+      const rows = text
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Row);
+      expect(rows.at(-1)).toMatchObject({ type: 'signature', start: before.head, firstSeq: before.seq + 1 });
+      const refusal = rows.find((r) => r.entry?.action === 'access.refused');
+      expect(refusal?.entry).toMatchObject({ source: 'api-refusal' });
+      // The CLI in API mode writes the server's export to --out; it verifies with the keyring.
+      const out = path.join(suite.home, 'via-api.jsonl');
+      const viaCli = await strata(['audit', 'export', '--out', out], {
+        STRATA_API: api.base,
+        STRATA_TOKEN: tokens['audit-bot'],
+      });
+      expect(viaCli.code, show(viaCli)).toBe(0);
+      const file = path.join(suite.home, 'api-export.jsonl');
+      fs.writeFileSync(file, text);
+      const verified = await strata(['audit', 'verify', file, out]);
+      expect(verified.code, show(verified)).toBe(0);
+    } finally {
+      await api.close();
+    }
   });
 });
