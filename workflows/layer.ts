@@ -18,6 +18,7 @@ import { describeGateFailure, type LayerInput, type LayerResult } from '../src/d
 import type { DataSummary } from '../src/domain/data';
 import type { GateResult, LayerPhase, LayerStatus } from '../src/domain/status';
 import { type ApprovalRecord, type Decision, takeApproval } from '../src/domain/approval';
+import { evidenceDigest } from '../src/domain/evidence';
 import { runGates } from './gates';
 import type { Release } from '../src/domain/release';
 import {
@@ -57,6 +58,8 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   // Layers started before sealed-decisions reported progress to their parent by signal and took
   // their decision from the parent's signal: their histories replay that way.
   const sealed = patched('sealed-decisions');
+  // Layers since evidence-digest take an approval only on the evidence it was made on.
+  const evidenceBound = sealed && patched('evidence-digest');
   const parentId = workflowInfo().parent?.workflowId;
   const parent = !sealed && parentId ? getExternalWorkflowHandle(parentId) : undefined;
 
@@ -101,6 +104,16 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
               decision: kind,
               request: req,
               at: new Date().toISOString(),
+              ...(evidenceBound
+                ? {
+                    evidence: evidenceDigest({
+                      gates,
+                      data: data ?? null,
+                      candidateDigest: candidate.digest,
+                      ladderDigest: input.ladder?.digest ?? null,
+                    }),
+                  }
+                : {}),
             })
           : { kind: 'refused' as const, reason: `this is the workflow of layer ${spec.name}, not of "${asked}"` };
       if (step.kind === 'refused') {

@@ -129,7 +129,17 @@ export const schemas = {
     phase: z.enum(PROMOTION_STATES).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   }),
-  decide: z.strictObject({ layer: z.string().min(1), reason }),
+  decide: z.strictObject({
+    layer: z.string().min(1),
+    reason,
+    evidence: z
+      .strictObject({
+        digest: z.string().regex(/^[0-9a-f]{64}$/),
+        parts: z.record(z.string(), z.string()).optional(),
+      })
+      .optional()
+      .describe('the evidence the approver was shown (its sha256 and each part’s); required by the layer'),
+  }),
   abort: z.strictObject({ reason }),
   applyLadder: z.strictObject({ ladder: z.string().min(1).describe('the ladder.yaml text'), reason }),
   ladderVersion: z.object({ version: z.coerce.number().int().min(1).optional() }),
@@ -350,7 +360,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         const body = schemas.decide.parse(req.body);
         // Groups a policy's `group:<name>` entries admit: the approver roles held, and the OIDC groups.
         const groups = [...new Set([...approverGroups(c.roles), ...c.identity.groups])].sort();
-        const request = { layer: body.layer, reason: body.reason, actor: c.actor, auth: c.auth, groups };
+        const request = {
+          layer: body.layer,
+          reason: body.reason,
+          actor: c.actor,
+          auth: c.auth,
+          groups,
+          ...(body.evidence ? { evidence: body.evidence } : {}),
+        };
         return decision === 'approve'
           ? approve(opts.client, req.params.id, request)
           : reject(opts.client, req.params.id, request);

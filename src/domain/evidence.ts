@@ -5,7 +5,7 @@
 
 import type { DataSummary } from './data';
 import { sha256Hex } from './sha256';
-import type { GateResult } from './status';
+import type { GateResult, PromotionStatus } from './status';
 
 export interface Evidence {
   /** The layer's gate results, in the order they ran. */
@@ -99,4 +99,19 @@ export function staleEvidence(shown: ShownEvidence, current: EvidenceDigest): st
     `approval.refused: stale evidence: ${what} changed since it was shown ` +
     `(shown sha256 ${shown.digest.slice(0, 12)}…, now ${current.digest.slice(0, 12)}…); look again and decide on what is there now`
   );
+}
+
+/**
+ * The evidence of `layer` as a client sees it in the promotion's status (what `strata status` and
+ * the API show the approver); undefined when the promotion has no such layer.
+ */
+export function layerEvidence(status: PromotionStatus, layer: string): Evidence | undefined {
+  const l = status.layers.find((x) => x.name === layer);
+  if (!l) return undefined;
+  return {
+    gates: l.gates,
+    data: l.data ?? null,
+    candidateDigest: status.candidate.digest,
+    ladderDigest: status.ladder?.digest ?? null,
+  };
 }
