@@ -11,10 +11,11 @@ export interface ApprovalRecord {
   /** ISO time (workflow time) the decision was taken. */
   at: string;
   /**
-   * The evidence digest the approver was shown (layers since `evidence-digest`); null when a
-   * local-mode client sent none (an older client), recorded as such.
+   * The evidence digest the approver was shown (layers since `evidence-digest`). Absent when a
+   * local-mode client sent none (an older client): the audit trail labels that approval
+   * `[no evidence digest]`.
    */
-  evidence?: string | null;
+  evidence?: string;
 }
 
 export interface ApprovalAttempt {
@@ -128,7 +129,7 @@ export function takeApproval(args: {
     attempt: { actor, decision: args.decision, reason, groups },
   });
   if (outcome.kind === 'refused' || outcome.kind === 'duplicate') return { kind: 'refused', reason: outcome.reason };
-  let evidence: string | null | undefined;
+  let evidence: string | undefined;
   if (args.evidence) {
     const shown = shownEvidence(args.request?.evidence);
     const viaApi = typeof args.request?.auth === 'string' && args.request.auth.trim() !== '';
@@ -140,7 +141,7 @@ export function takeApproval(args: {
       };
     const stale = shown && staleEvidence(shown, args.evidence);
     if (stale) return { kind: 'refused', reason: stale };
-    evidence = shown ? shown.digest : null;
+    evidence = shown?.digest;
   }
   const record: ApprovalRecord = {
     actor,

@@ -111,7 +111,7 @@ describe('evidence-bound approvals', () => {
     );
     expect(done.state).toBe('promoted');
     expect(done.layers[0].approvals.map((a) => [a.actor, a.evidence])).toEqual([
-      ['bob', null],
+      ['bob', undefined], // an older local client: taken, labelled in the audit
       ['alice', now.digest],
     ]);
 
