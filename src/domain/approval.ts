@@ -1,5 +1,5 @@
 import type { ApprovalPolicy } from './ladder';
-import { type EvidenceDigest, shownEvidence, staleEvidence } from './evidence';
+import { type EvidenceDigest, shownEvidence, staleEvidence } from './evidence-check';
 import { GROUP_PREFIX, normalizeIdentity } from './identity';
 
 export type Decision = 'approve' | 'reject';
