@@ -5,6 +5,7 @@
 // The keys are the activity type names recorded in workflow histories: renaming one needs the
 // old name kept as an alias and a patched() path in the workflow that schedules it.
 
+import { createAuditActivities } from './audit';
 import { createDataActivities } from './data';
 import { createDrillActivities } from './drills';
 import { createEnvironmentActivities } from './environment';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLeaseActivities(deps),
     ...createDrillActivities(deps),
     ...createLadderActivities(deps),
+    ...createAuditActivities(deps),
   };
 }
 

@@ -6,7 +6,7 @@ import type { Duration } from '@temporalio/common';
 import { LocalProvider } from '../src/providers/local';
 import { loadSettings } from '../src/temporal/settings';
 import { logger } from '../src/log/logger';
-import { createStrataWorker } from './worker';
+import { createStrataWorker, ensureDailyAuditExport } from './worker';
 
 export interface WorkerRunOptions {
   maxConcurrentActivities?: number;
@@ -31,7 +31,7 @@ function optionsFromEnv(env: NodeJS.ProcessEnv): WorkerRunOptions {
 export async function runWorker(opts: WorkerRunOptions = optionsFromEnv(process.env)): Promise<void> {
   const settings = loadSettings();
   const provider = new LocalProvider(settings.home);
-  const { worker, connection, metrics } = await createStrataWorker({
+  const { worker, connection, client, metrics } = await createStrataWorker({
     address: settings.address,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
@@ -44,6 +44,7 @@ export async function runWorker(opts: WorkerRunOptions = optionsFromEnv(process.
     metricsPort: opts.metricsPort,
     coreMetricsAddress: process.env.STRATA_CORE_METRICS_ADDRESS,
   });
+  await ensureDailyAuditExport(client, settings.taskQueue);
   // The SDK's runtime turns SIGINT/SIGTERM into worker.shutdown(); this only says so.
   const draining = (signal: string) => logger.info({ signal }, 'worker draining');
   process.once('SIGTERM', draining);

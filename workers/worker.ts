@@ -28,6 +28,7 @@ import { metricsActivityInterceptor } from '../src/metrics/activity-interceptor'
 import { type MetricsServer, startMetricsServer } from '../src/metrics/server';
 import { TemporalCollector } from '../src/metrics/temporal-collector';
 import { freePort } from '../src/tools/ports';
+import { ensureAuditSchedule } from '../src/temporal/audit-schedule';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
 
@@ -112,7 +113,7 @@ export interface StrataWorkerOptions {
 
 export async function createStrataWorker(
   opts: StrataWorkerOptions,
-): Promise<{ worker: Worker; connection: { close(): Promise<void> }; metrics?: MetricsServer }> {
+): Promise<{ worker: Worker; connection: { close(): Promise<void> }; client: Client; metrics?: MetricsServer }> {
   const wantsMetrics = opts.metricsPort !== undefined;
   installRuntime(undefined, wantsMetrics ? (opts.coreMetricsAddress ?? `127.0.0.1:${await freePort()}`) : undefined);
   // Environments put their dependency behind Toxiproxy: build it now (once) rather than inside a deploy.
@@ -180,5 +181,20 @@ export async function createStrataWorker(
     await connection.close();
     await clientConnection.close();
   };
-  return { worker, connection: { close }, ...(metrics ? { metrics } : {}) };
+  return { worker, connection: { close }, client, ...(metrics ? { metrics } : {}) };
+}
+
+/**
+ * The daily audit export (docs/operations.md): a worker process makes sure its task queue has the
+ * Schedule, so `strata up` and `strata worker` get one without a further step. Idempotent, and
+ * STRATA_AUDIT_SCHEDULE=off opts out; a failure here is logged and does not stop the worker.
+ */
+export async function ensureDailyAuditExport(client: Client, taskQueue: string): Promise<void> {
+  if (process.env.STRATA_AUDIT_SCHEDULE === 'off') return;
+  try {
+    const s = await ensureAuditSchedule(client, taskQueue);
+    logger.info({ schedule: s.id, created: s.created, next: s.nextActionTimes[0] }, 'audit export schedule');
+  } catch (err) {
+    logger.warn({ err }, 'could not ensure the daily audit export schedule (strata audit schedule retries)');
+  }
 }

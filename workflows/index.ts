@@ -7,3 +7,4 @@ export { drill } from './drill';
 export { seedRun } from './seed-run';
 export { ladder } from './ladder';
 export { teardown } from './teardown';
+export { auditExport } from './audit';

@@ -18,6 +18,7 @@ import { describeGateFailure, type LayerInput, type LayerResult } from '../src/d
 import type { DataSummary } from '../src/domain/data';
 import type { GateResult, LayerPhase, LayerStatus } from '../src/domain/status';
 import { type ApprovalRecord, type Decision, takeApproval } from '../src/domain/approval';
+import { evidenceDigest } from '../src/domain/evidence';
 import { runGates } from './gates';
 import type { Release } from '../src/domain/release';
 import {
@@ -59,6 +60,8 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   const sealed = patched('sealed-decisions');
   // Layers started before exact-verified-subjects case-folded verified subjects too.
   const comparison = patched('exact-verified-subjects') ? 'exact-verified' : 'folded';
+  // Layers since evidence-digest take an approval only on the evidence it was made on.
+  const evidenceBound = sealed && patched('evidence-digest');
   const parentId = workflowInfo().parent?.workflowId;
   const parent = !sealed && parentId ? getExternalWorkflowHandle(parentId) : undefined;
 
@@ -104,6 +107,16 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
               request: req,
               at: new Date().toISOString(),
               comparison,
+              ...(evidenceBound
+                ? {
+                    evidence: evidenceDigest({
+                      gates,
+                      data: data ?? null,
+                      candidateDigest: candidate.digest,
+                      ladderDigest: input.ladder?.digest ?? null,
+                    }),
+                  }
+                : {}),
             })
           : { kind: 'refused' as const, reason: `this is the workflow of layer ${spec.name}, not of "${asked}"` };
       if (step.kind === 'refused') {

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ShownEvidence } from '../src/domain/evidence';
 import type { LayerProgress } from '../src/domain/promotion';
 import type { LayerStatus, PromotionStatus } from '../src/domain/status';
 
@@ -15,6 +16,11 @@ export interface ApprovalRequest {
   auth?: string;
   /** Set by the API server: the verified identity's approver groups, for `group:<name>` policy entries. */
   groups?: string[];
+  /**
+   * The evidence the approver was shown (src/domain/evidence.ts): its digest, and the digest of each
+   * part so that a stale one is refused naming what changed.
+   */
+  evidence?: ShownEvidence;
 }
 
 export interface ApprovalReply {

@@ -160,7 +160,18 @@ export async function promotion(requested: PromotionInput): Promise<PromotionRes
     upsertSearchAttributes([{ key: LAYER_KEY, value: spec.name }]);
     const handle = await startChild(layerWorkflow, {
       workflowId: layerWorkflowId(id, spec.name),
-      args: [{ promotionId: id, layer: spec, candidate: input.candidate, initiator }],
+      args: [
+        {
+          promotionId: id,
+          layer: spec,
+          candidate: input.candidate,
+          initiator,
+          // The ladder version is part of the evidence an approver is shown (layer.ts).
+          ...(input.pinned && patched('evidence-digest')
+            ? { ladder: { name: input.pinned.name, version: input.pinned.version, digest: input.pinned.digest } }
+            : {}),
+        },
+      ],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       typedSearchAttributes: [
         { key: CANDIDATE_KEY, value: input.candidate.name },

@@ -11,6 +11,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { type Client, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import { z } from 'zod';
+import { AuditExportError, exportAuditTrail } from '../audit/export';
+import { loadAuditKeyring } from '../audit/signing';
 import { auditTrail } from '../audit/trail';
 import { layerRange, parseLadder } from '../config/ladder';
 import { PROMOTION_STATES } from '../domain/status';
@@ -173,7 +175,17 @@ export const schemas = {
     phase: z.enum(PROMOTION_STATES).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   }),
-  decide: z.strictObject({ layer: z.string().min(1), reason }),
+  decide: z.strictObject({
+    layer: z.string().min(1),
+    reason,
+    evidence: z
+      .strictObject({
+        digest: z.string().regex(/^[0-9a-f]{64}$/),
+        parts: z.record(z.string(), z.string()).optional(),
+      })
+      .optional()
+      .describe('the evidence the approver was shown (its sha256 and each part’s); required by the layer'),
+  }),
   abort: z.strictObject({ reason }),
   applyLadder: z.strictObject({ ladder: z.string().min(1).describe('the ladder.yaml text'), reason }),
   ladderVersion: z.object({ version: z.coerce.number().int().min(1).optional() }),
@@ -511,7 +523,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         const body = schemas.decide.parse(req.body);
         // Groups a policy's `group:<name>` entries admit: the approver roles held, and the OIDC groups.
         const groups = [...new Set([...approverGroups(c.roles), ...c.identity.groups])].sort();
-        const request = { layer: body.layer, reason: body.reason, actor: c.actor, auth: c.auth, groups };
+        const request = {
+          layer: body.layer,
+          reason: body.reason,
+          actor: c.actor,
+          auth: c.auth,
+          groups,
+          ...(body.evidence ? { evidence: body.evidence } : {}),
+        };
         return decision === 'approve'
           ? approve(opts.client, req.params.id, request)
           : reject(opts.client, req.params.id, request);
@@ -558,6 +577,36 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       },
     },
     async (req) => opts.store.refusals(schemas.refusals.parse(req.query).limit),
+  );
+
+  // The signed, hash-chained export (src/audit/export.ts) of this server's task queue and home: it
+  // advances the server's chain (its copy stays in $STRATA_HOME/audit/) and returns the file's text.
+  const auditExportQuery = z.object({ since: z.iso.datetime().optional(), until: z.iso.datetime().optional() });
+  app.get(
+    '/audit/export',
+    {
+      onRequest: guard('auditor'),
+      schema: {
+        summary: 'export the audit entries not exported yet: signed JSONL continuing the chain',
+        querystring: json(auditExportQuery),
+        response: responses,
+      },
+    },
+    async (req) => {
+      const { since, until } = auditExportQuery.parse(req.query);
+      const summary = await exportAuditTrail({
+        client: opts.client,
+        taskQueue: opts.taskQueue,
+        home: opts.home,
+        keyring: loadAuditKeyring(),
+        ...(since ? { since } : {}),
+        ...(until ? { until } : {}),
+      }).catch((err: unknown) => {
+        // Another export running: the auditor may retry.
+        throw err instanceof AuditExportError ? Object.assign(new Error(err.message), { statusCode: 409 }) : err;
+      });
+      return { summary, text: fs.readFileSync(summary.file, 'utf8') };
+    },
   );
 
   app.get(

@@ -298,6 +298,9 @@ function decisionEntry(
   // Groups the API server verified, when the approval was admitted through a `group:` entry.
   const groups = Array.isArray(u.request.groups) && u.request.groups.length > 0 ? u.request.groups.map(String) : [];
   const asMember = groups.length > 0 ? ` [groups: ${groups.join(', ')}]` : '';
+  // The evidence the approver was shown (src/domain/evidence.ts), as the request carried it.
+  const shown = (u.request.evidence as { digest?: unknown } | undefined)?.digest;
+  const onEvidence = typeof shown === 'string' ? ` [evidence sha256 ${shown}]` : '';
   if (u.name === 'abort') {
     entries.push({
       ...entry,
@@ -313,7 +316,7 @@ function decisionEntry(
       ...entry,
       action: 'approval.refused',
       layer,
-      detail: `${asked} refused: ${failure} (reason given: ${reason})`,
+      detail: `${asked} refused: ${failure} (reason given: ${reason})${onEvidence}`,
     });
     return true;
   }
@@ -322,7 +325,10 @@ function decisionEntry(
     ...entry,
     action: asked === 'reject' ? 'approval.rejected' : 'approval.granted',
     layer,
-    detail: (asked === 'reject' ? reason : `${reason} (${reply?.count ?? '?'}/${reply?.required ?? '?'})`) + asMember,
+    detail:
+      (asked === 'reject' ? reason : `${reason} (${reply?.count ?? '?'}/${reply?.required ?? '?'})`) +
+      asMember +
+      (onEvidence || ' [no evidence digest]'),
   });
   return true;
 }

@@ -22,6 +22,8 @@ export function buildProgram(): Command {
       'Promote a candidate through a ladder of ever more realistic test environments, as durable Temporal workflows.',
     )
     .showHelpAfterError()
+    // A command's options are its own: `audit <id> --json` and `audit export --json` do not mix.
+    .enablePositionalOptions()
     .exitOverride();
   registerServerCommands(program);
   registerApiCommands(program);

@@ -16,6 +16,7 @@ import {
   startPromotion,
 } from '../temporal/promotions';
 import type { ApprovalReply } from '../../workflows/messages';
+import { evidenceDigest, layerEvidence, type ShownEvidence } from '../domain/evidence';
 import { command, type JsonOption, type LocalAttribution, localActor } from './command';
 import { apiBase, callApi, ignoreAs } from './api-client';
 import { print, printJson, withClient } from './context';
@@ -92,6 +93,13 @@ export interface PromotionOptions {
   };
   decide: JsonOption &
     LocalAttribution & {
+      /**
+       * The evidence digest you were shown elsewhere (the web inbox); refused when the layer's
+       * evidence is not that any more. @default computed from the promotion's status now
+       */
+      evidence?: string;
+      /** Do not ask for confirmation on a terminal. @default false */
+      yes?: boolean;
       /** The layer awaiting approval. */
       layer: string;
     };
@@ -216,17 +224,49 @@ export function registerPromotionCommands(program: Command): void {
         layer: { argument: '<layer>', description: 'the layer', required: true },
         as: { argument: '<user>', description: 'your identity (local mode only; required there)' },
         reason: { argument: '<text>', description: 'why', required: true },
+        evidence: {
+          argument: '<sha256>',
+          description: 'the evidence digest you were shown elsewhere (default: computed from the status now)',
+        },
+        yes: { description: 'do not ask for confirmation on a terminal' },
         json: { description: 'print JSON' },
       })
       .action(async (id, opts) => {
+        if (opts.evidence !== undefined && !/^[0-9a-f]{64}$/.test(opts.evidence))
+          throw new UsageError(`--evidence: expected a sha256 digest (64 hex digits), got "${opts.evidence}"`);
+        // The evidence the decision is made on: printed, confirmed on a terminal, sent; the layer
+        // refuses it if the evidence is not that any more (approval.refused: stale evidence).
+        const shown = async (status: PromotionStatus): Promise<ShownEvidence | undefined> => {
+          const evidence = layerEvidence(status, opts.layer);
+          const now = evidence ? evidenceDigest(evidence) : undefined;
+          const sent: ShownEvidence | undefined =
+            opts.evidence !== undefined
+              ? { digest: opts.evidence, ...(now?.digest === opts.evidence ? { parts: now.parts } : {}) }
+              : now;
+          if (!sent || !evidence) return sent;
+          process.stderr.write(
+            `strata: ${decision} ${opts.layer} of ${id} on evidence sha256 ${sent.digest}\n` +
+              `strata:   ${evidence.gates.map((g) => `${g.name} ${g.passed ? 'passed' : 'FAILED'} (${g.value ?? '-'}${g.unit ? ` ${g.unit}` : ''} / ${g.threshold ?? '-'})`).join(', ') || 'no gates'}; ` +
+              `data ${evidence.data ? evidence.data.source : 'none'}; candidate sha256 ${evidence.candidateDigest.slice(0, 12)}…; ladder ${evidence.ladderDigest ? `sha256 ${evidence.ladderDigest.slice(0, 12)}…` : 'none'}\n`,
+          );
+          if (process.stdin.isTTY && !opts.yes && !(await confirm(`${decision} on this evidence? [y/N] `)))
+            throw new UsageError('not confirmed; nothing sent');
+          return sent;
+        };
         const decide = async (): Promise<ApprovalReply> => {
           if (apiBase()) {
             ignoreAs(opts.as);
-            const body = { layer: opts.layer, reason: opts.reason };
+            const status = await callApi<PromotionStatus>('GET', `/promotions/${encodeURIComponent(id)}`);
+            const evidence = await shown(status);
+            const body = { layer: opts.layer, reason: opts.reason, ...(evidence ? { evidence } : {}) };
             return callApi<ApprovalReply>('POST', `/promotions/${encodeURIComponent(id)}/${decision}`, body);
           }
-          const req = { layer: opts.layer, actor: localActor(opts.as), reason: opts.reason };
-          return withClient((client) => (decision === 'approve' ? approve(client, id, req) : reject(client, id, req)));
+          const actor = localActor(opts.as);
+          return withClient(async (client) => {
+            const evidence = await shown(await getStatus(client, id));
+            const req = { layer: opts.layer, actor, reason: opts.reason, ...(evidence ? { evidence } : {}) };
+            return decision === 'approve' ? approve(client, id, req) : reject(client, id, req);
+          });
         };
         const reply = await decide();
         if (opts.json) printJson(reply);
@@ -298,4 +338,15 @@ async function promoteViaApi(opts: PromotionOptions['promote']) {
 
 function isPromotionState(raw: string): raw is PromotionState {
   return (PROMOTION_STATES as readonly string[]).includes(raw);
+}
+
+/** Asks on the terminal; true for y/yes. */
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }

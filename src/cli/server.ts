@@ -7,7 +7,7 @@ import { prepareNamespace } from '../temporal/namespace';
 import { type DevServer, startDevServer } from '../temporal/server';
 import { loadSettings, type StrataSettings } from '../temporal/settings';
 import { logger } from '../log/logger';
-import { createStrataWorker } from '../../workers/worker';
+import { createStrataWorker, ensureDailyAuditExport } from '../../workers/worker';
 import { RefusedError } from '../temporal/promotions';
 import { command } from './command';
 import { parsePort } from './values';
@@ -105,7 +105,7 @@ export function registerServerCommands(program: Command): void {
         );
       try {
         if (opts.worker) {
-          const { worker, connection } = await createStrataWorker({
+          const { worker, connection, client } = await createStrataWorker({
             address: settings.address,
             namespace: settings.namespace,
             taskQueue: settings.taskQueue,
@@ -113,6 +113,7 @@ export function registerServerCommands(program: Command): void {
             paths: settings.paths,
             token: settings.token,
           });
+          await ensureDailyAuditExport(client, settings.taskQueue);
           logger.info({ taskQueue: settings.taskQueue, home: settings.home }, 'worker running; Ctrl-C stops');
           try {
             await worker.run(); // returns after SIGINT/SIGTERM (the SDK's runtime handles them)

@@ -1,4 +1,5 @@
 import type { ApprovalPolicy } from './ladder';
+import { type EvidenceDigest, shownEvidence, staleEvidence } from './evidence-check';
 import { GROUP_PREFIX, type IdentityComparison, normalizeIdentity } from './identity';
 
 export type Decision = 'approve' | 'reject';
@@ -9,6 +10,12 @@ export interface ApprovalRecord {
   reason: string;
   /** ISO time (workflow time) the decision was taken. */
   at: string;
+  /**
+   * The evidence digest the approver was shown (layers since `evidence-digest`). Absent when a
+   * local-mode client sent none (an older client): the audit trail labels that approval
+   * `[no evidence digest]`.
+   */
+  evidence?: string;
 }
 
 export interface ApprovalAttempt {
@@ -112,10 +119,16 @@ export function takeApproval(args: {
   initiator: string;
   approvals: ApprovalRecord[];
   decision: Decision;
-  request: { actor?: unknown; reason?: unknown; groups?: unknown };
+  request: { actor?: unknown; reason?: unknown; groups?: unknown; auth?: unknown; evidence?: unknown };
   at: string;
   /** @default exact-verified */
   comparison?: IdentityComparison;
+  /**
+   * The layer's evidence digest now (layers since `evidence-digest`): a request made on other
+   * evidence is refused as stale; one without a digest is refused when it came through the API
+   * (`auth` set: the API's clients send it) and taken, labelled, in local mode.
+   */
+  evidence?: EvidenceDigest;
 }): ApprovalStep {
   const comparison = args.comparison ?? 'exact-verified';
   const actor = normalizeIdentity(String(args.request?.actor ?? ''), comparison);
@@ -131,7 +144,27 @@ export function takeApproval(args: {
     comparison,
   });
   if (outcome.kind === 'refused' || outcome.kind === 'duplicate') return { kind: 'refused', reason: outcome.reason };
-  const record: ApprovalRecord = { actor, decision: args.decision, reason, at: args.at };
+  let evidence: string | undefined;
+  if (args.evidence) {
+    const shown = shownEvidence(args.request?.evidence);
+    const viaApi = typeof args.request?.auth === 'string' && args.request.auth.trim() !== '';
+    if (!shown && viaApi)
+      return {
+        kind: 'refused',
+        reason:
+          'approval.refused: no evidence digest: an approval through the API carries the digest of the evidence shown',
+      };
+    const stale = shown && staleEvidence(shown, args.evidence);
+    if (stale) return { kind: 'refused', reason: stale };
+    evidence = shown?.digest;
+  }
+  const record: ApprovalRecord = {
+    actor,
+    decision: args.decision,
+    reason,
+    at: args.at,
+    ...(evidence !== undefined ? { evidence } : {}),
+  };
   const required = args.policy.mode === 'manual' ? args.policy.required : 0;
   if (outcome.kind === 'rejected') {
     return {

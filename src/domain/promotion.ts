@@ -27,6 +27,8 @@ export interface LayerInput {
   layer: LayerSpec;
   candidate: CandidateRef;
   initiator: string;
+  /** The pinned ladder version (promotions since `evidence-digest`): its digest is part of the evidence. */
+  ladder?: { name: string; version: number; digest: string };
 }
 
 export type LayerOutcome = 'promoted' | 'failed' | 'aborted';

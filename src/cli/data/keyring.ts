@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { enclosingRepository, loadKeyring } from '../../data/masking/keyring';
+import { DEFAULT_KEYRING, enclosingRepository, loadKeyring } from '../../data/masking/keyring';
 import { resolveUserPath } from '../../tools/files';
 import { apiBase, callApi } from '../api-client';
 import { command } from '../command';
@@ -14,8 +14,7 @@ import { print } from '../context';
 import { EXIT_OK, UsageError } from '../errors';
 import type { DataOptions } from './options';
 
-/** Where `keyring init` writes and what the example ladder reads unless STRATA_KEYRING says otherwise. */
-export const DEFAULT_KEYRING = '~/.config/strata/keyring.yaml';
+export { DEFAULT_KEYRING };
 
 /** Writes a new keyring with one random 32-byte secret; refuses a path inside a git repository. */
 export function createKeyring(file: string, keyName = 'k1'): void {

@@ -5,11 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { command, exitCodeOf } from '../../../src/cli/command';
 import { buildProgram } from '../../../src/cli/main';
 
-/** Every command that runs an action, as its path of names (`['data', 'keyring', 'init']`). */
+/**
+ * Every command that runs an action, as its path of names (`['data', 'keyring', 'init']`): the
+ * leaves, and a group that runs one of its own too (`audit <id>` beside `audit export`).
+ */
 function leaves(c: Command, prefix: string[] = []): Array<{ path: string[]; command: Command }> {
   return c.commands.flatMap((sub) => {
     const p = [...prefix, sub.name()];
-    return sub.commands.length ? leaves(sub, p) : [{ path: p, command: sub }];
+    const own = (sub as unknown as { _actionHandler?: unknown })._actionHandler ? [{ path: p, command: sub }] : [];
+    return sub.commands.length ? [...own, ...leaves(sub, p)] : [{ path: p, command: sub }];
   });
 }
 
