@@ -22,6 +22,7 @@ export const API_COMMANDS = [
   'reject',
   'abort',
   'audit',
+  'audit export',
   'teardown',
   'env repair',
   'env ls',
@@ -64,11 +65,15 @@ export const LOCAL_COMMANDS = {
   'data generate': 'local files only; --env LAYER is refused in API mode',
   'data scan': 'local files only',
   'data sanitize': 'local files only; --env LAYER is refused in API mode',
+  'audit verify': "checks export files here, with this machine's keyring or --pubkey",
+  'audit pubkey': "reads this machine's keyring",
 } as const satisfies Record<string, string>;
 
 /** Commands API mode refuses: they need what only local mode has. */
 export const REFUSED_IN_API_MODE = {
   demo: 'the demo approves as named approvers with --as, which only local mode accepts; unset STRATA_API to run it',
+  'audit schedule':
+    'workers create the daily export Schedule when they start; run it without STRATA_API where Temporal is reachable',
 } as const satisfies Record<string, string>;
 
 /** The path of a command below the program, e.g. "drill schedule". */

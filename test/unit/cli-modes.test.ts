@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { buildProgram, main } from '../../src/cli/main';
 import { API_COMMANDS, commandPath, LOCAL_COMMANDS, REFUSED_IN_API_MODE } from '../../src/cli/modes';
 
-const leaves = (c: Command): Command[] => (c.commands.length ? c.commands.flatMap(leaves) : [c]);
+/** Every command that runs something: leaves, and groups with an action of their own (`audit ID`). */
+const hasAction = (c: Command) => (c as unknown as { _actionHandler?: unknown })._actionHandler != null;
+const leaves = (c: Command): Command[] =>
+  c.commands.length ? [...(c.parent && hasAction(c) ? [c] : []), ...c.commands.flatMap(leaves)] : [c];
 
 describe('API mode covers every command', () => {
   it('puts every command in exactly one list: through the API, local only, or refused', () => {
