@@ -117,8 +117,16 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     else state.tornDownAt = null;
     lastActivity = Date.now();
   };
+  /** releaseClosed: holders asked only as the holder (for another's request, or on the clock). */
+  const asHolderOnly = new Set<string>();
   const check = (holder: unknown) => {
-    if (typeof holder !== 'string' || holder === '' || checks.includes(holder)) return;
+    if (typeof holder !== 'string' || holder === '') return;
+    asHolderOnly.delete(holder);
+    if (!checks.includes(holder)) checks.push(holder);
+  };
+  const checkHolder = (holder: string) => {
+    if (checks.includes(holder)) return;
+    asHolderOnly.add(holder);
     checks.push(holder);
   };
 
@@ -129,6 +137,8 @@ export async function environment(input: EnvironmentInput): Promise<void> {
    */
   const reconcile = async (holder: string) => {
     const claim = await activities.leaseClaim({ holder });
+    // Asked as the holder, it is no request: a lease broken meanwhile is not handed back to it.
+    const onlyAsHolder = asHolderOnly.delete(holder);
     // A holder whose workflow closed (terminated, timed out) still wanting its lease never gives it back.
     const gone = releaseClosed && claim.closed !== undefined;
     if (state.lease?.holder === holder) {
@@ -150,14 +160,14 @@ export async function environment(input: EnvironmentInput): Promise<void> {
       }
     } else if (state.waiting.some((w) => w.holder === holder)) {
       if (!claim.wants || gone) state.waiting = state.waiting.filter((w) => w.holder !== holder);
-    } else if (claim.wants && !gone) {
+    } else if (claim.wants && !gone && !onlyAsHolder) {
       request({ holder, kind: claim.wants, failFast: claim.failFast });
     }
   };
 
   /** releaseClosed: the current holder is asked too, before the requester is queued (or refused). */
   const checkHolderFor = (requester: unknown) => {
-    if (releaseClosed && state.lease && state.lease.holder !== requester) check(state.lease.holder);
+    if (releaseClosed && state.lease && state.lease.holder !== requester) checkHolder(state.lease.holder);
   };
 
   setHandler(leaseRequestSignal, (req) => {
@@ -226,8 +236,8 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     else await condition(woken, timeout);
 
     while (pending.length > 0) await pending.shift();
-    if (Date.now() >= holderCheckDue && state.lease) check(state.lease.holder);
-    if (releaseClosed && checks.length > 0) lastHolderCheck = Date.now();
+    if (Date.now() >= holderCheckDue && state.lease) checkHolder(state.lease.holder);
+    if (state.lease && checks.includes(state.lease.holder)) lastHolderCheck = Date.now();
     for (let holder = checks.shift(); holder !== undefined; holder = checks.shift()) {
       await reconcile(holder);
       while (pending.length > 0) await pending.shift();

@@ -31,13 +31,13 @@ const phaseOf = (layer: string, phase: string) => (s: PromotionStatus) =>
   s.layers.find((l) => l.name === layer)?.phase === phase;
 
 /**
- * The traffic environment once `settled` holds, or after 10 s (the assertions that follow then say
- * what is wrong). The environment acts on lease messages once it has asked the workflow they name
- * (verified-lease), a moment after the message.
+ * The traffic environment once `settled` holds, or after 30 s on a busy machine (the assertions
+ * that follow then say what is wrong). The environment acts on lease messages once it has asked
+ * the workflow they name (verified-lease), a moment after the message.
  */
 async function trafficOnceSettled(settled: (e: EnvironmentState) => boolean): Promise<EnvironmentState> {
   let env = await getEnvironment(client, taskQueue, 'traffic');
-  for (let i = 0; i < 40 && !settled(env); i++) {
+  for (let i = 0; i < 120 && !settled(env); i++) {
     await new Promise((r) => setTimeout(r, 250));
     env = await getEnvironment(client, taskQueue, 'traffic');
   }
@@ -240,8 +240,9 @@ describe('environments as entities (real dev server)', () => {
     const described = await worker.provider.describe('traffic');
     expect(described!.running).toBe('2.0.0');
     expect(described!.knownGood!.version).toBe('2.0.0');
-    // The environment records the rollback's events once it has asked the rollback (verified-lease).
-    const history = (await trafficOnceSettled((e) => e.history.at(-1)?.by === result.id)).history;
+    // The environment records the rollback's events once it has asked the rollback (verified-lease):
+    // both of them (rolled-back, then promoted), which may take two asks.
+    const history = (await trafficOnceSettled((e) => e.history.filter((x) => x.by === result.id).length >= 2)).history;
     expect(history.at(-2)).toMatchObject({
       event: 'rolled-back',
       version: '2.0.0',
