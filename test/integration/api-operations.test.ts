@@ -193,10 +193,11 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
     expect((history.body as Array<{ id: string }>).map((d) => d.id)).toContain(report.id);
   });
 
-  it('unlock: 403 naming operator; as ci-bot, takes the lease from a terminated holder', async () => {
+  it('unlock: 403 naming operator; as ci-bot, takes the lease from a stuck holder', async () => {
+    // a holds the lease, alive, waiting for an approval nobody gives. (A terminated holder's lease
+    // is released by the environment on its own: environments.test.ts.)
     const a = await promote('fraud-v1', 'traffic');
     await waitForStatus(suite.client, a, phaseOf('traffic', 'awaiting-approval'), 120_000);
-    await suite.client.workflow.getHandle(a).terminate('lost');
     const b = await promote('fraud-v2', 'traffic');
     await waitForStatus(suite.client, b, phaseOf('traffic', 'waiting-for-lease'), 120_000);
 
@@ -213,6 +214,7 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
       ]),
     );
     await waitForStatus(suite.client, b, phaseOf('traffic', 'awaiting-approval'), 120_000);
+    await suite.client.workflow.getHandle(a).terminate('test done');
     await call('POST', `/promotions/${b}/abort`, tokens['ci-bot'], { reason: 'test done' });
     await waitForResult(suite.client, b);
   });
