@@ -49,12 +49,15 @@ const call = (method: 'GET' | 'POST' | 'DELETE', route: string, token?: string, 
   callApi(api.base, method, route, token, body);
 
 /**
- * The mirror's environment once it has recorded rollback `id`'s events, or after 10 s: the
- * environment takes a holder's version events once it has asked the holder (verified-lease).
+ * The mirror's environment once it has recorded both of rollback `id`'s events (rolled-back, then
+ * promoted), or after 30 s: the environment takes a holder's version events once it has asked the
+ * holder (verified-lease), which may take two asks.
  */
 async function mirrorOnceRecorded(id: string) {
+  const recorded = (body: { history?: Array<{ by: string }> } | undefined) =>
+    (body?.history ?? []).filter((e) => e.by === id).length >= 2;
   let env = await call('GET', '/environments/mirror', tokens['rel-bot']);
-  for (let i = 0; i < 40 && env.body?.history?.at(-1)?.by !== id; i++) {
+  for (let i = 0; i < 120 && !recorded(env.body); i++) {
     await new Promise((r) => setTimeout(r, 250));
     env = await call('GET', '/environments/mirror', tokens['rel-bot']);
   }
