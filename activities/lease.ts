@@ -38,14 +38,19 @@ export function createLeaseActivities({ client }: ActivityDeps) {
 
     /**
      * The environment asks a workflow a lease message named what it wants (its leaseClaim query,
-     * answered by that workflow itself). One that does not exist, or cannot say, wants nothing.
+     * answered by that workflow itself), and whether it has closed. One that does not exist, or
+     * cannot say, wants nothing.
      */
     async leaseClaim(input: { holder: string }): Promise<LeaseClaim> {
       if (!client) throw ApplicationFailure.nonRetryable('this worker has no Temporal client for leases', 'NoClient');
       const nothing: LeaseClaim = { wants: null, failFast: false, events: [] };
       try {
-        const claim = await client.workflow.getHandle(input.holder).query(leaseClaimQuery);
-        return claim && typeof claim === 'object' ? claim : nothing;
+        const handle = client.workflow.getHandle(input.holder);
+        // Closed first, then the claim: a closed workflow's claim is final, events and all.
+        const status = (await handle.describe()).status.name;
+        const claim = await handle.query(leaseClaimQuery);
+        if (!claim || typeof claim !== 'object') return nothing;
+        return status === 'RUNNING' ? claim : { ...claim, closed: status };
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return nothing;
         // A workflow without the query (not a lease holder, or started before verified-lease).

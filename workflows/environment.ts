@@ -44,6 +44,9 @@ const activities = proxyActivities<Activities>({
 /** Continue as new well before the history gets heavy (overridable per environment, for tests). */
 const MAX_HISTORY_EVENTS = 2_000;
 
+/** While others wait, how often the environment asks its holder whether it is still there. */
+const HOLDER_CHECK_MS = 60_000;
+
 /**
  * The environment of one layer as a long-lived entity: its version history (what ran there when
  * and why), its lease (one promotion, drill or rollback at a time; the others wait in order or
@@ -53,6 +56,9 @@ export async function environment(input: EnvironmentInput): Promise<void> {
   const state: EnvironmentState = input.state ?? emptyEnvironment(input.layer);
   // Environments started before verified-lease took lease messages at their word.
   const verified = patched('verified-lease');
+  // Environments started before lease-holder-closed kept a closed holder's lease until an operator broke it.
+  const releaseClosed = verified && patched('lease-holder-closed');
+  let lastHolderCheck = Date.now();
   /** Holders a lease message named, to ask (verified-lease), in order, once each. */
   const checks: string[] = [];
   const now = () => new Date().toISOString();
@@ -111,8 +117,16 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     else state.tornDownAt = null;
     lastActivity = Date.now();
   };
+  /** releaseClosed: holders asked only as the holder (for another's request, or on the clock). */
+  const asHolderOnly = new Set<string>();
   const check = (holder: unknown) => {
-    if (typeof holder !== 'string' || holder === '' || checks.includes(holder)) return;
+    if (typeof holder !== 'string' || holder === '') return;
+    asHolderOnly.delete(holder);
+    if (!checks.includes(holder)) checks.push(holder);
+  };
+  const checkHolder = (holder: string) => {
+    if (checks.includes(holder)) return;
+    asHolderOnly.add(holder);
     checks.push(holder);
   };
 
@@ -123,19 +137,44 @@ export async function environment(input: EnvironmentInput): Promise<void> {
    */
   const reconcile = async (holder: string) => {
     const claim = await activities.leaseClaim({ holder });
+    // Asked as the holder, it is no request: a lease broken meanwhile is not handed back to it.
+    const onlyAsHolder = asHolderOnly.delete(holder);
+    // A holder whose workflow closed (terminated, timed out) still wanting its lease never gives it back.
+    const gone = releaseClosed && claim.closed !== undefined;
     if (state.lease?.holder === holder) {
       const lease = state.lease;
+      // What the holder recorded is applied first, then the lease is released: a rollback that
+      // closed right after sending its version events still has them recorded.
       for (const e of claim.events.slice(lease.taken ?? 0)) recordEvent(e);
       lease.taken = claim.events.length;
       if (!claim.wants) passLeaseOn();
+      else if (gone) {
+        recordOperation(state, {
+          at: now(),
+          actor: 'strata',
+          action: 'release-holder-closed',
+          reason: `the holder's workflow is ${claim.closed!.toLowerCase()} and still held the ${lease.kind} lease`,
+          holder,
+        });
+        passLeaseOn();
+      }
     } else if (state.waiting.some((w) => w.holder === holder)) {
-      if (!claim.wants) state.waiting = state.waiting.filter((w) => w.holder !== holder);
-    } else if (claim.wants) {
+      if (!claim.wants || gone) state.waiting = state.waiting.filter((w) => w.holder !== holder);
+    } else if (claim.wants && !gone && !onlyAsHolder) {
       request({ holder, kind: claim.wants, failFast: claim.failFast });
     }
   };
 
-  setHandler(leaseRequestSignal, (req) => (verified ? check(req?.holder) : request(req)));
+  /** releaseClosed: the current holder is asked too, before the requester is queued (or refused). */
+  const checkHolderFor = (requester: unknown) => {
+    if (releaseClosed && state.lease && state.lease.holder !== requester) checkHolder(state.lease.holder);
+  };
+
+  setHandler(leaseRequestSignal, (req) => {
+    if (!verified) return request(req);
+    checkHolderFor(req?.holder);
+    check(req?.holder);
+  });
 
   setHandler(leaseReleaseSignal, ({ holder }) => {
     if (verified) return check(holder);
@@ -186,7 +225,9 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     // Wake for the next rotation, the TTL, or to continue as new; signals wake it too.
     const ttlDue =
       ttlMs && !state.lease && !state.tornDownAt && state.history.length > 0 ? lastActivity + ttlMs : Infinity;
-    const wakeAt = Math.min(nextRotation, ttlDue);
+    const holderCheckDue =
+      releaseClosed && state.lease && state.waiting.length > 0 ? lastHolderCheck + HOLDER_CHECK_MS : Infinity;
+    const wakeAt = Math.min(nextRotation, ttlDue, holderCheckDue);
     const timeout = wakeAt === Infinity ? undefined : Math.max(0, wakeAt - Date.now());
     const before = lastActivity;
     const woken = () =>
@@ -195,6 +236,8 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     else await condition(woken, timeout);
 
     while (pending.length > 0) await pending.shift();
+    if (Date.now() >= holderCheckDue && state.lease) checkHolder(state.lease.holder);
+    if (state.lease && checks.includes(state.lease.holder)) lastHolderCheck = Date.now();
     for (let holder = checks.shift(); holder !== undefined; holder = checks.shift()) {
       await reconcile(holder);
       while (pending.length > 0) await pending.shift();

@@ -11,6 +11,8 @@ import type { PinnedLadder } from '../domain/ladder-version';
 import { traceIdFromHeader } from '../tracing/trace-header';
 import { traceLink } from '../tracing/tracing';
 import { fetchHistory } from '../temporal/history';
+import { environmentWorkflowId, type EnvironmentState } from '../domain/environment';
+import { environmentQuery } from '../../workflows/environment-messages';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -113,7 +115,37 @@ export async function auditTrail(client: Client, promotionId: string): Promise<A
     }
     entries.push(...layerEntries(events, child.layer, child.startedAt));
   }
+  const taskQueue = history.events?.[0]?.workflowExecutionStartedEventAttributes?.taskQueue?.name;
+  if (taskQueue) entries.push(...(await leaseReleases(client, taskQueue, children)));
   return byTime(entries);
+}
+
+/**
+ * Leases the layers' environments released on their own because the layer's workflow had closed
+ * (terminated, timed out) while holding one: the environment's record, as it keeps it.
+ */
+async function leaseReleases(client: Client, taskQueue: string, children: LayerChild[]): Promise<AuditEntry[]> {
+  const out: AuditEntry[] = [];
+  for (const layer of new Set(children.map((c) => c.layer))) {
+    let env: EnvironmentState;
+    try {
+      env = await client.workflow.getHandle(environmentWorkflowId(taskQueue, layer)).query(environmentQuery);
+    } catch {
+      continue; // no environment (yet), or it is gone
+    }
+    for (const op of env.operations ?? []) {
+      if (op.action !== 'release-holder-closed' || !children.some((c) => c.workflowId === op.holder)) continue;
+      out.push({
+        at: op.at,
+        actor: SYSTEM_ACTOR,
+        authentication: AUTHENTICATION.system,
+        action: 'lease.released-holder-closed',
+        layer,
+        detail: `environment ${layer} released the lease of ${op.holder}: ${op.reason}`,
+      });
+    }
+  }
+  return out;
 }
 
 /**

@@ -133,7 +133,7 @@ function renderEnvironment(env: EnvironmentState): string {
         env.operations.map((o) => [
           o.at,
           o.holder ? `${o.action} (from ${o.holder})` : o.action,
-          `${o.actor} (local (unauthenticated))`,
+          o.action === 'release-holder-closed' ? `${o.actor} (system)` : `${o.actor} (local (unauthenticated))`,
           o.reason,
         ]),
       ),

@@ -32,6 +32,11 @@ export interface LeaseClaim {
   failFast: boolean;
   /** Every version event the holder recorded, oldest first (the environment stamps the time). */
   events: Array<Omit<VersionEvent, 'at'>>;
+  /**
+   * How the holder's workflow closed (`TERMINATED`, `COMPLETED`, …), when it has: a closed holder
+   * that still wants its lease (terminated, timed out) will never give it back itself.
+   */
+  closed?: string;
 }
 
 /** Where a requester stands with the environment, as the environment itself says (its query). */
@@ -92,9 +97,9 @@ export interface EnvironmentState {
 export interface OperatorAction {
   at: string;
   actor: string;
-  action: 'hold' | 'release-hold' | 'break-lease';
+  action: 'hold' | 'release-hold' | 'break-lease' | 'release-holder-closed';
   reason: string;
-  /** Whose lease was broken. */
+  /** Whose lease was broken (or released because its workflow had closed). */
   holder?: string;
 }
 

@@ -514,15 +514,21 @@ export async function listPromotions(
   let query = `WorkflowType = 'promotion'`;
   // Promotions started before StrataState existed keep their state in StrataPhase.
   if (opts.phase) query += ` AND (${STATE_KEY.name} = '${opts.phase}' OR ${PHASE_KEY.name} = '${opts.phase}')`;
+  // A promotion terminated (or timed out) from outside keeps the state it last wrote: running.
+  if (opts.phase === 'running') query += ` AND ExecutionStatus = 'Running'`;
   const out: PromotionSummary[] = [];
   for await (const wf of client.workflow.list({ query })) {
     const attrs = wf.typedSearchAttributes;
+    const recorded = attrs.get(STATE_KEY) ?? attrs.get(PHASE_KEY);
     out.push({
       id: wf.workflowId,
       candidate: attrs.get(CANDIDATE_KEY) ?? '',
       version: attrs.get(VERSION_KEY) ?? '',
       layer: attrs.get(LAYER_KEY) ?? '',
-      phase: attrs.get(STATE_KEY) ?? attrs.get(PHASE_KEY) ?? wf.status.name.toLowerCase(),
+      phase:
+        recorded === undefined || (recorded === 'running' && wf.status.name !== 'RUNNING')
+          ? wf.status.name.toLowerCase()
+          : recorded,
       startTime: wf.startTime.toISOString(),
       closeTime: wf.closeTime?.toISOString() ?? null,
     });

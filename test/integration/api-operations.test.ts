@@ -51,12 +51,15 @@ const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', route: string, token?: 
   callApi(api.base, method, route, token, body);
 
 /**
- * The mirror's environment once it has recorded rollback `id`'s events, or after 10 s: the
- * environment takes a holder's version events once it has asked the holder (verified-lease).
+ * The mirror's environment once it has recorded both of rollback `id`'s events (rolled-back, then
+ * promoted), or after 30 s: the environment takes a holder's version events once it has asked the
+ * holder (verified-lease), which may take two asks.
  */
 async function mirrorOnceRecorded(id: string) {
+  const recorded = (body: { history?: Array<{ by: string }> } | undefined) =>
+    (body?.history ?? []).filter((e) => e.by === id).length >= 2;
   let env = await call('GET', '/environments/mirror', tokens['rel-bot']);
-  for (let i = 0; i < 40 && env.body?.history?.at(-1)?.by !== id; i++) {
+  for (let i = 0; i < 120 && !recorded(env.body); i++) {
     await new Promise((r) => setTimeout(r, 250));
     env = await call('GET', '/environments/mirror', tokens['rel-bot']);
   }
@@ -269,10 +272,11 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
     expect(JSON.parse(at.stdout)).toMatchObject({ layer: 'mirror', version: expect.any(String) });
   });
 
-  it('unlock: 403 naming operator; as ci-bot, takes the lease from a terminated holder', async () => {
+  it('unlock: 403 naming operator; as ci-bot, takes the lease from a stuck holder', async () => {
+    // a holds the lease, alive, waiting for an approval nobody gives. (A terminated holder's lease
+    // is released by the environment on its own: environments.test.ts.)
     const a = await promote('fraud-v1', 'traffic');
     await waitForStatus(suite.client, a, phaseOf('traffic', 'awaiting-approval'), 120_000);
-    await suite.client.workflow.getHandle(a).terminate('lost');
     const b = await promote('fraud-v2', 'traffic');
     await waitForStatus(suite.client, b, phaseOf('traffic', 'waiting-for-lease'), 120_000);
 
@@ -289,6 +293,7 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
       ]),
     );
     await waitForStatus(suite.client, b, phaseOf('traffic', 'awaiting-approval'), 120_000);
+    await suite.client.workflow.getHandle(a).terminate('test done');
     await call('POST', `/promotions/${b}/abort`, tokens['ci-bot'], { reason: 'test done' });
     await waitForResult(suite.client, b);
   });

@@ -12,6 +12,8 @@ import { approve, getStatus, RefusedError, startPromotion, waitForResult } from 
 import { artifactsOf, ROOT, temporalAddress, type TestWorker, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate, testLadder, testLadderYaml } from '../helpers/ladders';
 import { leaseRequestSignal, versionEventSignal } from '../../workflows/environment-messages';
+import { auditTrail } from '../../src/audit/trail';
+import { runStrata } from '../helpers/cli';
 
 const suite = workerSuite('env');
 let client: Client;
@@ -29,9 +31,9 @@ const phaseOf = (layer: string, phase: string) => (s: PromotionStatus) =>
   s.layers.find((l) => l.name === layer)?.phase === phase;
 
 /**
- * The traffic environment once `settled` holds, or after 10 s (the assertions that follow then say
- * what is wrong). The environment acts on lease messages once it has asked the workflow they name
- * (verified-lease), a moment after the message.
+ * The traffic environment once `settled` holds, or after 30 s on a busy machine (the assertions
+ * that follow then say what is wrong). The environment acts on lease messages once it has asked
+ * the workflow they name (verified-lease), a moment after the message.
  */
 async function trafficOnceSettled(settled: (e: EnvironmentState) => boolean): Promise<EnvironmentState> {
   let env = await getEnvironment(client, taskQueue, 'traffic');
@@ -239,8 +241,9 @@ describe('environments as entities (real dev server)', () => {
     const described = await worker.provider.describe('traffic');
     expect(described!.running).toBe('2.0.0');
     expect(described!.knownGood!.version).toBe('2.0.0');
-    // The environment records the rollback's events once it has asked the rollback (verified-lease).
-    const history = (await trafficOnceSettled((e) => e.history.at(-1)?.by === result.id)).history;
+    // The environment records the rollback's events once it has asked the rollback (verified-lease):
+    // both of them (rolled-back, then promoted), which may take two asks.
+    const history = (await trafficOnceSettled((e) => e.history.filter((x) => x.by === result.id).length >= 2)).history;
     expect(history.at(-2)).toMatchObject({
       event: 'rolled-back',
       version: '2.0.0',
@@ -249,7 +252,7 @@ describe('environments as entities (real dev server)', () => {
     });
     expect(currentVersion(history)?.version).toBe('2.0.0');
   });
-  it('lets an operator take the lease from a holder that is gone', async () => {
+  it('releases the lease of a holder whose workflow was terminated on its own, audited; list no longer shows it running', async () => {
     const ladder = testLadder();
     const traffic = layerRange(ladder, 'traffic', 'traffic');
     const a = await startPromotion(client, {
@@ -261,8 +264,67 @@ describe('environments as entities (real dev server)', () => {
       artifacts: artifactsOf(home),
     });
     await waitFor(a, phaseOf('traffic', 'awaiting-approval'));
-    // The holder is terminated: its layer never releases the lease.
+    // The holder is terminated: its layer never releases the lease itself.
     await client.workflow.getHandle(a).terminate('lost');
+    // The promotion's layer closes with it (parent close policy), a moment later.
+    for (let i = 0; i < 40; i++) {
+      if ((await client.workflow.getHandle(`${a}.traffic`).describe()).status.name !== 'RUNNING') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect((await getEnvironment(client, taskQueue, 'traffic')).lease?.holder).toBe(`${a}.traffic`);
+    const b = await startPromotion(client, {
+      ladder,
+      layers: traffic,
+      candidate: await exampleCandidate('fraud-v2'),
+      initiator: 'dana',
+      taskQueue,
+      artifacts: artifactsOf(home),
+    });
+    // No `strata env unlock`: b's request makes the environment ask the holder, which is closed.
+    await waitFor(b, phaseOf('traffic', 'awaiting-approval'));
+    const env = await getEnvironment(client, taskQueue, 'traffic');
+    expect(env.lease?.holder).toBe(`${b}.traffic`);
+    expect(env.operations).toContainEqual(
+      expect.objectContaining({ action: 'release-holder-closed', actor: 'strata', holder: `${a}.traffic` }),
+    );
+    // What a had recorded before it was terminated is kept.
+    expect(env.history.filter((e) => e.by === a).map((e) => e.event)).toContain('deployed');
+    const trail = await auditTrail(client, a);
+    expect(trail).toContainEqual(
+      expect.objectContaining({
+        action: 'lease.released-holder-closed',
+        layer: 'traffic',
+        actor: 'strata',
+        authentication: 'system',
+        detail: expect.stringContaining('terminated'),
+      }),
+    );
+    const running = await runStrata(['list', '--phase', 'running', '--limit', '1000', '--json'], { home, taskQueue });
+    expect(running.code, running.stderr).toBe(0);
+    const ids = (JSON.parse(running.stdout) as Array<{ id: string }>).map((p) => p.id);
+    expect(ids).toContain(b);
+    expect(ids).not.toContain(a);
+    const all = await runStrata(['list', '--limit', '1000', '--json'], { home, taskQueue });
+    expect((JSON.parse(all.stdout) as Array<{ id: string; phase: string }>).find((p) => p.id === a)?.phase).toBe(
+      'terminated',
+    );
+    await approve(client, b, { layer: 'traffic', actor: 'alice', reason: 'ok' });
+    expect((await waitForResult(client, b)).state).toBe('promoted');
+  });
+
+  it('lets an operator take the lease from a holder that is stuck', async () => {
+    const ladder = testLadder();
+    const traffic = layerRange(ladder, 'traffic', 'traffic');
+    const a = await startPromotion(client, {
+      ladder,
+      layers: traffic,
+      candidate: await exampleCandidate('fraud-v1'),
+      initiator: 'dana',
+      taskQueue,
+      artifacts: artifactsOf(home),
+    });
+    // a waits for an approval nobody gives: it holds the lease, alive.
+    await waitFor(a, phaseOf('traffic', 'awaiting-approval'));
     const b = await startPromotion(client, {
       ladder,
       layers: traffic,
@@ -273,9 +335,10 @@ describe('environments as entities (real dev server)', () => {
     });
     await waitFor(b, phaseOf('traffic', 'waiting-for-lease'));
     await expect(breakLease(client, taskQueue, 'traffic', { actor: 'erin', reason: '' })).rejects.toThrow(RefusedError);
-    const out = await breakLease(client, taskQueue, 'traffic', { actor: 'erin', reason: 'holder terminated' });
+    const out = await breakLease(client, taskQueue, 'traffic', { actor: 'erin', reason: 'holder stuck' });
     expect(out.broken).toBe(`${a}.traffic`);
     await waitFor(b, phaseOf('traffic', 'awaiting-approval'));
+    await client.workflow.getHandle(a).terminate('test done');
     await approve(client, b, { layer: 'traffic', actor: 'alice', reason: 'ok' });
     expect((await waitForResult(client, b)).state).toBe('promoted');
   });
