@@ -511,28 +511,49 @@ export async function listPromotions(
   client: Client,
   opts: { phase?: PromotionState; limit?: number } = {},
 ): Promise<PromotionSummary[]> {
+  // Sealed promotions do not record that a layer awaits approval (no signal tells them): the layer
+  // does, in its own StrataPhase. Ask the running layers which promotions wait for people.
+  const waiting =
+    opts.phase === undefined || opts.phase === 'running' || opts.phase === 'awaiting-approval'
+      ? await promotionsAwaitingApproval(client)
+      : new Set<string>();
   let query = `WorkflowType = 'promotion'`;
+  if (opts.phase === 'awaiting-approval') query += ` AND ExecutionStatus = 'Running'`;
   // Promotions started before StrataState existed keep their state in StrataPhase.
-  if (opts.phase) query += ` AND (${STATE_KEY.name} = '${opts.phase}' OR ${PHASE_KEY.name} = '${opts.phase}')`;
+  else if (opts.phase) query += ` AND (${STATE_KEY.name} = '${opts.phase}' OR ${PHASE_KEY.name} = '${opts.phase}')`;
   // A promotion terminated (or timed out) from outside keeps the state it last wrote: running.
   if (opts.phase === 'running') query += ` AND ExecutionStatus = 'Running'`;
   const out: PromotionSummary[] = [];
   for await (const wf of client.workflow.list({ query })) {
     const attrs = wf.typedSearchAttributes;
     const recorded = attrs.get(STATE_KEY) ?? attrs.get(PHASE_KEY);
+    let phase =
+      recorded === undefined || (recorded === 'running' && wf.status.name !== 'RUNNING')
+        ? wf.status.name.toLowerCase()
+        : recorded;
+    if (phase === 'running' && waiting.has(wf.workflowId)) phase = 'awaiting-approval';
+    if (opts.phase && phase !== opts.phase) continue;
     out.push({
       id: wf.workflowId,
       candidate: attrs.get(CANDIDATE_KEY) ?? '',
       version: attrs.get(VERSION_KEY) ?? '',
       layer: attrs.get(LAYER_KEY) ?? '',
-      phase:
-        recorded === undefined || (recorded === 'running' && wf.status.name !== 'RUNNING')
-          ? wf.status.name.toLowerCase()
-          : recorded,
+      phase,
       startTime: wf.startTime.toISOString(),
       closeTime: wf.closeTime?.toISOString() ?? null,
     });
     if (out.length >= (opts.limit ?? 100)) break;
   }
   return out;
+}
+
+/** The promotions one of whose running layers is awaiting approval (from the layers' StrataPhase). */
+async function promotionsAwaitingApproval(client: Client): Promise<Set<string>> {
+  const ids = new Set<string>();
+  const query = `WorkflowType = 'layer' AND ExecutionStatus = 'Running' AND ${PHASE_KEY.name} = 'awaiting-approval'`;
+  for await (const wf of client.workflow.list({ query })) {
+    const parent = wf.parentExecution?.workflowId;
+    if (parent) ids.add(parent);
+  }
+  return ids;
 }

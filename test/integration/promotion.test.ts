@@ -9,6 +9,7 @@ import {
   abort,
   approve,
   getStatus,
+  listPromotions,
   RefusedError,
   reject,
   startPromotion,
@@ -53,6 +54,14 @@ describe('promotion through the ladder (real dev server, real local provider)', 
     });
 
     await waitFor(id, awaiting('traffic'));
+    // strata list knows it waits for people (its layer says so; visibility may lag a moment).
+    const listed = async (phase: 'awaiting-approval' | 'running') =>
+      (await listPromotions(client, { phase })).map((p) => p.id);
+    for (let i = 0; i < 40 && !(await listed('awaiting-approval')).includes(id); i++)
+      await new Promise((r) => setTimeout(r, 250));
+    expect(await listed('awaiting-approval')).toContain(id);
+    expect(await listed('running')).not.toContain(id);
+    expect((await listPromotions(client)).find((p) => p.id === id)?.phase).toBe('awaiting-approval');
     const traffic = await approve(client, id, { layer: 'traffic', actor: 'alice', reason: 'SLOs fine' });
     expect(traffic).toMatchObject({ quorumReached: true, count: 1, required: 1 });
     await waitFor(id, awaiting('mirror'));
