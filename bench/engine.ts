@@ -17,7 +17,7 @@
 //    approved through the CLI's client code (src/temporal/promotions approve): approvals/s and the
 //    time until all have promoted.
 
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -117,12 +117,22 @@ async function promotionHistory(
 }
 
 /** Wall-clock ms of one CLI process, or NaN (and the first line of its error) when it failed. */
-function cli(args: string[], env: NodeJS.ProcessEnv, failures: string[]): number {
+/**
+ * Runs the CLI as a process and times it. Asynchronously: this process hosts the worker, and a
+ * `strata status` needs that worker to answer its query — a spawnSync here blocked the worker's
+ * event loop until the query timed out (30 s), which an earlier version of this bench reported as
+ * a status failure.
+ */
+async function cli(args: string[], env: NodeJS.ProcessEnv, failures: string[]): Promise<number> {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
-    env,
-    cwd: ROOT,
-    encoding: 'utf8',
+  const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args],
+      { env, cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+      (err, _stdout, stderr) =>
+        resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr: String(stderr) }),
+    );
   });
   const s = secs(t0);
   if (r.status !== 0) {
@@ -377,8 +387,8 @@ export async function run(args: string[]): Promise<void> {
       const listCall: number[] = [];
       const statusCall: number[] = [];
       for (let i = 0; i < 5; i++) {
-        listCli.push(cli(['list'], env, failures));
-        statusCli.push(cli(['status', ids[(i * 7) % parked]], env, failures));
+        listCli.push(await cli(['list'], env, failures));
+        statusCli.push(await cli(['status', ids[(i * 7) % parked]], env, failures));
         listCall.push(await timedMs(() => listPromotions(client, { limit: parked + 10 })));
         statusCall.push(
           await timedMs(() => getStatus(client, ids[(i * 11) % parked])).catch((err: Error) => {
@@ -387,7 +397,7 @@ export async function run(args: string[]): Promise<void> {
           }),
         );
       }
-      const node = cli(['--help'], env, failures);
+      const node = await cli(['--help'], env, failures);
       console.log(
         table([
           ['with parked promotions (5 runs)', 'median ms', 'min', 'max', 'target'],

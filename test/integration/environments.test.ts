@@ -302,8 +302,14 @@ describe('environments as entities (real dev server)', () => {
     const running = await runStrata(['list', '--phase', 'running', '--limit', '1000', '--json'], { home, taskQueue });
     expect(running.code, running.stderr).toBe(0);
     const ids = (JSON.parse(running.stdout) as Array<{ id: string }>).map((p) => p.id);
-    expect(ids).toContain(b);
     expect(ids).not.toContain(a);
+    // b waits for its approval: list says so (its layer's phase), not running.
+    expect(ids).not.toContain(b);
+    const waiting = await runStrata(['list', '--phase', 'awaiting-approval', '--limit', '1000', '--json'], {
+      home,
+      taskQueue,
+    });
+    expect((JSON.parse(waiting.stdout) as Array<{ id: string }>).map((p) => p.id)).toContain(b);
     const all = await runStrata(['list', '--limit', '1000', '--json'], { home, taskQueue });
     expect((JSON.parse(all.stdout) as Array<{ id: string; phase: string }>).find((p) => p.id === a)?.phase).toBe(
       'terminated',
