@@ -214,7 +214,8 @@ describe('DR drills (real dev server, real processes, real SQLite)', () => {
     let scheduled: Awaited<ReturnType<typeof drillHistory>> = [];
     while (Date.now() < deadline) {
       scheduled = (await drillHistory(client, taskQueue, 'mirror')).filter(
-        (r) => r.id.startsWith(id) && r.phase === 'met',
+        // Its phase says met a moment before the workflow completes with its report: wait for both.
+        (r) => r.id.startsWith(id) && r.phase === 'met' && r.report !== null,
       );
       if (scheduled.length > 0) break;
       await new Promise((r) => setTimeout(r, 1000));
