@@ -18,7 +18,8 @@
 //     the candidate processes started match the deploys and rollbacks the histories completed;
 //   - no orphan candidate process: the only live process carrying an environment's token (in
 //     /proc/<pid>/environ) is the one its state records, verified by pid, start time and token;
-//     after teardown, none at all;
+//     after teardown, none at all, of any role (candidate, feature service, proxy), nor any
+//     process whose environment points into the soak's home;
 //   - no lease left held, and nobody left waiting, in any environment workflow.
 // It exits 1 when a check fails.
 
@@ -422,7 +423,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const leftAfterTeardown = tokens.flatMap((t) => findProcessesByToken(t)).length;
   if (leftAfterTeardown > 0) failures.push(`${leftAfterTeardown} process(es) of the environments left after teardown`);
   const stray = findProcesses((env) => [...env.values()].some((v) => v.includes(home)));
-  for (const p of stray) log(`  process ${p.pid} still points into ${home} after teardown`);
+  for (const p of stray) log(`  process ${p.pid} (${p.role ?? 'no role'}) still points into ${home} after teardown`);
+  if (stray.length > 0) failures.push(`${stray.length} process(es) still pointing into ${home} after teardown`);
   await connection.close();
   await server.stop();
   removeSealedTree(strataPaths(home).artifacts);

@@ -6,6 +6,7 @@ import { freePort } from '../src/tools/ports';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { ensureToxiproxy } from '../src/chaos/toxiproxy';
 import { ensureOidcProvider } from '../src/api/oidc-provider';
+import { reapOrphanedProcesses } from '../src/providers/orphans';
 import { type DevServer, startDevServer } from '../src/temporal/server';
 
 declare module 'vitest' {
@@ -42,5 +43,12 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await server?.stop();
+  // Tests remove their temporary STRATA_HOME; an environment removed without a teardown leaves its
+  // candidate, feature service and proxy running. Stop those (only under the temporary folder).
+  const reaped = await reapOrphanedProcesses({ under: os.tmpdir() });
+  if (reaped.length)
+    console.warn(
+      `test teardown: stopped ${reaped.length} process(es) of removed test environments (${reaped.map((p) => p.role).join(', ')})`,
+    );
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -4,6 +4,7 @@
 // activities finish for up to the drain timeout, then exits; Temporal hands the rest to other workers.
 import type { Duration } from '@temporalio/common';
 import { LocalProvider } from '../src/providers/local';
+import { reapOrphanedProcesses } from '../src/providers/orphans';
 import { loadSettings } from '../src/temporal/settings';
 import { logger } from '../src/log/logger';
 import { createStrataWorker, ensureDailyAuditExport } from './worker';
@@ -45,6 +46,13 @@ export async function runWorker(opts: WorkerRunOptions = optionsFromEnv(process.
     coreMetricsAddress: process.env.STRATA_CORE_METRICS_ADDRESS,
   });
   await ensureDailyAuditExport(client, settings.taskQueue);
+  // Environments of this home removed without a teardown leave processes nobody would stop.
+  const reaped = await reapOrphanedProcesses({ under: settings.home });
+  if (reaped.length)
+    logger.warn(
+      { processes: reaped.map((p) => ({ pid: p.pid, role: p.role, dir: p.dir })) },
+      'stopped processes of environments whose directory is gone',
+    );
   // The SDK's runtime turns SIGINT/SIGTERM into worker.shutdown(); this only says so.
   const draining = (signal: string) => logger.info({ signal }, 'worker draining');
   process.once('SIGTERM', draining);

@@ -3,9 +3,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import { ToxiproxyClient } from '../chaos/client';
-import { startToxiproxy, stopToxiproxy, toxiproxyAnswers } from '../chaos/toxiproxy';
-import { processAlive, signalProcessTree, tsxLoaderUrl } from '../tools/processes';
-import { childEnvironment, type RunAs } from './sandbox';
+import { ensureToxiproxy, startToxiproxy, stopToxiproxy, toxiproxyAnswers } from '../chaos/toxiproxy';
+import {
+  findProcesses,
+  PROCESS_ROLE_ENV,
+  PROCESS_TOKEN_ENV,
+  type ProcessIdentity,
+  processAlive,
+  processStartTime,
+  signalProcessTree,
+  signalVerified,
+  tsxLoaderUrl,
+  verifyProcess,
+  waitForVerifiedExit,
+} from '../tools/processes';
+import { childEnvironment, INHERITED_VARIABLES, type RunAs } from './sandbox';
 
 /** An environment's dependency: the feature-lookup process and the Toxiproxy proxy in front of it. */
 export interface DependencyState {
@@ -16,6 +28,56 @@ export interface DependencyState {
   proxyApiPort: number;
   /** Where the candidate reaches the feature service: the proxy's listen port. */
   proxyPort: number;
+  /**
+   * /proc start times of the two processes, so a reused pid is never taken for them (absent in
+   * state written before processes carried the environment's token: then the pid alone is trusted).
+   */
+  featureStartTime?: number | null;
+  proxyStartTime?: number | null;
+}
+
+/** The roles of an environment's dependency processes (STRATA_PROCESS_ROLE). */
+export const FEATURE_SERVICE_ROLE = 'feature-service';
+export const PROXY_ROLE = 'proxy';
+
+/** Who an environment's processes belong to: its token and its directory (both in their environment). */
+export interface EnvironmentOwner {
+  token: string;
+  /** The environment's directory, as STRATA_ENV_DIR. */
+  dir: string;
+}
+
+/** The variables that mark a process as the environment's, in the given role. */
+export function ownerVariables(owner: EnvironmentOwner, role: string): Record<string, string> {
+  return { [PROCESS_TOKEN_ENV]: owner.token, [PROCESS_ROLE_ENV]: role, STRATA_ENV_DIR: owner.dir };
+}
+
+/**
+ * The live processes Strata started for this environment (any role, or the roles given): those
+ * carrying its token, or its directory when the token was lost with state.json.
+ */
+export function environmentProcesses(
+  owner: Partial<EnvironmentOwner> & { dir: string },
+  roles?: string[],
+): ProcessIdentity[] {
+  return findProcesses(
+    (env) =>
+      env.has(PROCESS_ROLE_ENV) &&
+      (!roles || roles.includes(env.get(PROCESS_ROLE_ENV)!)) &&
+      ((!!owner.token && env.get(PROCESS_TOKEN_ENV) === owner.token) || env.get('STRATA_ENV_DIR') === owner.dir),
+  );
+}
+
+/** Whether the recorded process is still the one started: verified by token and start time when recorded. */
+function recordedAlive(
+  pid: number,
+  startTime: number | null | undefined,
+  owner: EnvironmentOwner,
+  role: string,
+): boolean {
+  if (!pid) return false;
+  if (startTime == null) return processAlive(pid); // state from before tokens: the pid is all there is
+  return verifyProcess({ pid, startTime, token: owner.token, role });
 }
 
 export const FEATURES_PROXY = 'features';
@@ -59,9 +121,15 @@ export async function startFeatureService(opts: {
   runAs: RunAs | null;
   /** Its HOME. */
   home: string;
+  /** The environment it belongs to, carried in its environment variables. */
+  owner: EnvironmentOwner;
 }): Promise<number> {
   const out = fs.openSync(opts.logFile, 'a');
-  const given: Record<string, string> = { PORT: String(opts.port), STRATA_DB_PATH: opts.dbPath };
+  const given: Record<string, string> = {
+    PORT: String(opts.port),
+    STRATA_DB_PATH: opts.dbPath,
+    ...ownerVariables(opts.owner, FEATURE_SERVICE_ROLE),
+  };
   for (const name of FEATURE_SERVICE_SETTINGS) {
     const value = process.env[name];
     if (value !== undefined) given[name] = value;
@@ -89,13 +157,24 @@ export async function ensureDependency(opts: {
   freePort: () => Promise<number>;
   runAs: RunAs | null;
   home: string;
+  /** The environment's token; its processes carry it with `dir`. */
+  token: string;
 }): Promise<{ dep: DependencyState; started: string[] }> {
   const started: string[] = [];
+  const owner: EnvironmentOwner = { token: opts.token, dir: opts.dir };
   const prev = opts.current ?? undefined;
   let featurePid = prev?.featurePid ?? 0;
   let featurePort = prev?.featurePort ?? 0;
-  if (!(featurePid && processAlive(featurePid) && (await httpOk(`http://127.0.0.1:${featurePort}/health`)))) {
-    if (featurePid) signalProcessTree(featurePid, 'SIGTERM');
+  let featureStartTime = prev?.featureStartTime ?? null;
+  if (!(
+    recordedAlive(featurePid, featureStartTime, owner, FEATURE_SERVICE_ROLE) &&
+    (await httpOk(`http://127.0.0.1:${featurePort}/health`))
+  )) {
+    await stopRole(
+      owner,
+      FEATURE_SERVICE_ROLE,
+      prev ? { pid: prev.featurePid, startTime: featureStartTime } : undefined,
+    );
     featurePort = await opts.freePort();
     featurePid = await startFeatureService({
       dbPath: opts.dbPath,
@@ -103,20 +182,32 @@ export async function ensureDependency(opts: {
       logFile: path.join(opts.dir, 'features.log'),
       runAs: opts.runAs,
       home: opts.home,
+      owner,
     });
+    featureStartTime = processStartTime(featurePid) ?? null;
     started.push('feature-service');
   }
   let proxyPid = prev?.proxyPid ?? 0;
   let proxyApiPort = prev?.proxyApiPort ?? 0;
-  if (!(proxyPid && processAlive(proxyPid) && (await toxiproxyAnswers(`http://127.0.0.1:${proxyApiPort}`)))) {
-    if (proxyPid) await stopToxiproxy(proxyPid);
+  let proxyStartTime = prev?.proxyStartTime ?? null;
+  if (!(
+    recordedAlive(proxyPid, proxyStartTime, owner, PROXY_ROLE) &&
+    (await toxiproxyAnswers(`http://127.0.0.1:${proxyApiPort}`))
+  )) {
+    await stopRole(owner, PROXY_ROLE, prev ? { pid: prev.proxyPid, startTime: proxyStartTime } : undefined);
     proxyApiPort = await opts.freePort();
+    // The worker's own environment is not the proxy's: only the allow-listed basics and its owner.
+    const env: Record<string, string> = {};
+    for (const name of INHERITED_VARIABLES) if (process.env[name] !== undefined) env[name] = process.env[name]!;
     const proxy = await startToxiproxy({
       port: proxyApiPort,
       logFile: path.join(opts.dir, 'toxiproxy.log'),
       detached: true,
+      binary: await ensureToxiproxy(),
+      env: { ...env, ...ownerVariables(owner, PROXY_ROLE) },
     });
     proxyPid = proxy.pid;
+    proxyStartTime = processStartTime(proxyPid) ?? null;
     started.push('toxiproxy');
   }
   const client = new ToxiproxyClient(`http://127.0.0.1:${proxyApiPort}`);
@@ -128,11 +219,47 @@ export async function ensureDependency(opts: {
     upstream: `127.0.0.1:${featurePort}`,
     enabled: true,
   });
-  return { dep: { featurePid, featurePort, proxyPid, proxyApiPort, proxyPort }, started };
+  return {
+    dep: { featurePid, featurePort, proxyPid, proxyApiPort, proxyPort, featureStartTime, proxyStartTime },
+    started,
+  };
 }
 
-export async function stopDependency(dep: DependencyState | null | undefined): Promise<void> {
-  if (!dep) return;
-  if (processAlive(dep.featurePid)) signalProcessTree(dep.featurePid, 'SIGTERM');
-  if (processAlive(dep.proxyPid)) await stopToxiproxy(dep.proxyPid);
+/**
+ * Stops the environment's processes of one role: the recorded one when it is verified (or, for
+ * state from before tokens, alive), and every process carrying the environment's token or
+ * directory in that role. A pid that is someone else's now is never signalled.
+ */
+async function stopRole(
+  owner: EnvironmentOwner,
+  role: string,
+  recorded: { pid: number; startTime: number | null | undefined } | undefined,
+): Promise<void> {
+  const targets = environmentProcesses(owner, [role]);
+  if (recorded?.pid && recorded.startTime == null && processAlive(recorded.pid)) {
+    // Legacy state: no start time was recorded. Signalled as before, by pid.
+    if (role === PROXY_ROLE) await stopToxiproxy(recorded.pid);
+    else signalProcessTree(recorded.pid, 'SIGTERM');
+  }
+  for (const id of targets) signalVerified(id, 'SIGTERM');
+  for (const id of targets) {
+    if (!(await waitForVerifiedExit(id, 5_000))) {
+      signalVerified(id, 'SIGKILL');
+      await waitForVerifiedExit(id, 2_000);
+    }
+  }
+}
+
+/**
+ * Stops the environment's feature-lookup service and proxy: those recorded in `dep`, and any
+ * process carrying the environment's token or directory in those roles (so a lost or damaged
+ * state.json leaves none running).
+ */
+export async function stopDependency(dep: DependencyState | null | undefined, owner: EnvironmentOwner): Promise<void> {
+  await stopRole(
+    owner,
+    FEATURE_SERVICE_ROLE,
+    dep ? { pid: dep.featurePid, startTime: dep.featureStartTime } : undefined,
+  );
+  await stopRole(owner, PROXY_ROLE, dep ? { pid: dep.proxyPid, startTime: dep.proxyStartTime } : undefined);
 }

@@ -34,7 +34,15 @@ import type { Release } from '../domain/release';
 import type { EnvironmentInfo, Provider } from './types';
 import { candidateUser, childEnvironment, prepareSandbox } from './sandbox';
 
-import { type DependencyState, ensureDependency, featuresUrl, proxyApiUrl, stopDependency } from './dependency';
+import {
+  type DependencyState,
+  ensureDependency,
+  environmentProcesses,
+  FEATURE_SERVICE_ROLE,
+  featuresUrl,
+  proxyApiUrl,
+  stopDependency,
+} from './dependency';
 
 /** What the local provider remembers about one environment, in envs/<layer>/state.json. */
 interface EnvState {
@@ -241,11 +249,20 @@ export class LocalProvider implements Provider {
 
   /** SIGKILLs the feature-lookup service (a fault); ensureDependency() starts it again. */
   async killDependency(layer: string): Promise<{ pid: number } | null> {
-    const pid = this.mustState(layer).dependency?.featurePid;
+    const state = this.mustState(layer);
+    const dep = state.dependency;
+    const pid = dep?.featurePid;
     if (!pid || !processAlive(pid)) return null;
-    signalProcessTree(pid, 'SIGKILL');
-    if (!(await waitForExit(pid, 5_000)))
-      throw new ProviderError(`the feature-lookup service (pid ${pid}) survived SIGKILL for 5 s`);
+    if (dep.featureStartTime != null) {
+      // Verified by token and start time: a reused pid is never killed as the feature service.
+      const id = { pid, startTime: dep.featureStartTime, token: state.token ?? null, role: FEATURE_SERVICE_ROLE };
+      if (!verifyProcess(id)) return null;
+      await killProcessTree(id, 'the feature-lookup service');
+    } else {
+      signalProcessTree(pid, 'SIGKILL');
+      if (!(await waitForExit(pid, 5_000)))
+        throw new ProviderError(`the feature-lookup service (pid ${pid}) survived SIGKILL for 5 s`);
+    }
     this.record(layer, 'process-killed', { pid, process: 'feature-service' });
     return { pid };
   }
@@ -321,9 +338,9 @@ export class LocalProvider implements Provider {
     if (!state && !fs.existsSync(dir)) return;
     const s: EnvState = state ?? this.blankState(layer);
     await this.stopProcess(s, { write: false });
-    await stopDependency(s.dependency);
+    await stopDependency(s.dependency, { token: s.token ?? '', dir });
     fs.rmSync(dir, { recursive: true, force: true });
-    const remaining = this.candidateProcesses(s);
+    const remaining = environmentProcesses({ ...(s.token ? { token: s.token } : {}), dir });
     if (remaining.length || fs.existsSync(dir)) {
       throw new ProviderError(
         `teardown of ${layer} incomplete: ` +
@@ -359,7 +376,7 @@ export class LocalProvider implements Provider {
       ...new Set([...(s.pid && this.ownsCandidate(s) ? [s.pid] : []), ...this.candidateProcesses(s).map((p) => p.pid)]),
     ];
     await this.stopProcess(s, { write: false });
-    await stopDependency(s.dependency);
+    await stopDependency(s.dependency, { token: s.token ?? '', dir });
     fs.mkdirSync(path.join(dir, 'releases'), { recursive: true });
     const events = this.events(layer);
     // releases() reads the installed releases of a readable state: write a blank one first.
@@ -618,6 +635,7 @@ export class LocalProvider implements Provider {
       freePort,
       runAs,
       home,
+      token: this.tokenOf(state),
     });
     state.dependency = dep;
     this.writeState(state);

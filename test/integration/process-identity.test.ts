@@ -6,6 +6,7 @@ import { loadCandidate } from '../../src/config/candidate';
 import type { CandidateRef } from '../../src/domain/ladder';
 import { storeCandidate } from '../../src/artifacts/store';
 import { LocalProvider } from '../../src/providers/local';
+import { findOrphanedProcesses, reapOrphanedProcesses } from '../../src/providers/orphans';
 import { findProcesses, processAlive, PROCESS_ROLE_ENV, waitForExit } from '../../src/tools/processes';
 import { artifactsOf, ROOT, teardownHome, tempHome } from '../helpers/harness';
 
@@ -39,6 +40,13 @@ const candidatesOf = (layer: string) =>
   findProcesses(
     (env) => env.get(PROCESS_ROLE_ENV) === 'candidate' && env.get('STRATA_ENV_DIR') === path.join(home, 'envs', layer),
   );
+/** Every process started for the environment, by its directory: candidate, feature service, proxy. */
+const processesOf = (layer: string) =>
+  findProcesses((env) => env.has(PROCESS_ROLE_ENV) && env.get('STRATA_ENV_DIR') === path.join(home, 'envs', layer));
+const rolesOf = (layer: string) =>
+  processesOf(layer)
+    .map((p) => p.role)
+    .sort();
 
 beforeAll(async () => {
   home = tempHome('pid');
@@ -124,13 +132,67 @@ describe('processes known by more than a pid', () => {
     await provider.provision('mirror', { promotionId: 'p3' });
     await provider.populate('mirror', { rows: 200, seed: 3 });
     const { env } = await provider.deploy('mirror', v1);
+    // The candidate, its feature-lookup service and the proxy in front of it all carry the directory.
+    expect(rolesOf('mirror')).toEqual(['candidate', 'feature-service', 'proxy']);
     fs.rmSync(path.join(home, 'envs', 'mirror', 'state.json'));
     // Promote into it now: a clear error naming the way back, not ENOTEMPTY.
     await expect(provider.provision('mirror', { promotionId: 'p4' })).rejects.toThrow(/strata env repair mirror/);
     await provider.teardown('mirror');
     expect(await waitForExit(env.pid!, 2000)).toBe(true); // gone (a zombie is reaped shortly)
     expect(candidatesOf('mirror')).toEqual([]);
+    expect(processesOf('mirror')).toEqual([]); // the feature service and proxy too, not only the candidate
     expect(fs.existsSync(path.join(home, 'envs', 'mirror'))).toBe(false);
+  }, 120_000);
+
+  it('restarts a feature service whose recorded pid now belongs to someone else, and never signals that process', async () => {
+    await provider.provision('features', { promotionId: 'p5' });
+    await provider.populate('features', { rows: 200, seed: 5 });
+    await provider.deploy('features', v1);
+    const file = path.join(home, 'envs', 'features', 'state.json');
+    const state = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const realFeatures = state.dependency.featurePid as number;
+    expect(typeof state.dependency.featureStartTime).toBe('number');
+    // The real service dies and its pid is reused: a foreign process now holds the recorded pid.
+    process.kill(realFeatures, 'SIGKILL');
+    expect(await waitForExit(realFeatures, 5000)).toBe(true);
+    const sleeper = startForeign();
+    state.dependency.featurePid = sleeper.pid;
+    fs.writeFileSync(file, JSON.stringify(state, null, 2));
+
+    // The fault-injection step would kill "the feature service": the foreign pid is not it.
+    expect(await provider.killDependency('features')).toBeNull();
+    const { started } = await provider.ensureDependency('features');
+    expect(started).toEqual(['feature-service']);
+    expect(processAlive(sleeper.pid!)).toBe(true);
+    await provider.teardown('features');
+    expect(processAlive(sleeper.pid!)).toBe(true);
+    expect(processesOf('features')).toEqual([]);
+  }, 120_000);
+
+  it('stops the processes of an environment whose directory was removed without a teardown (the worker does at start)', async () => {
+    await provider.provision('removed', { promotionId: 'p6' });
+    await provider.populate('removed', { rows: 200, seed: 6 });
+    await provider.deploy('removed', v1);
+    await provider.provision('kept', { promotionId: 'p7' });
+    await provider.populate('kept', { rows: 200, seed: 7 });
+    const other = await provider.ensureDependency('kept');
+    expect(other.started.sort()).toEqual(['feature-service', 'toxiproxy']);
+    expect(rolesOf('removed')).toEqual(['candidate', 'feature-service', 'proxy']);
+    fs.rmSync(path.join(home, 'envs', 'removed'), { recursive: true, force: true });
+
+    const found = findOrphanedProcesses({ under: home });
+    expect(found.map((p) => p.role).sort()).toEqual(['candidate', 'feature-service', 'proxy']);
+    expect(new Set(found.map((p) => p.dir))).toEqual(new Set([path.join(home, 'envs', 'removed')]));
+    // Outside the folder given, nothing is touched.
+    expect(findOrphanedProcesses({ under: path.join(home, 'elsewhere') })).toEqual([]);
+
+    const reaped = await reapOrphanedProcesses({ under: home });
+    expect(reaped).toHaveLength(3);
+    expect(processesOf('removed')).toEqual([]);
+    // The environment that still exists keeps its processes.
+    expect(rolesOf('kept')).toEqual(['feature-service', 'proxy']);
+    await provider.teardown('kept');
+    expect(processesOf('kept')).toEqual([]);
   }, 120_000);
 
   it('repairs an environment whose state.json was truncated: stops its own candidate, rebuilds the state, reseeds', async () => {
