@@ -9,7 +9,32 @@ import { ConfigError } from '../src/validation/errors';
 import { ladderVersionQuery } from '../workflows/ladder-messages';
 import type { ActivityDeps } from './support';
 
+/**
+ * Reads of ladder versions that overlap share one query (per worker process): when 50 promotions
+ * start at once, the ladder workflow answers one query rather than 50, each of which needs a
+ * workflow task of its own and, on a busy worker, times out after 30 s. Nothing is kept after a
+ * read ends: a ladder workflow replaced under the same id (terminated by hand, applied again) is
+ * read afresh.
+ */
+export class SharedReads<T> {
+  private readonly inFlight = new Map<string, Promise<T>>();
+
+  constructor(private readonly query: (id: string, version: number | null) => Promise<T>) {}
+
+  read(id: string, version: number | undefined): Promise<T> {
+    const key = `${id}@${version ?? 'current'}`;
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
+    const query = this.query(id, version ?? null).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, query);
+    return query;
+  }
+}
+
 export function createLadderActivities({ client }: ActivityDeps) {
+  const reads = client
+    ? new SharedReads((id, version) => client.workflow.getHandle(id).query(ladderVersionQuery, version))
+    : undefined;
   return {
     /**
      * The ladder version a promotion runs (its current one unless `ref.version` names one), with
@@ -23,7 +48,7 @@ export function createLadderActivities({ client }: ActivityDeps) {
       const id = ladderWorkflowId(Context.current().info.taskQueue, name);
       let stored;
       try {
-        stored = await client.workflow.getHandle(id).query(ladderVersionQuery, ref.version ?? null);
+        stored = await reads!.read(id, ref.version);
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) {
           throw refuse(`no ladder named "${name}" on this task queue (strata ladder apply FILE stores one)`);
