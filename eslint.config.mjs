@@ -180,8 +180,9 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(?!\\./[^/]+$)',
-              message: 'src/domain/ is pure: it imports only other src/domain/ modules.',
+              // @noble/hashes: pure hashing (sha256.ts), no clock, randomness, network or disk.
+              regex: '^(?!\\./[^/]+$|@noble/hashes/(sha2|utils)$)',
+              message: 'src/domain/ is pure: it imports only other src/domain/ modules (and @noble/hashes).',
               allowTypeImports: true,
             },
           ],
