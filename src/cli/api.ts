@@ -4,9 +4,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { type AccessPolicy, EMPTY_ACCESS, loadAccess, type OidcConfig } from '../api/access';
 import type { BearerVerifier } from '../api/identity';
-import { createOidcVerifier, OidcConfigError, OidcUnavailable } from '../api/oidc';
 import { parseRole, ROLE_SYNTAX } from '../api/roles';
-import { buildServer } from '../api/server';
 import { DEFAULT_UPLOAD_LIMIT_MIB } from '../api/upload';
 import { ApiStore, expiryOf, type TokenRecord } from '../api/store';
 import { connectClient } from '../temporal/connection';
@@ -54,6 +52,8 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
  * wrong or unreachable issuer stops `strata serve` with exit 2 instead of refusing every token later.
  */
 async function oidcVerifier(config: OidcConfig): Promise<BearerVerifier> {
+  // Loaded here, not at the top: only `strata serve` needs jose and fastify (src/cli/lazy.ts says why).
+  const { createOidcVerifier, OidcConfigError, OidcUnavailable } = await import('../api/oidc');
   let verifier;
   try {
     verifier = createOidcVerifier(config);
@@ -121,6 +121,7 @@ export function registerApiCommands(program: Command): void {
       const oidc = access.oidc ? await oidcVerifier(access.oidc) : undefined;
       if (oidc) process.stderr.write(`strata: accepting OIDC tokens from ${access.oidc!.issuer}\n`);
       const { client, connection } = await connectClient(settings);
+      const { buildServer } = await import('../api/server');
       const app = await buildServer({
         client,
         home: settings.home,

@@ -7,7 +7,7 @@ import { auditTrail } from '../audit/trail';
 import { loadCandidate } from '../config/candidate';
 import { layerRange, loadLadder } from '../config/ladder';
 import { isTerminal, type PromotionStatus } from '../domain/status';
-import { LocalProvider } from '../providers/local';
+import { localProvider } from './lazy';
 import { approve, getStatus, RefusedError, startPromotion } from '../temporal/promotions';
 import { createDrillSchedule, drillScheduleId, runDrill } from '../temporal/drills';
 import { verdictLine } from '../drills/report';
@@ -15,7 +15,6 @@ import type { LadderSpec } from '../domain/ladder';
 import type { Client } from '@temporalio/client';
 import { loadSettings } from '../temporal/settings';
 import { connectClient } from '../temporal/connection';
-import { createStrataWorker } from '../../workers/worker';
 import { command } from './command';
 import { print } from './context';
 import { EXIT_FAILED, EXIT_OK } from './errors';
@@ -146,11 +145,12 @@ export function registerDemoCommand(program: Command): void {
       await prepareDemoData(settings.home, ladder);
       const server = await ensureServer(settings, { port: 7233, uiPort: 8233, reuseRunning: true });
       const uiBase = server?.uiUrl ?? 'http://127.0.0.1:8233';
+      const { createStrataWorker } = await import('../../workers/worker');
       const { worker, connection: workerConnection } = await createStrataWorker({
         address: settings.address,
         namespace: settings.namespace,
         taskQueue: settings.taskQueue,
-        provider: new LocalProvider(settings.home),
+        provider: await localProvider(settings.home),
         paths: settings.paths,
       });
       const running = worker.run();

@@ -6,7 +6,7 @@ import { DRILL_SCENARIOS, type DrillScenario } from '../domain/drill';
 import { DURATION_HINT, parseDuration } from '../domain/duration';
 import type { LadderSpec, LayerSpec } from '../domain/ladder';
 import { verdictLine } from '../drills/report';
-import { LocalProvider } from '../providers/local';
+import { localProvider } from './lazy';
 import {
   createDrillSchedule,
   drillHistory,
@@ -50,7 +50,7 @@ async function drillableLayer(
     );
   }
   if (needEnvironment) {
-    const env = await new LocalProvider(loadSettings().home).describe(layer.name);
+    const env = await (await localProvider(loadSettings().home)).describe(layer.name);
     if (!env || !fs.existsSync(env.dbPath)) {
       throw new UsageError(
         `--layer: ${layer.name} has no environment with a database to back up and drill; promote a candidate into it first`,

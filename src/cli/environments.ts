@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { LocalProvider } from '../providers/local';
+import type { LocalProvider } from '../providers/local';
+import { localProvider } from './lazy';
 import { loadSettings } from '../temporal/settings';
 import { print, printJson, printRows, withClient } from './context';
 import { currentVersion, type EnvironmentState, versionAt } from '../domain/environment';
@@ -79,7 +80,7 @@ export function registerEnvironmentCommands(program: Command): void {
       }
       const actor = localActor(opts.as);
       const settings = loadSettings();
-      const provider = new LocalProvider(settings.home);
+      const provider = await localProvider(settings.home);
       const present = environments(provider);
       if (opts.all && layers.length > 0) throw new UsageError('teardown: name layers or use --all, not both');
       if (!opts.all && layers.length === 0) throw new UsageError('teardown: name at least one layer, or use --all');
@@ -181,7 +182,7 @@ export function registerEnvironmentWorkflowCommands(program: Command): void {
           );
         return EXIT_OK;
       }
-      const provider = new LocalProvider(loadSettings().home);
+      const provider = await localProvider(loadSettings().home);
       if (!environments(provider).includes(layer) && provider.events(layer).length === 0)
         throw new UsageError(`env repair: no environment "${layer}" in ${provider.envsDir}`);
       const r = await provider.repair(layer);

@@ -1,21 +1,49 @@
 import { Command, CommanderError } from 'commander';
-import { registerApiCommands } from './api';
-import { registerAuditCommands } from './audit';
-import { registerClusterCommands } from './cluster';
 import { exitCodeOf } from './command';
-import { registerDataCommands } from './data';
-import { registerDemoCommand } from './demo';
-import { registerDrillCommands } from './drills';
-import { registerEnvironmentCommands, registerEnvironmentWorkflowCommands } from './environments';
 import { EXIT_USAGE, type ExitCode, reportError, UsageError } from './errors';
-import { registerLadderCommands } from './ladders';
 import { applyModes } from './modes';
-import { registerPromotionCommands } from './promotions';
-import { registerRollbackCommand } from './rollback';
-import { registerRunCommands } from './runs';
-import { registerServerCommands } from './server';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * The command groups and the top-level commands each registers, each loaded only when needed: a
+ * command loads its own group's module (and what that imports), not every other command's, so
+ * `strata status` does not load the data plane, the worker or the API server. `--help`, and
+ * anything not listed here, loads them all. test/unit/cli/lazy-groups.test.ts checks this table
+ * against what the groups register.
+ */
+export const COMMAND_GROUPS: ReadonlyArray<{ commands: readonly string[]; load: () => Promise<Register[]> }> = [
+  { commands: ['up', 'worker'], load: async () => [(await import('./server')).registerServerCommands] },
+  { commands: ['serve', 'token', 'login'], load: async () => [(await import('./api')).registerApiCommands] },
+  { commands: ['cluster'], load: async () => [(await import('./cluster')).registerClusterCommands] },
+  { commands: ['ladder'], load: async () => [(await import('./ladders')).registerLadderCommands] },
+  {
+    commands: ['promote', 'status', 'list', 'approve', 'reject', 'abort'],
+    load: async () => [(await import('./promotions')).registerPromotionCommands],
+  },
+  { commands: ['audit'], load: async () => [(await import('./audit')).registerAuditCommands] },
+  {
+    commands: ['teardown', 'env', 'hold', 'release'],
+    load: async () => {
+      const m = await import('./environments');
+      return [m.registerEnvironmentCommands, m.registerEnvironmentWorkflowCommands];
+    },
+  },
+  { commands: ['rollback'], load: async () => [(await import('./rollback')).registerRollbackCommand] },
+  { commands: ['drill'], load: async () => [(await import('./drills')).registerDrillCommands] },
+  { commands: ['demo'], load: async () => [(await import('./demo')).registerDemoCommand] },
+  { commands: ['runs', 'replay', 'compare'], load: async () => [(await import('./runs')).registerRunCommands] },
+  { commands: ['data'], load: async () => [(await import('./data')).registerDataCommands] },
+];
+
+/**
+ * The program: every command, or, given the arguments, only the group of the command they name
+ * (its help, options and checks are the same either way).
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
+  const name = argv?.[2];
+  const group = name ? COMMAND_GROUPS.find((g) => g.commands.includes(name)) : undefined;
+  const registers = (await Promise.all((group ? [group] : COMMAND_GROUPS).map((g) => g.load()))).flat();
   const program = new Command()
     .name('strata')
     .description(
@@ -25,19 +53,7 @@ export function buildProgram(): Command {
     // A command's options are its own: `audit <id> --json` and `audit export --json` do not mix.
     .enablePositionalOptions()
     .exitOverride();
-  registerServerCommands(program);
-  registerApiCommands(program);
-  registerClusterCommands(program);
-  registerLadderCommands(program);
-  registerPromotionCommands(program);
-  registerAuditCommands(program);
-  registerEnvironmentCommands(program);
-  registerEnvironmentWorkflowCommands(program);
-  registerRollbackCommand(program);
-  registerDrillCommands(program);
-  registerDemoCommand(program);
-  registerRunCommands(program);
-  registerDataCommands(program);
+  for (const register of registers) register(program);
   applyModes(program);
   const override = (cmd: Command) => {
     cmd.exitOverride();
@@ -65,7 +81,7 @@ export function buildProgram(): Command {
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,199}$/;
 
 export async function main(argv: string[]): Promise<ExitCode> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return exitCodeOf(program);

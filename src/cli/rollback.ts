@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { isLadderFile, readLadderArgument } from './ladders';
-import { LocalProvider } from '../providers/local';
+import { localProvider } from './lazy';
 import { RefusedError } from '../temporal/promotions';
 import { deepestMessage, storedLadder } from '../temporal/drills';
 import { loadSettings } from '../temporal/settings';
@@ -69,7 +69,7 @@ export function registerRollbackCommand(program: Command): void {
         );
       // Refuse an impossible target before anything starts (the local provider shares STRATA_HOME).
       const settings = loadSettings();
-      const provider = new LocalProvider(settings.home);
+      const provider = await localProvider(settings.home);
       const releases = await provider.releases(layer.name);
       if (opts.to !== undefined && !releases.some((r) => r.version === opts.to)) {
         throw new UsageError(

@@ -10,7 +10,7 @@ import { describePhases, loadProfileSchema } from '../load/profile';
 import { requestBodies } from '../load/requests';
 import { InvalidRunError, newRunId, RunNotFoundError, RunStore, type StoredRun } from '../load/runs';
 import { pct } from '../domain/percent';
-import { LocalProvider } from '../providers/local';
+import { localProvider } from './lazy';
 import { RefusedError } from '../temporal/promotions';
 import { loadSettings } from '../temporal/settings';
 import { apiBase, callApi } from './api-client';
@@ -136,7 +136,7 @@ export async function replayRun(
   }
   const profile = parsed.data;
 
-  const provider = new LocalProvider(home);
+  const provider = await localProvider(home);
   const env = await provider.describe(original.layer);
   const wanted = `${candidateLabel(original.candidate)} (sha256 ${original.candidate.digest.slice(0, 12)})`;
   const running = env?.runningRelease;

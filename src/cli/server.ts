@@ -1,13 +1,12 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { LocalProvider } from '../providers/local';
+import { localProvider } from './lazy';
 import { ensureTemporalCli } from '../temporal/cli';
 import { connect, isReachable, TemporalUnreachableError } from '../temporal/connection';
 import { prepareNamespace } from '../temporal/namespace';
 import { type DevServer, startDevServer } from '../temporal/server';
 import { loadSettings, type StrataSettings } from '../temporal/settings';
 import { logger } from '../log/logger';
-import { createStrataWorker, ensureDailyAuditExport } from '../../workers/worker';
 import { RefusedError } from '../temporal/promotions';
 import { command } from './command';
 import { parsePort } from './values';
@@ -105,11 +104,12 @@ export function registerServerCommands(program: Command): void {
         );
       try {
         if (opts.worker) {
+          const { createStrataWorker, ensureDailyAuditExport } = await import('../../workers/worker');
           const { worker, connection, client } = await createStrataWorker({
             address: settings.address,
             namespace: settings.namespace,
             taskQueue: settings.taskQueue,
-            provider: new LocalProvider(settings.home),
+            provider: await localProvider(settings.home),
             paths: settings.paths,
             token: settings.token,
           });

@@ -9,17 +9,19 @@ const leaves = (c: Command): Command[] =>
   c.commands.length ? [...(c.parent && hasAction(c) ? [c] : []), ...c.commands.flatMap(leaves)] : [c];
 
 describe('API mode covers every command', () => {
-  it('puts every command in exactly one list: through the API, local only, or refused', () => {
-    const all = leaves(buildProgram()).map(commandPath).sort();
+  it('puts every command in exactly one list: through the API, local only, or refused', async () => {
+    const all = leaves(await buildProgram())
+      .map(commandPath)
+      .sort();
     const listed = [...API_COMMANDS, ...Object.keys(LOCAL_COMMANDS), ...Object.keys(REFUSED_IN_API_MODE)].sort();
     expect(listed).toEqual(all);
     expect(new Set(listed).size).toBe(listed.length);
   });
 
-  it('says in the help of a local command that it runs on this machine', () => {
-    const profile = leaves(buildProgram()).find((c) => commandPath(c) === 'data profile')!;
+  it('says in the help of a local command that it runs on this machine', async () => {
+    const profile = leaves(await buildProgram()).find((c) => commandPath(c) === 'data profile')!;
     expect(profile.description()).toContain('[on this machine, also with STRATA_API: local files only]');
-    const promote = leaves(buildProgram()).find((c) => commandPath(c) === 'promote')!;
+    const promote = leaves(await buildProgram()).find((c) => commandPath(c) === 'promote')!;
     expect(promote.description()).not.toContain('on this machine');
   });
 

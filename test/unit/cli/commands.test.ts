@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { command, exitCodeOf } from '../../../src/cli/command';
 import { buildProgram } from '../../../src/cli/main';
 
@@ -64,8 +64,8 @@ describe('typed commands', () => {
     expect(exitCodeOf(program)).toBe(2);
   });
 
-  it('builds the data group once, with one description', () => {
-    const data = buildProgram().commands.filter((c) => c.name() === 'data');
+  it('builds the data group once, with one description', async () => {
+    const data = (await buildProgram()).commands.filter((c) => c.name() === 'data');
     expect(data).toHaveLength(1);
     expect(data[0].description()).toBe('the data plane: profiles, synthesis, masking, PII scanning');
     expect(data[0].commands.map((c) => c.name())).toEqual([
@@ -89,7 +89,10 @@ describe('the README CLI table', () => {
     .split('\n')
     .filter((l) => l.startsWith('| `strata'))
     .map((l) => l.replace(/\\\|/g, '|'));
-  const all = leaves(buildProgram());
+  let all: ReturnType<typeof leaves> = [];
+  beforeAll(async () => {
+    all = leaves(await buildProgram());
+  });
   /** The commands a row names: `strata env ls | show LAYER` names env ls and env show. */
   const named = (row: string) =>
     all.filter(({ path: p }) => {
