@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AuditEntry, auditTrail } from '../../src/audit/trail';
 import { parseLadder } from '../../src/config/ladder';
@@ -85,6 +86,19 @@ async function startOn(name: string, approval: string): Promise<string> {
     taskQueue: suite.taskQueue,
     artifacts: artifactsOf(suite.home),
   });
+}
+
+/**
+ * With STRATA_RECORD_HISTORIES=1, writes the promotion's and its layer's histories to
+ * test/replay/histories/ (the replay test then guards the approval-reminders path).
+ */
+async function recordHistories(id: string): Promise<void> {
+  if (process.env.STRATA_RECORD_HISTORIES !== '1') return;
+  const dir = path.join(__dirname, '..', 'replay', 'histories');
+  for (const workflowId of [id, `${id}.traffic`]) {
+    const history = await suite.client.workflow.getHandle(workflowId).fetchHistory();
+    fs.writeFileSync(path.join(dir, `${workflowId}.json`), historyToJSON(history));
+  }
 }
 
 const traffic = (s: PromotionStatus) => s.layers.find((l) => l.name === 'traffic');
@@ -265,6 +279,7 @@ notifications:
     const at = (a: string, actor?: string) => audit.findIndex((e) => e.action === a && (!actor || e.actor === actor));
     expect(at('approval.refused', 'erin')).toBeLessThan(at('approval.escalated'));
     expect(at('approval.escalated')).toBeLessThan(at('approval.granted', 'erin'));
+    await recordHistories(id);
   }, 180_000);
 
   it('an undeliverable webhook (always 500, or a closed port) blocks nothing and is audited as notification.failed', async () => {
@@ -313,6 +328,7 @@ notifications:
     const audit = await auditTrail(suite.client, id);
     expect(audit.filter((e) => e.action === 'notification.failed')).toHaveLength(2);
     expect(audit.some((e) => e.action === 'promotion.completed')).toBe(true);
+    await recordHistories(id);
   }, 180_000);
 
   it('a notification still being retried when the approval arrives does not hold the promotion back', async () => {
