@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, describe, expect, it } from 'vitest';
+import { collectAuditEntries } from '../../src/audit/collect';
 import { type AuditEntry, auditTrail } from '../../src/audit/trail';
 import { parseLadder } from '../../src/config/ladder';
 import type { PromotionStatus } from '../../src/domain/status';
@@ -329,6 +330,20 @@ notifications:
     expect(audit.filter((e) => e.action === 'notification.failed')).toHaveLength(2);
     expect(audit.some((e) => e.action === 'promotion.completed')).toBe(true);
     await recordHistories(id);
+
+    // The audit export (strata audit export, the daily Schedule) carries the same entries, and the
+    // first test's escalation (visibility may lag a moment behind the close).
+    const exported = await until('both promotions in the export', async () => {
+      const all = await collectAuditEntries(suite.client, suite.taskQueue, suite.home);
+      return all.some((e) => e.source === `promotion:${id}` && e.action === 'promotion.completed') &&
+        all.some((e) => e.action === 'approval.escalated')
+        ? all
+        : undefined;
+    });
+    expect(exported.filter((e) => e.source === `promotion:${id}` && e.action === 'notification.failed')).toHaveLength(
+      2,
+    );
+    expect(exported.filter((e) => e.action === 'notification.reminder-sent').length).toBeGreaterThanOrEqual(2);
   }, 180_000);
 
   it('a notification still being retried when the approval arrives does not hold the promotion back', async () => {
