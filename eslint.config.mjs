@@ -38,7 +38,7 @@ const sandboxGlobals = [
 const TIERS = [
   ['validation', 'tools', 'log', 'paths', 'types', 'tracing'],
   ['config'],
-  ['envdb', 'data', 'load', 'chaos', 'drills', 'artifacts'],
+  ['envdb', 'data', 'load', 'chaos', 'drills', 'artifacts', 'notify'],
   ['gates', 'providers'],
   ['temporal', 'audit', 'activities'],
   ['workers'],

@@ -12,6 +12,7 @@ import { createEnvironmentActivities } from './environment';
 import { createGateActivities } from './gates';
 import { createLadderActivities } from './ladder';
 import { createLeaseActivities } from './lease';
+import { createNotifyActivities } from './notify';
 import type { ActivityDeps } from './support';
 
 export type { ActivityDeps } from './support';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDrillActivities(deps),
     ...createLadderActivities(deps),
     ...createAuditActivities(deps),
+    ...createNotifyActivities(deps),
   };
 }
 

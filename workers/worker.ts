@@ -29,6 +29,7 @@ import { type MetricsServer, startMetricsServer } from '../src/metrics/server';
 import { TemporalCollector } from '../src/metrics/temporal-collector';
 import { freePort } from '../src/tools/ports';
 import { ensureAuditSchedule } from '../src/temporal/audit-schedule';
+import { loadNotifications } from '../src/notify/config';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
 
@@ -164,6 +165,7 @@ export async function createStrataWorker(
     maxHeartbeatThrottleInterval: '500ms',
     defaultHeartbeatThrottleInterval: '500ms',
   });
+  checkNotificationSettings(opts.paths.home);
   let metrics: MetricsServer | undefined;
   if (wantsMetrics) {
     const collector = new TemporalCollector(client, opts.taskQueue);
@@ -182,6 +184,24 @@ export async function createStrataWorker(
     await clientConnection.close();
   };
   return { worker, connection: { close }, client, ...(metrics ? { metrics } : {}) };
+}
+
+/**
+ * Reads strata.yaml's notification webhooks once at start, so a mistake shows in the worker's log
+ * now rather than as notification.failed at the first reminder. The notify activity reads it again
+ * at each notice (a fix needs no restart), so a bad file does not stop the worker.
+ */
+function checkNotificationSettings(home: string): void {
+  try {
+    const settings = loadNotifications(home);
+    if (settings.webhooks.length > 0)
+      logger.info(
+        { file: settings.file, webhooks: settings.webhooks.map((h) => h.name) },
+        'approval notifications: webhooks configured',
+      );
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'approval notifications: strata.yaml is invalid; notices will fail');
+  }
 }
 
 /**

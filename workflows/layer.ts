@@ -9,6 +9,7 @@ import {
   proxyActivities,
   rootCause,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -17,7 +18,17 @@ import { parseDuration } from '../src/domain/duration';
 import { describeGateFailure, type LayerInput, type LayerResult } from '../src/domain/promotion';
 import type { DataSummary } from '../src/domain/data';
 import type { GateResult, LayerPhase, LayerStatus } from '../src/domain/status';
-import { type ApprovalRecord, type Decision, takeApproval } from '../src/domain/approval';
+import { type ApprovalRecord, countApprovers, type Decision, takeApproval } from '../src/domain/approval';
+import {
+  allowedApprovers,
+  type ApprovalNotice,
+  type ApprovalReminderStep,
+  approvalReminderSchedule,
+  effectivePolicy,
+  formatDurationMs,
+  hasReminderSchedule,
+  notificationKey,
+} from '../src/domain/approval-reminders';
 import { evidenceDigest } from '../src/domain/evidence';
 import { runGates } from './gates';
 import type { Release } from '../src/domain/release';
@@ -35,7 +46,7 @@ import {
 } from './messages';
 import { PHASE_KEY } from './search-attributes';
 import { environmentLease } from './lease';
-import { ACTIVITY_OPTIONS } from './activity-options';
+import { ACTIVITY_OPTIONS, NOTIFY_ACTIVITY_OPTIONS } from './activity-options';
 import { currentTraceId } from './trace';
 
 const activities = proxyActivities<Activities>({
@@ -43,6 +54,11 @@ const activities = proxyActivities<Activities>({
   // An abort waits until the running activity has stopped before compensating.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
+
+// Notifications are fired and never awaited by the decision path: a webhook that is down delays
+// nothing, and its bounded retries end in a failed activity that the audit lists as
+// notification.failed.
+const notifications = proxyActivities<Activities>(NOTIFY_ACTIVITY_OPTIONS);
 
 /**
  * One layer of the ladder: provision → populate → deploy → gates → approval → promote.
@@ -73,6 +89,11 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   let reportedFailure: string | undefined;
   let data: DataSummary | undefined;
   const work = new CancellationScope();
+  // Apart from `work`, so that an abort does not turn a notification under way into a failure.
+  const notices = new CancellationScope();
+  /** Whether the approval has escalated (layers since approval-reminders): the policy is widened. */
+  let escalated = false;
+  let remindersSent = 0;
   // Only read by the status query: no command depends on it.
   const traceId = currentTraceId();
 
@@ -84,7 +105,12 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       gates: [...gates],
       approval:
         spec.approval.mode === 'manual'
-          ? { required: spec.approval.required, allowed: spec.approval.approvers }
+          ? {
+              required: spec.approval.required,
+              allowed: allowedApprovers(spec.approval, escalated),
+              ...(escalated ? { escalated } : {}),
+              ...(remindersSent > 0 ? { reminders: remindersSent } : {}),
+            }
           : { required: 0, allowed: [] },
       approvals: [...approvals],
       ...(reportedFailure ? { failure: reportedFailure } : {}),
@@ -100,7 +126,7 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
           ? takeApproval({
               layer: spec.name,
               phase: decision ? 'decided' : phase,
-              policy: spec.approval,
+              policy: effectivePolicy(spec.approval, escalated),
               initiator: input.initiator,
               approvals,
               decision: kind,
@@ -152,6 +178,57 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
     if (progress.failure) reportedFailure = progress.failure;
     if (progress.data) data = progress.data;
     if (parent) await parent.signal(layerProgressSignal, { layer: spec.name, ...progress });
+  };
+
+  /**
+   * Waits for the decision like the plain wait, but at each step of the schedule sends a reminder
+   * or escalates (widens the approvers and records it in the memo, which the audit reads) and
+   * notifies. Returns whether a decision came before the expiry.
+   */
+  const awaitDecisionWithReminders = async (schedule: ApprovalReminderStep[], expiryMs: number) => {
+    let waited = 0;
+    for (const step of schedule) {
+      if (step.atMs > waited && (await condition(() => decision !== undefined, step.atMs - waited))) return true;
+      if (decision !== undefined) return true;
+      waited = step.atMs;
+      if (step.kind === 'escalation' && spec.approval.mode === 'manual' && spec.approval.escalate) {
+        escalated = true;
+        upsertMemo({
+          approvalEscalation: { layer: spec.name, after: spec.approval.escalate.after, to: spec.approval.escalate.to },
+        });
+      } else remindersSent = step.sequence;
+      notify(step, waited);
+    }
+    return condition(() => decision !== undefined, Math.max(expiryMs - waited, 1));
+  };
+
+  /** Sends one notice in the background: its failure is caught here and audited from history. */
+  const notify = (step: ApprovalReminderStep, waitedMs: number) => {
+    if (spec.approval.mode !== 'manual') return;
+    const workflowId = workflowInfo().workflowId;
+    const notice: ApprovalNotice = {
+      event: step.kind === 'escalation' ? 'approval.escalated' : 'approval.reminder',
+      kind: step.kind,
+      promotionId: input.promotionId,
+      workflowId,
+      layer: spec.name,
+      candidate: { name: candidate.name, version: candidate.version },
+      sequence: step.sequence,
+      of: step.of,
+      approvers: allowedApprovers(spec.approval, escalated),
+      ...(step.kind === 'escalation' && spec.approval.escalate ? { escalatedTo: spec.approval.escalate.to } : {}),
+      required: spec.approval.required,
+      approvals: countApprovers(approvals, comparison),
+      waited: formatDurationMs(waitedMs),
+      expiry: spec.approval.expiry,
+      idempotencyKey: notificationKey(workflowId, spec.name, step.kind, step.sequence),
+    };
+    void notices
+      .run(() => notifications.notifyApprovers(notice))
+      .then(
+        () => undefined,
+        () => undefined, // audited as notification.failed from the activity's failure in history
+      );
   };
 
   // Compensation as data: each undo step is added once its action has started.
@@ -230,7 +307,15 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       if (spec.approval.mode === 'manual') {
         await report({ phase: 'awaiting-approval' });
         const expiryMs = parseDuration(spec.approval.expiry) ?? 0;
-        const decided = await condition(() => decision !== undefined, expiryMs);
+        // Layers since approval-reminders remind, then escalate, on durable timers while they wait.
+        const schedule =
+          sealed && hasReminderSchedule(spec.approval) && patched('approval-reminders')
+            ? approvalReminderSchedule(spec.approval)
+            : [];
+        const decided =
+          schedule.length > 0
+            ? await awaitDecisionWithReminders(schedule, expiryMs)
+            : await condition(() => decision !== undefined, expiryMs);
         if (!decided) {
           failure = `approval expired: ${spec.approval.required} approval(s) needed within ${spec.approval.expiry}`;
           return 'failed' as const;

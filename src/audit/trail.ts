@@ -434,6 +434,8 @@ export function layerEntries(events: HistoryEvent[], layer: string, startedAt: s
   const push = (e: HistoryEvent, action: string, detail: string) =>
     out.push({ at: at(e), actor: SYSTEM_ACTOR, authentication: AUTHENTICATION.system, action, layer, detail });
   const updates: PendingUpdates = new Map();
+  /** Activities that reached an end (completed, failed, timed out, cancelled), by scheduled event id. */
+  const settled = new Set<string>();
 
   const pushChecks = (e: HistoryEvent, g: GateResult) => {
     for (const c of g.checks ?? [])
@@ -507,6 +509,17 @@ export function layerEntries(events: HistoryEvent[], layer: string, startedAt: s
         case 'rollbackEnvironment':
           push(e, 'layer.rolled-back', `now running ${r.running ?? 'nothing (no earlier version)'}`);
           break;
+        case 'notifyApprovers': {
+          const notice = noticeOf(s.input);
+          const sent = decode<{ delivered?: Array<{ webhook: string; attempt: number }>; none?: string }>(a.result);
+          const to = (sent?.delivered ?? []).map((d) => `${d.webhook} (attempt ${d.attempt})`).join(', ');
+          push(
+            e,
+            notice.kind === 'escalation' ? 'notification.escalation-sent' : 'notification.reminder-sent',
+            `${describeNotice(notice)}: ${to ? `delivered to ${to}` : (sent?.none ?? 'no webhook')}`,
+          );
+          break;
+        }
       }
     } else if (e.activityTaskFailedEventAttributes) {
       const a = e.activityTaskFailedEventAttributes;
@@ -514,7 +527,14 @@ export function layerEntries(events: HistoryEvent[], layer: string, startedAt: s
       const failure = a.failure?.cause ?? a.failure;
       const type = failure?.applicationFailureInfo?.type ?? '';
       const refusal = DATA_REFUSALS[type];
-      if (refusal) push(e, refusal, failure?.message ?? '');
+      if (s?.type === 'notifyApprovers') {
+        // Never decides anything: the layer went on without it.
+        push(
+          e,
+          'notification.failed',
+          `${describeNotice(noticeOf(s.input))}: ${failure?.message ?? a.failure?.message ?? ''}`,
+        );
+      } else if (refusal) push(e, refusal, failure?.message ?? '');
       else if (ARTIFACT_REFUSALS[type]) {
         const d = decode<{ where?: string; expected?: string; found?: string }>(
           failure?.applicationFailureInfo?.details,
@@ -531,6 +551,26 @@ export function layerEntries(events: HistoryEvent[], layer: string, startedAt: s
           e,
           'activity.failed',
           `${s?.type ?? 'activity'}: ${a.failure?.cause?.message ?? a.failure?.message ?? ''}`,
+        );
+    } else if (e.activityTaskTimedOutEventAttributes || e.activityTaskCanceledEventAttributes) {
+      const a = e.activityTaskTimedOutEventAttributes ?? e.activityTaskCanceledEventAttributes!;
+      const s = scheduled.get(String(a.scheduledEventId));
+      if (s?.type === 'notifyApprovers')
+        push(
+          e,
+          'notification.failed',
+          `${describeNotice(noticeOf(s.input))}: ${e.activityTaskTimedOutEventAttributes ? 'timed out' : 'cancelled'}`,
+        );
+    } else if (e.workflowPropertiesModifiedEventAttributes) {
+      const memo = e.workflowPropertiesModifiedEventAttributes.upsertedMemo?.fields ?? {};
+      const escalation = memo.approvalEscalation
+        ? decode<{ after?: string; to?: string[] }>({ payloads: [memo.approvalEscalation] })
+        : undefined;
+      if (escalation)
+        push(
+          e,
+          'approval.escalated',
+          `no quorum after ${escalation.after ?? '?'}: ${(escalation.to ?? []).join(', ')} may now approve as well`,
         );
     } else if (e.childWorkflowExecutionCompletedEventAttributes) {
       // One seed of a many-seeds layer.
@@ -566,6 +606,36 @@ export function layerEntries(events: HistoryEvent[], layer: string, startedAt: s
       if (r && r.outcome !== 'promoted')
         push(e, r.outcome === 'aborted' ? 'layer.aborted' : 'layer.failed', r.failure ?? r.outcome);
     }
+    if (e.workflowExecutionCompletedEventAttributes || e.workflowExecutionFailedEventAttributes) {
+      // A notification still being retried when the layer ended was abandoned with it.
+      for (const [id, s] of scheduled) {
+        if (s.type === 'notifyApprovers' && !settled.has(id))
+          push(e, 'notification.failed', `${describeNotice(noticeOf(s.input))}: not delivered before the layer ended`);
+      }
+    }
+    const ended =
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes ??
+      e.activityTaskCanceledEventAttributes;
+    if (ended) settled.add(String(ended.scheduledEventId));
   }
   return out;
+}
+
+/** The fields of an approval notice (src/domain/approval-reminders.ts) the audit names. */
+interface RecordedNotice {
+  kind: 'reminder' | 'escalation';
+  sequence?: number;
+  of?: number;
+  idempotencyKey?: string;
+}
+
+function noticeOf(input: Record<string, unknown> | undefined): RecordedNotice {
+  return { kind: 'reminder', ...(input as Partial<RecordedNotice> | undefined) } as RecordedNotice;
+}
+
+function describeNotice(n: RecordedNotice): string {
+  const what = n.kind === 'escalation' ? 'escalation notice' : `reminder ${n.sequence ?? '?'}/${n.of ?? '?'}`;
+  return `${what} [idempotency key ${n.idempotencyKey ?? '?'}]`;
 }

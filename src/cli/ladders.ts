@@ -150,7 +150,11 @@ export function registerLadderCommands(program: Command): void {
           const approval =
             l.approval.mode === 'auto'
               ? 'auto'
-              : `${l.approval.required} of ${l.approval.approvers.join(', ')} within ${l.approval.expiry}`;
+              : `${l.approval.required} of ${l.approval.approvers.join(', ')} within ${l.approval.expiry}` +
+                (l.approval.remind ? `, reminders after ${l.approval.remind.join(', ')}` : '') +
+                (l.approval.escalate
+                  ? `, escalating to ${l.approval.escalate.to.join(', ')} after ${l.approval.escalate.after}`
+                  : '');
           print(
             `${l.name}: gates ${l.gates.map((g) => g.name).join(', ') || '-'}; approval ${approval}; rollback ${l.rollback}`,
           );

@@ -36,6 +36,7 @@ export function renderStatus(s: PromotionStatus, env: NodeJS.ProcessEnv = proces
           l.approval.required === 0
             ? 'auto'
             : `${granted.size}/${l.approval.required} of ${l.approval.allowed.join(', ')}` +
+              (l.approval.escalated ? ' (escalated)' : '') +
               (l.phase === 'awaiting-approval' && !isTerminal(s.state) ? '  ← pending' : '');
         return [l.name, l.phase, l.running ?? '-', gates, approvals];
       }),

@@ -156,26 +156,60 @@ const seedsSchema = z
   .min(2, { error: 'expected at least 2 seeds: the spread of one seed is meaningless' })
   .max(50);
 
+const escalateSchema = z.strictObject(
+  {
+    /** Time since the layer began awaiting approval, e.g. 24h. */
+    after: durationSchema,
+    /** Identities or `group:<name>` entries who may approve from then on. */
+    to: z
+      .array(z.string().trim().min(1), {
+        error: (issue) =>
+          expectedGot('a list of approvers or group:<name> entries, e.g. [group:sre-leads]', issue.input),
+      })
+      .min(1, { error: 'expected at least one approver or group:<name> to escalate to, got an empty list' }),
+  },
+  { error: (issue) => expectedGot('a mapping { after, to }, e.g. { after: 24h, to: [group:sre-leads] }', issue.input) },
+);
+
 const manualApprovalSchema = z
   .strictObject({
     required: z.number().int().min(1),
     approvers: z.array(z.string().trim().min(1)).min(1),
     expiry: durationSchema.optional(),
+    /** Reminders, as time since the layer began awaiting approval, e.g. [4h, 20h]. */
+    remind: z
+      .array(durationSchema, {
+        error: (issue) => expectedGot('a list of durations, e.g. [4h, 20h]', issue.input),
+      })
+      .min(1, { error: 'expected at least one reminder, e.g. [4h, 20h]; leave `remind` out for none' })
+      .optional(),
+    escalate: escalateSchema.optional(),
   })
   .transform((approval): ManualApproval => ({
     required: approval.required,
     approvers: [...new Set(approval.approvers.map((a) => normalizeIdentity(a)))],
     expiry: approval.expiry,
+    ...(approval.remind ? { remind: approval.remind } : {}),
+    ...(approval.escalate
+      ? {
+          escalate: {
+            after: approval.escalate.after,
+            to: [...new Set(approval.escalate.to.map((a) => normalizeIdentity(a)))],
+          },
+        }
+      : {}),
   }));
 
 interface ManualApproval {
   required: number;
   approvers: string[];
   expiry?: string;
+  remind?: string[];
+  escalate?: { after: string; to: string[] };
 }
 
 const approvalSchema = z.union([z.literal('auto'), manualApprovalSchema], {
-  error: (issue) => expectedGot('"auto" or a mapping { required, approvers, expiry }', issue.input),
+  error: (issue) => expectedGot('"auto" or a mapping { required, approvers, expiry, remind, escalate }', issue.input),
 });
 
 function knownGateTypes(): string {
@@ -346,6 +380,64 @@ function approvalIssues(approval: Record<string, unknown>, at: Path): Located[] 
   return found;
 }
 
+/** A duration as the ladder wrote it, in ms; undefined for anything the schema reports instead. */
+function durationMs(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const ms = parseDuration(value);
+  return ms !== undefined && ms > 0 ? ms : undefined;
+}
+
+/**
+ * Reminders come before the escalation and the expiry, in increasing order, and the escalation
+ * comes before the expiry (the layer's own, else `defaults.approvalExpiry`, else 72h): a step due
+ * after the layer has expired would never happen.
+ */
+function reminderIssues(approval: Record<string, unknown>, document: Record<string, unknown>, at: Path): Located[] {
+  const found: Located[] = [];
+  const ownExpiry = approval.expiry;
+  const defaultExpiry = asRecord(document.defaults)?.approvalExpiry;
+  const expiryText = String(ownExpiry ?? defaultExpiry ?? DEFAULT_APPROVAL_EXPIRY);
+  const expiryFrom =
+    ownExpiry !== undefined
+      ? 'approval.expiry'
+      : defaultExpiry !== undefined
+        ? 'defaults.approvalExpiry'
+        : 'the default expiry';
+  const expiry = durationMs(ownExpiry ?? defaultExpiry ?? DEFAULT_APPROVAL_EXPIRY);
+  const escalate = asRecord(approval.escalate);
+  const escalateAfter = durationMs(escalate?.after);
+  if (escalate && escalateAfter !== undefined && expiry !== undefined && escalateAfter >= expiry) {
+    found.push({
+      path: [...at, 'escalate', 'after'],
+      message: `the escalation (after ${String(escalate.after)}) must come before the expiry (${expiryText}, ${expiryFrom})`,
+    });
+  }
+  let previous: { ms: number; text: string } | undefined;
+  asArray(approval.remind).forEach((raw, index) => {
+    const ms = durationMs(raw);
+    if (ms === undefined) return;
+    const path = [...at, 'remind', index];
+    if (previous && ms <= previous.ms) {
+      found.push({
+        path,
+        message: `reminders must be in increasing order: ${String(raw)} is not after ${previous.text}`,
+      });
+    } else if (escalateAfter !== undefined && ms >= escalateAfter) {
+      found.push({
+        path,
+        message: `the reminder at ${String(raw)} must come before the escalation (after ${String(escalate?.after)})`,
+      });
+    } else if (expiry !== undefined && ms >= expiry) {
+      found.push({
+        path,
+        message: `the reminder at ${String(raw)} must come before the expiry (${expiryText}, ${expiryFrom})`,
+      });
+    }
+    previous = { ms, text: String(raw) };
+  });
+  return found;
+}
+
 function dataIssues(document: Record<string, unknown>): Located[] {
   const found: Located[] = [];
   const sources = asArray(asRecord(document.data)?.sources);
@@ -471,7 +563,10 @@ function crossFieldIssues(document: Record<string, unknown>): ConfigIssue[] {
     });
     found.push(...duplicateNames(gatesPath, gates, 'gate name'));
     const approval = asRecord(layer.approval);
-    if (approval) found.push(...approvalIssues(approval, ['layers', layerIndex, 'approval']));
+    if (approval) {
+      found.push(...approvalIssues(approval, ['layers', layerIndex, 'approval']));
+      found.push(...reminderIssues(approval, document, ['layers', layerIndex, 'approval']));
+    }
     found.push(...gateLayerFieldIssues(layer, layerIndex));
   });
   return found.map(({ path, message }) => ({ path: formatPath(path), message }));
@@ -524,6 +619,8 @@ function toLadderSpec(file: LadderFile, baseDir: string): LadderSpec {
             required: layer.approval.required,
             approvers: layer.approval.approvers,
             expiry: layer.approval.expiry ?? defaults.approvalExpiry ?? DEFAULT_APPROVAL_EXPIRY,
+            ...(layer.approval.remind ? { remind: layer.approval.remind } : {}),
+            ...(layer.approval.escalate ? { escalate: layer.approval.escalate } : {}),
           };
     const data = toDataSeedSpec(layer, file, baseDir);
     const spec: LayerSpec = {
@@ -600,6 +697,7 @@ const BOUNDS = {
   credentialRotation: { min: MINUTE, max: 365 * DAY, words: 'between 1m and 365d' },
   ttl: { min: MINUTE, max: 365 * DAY, words: 'between 1m and 365d' },
   approvalExpiry: { min: MINUTE, max: 90 * DAY, words: 'between 1m and 90d' },
+  approvalReminder: { min: MINUTE, max: 90 * DAY, words: 'between 1m and 90d' },
 } as const;
 
 function outOfBounds(value: string | undefined, bound: { min: number; max: number }): boolean {
@@ -624,6 +722,21 @@ function operationalBounds(ladder: LadderSpec): ConfigIssue[] {
         path: at('approval.expiry'),
         message: `expected ${BOUNDS.approvalExpiry.words} (or defaults.approvalExpiry), got "${layer.approval.expiry}"`,
       });
+    if (layer.approval.mode === 'manual') {
+      layer.approval.remind?.forEach((remind, r) => {
+        if (outOfBounds(remind, BOUNDS.approvalReminder))
+          issues.push({
+            path: formatPath(['layers', i, 'approval', 'remind', r]),
+            message: `expected ${BOUNDS.approvalReminder.words}, got "${remind}"`,
+          });
+      });
+      const after = layer.approval.escalate?.after;
+      if (outOfBounds(after, BOUNDS.approvalReminder))
+        issues.push({
+          path: at('approval.escalate.after'),
+          message: `expected ${BOUNDS.approvalReminder.words}, got "${after}"`,
+        });
+    }
   });
   return issues;
 }

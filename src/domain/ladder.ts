@@ -26,7 +26,22 @@ export type ApprovalPolicy =
       approvers: string[];
       /** How long the layer waits for the quorum before it expires, e.g. "72h". */
       expiry: string;
+      /**
+       * When to remind the approvers, as time since the layer began awaiting approval, e.g.
+       * ["4h", "20h"]; each before the escalation and the expiry. Absent: no reminders.
+       */
+      remind?: string[];
+      /** Without a quorum after `after`, the approvers are widened to also admit `to`. */
+      escalate?: ApprovalEscalation;
     };
+
+/** The approval's escalation: who else may approve once it has waited `after`. */
+export interface ApprovalEscalation {
+  /** Time since the layer began awaiting approval, e.g. "24h"; before the expiry. */
+  after: string;
+  /** Identities or `group:<name>` entries admitted from then on (trimmed and case-folded). */
+  to: string[];
+}
 
 /** What a failed layer does with its environment. */
 export type RollbackPolicy = 'previous' | 'keep';

@@ -49,7 +49,14 @@ export interface LayerStatus {
   /** Version running in the layer's environment now (null when none). */
   running: string | null;
   gates: GateResult[];
-  approval: { required: number; allowed: string[] };
+  approval: {
+    required: number;
+    allowed: string[];
+    /** The approval has waited past its escalation: `allowed` includes the escalation's entries. */
+    escalated?: boolean;
+    /** Reminders sent so far (layers with `approval.remind`). */
+    reminders?: number;
+  };
   approvals: ApprovalRecord[];
   /** Why the layer failed, when it did. */
   failure?: string;

@@ -117,3 +117,45 @@ describe('artifact refusals', () => {
     ]);
   });
 });
+
+describe('approval reminders and notifications', () => {
+  const layerTrail = (id: string) => layerEntries(events(`${id}.traffic`), 'traffic', '2026-12-03T00:00:00.000Z');
+
+  it('lists the reminders sent, the escalation and the escalation notice of a recorded layer', () => {
+    const entries = layerTrail('remind-ladder-Oq8eLL');
+    const of = (action: string) => entries.filter((e) => e.action === action);
+    expect(of('notification.reminder-sent').map((e) => e.detail.replace(/strata-[0-9a-f]{40}/, 'KEY'))).toEqual(
+      expect.arrayContaining([
+        'reminder 1/2 [idempotency key KEY]: delivered to team-slack (attempt 1), pager (attempt 3)',
+        'reminder 2/2 [idempotency key KEY]: delivered to pager (attempt 1), team-slack (attempt 1)',
+      ]),
+    );
+    expect(of('approval.escalated')).toEqual([
+      expect.objectContaining({
+        actor: 'strata',
+        authentication: 'system',
+        layer: 'traffic',
+        detail: 'no quorum after 7s: group:sre-leads may now approve as well',
+      }),
+    ]);
+    expect(of('notification.escalation-sent')).toHaveLength(1);
+    expect(of('notification.failed')).toEqual([]);
+    // The escalation comes before the group member's approval.
+    const index = (a: string) => entries.findIndex((e) => e.action === a);
+    expect(index('approval.escalated')).toBeLessThan(index('approval.granted'));
+    expect(entries[index('approval.granted')].detail).toContain('[groups: sre-leads]');
+  });
+
+  it('lists a notice that ran out of retries as notification.failed, never as the layer failing', () => {
+    const entries = layerTrail('undeliverable-ladder-Oq8eLL');
+    const failed = entries.filter((e) => e.action === 'notification.failed');
+    expect(failed).toHaveLength(2);
+    for (const f of failed) {
+      expect(f.detail).toMatch(
+        /^reminder [12]\/2 \[idempotency key strata-[0-9a-f]{40}\]: approval\.reminder [12]\/2 not delivered \(attempt 5\): webhook broken: HTTP 500; webhook nowhere: ECONNREFUSED$/,
+      );
+    }
+    expect(entries.some((e) => e.action === 'activity.failed')).toBe(false);
+    expect(entries.some((e) => e.action === 'layer.promoted')).toBe(true);
+  });
+});
