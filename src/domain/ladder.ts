@@ -118,7 +118,16 @@ export interface LayerSpec {
   credentialRotation?: string;
   /** Recovery objectives per DR drill scenario. */
   drills?: Partial<Record<DrillScenario, DrillObjective>>;
+  /** Where the environment's database lives; absent: the local provider's SQLite file. */
+  provider?: ProviderSpec;
 }
+
+/**
+ * The infrastructure a layer's environment runs on. `url` of a postgres provider is a reference,
+ * never a secret: `env:NAME` (an environment variable of the worker) or `file:PATH` (a file on the
+ * worker's machine) holding the admin connection URL, or a URL without a password.
+ */
+export type ProviderSpec = { type: 'local' } | { type: 'postgres'; url: string };
 
 export interface LadderSpec {
   name: string;

@@ -1,0 +1,318 @@
+// PostgreSQL environments on a real server: a private PostgreSQL (initdb + pg_ctl) that checks
+// passwords (SCRAM-SHA-256 over TCP; trust would let any role in and prove nothing), the local
+// provider with `provider: { type: postgres }`, and a real candidate process that reads its
+// database through DATABASE_URL.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeCandidate } from '../../src/artifacts/store';
+import { loadCandidate } from '../../src/config/candidate';
+import type { CandidateRef, ProviderSpec } from '../../src/domain/ladder';
+import { LocalProvider } from '../../src/providers/local';
+import { credentialsFile, databaseNames, readCredentials } from '../../src/providers/postgres';
+import { SEED_MARKER_TABLE } from '../../src/providers/postgres-copy';
+import { artifactsOf, tempHome, teardownHome } from '../helpers/harness';
+import { type PrivatePostgres, privatePostgres } from '../helpers/postgres';
+
+const ADMIN_VAR = 'STRATA_TEST_PG_ENV_ADMIN';
+const postgresProvider: ProviderSpec = { type: 'postgres', url: `env:${ADMIN_VAR}` };
+
+let server: PrivatePostgres;
+let home: string;
+let provider: LocalProvider;
+let candidate: CandidateRef;
+
+async function query<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+/** The error a statement (or the connection) fails with; fails the test if it succeeds. */
+async function refusal(url: string, sql: string): Promise<string> {
+  try {
+    await query(url, sql);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error(`expected ${sql} to be refused`);
+}
+
+function adminUrl(database = 'postgres'): string {
+  const u = new URL(server.url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** A candidate that counts the environment's rows through DATABASE_URL, one connection per request. */
+function writeDatabaseCandidate(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, 'candidate.yaml'),
+    [
+      'name: rows-reader',
+      'version: 1.0.0',
+      'description: counts rows through DATABASE_URL (test fixture)',
+      'serve: [node, server.js]',
+      'artifacts: [server.js]',
+      'input:',
+      '  table: transactions',
+      '  label: is_fraud',
+      '  features:',
+      '    amount: { type: number, min: 0 }',
+      '',
+    ].join('\n'),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'server.js'),
+    `const http = require('node:http');
+const { Client } = require(${JSON.stringify(require.resolve('pg'))});
+const server = http.createServer(async (req, res) => {
+  if (req.url === '/health') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify({ version: process.env.STRATA_VERSION }));
+  }
+  const client = new Client({ connectionString: process.env.DATABASE_URL });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const r = await client.query('SELECT count(*)::int AS n, session_user AS login FROM transactions');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ rows: r.rows[0].n, login: r.rows[0].login }));
+  } catch (err) {
+    res.writeHead(500);
+    res.end(String(err.message));
+  } finally {
+    client.end().catch(() => undefined);
+  }
+});
+server.listen(Number(process.env.PORT), process.env.HOST);
+process.on('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+});
+`,
+  );
+}
+
+beforeAll(async () => {
+  server = await privatePostgres({ auth: 'scram', database: 'postgres_env_test' });
+  process.env[ADMIN_VAR] = adminUrl();
+  home = tempHome('pgenv');
+  provider = new LocalProvider(home);
+  const dir = path.join(home, 'fixture-candidate');
+  writeDatabaseCandidate(dir);
+  candidate = await loadCandidate(dir);
+  await storeCandidate(candidate, artifactsOf(home));
+}, 180_000);
+
+afterAll(async () => {
+  try {
+    if (home) await teardownHome(home);
+  } finally {
+    await server?.remove();
+    delete process.env[ADMIN_VAR];
+  }
+}, 120_000);
+
+describe('postgres environments', () => {
+  it('provisions a database and two login roles per environment, once, with the passwords only in a 0600 file', async () => {
+    await provider.provision('alpha', { promotionId: 'p1', provider: postgresProvider });
+    await provider.provision('beta', { promotionId: 'p1', provider: postgresProvider });
+    const names = databaseNames(provider.envsDir, 'alpha');
+    const dbs = await query<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [
+      'strata_%',
+    ]);
+    expect(dbs.map((d) => d.datname).sort()).toEqual(
+      [names.database, databaseNames(provider.envsDir, 'beta').database].sort(),
+    );
+    const roles = await query<{
+      rolname: string;
+      rolcanlogin: boolean;
+      rolcreatedb: boolean;
+      rolcreaterole: boolean;
+      rolsuper: boolean;
+    }>(
+      adminUrl(),
+      'SELECT rolname, rolcanlogin, rolcreatedb, rolcreaterole, rolsuper FROM pg_roles WHERE rolname LIKE $1 ORDER BY rolname',
+      [`${names.owner}%`],
+    );
+    expect(roles).toEqual([
+      { rolname: names.owner, rolcanlogin: false, rolcreatedb: false, rolcreaterole: false, rolsuper: false },
+      { rolname: names.logins.a, rolcanlogin: true, rolcreatedb: false, rolcreaterole: false, rolsuper: false },
+      { rolname: names.logins.b, rolcanlogin: true, rolcreatedb: false, rolcreaterole: false, rolsuper: false },
+    ]);
+
+    const envDir = path.join(provider.envsDir, 'alpha');
+    expect(fs.statSync(credentialsFile(envDir)).mode & 0o777).toBe(0o600);
+    const creds = readCredentials(envDir)!;
+    expect(creds.roles.a.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    // The password is nowhere else: not in state.json, not in the event log, not in describe().
+    const state = fs.readFileSync(path.join(envDir, 'state.json'), 'utf8');
+    const events = fs.readFileSync(path.join(provider.envsDir, 'alpha.events.jsonl'), 'utf8');
+    const described = JSON.stringify(await provider.describe('alpha'));
+    for (const text of [state, events, described]) expect(text).not.toContain(creds.roles.a.password!);
+    expect(described).toContain(`/${names.database}`);
+    expect(state).toContain(`env:${ADMIN_VAR}`);
+    expect(state).not.toContain(new URL(server.url).password);
+
+    // A second provision (a retried activity) creates nothing and keeps the password.
+    const provisionedBefore = provider.events('alpha').filter((e) => e.event === 'database-provisioned').length;
+    await provider.provision('alpha', { promotionId: 'p2', provider: postgresProvider });
+    expect(provider.events('alpha').filter((e) => e.event === 'database-provisioned')).toHaveLength(provisionedBefore);
+    expect(readCredentials(envDir)!.roles.a.password).toBe(creds.roles.a.password);
+    expect(await query(provider.databaseUrl('alpha')!, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+  });
+
+  it('completes a half-done provision on retry: a missing database and role are created, nothing twice', async () => {
+    const names = databaseNames(provider.envsDir, 'beta');
+    // As if the earlier attempt died after creating the owner and login a, before login b and the database.
+    await query(adminUrl(), `DROP DATABASE "${names.database}"`);
+    await query(adminUrl(), `DROP ROLE "${names.logins.b}"`);
+    await provider.provision('beta', { promotionId: 'p1', provider: postgresProvider });
+    const last = provider
+      .events('beta')
+      .filter((e) => e.event === 'database-provisioned')
+      .at(-1)!;
+    expect(last.created).toEqual(['login role b', 'database']);
+    expect(await query(provider.databaseUrl('beta')!, 'SELECT current_database() AS db')).toEqual([
+      { db: names.database },
+    ]);
+  });
+
+  it("isolates environments: A's role cannot connect to B's database, read its tables, or create roles or databases", async () => {
+    const a = provider.databaseUrl('alpha')!;
+    const b = provider.databaseUrl('beta')!;
+    const bDatabase = databaseNames(provider.envsDir, 'beta').database;
+    await query(b, 'CREATE TABLE secrets (v text)');
+    await query(b, 'INSERT INTO secrets VALUES ($1)', ['beta-only']);
+    // B's own role reads it; A's role cannot even connect to B's database.
+    expect(await query(b, 'SELECT v FROM secrets')).toEqual([{ v: 'beta-only' }]);
+    expect(await refusal(withDatabase(a, bDatabase), 'SELECT v FROM secrets')).toMatch(
+      /permission denied for database|not have CONNECT privilege/,
+    );
+    // Nor with B's login name and A's password.
+    const forged = new URL(b);
+    forged.password = new URL(a).password;
+    expect(await refusal(forged.toString(), 'SELECT 1')).toMatch(/password authentication failed/);
+    // In its own database A cannot reach B's table (another database), nor create roles or databases.
+    expect(await refusal(a, `SELECT v FROM "${bDatabase}".public.secrets`)).toMatch(
+      /cross-database references are not implemented/,
+    );
+    expect(await refusal(a, 'CREATE ROLE intruder LOGIN')).toMatch(/permission denied to create role/);
+    expect(await refusal(a, 'CREATE DATABASE intruder')).toMatch(/permission denied to create database/);
+    // What A creates belongs to A's owner role, so the other login of A reaches it after a rotation.
+    await query(a, 'CREATE TABLE mine (n int)');
+    const owner = await query<{ tableowner: string }>(a, "SELECT tableowner FROM pg_tables WHERE tablename = 'mine'");
+    expect(owner).toEqual([{ tableowner: databaseNames(provider.envsDir, 'alpha').owner }]);
+  });
+
+  it('seeds the environment database with COPY: the same rows as the SQLite file, once', async () => {
+    const seeded = await provider.populate('alpha', { rows: 1500, seed: 11 });
+    expect(seeded.created).toBe(true);
+    const url = provider.databaseUrl('alpha')!;
+    const [pg] = await query<{ n: number; fraud: number; amount: number }>(
+      url,
+      'SELECT count(*)::int AS n, sum(is_fraud)::int AS fraud, round(sum(amount)::numeric, 4)::float AS amount FROM transactions',
+    );
+    const Database = (await import('better-sqlite3')).default;
+    const sqlite = new Database(seeded.dbPath, { readonly: true });
+    const lite = sqlite
+      .prepare('SELECT count(*) AS n, sum(is_fraud) AS fraud, round(sum(amount), 4) AS amount FROM transactions')
+      .get() as { n: number; fraud: number; amount: number };
+    sqlite.close();
+    expect(pg).toEqual(lite);
+    expect(pg.n).toBe(1500);
+    expect(provider.events('alpha').filter((e) => e.event === 'database-seeded')).toHaveLength(1);
+    // The same population again copies nothing.
+    expect(await provider.syncDatabase('alpha')).toMatchObject({ copied: false, tables: { transactions: 1500 } });
+    expect(provider.events('alpha').filter((e) => e.event === 'database-seeded')).toHaveLength(1);
+    expect(await query(url, `SELECT count(*)::int AS n FROM ${SEED_MARKER_TABLE}`)).toEqual([{ n: 1 }]);
+    // Another population replaces the rows in one transaction.
+    await provider.populate('alpha', { rows: 700, seed: 12 });
+    expect(await query(url, 'SELECT count(*)::int AS n FROM transactions')).toEqual([{ n: 700 }]);
+  });
+
+  it('rotates the password: the candidate is redeployed with the new login, the old password stops working, no request fails', async () => {
+    const { env } = await provider.deploy('alpha', candidate);
+    const first = (await (await request(`${env.url}/rows`)).body.json()) as { rows: number; login: string };
+    const names = databaseNames(provider.envsDir, 'alpha');
+    expect(first).toEqual({ rows: 700, login: names.logins.a });
+    const oldUrl = provider.databaseUrl('alpha')!;
+
+    let ok = 0;
+    const failures: string[] = [];
+    let stop = false;
+    const loop = (async () => {
+      while (!stop) {
+        try {
+          const res = await request(`${env.url}/rows`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+          const text = await res.body.text();
+          if (res.statusCode === 200) ok++;
+          else failures.push(`${res.statusCode} ${text}`);
+        } catch (err) {
+          failures.push((err as Error).message);
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 500));
+    await provider.rotateCredentials('alpha');
+    await new Promise((r) => setTimeout(r, 500));
+    stop = true;
+    await loop;
+
+    expect(failures).toEqual([]);
+    expect(ok).toBeGreaterThan(20);
+    const after = (await (await request(`${(await provider.describe('alpha'))!.url}/rows`)).body.json()) as {
+      login: string;
+    };
+    expect(after.login).toBe(names.logins.b);
+    expect(await refusal(oldUrl, 'SELECT 1')).toMatch(/password authentication failed/);
+    expect(await query(provider.databaseUrl('alpha')!, 'SELECT session_user AS u')).toEqual([{ u: names.logins.b }]);
+    // Rotating again goes back to login a, with a password it never had before.
+    await provider.rotateCredentials('alpha');
+    const again = provider.databaseUrl('alpha')!;
+    expect(new URL(again).username).toBe(names.logins.a);
+    expect(again).not.toBe(oldUrl);
+    expect(await refusal(oldUrl, 'SELECT 1')).toMatch(/password authentication failed/);
+  });
+
+  it('tears down: the database and roles are dropped with connections open, even when state.json is gone', async () => {
+    const names = databaseNames(provider.envsDir, 'alpha');
+    // An open session of the environment does not keep its database alive.
+    const held = new Client({ connectionString: provider.databaseUrl('alpha')! });
+    held.on('error', () => undefined);
+    await held.connect();
+    await provider.teardown('alpha');
+    await held.end().catch(() => undefined);
+    const left = await query(
+      adminUrl(),
+      'SELECT 1 FROM pg_roles WHERE rolname LIKE $1 UNION ALL SELECT 1 FROM pg_database WHERE datname = $2',
+      [`${names.owner}%`, names.database],
+    );
+    expect(left).toEqual([]);
+    expect(fs.existsSync(path.join(provider.envsDir, 'alpha'))).toBe(false);
+
+    // beta loses its state.json: its database.json still says what to drop.
+    const beta = databaseNames(provider.envsDir, 'beta');
+    fs.rmSync(path.join(provider.envsDir, 'beta', 'state.json'));
+    await provider.teardown('beta');
+    expect(await query(adminUrl(), 'SELECT 1 FROM pg_database WHERE datname = $1', [beta.database])).toEqual([]);
+    await provider.teardown('beta'); // gone stays gone
+  });
+});
