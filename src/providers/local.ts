@@ -51,6 +51,7 @@ import {
   writeCredentials,
 } from './postgres';
 import { copySqliteToPostgres } from './postgres-copy';
+import { tsxLoaderUrl } from '../tools/processes';
 
 /** A postgres environment's database, as state.json remembers it (names and references, no secret). */
 interface DatabaseState {
@@ -86,7 +87,13 @@ interface EnvState {
   dependency?: DependencyState | null;
   /** A postgres environment's database and roles (absent: the SQLite file is the only database). */
   database?: DatabaseState | null;
+  /** A postgres environment's front: the stable address relaying to the candidate process (src/providers/front.ts). */
+  front?: { pid: number; port: number; pidStartTime: number | null } | null;
 }
+
+const FRONT_SCRIPT = path.join(__dirname, 'front.ts');
+/** How long a rotation lets requests the front sent to the old process land before stopping it. */
+const HANDOVER_GRACE_MS = 250;
 
 export type ProviderEvent =
   | 'provisioned'
@@ -108,7 +115,9 @@ export type ProviderEvent =
   | 'artifact-tampered'
   | 'database-provisioned'
   | 'database-seeded'
-  | 'database-dropped';
+  | 'database-dropped'
+  | 'front-started'
+  | 'front-stopped';
 
 export class ProviderError extends Error {
   override name = 'ProviderError';
@@ -358,6 +367,7 @@ export class LocalProvider implements Provider {
     if (!state && !fs.existsSync(dir)) return;
     const s: EnvState = state ?? this.blankState(layer);
     await this.stopProcess(s, { write: false });
+    await this.stopFront(s);
     await stopDependency(s.dependency);
     // The database goes before the directory: its credentials file names it if state.json is lost.
     const database = s.database ?? this.databaseFromCredentials(layer);
@@ -402,6 +412,7 @@ export class LocalProvider implements Provider {
       ...new Set([...(s.pid && this.ownsCandidate(s) ? [s.pid] : []), ...this.candidateProcesses(s).map((p) => p.pid)]),
     ];
     await this.stopProcess(s, { write: false });
+    await this.stopFront(s);
     await stopDependency(s.dependency);
     fs.mkdirSync(path.join(dir, 'releases'), { recursive: true });
     const events = this.events(layer);
@@ -581,7 +592,10 @@ export class LocalProvider implements Provider {
       knownGood: state.knownGood,
       running: state.runningRelease?.version ?? null,
       runningRelease: state.runningRelease,
-      url: state.port && state.runningRelease ? `http://127.0.0.1:${state.port}` : null,
+      url:
+        state.port && state.runningRelease
+          ? `http://127.0.0.1:${state.database && state.front ? state.front.port : state.port}`
+          : null,
       pid: state.pid,
       ...(state.database ? { database: this.describeDatabase(state, state.database) } : {}),
     };
@@ -724,12 +738,97 @@ export class LocalProvider implements Provider {
     return { rotatedAt: creds.rotatedAt };
   }
 
-  /** Restarts the running release on its address with the given login role. */
+  /**
+   * Redeploys the running release with the given login role without a failed request: the new
+   * process starts beside the old one, the front relays to it once it is healthy, and the old
+   * process is stopped after the requests already sent to it have landed. (Without a front, an
+   * environment deployed before fronts existed, it is a plain restart on the same address.)
+   */
   private async handOver(state: EnvState, release: Release, login: 'a' | 'b'): Promise<void> {
-    const port = state.port;
-    await this.stopProcess(state);
-    await this.startProcess(state, release, port ?? undefined, login);
+    const old = state.pid && this.ownsCandidate(state) ? this.candidateIdentity(state) : null;
+    if (!old || !this.ownsFront(state)) {
+      const port = state.port;
+      await this.stopProcess(state);
+      await this.startProcess(state, release, port ?? undefined, login);
+    } else {
+      await this.startProcess(state, release, undefined, login);
+      await sleep(HANDOVER_GRACE_MS);
+      signalVerified(old, 'SIGTERM');
+      if (!(await waitForVerifiedExit(old, 5_000, 50))) signalVerified(old, 'SIGKILL');
+      await waitForVerifiedExit(old, 5_000);
+      this.record(state.layer, 'process-stopped', { pid: old.pid, version: release.version, reason: 'handover' });
+    }
     this.record(state.layer, 'restarted', { version: release.version, reason: 'credentials-rotated' });
+  }
+
+  private frontUpstreamFile(layer: string): string {
+    return path.join(this.envDir(layer), 'front-upstream.json');
+  }
+
+  private frontIdentity(state: EnvState): ProcessIdentity {
+    return {
+      pid: state.front?.pid ?? 0,
+      startTime: state.front?.pidStartTime ?? null,
+      token: state.token ?? null,
+      role: 'front',
+    };
+  }
+
+  private ownsFront(state: EnvState): boolean {
+    return !!state.front?.pid && !!state.token && verifyProcess(this.frontIdentity(state));
+  }
+
+  /** Points the front at `upstream`, starting the front first if it does not run (on its old port when free). */
+  private async ensureFront(state: EnvState, upstream: number, release: Release): Promise<void> {
+    writeFileAtomically(this.frontUpstreamFile(state.layer), JSON.stringify({ port: upstream }));
+    if (this.ownsFront(state)) return;
+    const previous = state.front?.port;
+    const port = previous && (await portFree(previous)) ? previous : await freePort();
+    const runAs = candidateUser();
+    const logFile = path.join(this.envDir(state.layer), 'front.log');
+    const out = fs.openSync(logFile, 'a');
+    const child = spawn(process.execPath, ['--import', tsxLoaderUrl(), FRONT_SCRIPT], {
+      detached: true,
+      stdio: ['ignore', out, out],
+      ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+      env: childEnvironment(process.env, this.candidateHome(state.layer), {
+        PORT: String(port),
+        STRATA_FRONT_UPSTREAM_FILE: this.frontUpstreamFile(state.layer),
+        STRATA_ENV_DIR: this.envDir(state.layer),
+        [PROCESS_TOKEN_ENV]: this.tokenOf(state),
+        [PROCESS_ROLE_ENV]: 'front',
+      }),
+    });
+    fs.closeSync(out);
+    child.unref();
+    state.front = { pid: child.pid ?? 0, port, pidStartTime: child.pid ? (processStartTime(child.pid) ?? null) : null };
+    this.writeState(state);
+    if (!(await this.waitHealthy(port, release, 20_000))) {
+      await this.stopFront(state);
+      throw new ProviderError(
+        `the front of ${state.layer} did not relay to its candidate on 127.0.0.1:${port}; see ${logFile}`,
+      );
+    }
+    this.record(state.layer, 'front-started', { pid: child.pid, port });
+  }
+
+  /** Stops the environment's front: the recorded process if verified, and any other carrying its token. */
+  private async stopFront(state: EnvState): Promise<void> {
+    const targets = new Map<number, ProcessIdentity>();
+    if (this.ownsFront(state)) targets.set(state.front!.pid, this.frontIdentity(state));
+    const dir = this.envDir(state.layer);
+    for (const p of findProcesses(
+      (env) =>
+        env.get(PROCESS_ROLE_ENV) === 'front' &&
+        ((!!state.token && env.get(PROCESS_TOKEN_ENV) === state.token) || env.get('STRATA_ENV_DIR') === dir),
+    ))
+      targets.set(p.pid, p);
+    for (const id of targets.values()) {
+      signalVerified(id, 'SIGTERM');
+      if (!(await waitForVerifiedExit(id, 5_000, 50))) signalVerified(id, 'SIGKILL');
+      await waitForVerifiedExit(id, 5_000);
+      this.record(state.layer, 'front-stopped', { pid: id.pid });
+    }
   }
 
   /**
@@ -919,6 +1018,8 @@ export class LocalProvider implements Provider {
         `${release.name} ${release.version} did not become healthy on 127.0.0.1:${port}; see ${logFile}`,
       );
     }
+    // A postgres environment's clients use its front: from now on it relays to this process.
+    if (state.database) await this.ensureFront(state, port, release);
   }
 
   /**

@@ -14,6 +14,7 @@ import type { CandidateRef, ProviderSpec } from '../../src/domain/ladder';
 import { LocalProvider } from '../../src/providers/local';
 import { credentialsFile, databaseNames, readCredentials } from '../../src/providers/postgres';
 import { SEED_MARKER_TABLE } from '../../src/providers/postgres-copy';
+import { findProcesses, processAlive } from '../../src/tools/processes';
 import { artifactsOf, tempHome, teardownHome } from '../helpers/harness';
 import { type PrivatePostgres, privatePostgres } from '../helpers/postgres';
 
@@ -257,7 +258,9 @@ describe('postgres environments', () => {
     let ok = 0;
     const failures: string[] = [];
     let stop = false;
-    const loop = (async () => {
+    const oldPid = (await provider.describe('alpha'))!.pid!;
+    // Two clients with keep-alive connections to the environment's address, one request after another.
+    const client = async () => {
       while (!stop) {
         try {
           const res = await request(`${env.url}/rows`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
@@ -267,9 +270,10 @@ describe('postgres environments', () => {
         } catch (err) {
           failures.push((err as Error).message);
         }
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 5));
       }
-    })();
+    };
+    const loop = Promise.all([client(), client()]);
     await new Promise((r) => setTimeout(r, 500));
     await provider.rotateCredentials('alpha');
     await new Promise((r) => setTimeout(r, 500));
@@ -282,6 +286,10 @@ describe('postgres environments', () => {
       login: string;
     };
     expect(after.login).toBe(names.logins.b);
+    // Same address, another process: the old one is gone.
+    expect((await provider.describe('alpha'))!.url).toBe(env.url);
+    expect((await provider.describe('alpha'))!.pid).not.toBe(oldPid);
+    expect(processAlive(oldPid)).toBe(false);
     expect(await refusal(oldUrl, 'SELECT 1')).toMatch(/password authentication failed/);
     expect(await query(provider.databaseUrl('alpha')!, 'SELECT session_user AS u')).toEqual([{ u: names.logins.b }]);
     // Rotating again goes back to login a, with a password it never had before.
@@ -307,6 +315,9 @@ describe('postgres environments', () => {
     );
     expect(left).toEqual([]);
     expect(fs.existsSync(path.join(provider.envsDir, 'alpha'))).toBe(false);
+    // Neither the candidate nor its front outlives the environment.
+    const alphaDir = path.join(provider.envsDir, 'alpha');
+    expect(findProcesses((e) => e.get('STRATA_ENV_DIR') === alphaDir)).toEqual([]);
 
     // beta loses its state.json: its database.json still says what to drop.
     const beta = databaseNames(provider.envsDir, 'beta');
