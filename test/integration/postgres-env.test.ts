@@ -15,7 +15,10 @@ import { LocalProvider } from '../../src/providers/local';
 import { credentialsFile, databaseNames, readCredentials } from '../../src/providers/postgres';
 import { SEED_MARKER_TABLE } from '../../src/providers/postgres-copy';
 import { findProcesses, processAlive } from '../../src/tools/processes';
-import { artifactsOf, tempHome, teardownHome } from '../helpers/harness';
+import { parseLadder } from '../../src/config/ladder';
+import { startPromotion, waitForResult } from '../../src/temporal/promotions';
+import { artifactsOf, tempHome, teardownHome, workerSuite } from '../helpers/harness';
+import { exampleCandidate } from '../helpers/ladders';
 import { type PrivatePostgres, privatePostgres } from '../helpers/postgres';
 
 const ADMIN_VAR = 'STRATA_TEST_PG_ENV_ADMIN';
@@ -325,5 +328,66 @@ describe('postgres environments', () => {
     await provider.teardown('beta');
     expect(await query(adminUrl(), 'SELECT 1 FROM pg_database WHERE datname = $1', [beta.database])).toEqual([]);
     await provider.teardown('beta'); // gone stays gone
+  });
+});
+
+describe('a promotion through a postgres layer (real Temporal, real worker)', () => {
+  const suite = workerSuite('pgpromo');
+
+  it('provisions, seeds and deploys on PostgreSQL, rotates on the timer without losing the candidate, and drops the database after its TTL', async () => {
+    const ladder = parseLadder(
+      `
+name: pg-ladder
+layers:
+  - name: mirror
+    seed: { rows: 400, seed: 5 }
+    gates: [ { type: schema } ]
+    approval: auto
+    ttl: 12s
+    credentialRotation: 3s
+    provider: { type: postgres, url: "env:${ADMIN_VAR}" }
+`,
+      'pg-ladder.yaml',
+    );
+    const id = await startPromotion(suite.client, {
+      ladder,
+      layers: ladder.layers,
+      candidate: await exampleCandidate('fraud-v1'),
+      initiator: 'dana',
+      taskQueue: suite.taskQueue,
+      artifacts: artifactsOf(suite.home),
+    });
+    expect((await waitForResult(suite.client, id)).state).toBe('promoted');
+    const provider = suite.worker.provider;
+    const envDir = path.join(provider.envsDir, 'mirror');
+    const names = databaseNames(provider.envsDir, 'mirror');
+    expect(await query(provider.databaseUrl('mirror')!, 'SELECT count(*)::int AS n FROM transactions')).toEqual([
+      { n: 400 },
+    ]);
+    // The rotation timer (3 s) moves the candidate to the other login; it keeps answering at its address.
+    const url = (await provider.describe('mirror'))!.url!;
+    const deadline = Date.now() + 20_000;
+    while (readCredentials(envDir)?.active !== 'b' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+    expect(readCredentials(envDir)!.active).toBe('b');
+    const health = await request(`${url}/health`);
+    expect(health.statusCode).toBe(200);
+    await health.body.dump();
+    // The workflow history holds the ladder's reference to the admin URL, never a password.
+    const history = JSON.stringify(await suite.client.workflow.getHandle(id).fetchHistory());
+    expect(history).not.toContain(new URL(server.url).password);
+    expect(history).not.toContain(readCredentials(envDir)!.roles.b.password!);
+
+    // Unused for its TTL: the environment workflow tears it down, and the database and roles with it.
+    const gone = Date.now() + 40_000;
+    while (fs.existsSync(envDir) && Date.now() < gone) await new Promise((r) => setTimeout(r, 250));
+    expect(fs.existsSync(envDir)).toBe(false);
+    expect(
+      await query(
+        adminUrl(),
+        'SELECT rolname FROM pg_roles WHERE rolname LIKE $1 UNION ALL SELECT datname FROM pg_database WHERE datname = $2',
+        [`${names.owner}%`, names.database],
+      ),
+    ).toEqual([]);
   });
 });
