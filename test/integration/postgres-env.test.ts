@@ -15,7 +15,11 @@ import { LocalProvider } from '../../src/providers/local';
 import { credentialsFile, databaseNames, readCredentials } from '../../src/providers/postgres';
 import { SEED_MARKER_TABLE } from '../../src/providers/postgres-copy';
 import { findProcesses, processAlive } from '../../src/tools/processes';
-import { parseLadder } from '../../src/config/ladder';
+import { randomBytes } from 'node:crypto';
+import { loadLadder, parseLadder } from '../../src/config/ladder';
+import { ApprovalRegistry } from '../../src/data/approvals';
+import { transactionRows } from '../../src/data/transactions';
+import { getStatus } from '../../src/temporal/promotions';
 import { startPromotion, waitForResult } from '../../src/temporal/promotions';
 import { artifactsOf, tempHome, teardownHome, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
@@ -389,5 +393,100 @@ layers:
         [`${names.owner}%`, names.database],
       ),
     ).toEqual([]);
+  });
+});
+
+describe('the data plane into a postgres environment (real Temporal, real worker)', () => {
+  const suite = workerSuite('pgdata');
+  let dir: string;
+  const FEATURES = [
+    'txn_id',
+    'amount',
+    'merchant_risk',
+    'account_age_days',
+    'hour',
+    'is_foreign',
+    'velocity_24h',
+    'channel',
+    'is_fraud',
+  ] as const;
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(suite.home, 'data-'));
+    const rows = Array.from(transactionRows({ rows: 600, seed: 8 }));
+    fs.writeFileSync(
+      path.join(dir, 'production.csv'),
+      `${[...FEATURES, 'email'].join(',')}\n${rows.map((r, i) => [...FEATURES.map((c) => r[c]), `customer${i}@mailbox${i % 9}.com`].join(',')).join('\n')}\n`,
+    );
+    const keyring = path.join(dir, 'keyring.yaml');
+    fs.writeFileSync(keyring, `keys: { k1: "hex:${randomBytes(32).toString('hex')}" }\nactive: k1\n`, { mode: 0o600 });
+    const keep = [
+      'amount: { op: keep, type: REAL }',
+      'merchant_risk: { op: keep, type: REAL }',
+      'account_age_days: { op: keep, type: INTEGER }',
+      'hour: { op: keep, type: INTEGER }',
+      'is_foreign: { op: keep, type: INTEGER }',
+      'velocity_24h: { op: keep, type: INTEGER }',
+      'channel: { op: keep, type: TEXT }',
+      'is_fraud: { op: keep, type: INTEGER }',
+    ].join('\n  ');
+    fs.writeFileSync(
+      path.join(dir, 'mirror.yaml'),
+      `keyring: ${keyring}\ncolumns:\n  txn_id: { op: hmac, prefix: txn_ }\n  email: { op: hmac }\n  ${keep}\n`,
+    );
+    fs.writeFileSync(
+      path.join(dir, 'leaky.yaml'),
+      `keyring: ${keyring}\ncolumns:\n  txn_id: { op: hmac, prefix: txn_ }\n  email: { op: keep, type: TEXT }\n  ${keep}\n`,
+    );
+  });
+
+  async function promote(name: string, policy: string) {
+    const file = path.join(dir, `ladder-${name}.yaml`);
+    fs.writeFileSync(
+      file,
+      `name: ${name}
+data:
+  sources:
+    - { name: prod, classification: production, file: production.csv }
+layers:
+  - name: ${name}
+    approval: auto
+    rollback: keep
+    allowSanitizedProduction: true
+    data: { source: prod, policy: ${policy} }
+    gates: [ { type: schema } ]
+    provider: { type: postgres, url: "env:${ADMIN_VAR}" }
+`,
+    );
+    const ladder = loadLadder(file);
+    const id = await startPromotion(suite.client, {
+      ladder,
+      layers: ladder.layers,
+      candidate: await exampleCandidate('fraud-v2'),
+      initiator: 'dana',
+      taskQueue: suite.taskQueue,
+      artifacts: artifactsOf(suite.home),
+    });
+    return { result: await waitForResult(suite.client, id), status: await getStatus(suite.client, id) };
+  }
+
+  it('sanitizes a production source into the environment database: approval, PII scan, then COPY; a leak never reaches PostgreSQL', async () => {
+    await new ApprovalRegistry(suite.home).approve(path.join(dir, 'production.csv'), 'carol', 'for the mirror only');
+    const { result, status } = await promote('pgmirror', 'mirror.yaml');
+    expect(result.state).toBe('promoted');
+    expect(status.layers[0].data).toMatchObject({ classification: 'production', rows: 600, pii: { total: 0 } });
+    const url = suite.worker.provider.databaseUrl('pgmirror')!;
+    const [row] = await query<{ n: number; plain: number }>(
+      url,
+      "SELECT count(*)::int AS n, count(*) FILTER (WHERE email LIKE '%@mailbox%')::int AS plain FROM transactions",
+    );
+    expect(row).toEqual({ n: 600, plain: 0 });
+
+    const leaky = await promote('pgleaky', 'leaky.yaml');
+    expect(leaky.result.state).toBe('failed');
+    expect(leaky.status.layers[0].failure).toMatch(/PII found in the data seeded into layer "pgleaky"/);
+    // The database exists (provisioned) but no row of the refused population reached it.
+    const leakyUrl = suite.worker.provider.databaseUrl('pgleaky')!;
+    expect(await query(leakyUrl, "SELECT to_regclass('public.transactions') AS t")).toEqual([{ t: null }]);
   });
 });
