@@ -271,7 +271,12 @@ const providerSchema = z.discriminatedUnion(
   'type',
   [
     z.strictObject({ type: z.literal('local') }),
-    z.strictObject({ type: z.literal('postgres'), url: providerUrlSchema }),
+    z.strictObject({
+      type: z.literal('postgres'),
+      url: providerUrlSchema,
+      /** When the worker has no such variable (or file): the local provider instead of a failed provision. */
+      fallback: z.literal('local').optional(),
+    }),
   ],
   { error: (issue) => expectedGot('{ type: local } or { type: postgres, url: ... }', issue.input) },
 );
@@ -598,7 +603,7 @@ function toLadderSpec(file: LadderFile, baseDir: string): LadderSpec {
       // A file: reference is relative to the ladder file, like every other path in it.
       spec.provider =
         p.type === 'postgres' && p.url.startsWith('file:')
-          ? { type: 'postgres', url: `file:${resolveUserPath(p.url.slice('file:'.length), baseDir)}` }
+          ? { ...p, url: `file:${resolveUserPath(p.url.slice('file:'.length), baseDir)}` }
           : p;
     }
     return spec;

@@ -36,6 +36,7 @@ import { candidateUser, childEnvironment, prepareSandbox } from './sandbox';
 
 import { type DependencyState, ensureDependency, featuresUrl, proxyApiUrl, stopDependency } from './dependency';
 import {
+  adminUrlAvailable,
   claimPublicSchema,
   connectionUrl,
   databaseNames,
@@ -214,7 +215,11 @@ export class LocalProvider implements Provider {
       }
       state = this.readState(layer)!;
     }
-    if (opts.provider?.type === 'postgres') await this.provisionDatabase(state, opts.provider.url);
+    const wanted = opts.provider;
+    // With `fallback: local` and nothing configured on this worker, the environment gets no database
+    // of its own (the SQLite file, as a local one).
+    if (wanted?.type === 'postgres' && !(wanted.fallback === 'local' && !adminUrlAvailable(wanted.url)))
+      await this.provisionDatabase(state, wanted.url);
     if (!fs.existsSync(path.join(this.envDir(layer), 'credentials.json'))) await this.rotateLocalSecret(layer);
     if (!state.promotionIds.includes(opts.promotionId)) {
       state.promotionIds.push(opts.promotionId);

@@ -57,6 +57,13 @@ export function resolveAdminUrl(ref: string, env: NodeJS.ProcessEnv = process.en
   return url;
 }
 
+/** Whether the worker has what `ref` refers to: the variable set, the file present (a URL always). */
+export function adminUrlAvailable(ref: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (ref.startsWith('env:')) return !!env[ref.slice(4)]?.trim();
+  if (ref.startsWith('file:')) return fs.existsSync(ref.slice(5));
+  return true;
+}
+
 /** The names of one environment's database and roles: derived from the Strata home and the layer. */
 export interface DatabaseNames {
   database: string;

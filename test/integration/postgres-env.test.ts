@@ -335,6 +335,34 @@ describe('postgres environments', () => {
   });
 });
 
+describe('fallback: local', () => {
+  it('gives the layer the local provider when the variable is unset on the worker, and a database once it is set', async () => {
+    const spec: ProviderSpec = { type: 'postgres', url: 'env:STRATA_TEST_PG_FALLBACK', fallback: 'local' };
+    delete process.env.STRATA_TEST_PG_FALLBACK;
+    const env = await provider.provision('gamma', { promotionId: 'p3', provider: spec });
+    expect(env.database).toBeUndefined();
+    expect(fs.existsSync(credentialsFile(env.dir))).toBe(false);
+    expect(provider.databaseUrl('gamma')).toBeNull();
+    // Without fallback the same reference is an error that names it.
+    await expect(
+      provider.provision('gamma', {
+        promotionId: 'p3',
+        provider: { type: 'postgres', url: 'env:STRATA_TEST_PG_FALLBACK' },
+      }),
+    ).rejects.toThrow(/no environment variable STRATA_TEST_PG_FALLBACK/);
+    process.env.STRATA_TEST_PG_FALLBACK = adminUrl();
+    try {
+      const again = await provider.provision('gamma', { promotionId: 'p4', provider: spec });
+      expect(again.database).toMatch(
+        /^postgres:\/\/strata_[0-9a-f]{8}_gamma_a:\*\*\*@127\.0\.0\.1:\d+\/strata_[0-9a-f]{8}_gamma$/,
+      );
+      await provider.teardown('gamma');
+    } finally {
+      delete process.env.STRATA_TEST_PG_FALLBACK;
+    }
+  });
+});
+
 describe('a promotion through a postgres layer (real Temporal, real worker)', () => {
   const suite = workerSuite('pgpromo');
 

@@ -150,3 +150,23 @@ describe('names and credentials', () => {
     expect(() => connectionUrl('postgres://h/p', creds, 'a')).toThrow(/has no password/);
   });
 });
+
+describe('the example ladder', () => {
+  it('runs its mirror on PostgreSQL when STRATA_POSTGRES_URL is set, and on the local provider otherwise', async () => {
+    const { loadLadder } = await import('../../../src/config/ladder');
+    const { adminUrlAvailable } = await import('../../../src/providers/postgres');
+    const ladder = loadLadder(path.join(__dirname, '../../../examples/ladder.yaml'));
+    const mirror = ladder.layers.find((l) => l.name === 'mirror')!;
+    expect(mirror.provider).toEqual({ type: 'postgres', url: 'env:STRATA_POSTGRES_URL', fallback: 'local' });
+    expect(ladder.layers.filter((l) => l.provider).map((l) => l.name)).toEqual(['mirror']);
+    expect(adminUrlAvailable('env:STRATA_POSTGRES_URL', {})).toBe(false);
+    expect(adminUrlAvailable('env:STRATA_POSTGRES_URL', { STRATA_POSTGRES_URL: 'postgres://h/p' })).toBe(true);
+    expect(adminUrlAvailable('file:/nonexistent/strata-pg-url')).toBe(false);
+  });
+
+  it('refuses fallback with a value other than local', () => {
+    expect(issuesOf(ladderWith('{ type: postgres, url: "env:X", fallback: remote }'))[0]).toMatch(
+      /^layers\[1\]\.provider\.fallback/,
+    );
+  });
+});
