@@ -1,8 +1,8 @@
 // DR drills on a postgres environment's database: backups with pg_dump (custom format), the data
 // scenarios (table dropped, rows corrupted, database removed) done for real with SQL as the admin
 // role, detection by fingerprints, restore with pg_restore, and RTO and RPO measured as for the
-// local provider's SQLite file (src/drills): RTO from the injection to a verified, healthy
-// database; RPO from the newest acknowledged write that survived to the injection.
+// local provider's SQLite file (src/drills): RTO from the injection to a restored, verified
+// database; RPO from the writer's acknowledgements (the last lost one − the recovery point).
 //
 // Passwords never go on a command line (argv is readable in /proc): the tools get PGPASSWORD in
 // their environment and the rest of the URL as flags.
@@ -257,7 +257,7 @@ export interface PostgresDrillResult {
   restoredAt: string;
   /** From injection to a restored database whose tables match the pre-fault fingerprints. */
   rtoMs: number;
-  /** From the newest acknowledged write that survived the restore to the injection (0: none lost). */
+  /** The last lost acknowledged write's time − the recovery point (0: none lost). */
   rpoMs: number;
   /** Acknowledged writes missing after the restore. */
   lostWrites: number;
@@ -315,10 +315,13 @@ export async function runPostgresDrill(opts: {
       async (c) =>
         new Set((await c.query<{ seq: string }>(`SELECT seq FROM ${PG_WRITES_TABLE}`)).rows.map((r) => Number(r.seq))),
     );
+    // As for the SQLite drills (docs/operations.md, "How RTO and RPO are measured"): RPO = the
+    // acknowledgement time of the last lost write − the recovery point, the last write present
+    // before the first lost one (or the backup's time if none is).
     const acked = writer.acks.slice(0, ackedAtFault);
     const lost = acked.filter((a) => !kept.has(a.seq));
-    const survivors = acked.filter((a) => kept.has(a.seq));
-    const newestSurvivor = survivors.at(-1)?.at ?? injected;
+    const firstLost = acked.findIndex((a) => !kept.has(a.seq));
+    const recoveryPoint = firstLost > 0 ? acked[firstLost - 1].at : Date.parse(backup.at);
     return {
       scenario: opts.scenario,
       detail: fault.detail,
@@ -326,7 +329,7 @@ export async function runPostgresDrill(opts: {
       detectedAt,
       restoredAt,
       rtoMs: Date.parse(restoredAt) - injected,
-      rpoMs: lost.length ? Math.max(0, injected - newestSurvivor) : 0,
+      rpoMs: lost.length ? Math.max(0, lost.at(-1)!.at - recoveryPoint) : 0,
       lostWrites: lost.length,
       verified: mismatches.length === 0,
       mismatches,
