@@ -102,6 +102,8 @@ export function createDataActivities({ provider, paths, client }: ActivityDeps) 
     if (!input.layer.data) return withHeartbeat(() => provider.populate(input.layer.name, input.layer.seed));
     const env = await withHeartbeat(() => mustDescribe(provider, input.layer.name));
     const report = await populateInThread(input.layer, env.dbPath);
+    // A postgres environment's database gets the same rows, after the same checks: only the sink differs.
+    await withHeartbeat(async () => provider.syncDatabase?.(input.layer.name));
     return { rows: report.rows, created: report.created, dbPath: env.dbPath, data: dataSummary(report) };
   }
 

@@ -26,6 +26,7 @@ export function createEnvironmentActivities({ provider, paths }: ActivityDeps) {
         const env = await provider.provision(input.layer.name, {
           promotionId: input.promotionId,
           ttl: input.layer.ttl,
+          ...(input.layer.provider ? { provider: input.layer.provider } : {}),
         });
         return { dir: env.dir, knownGood: env.knownGood, running: env.running };
       });
@@ -106,7 +107,8 @@ export function createEnvironmentActivities({ provider, paths }: ActivityDeps) {
     async rotateCredentials(input: { layer: string }): Promise<{ rotatedAt: string | null }> {
       return withHeartbeat(async () => {
         if (!(await provider.describe(input.layer))) return { rotatedAt: null }; // nothing provisioned yet
-        return provider.rotateCredentials(input.layer);
+        // A postgres environment's rotation redeploys the candidate: not while a deploy runs.
+        return withEnvironmentLock(paths, input.layer, () => provider.rotateCredentials(input.layer));
       });
     },
 

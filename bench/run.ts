@@ -42,6 +42,11 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args
       'the populate step (synthesis, masking, PII scan, fidelity) of 2 M rows through the worker thread against the same run alone (target ≤ 1.3×); worker peak RSS (< 1 GiB); worst event-loop delay meanwhile (--rows N, --rounds N, --no-policy)',
     load: () => import('./seed'),
   },
+  'pg-restore': {
+    describe:
+      "a postgres drill's restore (pg_restore --clean --single-transaction, or --create) against a bare pg_restore of the same dump (--url, STRATA_BENCH_POSTGRES_URL or the local server; --rows N, --rounds N)",
+    load: () => import('./pg-restore'),
+  },
   proxy: {
     describe: 'latency Toxiproxy adds with no fault (p50, p99) against direct requests to the same local server',
     load: () => import('./proxy'),

@@ -263,6 +263,58 @@ const gateSchema = z
     return spec;
   });
 
+/**
+ * Where the admin URL of a postgres provider comes from: `env:NAME`, `file:PATH` (relative to the
+ * ladder file), or a postgres:// URL without a password. A password written in the ladder would
+ * travel into every workflow history and every copy of the file: it is refused.
+ */
+const providerUrlSchema = z
+  .string({ error: (issue) => expectedGot('env:NAME, file:PATH or a postgres:// URL without a password', issue.input) })
+  .trim()
+  .superRefine((url, ctx) => {
+    const problem = providerUrlProblem(url);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** Why a provider URL is refused (undefined when it is fine). Exported for the unit tests. */
+export function providerUrlProblem(url: string): string | undefined {
+  const ref = /^(env|file):(.*)$/.exec(url);
+  if (ref) {
+    if (ref[1] === 'env' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(ref[2]))
+      return `expected env:NAME with an environment variable name, got ${describeValue(url)}`;
+    if (ref[1] === 'file' && ref[2].trim() === '') return `expected file:PATH with a path, got ${describeValue(url)}`;
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `expected env:NAME, file:PATH or a postgres:// URL, got ${describeValue(url)}`;
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')
+    return `expected env:NAME, file:PATH or a postgres:// URL, got a ${parsed.protocol} URL`;
+  if (parsed.password !== '' || /[?&]password=/i.test(parsed.search))
+    return (
+      "the URL holds a password, and a ladder never does (it is recorded in every promotion's history): " +
+      'put the URL in an environment variable of the worker (url: env:STRATA_POSTGRES_URL) or in a file (url: file:/path/to/url)'
+    );
+  return undefined;
+}
+
+const providerSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('local') }),
+    z.strictObject({
+      type: z.literal('postgres'),
+      url: providerUrlSchema,
+      /** When the worker has no such variable (or file): the local provider instead of a failed provision. */
+      fallback: z.literal('local').optional(),
+    }),
+  ],
+  { error: (issue) => expectedGot('{ type: local } or { type: postgres, url: ... }', issue.input) },
+);
+
 const layerSchema = z.strictObject({
   name: nameSchema('layer name'),
   description: z.string().optional(),
@@ -280,6 +332,8 @@ const layerSchema = z.strictObject({
   /** How often the environment's database credentials are rotated, e.g. 24h. */
   credentialRotation: durationSchema.optional(),
   drills: drillsSchema.optional(),
+  /** The environment's infrastructure: local (SQLite, the default) or postgres (a database and roles per environment). */
+  provider: providerSchema.optional(),
 });
 
 const ladderSchema = z.strictObject({
@@ -641,6 +695,14 @@ function toLadderSpec(file: LadderFile, baseDir: string): LadderSpec {
     if (layer.lease !== undefined) spec.lease = layer.lease;
     if (layer.credentialRotation !== undefined) spec.credentialRotation = layer.credentialRotation;
     if (layer.drills !== undefined) spec.drills = layer.drills as Partial<Record<DrillScenario, DrillObjective>>;
+    if (layer.provider !== undefined) {
+      const p = layer.provider;
+      // A file: reference is relative to the ladder file, like every other path in it.
+      spec.provider =
+        p.type === 'postgres' && p.url.startsWith('file:')
+          ? { ...p, url: `file:${resolveUserPath(p.url.slice('file:'.length), baseDir)}` }
+          : p;
+    }
     return spec;
   });
   return { name: file.name, layers };

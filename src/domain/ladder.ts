@@ -133,7 +133,18 @@ export interface LayerSpec {
   credentialRotation?: string;
   /** Recovery objectives per DR drill scenario. */
   drills?: Partial<Record<DrillScenario, DrillObjective>>;
+  /** Where the environment's database lives; absent: the local provider's SQLite file. */
+  provider?: ProviderSpec;
 }
+
+/**
+ * The infrastructure a layer's environment runs on. `url` of a postgres provider is a reference,
+ * never a secret: `env:NAME` (an environment variable of the worker) or `file:PATH` (a file on the
+ * worker's machine) holding the admin connection URL, or a URL without a password. With
+ * `fallback: local`, a worker whose variable is unset (or whose file is missing) gives the layer
+ * the local provider instead of failing.
+ */
+export type ProviderSpec = { type: 'local' } | { type: 'postgres'; url: string; fallback?: 'local' };
 
 export interface LadderSpec {
   name: string;

@@ -10,7 +10,7 @@ import {
   removeSealedTree,
   verifyDirectory,
 } from '../artifacts/store';
-import type { CandidateRef, SeedSpec } from '../domain/ladder';
+import type { CandidateRef, ProviderSpec, SeedSpec } from '../domain/ladder';
 import { populationReportPath } from '../data/populate';
 import { seedTransactions } from '../data/transactions';
 import { strataPaths } from '../paths';
@@ -43,6 +43,34 @@ import {
   proxyApiUrl,
   stopDependency,
 } from './dependency';
+import {
+  adminUrlAvailable,
+  claimPublicSchema,
+  connectionUrl,
+  databaseNames,
+  type DatabaseCredentials,
+  type DatabaseNames,
+  dropEnvironmentDatabase,
+  ensureEnvironmentDatabase,
+  generatePassword,
+  readCredentials,
+  redactedUrl,
+  resolveAdminUrl,
+  setLoginPassword,
+  writeCredentials,
+} from './postgres';
+import { copySqliteToPostgres } from './postgres-copy';
+import { tsxLoaderUrl } from '../tools/processes';
+
+/** A postgres environment's database, as state.json remembers it (names and references, no secret). */
+interface DatabaseState {
+  type: 'postgres';
+  /** The ladder's `provider.url`: env:NAME, file:PATH or a URL without a password. */
+  adminRef: string;
+  names: DatabaseNames;
+  /** The login role (a or b) the running candidate connects as. */
+  login?: 'a' | 'b' | null;
+}
 
 /** What the local provider remembers about one environment, in envs/<layer>/state.json. */
 interface EnvState {
@@ -66,7 +94,15 @@ interface EnvState {
   port: number | null;
   /** The feature-lookup dependency and its fault proxy. */
   dependency?: DependencyState | null;
+  /** A postgres environment's database and roles (absent: the SQLite file is the only database). */
+  database?: DatabaseState | null;
+  /** A postgres environment's front: the stable address relaying to the candidate process (src/providers/front.ts). */
+  front?: { pid: number; port: number; pidStartTime: number | null } | null;
 }
+
+const FRONT_SCRIPT = path.join(__dirname, 'front.ts');
+/** How long a rotation lets requests the front sent to the old process land before stopping it. */
+const HANDOVER_GRACE_MS = 250;
 
 export type ProviderEvent =
   | 'provisioned'
@@ -85,7 +121,12 @@ export type ProviderEvent =
   | 'process-unverified'
   | 'repaired'
   | 'process-exited'
-  | 'artifact-tampered';
+  | 'artifact-tampered'
+  | 'database-provisioned'
+  | 'database-seeded'
+  | 'database-dropped'
+  | 'front-started'
+  | 'front-stopped';
 
 export class ProviderError extends Error {
   override name = 'ProviderError';
@@ -142,7 +183,10 @@ export class LocalProvider implements Provider {
     return path.join(this.envsDir, layer);
   }
 
-  async provision(layer: string, opts: { promotionId: string; ttl?: string }): Promise<EnvironmentInfo> {
+  async provision(
+    layer: string,
+    opts: { promotionId: string; ttl?: string; provider?: ProviderSpec },
+  ): Promise<EnvironmentInfo> {
     const dir = this.envDir(layer);
     let state = this.readState(layer);
     if (!state) {
@@ -179,7 +223,12 @@ export class LocalProvider implements Provider {
       }
       state = this.readState(layer)!;
     }
-    if (!fs.existsSync(path.join(this.envDir(layer), 'credentials.json'))) await this.rotateCredentials(layer);
+    const wanted = opts.provider;
+    // With `fallback: local` and nothing configured on this worker, the environment gets no database
+    // of its own (the SQLite file, as a local one).
+    if (wanted?.type === 'postgres' && !(wanted.fallback === 'local' && !adminUrlAvailable(wanted.url)))
+      await this.provisionDatabase(state, wanted.url);
+    if (!fs.existsSync(path.join(this.envDir(layer), 'credentials.json'))) await this.rotateLocalSecret(layer);
     if (!state.promotionIds.includes(opts.promotionId)) {
       state.promotionIds.push(opts.promotionId);
       if (opts.ttl) state.ttl = opts.ttl;
@@ -200,6 +249,7 @@ export class LocalProvider implements Provider {
       fs.existsSync(dbPath) &&
       !populatedByDataPlane
     ) {
+      await this.syncDatabase(layer); // a retry after the SQLite file was written but before the copy
       return { dbPath, rows: state.population.rows, created: false };
     }
     // seedTransactions writes a temporary file and renames it: never a half-populated database.
@@ -208,6 +258,7 @@ export class LocalProvider implements Provider {
     state.population = { ...spec, rows };
     this.writeState(state);
     this.record(layer, 'seeded', { ...spec });
+    await this.syncDatabase(layer);
     return { dbPath, rows, created: true };
   }
 
@@ -338,7 +389,14 @@ export class LocalProvider implements Provider {
     if (!state && !fs.existsSync(dir)) return;
     const s: EnvState = state ?? this.blankState(layer);
     await this.stopProcess(s, { write: false });
+    await this.stopFront(s);
     await stopDependency(s.dependency, { token: s.token ?? '', dir });
+    // The database goes before the directory: its credentials file names it if state.json is lost.
+    const database = s.database ?? this.databaseFromCredentials(layer);
+    if (database) {
+      const { dropped } = await dropEnvironmentDatabase(resolveAdminUrl(database.adminRef), database.names);
+      if (dropped.length) this.record(layer, 'database-dropped', { dropped });
+    }
     fs.rmSync(dir, { recursive: true, force: true });
     const remaining = environmentProcesses({ ...(s.token ? { token: s.token } : {}), dir });
     if (remaining.length || fs.existsSync(dir)) {
@@ -376,6 +434,7 @@ export class LocalProvider implements Provider {
       ...new Set([...(s.pid && this.ownsCandidate(s) ? [s.pid] : []), ...this.candidateProcesses(s).map((p) => p.pid)]),
     ];
     await this.stopProcess(s, { write: false });
+    await this.stopFront(s);
     await stopDependency(s.dependency, { token: s.token ?? '', dir });
     fs.mkdirSync(path.join(dir, 'releases'), { recursive: true });
     const events = this.events(layer);
@@ -396,13 +455,16 @@ export class LocalProvider implements Provider {
       ...(state?.ttl ? { ttl: state.ttl } : {}),
       knownGood: history.at(-1) ? (({ at: _at, ...r }) => r)(history.at(-1)!) : null,
       knownGoodHistory: history,
+      ...((state?.database ?? this.databaseFromCredentials(layer))
+        ? { database: { ...(state?.database ?? this.databaseFromCredentials(layer))!, login: null } }
+        : {}),
     };
     for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
       if (f.startsWith('data.db')) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
     }
     fs.rmSync(path.join(dir, 'seeds'), { recursive: true, force: true });
     this.writeState(rebuilt);
-    if (!fs.existsSync(path.join(dir, 'credentials.json'))) await this.rotateCredentials(layer);
+    if (!fs.existsSync(path.join(dir, 'credentials.json'))) await this.rotateLocalSecret(layer);
     this.record(layer, 'repaired', { stopped, knownGood: rebuilt.knownGood?.version ?? null });
     return { stopped, knownGood: rebuilt.knownGood?.version ?? null, reseed: true };
   }
@@ -426,6 +488,12 @@ export class LocalProvider implements Provider {
    * new one atomically. A provider for PostgreSQL rotates a real role's password instead.
    */
   async rotateCredentials(layer: string): Promise<{ rotatedAt: string }> {
+    const state = this.mustState(layer);
+    if (state.database) return this.rotateDatabaseCredentials(state, state.database);
+    return this.rotateLocalSecret(layer);
+  }
+
+  private async rotateLocalSecret(layer: string): Promise<{ rotatedAt: string }> {
     this.mustState(layer);
     const file = path.join(this.envDir(layer), 'credentials.json');
     const rotatedAt = new Date().toISOString();
@@ -546,9 +614,243 @@ export class LocalProvider implements Provider {
       knownGood: state.knownGood,
       running: state.runningRelease?.version ?? null,
       runningRelease: state.runningRelease,
-      url: state.port && state.runningRelease ? `http://127.0.0.1:${state.port}` : null,
+      url:
+        state.port && state.runningRelease
+          ? `http://127.0.0.1:${state.database && state.front ? state.front.port : state.port}`
+          : null,
       pid: state.pid,
+      ...(state.database ? { database: this.describeDatabase(state, state.database) } : {}),
     };
+  }
+
+  // --- postgres environments --------------------------------------------------------------------
+
+  /**
+   * Creates (or completes) the environment's PostgreSQL database and roles. The names come from
+   * the Strata home and the layer, and the passwords are written to database.json (0600) before
+   * the server hears of them, so a provision that died half-way converges when it runs again.
+   */
+  private async provisionDatabase(state: EnvState, adminRef: string): Promise<void> {
+    const layer = state.layer;
+    const names = databaseNames(this.envsDir, layer);
+    if (!state.database || state.database.adminRef !== adminRef) {
+      // Recorded before anything is created: a teardown after a crash here knows what to drop.
+      state.database = { type: 'postgres', adminRef, names, login: state.database?.login ?? null };
+      this.writeState(state);
+    }
+    const adminUrl = resolveAdminUrl(adminRef);
+    let creds = readCredentials(this.envDir(layer));
+    if (!creds) {
+      creds = {
+        adminRef,
+        database: names.database,
+        owner: names.owner,
+        active: 'a',
+        roles: {
+          a: { name: names.logins.a, password: generatePassword() },
+          b: { name: names.logins.b, password: null },
+        },
+        rotatedAt: new Date().toISOString(),
+      };
+      writeCredentials(this.envDir(layer), creds);
+    } else if (creds.adminRef !== adminRef) {
+      creds.adminRef = adminRef;
+      writeCredentials(this.envDir(layer), creds);
+    }
+    const { created } = await ensureEnvironmentDatabase(adminUrl, creds);
+    await claimPublicSchema(adminUrl, names.database, names.owner);
+    if (created.length) this.record(layer, 'database-provisioned', { database: names.database, created });
+  }
+
+  /** A postgres environment's database as recorded in its credentials file (when state.json is lost). */
+  private databaseFromCredentials(layer: string): DatabaseState | null {
+    let creds: DatabaseCredentials | null = null;
+    try {
+      creds = readCredentials(this.envDir(layer));
+    } catch {
+      return null;
+    }
+    if (!creds) return null;
+    return {
+      type: 'postgres',
+      adminRef: creds.adminRef,
+      names: { database: creds.database, owner: creds.owner, logins: { a: creds.roles.a.name, b: creds.roles.b.name } },
+    };
+  }
+
+  private mustCredentials(layer: string): DatabaseCredentials {
+    const creds = readCredentials(this.envDir(layer));
+    if (!creds)
+      throw new ProviderError(
+        `environment ${layer} has a PostgreSQL database but no database.json: run \`strata env repair ${layer}\` and provision again`,
+      );
+    return creds;
+  }
+
+  private candidateDatabaseUrl(state: EnvState, db: DatabaseState, login?: 'a' | 'b'): string {
+    const creds = this.mustCredentials(state.layer);
+    return connectionUrl(resolveAdminUrl(db.adminRef), creds, login ?? db.login ?? creds.active);
+  }
+
+  private describeDatabase(state: EnvState, db: DatabaseState): string {
+    try {
+      const creds = readCredentials(this.envDir(state.layer));
+      if (creds) return redactedUrl(connectionUrl(resolveAdminUrl(db.adminRef), creds, db.login ?? creds.active));
+    } catch {
+      // the admin URL may not resolve on this machine (a CLI without the worker's environment)
+    }
+    return `postgres://…/${db.names.database}`;
+  }
+
+  /**
+   * The URL the environment's candidate connects with (password included): for tests and for
+   * operators on the worker's machine. Null for an environment without a PostgreSQL database.
+   */
+  databaseUrl(layer: string): string | null {
+    const state = this.mustState(layer);
+    return state.database ? this.candidateDatabaseUrl(state, state.database) : null;
+  }
+
+  /**
+   * Streams the populated SQLite file's tables into the environment's PostgreSQL database with
+   * COPY (nothing for a local environment, and nothing when it holds this very population).
+   */
+  async syncDatabase(layer: string): Promise<{ tables: Record<string, number>; copied: boolean } | null> {
+    const state = this.mustState(layer);
+    if (!state.database) return null;
+    const dbPath = this.dbPath(layer);
+    if (!fs.existsSync(dbPath)) return null;
+    const creds = this.mustCredentials(layer);
+    const url = connectionUrl(resolveAdminUrl(state.database.adminRef), creds, state.database.login ?? creds.active);
+    const result = await copySqliteToPostgres(dbPath, url);
+    if (result.copied) this.record(layer, 'database-seeded', { tables: result.tables });
+    return { tables: result.tables, copied: result.copied };
+  }
+
+  /**
+   * Rotates a postgres environment's password without a moment when the candidate's credentials
+   * are invalid: the standby login role gets a new password while the running candidate keeps
+   * using the active one; the candidate is redeployed with the standby role; only then is the old
+   * role's password revoked. Sessions the old process opened end with it.
+   */
+  private async rotateDatabaseCredentials(state: EnvState, db: DatabaseState): Promise<{ rotatedAt: string }> {
+    const layer = state.layer;
+    const dir = this.envDir(layer);
+    const adminUrl = resolveAdminUrl(db.adminRef);
+    const creds = this.mustCredentials(layer);
+    const current = db.login ?? creds.active;
+    const next = current === 'a' ? 'b' : 'a';
+    creds.roles[next].password = generatePassword();
+    writeCredentials(dir, creds);
+    await setLoginPassword(adminUrl, creds, creds.roles[next].name, creds.roles[next].password);
+    creds.active = next;
+    writeCredentials(dir, creds);
+    this.locateCandidate(state);
+    if (state.runningRelease && state.pid) {
+      await this.handOver(state, state.runningRelease, next);
+    } else {
+      db.login = next;
+      this.writeState(state);
+    }
+    creds.roles[current].password = null;
+    creds.rotatedAt = new Date().toISOString();
+    writeCredentials(dir, creds);
+    await setLoginPassword(adminUrl, creds, creds.roles[current].name, null);
+    this.record(layer, 'credentials-rotated', { login: next });
+    return { rotatedAt: creds.rotatedAt };
+  }
+
+  /**
+   * Redeploys the running release with the given login role without a failed request: the new
+   * process starts beside the old one, the front relays to it once it is healthy, and the old
+   * process is stopped after the requests already sent to it have landed. (Without a front, an
+   * environment deployed before fronts existed, it is a plain restart on the same address.)
+   */
+  private async handOver(state: EnvState, release: Release, login: 'a' | 'b'): Promise<void> {
+    const old = state.pid && this.ownsCandidate(state) ? this.candidateIdentity(state) : null;
+    if (!old || !this.ownsFront(state)) {
+      const port = state.port;
+      await this.stopProcess(state);
+      await this.startProcess(state, release, port ?? undefined, login);
+    } else {
+      await this.startProcess(state, release, undefined, login);
+      await sleep(HANDOVER_GRACE_MS);
+      signalVerified(old, 'SIGTERM');
+      if (!(await waitForVerifiedExit(old, 5_000, 50))) signalVerified(old, 'SIGKILL');
+      await waitForVerifiedExit(old, 5_000);
+      this.record(state.layer, 'process-stopped', { pid: old.pid, version: release.version, reason: 'handover' });
+    }
+    this.record(state.layer, 'restarted', { version: release.version, reason: 'credentials-rotated' });
+  }
+
+  private frontUpstreamFile(layer: string): string {
+    return path.join(this.envDir(layer), 'front-upstream.json');
+  }
+
+  private frontIdentity(state: EnvState): ProcessIdentity {
+    return {
+      pid: state.front?.pid ?? 0,
+      startTime: state.front?.pidStartTime ?? null,
+      token: state.token ?? null,
+      role: 'front',
+    };
+  }
+
+  private ownsFront(state: EnvState): boolean {
+    return !!state.front?.pid && !!state.token && verifyProcess(this.frontIdentity(state));
+  }
+
+  /** Points the front at `upstream`, starting the front first if it does not run (on its old port when free). */
+  private async ensureFront(state: EnvState, upstream: number, release: Release): Promise<void> {
+    writeFileAtomically(this.frontUpstreamFile(state.layer), JSON.stringify({ port: upstream }));
+    if (this.ownsFront(state)) return;
+    const previous = state.front?.port;
+    const port = previous && (await portFree(previous)) ? previous : await freePort();
+    const runAs = candidateUser();
+    const logFile = path.join(this.envDir(state.layer), 'front.log');
+    const out = fs.openSync(logFile, 'a');
+    const child = spawn(process.execPath, ['--import', tsxLoaderUrl(), FRONT_SCRIPT], {
+      detached: true,
+      stdio: ['ignore', out, out],
+      ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+      env: childEnvironment(process.env, this.candidateHome(state.layer), {
+        PORT: String(port),
+        STRATA_FRONT_UPSTREAM_FILE: this.frontUpstreamFile(state.layer),
+        STRATA_ENV_DIR: this.envDir(state.layer),
+        [PROCESS_TOKEN_ENV]: this.tokenOf(state),
+        [PROCESS_ROLE_ENV]: 'front',
+      }),
+    });
+    fs.closeSync(out);
+    child.unref();
+    state.front = { pid: child.pid ?? 0, port, pidStartTime: child.pid ? (processStartTime(child.pid) ?? null) : null };
+    this.writeState(state);
+    if (!(await this.waitHealthy(port, release, 20_000))) {
+      await this.stopFront(state);
+      throw new ProviderError(
+        `the front of ${state.layer} did not relay to its candidate on 127.0.0.1:${port}; see ${logFile}`,
+      );
+    }
+    this.record(state.layer, 'front-started', { pid: child.pid, port });
+  }
+
+  /** Stops the environment's front: the recorded process if verified, and any other carrying its token. */
+  private async stopFront(state: EnvState): Promise<void> {
+    const targets = new Map<number, ProcessIdentity>();
+    if (this.ownsFront(state)) targets.set(state.front!.pid, this.frontIdentity(state));
+    const dir = this.envDir(state.layer);
+    for (const p of findProcesses(
+      (env) =>
+        env.get(PROCESS_ROLE_ENV) === 'front' &&
+        ((!!state.token && env.get(PROCESS_TOKEN_ENV) === state.token) || env.get('STRATA_ENV_DIR') === dir),
+    ))
+      targets.set(p.pid, p);
+    for (const id of targets.values()) {
+      signalVerified(id, 'SIGTERM');
+      if (!(await waitForVerifiedExit(id, 5_000, 50))) signalVerified(id, 'SIGKILL');
+      await waitForVerifiedExit(id, 5_000);
+      this.record(state.layer, 'front-stopped', { pid: id.pid });
+    }
   }
 
   /**
@@ -649,7 +951,13 @@ export class LocalProvider implements Provider {
     return dep ? { featuresUrl: featuresUrl(dep), proxyApiUrl: proxyApiUrl(dep) } : null;
   }
 
-  private async startProcess(state: EnvState, release: Release, preferredPort?: number): Promise<void> {
+  private async startProcess(
+    state: EnvState,
+    release: Release,
+    preferredPort?: number,
+    login?: 'a' | 'b',
+  ): Promise<void> {
+    if (state.database) login ??= state.database.login ?? this.mustCredentials(state.layer).active;
     const deps = await this.ensureDependencyOf(state);
     const port = preferredPort && (await portFree(preferredPort)) ? preferredPort : await freePort();
     const logFile = path.join(this.envDir(state.layer), 'candidate.log');
@@ -676,6 +984,7 @@ export class LocalProvider implements Provider {
         HOST: '127.0.0.1',
         PORT: String(port),
         STRATA_DB_PATH: this.dbPath(state.layer),
+        ...(state.database ? { DATABASE_URL: this.candidateDatabaseUrl(state, state.database, login) } : {}),
         STRATA_LAYER: state.layer,
         STRATA_VERSION: release.version,
         FEATURES_URL: deps.featuresUrl,
@@ -696,6 +1005,7 @@ export class LocalProvider implements Provider {
     state.pid = child.pid ?? null;
     state.pidStartTime = child.pid ? (processStartTime(child.pid) ?? null) : null;
     state.port = port;
+    if (state.database) state.database.login = login ?? null;
     this.writeState(state);
     this.record(state.layer, 'process-started', { version: release.version, pid: child.pid, port });
     // Whichever comes first; none of them throws, so a later exit is no unhandled rejection.
@@ -731,6 +1041,8 @@ export class LocalProvider implements Provider {
         `${release.name} ${release.version} did not become healthy on 127.0.0.1:${port}; see ${logFile}`,
       );
     }
+    // A postgres environment's clients use its front: from now on it relays to this process.
+    if (state.database) await this.ensureFront(state, port, release);
   }
 
   /**

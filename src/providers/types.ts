@@ -1,4 +1,4 @@
-import type { CandidateRef, SeedSpec } from '../domain/ladder';
+import type { CandidateRef, ProviderSpec, SeedSpec } from '../domain/ladder';
 import type { Release } from '../domain/release';
 
 export interface EnvironmentInfo {
@@ -13,6 +13,8 @@ export interface EnvironmentInfo {
   runningRelease: Release | null;
   url: string | null;
   pid: number | null;
+  /** A postgres environment's database, as a URL without its password. */
+  database?: string;
 }
 
 /**
@@ -22,7 +24,11 @@ export interface EnvironmentInfo {
  */
 export interface Provider {
   readonly kind: string;
-  provision(layer: string, opts: { promotionId: string; ttl?: string }): Promise<EnvironmentInfo>;
+  /** `provider` is the layer's `provider:` (a postgres one gives the environment its own database and roles). */
+  provision(
+    layer: string,
+    opts: { promotionId: string; ttl?: string; provider?: ProviderSpec },
+  ): Promise<EnvironmentInfo>;
   /** Fills the environment's database with the built-in generator (`spec.seed` is the random seed). */
   populate(layer: string, spec: SeedSpec): Promise<{ dbPath: string; rows: number; created: boolean }>;
   deploy(layer: string, candidate: CandidateRef): Promise<{ env: EnvironmentInfo; changed: boolean }>;
@@ -47,6 +53,11 @@ export interface Provider {
   /** Replaces the environment's database credentials; returns when they were rotated. */
   rotateCredentials(layer: string): Promise<{ rotatedAt: string }>;
   describe(layer: string): Promise<EnvironmentInfo | null>;
+  /**
+   * Copies the environment's populated rows into its own database when it has one besides the
+   * SQLite file (a postgres environment); null when it has none.
+   */
+  syncDatabase?(layer: string): Promise<{ tables: Record<string, number>; copied: boolean } | null>;
   /** Starts the environment's dependency (feature lookup behind its fault proxy) if it is not running. */
   ensureDependency?(layer: string): Promise<{ featuresUrl: string; proxyApiUrl: string; started: string[] }>;
   /** The dependency's addresses, when it runs. */

@@ -18,7 +18,10 @@ const run = promisify(execFile);
 export const DEFAULT_TEST_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface PrivatePostgres {
-  /** postgres://postgres@127.0.0.1:<port>/<database>; the same across stop and start. */
+  /**
+   * postgres://postgres@127.0.0.1:<port>/<database> (with the superuser's password under
+   * `auth: 'scram'`); the same across stop and start.
+   */
   readonly url: string;
   readonly port: number;
   /** The temporary directory: data/, postgres.log and the Unix socket. */
@@ -75,10 +78,16 @@ async function runPg(bin: string, tool: string, args: string[]): Promise<void> {
 /**
  * Creates (initdb) and starts a private PostgreSQL on a free port in a new temporary directory,
  * with trust authentication for `postgres` on 127.0.0.1 and a database `database` (default `test`).
+ * `auth: 'scram'` checks passwords over TCP instead (SCRAM-SHA-256 for every role, the superuser's
+ * password in the URL): what tests of roles and passwords need, since trust lets anyone in.
  * Call remove() when done; a process that exits without it stops the server on its way out.
  */
-export async function privatePostgres(options: { database?: string } = {}): Promise<PrivatePostgres> {
+export async function privatePostgres(
+  options: { database?: string; auth?: 'trust' | 'scram' } = {},
+): Promise<PrivatePostgres> {
   const database = options.database ?? 'test';
+  const scram = options.auth === 'scram';
+  const superPassword = scram ? `pw-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}` : '';
   const bin = postgresBin();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-test-pg-'));
   if (asRoot()) {
@@ -88,7 +97,22 @@ export async function privatePostgres(options: { database?: string } = {}): Prom
   }
   const dataDir = path.join(dir, 'data');
   const logFile = path.join(dir, 'postgres.log');
-  await runPg(bin, 'initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  const pwFile = path.join(dir, 'superuser.pw');
+  if (scram) {
+    fs.writeFileSync(pwFile, `${superPassword}\n`, { mode: 0o600 });
+    if (asRoot()) fs.chownSync(pwFile, fs.statSync(dir).uid, fs.statSync(dir).gid);
+  }
+  await runPg(bin, 'initdb', [
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    ...(scram ? ['--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${pwFile}`] : ['--auth=trust']),
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
+  if (scram) fs.rmSync(pwFile, { force: true });
 
   let port = await freePort();
   let running = false;
@@ -127,7 +151,13 @@ export async function privatePostgres(options: { database?: string } = {}): Prom
       port = await freePort();
     }
   }
-  const client = new Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+  const client = new Client({
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    database: 'postgres',
+    ...(scram ? { password: superPassword } : {}),
+  });
   await client.connect();
   try {
     await client.query(`CREATE DATABASE "${database}"`);
@@ -136,7 +166,7 @@ export async function privatePostgres(options: { database?: string } = {}): Prom
   }
 
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/${database}`,
+    url: `postgres://postgres${scram ? `:${superPassword}` : ''}@127.0.0.1:${port}/${database}`,
     port,
     dir,
     start,
