@@ -3,6 +3,7 @@
 // actor the workflows see; every refusal is logged.
 
 import { registerCodecRoutes } from './codec-routes';
+import { decideAs } from './decide';
 import { PayloadDecryptionError } from '../temporal/codec';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -18,12 +19,10 @@ import { layerRange, parseLadder } from '../config/ladder';
 import { PROMOTION_STATES } from '../domain/status';
 import {
   abort,
-  approve,
   getStatus,
   listPromotions,
   PromotionNotFoundError,
   RefusedError,
-  reject,
   startPromotion,
 } from '../temporal/promotions';
 import { applyLadder, getLadderVersion, LadderNotFoundError, ladderVersions, listLadders } from '../temporal/ladders';
@@ -53,7 +52,6 @@ import { LocalProvider } from '../providers/local';
 import { type AccessPolicy, rolesOf } from './access';
 import { actorOf, authOf, type BearerVerifier, TOKEN_ISSUER, type VerifiedIdentity } from './identity';
 import {
-  approverGroups,
   describeRequirement,
   parseRole,
   ROLE_SYNTAX,
@@ -519,21 +517,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         },
       },
       async (req) => {
-        const c = callerOf(req);
         const body = schemas.decide.parse(req.body);
-        // Groups a policy's `group:<name>` entries admit: the approver roles held, and the OIDC groups.
-        const groups = [...new Set([...approverGroups(c.roles), ...c.identity.groups])].sort();
-        const request = {
-          layer: body.layer,
-          reason: body.reason,
-          actor: c.actor,
-          auth: c.auth,
-          groups,
-          ...(body.evidence ? { evidence: body.evidence } : {}),
-        };
-        return decision === 'approve'
-          ? approve(opts.client, req.params.id, request)
-          : reject(opts.client, req.params.id, request);
+        return decideAs(opts.client, req.params.id, decision, callerOf(req), body);
       },
     );
   }
