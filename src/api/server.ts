@@ -4,6 +4,7 @@
 
 import { registerCodecRoutes } from './codec-routes';
 import { decideAs } from './decide';
+import { registerWeb } from '../web/routes';
 import { PayloadDecryptionError } from '../temporal/codec';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -51,14 +52,7 @@ import type { LadderSpec, LayerSpec } from '../domain/ladder';
 import { LocalProvider } from '../providers/local';
 import { type AccessPolicy, rolesOf } from './access';
 import { actorOf, authOf, type BearerVerifier, TOKEN_ISSUER, type VerifiedIdentity } from './identity';
-import {
-  describeRequirement,
-  parseRole,
-  ROLE_SYNTAX,
-  type Requirement,
-  type Role,
-  satisfies,
-} from './roles';
+import { describeRequirement, parseRole, ROLE_SYNTAX, type Requirement, type Role, satisfies } from './roles';
 import { type ApiStore, expiryOf, TokenStoreError } from './store';
 import { UsageError } from '../cli/errors';
 import { getRun, replayRun } from '../cli/runs';
@@ -1120,6 +1114,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return { name: req.params.name, revoked: true };
     },
   );
+
+  // The approver's web inbox at / and /ui/* (docs/web.md): its own sessions, CSRF and pages.
+  await registerWeb(app, opts);
 
   return app;
 }
