@@ -147,7 +147,7 @@ describe.skipIf(skip)('the web inbox in headless Chromium', () => {
     await expect.poll(async () => row.count(), { timeout: 15_000, interval: 1_000 }).toBe(1);
     expect(await row.innerText()).toContain('traffic');
     // Keyboard only: focus the candidate link and follow it.
-    await row.getByRole('link', { name: /fraud-scoring/ }).focus();
+    await row.getByRole('link', { name: 'fraud-scoring 1.0.0' }).focus();
     await page.keyboard.press('Enter');
     await page.waitForURL(`**/ui/approvals/${encodeURIComponent(id)}/traffic`);
     await expect.poll(() => page.locator('#phase').innerText()).toBe('awaiting-approval');
