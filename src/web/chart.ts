@@ -55,7 +55,6 @@ export function latencyChart(series: RunSeries, threshold: number | null): strin
 <title>${escapeHtml(title)}</title>${ticks}${errors}${limit}
 <path class="p99" d="${line((w) => w.p99)}"/><path class="p50" d="${line((w) => w.p50)}"/>
 <text class="tick" x="${PAD.left}" y="${H - 8}">0 s</text><text class="tick" x="${W - PAD.right}" y="${H - 8}" text-anchor="end">${maxSecond} s</text>
-<text class="tick" x="4" y="${PAD.top + 4}">ms</text>
 </svg>
 <figcaption>${escapeHtml(series.gate)} (run <code>${escapeHtml(series.runId)}</code>): <span class="key p99">p99</span> <span class="key p50">p50</span> latency in ms per second${errors ? ', <span class="key err">seconds with errors</span>' : ''}</figcaption>
 </figure>`;

@@ -117,7 +117,7 @@ function gateRows(gates: GateResult[], knownGood: KnownGood | null): Raw[] {
         ? `${g.value - before.value >= 0 ? '+' : ''}${figure(g.value - before.value, g.unit)}`
         : null;
     return html`<tr>
-      <th scope="row">${g.name} <span class="muted">${g.type}</span></th>
+      <th scope="row">${g.name}${g.type !== g.name ? html` <span class="muted">(${g.type})</span>` : ''}</th>
       <td class="num">${figure(g.value, g.unit)}</td>
       <td class="num">${figure(g.threshold, g.unit)}</td>
       <td><span class="verdict ${g.passed ? 'pass' : 'fail'}">${g.passed ? 'passed' : 'failed'}</span></td>

@@ -38,6 +38,8 @@ layers:
         options:
           load: { phases: [ { constant: { rate: 20, duration: 4s } } ], maxConcurrency: 8 }
     approval: { required: 1, approvers: [group:prod], expiry: 2h }
+    drills:
+      process-killed: { rto: 30s, rpo: 0s }
   - name: mirror
     seed: { rows: 500, seed: 5 }
     gates:
@@ -179,6 +181,13 @@ describe.skipIf(skip)('the web inbox in headless Chromium', () => {
     const audit = await page.locator('table.audit').innerText();
     expect(audit).toContain('approval.granted');
     expect(audit).not.toContain('promotion.started');
+    // A DR drill of the traffic layer (now running fraud v1): the next approval page shows its verdict.
+    const drill = await callApi(api.base, 'POST', '/drills', aliceToken, {
+      ladder: 'web-ladder',
+      layer: 'traffic',
+      scenario: 'process-killed',
+    });
+    expect(drill.status, JSON.stringify(drill.body)).toBeLessThan(300);
     await context.close();
   });
 
@@ -198,6 +207,10 @@ describe.skipIf(skip)('the web inbox in headless Chromium', () => {
     expect(await asBob.page.locator('table.compare').innerText()).toMatch(/Known-good\s+1\./);
     expect(await asBob.page.locator('table.gates thead').innerText()).toContain('Known-good');
     expect(await asBob.page.getByRole('button', { name: 'Approve' }).count()).toBe(1);
+    expect(await asBob.page.locator('section', { hasText: 'Last DR drill' }).innerText()).toMatch(
+      /met\s+process-killed/,
+    );
+    expect(await asBob.page.locator('ul.files').innerText()).toContain('model.json');
     await asBob.page.screenshot({ path: path.join(img, 'approval.png'), fullPage: true });
     for (const file of ['inbox.png', 'approval.png']) {
       const size = pngSize(path.join(img, file));
