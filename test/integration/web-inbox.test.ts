@@ -34,7 +34,7 @@ layers:
     gates:
       - { type: quality, threshold: 0.6 }
       - type: slo
-        threshold: 500
+        threshold: 2000
         options:
           load: { phases: [ { constant: { rate: 20, duration: 4s } } ], maxConcurrency: 8 }
     approval: { required: 1, approvers: [group:prod], expiry: 2h }
