@@ -303,7 +303,7 @@ export function approvalPage(v: ApprovalView, decision: DecisionState, notice?: 
 }
 
 /** The live part of the approval page: phase, approvals so far, whether the evidence is still the one shown. */
-export function approvalState(v: ApprovalView, shownDigest: string): Raw {
+export function approvalState(v: Pick<ApprovalView, 'status' | 'layer' | 'evidence'>, shownDigest: string): Raw {
   const { status, layer } = v;
   const changed = shownDigest !== v.evidence.digest;
   return html`<dl class="facts">

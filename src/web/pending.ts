@@ -155,6 +155,46 @@ function isAwaitingUpsert(e: HistoryEvent): boolean {
   }
 }
 
+/**
+ * The listing every inbox shares: served from the last one while a newer one is read in the
+ * background (one read at a time), so a page waits for visibility only the first time and after
+ * invalidate() (a decision taken here). Entries are at most `maxAgeMs` plus one read old.
+ */
+export class SharedListing {
+  private items: PendingApproval[] | undefined;
+  private at = 0;
+  private reading: Promise<PendingApproval[]> | undefined;
+
+  constructor(
+    private readonly read: () => Promise<PendingApproval[]>,
+    private readonly maxAgeMs = 2_000,
+  ) {}
+
+  get(): Promise<PendingApproval[]> {
+    if (Date.now() - this.at > this.maxAgeMs) this.refresh();
+    return this.items ? Promise.resolve(this.items) : this.reading!;
+  }
+
+  invalidate(): void {
+    this.items = undefined;
+    this.at = 0;
+  }
+
+  private refresh(): void {
+    if (this.reading) return;
+    const reading = this.read().then((items) => {
+      this.items = items;
+      this.at = Date.now();
+      return items;
+    });
+    this.reading = reading;
+    reading.then(
+      () => (this.reading = undefined),
+      () => (this.reading = undefined),
+    );
+  }
+}
+
 /** Whether `actor` (with `groups`) may decide this approval: an approver named by the policy, not its initiator. */
 export function mayDecide(p: PendingApproval, actor: string, groups: readonly string[]): boolean {
   const outcome = evaluateApproval({

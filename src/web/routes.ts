@@ -16,6 +16,7 @@ import type { ApiStore } from '../api/store';
 import { collectAuditEntries } from '../audit/collect';
 import { auditTrail, byTime } from '../audit/trail';
 import { isApprover } from '../domain/approval';
+import { evidenceDigest, layerEvidence } from '../domain/evidence';
 import { normalizeIdentity } from '../domain/identity';
 import type { LayerStatus, PromotionStatus } from '../domain/status';
 import { getStatus, PromotionNotFoundError, RefusedError } from '../temporal/promotions';
@@ -37,7 +38,7 @@ import {
   timelineFragment,
   timelinePage,
 } from './pages';
-import { PendingApprovals, type PendingApproval, mayDecide } from './pending';
+import { mayDecide, PendingApprovals, SharedListing } from './pending';
 import { cookie, LOGIN_COOKIE, parseCookies, sameSecret, type Session, SESSION_COOKIE, SessionStore } from './session';
 
 export interface WebOptions {
@@ -57,8 +58,8 @@ const ASSET_TYPES: Record<string, string> = {
   'web.js': 'text/javascript; charset=utf-8',
 };
 const FORM_LIMIT = 64 * 1024;
-/** How long one visibility listing of the waiting layers serves every inbox (and its live refresh). */
-const LISTING_TTL_MS = 1_000;
+/** How old the shared listing of waiting layers may be before a newer one is read (in the background). */
+const LISTING_MAX_AGE_MS = 2_000;
 
 type Signed = Decider & { session: Session };
 
@@ -82,14 +83,7 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions): Promi
       ? createWebLogin({ ...opts.access.oidc, webClientId }, opts.oidc)
       : undefined;
 
-  let listing: { at: number; items: Promise<PendingApproval[]> } | undefined;
-  const waiting = () => {
-    if (!listing || Date.now() - listing.at > LISTING_TTL_MS) {
-      listing = { at: Date.now(), items: pending.list() };
-      listing.items.catch(() => (listing = undefined));
-    }
-    return listing.items;
-  };
+  const listing = new SharedListing(() => pending.list(), LISTING_MAX_AGE_MS);
 
   const redirectUriOf = (req: FastifyRequest) =>
     opts.access.oidc?.webRedirectUri ?? `${req.protocol}://${req.host}/ui/callback`;
@@ -275,7 +269,7 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions): Promi
 
     const myPending = async (who: Signed) => {
       const groups = decisionGroups(who);
-      return (await waiting()).filter((p) => mayDecide(p, who.actor, groups));
+      return (await listing.get()).filter((p) => mayDecide(p, who.actor, groups));
     };
     const pageNo = (req: FastifyRequest) => Math.max(1, Number((req.query as { page?: string }).page) || 1);
 
@@ -352,9 +346,13 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions): Promi
       const who = signedIn(req, reply);
       if (!who) return reply;
       const p = req.params as LayerParams;
-      const view = await approvalView(deps, p.id, p.layer);
-      if (!view) return reply.code(404).type('text/plain').send('not found');
-      return fragment(reply, approvalState(view, String((req.query as { digest?: string }).digest ?? '')));
+      // Every few seconds per open page: the status only (one query), not the whole evidence view.
+      const status = await getStatus(opts.client, p.id);
+      const layer = status.layers.find((l) => l.name === p.layer);
+      const shown = layerEvidence(status, p.layer);
+      if (!layer || !shown) return reply.code(404).type('text/plain').send('not found');
+      const digest = String((req.query as { digest?: string }).digest ?? '');
+      return fragment(reply, approvalState({ status, layer, evidence: evidenceDigest(shown) }, digest));
     });
 
     web.post('/ui/approvals/:id/:layer/decide', hide, async (req, reply) => {
@@ -433,7 +431,7 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions): Promi
         }
         throw err;
       }
-      listing = undefined; // the inbox changes with this decision
+      listing.invalidate(); // the inbox changes with this decision
       return reply.redirect(`${approvalPath(p.id, p.layer)}?done=${decision}`, 303);
     });
 

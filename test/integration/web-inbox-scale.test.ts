@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client, Connection } from '@temporalio/client';
 import type { LayerInput } from '../../src/domain/promotion';
 import { inboxFragment } from '../../src/web/pages';
-import { mayDecide, PendingApprovals } from '../../src/web/pending';
+import { mayDecide, PendingApprovals, SharedListing } from '../../src/web/pending';
 import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, VERSION_KEY } from '../../workflows/search-attributes';
 import { connectTestClient, uniqueTaskQueue } from '../helpers/harness';
 
@@ -99,10 +99,16 @@ describe('the inbox with a thousand waiting approvals', () => {
 
     // Warm: one visibility listing, every run's input known.
     const t0 = performance.now();
-    const again = await pending.list();
-    const bob = again.filter((p) => mayDecide(p, `${ISSUER}#user-bob`, ['prod']));
-    const html = inboxFragment(bob, 1, Date.now()).html;
+    await pending.list();
     const warmMs = performance.now() - t0;
+
+    // A page load: the shared listing (read in the background), bob's filter, the first page.
+    const shared = new SharedListing(() => pending.list());
+    await shared.get();
+    const t2 = performance.now();
+    const bob = (await shared.get()).filter((p) => mayDecide(p, `${ISSUER}#user-bob`, ['prod']));
+    const html = inboxFragment(bob, 1, Date.now()).html;
+    const pageMs = performance.now() - t2;
 
     // The bare listing alone, for comparison on this machine now.
     const t1 = performance.now();
@@ -113,13 +119,16 @@ describe('the inbox with a thousand waiting approvals', () => {
       listed++;
     const bareMs = performance.now() - t1;
     console.log(
-      `web inbox, ${N} pending: warm inbox ${warmMs.toFixed(0)} ms (listing alone ${bareMs.toFixed(0)} ms, ${listed} rows)`,
+      `web inbox, ${N} pending: page ${pageMs.toFixed(0)} ms; background read ${warmMs.toFixed(0)} ms ` +
+        `(visibility listing alone ${bareMs.toFixed(0)} ms, ${listed} rows)`,
     );
 
     expect(bob).toHaveLength(N - N / 10);
     expect(html).toContain(`${N - N / 10} waiting, oldest first; showing 1–50`);
     expect(bob.every((p) => p.expiresAt && Date.parse(p.expiresAt) - Date.parse(p.since) === 72 * 3600_000)).toBe(true);
-    // Within a small multiple of the one visibility listing it needs (no per-item reads once known).
+    // The background read is within a small multiple of the one visibility listing it needs (no
+    // per-item reads once known); a page load does not wait for it.
     expect(warmMs).toBeLessThan(bareMs * 3 + 500);
+    expect(pageMs).toBeLessThan(250);
   });
 });
