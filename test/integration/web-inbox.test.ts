@@ -192,14 +192,17 @@ describe.skipIf(skip)('the web inbox in headless Chromium', () => {
   });
 
   it('shows the initiator no approve button and refuses her POST with 403; refuses a POST without CSRF token', async () => {
+    // Bob's inbox is open before the promotion waits for him: it appears there live, without a reload.
+    const asBob = await signIn('bob');
+    expect(await asBob.page.locator('#inbox').innerText()).toContain('Nothing waits for your approval');
     const id = await promoteAsAlice('fraud-v2');
     await waitForStatus(suite.client, id, awaiting, 120_000);
     const url = `${api.base}/ui/approvals/${encodeURIComponent(id)}/traffic`;
+    const inboxRow = asBob.page.locator('table.inbox tbody tr', { hasText: id });
+    await expect.poll(async () => inboxRow.count(), { timeout: 20_000, interval: 1_000 }).toBe(1);
+    expect(await asBob.page.locator('#inbox').getAttribute('data-refreshed')).toBeTruthy();
 
     // Bob's view: the evidence with the known-good (fraud v1) deltas and changed files; screenshots.
-    const asBob = await signIn('bob');
-    const inboxRow = asBob.page.locator('table.inbox tbody tr', { hasText: id });
-    await expect.poll(async () => inboxRow.count(), { timeout: 15_000, interval: 1_000 }).toBe(1);
     const img = path.join(ROOT, 'docs/img');
     fs.mkdirSync(img, { recursive: true });
     await asBob.page.screenshot({ path: path.join(img, 'inbox.png'), fullPage: true });
