@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { latencyChart } from '../../../src/web/chart';
 import { escapeHtml } from '../../../src/web/html';
-import { inboxFragment, PAGE_SIZE } from '../../../src/web/pages';
+import { approvalPage, inboxFragment, PAGE_SIZE } from '../../../src/web/pages';
 import { mayDecide, type PendingApproval } from '../../../src/web/pending';
 import { cookie, parseCookies, sameSecret, SessionStore } from '../../../src/web/session';
 
@@ -106,5 +106,84 @@ describe('the latency chart', () => {
     expect(svg).toMatch(/<path class="p99" d="M[\d.]+,[\d.]+ L[\d.]+,[\d.]+ L/);
     expect(svg).toContain('threshold 500 ms');
     expect(svg.match(/<rect class="err"/g)).toHaveLength(1);
+  });
+});
+
+describe('the approval page', () => {
+  const gate = (name: string, value: number) => ({
+    name,
+    type: 'slo',
+    passed: true,
+    value,
+    threshold: 500,
+    unit: 'ms',
+    detail: `p99 ${value} ms`,
+  });
+  const view = {
+    status: {
+      id: 'p-1',
+      candidate: { name: 'fraud-scoring', version: '2.0.0', digest: 'c'.repeat(64) },
+      initiator: alice,
+      state: 'awaiting-approval' as const,
+      layers: [],
+    },
+    layer: {
+      name: 'mirror',
+      phase: 'awaiting-approval' as const,
+      running: null,
+      gates: [gate('slo', 120)],
+      approval: { required: 2, allowed: ['group:prod'] },
+      approvals: [],
+      data: {
+        source: 'production-transactions',
+        classification: 'production',
+        policy: { allowed: true, rule: 'production-needs-masking' },
+        masking: 'mirror.yaml',
+        table: 'transactions',
+        rows: 2000,
+        seed: 0,
+        created: true,
+        fidelity: { overall: 0.912, threshold: 0.85, passed: true },
+        pii: {
+          total: 1,
+          allowance: 0,
+          findings: [{ table: 'transactions', column: 'note', detector: 'email', count: 3 }],
+        },
+      },
+    },
+    evidence: {
+      digest: 'e'.repeat(64),
+      parts: { gates: '1'.repeat(64), data: '2'.repeat(64), candidate: '3'.repeat(64), ladder: '4'.repeat(64) },
+    },
+    knownGood: {
+      version: '1.0.0',
+      digest: 'b'.repeat(64),
+      promotionId: 'p-0',
+      promotedAt: '2026-12-01T00:00:00Z',
+      gates: [gate('slo', 100)],
+    },
+    runs: [],
+    changedFiles: { added: [], removed: [], changed: ['model.json'] },
+    lastDrill: null,
+    problems: [],
+  };
+
+  it('shows gates with known-good deltas, the data summary, changed files, and the form with the digest', () => {
+    const html = approvalPage(view, { cannot: null, csrf: 'tok' }).html;
+    expect(html).toContain('+20.00 ms'); // 120 against the known-good 100
+    expect(html).toMatch(/allowed<\/span>\s*by rule <code>production-needs-masking<\/code>/);
+    expect(html).toContain('0.912');
+    expect(html).toMatch(/1 finding<\/span>\s*\(allowance 0\)/);
+    expect(html).toContain('<code>transactions.note</code> email ×3');
+    expect(html).toContain('<code>model.json</code>');
+    expect(html).toContain(`name="digest" value="${'e'.repeat(64)}"`);
+    expect(html).toContain('name="csrf" value="tok"');
+    expect(html).toMatch(/<label for="reason">/);
+  });
+
+  it('shows no form to someone who cannot decide', () => {
+    const html = approvalPage(view, { cannot: 'You started this promotion.', csrf: 'tok' }).html;
+    expect(html).not.toContain('value="approve"');
+    expect(html).toContain('You started this promotion.');
   });
 });
