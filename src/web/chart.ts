@@ -23,7 +23,10 @@ export function latencyChart(series: RunSeries, threshold: number | null): strin
     return `<p class="muted">${escapeHtml(title)}: no answered requests in any window.</p>`;
   }
   const maxSecond = Math.max(...series.windows.map((w) => w.second), 1);
-  const top = niceMax(Math.max(...points.map((w) => Math.max(w.p99 ?? 0, w.p50 ?? 0)), threshold ?? 0));
+  const highest = Math.max(...points.map((w) => Math.max(w.p99 ?? 0, w.p50 ?? 0)));
+  // The threshold is drawn when it is near the data; far above it, it would flatten the lines.
+  const showLimit = threshold !== null && threshold <= highest * 2;
+  const top = niceMax(showLimit ? Math.max(highest, threshold) : highest);
   const x = (s: number) => PAD.left + (s / maxSecond) * (W - PAD.left - PAD.right);
   const y = (ms: number) => PAD.top + (1 - ms / top) * (H - PAD.top - PAD.bottom);
   const line = (pick: (w: (typeof points)[number]) => number | null) =>
@@ -46,7 +49,7 @@ export function latencyChart(series: RunSeries, threshold: number | null): strin
     )
     .join('');
   const limit =
-    threshold !== null && threshold <= top
+    showLimit && threshold !== null
       ? `<line class="limit" x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(threshold)}" y2="${y(threshold)}"/>` +
         `<text class="tick" x="${W - PAD.right}" y="${y(threshold) - 4}" text-anchor="end">threshold ${threshold} ms</text>`
       : '';
@@ -56,6 +59,6 @@ export function latencyChart(series: RunSeries, threshold: number | null): strin
 <path class="p99" d="${line((w) => w.p99)}"/><path class="p50" d="${line((w) => w.p50)}"/>
 <text class="tick" x="${PAD.left}" y="${H - 8}">0 s</text><text class="tick" x="${W - PAD.right}" y="${H - 8}" text-anchor="end">${maxSecond} s</text>
 </svg>
-<figcaption>${escapeHtml(series.gate)} (run <code>${escapeHtml(series.runId)}</code>): <span class="key p99">p99</span> <span class="key p50">p50</span> latency in ms per second${errors ? ', <span class="key err">seconds with errors</span>' : ''}</figcaption>
+<figcaption>${escapeHtml(series.gate)} (run <code>${escapeHtml(series.runId)}</code>): <span class="key p99">p99</span> <span class="key p50">p50</span> latency in ms per second${errors ? ', <span class="key err">seconds with errors</span>' : ''}${threshold !== null && !showLimit ? `; the threshold, ${threshold} ms, is far above` : ''}</figcaption>
 </figure>`;
 }

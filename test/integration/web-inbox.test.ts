@@ -176,6 +176,7 @@ describe.skipIf(skip)('the web inbox in headless Chromium', () => {
     expect(timeline).toMatch(/traffic\s+promoted/);
     expect(timeline).toMatch(/mirror\s+promoted/);
     expect(timeline).toContain(`${provider.issuer}#${bob.subject}`);
+    await page.screenshot({ path: path.join(ROOT, 'docs/img/timeline.png'), fullPage: true });
     // The audit page (bob is an auditor) filters by promotion and action.
     await page.goto(`${api.base}/ui/audit?promotion=${encodeURIComponent(id)}&action=approval.`);
     const audit = await page.locator('table.audit').innerText();
