@@ -41,6 +41,16 @@ export const oidcSchema = z.strictObject({
   groupsClaim: z.string().trim().min(1).default('groups'),
   /** Signature algorithms accepted. @default [RS256, ES256, EdDSA] */
   algorithms: z.array(z.string().trim().min(1)).min(1).default(['RS256', 'ES256', 'EdDSA']),
+  /**
+   * The web inbox's client id at the issuer (authorization code + PKCE, a public client). Unset: the
+   * web inbox at `/` says sign-in is not configured. See docs/web.md.
+   */
+  webClientId: z.string().trim().min(1).optional(),
+  /**
+   * The redirect URI registered for that client, e.g. https://strata.example/ui/callback.
+   * @default <the URL the browser used>/ui/callback
+   */
+  webRedirectUri: z.url().optional(),
 });
 
 export const accessSchema = z.strictObject({

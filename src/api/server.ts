@@ -3,6 +3,8 @@
 // actor the workflows see; every refusal is logged.
 
 import { registerCodecRoutes } from './codec-routes';
+import { decideAs } from './decide';
+import { registerWeb } from '../web/routes';
 import { PayloadDecryptionError } from '../temporal/codec';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -18,12 +20,10 @@ import { layerRange, parseLadder } from '../config/ladder';
 import { PROMOTION_STATES } from '../domain/status';
 import {
   abort,
-  approve,
   getStatus,
   listPromotions,
   PromotionNotFoundError,
   RefusedError,
-  reject,
   startPromotion,
 } from '../temporal/promotions';
 import { applyLadder, getLadderVersion, LadderNotFoundError, ladderVersions, listLadders } from '../temporal/ladders';
@@ -52,15 +52,7 @@ import type { LadderSpec, LayerSpec } from '../domain/ladder';
 import { LocalProvider } from '../providers/local';
 import { type AccessPolicy, rolesOf } from './access';
 import { actorOf, authOf, type BearerVerifier, TOKEN_ISSUER, type VerifiedIdentity } from './identity';
-import {
-  approverGroups,
-  describeRequirement,
-  parseRole,
-  ROLE_SYNTAX,
-  type Requirement,
-  type Role,
-  satisfies,
-} from './roles';
+import { describeRequirement, parseRole, ROLE_SYNTAX, type Requirement, type Role, satisfies } from './roles';
 import { type ApiStore, expiryOf, TokenStoreError } from './store';
 import { UsageError } from '../cli/errors';
 import { getRun, replayRun } from '../cli/runs';
@@ -519,21 +511,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         },
       },
       async (req) => {
-        const c = callerOf(req);
         const body = schemas.decide.parse(req.body);
-        // Groups a policy's `group:<name>` entries admit: the approver roles held, and the OIDC groups.
-        const groups = [...new Set([...approverGroups(c.roles), ...c.identity.groups])].sort();
-        const request = {
-          layer: body.layer,
-          reason: body.reason,
-          actor: c.actor,
-          auth: c.auth,
-          groups,
-          ...(body.evidence ? { evidence: body.evidence } : {}),
-        };
-        return decision === 'approve'
-          ? approve(opts.client, req.params.id, request)
-          : reject(opts.client, req.params.id, request);
+        return decideAs(opts.client, req.params.id, decision, callerOf(req), body);
       },
     );
   }
@@ -1135,6 +1114,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return { name: req.params.name, revoked: true };
     },
   );
+
+  // The approver's web inbox at / and /ui/* (docs/web.md): its own sessions, CSRF and pages.
+  await registerWeb(app, opts);
 
   return app;
 }
