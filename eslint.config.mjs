@@ -31,7 +31,8 @@ const sandboxGlobals = [
 ];
 
 // Imports run one way: domain ← config ← data/load/chaos/drills ← gates/providers ← activities ←
-// workers ← cli. Each area names the areas above it that it may not import (types included), so a
+// workers/services ← cli. The API server and the web inbox (src/api, src/web) sit beside the CLI
+// and may not import it (rule below): what both need lives in src/services/ or further down. Each area names the areas above it that it may not import (types included), so a
 // change that reaches upwards fails lint instead of growing a cycle. workflows/ and src/domain/
 // have their own, stricter rules below. Gate config schemas (src/gates/*.config.ts, configs.ts)
 // belong to the config tier: src/config may import those and nothing else of src/gates.
@@ -41,7 +42,7 @@ const TIERS = [
   ['envdb', 'data', 'load', 'chaos', 'drills', 'artifacts', 'notify'],
   ['gates', 'providers'],
   ['temporal', 'audit', 'activities'],
-  ['workers'],
+  ['workers', 'services'],
   ['cli'],
 ];
 const ROOT_AREAS = new Set(['activities', 'workers']);
@@ -70,6 +71,23 @@ const importDirection = TIERS.flatMap((areas, tier) =>
         },
       ],
 );
+// The API server and the web inbox are the CLI's peers, never its users.
+const serversDoNotImportCli = {
+  files: ['src/api/**/*.ts', 'src/web/**/*.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: '^(\\.\\.?/)+(src/)?cli(/|$)',
+            message: 'src/api and src/web may not import src/cli: move what both need to src/services/ or below.',
+          },
+        ],
+      },
+    ],
+  },
+};
 // src/config may use the light gate config registry, not the gate runtime.
 const configMayReadGateConfigs = {
   files: ['src/config/**/*.ts'],
@@ -133,6 +151,7 @@ export default tseslint.config(
   },
   ...importDirection,
   configMayReadGateConfigs,
+  serversDoNotImportCli,
   gateConfigs,
   {
     files: ['workflows/**/*.ts'],

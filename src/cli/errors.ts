@@ -1,5 +1,5 @@
 import { ArtifactTamperedError } from '../artifacts/store';
-import { ConfigError } from '../validation/errors';
+import { ConfigError, UsageError } from '../validation/errors';
 import { SettingsError } from '../temporal/settings';
 import { TemporalUnreachableError } from '../temporal/connection';
 import { PromotionNotFoundError, RefusedError } from '../temporal/promotions';
@@ -19,9 +19,7 @@ export const EXIT_FAILED = 1 as const;
 export const EXIT_USAGE = 2 as const;
 export type ExitCode = typeof EXIT_OK | typeof EXIT_FAILED | typeof EXIT_USAGE;
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 /** Prints one clear message for a known error and returns the exit code. */
 export function reportError(err: unknown): ExitCode {

@@ -2,36 +2,22 @@
 // against the same candidate, and comparing two against their run-to-run noise.
 
 import type { Command } from 'commander';
-import { loadCandidate } from '../config/candidate';
-import { ConfigError, issuesFromZod } from '../validation/errors';
+import { getRun, replayRun } from '../services/replay';
 import { compareRuns, formatValue, type RunComparison } from '../load/compare';
-import { type LatencySummary, type LoadResult, runLoad } from '../load/generator';
-import { describePhases, loadProfileSchema } from '../load/profile';
-import { requestBodies } from '../load/requests';
-import { InvalidRunError, newRunId, RunNotFoundError, RunStore, type StoredRun } from '../load/runs';
+import type { LatencySummary, LoadResult } from '../load/generator';
+import { describePhases } from '../load/profile';
+import { RunStore, type StoredRun } from '../load/runs';
 import { pct } from '../domain/percent';
-import { localProvider } from './lazy';
-import { RefusedError } from '../temporal/promotions';
 import { loadSettings } from '../temporal/settings';
 import { apiBase, callApi } from './api-client';
 import { command, type JsonOption } from './command';
 import { print, printJson, printRows } from './context';
-import { EXIT_FAILED, EXIT_OK, type ExitCode, UsageError } from './errors';
+import { EXIT_FAILED, EXIT_OK, type ExitCode } from './errors';
 import { table } from './render';
 
 /** The stored runs of $STRATA_HOME (local mode; in API mode the server's, through GET /runs). */
 function store(): RunStore {
   return new RunStore(loadSettings().home);
-}
-
-/** The stored run, or a usage error (exit 2; 400 at the API) naming the id. */
-export function getRun(runs: RunStore, id: string): StoredRun {
-  try {
-    return runs.get(id);
-  } catch (err) {
-    if (err instanceof RunNotFoundError || err instanceof InvalidRunError) throw new UsageError(err.message);
-    throw err;
-  }
 }
 
 const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(x >= 100 ? 1 : 3));
@@ -115,76 +101,6 @@ export function renderComparison(c: RunComparison): string {
   ];
   for (const note of c.notes) lines.push(`note: ${note}`);
   return lines.join('\n');
-}
-
-/**
- * Runs the stored run's profile again, from this process, against the same candidate in the same
- * layer, and stores the new run with `replayOf` set. The CLI calls it in local mode, `strata serve`
- * for POST /runs/{id}/replay. A precondition that fails is a UsageError (400 at the API); an
- * unhealthy environment a RefusedError (409).
- */
-export async function replayRun(
-  home: string,
-  id: string,
-  opts: { signal?: AbortSignal; log: (line: string) => void },
-): Promise<StoredRun> {
-  const runs = new RunStore(home);
-  const original = getRun(runs, id);
-  const parsed = loadProfileSchema.safeParse(original.profile);
-  if (!parsed.success) {
-    throw new ConfigError(runs.file(id), issuesFromZod(parsed.error.issues, ['profile']));
-  }
-  const profile = parsed.data;
-
-  const provider = await localProvider(home);
-  const env = await provider.describe(original.layer);
-  const wanted = `${candidateLabel(original.candidate)} (sha256 ${original.candidate.digest.slice(0, 12)})`;
-  const running = env?.runningRelease;
-  if (!env || !running || !env.url) {
-    throw new UsageError(
-      `replay ${id}: nothing runs in layer ${original.layer}; deploy ${wanted} there first (the run loaded it)`,
-    );
-  }
-  if (running.digest !== original.candidate.digest) {
-    throw new UsageError(
-      `replay ${id}: layer ${original.layer} runs ${running.name} ${running.version} (sha256 ${running.digest.slice(0, 12)}), ` +
-        `not ${wanted} that the run loaded; deploy that version there to replay it`,
-    );
-  }
-  const health = await provider.health(original.layer);
-  if (!health.healthy) throw new RefusedError(`replay ${id}: ${original.layer}: ${health.detail}`);
-
-  const input =
-    profile.requests.source === 'environment'
-      ? (await loadCandidate(running.dir, { installed: true })).input
-      : undefined;
-  const bodies = requestBodies(profile, { dbPath: env.dbPath, input });
-  const runId = newRunId();
-  // results.target is the full request URL (run.target may be the bare base URL); the port changes between deploys.
-  const path = new URL(original.results.target).pathname;
-  opts.log(`${runId}: replaying ${id} against ${env.url}${path}: ${describePhases(profile)}`);
-  const results = await runLoad({
-    baseUrl: env.url,
-    path,
-    profile,
-    bodies: bodies.body,
-    runId,
-    signal: opts.signal,
-    onProgress: (p) => opts.log(`${runId}: ${p.sent}/${p.intended} sent, ${p.done} done, ${p.errors} errors`),
-  });
-  const run: StoredRun = {
-    id: runId,
-    createdAt: results.startedAt,
-    layer: original.layer,
-    profile,
-    seed: profile.seed,
-    candidate: original.candidate,
-    target: results.target,
-    results,
-    replayOf: id,
-  };
-  runs.save(run);
-  return run;
 }
 
 /** `strata replay`: through the API in API mode, else from this process. */

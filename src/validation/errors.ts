@@ -7,6 +7,14 @@ export interface ConfigIssue {
 }
 
 /** A config file (or the command line) that cannot be used, with every problem found in it. */
+/**
+ * Bad input from whoever asked (a flag, an argument, a request field): the CLI exits 2 with its
+ * message, the API answers 400. Shared by the CLI and the API server, so it lives here.
+ */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
 export class ConfigError extends Error {
   readonly file: string;
   readonly issues: ConfigIssue[];

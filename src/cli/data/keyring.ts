@@ -1,12 +1,8 @@
 // `strata data keyring init`: the keyring the masking policies need.
 
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
-import { DEFAULT_KEYRING, enclosingRepository, loadKeyring } from '../../data/masking/keyring';
+import { createKeyring, DEFAULT_KEYRING, loadKeyring } from '../../data/masking/keyring';
 import { resolveUserPath } from '../../tools/files';
 import { apiBase, callApi } from '../api-client';
 import { command } from '../command';
@@ -14,22 +10,7 @@ import { print } from '../context';
 import { EXIT_OK, UsageError } from '../errors';
 import type { DataOptions } from './options';
 
-export { DEFAULT_KEYRING };
-
-/** Writes a new keyring with one random 32-byte secret; refuses a path inside a git repository. */
-export function createKeyring(file: string, keyName = 'k1'): void {
-  const repository = enclosingRepository(path.dirname(file));
-  if (repository !== undefined) {
-    throw new UsageError(
-      `--file: ${file} is inside the git repository ${repository}; a keyring lives outside any repository (e.g. ${DEFAULT_KEYRING})`,
-    );
-  }
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const text = `# Strata masking keyring — never commit, never share. Created ${new Date().toISOString()} on ${os.hostname()}.\n${stringify({ keys: { [keyName]: `hex:${randomBytes(32).toString('hex')}` }, active: keyName })}`;
-  // 'wx' (O_EXCL): of two concurrent inits, one writes and the other fails instead of overwriting.
-  fs.writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
-  loadKeyring(file);
-}
+export { createKeyring, DEFAULT_KEYRING };
 
 export function registerKeyringCommands(data: Command): void {
   const keyring = data.command('keyring').description('the keyring that keys hmac and fake masking per environment');

@@ -5,12 +5,13 @@
 // returned value: validation messages name the file and the key, never what was found. A loaded
 // Keyring prints as "[Keyring …]" under console.log, util.inspect and JSON.stringify.
 
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { inspect } from 'node:util';
-import { parse as parseYaml } from 'yaml';
-import { ConfigError, type ConfigIssue } from '../../validation/errors';
+import { parse as parseYaml, stringify } from 'yaml';
+import { ConfigError, type ConfigIssue, UsageError } from '../../validation/errors';
 
 export const MIN_SECRET_BYTES = 32;
 /** Where `keyring init` writes and what reads a keyring unless STRATA_KEYRING says otherwise. */
@@ -227,4 +228,19 @@ function decodeSecret(raw: unknown): Buffer | string {
     return `too short: ${bytes.length} bytes, expected at least ${MIN_SECRET_BYTES} (e.g. \`openssl rand -hex 32\`)`;
   }
   return bytes;
+}
+
+/** Writes a new keyring with one random 32-byte secret; refuses a path inside a git repository. */
+export function createKeyring(file: string, keyName = 'k1'): void {
+  const repository = enclosingRepository(path.dirname(file));
+  if (repository !== undefined) {
+    throw new UsageError(
+      `--file: ${file} is inside the git repository ${repository}; a keyring lives outside any repository (e.g. ${DEFAULT_KEYRING})`,
+    );
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const text = `# Strata masking keyring — never commit, never share. Created ${new Date().toISOString()} on ${os.hostname()}.\n${stringify({ keys: { [keyName]: `hex:${randomBytes(32).toString('hex')}` }, active: keyName })}`;
+  // 'wx' (O_EXCL): of two concurrent inits, one writes and the other fails instead of overwriting.
+  fs.writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+  loadKeyring(file);
 }
