@@ -406,7 +406,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         failures.push(
           `${layer}: ${count('process-started')} candidate processes started for ${deploysAndRollbacks} deploys and rollbacks`,
         );
-      if (orphans > 0) failures.push(`${layer}: ${orphans} orphan candidate process(es)`);
+      if (orphans > 0) {
+        failures.push(`${layer}: ${orphans} orphan candidate process(es)`);
+        // What the next run needs to find the cause: the orphans, what state.json records, the last events.
+        for (const proc of withToken.filter((x) => x.pid !== verified))
+          log(
+            `  orphan in ${layer}: pid ${proc.pid} (start time ${proc.startTime}); state records pid ${state?.pid ?? 'none'} (${verified ? 'verified' : 'not verified'})`,
+          );
+        for (const e of provider.events(layer).slice(-8)) log(`    event ${JSON.stringify(e)}`);
+      }
       if (env.lease) failures.push(`${layer}: lease still held by ${env.lease}`);
       if (env.waiting > 0) failures.push(`${layer}: ${env.waiting} still waiting for the lease`);
     }
