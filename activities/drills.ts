@@ -108,7 +108,8 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
   };
   const envOf = (layer: string) =>
     mustDescribe(provider, layer, {
-      database: true,
+      // A postgres environment's database is on the server, whatever its SQLite file's state.
+      database: !postgresOf(provider, layer),
       failure: {
         type: 'NoEnvironment',
         message: `layer ${layer} has no environment with a database to drill (promote into it first)`,

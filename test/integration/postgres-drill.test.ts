@@ -60,12 +60,14 @@ layers:
     drills:
       table-dropped: { rto: 60s, rpo: 5s }
       database-removed: { rto: 60s, rpo: 5s }
+      rows-corrupted: { rto: 60s, rpo: 5s }
+      process-killed: { rto: 60s, rpo: 0s }
 `,
     'pg-drill-ladder.yaml',
   );
   const mirror = ladder.layers[0];
 
-  it('drills the PostgreSQL database (not the SQLite file): table dropped and database removed, restored with pg_restore, RTO and RPO measured', async () => {
+  it('drills the PostgreSQL database (not the SQLite file): table dropped, database removed, rows corrupted (pg_restore) and process killed, RTO and RPO measured', async () => {
     const promotion = await startPromotion(suite.client, {
       ladder,
       layers: ladder.layers,
@@ -83,7 +85,7 @@ layers:
     const sqliteFile = (await provider.describe('mirror'))!.dbPath;
     const sqliteBefore = await snapshotTables(sqliteFile);
 
-    for (const scenario of ['table-dropped', 'database-removed'] as const) {
+    for (const scenario of ['table-dropped', 'database-removed', 'rows-corrupted', 'process-killed'] as const) {
       const report = await runDrill(suite.client, suite.taskQueue, {
         layer: mirror,
         ladder,
@@ -95,23 +97,36 @@ layers:
       expect(report.verdict.met, scenario).toBe(true);
       expect(report.measurement.rtoMs, scenario).toBeGreaterThan(0);
       expect(report.measurement.rtoMs, scenario).toBeLessThan(60_000);
-      // The writer kept writing for 600 ms after pg_dump: the restore really lost those writes.
-      expect(report.measurement.writesLost, scenario).toBeGreaterThan(0);
-      expect(report.measurement.rpoMs, scenario).toBeGreaterThan(0);
-      expect(report.measurement.rpoMs, scenario).toBeLessThan(5_000);
-      expect(report.evidence.writer.acknowledged, scenario).toBeGreaterThan(report.measurement.writesLost);
       expect(report.backup.file, scenario).toMatch(/\.dump$/);
       expect(report.backup.lastWriteSeq, scenario).not.toBeNull();
       expect(report.evidence.verification.tablesChecked, scenario).toContain('transactions');
       expect(Date.parse(report.timeline.injectedAt)).toBeGreaterThan(Date.parse(report.timeline.backupAt));
-      expect(report.evidence.recovery.join(' '), scenario).toContain('with pg_restore');
+      const recovery = report.evidence.recovery.join(' ');
+      if (scenario === 'process-killed') {
+        // Nothing restored: no acknowledged write may be lost.
+        expect(report.evidence.detected.join(' ')).toMatch(/candidate \S+\/health (does not answer|answered 5)/);
+        expect(recovery).not.toContain('pg_restore');
+        expect(recovery).toContain('restarted 1.0.0');
+        expect(report.measurement.writesLost).toBe(0);
+        expect(report.measurement.rpoMs).toBe(0);
+      } else {
+        // The writer kept writing for 600 ms after pg_dump: the restore really lost those writes.
+        expect(report.measurement.writesLost, scenario).toBeGreaterThan(0);
+        expect(report.measurement.rpoMs, scenario).toBeGreaterThan(0);
+        expect(report.measurement.rpoMs, scenario).toBeLessThan(5_000);
+        expect(report.evidence.writer.acknowledged, scenario).toBeGreaterThan(report.measurement.writesLost);
+        expect(recovery, scenario).toContain('with pg_restore');
+      }
       if (scenario === 'table-dropped') {
         expect(report.evidence.injection.detail).toBe('dropped table transactions (600 rows)');
         expect(report.evidence.detected.join(' ')).toContain('table transactions is missing');
-      } else {
+      } else if (scenario === 'database-removed') {
         expect(report.evidence.injection.detail).toMatch(/^dropped database strata_/);
         expect(report.evidence.detected.join(' ')).toMatch(/database strata_\S+ cannot be read/);
-        expect(report.evidence.recovery.join(' ')).toContain('recreated database');
+        expect(recovery).toContain('recreated database');
+      } else if (scenario === 'rows-corrupted') {
+        expect(report.evidence.injection.detail).toMatch(/^overwrote \d+ of 600 rows of transactions/);
+        expect(report.evidence.detected.join(' ')).toContain('table transactions content differs');
       }
       // The database holds its rows again, the same ones, and the writes the backup held.
       expect(await rows(), scenario).toBe(600);
