@@ -29,9 +29,47 @@ import { loadCandidate } from '../src/config/candidate';
 import { NO_CAPABILITIES, runMeasuredGate } from '../src/gates/engine';
 import { gateRegistry } from '../src/gates/registry';
 import { isMeasured } from '../src/gates/types';
+import {
+  backupPostgres,
+  injectPostgresFault,
+  POSTGRES_DRILL_SCENARIOS,
+  type PostgresDrillScenario,
+  type PostgresTarget,
+  probePostgresEnvironment,
+  restoreDump,
+  snapshotPostgres,
+  verifyPostgresRecovery,
+} from '../src/drills/postgres';
 import type { Provider } from '../src/providers/types';
 import { httpOk } from '../src/providers/dependency';
 import { type ActivityDeps, mustDescribe, withEnvironmentLock, withHeartbeat, writeOnce } from './support';
+
+/**
+ * The environment's PostgreSQL database when it has one: then the drill breaks, backs up, restores
+ * and verifies that database instead of the SQLite file. Passwords inside: never returned.
+ */
+function postgresOf(provider: Provider, layer: string): PostgresTarget | null {
+  const db = provider.databaseOf?.(layer);
+  return db?.kind === 'postgres' ? { adminUrl: db.adminUrl, database: db.database, url: db.url } : null;
+}
+
+/** The scenarios a drill can run on either kind of environment's database. */
+const SCENARIOS = {
+  sqlite: ['process-killed', 'rows-corrupted', 'table-dropped', 'database-removed', 'dependency-down'],
+  postgres: ['process-killed', ...POSTGRES_DRILL_SCENARIOS, 'dependency-down'],
+} as const satisfies Record<string, readonly DrillScenario[]>;
+
+/** Refuses a scenario the environment's kind of database has no injection for, naming those it has. */
+function assertScenarioFor(layer: string, kind: keyof typeof SCENARIOS, scenario: DrillScenario): void {
+  const available: readonly DrillScenario[] = SCENARIOS[kind];
+  if (!available.includes(scenario)) {
+    throw ApplicationFailure.nonRetryable(
+      `layer ${layer} keeps its data in ${kind === 'postgres' ? 'PostgreSQL' : 'a SQLite file'}: scenario ${scenario} does not apply there; ` +
+        `available: ${available.join(', ')}`,
+      'ScenarioUnavailable',
+    );
+  }
+}
 
 /** The library's probe (candidate health, database, data) plus the environment's dependency. */
 async function probeWithDependency(
@@ -39,7 +77,8 @@ async function probeWithDependency(
   layer: string,
   target: { dbPath: string; url: string | null | undefined; snapshot: TableFingerprints },
 ) {
-  const result = await probeEnvironment(target);
+  const pg = postgresOf(provider, layer);
+  const result = pg ? await probePostgresEnvironment(pg, target.url, target.snapshot) : await probeEnvironment(target);
   const dep = provider.dependency?.(layer);
   if (dep && !(await httpOk(`${dep.featuresUrl}/health`))) {
     result.problems.push(`the feature-lookup dependency does not answer at ${dep.featuresUrl}`);
@@ -69,7 +108,8 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
   };
   const envOf = (layer: string) =>
     mustDescribe(provider, layer, {
-      database: true,
+      // A postgres environment's database is on the server, whatever its SQLite file's state.
+      database: !postgresOf(provider, layer),
       failure: {
         type: 'NoEnvironment',
         message: `layer ${layer} has no environment with a database to drill (promote into it first)`,
@@ -83,7 +123,8 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
       return withHeartbeat(() =>
         writeOnce(path.join(dir, 'prepared.json'), async () => {
           const env = await envOf(input.layer);
-          const snapshot = await snapshotTables(env.dbPath);
+          const pg = postgresOf(provider, input.layer);
+          const snapshot = pg ? await snapshotPostgres(pg.url) : await snapshotTables(env.dbPath);
           delete snapshot[WRITES_TABLE];
           const steady = await probeWithDependency(provider, input.layer, {
             dbPath: env.dbPath,
@@ -98,17 +139,20 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
           }
           const writer = await startWriter({
             dbPath: env.dbPath,
+            ...(pg ? { postgresUrl: pg.url } : {}),
             logFile: path.join(dir, 'writes.log'),
             detached: true,
           });
           await new Promise((r) => setTimeout(r, 400)); // writes before the backup
-          const backup = await backupDatabase(env.dbPath, path.join(dir, 'backup'));
+          const backup = pg
+            ? await backupPostgres(pg, path.join(dir, 'backup'), snapshot)
+            : backupSummary(await backupDatabase(env.dbPath, path.join(dir, 'backup')));
           await new Promise((r) => setTimeout(r, 600)); // and after it: the window a restore loses
           return {
             steadyStateAt: steady.at,
             backupAt: backup.at,
             snapshot,
-            backup: backupSummary(backup),
+            backup,
             writerPid: writer.pid,
             writerLog: writer.logFile,
             steadyState: steady.problems,
@@ -128,6 +172,8 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
       const dir = dirOf(input.drillId);
       return writeOnce(path.join(dir, 'injected.json'), async (): Promise<InjectedFault> => {
         const env = await envOf(input.layer);
+        const pg = postgresOf(provider, input.layer);
+        assertScenarioFor(input.layer, pg ? 'postgres' : 'sqlite', input.scenario);
         // The provider owns the processes: it kills the dependency or the candidate.
         if (input.scenario === 'dependency-down') {
           const injectedAt = new Date().toISOString();
@@ -158,6 +204,13 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
           };
         }
         try {
+          if (pg) {
+            // As the admin role: what an operator's mistake or a bad migration would do.
+            const fault = await injectPostgresFault(input.scenario as PostgresDrillScenario, pg.adminUrl, pg.database, {
+              percent: input.percent,
+            });
+            return { scenario: input.scenario, ...fault };
+          }
           return await injectFault(input.scenario, { dbPath: env.dbPath, pid: env.pid }, { percent: input.percent });
         } catch (err) {
           throw ApplicationFailure.nonRetryable((err as Error).message, 'InjectFailed');
@@ -192,7 +245,13 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
           steps.push(`restarted the dependency (${dep.started.join(', ') || 'already running'})`);
           return { recoveredAt: new Date().toISOString(), steps };
         }
-        if (input.scenario !== 'process-killed') {
+        const pg = postgresOf(provider, input.layer);
+        if (pg && input.scenario !== 'process-killed') {
+          const r = await restoreDump(pg.adminUrl, pg.database, input.backupFile);
+          steps.push(
+            `${r.created ? `recreated database ${pg.database} and ` : ''}restored ${path.basename(input.backupFile)} with pg_restore (${r.ms} ms)`,
+          );
+        } else if (input.scenario !== 'process-killed') {
           const r = await restoreDatabase(input.backupFile, env.dbPath);
           steps.push(
             `restored ${path.basename(input.backupFile)} (${r.bytes} bytes in ${Math.round(r.ms * 10) / 10} ms)`,
@@ -227,13 +286,16 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
             intervalMs: 50,
           },
         );
-        const verification = await verifyRecovery({
-          dbPath: env.dbPath,
+        const pg = postgresOf(provider, input.layer.name);
+        const facts = {
           snapshot: input.snapshot,
           backup: input.backup,
           acks: readAcks(input.writerLog),
           injectedAt: input.injectedAt,
-        });
+        };
+        const verification = pg
+          ? await verifyPostgresRecovery(pg, facts)
+          : await verifyRecovery({ dbPath: env.dbPath, ...facts });
         // A gate pass: the layer's first quality gate if it has one, else its schema gate.
         let gate: GateResult | null = null;
         const spec =

@@ -51,7 +51,8 @@ async function drillableLayer(
   }
   if (needEnvironment) {
     const env = await (await localProvider(loadSettings().home)).describe(layer.name);
-    if (!env || !fs.existsSync(env.dbPath)) {
+    // A postgres environment's database is on its server (env.database names it), not in the file.
+    if (!env || (!env.database && !fs.existsSync(env.dbPath))) {
       throw new UsageError(
         `--layer: ${layer.name} has no environment with a database to back up and drill; promote a candidate into it first`,
       );

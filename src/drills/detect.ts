@@ -26,7 +26,7 @@ export interface ProbeResult {
 
 export type Probe = () => Promise<ProbeResult>;
 
-async function probeHealth(url: string, timeoutMs: number): Promise<string | null> {
+export async function probeHealth(url: string, timeoutMs: number): Promise<string | null> {
   const target = `${url.replace(/\/+$/, '')}/health`;
   try {
     const res = await request(target, {

@@ -12,7 +12,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client, escapeIdentifier } from 'pg';
+import type { DrillBackupSummary, DrillVerification, TableFingerprints } from '../domain/drill';
+import { probeHealth, type ProbeResult } from './detect';
 import { DrillError } from './errors';
+import { compareFingerprints } from './fingerprint';
+import { measureLoss, type VerifyInput } from './verify';
 
 const run = promisify(execFile);
 
@@ -339,4 +343,98 @@ export async function runPostgresDrill(opts: {
   } finally {
     await writer.stop();
   }
+}
+
+// --- the steps of `strata drill run` on a postgres environment (activities/drills.ts) ----------
+// Same shapes as the SQLite steps (fingerprints, probe results, backup summary, verification), so
+// the drill workflow and its report do not know which database they drilled.
+
+/** The database a drill works on (the provider's databaseOf): passwords inside, never reported. */
+export interface PostgresTarget {
+  adminUrl: string;
+  database: string;
+  /** The environment's own login URL. */
+  url: string;
+}
+
+/** fingerprintDatabase in the SQLite drills' shape (row count and checksum per table). */
+export async function snapshotPostgres(url: string): Promise<TableFingerprints> {
+  const prints = await fingerprintDatabase(url);
+  return Object.fromEntries(Object.entries(prints).map(([t, p]) => [t, { rows: p.rows, checksum: p.md5 }]));
+}
+
+/** A connection error as a problem line: the database's name and the server's words, no URL. */
+function unreachable(target: PostgresTarget, err: unknown): string {
+  return `database ${target.database} cannot be read: ${(err as Error).message}`;
+}
+
+/**
+ * One probe of a postgres environment: the candidate answers GET /health; the database accepts
+ * the environment's login; every table of the snapshot is there with its row count and checksum.
+ */
+export async function probePostgresEnvironment(
+  target: PostgresTarget,
+  candidateUrl: string | null | undefined,
+  snapshot: TableFingerprints,
+): Promise<ProbeResult> {
+  const problems: string[] = [];
+  if (candidateUrl) {
+    const health = await probeHealth(candidateUrl, 1000);
+    if (health) problems.push(health);
+  }
+  try {
+    problems.push(...compareFingerprints(snapshot, await snapshotPostgres(target.url)));
+  } catch (err) {
+    problems.push(unreachable(target, err));
+  }
+  return { healthy: problems.length === 0, problems, at: new Date().toISOString() };
+}
+
+async function writeSeqsOf(url: string): Promise<Set<number>> {
+  return withClient(url, async (c) => {
+    const exists = await c.query('SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2', [
+      'public',
+      PG_WRITES_TABLE,
+    ]);
+    if (exists.rowCount === 0) return new Set<number>();
+    const r = await c.query<{ seq: string }>(`SELECT seq FROM ${PG_WRITES_TABLE}`);
+    return new Set(r.rows.map((row) => Number(row.seq)));
+  });
+}
+
+/**
+ * pg_dump of the environment's database, described as a SQLite backup is: `tables` are the
+ * fingerprints the dump holds (the data tables do not change under the drill's writer, so the
+ * pre-dump snapshot), `lastWriteSeq` the writer's highest seq committed before the dump began
+ * (the dump's snapshot holds at least that one).
+ */
+export async function backupPostgres(
+  target: PostgresTarget,
+  dir: string,
+  tables: TableFingerprints,
+): Promise<DrillBackupSummary> {
+  const seqs = await writeSeqsOf(target.url);
+  const lastWriteSeq = seqs.size ? Math.max(...seqs) : null;
+  const dump = await dumpDatabase(target.adminUrl, target.database, dir);
+  return { file: dump.file, at: dump.at, bytes: dump.bytes, tables, lastWriteSeq };
+}
+
+/** The recovered database against the pre-fault snapshot and the writer's acknowledgements. */
+export async function verifyPostgresRecovery(
+  target: PostgresTarget,
+  input: Pick<VerifyInput, 'snapshot' | 'backup' | 'acks' | 'injectedAt'>,
+): Promise<DrillVerification> {
+  const problems: string[] = [];
+  const tablesChecked = Object.keys(input.snapshot).filter((t) => t !== PG_WRITES_TABLE);
+  let present = new Set<number>();
+  try {
+    const expected = Object.fromEntries(tablesChecked.map((t) => [t, input.snapshot[t]]));
+    problems.push(...compareFingerprints(expected, await snapshotPostgres(target.url)));
+    present = await writeSeqsOf(target.url);
+    if (input.acks.length > 0 && present.size === 0) problems.push(`table ${PG_WRITES_TABLE} is missing or empty`);
+  } catch (err) {
+    problems.push(unreachable(target, err));
+  }
+  const loss = measureLoss(present, { ...input, problems });
+  return { ok: problems.length === 0, problems, ...loss, tablesChecked };
 }

@@ -47,6 +47,20 @@ export async function verifyRecovery(input: VerifyInput): Promise<VerifyResult> 
     }
   }
 
+  const loss = measureLoss(present, { ...input, problems });
+  return { ok: problems.length === 0, problems, ...loss, tablesChecked };
+}
+
+/**
+ * The writes lost by a recovery and the measured RPO, from the seqs `present` in the recovered
+ * database and the writer's acknowledgements (SQLite and PostgreSQL drills alike). Adds a problem
+ * when the recovered database is older than the backup it was restored from.
+ */
+export function measureLoss(
+  present: Set<number>,
+  input: Pick<VerifyInput, 'acks' | 'injectedAt' | 'backup'> & { problems: string[] },
+): Omit<DrillVerification, 'ok' | 'problems' | 'tablesChecked'> {
+  const problems = input.problems;
   const injected = ms(input.injectedAt);
   const before = input.acks.filter((a) => ms(a.at) <= injected).sort((a, b) => a.seq - b.seq);
   const after = input.acks.filter((a) => ms(a.at) > injected);
@@ -76,13 +90,10 @@ export async function verifyRecovery(input: VerifyInput): Promise<VerifyResult> 
   }
 
   return {
-    ok: problems.length === 0,
-    problems,
     writesLost: lost.length,
     writesLostAfterInjection: after.filter((a) => !present.has(a.seq)).length,
     rpoMs,
     lastAckBeforeInjection,
     lastPresentAfterRecovery,
-    tablesChecked,
   };
 }

@@ -12,7 +12,13 @@ import { processAlive, tsxLoaderUrl, waitForExit } from '../tools/processes';
 export { readAcks, readAckLog, type WriteAck, type WriterSummary } from './ack-log';
 
 export interface WriterOptions {
+  /** The SQLite file to write to (ignored with `postgresUrl`). */
   dbPath: string;
+  /**
+   * A postgres environment's login URL: the writer (pg-writer-process.ts) writes there instead,
+   * and gets the URL in its environment, never on its command line.
+   */
+  postgresUrl?: string;
   /** The acknowledgement log; keep it outside the environment's database directory's blast radius. */
   logFile: string;
   /** Time between writes, default 20 ms. */
@@ -38,6 +44,7 @@ export interface WriterHandle {
 }
 
 const WRITER_SCRIPT = path.join(__dirname, 'writer-process.ts');
+const PG_WRITER_SCRIPT = path.join(__dirname, 'pg-writer-process.ts');
 
 /** The pid file beside the log: how a retried start finds the writer it already started. */
 function pidFile(logFile: string): string {
@@ -73,7 +80,8 @@ export async function startWriter(opts: WriterOptions): Promise<WriterHandle> {
   if (existing && isWriter(existing)) {
     return { pid: existing, logFile, reused: true, stop: () => stopWriter(existing, logFile) };
   }
-  if (!fs.existsSync(WRITER_SCRIPT)) throw new DrillError(`writer script missing: ${WRITER_SCRIPT}`);
+  const script = opts.postgresUrl ? PG_WRITER_SCRIPT : WRITER_SCRIPT;
+  if (!fs.existsSync(script)) throw new DrillError(`writer script missing: ${script}`);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const config = {
     dbPath: path.resolve(opts.dbPath),
@@ -85,15 +93,15 @@ export async function startWriter(opts: WriterOptions): Promise<WriterHandle> {
   const startsBefore = readAckLog(logFile).events.filter((e) => e.event === 'start').length;
   const stderrFile = `${logFile}.stderr`;
   const err = fs.openSync(stderrFile, 'a');
-  const child = spawn(process.execPath, ['--import', tsxLoaderUrl(), WRITER_SCRIPT, JSON.stringify(config)], {
+  const child = spawn(process.execPath, ['--import', tsxLoaderUrl(), script, JSON.stringify(config)], {
     detached: Boolean(opts.detached),
     stdio: ['ignore', 'ignore', err],
-    env: process.env,
+    env: opts.postgresUrl ? { ...process.env, STRATA_DRILL_WRITER_URL: opts.postgresUrl } : process.env,
   });
   fs.closeSync(err);
   child.unref();
   const pid = child.pid;
-  if (!pid) throw new DrillError(`cannot start the drill writer (${process.execPath} ${WRITER_SCRIPT})`);
+  if (!pid) throw new DrillError(`cannot start the drill writer (${process.execPath} ${script})`);
   fs.writeFileSync(pidFile(logFile), `${pid}\n`);
 
   let exited: number | null = null;

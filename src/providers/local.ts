@@ -31,7 +31,7 @@ import {
   waitForVerifiedExit,
 } from '../tools/processes';
 import type { Release } from '../domain/release';
-import type { EnvironmentInfo, Provider } from './types';
+import type { DrillDatabase, EnvironmentInfo, Provider } from './types';
 import { candidateUser, childEnvironment, prepareSandbox } from './sandbox';
 
 import {
@@ -709,6 +709,18 @@ export class LocalProvider implements Provider {
   databaseUrl(layer: string): string | null {
     const state = this.mustState(layer);
     return state.database ? this.candidateDatabaseUrl(state, state.database) : null;
+  }
+
+  /** The environment's PostgreSQL database for a DR drill (passwords included), or null. */
+  databaseOf(layer: string): DrillDatabase | null {
+    const state = this.readState(layer);
+    if (!state?.database) return null;
+    return {
+      kind: 'postgres',
+      adminUrl: resolveAdminUrl(state.database.adminRef),
+      database: state.database.names.database,
+      url: this.candidateDatabaseUrl(state, state.database),
+    };
   }
 
   /**

@@ -18,6 +18,21 @@ export interface EnvironmentInfo {
 }
 
 /**
+ * The database a drill breaks and restores when it is not the environment's SQLite file: a
+ * postgres environment's. Holds passwords: for activities' own use, never returned to a workflow,
+ * logged or put in a report.
+ */
+export interface DrillDatabase {
+  kind: 'postgres';
+  /** The admin role's URL (does the damage, pg_dump and pg_restore). */
+  adminUrl: string;
+  /** The environment's database name. */
+  database: string;
+  /** The environment's own login (as the candidate connects): the drill's writer and checks use it. */
+  url: string;
+}
+
+/**
  * The only code that talks to infrastructure. Every method is idempotent: calling it again with
  * the same arguments after a crash or a retry does not create a second environment, dataset or
  * process.
@@ -58,6 +73,8 @@ export interface Provider {
    * SQLite file (a postgres environment); null when it has none.
    */
   syncDatabase?(layer: string): Promise<{ tables: Record<string, number>; copied: boolean } | null>;
+  /** The environment's PostgreSQL database for a drill; null when its SQLite file is its database. */
+  databaseOf?(layer: string): DrillDatabase | null;
   /** Starts the environment's dependency (feature lookup behind its fault proxy) if it is not running. */
   ensureDependency?(layer: string): Promise<{ featuresUrl: string; proxyApiUrl: string; started: string[] }>;
   /** The dependency's addresses, when it runs. */
