@@ -39,15 +39,7 @@ export function isDrillScenario(name: string): name is DrillScenario {
 export function assertScenario(name: string): DrillScenario {
   if (!isDrillScenario(name))
     throw new DrillError(`unknown drill scenario "${name}"; expected one of ${DRILL_SCENARIOS.join(', ')}`);
-  if (name === 'dependency-down') throw dependencyDownUnavailable();
   return name;
-}
-
-function dependencyDownUnavailable(): DrillError {
-  return new DrillError(
-    'scenario dependency-down needs the feature-lookup dependency (issue 4), which the local provider does not run yet; ' +
-      'choose process-killed, rows-corrupted, table-dropped or database-removed',
-  );
 }
 
 function openForFault(dbPath: string, table: string): Database.Database {
@@ -135,7 +127,11 @@ export async function injectFault(
       detail = removeDatabase(env.dbPath);
       break;
     case 'dependency-down':
-      throw dependencyDownUnavailable();
+      // The drill activity injects it through the provider (it kills the environment's feature-lookup service).
+      throw new DrillError(
+        "scenario dependency-down stops the environment's feature-lookup service: the drill injects it through " +
+          'the provider (killDependency), not into a database file',
+      );
     default:
       throw new DrillError(
         `unknown drill scenario "${String(scenario)}"; expected one of ${DRILL_SCENARIOS.join(', ')}`,
