@@ -4,15 +4,22 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { layerRange } from '../src/config/ladder';
 import { ladderDigest } from '../src/config/ladder-digest';
-import { LADDER_REFUSED, ladderWorkflowId, type LadderRef, type PinnedLadder } from '../src/domain/ladder-version';
+import {
+  LADDER_REFUSED,
+  type LadderRef,
+  type LadderVersion,
+  ladderWorkflowId,
+  type PinnedLadder,
+} from '../src/domain/ladder-version';
 import { ConfigError } from '../src/validation/errors';
-import { ladderVersionQuery } from '../workflows/ladder-messages';
+import { LADDER_CURRENT_MEMO, ladderVersionQuery } from '../workflows/ladder-messages';
 import type { ActivityDeps } from './support';
 
 /**
- * Reads of ladder versions that overlap share one query (per worker process): when 50 promotions
- * start at once, the ladder workflow answers one query rather than 50, each of which needs a
- * workflow task of its own and, on a busy worker, times out after 30 s. Nothing is kept after a
+ * Reads of ladder versions that overlap share one read (per worker process): when 50 promotions
+ * start at once, the server is asked once rather than 50 times (and, for a version only a query
+ * can give, the ladder workflow answers one query, each of which needs a workflow task of its own
+ * and, on a busy worker, times out after 30 s). Nothing is kept after a
  * read ends: a ladder workflow replaced under the same id (terminated by hand, applied again) is
  * read afresh.
  */
@@ -33,7 +40,15 @@ export class SharedReads<T> {
 
 export function createLadderActivities({ client }: ActivityDeps) {
   const reads = client
-    ? new SharedReads((id, version) => client.workflow.getHandle(id).query(ladderVersionQuery, version))
+    ? new SharedReads(async (id, version): Promise<LadderVersion | null> => {
+        const handle = client.workflow.getHandle(id);
+        // The current version from the ladder workflow's memo: the server answers describe
+        // without a worker. Older versions, and ladder workflows from before the memo, are queried.
+        const { memo } = await handle.describe();
+        const current = memo?.[LADDER_CURRENT_MEMO] as LadderVersion | undefined;
+        if (current && (version === null || current.version === version)) return current;
+        return handle.query(ladderVersionQuery, version);
+      })
     : undefined;
   return {
     /**

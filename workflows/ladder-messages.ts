@@ -12,6 +12,8 @@ export const ladderApplyUpdate = defineUpdate<LadderApplyReply, [LadderApplyRequ
 
 /** Every version, oldest first. */
 export const ladderVersionsQuery = defineQuery<LadderVersion[]>('versions');
+/** The memo key holding the current version (a LadderVersion), since patch ladder-current-memo. */
+export const LADDER_CURRENT_MEMO = 'current';
 /** One version (null: the current one); null when there is no such version. */
 export const ladderVersionQuery = defineQuery<LadderVersion | null, [number | null]>('version');
 

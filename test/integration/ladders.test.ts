@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail } from '../../src/audit/trail';
 import { ladderDigest } from '../../src/config/ladder-digest';
 import { parseLadder } from '../../src/config/ladder';
+import { ladderWorkflowId } from '../../src/domain/ladder-version';
 import { ladderVersions } from '../../src/temporal/ladders';
 import { approve, getStatus, waitForResult } from '../../src/temporal/promotions';
 import type { PromotionInput } from '../../src/domain/promotion';
@@ -71,6 +72,10 @@ describe('ladders stored on the server (real dev server, real CLI)', () => {
       [2, 'bob', false, 'add traffic'],
     ]);
     expect(versions[1].digest).toBe(ladderDigest(parseLadder(V2, 'v2.yaml')));
+    // The current version is in the ladder workflow's memo too: promotions read it there (describe,
+    // answered by the server) instead of queueing a query behind a busy worker.
+    const { memo } = await suite.client.workflow.getHandle(ladderWorkflowId(suite.taskQueue, 'shop-ladder')).describe();
+    expect(memo?.current).toMatchObject({ version: 2, digest: versions[1].digest, actor: 'bob' });
 
     const history = await strata(['ladder', 'history', 'shop-ladder', '--json']);
     expect(JSON.parse(history.stdout).map((v: { version: number }) => v.version)).toEqual([1, 2]);
