@@ -270,7 +270,7 @@ export class LocalProvider implements Provider {
       const healthy = await this.waitHealthy(state.port!, release, 5_000);
       if (healthy) return { env: this.info(state), changed: false };
       await this.stopProcess(state);
-    } else if (state.pid) {
+    } else if (this.anyCandidate(state)) {
       await this.stopProcess(state);
     }
     await this.startProcess(state, release);
@@ -328,7 +328,7 @@ export class LocalProvider implements Provider {
     // process, which forgets the port of a candidate that is gone (killed by a chaos fault).
     const port = state.port;
     this.locateCandidate(state);
-    if (state.pid) await this.stopProcess(state);
+    if (this.anyCandidate(state)) await this.stopProcess(state);
     await this.startProcess(state, release, port ?? undefined);
     this.record(layer, 'restarted', { version: release.version });
     return this.info(state);
@@ -361,7 +361,7 @@ export class LocalProvider implements Provider {
       if (!fs.existsSync(to.dir)) throw new ProviderError(`release ${to.version} is missing from ${to.dir}`);
       await this.verifyRelease(layer, to);
     }
-    if (state.pid) await this.stopProcess(state);
+    if (this.anyCandidate(state)) await this.stopProcess(state);
     if (to) {
       await this.startProcess(state, to);
     } else if (state.runningRelease) {
@@ -1103,6 +1103,16 @@ export class LocalProvider implements Provider {
     if (state.token && state.pidStartTime != null) return verifyProcess(this.candidateIdentity(state));
     const env = processEnviron(state.pid);
     return env?.get('STRATA_DB_PATH') === this.dbPath(state.layer) && env.has('STRATA_VERSION');
+  }
+
+  /**
+   * Whether a candidate may be running: one recorded, or any process carrying the environment's
+   * token or directory as its candidate. An attempt killed after starting its process but before
+   * recording it leaves one that state.json does not name; the next deploy or rollback stops it
+   * rather than starting a second beside it (the hour-long soak found one).
+   */
+  private anyCandidate(state: EnvState): boolean {
+    return !!state.pid || this.candidateProcesses(state).length > 0;
   }
 
   /** Live processes started as this environment's candidate (by token, or by its directory when the token is lost). */

@@ -169,6 +169,38 @@ describe('processes known by more than a pid', () => {
     expect(processesOf('features')).toEqual([]);
   }, 120_000);
 
+  it('stops a candidate that state.json does not name (an attempt killed before recording it) before starting another', async () => {
+    await provider.provision('unrecorded', { promotionId: 'p8' });
+    await provider.populate('unrecorded', { rows: 200, seed: 8 });
+    await provider.deploy('unrecorded', v1);
+    const file = path.join(home, 'envs', 'unrecorded', 'state.json');
+    const state = JSON.parse(fs.readFileSync(file, 'utf8'));
+    // An interrupted attempt: a candidate process of this environment runs, and the state records none.
+    const stray = spawn('sleep', ['300'], {
+      detached: true,
+      stdio: 'ignore',
+      env: {
+        PATH: process.env.PATH,
+        STRATA_PROCESS_TOKEN: state.token,
+        STRATA_PROCESS_ROLE: 'candidate',
+        STRATA_ENV_DIR: path.join(home, 'envs', 'unrecorded'),
+      },
+    });
+    stray.unref();
+    foreign.push(stray);
+    const recorded = state.pid as number;
+    process.kill(-recorded, 'SIGKILL');
+    expect(await waitForExit(recorded, 5000)).toBe(true);
+    Object.assign(state, { pid: null, pidStartTime: null, port: null, runningRelease: null });
+    fs.writeFileSync(file, JSON.stringify(state, null, 2));
+    expect(candidatesOf('unrecorded').map((p) => p.pid)).toEqual([stray.pid]);
+
+    const { env } = await provider.deploy('unrecorded', v2);
+    expect(await waitForExit(stray.pid!, 5000)).toBe(true);
+    expect(candidatesOf('unrecorded').map((p) => p.pid)).toEqual([env.pid]);
+    await provider.teardown('unrecorded');
+  }, 120_000);
+
   it('stops the processes of an environment whose directory was removed without a teardown (the worker does at start)', async () => {
     await provider.provision('removed', { promotionId: 'p6' });
     await provider.populate('removed', { rows: 200, seed: 6 });
