@@ -12,10 +12,9 @@ import {
   processAlive,
   processStartTime,
   signalProcessTree,
-  signalVerified,
+  stopVerified,
   tsxLoaderUrl,
   verifyProcess,
-  waitForVerifiedExit,
 } from '../tools/processes';
 import { childEnvironment, INHERITED_VARIABLES, type RunAs } from './sandbox';
 
@@ -241,13 +240,7 @@ async function stopRole(
     if (role === PROXY_ROLE) await stopToxiproxy(recorded.pid);
     else signalProcessTree(recorded.pid, 'SIGTERM');
   }
-  for (const id of targets) signalVerified(id, 'SIGTERM');
-  for (const id of targets) {
-    if (!(await waitForVerifiedExit(id, 5_000))) {
-      signalVerified(id, 'SIGKILL');
-      await waitForVerifiedExit(id, 2_000);
-    }
-  }
+  await Promise.all(targets.map((id) => stopVerified(id)));
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   processStartTime,
   signalVerified,
   verifyProcess,
+  stopVerified,
   waitForVerifiedExit,
 } from '../tools/processes';
 import type { Release } from '../domain/release';
@@ -787,9 +788,7 @@ export class LocalProvider implements Provider {
     } else {
       await this.startProcess(state, release, undefined, login);
       await sleep(HANDOVER_GRACE_MS);
-      signalVerified(old, 'SIGTERM');
-      if (!(await waitForVerifiedExit(old, 5_000, 50))) signalVerified(old, 'SIGKILL');
-      await waitForVerifiedExit(old, 5_000);
+      await stopVerified(old);
       this.record(state.layer, 'process-stopped', { pid: old.pid, version: release.version, reason: 'handover' });
     }
     this.record(state.layer, 'restarted', { version: release.version, reason: 'credentials-rotated' });
@@ -858,9 +857,7 @@ export class LocalProvider implements Provider {
     ))
       targets.set(p.pid, p);
     for (const id of targets.values()) {
-      signalVerified(id, 'SIGTERM');
-      if (!(await waitForVerifiedExit(id, 5_000, 50))) signalVerified(id, 'SIGKILL');
-      await waitForVerifiedExit(id, 5_000);
+      await stopVerified(id);
       this.record(state.layer, 'front-stopped', { pid: id.pid });
     }
   }
@@ -1067,9 +1064,7 @@ export class LocalProvider implements Provider {
     if (state.pid && this.ownsCandidate(state)) targets.set(state.pid, this.candidateIdentity(state));
     for (const p of this.candidateProcesses(state)) targets.set(p.pid, p);
     for (const id of targets.values()) {
-      signalVerified(id, 'SIGTERM');
-      if (!(await waitForVerifiedExit(id, 5_000, 50))) signalVerified(id, 'SIGKILL');
-      await waitForVerifiedExit(id, 5_000);
+      await stopVerified(id);
       this.record(state.layer, 'process-stopped', { pid: id.pid, version: state.runningRelease?.version });
     }
     state.pid = null;

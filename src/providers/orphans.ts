@@ -10,9 +10,7 @@ import {
   PROCESS_ROLE_ENV,
   PROCESS_TOKEN_ENV,
   type ProcessIdentity,
-  processEnviron,
-  signalVerified,
-  waitForVerifiedExit,
+  stopVerified,
 } from '../tools/processes';
 
 export interface OrphanedProcess extends ProcessIdentity {
@@ -26,17 +24,16 @@ export interface OrphanedProcess extends ProcessIdentity {
  */
 export function findOrphanedProcesses(opts: { under?: string } = {}): OrphanedProcess[] {
   const under = opts.under ? path.resolve(opts.under) + path.sep : undefined;
-  const found = findProcesses((env) => {
+  const dirs = new Map<number, string>();
+  const found = findProcesses((env, pid) => {
     const dir = env.get('STRATA_ENV_DIR');
     if (!dir || !env.has(PROCESS_TOKEN_ENV) || !env.has(PROCESS_ROLE_ENV)) return false;
     if (under && !path.resolve(dir).startsWith(under)) return false;
-    return !fs.existsSync(dir);
+    if (fs.existsSync(dir)) return false;
+    dirs.set(pid, dir);
+    return true;
   });
-  // findProcesses hands back identities, not environments: read the directory again (gone meanwhile: dropped).
-  return found.flatMap((p) => {
-    const dir = processEnviron(p.pid)?.get('STRATA_ENV_DIR');
-    return dir ? [{ ...p, dir }] : [];
-  });
+  return found.map((p) => ({ ...p, dir: dirs.get(p.pid)! }));
 }
 
 /**
@@ -48,12 +45,6 @@ export async function reapOrphanedProcesses(
   opts: { under?: string; graceMs?: number } = {},
 ): Promise<OrphanedProcess[]> {
   const orphans = findOrphanedProcesses(opts);
-  for (const p of orphans) signalVerified(p, 'SIGTERM');
-  for (const p of orphans) {
-    if (!(await waitForVerifiedExit(p, opts.graceMs ?? 5_000))) {
-      signalVerified(p, 'SIGKILL');
-      await waitForVerifiedExit(p, 2_000);
-    }
-  }
+  await Promise.all(orphans.map((p) => stopVerified(p, opts.graceMs)));
   return orphans;
 }

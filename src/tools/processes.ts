@@ -112,7 +112,7 @@ export function findProcessesByToken(token: string, role?: string): ProcessIdent
 }
 
 /** The live processes (of this uid) whose environment matches. */
-export function findProcesses(match: (env: Map<string, string>) => boolean): ProcessIdentity[] {
+export function findProcesses(match: (env: Map<string, string>, pid: number) => boolean): ProcessIdentity[] {
   let entries: string[];
   try {
     entries = fs.readdirSync('/proc');
@@ -125,7 +125,7 @@ export function findProcesses(match: (env: Map<string, string>) => boolean): Pro
     const pid = Number(e);
     if (pid === process.pid) continue;
     const env = processEnviron(pid);
-    if (!env || !match(env)) continue;
+    if (!env || !match(env, pid)) continue;
     const startTime = processStartTime(pid);
     if (startTime !== undefined)
       found.push({
@@ -170,4 +170,16 @@ export async function waitForVerifiedExit(id: ProcessIdentity, timeoutMs: number
     await new Promise((r) => setTimeout(r, pollMs));
   }
   return true;
+}
+
+/**
+ * Stops a verified process: SIGTERM (to its group when it leads one), SIGKILL after `graceMs`,
+ * then waits for it to be gone. A process that is not (or no longer) the one identified is never
+ * signalled. True when it is gone.
+ */
+export async function stopVerified(id: ProcessIdentity, graceMs = 5_000): Promise<boolean> {
+  signalVerified(id, 'SIGTERM');
+  if (await waitForVerifiedExit(id, graceMs, 50)) return true;
+  signalVerified(id, 'SIGKILL');
+  return waitForVerifiedExit(id, 5_000, 50);
 }
