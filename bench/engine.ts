@@ -365,7 +365,9 @@ export async function run(args: string[]): Promise<void> {
       for (;;) {
         const waiting = (await listPromotions(client, { phase: 'awaiting-approval', limit: parked + 10 })).length;
         if (waiting >= parked) break;
-        if (secs(t0) > 600) throw new Error(`only ${waiting} of ${parked} promotions reached their approval in 10 min`);
+        const limit = Math.max(600, parked * 2); // seconds: 10 min, or 2 s a promotion for big runs
+        if (secs(t0) > limit)
+          throw new Error(`only ${waiting} of ${parked} promotions reached their approval in ${limit} s`);
         await new Promise((r) => setTimeout(r, 500));
       }
       const parkedSeconds = secs(t0);

@@ -221,10 +221,12 @@ layers:
     while (!(await populating())) await new Promise((r) => setTimeout(r, 100));
     const windowStart = Date.now();
     const statusMs: number[] = [];
+    const statusAt: number[] = []; // when each probe started, ms into the window
     const updateMs: number[] = [];
     while (await populating()) {
       let t = performance.now();
       await getStatus(client, b);
+      statusAt.push(Date.now() - windowStart - (performance.now() - t));
       statusMs.push(performance.now() - t);
       t = performance.now();
       await approve(client, b, { layer: 'parked', actor: 'mallory', reason: 'bench probe' }).catch(() => undefined);
@@ -272,6 +274,12 @@ layers:
       ]),
     );
     console.log(`seed window (populate activity running): ${((windowEnd - windowStart) / 1000).toFixed(1)} s`);
+    const slowest = statusMs
+      .map((ms, i) => ({ ms, i }))
+      .sort((x, y) => y.ms - x.ms)
+      .slice(0, 3)
+      .map(({ ms, i }) => `#${i + 1} at +${(statusAt[i] / 1000).toFixed(1)} s: ${ms.toFixed(0)} ms`);
+    console.log(`slowest status probes: ${slowest.join('; ')}`);
     console.log(
       `worker peak RSS (VmHWM): ${rss.toFixed(0)} MiB (target < ${RSS_TARGET_MIB}) ${ok(rss < RSS_TARGET_MIB)}`,
     );
