@@ -868,6 +868,9 @@ let defaultNationalRules: NationalPhoneRules | undefined;
  * layout, or a national number laid out as one of `rules`' regions prints it (default: all regions).
  */
 export function phoneNumberValid(candidate: string, rules?: NationalPhoneRules): boolean {
+  // A date, or a date and more (2024-03-05-1234): not a phone number, as for the candidates below.
+  // First, because it is cheap and most digit runs in prose are dates.
+  if (startsWithIsoDate(candidate)) return false;
   if (phoneLayoutValid(candidate)) return true;
   if (candidate.charCodeAt(0) === PLUS) return false;
   const groups = nationalGroups(candidate);

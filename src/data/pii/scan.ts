@@ -345,13 +345,28 @@ async function scanTable(db: Database.Database, table: string, state: ScanState)
     }
     return;
   }
-  const first = db.prepare(`SELECT ${rowid}, ${selected} FROM ${from} ORDER BY ${rowid} LIMIT ${BATCH_ROWS}`).raw(true);
+  // The batches read the columns as they are, which costs a fifth less than the CASE above in
+  // every cell; the rare integer beyond 2^53 (read inexactly as a double) is read again, exactly,
+  // by its rowid.
+  const plain = columns.map(quoteIdentifier).join(', ');
+  const first = db.prepare(`SELECT ${rowid}, ${plain} FROM ${from} ORDER BY ${rowid} LIMIT ${BATCH_ROWS}`).raw(true);
   const next = db
-    .prepare(`SELECT ${rowid}, ${selected} FROM ${from} WHERE ${rowid} > ? ORDER BY ${rowid} LIMIT ${BATCH_ROWS}`)
+    .prepare(`SELECT ${rowid}, ${plain} FROM ${from} WHERE ${rowid} > ? ORDER BY ${rowid} LIMIT ${BATCH_ROWS}`)
     .raw(true);
+  const exact = db.prepare(`SELECT ${selected} FROM ${from} WHERE ${rowid} = ?`).raw(true);
   let batch = first.all() as unknown[][];
   while (batch.length > 0) {
-    for (let r = 0; r < batch.length; r++) scanRow(batch[r], 1, counters, state);
+    for (let r = 0; r < batch.length; r++) {
+      const row = batch[r];
+      for (let c = 1; c < row.length; c++) {
+        const v = row[c];
+        if (typeof v === 'number' && (v > MAX_SAFE || v < -MAX_SAFE)) {
+          batch[r] = [row[0], ...(exact.get(row[0]) as unknown[])];
+          break;
+        }
+      }
+      scanRow(batch[r], 1, counters, state);
+    }
     if (batch.length < BATCH_ROWS) break;
     await state.maybeYield(table);
     batch = next.all(batch[batch.length - 1][0]) as unknown[][];
