@@ -927,7 +927,13 @@ const phoneDetector = (rules: NationalPhoneRules): NumberDetector => ({
     // longest first, leaving out only such chunks. Other neighbours mean the run is something
     // else, such as the groups of a card-like number.
     const chunks = splitGroups(text, runStart, runEnd, isSpace);
-    const short = chunks.map((c) => c.end - c.start <= 3 || claims.overlaps(c.start, c.end));
+    // A date chunk may be left out too: "2024-03-05 415-555-0132" is a date, then a phone.
+    const short = chunks.map(
+      (c) =>
+        c.end - c.start <= 3 ||
+        claims.overlaps(c.start, c.end) ||
+        (c.end - c.start === 10 && startsWithIsoDate(text.slice(c.start, c.end))),
+    );
     // shortFrom[i]: chunks i.. can all be left out, so a number may end before chunk i.
     const shortFrom = new Array<boolean>(chunks.length + 1).fill(true);
     for (let i = chunks.length - 1; i >= 0; i--) shortFrom[i] = short[i] && shortFrom[i + 1];

@@ -233,7 +233,15 @@ describe('phone numbers', () => {
     '978-0-30-640615-2',
     '0783 7136 1092 6066',
     'ORD-415-555-0132',
+    '2024-03-05-1234',
+    '2024-03-05 1234 5678',
   ])('finds none in %s', (text) => expect(count(`ref ${text} ok`)).toEqual({}));
+
+  it('is no phone when it starts with a date, yet finds a phone written after a date', () => {
+    expect(phoneNumberValid('2024-03-05-1234')).toBe(false);
+    expect(phoneNumberValid('2024-03-05 415-555-0132')).toBe(false);
+    expect(count('2024-03-05 415-555-0132')).toEqual({ phone: 1 });
+  });
 
   it('finds a number next to a short one, not inside a longer run', () => {
     expect(count('Apt 12 415-555-0132')).toEqual({ phone: 1 });
