@@ -358,7 +358,11 @@ export async function run(args: string[]): Promise<void> {
       const ids = Array.from({ length: parked }, (_, i) => `park${i}`);
       const t0 = process.hrtime.bigint();
       await pool(ids, 32, async (id) => {
-        await promote(ctx, id, benchLadderYaml(id, { layers: 1, gates: 1, manual: true }));
+        // One ladder per parked promotion, as a team has a ladder per service: the promotion pins
+        // that ladder's current version, which the worker reads from the ladder workflow's memo.
+        // (Versions of one shared ladder would each be an older version, read by a query that
+        // needs a workflow task of the ladder workflow: 1,000 of them starve behind the others.)
+        await promote(ctx, id, benchLadderYaml(id, { layers: 1, gates: 1, manual: true, ladder: `${id}-ladder` }));
       });
       const startSeconds = secs(t0);
       // Wait until every one waits for its approval.

@@ -75,7 +75,10 @@ export async function createEngineWorker(opts: {
 }
 
 /** A ladder of `layers` layers named `<prefix>-l<k>` (its own environments), `gates` trivial gates each. */
-export function benchLadderYaml(prefix: string, opts: { layers: number; gates: number; manual?: boolean }): string {
+export function benchLadderYaml(
+  prefix: string,
+  opts: { layers: number; gates: number; manual?: boolean; ladder?: string },
+): string {
   const gates = Array.from({ length: opts.gates }, (_, j) => `      - { type: schema, name: g${j} }`).join('\n');
   const approval = opts.manual ? '{ required: 1, approvers: [alice], expiry: 2h }' : 'auto';
   const layers = Array.from(
@@ -86,5 +89,5 @@ export function benchLadderYaml(prefix: string, opts: { layers: number; gates: n
 ${gates}
     approval: ${approval}`,
   ).join('\n');
-  return `name: bench-ladder\nlayers:\n${layers}\n`;
+  return `name: ${opts.ladder ?? 'bench-ladder'}\nlayers:\n${layers}\n`;
 }
