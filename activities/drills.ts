@@ -179,66 +179,72 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
       server?: PostgresServerSpec;
     }) {
       const dir = dirOf(input.drillId);
-      const inject = () => writeOnce(path.join(dir, 'injected.json'), async (): Promise<InjectedFault> => {
-        const env = await envOf(input.layer);
-        const pg = postgresOf(provider, input.layer);
-        assertScenarioFor(input.layer, pg ? 'postgres' : 'sqlite', input.scenario);
-        if (input.scenario === 'server-killed') {
-          if (!input.server)
-            throw ApplicationFailure.nonRetryable(
-              `layer ${input.layer}: ${SERVER_FIELD} is not set, so Strata cannot start its PostgreSQL server again: server-killed refused`,
-              'NoServerControl',
-            );
+      const inject = () =>
+        writeOnce(path.join(dir, 'injected.json'), async (): Promise<InjectedFault> => {
+          const env = await envOf(input.layer);
+          const pg = postgresOf(provider, input.layer);
+          assertScenarioFor(input.layer, pg ? 'postgres' : 'sqlite', input.scenario);
+          if (input.scenario === 'server-killed') {
+            if (!input.server)
+              throw ApplicationFailure.nonRetryable(
+                `layer ${input.layer}: ${SERVER_FIELD} is not set, so Strata cannot start its PostgreSQL server again: server-killed refused`,
+                'NoServerControl',
+              );
+            try {
+              // The record is written before the signal: a retry after the kill kills nothing twice.
+              const killed = await killPostgresServer(input.server, pg!.adminUrl, path.join(dir, 'server-kill.json'));
+              return { scenario: input.scenario, injectedAt: killed.injectedAt, detail: killed.detail };
+            } catch (err) {
+              throw ApplicationFailure.nonRetryable((err as Error).message, 'InjectFailed');
+            }
+          }
+          // The provider owns the processes: it kills the dependency or the candidate.
+          if (input.scenario === 'dependency-down') {
+            const injectedAt = new Date().toISOString();
+            const killed = await provider.killDependency?.(input.layer);
+            if (!killed)
+              throw ApplicationFailure.nonRetryable(
+                `layer ${input.layer} has no dependency to take down`,
+                'InjectFailed',
+              );
+            return {
+              scenario: input.scenario,
+              injectedAt,
+              detail: `killed the feature-lookup service (pid ${killed.pid}) with SIGKILL`,
+            };
+          }
+          if (input.scenario === 'process-killed') {
+            const injectedAt = new Date().toISOString();
+            const killed = await provider.killCandidate?.(input.layer);
+            if (!killed)
+              throw ApplicationFailure.nonRetryable(
+                `cannot inject process-killed: no candidate process is running in ${input.layer}`,
+                'InjectFailed',
+              );
+            return {
+              scenario: input.scenario,
+              injectedAt,
+              detail: `SIGKILL sent to the candidate's process group ${killed.pid}; it exited`,
+            };
+          }
           try {
-            // The record is written before the signal: a retry after the kill kills nothing twice.
-            const killed = await killPostgresServer(input.server, pg!.adminUrl, path.join(dir, 'server-kill.json'));
-            return { scenario: input.scenario, injectedAt: killed.injectedAt, detail: killed.detail };
+            if (pg) {
+              // As the admin role: what an operator's mistake or a bad migration would do.
+              const fault = await injectPostgresFault(
+                input.scenario as PostgresDrillScenario,
+                pg.adminUrl,
+                pg.database,
+                {
+                  percent: input.percent,
+                },
+              );
+              return { scenario: input.scenario, ...fault };
+            }
+            return await injectFault(input.scenario, { dbPath: env.dbPath, pid: env.pid }, { percent: input.percent });
           } catch (err) {
             throw ApplicationFailure.nonRetryable((err as Error).message, 'InjectFailed');
           }
-        }
-        // The provider owns the processes: it kills the dependency or the candidate.
-        if (input.scenario === 'dependency-down') {
-          const injectedAt = new Date().toISOString();
-          const killed = await provider.killDependency?.(input.layer);
-          if (!killed)
-            throw ApplicationFailure.nonRetryable(
-              `layer ${input.layer} has no dependency to take down`,
-              'InjectFailed',
-            );
-          return {
-            scenario: input.scenario,
-            injectedAt,
-            detail: `killed the feature-lookup service (pid ${killed.pid}) with SIGKILL`,
-          };
-        }
-        if (input.scenario === 'process-killed') {
-          const injectedAt = new Date().toISOString();
-          const killed = await provider.killCandidate?.(input.layer);
-          if (!killed)
-            throw ApplicationFailure.nonRetryable(
-              `cannot inject process-killed: no candidate process is running in ${input.layer}`,
-              'InjectFailed',
-            );
-          return {
-            scenario: input.scenario,
-            injectedAt,
-            detail: `SIGKILL sent to the candidate's process group ${killed.pid}; it exited`,
-          };
-        }
-        try {
-          if (pg) {
-            // As the admin role: what an operator's mistake or a bad migration would do.
-            const fault = await injectPostgresFault(input.scenario as PostgresDrillScenario, pg.adminUrl, pg.database, {
-              percent: input.percent,
-            });
-            return { scenario: input.scenario, ...fault };
-          }
-          return await injectFault(input.scenario, { dbPath: env.dbPath, pid: env.pid }, { percent: input.percent });
-        } catch (err) {
-          throw ApplicationFailure.nonRetryable((err as Error).message, 'InjectFailed');
-        }
-      });
+        });
       return withHeartbeat(inject);
     },
 

@@ -66,7 +66,10 @@ export async function drill(requested: DrillInput): Promise<DrillResult> {
   if (input.scenario === 'server-killed' && patched(SERVER_KILLED_PATCH)) {
     const problem = scenarioConfigProblem(input.scenario, input.layer.provider);
     if (problem)
-      throw ApplicationFailure.nonRetryable(`layer ${input.layer.name}: ${SERVER_FIELD}: ${problem}`, 'NoServerControl');
+      throw ApplicationFailure.nonRetryable(
+        `layer ${input.layer.name}: ${SERVER_FIELD}: ${problem}`,
+        'NoServerControl',
+      );
     server = postgresServerOf(input.layer);
   }
   const rtoMs = parseDuration(objective.rto) ?? 0;

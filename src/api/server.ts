@@ -777,7 +777,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       const current = await getLadderVersion(opts.client, opts.taskQueue, body.ladder);
       const layer = layerOf(current.ladder, body.layer);
       const problem = scenarioConfigProblem(body.scenario, layer.provider);
-      if (problem) throw new BadRequestError(`${SERVER_FIELD}: layer ${layer.name} of ladder ${body.ladder}: ${problem}`);
+      if (problem)
+        throw new BadRequestError(`${SERVER_FIELD}: layer ${layer.name} of ladder ${body.ladder}: ${problem}`);
       if (!layer.drills?.[body.scenario])
         throw new BadRequestError(
           `scenario: layer ${layer.name} of ladder ${body.ladder} declares no RTO/RPO objective for ${body.scenario}`,

@@ -1,11 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  DRILL_SCENARIOS,
-  type DrillObjective,
-  type DrillScenario,
-  scenarioConfigProblem,
-} from '../domain/drill';
+import { DRILL_SCENARIOS, type DrillObjective, type DrillScenario, scenarioConfigProblem } from '../domain/drill';
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration } from '../domain/duration';
 import { GROUP_PREFIX, normalizeIdentity } from '../domain/identity';
@@ -313,7 +308,10 @@ function workerPathSchema(what: string) {
     .trim()
     .superRefine((p, ctx) => {
       if (!path.isAbsolute(p) || /[\0\n]/.test(p))
-        ctx.addIssue({ code: 'custom', message: expectedGot(`the absolute path of ${what} on the worker's machine`, p) });
+        ctx.addIssue({
+          code: 'custom',
+          message: expectedGot(`the absolute path of ${what} on the worker's machine`, p),
+        });
     });
 }
 
@@ -323,7 +321,7 @@ function workerPathSchema(what: string) {
  */
 const postgresServerSchema = z.strictObject(
   {
-    dataDir: workerPathSchema('the cluster\'s data directory'),
+    dataDir: workerPathSchema("the cluster's data directory"),
     pgCtl: workerPathSchema('pg_ctl').optional(),
     user: z
       .string()
@@ -337,7 +335,10 @@ const postgresServerSchema = z.strictObject(
     // Only for a value that is no mapping: unknown keys keep their own message, naming the key.
     error: (issue) =>
       issue.code === 'invalid_type'
-        ? expectedGot('a mapping { dataDir, pgCtl?, user?, logFile? }, e.g. { dataDir: /var/lib/postgresql/16/main }', issue.input)
+        ? expectedGot(
+            'a mapping { dataDir, pgCtl?, user?, logFile? }, e.g. { dataDir: /var/lib/postgresql/16/main }',
+            issue.input,
+          )
         : undefined,
   },
 );

@@ -145,8 +145,7 @@ export interface LayerSpec {
  * the local provider instead of failing.
  */
 export type ProviderSpec =
-  | { type: 'local' }
-  | { type: 'postgres'; url: string; fallback?: 'local'; server?: PostgresServerSpec };
+  { type: 'local' } | { type: 'postgres'; url: string; fallback?: 'local'; server?: PostgresServerSpec };
 
 /**
  * How Strata controls the PostgreSQL server itself (`provider.server`): what the `server-killed`

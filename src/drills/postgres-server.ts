@@ -238,7 +238,9 @@ function lastOptions(dataDir: string): { postgres: string; options: string } | n
   }
   // `/usr/lib/postgresql/16/bin/postgres "-D" "/data" "-p" "5433"`: the binary, then quoted options.
   const split = line.indexOf(' "');
-  return split < 0 ? { postgres: line, options: '' } : { postgres: line.slice(0, split), options: line.slice(split + 1) };
+  return split < 0
+    ? { postgres: line, options: '' }
+    : { postgres: line.slice(0, split), options: line.slice(split + 1) };
 }
 
 function pgCtlOf(server: PostgresServerSpec, postgres: string | undefined): string {
@@ -334,6 +336,8 @@ export async function startPostgresServer(
 ): Promise<ServerStart> {
   const began = Date.now();
   const deadline = began + timeoutMs;
+  if (!fs.existsSync(server.dataDir))
+    throw new DrillError(`${FIELD}.dataDir: ${server.dataDir} does not exist on the worker's machine`);
   const user = await serverUser(server);
   const running = verifiedPostmaster(server.dataDir);
   if (running) {

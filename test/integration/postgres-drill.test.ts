@@ -234,7 +234,9 @@ layers:
     );
     expect(report.evidence.detected.join(' ')).toMatch(/database strata_\S+ cannot be read/);
     const recovery = report.evidence.recovery.join(' ');
-    expect(recovery).toMatch(/^started the PostgreSQL server with pg_ctl as \S+ \(pid \d+\); accepting connections after \d+ ms; crash recovery/);
+    expect(recovery).toMatch(
+      /^started the PostgreSQL server with pg_ctl as \S+ \(pid \d+\); accepting connections after \d+ ms; crash recovery/,
+    );
     expect(recovery).not.toContain('pg_restore');
     // Every acknowledged write survived the crash (fsync on: WAL replay), and the writer went on after it.
     expect(report.measurement.writesLost).toBe(0);
@@ -245,7 +247,9 @@ layers:
     expect(report.measurement.rtoMs).toBeGreaterThan(0);
     expect(report.measurement.rtoMs).toBeLessThan(60_000);
     expect(report.timeline.verifiedAt >= report.timeline.recoveredAt).toBe(true);
-    expect(fs.readFileSync(report.files.markdownFile, 'utf8')).toContain('(not restored: server-killed recovers without it)');
+    expect(fs.readFileSync(report.files.markdownFile, 'utf8')).toContain(
+      '(not restored: server-killed recovers without it)',
+    );
 
     // A new postmaster, on the same port, with the same data.
     const after = verifiedPostmaster(dataDir);

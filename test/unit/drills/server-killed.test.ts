@@ -10,11 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseLadder } from '../../../src/config/ladder';
 import { DRILL_SCENARIOS, restoresBackup, scenarioConfigProblem } from '../../../src/domain/drill';
 import { postgresServerOf } from '../../../src/domain/ladder';
-import {
-  killPostgresServer,
-  readPostmasterPid,
-  verifiedPostmaster,
-} from '../../../src/drills/postgres-server';
+import { killPostgresServer, readPostmasterPid, verifiedPostmaster } from '../../../src/drills/postgres-server';
 import { processAlive } from '../../../src/tools/processes';
 import { ConfigError } from '../../../src/validation/errors';
 
@@ -63,7 +59,10 @@ describe('provider.server in the ladder', () => {
       expect.objectContaining({ dataDir: '/var/lib/postgresql/16/main' }),
     );
     expect(ladder.layers[0].drills?.['server-killed']).toEqual({ rto: '60s', rpo: '0s' });
-    const minimal = parseLadder(ladderWith('{ type: postgres, url: "env:PG", server: { dataDir: /srv/pg } }'), 'l.yaml');
+    const minimal = parseLadder(
+      ladderWith('{ type: postgres, url: "env:PG", server: { dataDir: /srv/pg } }'),
+      'l.yaml',
+    );
     expect(postgresServerOf(minimal.layers[0])).toEqual({ dataDir: '/srv/pg' });
   });
 
@@ -93,9 +92,13 @@ describe('provider.server in the ladder', () => {
   });
 
   it('refuses a server-killed objective on a layer without provider.server', () => {
-    const issues = issuesOf(ladderWith('{ type: postgres, url: "env:PG" }', '{ server-killed: { rto: 60s, rpo: 0s } }'));
+    const issues = issuesOf(
+      ladderWith('{ type: postgres, url: "env:PG" }', '{ server-killed: { rto: 60s, rpo: 0s } }'),
+    );
     expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatch(/^layers\[0\]\.drills\.server-killed: scenario server-killed kills the layer's PostgreSQL server/);
+    expect(issues[0]).toMatch(
+      /^layers\[0\]\.drills\.server-killed: scenario server-killed kills the layer's PostgreSQL server/,
+    );
     expect(issues[0]).toContain('provider.server: { dataDir: /path/to/data }');
     // And on a local layer, which has no server at all.
     const local = issuesOf(`
@@ -109,7 +112,12 @@ layers:
 `);
     expect(local[0]).toMatch(/^layers\[0\]\.drills\.server-killed: scenario server-killed/);
     // The other scenarios need nothing of the kind.
-    expect(() => parseLadder(ladderWith('{ type: postgres, url: "env:PG" }', '{ table-dropped: { rto: 60s, rpo: 5s } }'), 'l.yaml')).not.toThrow();
+    expect(() =>
+      parseLadder(
+        ladderWith('{ type: postgres, url: "env:PG" }', '{ table-dropped: { rto: 60s, rpo: 5s } }'),
+        'l.yaml',
+      ),
+    ).not.toThrow();
   });
 
   it('is a drill scenario that restores no backup, refused for a provider without a server', () => {
