@@ -275,8 +275,13 @@ layers:
       decodeURIComponent(new URL(server.url).password),
       readCredentials(path.join(provider.envsDir, 'mirror'))!.roles.a.password!,
     ];
-    const history = JSON.stringify(await suite.client.workflow.getHandle(report.id).fetchHistory());
-    expect(history).toContain('drill-server-killed'); // the patch marker
+    // Payloads decoded: a secret would be in them as text, not as a base64 substring.
+    const history = JSON.stringify(await suite.client.workflow.getHandle(report.id).fetchHistory()).replace(
+      /"data":"([A-Za-z0-9+/=]+)"/g,
+      (_, b64: string) => JSON.stringify(Buffer.from(b64, 'base64').toString('utf8')),
+    );
+    expect(history).toContain('"id\\":\\"drill-server-killed\\"'); // the patch marker
+    expect(history).toContain(dataDir); // the layer's provider.server, handed to the steps
     const saved = fs.readFileSync(report.files.jsonFile, 'utf8') + fs.readFileSync(report.files.markdownFile, 'utf8');
     for (const secret of secrets) {
       expect(history).not.toContain(secret);
