@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DrillBackupSummary, DrillScenario, TableFingerprints } from '../src/domain/drill';
-import type { LayerSpec } from '../src/domain/ladder';
+import type { LayerSpec, PostgresServerSpec } from '../src/domain/ladder';
+import { SERVER_FIELD } from '../src/domain/drill';
 import type { GateResult } from '../src/domain/status';
 import {
   backupDatabase,
@@ -40,6 +41,7 @@ import {
   snapshotPostgres,
   verifyPostgresRecovery,
 } from '../src/drills/postgres';
+import { killPostgresServer, startPostgresServer } from '../src/drills/postgres-server';
 import type { Provider } from '../src/providers/types';
 import { httpOk } from '../src/providers/dependency';
 import { type ActivityDeps, mustDescribe, withEnvironmentLock, withHeartbeat, writeOnce } from './support';
@@ -56,7 +58,7 @@ function postgresOf(provider: Provider, layer: string): PostgresTarget | null {
 /** The scenarios a drill can run on either kind of environment's database. */
 const SCENARIOS = {
   sqlite: ['process-killed', 'rows-corrupted', 'table-dropped', 'database-removed', 'dependency-down'],
-  postgres: ['process-killed', ...POSTGRES_DRILL_SCENARIOS, 'dependency-down'],
+  postgres: ['process-killed', ...POSTGRES_DRILL_SCENARIOS, 'dependency-down', 'server-killed'],
 } as const satisfies Record<string, readonly DrillScenario[]>;
 
 /** Refuses a scenario the environment's kind of database has no injection for, naming those it has. */
@@ -168,54 +170,82 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
       );
     },
 
-    async drillInject(input: { drillId: string; layer: string; scenario: DrillScenario; percent?: number }) {
+    async drillInject(input: {
+      drillId: string;
+      layer: string;
+      scenario: DrillScenario;
+      percent?: number;
+      /** server-killed: the layer's provider.server (how to find and start the server). */
+      server?: PostgresServerSpec;
+    }) {
       const dir = dirOf(input.drillId);
-      return writeOnce(path.join(dir, 'injected.json'), async (): Promise<InjectedFault> => {
-        const env = await envOf(input.layer);
-        const pg = postgresOf(provider, input.layer);
-        assertScenarioFor(input.layer, pg ? 'postgres' : 'sqlite', input.scenario);
-        // The provider owns the processes: it kills the dependency or the candidate.
-        if (input.scenario === 'dependency-down') {
-          const injectedAt = new Date().toISOString();
-          const killed = await provider.killDependency?.(input.layer);
-          if (!killed)
-            throw ApplicationFailure.nonRetryable(
-              `layer ${input.layer} has no dependency to take down`,
-              'InjectFailed',
-            );
-          return {
-            scenario: input.scenario,
-            injectedAt,
-            detail: `killed the feature-lookup service (pid ${killed.pid}) with SIGKILL`,
-          };
-        }
-        if (input.scenario === 'process-killed') {
-          const injectedAt = new Date().toISOString();
-          const killed = await provider.killCandidate?.(input.layer);
-          if (!killed)
-            throw ApplicationFailure.nonRetryable(
-              `cannot inject process-killed: no candidate process is running in ${input.layer}`,
-              'InjectFailed',
-            );
-          return {
-            scenario: input.scenario,
-            injectedAt,
-            detail: `SIGKILL sent to the candidate's process group ${killed.pid}; it exited`,
-          };
-        }
-        try {
-          if (pg) {
-            // As the admin role: what an operator's mistake or a bad migration would do.
-            const fault = await injectPostgresFault(input.scenario as PostgresDrillScenario, pg.adminUrl, pg.database, {
-              percent: input.percent,
-            });
-            return { scenario: input.scenario, ...fault };
+      const inject = () =>
+        writeOnce(path.join(dir, 'injected.json'), async (): Promise<InjectedFault> => {
+          const env = await envOf(input.layer);
+          const pg = postgresOf(provider, input.layer);
+          assertScenarioFor(input.layer, pg ? 'postgres' : 'sqlite', input.scenario);
+          if (input.scenario === 'server-killed') {
+            if (!input.server)
+              throw ApplicationFailure.nonRetryable(
+                `layer ${input.layer}: ${SERVER_FIELD} is not set, so Strata cannot start its PostgreSQL server again: server-killed refused`,
+                'NoServerControl',
+              );
+            try {
+              // The record is written before the signal: a retry after the kill kills nothing twice.
+              const killed = await killPostgresServer(input.server, pg!.adminUrl, path.join(dir, 'server-kill.json'));
+              return { scenario: input.scenario, injectedAt: killed.injectedAt, detail: killed.detail };
+            } catch (err) {
+              throw ApplicationFailure.nonRetryable((err as Error).message, 'InjectFailed');
+            }
           }
-          return await injectFault(input.scenario, { dbPath: env.dbPath, pid: env.pid }, { percent: input.percent });
-        } catch (err) {
-          throw ApplicationFailure.nonRetryable((err as Error).message, 'InjectFailed');
-        }
-      });
+          // The provider owns the processes: it kills the dependency or the candidate.
+          if (input.scenario === 'dependency-down') {
+            const injectedAt = new Date().toISOString();
+            const killed = await provider.killDependency?.(input.layer);
+            if (!killed)
+              throw ApplicationFailure.nonRetryable(
+                `layer ${input.layer} has no dependency to take down`,
+                'InjectFailed',
+              );
+            return {
+              scenario: input.scenario,
+              injectedAt,
+              detail: `killed the feature-lookup service (pid ${killed.pid}) with SIGKILL`,
+            };
+          }
+          if (input.scenario === 'process-killed') {
+            const injectedAt = new Date().toISOString();
+            const killed = await provider.killCandidate?.(input.layer);
+            if (!killed)
+              throw ApplicationFailure.nonRetryable(
+                `cannot inject process-killed: no candidate process is running in ${input.layer}`,
+                'InjectFailed',
+              );
+            return {
+              scenario: input.scenario,
+              injectedAt,
+              detail: `SIGKILL sent to the candidate's process group ${killed.pid}; it exited`,
+            };
+          }
+          try {
+            if (pg) {
+              // As the admin role: what an operator's mistake or a bad migration would do.
+              const fault = await injectPostgresFault(
+                input.scenario as PostgresDrillScenario,
+                pg.adminUrl,
+                pg.database,
+                {
+                  percent: input.percent,
+                },
+              );
+              return { scenario: input.scenario, ...fault };
+            }
+            return await injectFault(input.scenario, { dbPath: env.dbPath, pid: env.pid }, { percent: input.percent });
+          } catch (err) {
+            throw ApplicationFailure.nonRetryable((err as Error).message, 'InjectFailed');
+          }
+        });
+      return withHeartbeat(inject);
     },
 
     async drillDetect(input: { drillId: string; layer: string; snapshot: TableFingerprints; timeoutMs: number }) {
@@ -233,11 +263,34 @@ export function createDrillActivities({ provider, paths }: ActivityDeps) {
     },
 
     /** The layer's runbook: restore the latest backup, restart the candidate, reconcile. */
-    async drillRecover(input: { drillId: string; layer: string; scenario: DrillScenario; backupFile: string }) {
+    async drillRecover(input: {
+      drillId: string;
+      layer: string;
+      scenario: DrillScenario;
+      backupFile: string;
+      server?: PostgresServerSpec;
+    }) {
       return withHeartbeat(async () => {
         const steps: string[] = [];
         const env = await provider.describe(input.layer);
         if (!env) throw ApplicationFailure.nonRetryable(`environment ${input.layer} disappeared`, 'NoEnvironment');
+        if (input.scenario === 'server-killed') {
+          const pg = postgresOf(provider, input.layer);
+          if (!pg || !input.server)
+            throw ApplicationFailure.nonRetryable(
+              `layer ${input.layer}: ${SERVER_FIELD} is not set: nothing to start`,
+              'NoServerControl',
+            );
+          // Idempotent: a retry finds the verified server running and starts nothing.
+          const r = await startPostgresServer(input.server, pg.adminUrl);
+          steps.push(
+            r.started
+              ? `started the PostgreSQL server with pg_ctl as ${r.user} (pid ${r.pid ?? '?'}); accepting connections after ${r.ms} ms` +
+                  (r.recovery ? `; ${r.recovery}` : '')
+              : `the PostgreSQL server was already running (pid ${r.pid}): nothing started`,
+          );
+          return { recoveredAt: new Date().toISOString(), steps };
+        }
         if (input.scenario === 'dependency-down') {
           if (!provider.ensureDependency)
             throw ApplicationFailure.nonRetryable(`the ${provider.kind} provider runs no dependency`, 'NoDependency');

@@ -1,9 +1,21 @@
-import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  patched,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { DrillPrepared } from '../activities/drills';
-import { type DrillReport, type DrillScenario, judgeDrill } from '../src/domain/drill';
+import {
+  type DrillReport,
+  type DrillScenario,
+  judgeDrill,
+  SERVER_FIELD,
+  scenarioConfigProblem,
+} from '../src/domain/drill';
 import { parseDuration } from '../src/domain/duration';
-import type { LayerSpec } from '../src/domain/ladder';
+import { type LayerSpec, type PostgresServerSpec, postgresServerOf } from '../src/domain/ladder';
 import { environmentLease } from './lease';
 import { pinLayer, type StoredLadderRef } from './ladder-pin';
 import { LAYER_KEY, PHASE_KEY } from './search-attributes';
@@ -28,6 +40,12 @@ export interface DrillInput {
 export type DrillResult = DrillReport & { files: { jsonFile: string; markdownFile: string } };
 
 /**
+ * Since this patch a server-killed drill is refused before the lease when the layer has no
+ * `provider.server`, and hands that section to the steps that kill and start the server.
+ */
+export const SERVER_KILLED_PATCH = 'drill-server-killed';
+
+/**
  * A disaster-recovery drill on one layer, under its lease: steady state → backup (while a writer
  * keeps writing) → inject the fault → detect it → recover by the runbook (restore, restart) →
  * verify (data against the pre-fault snapshot, lost writes, a gate) → report RTO and RPO against
@@ -43,6 +61,16 @@ export async function drill(requested: DrillInput): Promise<DrillResult> {
       `layer ${input.layer.name} declares no objective for scenario ${input.scenario}`,
       'NoObjective',
     );
+  }
+  let server: PostgresServerSpec | undefined;
+  if (input.scenario === 'server-killed' && patched(SERVER_KILLED_PATCH)) {
+    const problem = scenarioConfigProblem(input.scenario, input.layer.provider);
+    if (problem)
+      throw ApplicationFailure.nonRetryable(
+        `layer ${input.layer.name}: ${SERVER_FIELD}: ${problem}`,
+        'NoServerControl',
+      );
+    server = postgresServerOf(input.layer);
   }
   const rtoMs = parseDuration(objective.rto) ?? 0;
   const rpoMs = parseDuration(objective.rpo) ?? 0;
@@ -67,6 +95,7 @@ export async function drill(requested: DrillInput): Promise<DrillResult> {
       layer: input.layer.name,
       scenario: input.scenario,
       percent: input.percent,
+      ...(server ? { server } : {}),
     });
     const detected = await activities.drillDetect({
       drillId: id,
@@ -79,6 +108,7 @@ export async function drill(requested: DrillInput): Promise<DrillResult> {
       layer: input.layer.name,
       scenario: input.scenario,
       backupFile: prepared.backup.file,
+      ...(server ? { server } : {}),
     });
     const verified = await activities.drillVerify({
       drillId: id,

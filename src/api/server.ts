@@ -47,7 +47,7 @@ import {
   teardownLayer,
 } from '../temporal/environments';
 import type { rollback, RollbackResult } from '../../workflows/rollback';
-import { DRILL_SCENARIOS } from '../domain/drill';
+import { DRILL_SCENARIOS, SERVER_FIELD, scenarioConfigProblem } from '../domain/drill';
 import type { LadderSpec, LayerSpec } from '../domain/ladder';
 import { LocalProvider } from '../providers/local';
 import { type AccessPolicy, rolesOf } from './access';
@@ -776,6 +776,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       const body = schemas.drill.parse(req.body);
       const current = await getLadderVersion(opts.client, opts.taskQueue, body.ladder);
       const layer = layerOf(current.ladder, body.layer);
+      const problem = scenarioConfigProblem(body.scenario, layer.provider);
+      if (problem)
+        throw new BadRequestError(`${SERVER_FIELD}: layer ${layer.name} of ladder ${body.ladder}: ${problem}`);
       if (!layer.drills?.[body.scenario])
         throw new BadRequestError(
           `scenario: layer ${layer.name} of ladder ${body.ladder} declares no RTO/RPO objective for ${body.scenario}`,

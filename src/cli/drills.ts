@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
 import { isLadderFile, readLadderArgument } from './ladders';
-import { DRILL_SCENARIOS, type DrillScenario } from '../domain/drill';
+import { DRILL_SCENARIOS, type DrillScenario, SERVER_FIELD, scenarioConfigProblem } from '../domain/drill';
 import { DURATION_HINT, parseDuration } from '../domain/duration';
 import type { LadderSpec, LayerSpec } from '../domain/ladder';
 import { verdictLine } from '../drills/report';
@@ -43,9 +43,13 @@ async function drillableLayer(
     throw new UsageError(
       `--layer: unknown layer "${layerName}"; ladder "${ladder.name}" has ${ladder.layers.map((l) => l.name).join(', ')}`,
     );
+  const where = `${ladderFile}: layers[${ladder.layers.indexOf(layer)}]`;
+  // Before anything else: a server Strata cannot start again is never killed.
+  const problem = scenarioConfigProblem(scenario, layer.provider);
+  if (problem) throw new UsageError(`${where}.${SERVER_FIELD}: layer ${layer.name}: ${problem}`);
   if (!layer.drills?.[scenario]) {
     throw new UsageError(
-      `${ladderFile}: layers[${ladder.layers.indexOf(layer)}].drills.${scenario}: layer ${layer.name} declares no RTO/RPO objective for ${scenario} ` +
+      `${where}.drills.${scenario}: layer ${layer.name} declares no RTO/RPO objective for ${scenario} ` +
         `(add e.g. \`drills: { ${scenario}: { rto: 60s, rpo: 5s } }\`)`,
     );
   }
@@ -143,7 +147,11 @@ export function registerDrillCommands(program: Command): void {
         required: true,
       },
       layer: { argument: '<layer>', description: 'the layer', required: true },
-      scenario: { argument: '<scenario>', description: DRILL_SCENARIOS.join(' | '), required: true },
+      scenario: {
+        argument: '<scenario>',
+        description: `${DRILL_SCENARIOS.join(' | ')} (server-killed: a postgres layer with ${SERVER_FIELD})`,
+        required: true,
+      },
       percent: { argument: '<n>', description: 'rows-corrupted: percent of rows to corrupt', default: '10' },
       as: { argument: '<user>', description: 'who runs it', default: process.env.STRATA_USER ?? 'operator' },
       json: { description: 'print the report as JSON' },

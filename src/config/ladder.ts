@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DRILL_SCENARIOS, type DrillObjective, type DrillScenario } from '../domain/drill';
+import { DRILL_SCENARIOS, type DrillObjective, type DrillScenario, scenarioConfigProblem } from '../domain/drill';
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration } from '../domain/duration';
 import { GROUP_PREFIX, normalizeIdentity } from '../domain/identity';
@@ -301,6 +301,48 @@ export function providerUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
+/** An absolute path on the worker's machine (the ladder is read elsewhere too: no relative paths). */
+function workerPathSchema(what: string) {
+  return z
+    .string({ error: (issue) => expectedGot(`the absolute path of ${what} on the worker's machine`, issue.input) })
+    .trim()
+    .superRefine((p, ctx) => {
+      if (!path.isAbsolute(p) || /[\0\n]/.test(p))
+        ctx.addIssue({
+          code: 'custom',
+          message: expectedGot(`the absolute path of ${what} on the worker's machine`, p),
+        });
+    });
+}
+
+/**
+ * `provider.server`: how Strata controls the PostgreSQL server itself, which the `server-killed`
+ * drill needs (it kills the postmaster and starts the server again with pg_ctl).
+ */
+const postgresServerSchema = z.strictObject(
+  {
+    dataDir: workerPathSchema("the cluster's data directory"),
+    pgCtl: workerPathSchema('pg_ctl').optional(),
+    user: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, {
+        error: (issue) => expectedGot('the name of the OS user that runs the server, e.g. postgres', issue.input),
+      })
+      .optional(),
+    logFile: workerPathSchema("the file pg_ctl start appends the server's output to").optional(),
+  },
+  {
+    // Only for a value that is no mapping: unknown keys keep their own message, naming the key.
+    error: (issue) =>
+      issue.code === 'invalid_type'
+        ? expectedGot(
+            'a mapping { dataDir, pgCtl?, user?, logFile? }, e.g. { dataDir: /var/lib/postgresql/16/main }',
+            issue.input,
+          )
+        : undefined,
+  },
+);
+
 const providerSchema = z.discriminatedUnion(
   'type',
   [
@@ -310,6 +352,8 @@ const providerSchema = z.discriminatedUnion(
       url: providerUrlSchema,
       /** When the worker has no such variable (or file): the local provider instead of a failed provision. */
       fallback: z.literal('local').optional(),
+      /** How Strata may kill and start the server (the server-killed drill). */
+      server: postgresServerSchema.optional(),
     }),
   ],
   { error: (issue) => expectedGot('{ type: local } or { type: postgres, url: ... }', issue.input) },
@@ -622,6 +666,16 @@ function crossFieldIssues(document: Record<string, unknown>): ConfigIssue[] {
       found.push(...reminderIssues(approval, document, ['layers', layerIndex, 'approval']));
     }
     found.push(...gateLayerFieldIssues(layer, layerIndex));
+    const drills = asRecord(layer.drills);
+    for (const scenario of Object.keys(drills ?? {})) {
+      const problem = (DRILL_SCENARIOS as readonly string[]).includes(scenario)
+        ? scenarioConfigProblem(
+            scenario as DrillScenario,
+            asRecord(layer.provider) as { type: string; server?: unknown } | undefined,
+          )
+        : undefined;
+      if (problem) found.push({ path: ['layers', layerIndex, 'drills', scenario], message: problem });
+    }
   });
   return found.map(({ path, message }) => ({ path: formatPath(path), message }));
 }

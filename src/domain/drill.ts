@@ -6,8 +6,32 @@ export const DRILL_SCENARIOS = [
   'table-dropped',
   'database-removed',
   'dependency-down',
+  'server-killed',
 ] as const;
 export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
+
+/** The scenarios whose recovery restores the backup (the others restart what was killed). */
+export function restoresBackup(scenario: DrillScenario): boolean {
+  return scenario === 'rows-corrupted' || scenario === 'table-dropped' || scenario === 'database-removed';
+}
+
+/** The field a layer needs for `server-killed`: Strata must be able to start its server again. */
+export const SERVER_FIELD = 'provider.server';
+
+/**
+ * Why `scenario` can never be drilled on a layer with this `provider:` (undefined when it can):
+ * `server-killed` kills the PostgreSQL server, so the layer must say how to start it again.
+ */
+export function scenarioConfigProblem(
+  scenario: DrillScenario,
+  provider: { type: string; server?: unknown } | undefined,
+): string | undefined {
+  if (scenario !== 'server-killed' || (provider?.type === 'postgres' && provider.server)) return undefined;
+  return (
+    `scenario server-killed kills the layer's PostgreSQL server and starts it again, so the layer must say how: ` +
+    `add \`${SERVER_FIELD}: { dataDir: /path/to/data }\` to a \`provider: { type: postgres, … }\``
+  );
+}
 
 /** Recovery objectives for one scenario, from ladder.yaml (durations as strings, e.g. "60s"). */
 export interface DrillObjective {

@@ -144,7 +144,28 @@ export interface LayerSpec {
  * `fallback: local`, a worker whose variable is unset (or whose file is missing) gives the layer
  * the local provider instead of failing.
  */
-export type ProviderSpec = { type: 'local' } | { type: 'postgres'; url: string; fallback?: 'local' };
+export type ProviderSpec =
+  { type: 'local' } | { type: 'postgres'; url: string; fallback?: 'local'; server?: PostgresServerSpec };
+
+/**
+ * How Strata controls the PostgreSQL server itself (`provider.server`): what the `server-killed`
+ * drill needs to kill the postmaster and start it again. Paths are on the worker's machine.
+ */
+export interface PostgresServerSpec {
+  /** The cluster's data directory (absolute): postmaster.pid and postmaster.opts are read there. */
+  dataDir: string;
+  /** pg_ctl (absolute); default: the one beside the postgres binary the server last ran (postmaster.opts), else STRATA_PG_BIN. */
+  pgCtl?: string;
+  /** The OS user that runs the server; default: the data directory's owner. A root worker runs pg_ctl as this user (runuser). */
+  user?: string;
+  /** Where `pg_ctl start` appends the server's output (absolute); default <dataDir>/strata-pg_ctl.log. */
+  logFile?: string;
+}
+
+/** The layer's `provider.server`, when Strata may control its PostgreSQL server. */
+export function postgresServerOf(layer: Pick<LayerSpec, 'provider'>): PostgresServerSpec | undefined {
+  return layer.provider?.type === 'postgres' ? layer.provider.server : undefined;
+}
 
 export interface LadderSpec {
   name: string;

@@ -2,7 +2,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DrillReport, DrillTimeline, DrillVerdict } from '../domain/drill';
+import { type DrillReport, type DrillTimeline, type DrillVerdict, restoresBackup } from '../domain/drill';
 
 export type { DrillReport };
 
@@ -79,7 +79,7 @@ function markdown(r: DrillReport): string {
     `- steady state: ${r.evidence.steadyState.length ? r.evidence.steadyState.map(cell).join('; ') : 'healthy'}`,
   );
   lines.push(
-    `- backup: ${r.backup.file} at ${r.backup.at}, ${r.backup.bytes} bytes, last drill write ${r.backup.lastWriteSeq === null ? 'none' : `#${r.backup.lastWriteSeq}`}`,
+    `- backup: ${r.backup.file} at ${r.backup.at}, ${r.backup.bytes} bytes, last drill write ${r.backup.lastWriteSeq === null ? 'none' : `#${r.backup.lastWriteSeq}`}${restoresBackup(r.scenario) ? '' : ` (not restored: ${r.scenario} recovers without it)`}`,
   );
   for (const [table, t] of Object.entries(r.backup.tables))
     lines.push(`  - ${table}: ${t.rows} rows, sha256 ${t.checksum.slice(0, 16)}…`);

@@ -132,6 +132,10 @@ export async function injectFault(
         "scenario dependency-down stops the environment's feature-lookup service: the drill injects it through " +
           'the provider (killDependency), not into a database file',
       );
+    case 'server-killed':
+      throw new DrillError(
+        "scenario server-killed kills a PostgreSQL server (the layer's provider.server): a SQLite file has none",
+      );
     default:
       throw new DrillError(
         `unknown drill scenario "${String(scenario)}"; expected one of ${DRILL_SCENARIOS.join(', ')}`,
