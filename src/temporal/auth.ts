@@ -125,6 +125,16 @@ export function webReaderToken(key: SigningKey, actor: string, namespace: string
   return signToken(key, { subject: actor, permissions: [`${namespace}:read`], ttlSeconds });
 }
 
+/**
+ * What the Web UI behind `strata serve` needs beyond the namespace, for one call only: GetClusterInfo
+ * (the server's version and visibility store, which the UI reads on load) is cluster-scoped, so a
+ * namespace reader may not make it. `serve` attaches this token to that one route and no other.
+ */
+export function webClusterInfoToken(key: SigningKey, actor: string, ttlSeconds = 300): string {
+  if (!actor.includes('#')) throw new TokenError(`actor: expected <issuer>#<subject>, got "${actor}"`);
+  return signToken(key, { subject: actor, permissions: [`${SYSTEM_SCOPE}:read`], ttlSeconds });
+}
+
 /** Cluster-wide admin, short-lived: what `cluster up` uses to register the namespace and its attributes. */
 export function adminToken(key: SigningKey, ttlSeconds = 300): string {
   return signToken(key, { subject: 'strata-cluster-admin', permissions: [`${SYSTEM_SCOPE}:admin`], ttlSeconds });

@@ -7,13 +7,17 @@
 // `disableWriteActions` and the token's read-only permission. Nothing of the browser's but a few
 // content-negotiation headers is passed on: not its cookies (the session), not an Authorization
 // header of its own; and nothing of the UI server's cookies comes back.
+// Two calls the UI makes on load are cluster-scoped, which a namespace reader may not make: the
+// namespace list is answered here with the one namespace (DescribeNamespace, which the reader may
+// make), and the cluster info (server version, visibility store) is fetched with a token that reads
+// the cluster, attached to that one route only.
 
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request } from 'undici';
 import { type Role, satisfies } from '../api/roles';
-import { type SigningKey, webReaderToken } from '../temporal/auth';
+import { type SigningKey, webClusterInfoToken, webReaderToken } from '../temporal/auth';
 import { TEMPORAL_UI_PATH } from '../temporal/cluster-config';
 
 export interface TemporalUiOptions {
@@ -71,14 +75,19 @@ export function uiPagePolicy(html: string): string {
 
 export function registerTemporalUi(web: FastifyInstance, opts: TemporalUiOptions, hooks: TemporalUiHooks): void {
   const base = new URL(opts.url);
-  const tokens = new WeakMap<object, { token: string; until: number }>();
-  const tokenFor = (who: UiCaller): string => {
+  const tokens = new WeakMap<object, { reader: string; clusterInfo: string; until: number }>();
+  const tokensFor = (who: UiCaller) => {
     const held = tokens.get(who.session);
-    if (held && held.until > Date.now()) return held.token;
-    const token = webReaderToken(opts.key, who.actor, opts.namespace, TOKEN_TTL_S);
-    tokens.set(who.session, { token, until: Date.now() + (TOKEN_TTL_S - 60) * 1000 });
-    return token;
+    if (held && held.until > Date.now()) return held;
+    const fresh = {
+      reader: webReaderToken(opts.key, who.actor, opts.namespace, TOKEN_TTL_S),
+      clusterInfo: webClusterInfoToken(opts.key, who.actor, TOKEN_TTL_S),
+      until: Date.now() + (TOKEN_TTL_S - 60) * 1000,
+    };
+    tokens.set(who.session, fresh);
+    return fresh;
   };
+  const api = `${TEMPORAL_UI_PATH}/api/v1`;
   const isApi = (req: FastifyRequest) => req.url.startsWith(`${TEMPORAL_UI_PATH}/api/`);
   const refuse = (req: FastifyRequest, reply: FastifyReply, status: 401 | 403 | 405, why: string) => {
     hooks.recordRefusal(req, status, why);
@@ -119,10 +128,18 @@ export function registerTemporalUi(web: FastifyInstance, opts: TemporalUiOptions
     // A path that climbs out of the UI's prefix (/temporal/../x) is not the UI's.
     if (!target.pathname.startsWith(`${TEMPORAL_UI_PATH}/`) || target.origin !== base.origin)
       return reply.code(404).type('text/plain').send('not found');
-    const headers: Record<string, string> = { authorization: `Bearer ${tokenFor(who)}` };
+    const held = tokensFor(who);
+    const token = target.pathname === `${api}/cluster-info` ? held.clusterInfo : held.reader;
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     for (const name of REQUEST_HEADERS) {
       const value = req.headers[name];
       if (typeof value === 'string') headers[name] = value;
+    }
+    const listsNamespaces = target.pathname === `${api}/namespaces`;
+    if (listsNamespaces) {
+      target.pathname = `${api}/namespaces/${encodeURIComponent(opts.namespace)}`;
+      target.search = '';
+      delete headers['accept-encoding'];
     }
     let res: Awaited<ReturnType<typeof request>>;
     try {
@@ -140,6 +157,13 @@ export function registerTemporalUi(web: FastifyInstance, opts: TemporalUiOptions
           `the Temporal Web UI server at ${base.origin} does not answer (${(err as Error).message}); ` +
             'start it with `strata cluster up --ui-port <port>`',
         );
+    }
+    if (listsNamespaces && res.statusCode === 200) {
+      const described = (await res.body.json()) as unknown;
+      return reply
+        .header('content-security-policy', "default-src 'none'; frame-ancestors 'none'")
+        .type('application/json')
+        .send({ namespaces: [described], nextPageToken: null });
     }
     reply.code(res.statusCode);
     for (const [name, value] of Object.entries(res.headers)) {

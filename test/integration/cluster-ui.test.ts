@@ -21,7 +21,7 @@ import { authMetadata } from '../../src/temporal/connection';
 import { freePort } from '../../src/tools/ports';
 import { callApi, startTestApi, type TestApi } from '../helpers/api';
 import { chromiumBinary, launchChromium, VIEWPORT } from '../helpers/prometheus-ui';
-import { teardownHome, tempHome } from '../helpers/harness';
+import { ROOT, teardownHome, tempHome } from '../helpers/harness';
 import { authorizationCodeToken } from '../helpers/oidc';
 import { type PrivatePostgres, privatePostgres } from '../helpers/postgres';
 
@@ -129,7 +129,7 @@ beforeAll(async () => {
   provider = await startOidcProvider({
     port: await freePort(),
     logFile: path.join(home, 'provider.log'),
-    redirectUris: ['http://127.0.0.1/ui/callback'],
+    redirectUris: ['http://127.0.0.1/ui/callback', 'http://127.0.0.1/callback'],
   });
   fs.writeFileSync(
     path.join(home, 'access.yaml'),
@@ -225,6 +225,16 @@ describe('the Temporal Web UI of strata cluster', () => {
     expect(json(described.text)).toMatchObject({
       workflowExecutionInfo: { execution: { workflowId }, status: expect.stringMatching(/running/i) },
     });
+    // The two cluster-scoped calls the UI makes on load: the namespace list holds the one namespace
+    // the person reads; the cluster info comes back (and nothing else gets the cluster token).
+    const namespaces = json((await get(`${api.base}/temporal/api/v1/namespaces?pageSize=100`, cookie)).text);
+    expect((namespaces.namespaces as { namespaceInfo: { name: string } }[]).map((n) => n.namespaceInfo.name)).toEqual([
+      NAMESPACE,
+    ]);
+    const cluster = await get(`${api.base}/temporal/api/v1/cluster-info`, cookie);
+    expect(cluster.status, cluster.text).toBe(200);
+    expect(json(cluster.text)).toMatchObject({ serverVersion: '1.29.1' });
+    expect((await get(`${api.base}/temporal/api/v1/namespaces/temporal-system/workflows`, cookie)).status).toBe(403);
     // The UI's settings: every write action off.
     const settings = json((await get(`${api.base}/temporal/api/v1/settings`, cookie)).text);
     expect(settings).toMatchObject({ DisableWriteActions: true, DefaultNamespace: NAMESPACE, Auth: { Enabled: false } });
@@ -263,9 +273,24 @@ describe('the Temporal Web UI of strata cluster', () => {
       page.on('console', (m) => {
         if (/content security policy/i.test(m.text())) violations.push(m.text());
       });
+      // Every API call the UI makes must succeed with the person's read-only tokens.
+      const failed: string[] = [];
+      page.on('response', (r) => {
+        if (r.url().includes('/temporal/api/') && r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+      });
       await page.goto(`${api.base}/temporal/`);
       await page.waitForURL(`**/temporal/namespaces/${NAMESPACE}/workflows**`);
       await expect.poll(() => page.getByText(workflowId).count(), { timeout: 60_000, interval: 1_000 }).toBeGreaterThan(0);
+      expect(violations).toEqual([]);
+      expect(failed).toEqual([]);
+      await page.screenshot({ path: path.join(ROOT, 'docs/img/temporal-ui.png') });
+      // The workflow's own page: its status and history, read-only.
+      await page.getByText(workflowId).first().click();
+      await page.waitForURL(`**/workflows/${workflowId}/**`);
+      await expect.poll(() => page.getByText('No Workers Running').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+      // The UI offers no write: its cancel button is disabled (disableWriteActions).
+      expect(await page.getByRole('button', { name: 'Request Cancellation' }).isDisabled()).toBe(true);
+      expect(failed).toEqual([]);
       expect(violations).toEqual([]);
       await context.close();
     } finally {
