@@ -237,7 +237,11 @@ describe('the Temporal Web UI of strata cluster', () => {
     expect((await get(`${api.base}/temporal/api/v1/namespaces/temporal-system/workflows`, cookie)).status).toBe(403);
     // The UI's settings: every write action off.
     const settings = json((await get(`${api.base}/temporal/api/v1/settings`, cookie)).text);
-    expect(settings).toMatchObject({ DisableWriteActions: true, DefaultNamespace: NAMESPACE, Auth: { Enabled: false } });
+    expect(settings).toMatchObject({
+      DisableWriteActions: true,
+      DefaultNamespace: NAMESPACE,
+      Auth: { Enabled: false },
+    });
 
     // The page itself, under /temporal, with its bootstrap script allowed by hash and nothing else inline.
     const page = await get(`${api.base}/temporal/namespaces/${NAMESPACE}/workflows`, cookie);
@@ -280,7 +284,9 @@ describe('the Temporal Web UI of strata cluster', () => {
       });
       await page.goto(`${api.base}/temporal/`);
       await page.waitForURL(`**/temporal/namespaces/${NAMESPACE}/workflows**`);
-      await expect.poll(() => page.getByText(workflowId).count(), { timeout: 60_000, interval: 1_000 }).toBeGreaterThan(0);
+      await expect
+        .poll(() => page.getByText(workflowId).count(), { timeout: 60_000, interval: 1_000 })
+        .toBeGreaterThan(0);
       expect(violations).toEqual([]);
       expect(failed).toEqual([]);
       await page.screenshot({ path: path.join(ROOT, 'docs/img/temporal-ui.png') });

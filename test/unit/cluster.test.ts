@@ -203,7 +203,8 @@ describe('the Web UI server config', () => {
       disableWriteActions: true,
       forwardHeaders: [],
     });
-    for (const [k, v] of Object.entries(config)) if (/Disabled$/.test(k) && k !== 'refreshWorkflowCountsDisabled') expect(v, k).toBe(true);
+    for (const [k, v] of Object.entries(config))
+      if (/Disabled$/.test(k) && k !== 'refreshWorkflowCountsDisabled') expect(v, k).toBe(true);
     expect(config.codec).toBeUndefined();
   });
 
