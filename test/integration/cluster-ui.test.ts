@@ -22,6 +22,7 @@ import { freePort } from '../../src/tools/ports';
 import { callApi, startTestApi, type TestApi } from '../helpers/api';
 import { chromiumBinary, launchChromium, VIEWPORT } from '../helpers/prometheus-ui';
 import { ROOT, teardownHome, tempHome } from '../helpers/harness';
+import { runStrata } from '../helpers/cli';
 import { authorizationCodeToken } from '../helpers/oidc';
 import { type PrivatePostgres, privatePostgres } from '../helpers/postgres';
 
@@ -368,6 +369,16 @@ describe('the Temporal Web UI of strata cluster', () => {
     const again = await clusterUp({ home, namespace: NAMESPACE, retentionDays: 30, progress: quiet });
     expect(again.ui).toEqual({ url: info.ui!.url, pid: info.ui!.pid, reused: true });
     expect((await clusterStatus(home)).ui).toMatchObject({ state: 'running', url: info.ui!.url, pid: info.ui!.pid });
+    // The CLI: a second up says where the UI server runs and how to open it; status shows it.
+    const env = { TEMPORAL_ADDRESS: info.address, TEMPORAL_NAMESPACE: NAMESPACE };
+    const upCli = await runStrata(['cluster', 'up'], { home, taskQueue }, env);
+    expect(upCli.code, upCli.stderr).toBe(0);
+    expect(upCli.stderr).toContain(`Web UI server already running at ${info.ui!.url} (pid ${info.ui!.pid})`);
+    expect(upCli.stderr).toContain(`strata serve --temporal-ui ${info.ui!.url}`);
+    const status = await runStrata(['cluster', 'status'], { home, taskQueue }, env);
+    expect(status.stdout).toMatch(
+      new RegExp(`^web ui +running ${info.ui!.url} \\(v2\\.42\\.1, pid ${info.ui!.pid} since `, 'm'),
+    );
     const { stopped } = await clusterDown(home);
     expect(stopped).toContain(info.ui!.pid);
     expect(await uiAnswers(uiPort)).toBe(false);
