@@ -5,6 +5,7 @@
 import { registerCodecRoutes } from './codec-routes';
 import { decideAs } from './decide';
 import { registerWeb } from '../web/routes';
+import type { TemporalUiOptions } from '../web/temporal-ui';
 import { PayloadDecryptionError } from '../temporal/codec';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -85,6 +86,8 @@ export interface ServerOptions {
   uploadLimitMiB?: number;
   /** The Temporal Web UI's origin, allowed to call the codec routes from a browser (CORS). */
   codecCorsOrigin?: string;
+  /** The cluster's Web UI server, proxied read-only at /temporal/* for signed-in web sessions. */
+  temporalUi?: TemporalUiOptions;
 }
 
 /** Who is calling, once verified, and what they may do. */

@@ -28,8 +28,11 @@ export interface Refusal {
   auth: string;
   method: string;
   route: string;
-  /** 401 no valid credential, 403 wrong role, 409 the engine refused (the workflow's reason). */
-  status: 401 | 403 | 409;
+  /**
+   * 401 no valid credential, 403 wrong role, 405 a write through the read-only Temporal Web UI,
+   * 409 the engine refused (the workflow's reason).
+   */
+  status: 401 | 403 | 405 | 409;
   reason: string;
   remote: string;
 }

@@ -8,7 +8,11 @@ import { parseRole, ROLE_SYNTAX } from '../api/roles';
 import { DEFAULT_UPLOAD_LIMIT_MIB } from '../api/upload';
 import { ApiStore, expiryOf, type TokenRecord } from '../api/store';
 import { connectClient } from '../temporal/connection';
-import { loadSettings } from '../temporal/settings';
+import { loadSigningKey } from '../temporal/auth';
+import { clusterDir } from '../temporal/cluster';
+import { TEMPORAL_UI_PATH } from '../temporal/cluster-config';
+import { loadSettings, type StrataSettings } from '../temporal/settings';
+import type { TemporalUiOptions } from '../web/temporal-ui';
 import { apiBase, callApi, storeCredentials } from './api-client';
 import { command, type JsonOption } from './command';
 import { print, printJson, printRows } from './context';
@@ -28,6 +32,11 @@ export interface ApiOptions {
     uploadLimit: string;
     /** The Temporal Web UI's origin, allowed to call /codec/* from a browser. */
     codecCorsOrigin?: string;
+    /**
+     * The Web UI server `strata cluster up --ui-port` runs (http://127.0.0.1:<port>): served read-only
+     * at /temporal/ to signed-in web sessions, with tokens signed by the cluster's key in $STRATA_HOME.
+     */
+    temporalUi?: string;
   };
   tokenCreate: JsonOption & {
     /** The token's name (its subject: `strata-token#<name>`). */
@@ -67,6 +76,27 @@ async function oidcVerifier(config: OidcConfig): Promise<BearerVerifier> {
   return (token) => verifier.verify(token);
 }
 
+/**
+ * `--temporal-ui <url>`: the UI server's origin, the cluster's signing key from $STRATA_HOME/cluster
+ * (the cluster trusts no other), and a web sign-in to admit people by (exit 2 without one of them).
+ */
+function temporalUiOf(raw: string, access: AccessPolicy, settings: StrataSettings): TemporalUiOptions {
+  if (!/^https?:\/\/[^/\s?#]+\/?$/.test(raw))
+    throw new UsageError(`--temporal-ui: expected the UI server's URL such as http://127.0.0.1:8233 (got "${raw}")`);
+  if (!access.oidc?.webClientId)
+    throw new UsageError(
+      '--temporal-ui: only people signed in to the web inbox may open the UI, and this server has no sign-in; ' +
+        'set oidc.webClientId in access.yaml (--access)',
+    );
+  let key;
+  try {
+    key = loadSigningKey(clusterDir(settings.home));
+  } catch (err) {
+    throw new UsageError(`--temporal-ui: ${(err as Error).message}`);
+  }
+  return { url: raw.replace(/\/$/, ''), key, namespace: settings.namespace };
+}
+
 function describeToken(t: TokenRecord): string[] {
   const state = t.revokedAt
     ? `revoked ${t.revokedAt}`
@@ -95,6 +125,12 @@ export function registerApiCommands(program: Command): void {
         argument: '<origin>',
         description: "the Temporal Web UI's origin (e.g. http://127.0.0.1:8233) allowed to call /codec/decode",
       },
+      temporalUi: {
+        argument: '<url>',
+        description:
+          'the Web UI server of `strata cluster up --ui-port` (http://127.0.0.1:<port>): ' +
+          'served read-only at /temporal/ to people signed in to the web inbox',
+      },
     })
     .action(async (opts) => {
       const port = Number(opts.port);
@@ -110,6 +146,7 @@ export function registerApiCommands(program: Command): void {
         throw new UsageError(`--upload-limit: expected a number of MiB in (0, 4096] (got "${opts.uploadLimit}")`);
       const access: AccessPolicy = opts.access ? loadAccess(opts.access) : EMPTY_ACCESS;
       const settings = loadSettings();
+      const temporalUi = opts.temporalUi === undefined ? undefined : temporalUiOf(opts.temporalUi, access, settings);
       const store = new ApiStore(settings.home);
       if (!LOOPBACK.test(opts.host) && !access.oidc && !store.hasLiveTokens()) {
         store.close();
@@ -132,9 +169,15 @@ export function registerApiCommands(program: Command): void {
         oidc,
         uploadLimitMiB,
         ...(opts.codecCorsOrigin ? { codecCorsOrigin: opts.codecCorsOrigin } : {}),
+        ...(temporalUi ? { temporalUi } : {}),
       });
       const address = await app.listen({ host: opts.host, port });
       process.stderr.write(`strata: API on ${address} (OpenAPI ${address}/openapi.json, docs ${address}/docs)\n`);
+      if (temporalUi)
+        process.stderr.write(
+          `strata: Temporal Web UI (read-only, signed-in people) at ${address}${TEMPORAL_UI_PATH}/ ` +
+            `from ${temporalUi.url}\n`,
+        );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -17,6 +17,7 @@ import {
   ensureServiceTokenFile,
   prepareClusterNamespace,
 } from '../temporal/cluster';
+import { uiPathFor } from '../temporal/cluster-ui';
 import { serveJwks } from '../temporal/jwks-server';
 import { loadSettings } from '../temporal/settings';
 import { command, type JsonOption } from './command';
@@ -35,6 +36,13 @@ export interface ClusterOptions {
     ip?: string;
     /** History shards, 4-16384; fixed once the database is set up. @default DEFAULT_HISTORY_SHARDS */
     shards?: string;
+    /**
+     * Run the Temporal Web UI server (read-only, no token of its own) on this port of 127.0.0.1, for
+     * `strata serve --temporal-ui`, 1-65535. @default none, or the last one used
+     */
+    uiPort?: string;
+    /** `--no-ui`: stop the Web UI server and forget its port. @default true */
+    ui: boolean;
   };
   down: Record<never, never>;
   status: JsonOption;
@@ -72,6 +80,13 @@ export function registerClusterCommands(program: Command): void {
         argument: '<n>',
         description: `history shards; fixed once the database is set up (default ${DEFAULT_HISTORY_SHARDS})`,
       },
+      uiPort: {
+        argument: '<port>',
+        description:
+          'also run the Temporal Web UI server (read-only) on this port of 127.0.0.1, ' +
+          'opened through `strata serve --temporal-ui` (default: none, or the last one used)',
+      },
+      ui: { description: 'stop the Web UI server and forget its port', negatable: true },
     })
     .action(async (opts) => {
       const settings = loadSettings();
@@ -89,6 +104,7 @@ export function registerClusterCommands(program: Command): void {
           throw new UsageError(`--shards: expected a whole number 4-16384 (got "${opts.shards}")`);
         }
       }
+      if (!opts.ui && opts.uiPort !== undefined) throw new UsageError('give --ui-port <port> or --no-ui, not both');
       const info = await clusterUp({
         home: settings.home,
         postgresUrl: opts.postgres,
@@ -97,17 +113,33 @@ export function registerClusterCommands(program: Command): void {
         historyShards,
         namespace: settings.namespace,
         retentionDays: settings.retentionDays,
+        ...(!opts.ui
+          ? { uiPort: false as const }
+          : opts.uiPort !== undefined
+            ? { uiPort: parsePort('--ui-port', opts.uiPort) }
+            : {}),
       });
       process.stderr.write(
         `strata: Temporal ${info.reused ? 'already running' : 'running'} at ${info.address} ` +
           `(pid ${info.serverPid}), namespace ${info.namespace}; workers use the token in ${info.workerTokenFile}\n`,
       );
+      if (info.ui) {
+        process.stderr.write(
+          `strata: Temporal Web UI server ${info.ui.reused ? 'already running' : 'running'} at ${info.ui.url} ` +
+            `(pid ${info.ui.pid}); it holds no token and answers nobody directly. Open it signed in, read-only, ` +
+            `through \`strata serve --temporal-ui ${info.ui.url}\` at <serve address>${uiPathFor(info.namespace)}\n`,
+        );
+      }
       print(`TEMPORAL_ADDRESS=${info.address}`);
       print(`STRATA_TEMPORAL_TOKEN_FILE=${info.workerTokenFile}`);
       return EXIT_OK;
     });
 
-  command(cluster, 'down', 'stop the server (SIGTERM, SIGKILL after 20 s); the database and keys stay')
+  command(
+    cluster,
+    'down',
+    'stop the server and its Web UI server (SIGTERM, SIGKILL after 20 s); the database and keys stay',
+  )
     .options<ClusterOptions['down']>({})
     .action(async () => {
       const settings = loadSettings();
@@ -139,6 +171,13 @@ export function registerClusterCommands(program: Command): void {
       print(`version     ${s.version}`);
       if (s.serverPid) print(`pid         ${s.serverPid}${s.startedAt ? ` (since ${s.startedAt})` : ''}`);
       print(`log         ${s.logFile}`);
+      if (s.ui) {
+        const since = s.ui.startedAt ? ` since ${s.ui.startedAt}` : '';
+        print(
+          `web ui      ${s.ui.state} ${s.ui.url} (v${s.ui.version}${s.ui.pid ? `, pid ${s.ui.pid}${since}` : ''}); ` +
+            `open through strata serve --temporal-ui ${s.ui.url}`,
+        );
+      }
       return EXIT_OK;
     });
 

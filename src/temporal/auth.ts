@@ -39,15 +39,38 @@ export function ensureSigningKey(dir: string): SigningKey {
   }
   const mode = fs.statSync(pemFile).mode & 0o777;
   if (mode & 0o077) fs.chmodSync(pemFile, 0o600); // a copied key keeps no group/other access
-  const privateKey = crypto.createPrivateKey(fs.readFileSync(pemFile));
+  const key = keyOf(fs.readFileSync(pemFile));
+  const jwks = { keys: [{ ...key.publicJwk, kid: key.kid, alg: 'ES256', use: 'sig' }] };
+  writeFileAtomically(path.join(dir, 'jwks.json'), `${JSON.stringify(jwks, null, 2)}\n`);
+  return key;
+}
+
+/**
+ * The signing key `strata cluster up` made in `dir`, without making one: for `strata serve`, whose
+ * tokens a cluster trusts only when they are signed with that cluster's key.
+ */
+export function loadSigningKey(dir: string): SigningKey {
+  const pemFile = path.join(dir, 'signing-key.pem');
+  let pem: Buffer;
+  try {
+    pem = fs.readFileSync(pemFile);
+  } catch (err) {
+    throw new TokenError(
+      `cannot read the cluster's signing key ${pemFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ` +
+        'run `strata cluster up` with this STRATA_HOME first',
+    );
+  }
+  return keyOf(pem);
+}
+
+function keyOf(pem: Buffer): SigningKey {
+  const privateKey = crypto.createPrivateKey(pem);
   const publicJwk = crypto.createPublicKey(privateKey).export({ format: 'jwk' });
   const kid = crypto
     .createHash('sha256')
     .update(JSON.stringify([publicJwk.x, publicJwk.y]))
     .digest('hex')
     .slice(0, 16);
-  const jwks = { keys: [{ ...publicJwk, kid, alg: 'ES256', use: 'sig' }] };
-  writeFileAtomically(path.join(dir, 'jwks.json'), `${JSON.stringify(jwks, null, 2)}\n`);
   return { kid, privateKey, publicJwk };
 }
 
@@ -91,6 +114,25 @@ export function readerToken(key: SigningKey, subject: string, namespace: string,
     throw new TokenError(`subject: "${subject}" is a service identity; use --service ${subject.slice(7)}`);
   }
   return signToken(key, { subject, permissions: [`${namespace}:read`], ttlSeconds: ttlHours * 3600 });
+}
+
+/**
+ * A signed-in person's token for the Web UI behind `strata serve`: read in the namespace, short-lived,
+ * its subject the person's verified actor (`<issuer>#<subject>`, which no service identity has).
+ */
+export function webReaderToken(key: SigningKey, actor: string, namespace: string, ttlSeconds = 300): string {
+  if (!actor.includes('#')) throw new TokenError(`actor: expected <issuer>#<subject>, got "${actor}"`);
+  return signToken(key, { subject: actor, permissions: [`${namespace}:read`], ttlSeconds });
+}
+
+/**
+ * What the Web UI behind `strata serve` needs beyond the namespace, for one call only: GetClusterInfo
+ * (the server's version and visibility store, which the UI reads on load) is cluster-scoped, so a
+ * namespace reader may not make it. `serve` attaches this token to that one route and no other.
+ */
+export function webClusterInfoToken(key: SigningKey, actor: string, ttlSeconds = 300): string {
+  if (!actor.includes('#')) throw new TokenError(`actor: expected <issuer>#<subject>, got "${actor}"`);
+  return signToken(key, { subject: actor, permissions: [`${SYSTEM_SCOPE}:read`], ttlSeconds });
 }
 
 /** Cluster-wide admin, short-lived: what `cluster up` uses to register the namespace and its attributes. */

@@ -182,3 +182,58 @@ export const DEFAULT_DYNAMIC_CONFIG = `# Temporal dynamic config for \`strata cl
 limit.maxIDLength:
   - value: 255
 `;
+
+/**
+ * The path the Web UI is served under, by the UI server itself (its `publicPath`) and by
+ * `strata serve`'s proxy, which passes it through unchanged.
+ */
+export const TEMPORAL_UI_PATH = '/temporal';
+
+export interface UiServerConfigOptions {
+  /** The cluster's frontend, host:port. */
+  temporalAddress: string;
+  /** The port the UI server listens on (always on 127.0.0.1). */
+  port: number;
+  namespace: string;
+}
+
+/**
+ * The Web UI server's config (`ui-config/strata.yaml`): loopback only, no token of its own and no
+ * sign-in (a request reaching it directly carries no Authorization header, so the frontend's JWT
+ * authorizer refuses it), every write action off. People reach it through `strata serve`, which
+ * signs them in and adds a read-only token for each request.
+ */
+export function renderUiServerConfig(o: UiServerConfigOptions): string {
+  const config = {
+    temporalGrpcAddress: o.temporalAddress,
+    host: '127.0.0.1',
+    port: o.port,
+    publicPath: TEMPORAL_UI_PATH,
+    enableUi: true,
+    defaultNamespace: o.namespace,
+    showTemporalSystemNamespace: false,
+    notifyOnNewVersion: false,
+    feedbackUrl: '',
+    bannerText: '',
+    // Sign-in is strata serve's: the UI server's own OIDC login would hand people tokens Strata did not sign.
+    auth: { enabled: false, providers: [] },
+    // Same origin as strata serve, through its proxy: no cross-origin callers.
+    cors: { allowOrigins: [], unsafeAllowAllOrigins: false, cookieInsecure: false },
+    disableWriteActions: true,
+    workflowTerminateDisabled: true,
+    workflowCancelDisabled: true,
+    workflowSignalDisabled: true,
+    workflowUpdateDisabled: true,
+    workflowResetDisabled: true,
+    batchActionsDisabled: true,
+    startWorkflowDisabled: true,
+    activityCommandsDisabled: true,
+    hideWorkflowQueryErrors: false,
+    refreshWorkflowCountsDisabled: false,
+    // Nothing but the Authorization header strata serve sets reaches the frontend (the UI server
+    // always forwards it, and `authorization-extras`/`Caller-Type`, which the proxy never passes on).
+    forwardHeaders: [],
+    hideLogs: false,
+  };
+  return `# Written by \`strata cluster up --ui-port\`; rewritten on every up.\n${stringify(config)}`;
+}

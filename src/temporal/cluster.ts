@@ -6,13 +6,14 @@
 //   config/strata.yaml  the server's config (rewritten on every up), mode 600
 //   config/dynamic.yaml the server's dynamic config (kept: the operator's to edit)
 //   tokens/worker.token the worker's token (write in the namespace), mode 600
-//   server.log, jwks.log
+//   ui-config/strata.yaml the Web UI server's config, with --ui-port (see cluster-ui.ts)
+//   server.log, jwks.log, ui.log
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import { writeFileAtomically } from '../tools/files';
+import { lastLines, writeFileAtomically } from '../tools/files';
 import { freePort, portFree } from '../tools/ports';
 import { processAlive, tsxLoaderUrl, waitForExit } from '../tools/processes';
 import type { GoInstallOptions } from '../tools/go-install';
@@ -27,7 +28,14 @@ import {
   renderServerConfig,
 } from './cluster-config';
 import { ensureSchemas } from './cluster-schema';
-import { ClusterError, ensureClusterTools, TEMPORAL_SERVER_VERSION } from './cluster-tools';
+import {
+  ClusterError,
+  ensureClusterTools,
+  ensureUiServerTool,
+  TEMPORAL_SERVER_VERSION,
+  TEMPORAL_UI_SERVER_VERSION,
+} from './cluster-tools';
+import { type ClusterUiState, startClusterUi, stopClusterUi, uiRunning, uiServerUrl } from './cluster-ui';
 import { authMetadata } from './connection';
 import { prepareNamespace } from './namespace';
 
@@ -46,6 +54,8 @@ export interface ClusterState {
   serverPid?: number;
   jwksPid?: number;
   startedAt?: string;
+  /** The Web UI server, when an up asked for one (--ui-port). */
+  ui?: ClusterUiState;
 }
 
 export interface ClusterUpOptions {
@@ -61,6 +71,11 @@ export interface ClusterUpOptions {
   build?: GoInstallOptions;
   /** How long to wait for the frontend (default 120 s). */
   readyTimeoutMs?: number;
+  /**
+   * Run the Web UI server on this port of 127.0.0.1 (later ups keep the recorded one); false stops
+   * it and forgets the port.
+   */
+  uiPort?: number | false;
 }
 
 export interface ClusterInfo {
@@ -72,6 +87,8 @@ export interface ClusterInfo {
   /** True when `up` found the server running and only checked the namespace. */
   reused: boolean;
   logFile: string;
+  /** The Web UI server, when one runs: its loopback URL (what `strata serve --temporal-ui` takes). */
+  ui?: { url: string; pid: number; reused: boolean };
 }
 
 export const DEFAULT_HISTORY_SHARDS = 4;
@@ -99,15 +116,16 @@ function writeState(dir: string, state: ClusterState): void {
  * Temporal stores membership ports in a SMALLINT column, so every internal port stays below 32768
  * (the operating system's ephemeral ports are above it).
  */
-async function choosePorts(frontend: number, previous?: ClusterPorts): Promise<ClusterPorts> {
+async function choosePorts(frontend: number, previous?: ClusterPorts, uiPort?: number): Promise<ClusterPorts> {
   if (previous) {
     const free = await Promise.all(INTERNAL_PORT_NAMES.map((name) => portFree(previous[name])));
-    if (free.every(Boolean)) return { ...previous, frontend };
+    if (free.every(Boolean) && !INTERNAL_PORT_NAMES.some((name) => previous[name] === uiPort))
+      return { ...previous, frontend };
   }
   const ports = { frontend } as ClusterPorts;
   let candidate = frontend < 30_000 ? frontend + 1 : 20_000 + (frontend % 10_000);
   for (const name of INTERNAL_PORT_NAMES) {
-    while (candidate === frontend || !(await portFree(candidate))) {
+    while (candidate === frontend || candidate === uiPort || !(await portFree(candidate))) {
       candidate++;
       if (candidate > MAX_MEMBERSHIP_PORT) candidate = 10_000;
     }
@@ -128,14 +146,6 @@ export function ensureServiceTokenFile(home: string, identity: ServiceIdentity, 
     writeFileAtomically(file, `${serviceToken(key, identity, namespace)}\n`, { mode: 0o600 });
   }
   return file;
-}
-
-function tail(file: string, lines = 15): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 /** True when the frontend answers (GetSystemInfo needs no token). */
@@ -174,7 +184,7 @@ async function startJwks(dir: string, state: ClusterState): Promise<number> {
   while (!(await jwksAnswers(state.jwksPort))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       throw new ClusterError(
-        `the JWKS endpoint did not start; see ${path.join(dir, 'jwks.log')}:\n${tail(path.join(dir, 'jwks.log'))}`,
+        `the JWKS endpoint did not start; see ${path.join(dir, 'jwks.log')}:\n${lastLines(path.join(dir, 'jwks.log'))}`,
       );
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -210,6 +220,9 @@ export async function clusterUp(opts: ClusterUpOptions): Promise<ClusterInfo> {
   const port = opts.port ?? previous?.ports.frontend ?? 7233;
   const historyShards = opts.historyShards ?? previous?.historyShards ?? DEFAULT_HISTORY_SHARDS;
   const address = `${ip}:${port}`;
+  if (opts.uiPort !== undefined && opts.uiPort === port) {
+    throw new ClusterError(`--ui-port ${opts.uiPort}: the frontend uses that port (--port); choose another`);
+  }
   const logFile = path.join(dir, 'server.log');
   const workerTokenFile = ensureServiceTokenFile(opts.home, 'worker', opts.namespace);
 
@@ -223,6 +236,7 @@ export async function clusterUp(opts: ClusterUpOptions): Promise<ClusterInfo> {
     }
     await waitReady(address, previous.serverPid, logFile, opts.readyTimeoutMs);
     await prepare(dir, address, opts);
+    const ui = await reconcileUi(dir, previous, address, opts, progress);
     return {
       address,
       namespace: opts.namespace,
@@ -230,6 +244,7 @@ export async function clusterUp(opts: ClusterUpOptions): Promise<ClusterInfo> {
       serverPid: previous.serverPid,
       reused: true,
       logFile,
+      ...(ui ? { ui } : {}),
     };
   }
   if (previous && previous.historyShards !== historyShards && previous.postgresUrl === postgresUrl) {
@@ -251,11 +266,16 @@ export async function clusterUp(opts: ClusterUpOptions): Promise<ClusterInfo> {
     version: TEMPORAL_SERVER_VERSION,
     postgresUrl,
     ip,
-    ports: await choosePorts(port, previous?.ports),
+    ports: await choosePorts(
+      port,
+      previous?.ports,
+      opts.uiPort === false ? undefined : (opts.uiPort ?? previous?.ui?.port),
+    ),
     jwksPort: previous?.jwksPort ?? (await freePort()),
     historyShards,
     namespace: opts.namespace,
     jwksPid: previous?.jwksPid,
+    ...(previous?.ui ? { ui: previous.ui } : {}),
   };
   state.jwksPid = await startJwks(dir, state);
   writeState(dir, state);
@@ -301,7 +321,61 @@ export async function clusterUp(opts: ClusterUpOptions): Promise<ClusterInfo> {
 
   await waitReady(address, state.serverPid, logFile, opts.readyTimeoutMs);
   await prepare(dir, address, opts);
-  return { address, namespace: opts.namespace, workerTokenFile, serverPid: state.serverPid, reused: false, logFile };
+  const ui = await reconcileUi(dir, state, address, opts, progress);
+  return {
+    address,
+    namespace: opts.namespace,
+    workerTokenFile,
+    serverPid: state.serverPid,
+    reused: false,
+    logFile,
+    ...(ui ? { ui } : {}),
+  };
+}
+
+/**
+ * Brings the Web UI server in line with the up's --ui-port (or the recorded port): keeps a running
+ * one on that port, else (re)starts it, building it once; stops it with `uiPort: false`. Records it.
+ */
+async function reconcileUi(
+  dir: string,
+  state: ClusterState,
+  address: string,
+  opts: ClusterUpOptions,
+  progress: (line: string) => void,
+): Promise<ClusterInfo['ui']> {
+  const port = opts.uiPort === false ? undefined : (opts.uiPort ?? state.ui?.port);
+  if (
+    port !== undefined &&
+    uiRunning(state.ui) &&
+    state.ui.port === port &&
+    state.ui.version === TEMPORAL_UI_SERVER_VERSION
+  ) {
+    return { url: uiServerUrl(port), pid: state.ui.process.pid, reused: true };
+  }
+  await stopClusterUi(state.ui);
+  if (port === undefined) {
+    state.ui = undefined;
+    writeState(dir, state);
+    return undefined;
+  }
+  const binary = await ensureUiServerTool({ progress, ...opts.build });
+  // The frontend as the UI server dials it: a wildcard listen address is reached on loopback.
+  const temporalAddress = /^(0\.0\.0\.0|::|\[::\])$/.test(state.ip) ? `127.0.0.1:${state.ports.frontend}` : address;
+  state.ui = await startClusterUi({
+    dir,
+    binary,
+    temporalAddress,
+    namespace: opts.namespace,
+    port,
+    onSpawned: (ui) => writeState(dir, { ...state, ui }),
+  });
+  writeState(dir, state);
+  progress(
+    `strata: Temporal Web UI server v${TEMPORAL_UI_SERVER_VERSION} on ${uiServerUrl(port)} ` +
+      `(pid ${state.ui.process!.pid}, read-only, log ${path.join(dir, 'ui.log')})`,
+  );
+  return { url: uiServerUrl(port), pid: state.ui.process!.pid, reused: false };
 }
 
 async function waitReady(address: string, pid: number, logFile: string, timeoutMs = 120_000): Promise<void> {
@@ -309,7 +383,7 @@ async function waitReady(address: string, pid: number, logFile: string, timeoutM
   while (!(await frontendAnswers(address))) {
     if (!processAlive(pid)) {
       throw new ClusterError(
-        `the Temporal server (pid ${pid}) exited before it was ready; last lines of ${logFile}:\n${tail(logFile)}`,
+        `the Temporal server (pid ${pid}) exited before it was ready; last lines of ${logFile}:\n${lastLines(logFile)}`,
       );
     }
     if (Date.now() > deadline) {
@@ -365,6 +439,8 @@ export async function clusterDown(home: string, graceMs = 20_000): Promise<{ sto
   const state = readClusterState(home);
   const stopped: number[] = [];
   if (!state) return { stopped };
+  const uiPid = await stopClusterUi(state.ui);
+  if (uiPid !== undefined) stopped.push(uiPid);
   for (const pid of [state.serverPid, state.jwksPid]) {
     if (!pid || !processAlive(pid)) continue;
     process.kill(pid, 'SIGTERM');
@@ -374,7 +450,13 @@ export async function clusterDown(home: string, graceMs = 20_000): Promise<{ sto
     }
     stopped.push(pid);
   }
-  writeState(dir, { ...state, serverPid: undefined, jwksPid: undefined, startedAt: undefined });
+  writeState(dir, {
+    ...state,
+    serverPid: undefined,
+    jwksPid: undefined,
+    startedAt: undefined,
+    ...(state.ui ? { ui: { port: state.ui.port, version: state.ui.version } } : {}),
+  });
   return { stopped };
 }
 
@@ -389,6 +471,8 @@ export interface ClusterStatus {
   startedAt?: string;
   version?: string;
   logFile?: string;
+  /** The Web UI server, when `up --ui-port` asked for one. */
+  ui?: { state: 'running' | 'stopped'; url: string; pid?: number; startedAt?: string; version: string };
 }
 
 export async function clusterStatus(home: string): Promise<ClusterStatus> {
@@ -403,6 +487,19 @@ export async function clusterStatus(home: string): Promise<ClusterStatus> {
     historyShards: state.historyShards,
     version: state.version,
     logFile: path.join(clusterDir(home), 'server.log'),
+    ...(state.ui
+      ? {
+          ui: uiRunning(state.ui)
+            ? {
+                state: 'running' as const,
+                url: uiServerUrl(state.ui.port),
+                pid: state.ui.process.pid,
+                startedAt: state.ui.startedAt,
+                version: state.ui.version,
+              }
+            : { state: 'stopped' as const, url: uiServerUrl(state.ui.port), version: state.ui.version },
+        }
+      : {}),
   };
   if (!serverAlive) return { state: 'stopped', ...base };
   return {

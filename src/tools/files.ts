@@ -51,3 +51,12 @@ export function resolveUserPath(raw: string, baseDir: string): string {
   const expanded = raw === '~' ? os.homedir() : raw.startsWith('~/') ? path.join(os.homedir(), raw.slice(2)) : raw;
   return path.resolve(baseDir, expanded);
 }
+
+/** The last `lines` lines of a log file, for an error message ("(no log)" when it cannot be read). */
+export function lastLines(file: string, lines = 15): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

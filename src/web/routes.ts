@@ -39,6 +39,7 @@ import {
   timelinePage,
 } from './pages';
 import { mayDecide, PendingApprovals, SharedListing } from './pending';
+import { registerTemporalUi, type TemporalUiOptions } from './temporal-ui';
 import { cookie, LOGIN_COOKIE, parseCookies, sameSecret, type Session, SESSION_COOKIE, SessionStore } from './session';
 
 export interface WebOptions {
@@ -50,6 +51,8 @@ export interface WebOptions {
   access: AccessPolicy;
   /** The API's OIDC bearer verifier: the web session's access token is verified by it. */
   oidc?: BearerVerifier;
+  /** The cluster's Temporal Web UI at /temporal/*, read-only, for signed-in sessions (temporal-ui.ts). */
+  temporalUi?: TemporalUiOptions;
 }
 
 const ASSETS = path.join(__dirname, 'assets');
@@ -134,11 +137,13 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions): Promi
     );
 
     web.addHook('onSend', async (_req, reply, payload) => {
-      reply.header(
-        'content-security-policy',
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self' " +
-          (opts.access.oidc ? new URL(opts.access.oidc.issuer).origin : ''),
-      );
+      // The Temporal Web UI's pages bring their own policy (temporal-ui.ts).
+      if (!reply.hasHeader('content-security-policy'))
+        reply.header(
+          'content-security-policy',
+          "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self' " +
+            (opts.access.oidc ? new URL(opts.access.oidc.issuer).origin : ''),
+        );
       reply.header('x-content-type-options', 'nosniff');
       reply.header('referrer-policy', 'no-referrer');
       reply.header('x-frame-options', 'DENY');
@@ -500,5 +505,23 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions): Promi
         req,
       );
     });
+
+    // --- the Temporal Web UI (strata serve --temporal-ui) ---------------------------------------
+
+    if (opts.temporalUi)
+      registerTemporalUi(web, opts.temporalUi, {
+        caller: (req) => req.web,
+        recordRefusal: (req, status, reason) =>
+          opts.store.recordRefusal({
+            at: new Date().toISOString(),
+            actor: req.web?.actor ?? 'anonymous',
+            auth: req.web?.auth ?? reason,
+            method: req.method,
+            route: req.url,
+            status,
+            reason,
+            remote: req.ip,
+          }),
+      });
   });
 }

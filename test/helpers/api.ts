@@ -9,6 +9,7 @@ import type { BearerVerifier } from '../../src/api/identity';
 import { buildServer } from '../../src/api/server';
 import { candidateUpload } from '../../src/api/upload';
 import { ApiStore } from '../../src/api/store';
+import type { TemporalUiOptions } from '../../src/web/temporal-ui';
 import { artifactsOf } from './harness';
 import { runStrata } from './cli';
 
@@ -26,6 +27,7 @@ export async function startTestApi(opts: {
   oidc?: BearerVerifier;
   uploadLimitMiB?: number;
   codecCorsOrigin?: string;
+  temporalUi?: TemporalUiOptions;
 }): Promise<TestApi> {
   const store = new ApiStore(opts.home);
   let app: FastifyInstance;
@@ -40,6 +42,7 @@ export async function startTestApi(opts: {
       ...(opts.oidc ? { oidc: opts.oidc } : {}),
       ...(opts.uploadLimitMiB ? { uploadLimitMiB: opts.uploadLimitMiB } : {}),
       ...(opts.codecCorsOrigin ? { codecCorsOrigin: opts.codecCorsOrigin } : {}),
+      ...(opts.temporalUi ? { temporalUi: opts.temporalUi } : {}),
     });
   } catch (err) {
     store.close();

@@ -5,7 +5,14 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { ensureSigningKey, readerToken, serviceToken, tokenFromEnv } from '../../src/temporal/auth';
+import {
+  ensureSigningKey,
+  loadSigningKey,
+  readerToken,
+  serviceToken,
+  tokenFromEnv,
+  webReaderToken,
+} from '../../src/temporal/auth';
 import {
   CLUSTER_SERVICES,
   type ClusterPorts,
@@ -13,7 +20,9 @@ import {
   parsePostgresUrl,
   redactedUrl,
   renderServerConfig,
+  renderUiServerConfig,
 } from '../../src/temporal/cluster-config';
+import { uiPagePolicy } from '../../src/web/temporal-ui';
 import { schemaSteps } from '../../src/temporal/cluster-schema';
 import { TEMPORAL_SERVER_VERSION } from '../../src/temporal/cluster-tools';
 import { DEFAULT_HISTORY_SHARDS } from '../../src/temporal/cluster';
@@ -63,6 +72,18 @@ describe('cluster tokens', () => {
     expect(t.payload.exp - t.payload.iat).toBe(7200);
     expect(() => readerToken(key, 'strata-worker', 'strata')).toThrow(/service identity/);
     expect(() => readerToken(key, 'a b', 'strata')).toThrow(/subject/);
+  });
+
+  it("signs a signed-in person's Web UI token: read only, five minutes, the verified actor as subject", () => {
+    const t = decode(webReaderToken(loadSigningKey(dir), 'https://id.example.test#user-bob', 'strata'));
+    expect(t.header.kid).toBe(key.kid);
+    expect(t.payload).toMatchObject({ sub: 'https://id.example.test#user-bob', permissions: ['strata:read'] });
+    expect(t.payload.exp - t.payload.iat).toBe(300);
+    expect(() => webReaderToken(key, 'strata-worker', 'strata')).toThrow(/issuer>#<subject/);
+    // serve never makes a key: a home without a cluster is an error naming the file.
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-nokey-'));
+    expect(() => loadSigningKey(empty)).toThrow(/signing-key\.pem.*strata cluster up/);
+    expect(fs.existsSync(path.join(empty, 'signing-key.pem'))).toBe(false);
   });
 
   it('reads the token from STRATA_TEMPORAL_TOKEN or the file STRATA_TEMPORAL_TOKEN_FILE names', () => {
@@ -166,6 +187,38 @@ const compose = z
   .object({ services: z.record(z.string(), service), volumes: z.record(z.string(), z.null()).optional() })
   .catchall(z.unknown());
 
+describe('the Web UI server config', () => {
+  it('listens on loopback under /temporal with sign-in, token forwarding and every write action off', () => {
+    const config = parse(
+      renderUiServerConfig({ temporalAddress: '127.0.0.1:7233', port: 8233, namespace: 'strata' }),
+    ) as Record<string, unknown>;
+    expect(config).toMatchObject({
+      temporalGrpcAddress: '127.0.0.1:7233',
+      host: '127.0.0.1',
+      port: 8233,
+      publicPath: '/temporal',
+      enableUi: true,
+      defaultNamespace: 'strata',
+      auth: { enabled: false },
+      disableWriteActions: true,
+      forwardHeaders: [],
+    });
+    for (const [k, v] of Object.entries(config))
+      if (/Disabled$/.test(k) && k !== 'refreshWorkflowCountsDisabled') expect(v, k).toBe(true);
+    expect(config.codec).toBeUndefined();
+  });
+
+  it("restores the UI page's script policy by the hash of its bootstrap script", () => {
+    const script = '\n{ __sveltekit_x = { base: "/temporal" }; }\n';
+    const html = `<head><script src="/a.js"></script></head><body><div><script>${script}</script></div></body>`;
+    const hash = crypto.createHash('sha256').update(script).digest('base64');
+    expect(uiPagePolicy(html)).toBe(
+      `script-src 'strict-dynamic' 'sha256-${hash}'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'`,
+    );
+    expect(uiPagePolicy('<p>no scripts</p>')).toMatch(/^script-src 'strict-dynamic' 'none';/);
+  });
+});
+
 describe('docker-compose.yml', () => {
   const text = fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
   const doc = compose.parse(parse(text, { merge: true }));
@@ -235,6 +288,10 @@ describe('strata cluster and worker flags', () => {
       expect(await main(['node', 'strata', 'cluster', 'up', '--postgres', 'postgres://u@h/t', '--shards', '2'])).toBe(
         2,
       );
+      expect(await main(['node', 'strata', 'cluster', 'up', '--ui-port', 'web'])).toBe(2);
+      expect(await main(['node', 'strata', 'cluster', 'up', '--ui-port', '8233', '--no-ui'])).toBe(2);
+      expect(await main(['node', 'strata', 'serve', '--temporal-ui', 'http://127.0.0.1:8233/temporal'])).toBe(2);
+      expect(await main(['node', 'strata', 'serve', '--temporal-ui', 'http://127.0.0.1:8233'])).toBe(2); // no sign-in
       expect(await main(['node', 'strata', 'cluster', 'token'])).toBe(2);
       expect(await main(['node', 'strata', 'cluster', 'token', '--service', 'root'])).toBe(2);
       expect(await main(['node', 'strata', 'worker', '--max-concurrent-activities', '0'])).toBe(2);
@@ -248,6 +305,10 @@ describe('strata cluster and worker flags', () => {
     const text = errors.join('');
     for (const flag of [
       '--postgres',
+      '--ui-port',
+      '--no-ui',
+      '--temporal-ui',
+      'oidc.webClientId',
       '--shards',
       '--service',
       '--max-concurrent-activities',
