@@ -46,6 +46,8 @@ const MAX_HISTORY_EVENTS = 2_000;
 
 /** While others wait, how often the environment asks its holder whether it is still there. */
 const HOLDER_CHECK_MS = 60_000;
+/** Closed holders remembered (lease-claim-final); an older one is asked again, harmlessly. */
+const CLOSED_HOLDERS = 256;
 
 /**
  * The environment of one layer as a long-lived entity: its version history (what ran there when
@@ -58,6 +60,14 @@ export async function environment(input: EnvironmentInput): Promise<void> {
   const verified = patched('verified-lease');
   // Environments started before lease-holder-closed kept a closed holder's lease until an operator broke it.
   const releaseClosed = verified && patched('lease-holder-closed');
+  // Since lease-claim-final a holder whose workflow has closed is asked once: its answer is final
+  // (leaseClaim says so), and a later message naming it costs no activity. Before, a release
+  // reaching the code in a later activation than the request beside it (a worker that took the run
+  // over after a timed-out workflow task) queued the closed holder again, and the extra leaseClaim
+  // was a command replay did not make: test/fixtures/soak-findings.
+  const closedOnce = releaseClosed && patched('lease-claim-final');
+  /** Holders whose closed workflow has answered, oldest first (at most CLOSED_HOLDERS kept). */
+  const closedHolders = new Set<string>();
   let lastHolderCheck = Date.now();
   /** Holders a lease message named, to ask (verified-lease), in order, once each. */
   const checks: string[] = [];
@@ -136,7 +146,16 @@ export async function environment(input: EnvironmentInput): Promise<void> {
    * answer (it never existed, or is gone) wants nothing.
    */
   const reconcile = async (holder: string) => {
+    if (closedOnce && closedHolders.has(holder)) {
+      // Its final answer was acted on: it held no lease after it, and waits for none.
+      asHolderOnly.delete(holder);
+      return;
+    }
     const claim = await activities.leaseClaim({ holder });
+    if (closedOnce && claim.closed !== undefined) {
+      closedHolders.add(holder);
+      if (closedHolders.size > CLOSED_HOLDERS) closedHolders.delete(closedHolders.values().next().value!);
+    }
     // Asked as the holder, it is no request: a lease broken meanwhile is not handed back to it.
     const onlyAsHolder = asHolderOnly.delete(holder);
     // A holder whose workflow closed (terminated, timed out) still wanting its lease never gives it back.

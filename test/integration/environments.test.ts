@@ -5,13 +5,19 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { layerRange, parseLadder } from '../../src/config/ladder';
-import { currentVersion, emptyEnvironment, type EnvironmentState, versionAt } from '../../src/domain/environment';
+import {
+  currentVersion,
+  emptyEnvironment,
+  environmentWorkflowId,
+  type EnvironmentState,
+  versionAt,
+} from '../../src/domain/environment';
 import type { PromotionStatus } from '../../src/domain/status';
 import { breakLease, getEnvironment, hold, releaseHold, teardownLayer } from '../../src/temporal/environments';
 import { approve, getStatus, RefusedError, startPromotion, waitForResult } from '../../src/temporal/promotions';
 import { artifactsOf, ROOT, temporalAddress, type TestWorker, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate, testLadder, testLadderYaml } from '../helpers/ladders';
-import { leaseRequestSignal, versionEventSignal } from '../../workflows/environment-messages';
+import { leaseReleaseSignal, leaseRequestSignal, versionEventSignal } from '../../workflows/environment-messages';
 import { auditTrail } from '../../src/audit/trail';
 import { runStrata } from '../helpers/cli';
 
@@ -289,6 +295,32 @@ describe('environments as entities (real dev server)', () => {
     );
     // What a had recorded before it was terminated is kept.
     expect(env.history.filter((e) => e.by === a).map((e) => e.event)).toContain('deployed');
+
+    // A late message naming the closed holder (a worker that took the run over after a timed-out
+    // workflow task delivered one so) costs no second leaseClaim: its answer was final
+    // (lease-claim-final; before, the extra activity was a command replay did not make).
+    const envHandle = client.workflow.getHandle(environmentWorkflowId(taskQueue, 'traffic'));
+    await envHandle.signal(leaseReleaseSignal, { holder: `${a}.traffic` });
+    await envHandle.signal(leaseReleaseSignal, { holder: `${a}.traffic` });
+    let after: Array<{ eventType?: unknown; activityType?: string }> = [];
+    let processed = false;
+    for (let i = 0; i < 40; i++) {
+      const events = (await envHandle.fetchHistory()).events ?? [];
+      const lastSignal = events
+        .map((e) => e.workflowExecutionSignaledEventAttributes?.signalName)
+        .lastIndexOf('leaseRelease');
+      after = events.slice(lastSignal + 1).map((e) => ({
+        eventType: e.eventType,
+        activityType: e.activityTaskScheduledEventAttributes?.activityType?.name ?? undefined,
+      }));
+      // Processed: a workflow task completed after the last of the two signals.
+      processed = events.slice(lastSignal + 1).some((e) => e.workflowTaskCompletedEventAttributes);
+      if (processed) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(processed).toBe(true);
+    expect(after.filter((e) => e.activityType === 'leaseClaim')).toEqual([]);
+    expect((await getEnvironment(client, taskQueue, 'traffic')).lease?.holder).toBe(`${b}.traffic`);
     const trail = await auditTrail(client, a);
     expect(trail).toContainEqual(
       expect.objectContaining({
