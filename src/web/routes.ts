@@ -115,7 +115,8 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions): Promi
   };
   const fragment = (reply: FastifyReply, body: Raw) => reply.type('text/html; charset=utf-8').send(body.html);
 
-  const refuse = (req: FastifyRequest, reply: FastifyReply, status: 401 | 403 | 409, why: string) => {
+  /** A refused web request, in the same refusal log as the API's. */
+  const recordRefusal = (req: FastifyRequest, status: 401 | 403 | 405 | 409, why: string) =>
     opts.store.recordRefusal({
       at: new Date().toISOString(),
       actor: req.web?.actor ?? 'anonymous',
@@ -126,6 +127,8 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions): Promi
       reason: why,
       remote: req.ip,
     });
+  const refuse = (req: FastifyRequest, reply: FastifyReply, status: 401 | 403 | 409, why: string) => {
+    recordRefusal(req, status, why);
     return send(reply, status, { title: 'Refused', body: errorBody('Refused', why) }, req);
   };
 
@@ -511,17 +514,7 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions): Promi
     if (opts.temporalUi)
       registerTemporalUi(web, opts.temporalUi, {
         caller: (req) => req.web,
-        recordRefusal: (req, status, reason) =>
-          opts.store.recordRefusal({
-            at: new Date().toISOString(),
-            actor: req.web?.actor ?? 'anonymous',
-            auth: req.web?.auth ?? reason,
-            method: req.method,
-            route: req.url,
-            status,
-            reason,
-            remote: req.ip,
-          }),
+        recordRefusal,
       });
   });
 }
