@@ -22,11 +22,13 @@ import { type ApprovalRecord, countApprovers, type Decision, takeApproval } from
 import {
   allowedApprovers,
   type ApprovalNotice,
+  type ApprovalNoticeKind,
   type ApprovalReminderStep,
   approvalReminderSchedule,
   effectivePolicy,
   formatDurationMs,
   hasReminderSchedule,
+  NOTICE_EVENTS,
   notificationKey,
 } from '../src/domain/approval-reminders';
 import { evidenceDigest } from '../src/domain/evidence';
@@ -197,17 +199,23 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
           approvalEscalation: { layer: spec.name, after: spec.approval.escalate.after, to: spec.approval.escalate.to },
         });
       } else remindersSent = step.sequence;
-      notify(step, waited);
+      void notify(step, waited);
     }
     return condition(() => decision !== undefined, Math.max(expiryMs - waited, 1));
   };
 
-  /** Sends one notice in the background: its failure is caught here and audited from history. */
-  const notify = (step: ApprovalReminderStep, waitedMs: number) => {
-    if (spec.approval.mode !== 'manual') return;
+  /**
+   * Sends one notice in the background: its failure is caught here and audited from history. The
+   * returned promise settles when the notice was delivered or given up on (it never rejects).
+   */
+  const notify = (
+    step: Pick<ApprovalReminderStep, 'sequence' | 'of'> & { kind: ApprovalNoticeKind },
+    waitedMs: number,
+  ): Promise<void> => {
+    if (spec.approval.mode !== 'manual') return Promise.resolve();
     const workflowId = workflowInfo().workflowId;
     const notice: ApprovalNotice = {
-      event: step.kind === 'escalation' ? 'approval.escalated' : 'approval.reminder',
+      event: NOTICE_EVENTS[step.kind],
       kind: step.kind,
       promotionId: input.promotionId,
       workflowId,
@@ -223,7 +231,7 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       expiry: spec.approval.expiry,
       idempotencyKey: notificationKey(workflowId, spec.name, step.kind, step.sequence),
     };
-    void notices
+    return notices
       .run(() => notifications.notifyApprovers(notice))
       .then(
         () => undefined,
@@ -238,6 +246,8 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   let outcome: LayerResult['outcome'] = 'failed';
   /** A refused population's summary (policy decision, fidelity, PII findings), from the failure's details. */
   let refusedData: DataSummary | undefined;
+  /** The expiry notice under way (layers since approval-notices): awaited before the layer ends. */
+  let expiryNotice: Promise<void> | undefined;
 
   // Histories recorded before environments had leases replay without them.
   const useEnvironment = patched('environment-lease');
@@ -307,6 +317,10 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
       if (spec.approval.mode === 'manual') {
         await report({ phase: 'awaiting-approval' });
         const expiryMs = parseDuration(spec.approval.expiry) ?? 0;
+        // Layers since approval-notices tell the approvers when the approval is wanted, and when
+        // it expired; before, only reminders and the escalation were sent.
+        const noticesOfWait = sealed && patched('approval-notices');
+        if (noticesOfWait) void notify({ kind: 'request', sequence: 1, of: 1 }, 0);
         // Layers since approval-reminders remind, then escalate, on durable timers while they wait.
         const schedule =
           sealed && hasReminderSchedule(spec.approval) && patched('approval-reminders')
@@ -317,6 +331,7 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
             ? await awaitDecisionWithReminders(schedule, expiryMs)
             : await condition(() => decision !== undefined, expiryMs);
         if (!decided) {
+          if (noticesOfWait) expiryNotice = notify({ kind: 'expiry', sequence: 1, of: 1 }, expiryMs);
           failure = `approval expired: ${spec.approval.required} approval(s) needed within ${spec.approval.expiry}`;
           return 'failed' as const;
         }
@@ -358,6 +373,9 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
     }
     // Held or still queued: either way, let the next one have the layer.
     await lease.release();
+    // The expiry notice is the last word on the approval: delivered (or given up on, after its
+    // bounded retries) before the layer ends, rather than abandoned with it.
+    if (expiryNotice) await expiryNotice;
   });
   const result: LayerResult = { layer: spec.name, outcome, phase, running, gates, failure };
   return sealed ? { ...result, approvals, ...(data ? { data } : {}) } : result;

@@ -8,6 +8,7 @@ import type { GateResult } from '../domain/status';
 import type { SeedRunResult } from '../domain/seeds';
 import { describeGateFailure } from '../domain/promotion';
 import type { PinnedLadder } from '../domain/ladder-version';
+import type { ApprovalNoticeKind } from '../domain/approval-reminders';
 import { traceIdFromHeader } from '../tracing/trace-header';
 import { traceLink } from '../tracing/tracing';
 import { fetchHistory } from '../temporal/history';
@@ -515,7 +516,7 @@ export function layerEntries(events: HistoryEvent[], layer: string, startedAt: s
           const to = (sent?.delivered ?? []).map((d) => `${d.webhook} (attempt ${d.attempt})`).join(', ');
           push(
             e,
-            notice.kind === 'escalation' ? 'notification.escalation-sent' : 'notification.reminder-sent',
+            NOTICE_SENT[notice.kind] ?? 'notification.reminder-sent',
             `${describeNotice(notice)}: ${to ? `delivered to ${to}` : (sent?.none ?? 'no webhook')}`,
           );
           break;
@@ -625,17 +626,32 @@ export function layerEntries(events: HistoryEvent[], layer: string, startedAt: s
 
 /** The fields of an approval notice (src/domain/approval-reminders.ts) the audit names. */
 interface RecordedNotice {
-  kind: 'reminder' | 'escalation';
+  kind: ApprovalNoticeKind;
   sequence?: number;
   of?: number;
   idempotencyKey?: string;
 }
+
+/** The audit action of a delivered notice, by its kind. */
+const NOTICE_SENT: Record<ApprovalNoticeKind, string> = {
+  request: 'notification.request-sent',
+  reminder: 'notification.reminder-sent',
+  escalation: 'notification.escalation-sent',
+  expiry: 'notification.expiry-sent',
+};
 
 function noticeOf(input: Record<string, unknown> | undefined): RecordedNotice {
   return { kind: 'reminder', ...(input as Partial<RecordedNotice> | undefined) } as RecordedNotice;
 }
 
 function describeNotice(n: RecordedNotice): string {
-  const what = n.kind === 'escalation' ? 'escalation notice' : `reminder ${n.sequence ?? '?'}/${n.of ?? '?'}`;
+  const what =
+    n.kind === 'escalation'
+      ? 'escalation notice'
+      : n.kind === 'request'
+        ? 'approval request'
+        : n.kind === 'expiry'
+          ? 'expiry notice'
+          : `reminder ${n.sequence ?? '?'}/${n.of ?? '?'}`;
   return `${what} [idempotency key ${n.idempotencyKey ?? '?'}]`;
 }

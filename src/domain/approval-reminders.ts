@@ -1,17 +1,30 @@
-// Reminders and escalation of a waiting approval: when each falls due, who may approve once it has
-// escalated, and what a notification about it says. Pure: the layer workflow waits on durable
-// timers between the steps and hands each notice to the notify activity.
+// Notices of a waiting approval: that it is wanted, the reminders and the escalation while it waits
+// (when each falls due, who may approve once it has escalated), and its expiry; and what a
+// notification about each says. Pure: the layer workflow waits on durable timers between the steps
+// and hands each notice to the notify activity.
 
 import type { ApprovalPolicy } from './ladder';
 import { parseDuration } from './duration';
 import { sha256Hex } from './sha256';
 
-/** What a notification is about. */
-export type ApprovalNoticeKind = 'reminder' | 'escalation';
+/**
+ * What a notification is about: the approval is wanted (the layer began waiting), a reminder, the
+ * escalation, or the approval expired (the layer failed for want of it).
+ */
+export type ApprovalNoticeKind = 'request' | 'reminder' | 'escalation' | 'expiry';
+
+/** The webhook event of each kind of notice (the X-Strata-Event header, and `event` in a signed body). */
+export const NOTICE_EVENTS = {
+  request: 'approval.requested',
+  reminder: 'approval.reminder',
+  escalation: 'approval.escalated',
+  expiry: 'approval.expired',
+} as const satisfies Record<ApprovalNoticeKind, string>;
+export type ApprovalNoticeEvent = (typeof NOTICE_EVENTS)[ApprovalNoticeKind];
 
 /** One step of a waiting approval, `atMs` after the layer began awaiting it. */
 export interface ApprovalReminderStep {
-  kind: ApprovalNoticeKind;
+  kind: 'reminder' | 'escalation';
   atMs: number;
   /** 1-based among the steps of its kind (reminder 1, reminder 2, …). */
   sequence: number;
@@ -76,15 +89,15 @@ export function notificationKey(workflowId: string, layer: string, kind: Approva
  * measurement or an approval's reason.
  */
 export interface ApprovalNotice {
-  /** `approval.reminder` or `approval.escalated`. */
-  event: `approval.${'reminder' | 'escalated'}`;
+  /** NOTICE_EVENTS[kind]: `approval.requested`, `approval.reminder`, `approval.escalated` or `approval.expired`. */
+  event: ApprovalNoticeEvent;
   kind: ApprovalNoticeKind;
   promotionId: string;
   /** The layer workflow's id (the one the approvals go to). */
   workflowId: string;
   layer: string;
   candidate: { name: string; version: string };
-  /** Reminder `sequence` of `of` (1 of 1 for the escalation). */
+  /** Reminder `sequence` of `of` (1 of 1 for the request, the escalation and the expiry). */
   sequence: number;
   of: number;
   /** Who may approve now (after an escalation: including the escalation's entries). */
@@ -94,7 +107,7 @@ export interface ApprovalNotice {
   required: number;
   /** Distinct approvals so far. */
   approvals: number;
-  /** How long the layer has waited, and how long it waits in all before it expires ("72h"). */
+  /** How long the layer has waited ("0s" for the request), and how long it waits in all before it expires ("72h"). */
   waited: string;
   expiry: string;
   /** Same for every attempt of this notification (see notificationKey). */

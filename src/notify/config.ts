@@ -1,5 +1,5 @@
-// strata.yaml's `notifications:` — the webhooks that hear about waiting approvals (reminders and
-// escalations). Read by the worker's notify activity at each delivery, so a change takes effect
+// strata.yaml's `notifications:` — the webhooks that hear about approvals (wanted, reminders,
+// escalations, expired). Read by the worker's notify activity at each delivery, so a change takes effect
 // without a restart. Secrets (the signing secret, a Slack URL, which is itself a credential) come
 // from an environment variable or a file, never from the file in clear.
 
@@ -10,7 +10,12 @@ import { parseYamlMapping, readConfigFile } from '../config/yaml';
 import { ConfigError, expectedGot, validate } from '../validation/errors';
 
 /** The events a webhook can subscribe to. */
-export const NOTIFICATION_EVENTS = ['approval.reminder', 'approval.escalated'] as const;
+export const NOTIFICATION_EVENTS = [
+  'approval.requested',
+  'approval.reminder',
+  'approval.escalated',
+  'approval.expired',
+] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
 /** Where a secret comes from: `{ env: NAME }` or `{ file: PATH }` (relative to strata.yaml). */

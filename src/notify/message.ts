@@ -21,20 +21,32 @@ export function signedBody(notice: ApprovalNotice, opts: { link?: string; sentAt
     approvals: notice.approvals,
     waited: notice.waited,
     expiry: notice.expiry,
-    approve: `strata approve ${notice.promotionId} --layer ${notice.layer} --reason '…'`,
+    // An expired approval can no longer be given.
+    ...(notice.kind === 'expiry'
+      ? {}
+      : { approve: `strata approve ${notice.promotionId} --layer ${notice.layer} --reason '…'` }),
     ...(opts.link ? { links: { inbox: `${opts.link}/` } } : {}),
   });
 }
 
 /** The text of a Slack-compatible incoming webhook ({"text": …}, Slack's mrkdwn). */
 export function slackText(notice: ApprovalNotice, opts: { link?: string }): string {
+  const promotion = `Promotion \`${notice.promotionId}\` of ${notice.candidate.name} ${notice.candidate.version}`;
+  if (notice.kind === 'expiry') {
+    return [
+      `:hourglass: *Approval expired*: layer *${notice.layer}* waited ${notice.waited} without a quorum and failed`,
+      `${promotion}: ${notice.approvals}/${notice.required} approvals. Promote again to ask anew.`,
+    ].join('\n');
+  }
   const head =
-    notice.kind === 'escalation'
-      ? `:rotating_light: *Escalated*: layer *${notice.layer}* has waited ${notice.waited} without a quorum; ${(notice.escalatedTo ?? []).join(', ')} may now approve`
-      : `:bell: *Reminder ${notice.sequence}/${notice.of}*: layer *${notice.layer}* has awaited approval for ${notice.waited}`;
+    notice.kind === 'request'
+      ? `:inbox_tray: *Approval wanted*: layer *${notice.layer}* passed its gates and awaits approval`
+      : notice.kind === 'escalation'
+        ? `:rotating_light: *Escalated*: layer *${notice.layer}* has waited ${notice.waited} without a quorum; ${(notice.escalatedTo ?? []).join(', ')} may now approve`
+        : `:bell: *Reminder ${notice.sequence}/${notice.of}*: layer *${notice.layer}* has awaited approval for ${notice.waited}`;
   const lines = [
     head,
-    `Promotion \`${notice.promotionId}\` of ${notice.candidate.name} ${notice.candidate.version}: ${notice.approvals}/${notice.required} approvals, expires after ${notice.expiry}.`,
+    `${promotion}: ${notice.approvals}/${notice.required} approvals, expires after ${notice.expiry}.`,
     `Who may approve: ${notice.approvers.join(', ')}`,
     opts.link
       ? `<${opts.link}/|Open the approval inbox>`

@@ -31,14 +31,22 @@ interface Received {
   status: number;
 }
 
-/** A receiving webhook: answers `failFirst` deliveries with 503 (or every one with `status`), then 200. */
+/**
+ * A receiving webhook: answers the first `failFirst` deliveries of the first notice it receives
+ * (by Idempotency-Key) with 503 (or every delivery with `status`), the rest with 200. Counted per
+ * notice, so a later notice arriving between the retries of the first (a loaded machine delays
+ * them) does not take one of its failures.
+ */
 async function receiver(opts: { failFirst?: number; status?: number } = {}) {
   const received: Received[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const status = opts.status ?? (received.length < (opts.failFirst ?? 0) ? 503 : 200);
+      const key = req.headers['idempotency-key'];
+      const firstKey = received[0]?.headers['idempotency-key'] ?? key;
+      const ofFirst = received.filter((r) => r.headers['idempotency-key'] === firstKey).length;
+      const status = opts.status ?? (key === firstKey && ofFirst < (opts.failFirst ?? 0) ? 503 : 200);
       received.push({ at: Date.now(), headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status });
       res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'unavailable');
     });
@@ -130,8 +138,8 @@ describe('approval reminders, escalation and webhooks (real dev server, real HTT
 notifications:
   link: http://strata.example.test:8600
   webhooks:
-    - { name: pager, format: signed, url: ${signed.url}, secret: { env: ${SECRET_ENV} } }
-    - { name: team-slack, format: slack, url: ${slack.url} }
+    - { name: pager, format: signed, url: ${signed.url}, secret: { env: ${SECRET_ENV} }, events: [approval.reminder, approval.escalated] }
+    - { name: team-slack, format: slack, url: ${slack.url}, events: [approval.reminder, approval.escalated] }
 `);
     const id = await startOn(
       'remind-ladder',
@@ -291,8 +299,8 @@ notifications:
     writeStrataYaml(`
 notifications:
   webhooks:
-    - { name: broken, format: signed, url: ${broken.url}, secret: { env: ${SECRET_ENV} } }
-    - { name: nowhere, format: slack, url: "http://127.0.0.1:${port}/hook" }
+    - { name: broken, format: signed, url: ${broken.url}, secret: { env: ${SECRET_ENV} }, events: [approval.reminder] }
+    - { name: nowhere, format: slack, url: "http://127.0.0.1:${port}/hook", events: [approval.reminder] }
 `);
     const id = await startOn(
       'undeliverable-ladder',
@@ -352,7 +360,7 @@ notifications:
     writeStrataYaml(`
 notifications:
   webhooks:
-    - { name: slow-down, format: slack, url: ${broken.url} }
+    - { name: slow-down, format: slack, url: ${broken.url}, events: [approval.reminder] }
 `);
     const id = await startOn('inflight-ladder', '{ required: 1, approvers: [alice], expiry: 1h, remind: [1s] }');
     await waitForStatus(suite.client, id, (s) => traffic(s)?.phase === 'awaiting-approval', 120_000);
@@ -368,5 +376,69 @@ notifications:
         /^reminder 1\/1 \[idempotency key strata-[0-9a-f]{40}\]: not delivered before the layer ended$/,
       ),
     ]);
+  }, 180_000);
+  it('tells the approvers when an approval is wanted and when it expired; the expiry notice is delivered before the layer ends', async () => {
+    process.env[SECRET_ENV] = SECRET;
+    const signed = await receiver();
+    const slack = await receiver({ failFirst: 1 });
+    servers.push(signed, slack);
+    // No `events`: every event, the request and the expiry included.
+    writeStrataYaml(`
+notifications:
+  webhooks:
+    - { name: pager, format: signed, url: ${signed.url}, secret: { env: ${SECRET_ENV} } }
+    - { name: team-slack, format: slack, url: ${slack.url} }
+`);
+    const id = await startOn('expiry-ladder', '{ required: 1, approvers: [alice], expiry: 4s }');
+    const request = await until(
+      'the approval request at the signed webhook',
+      async () => signed.received.find((r) => r.headers['x-strata-event'] === 'approval.requested'),
+      120_000,
+    );
+    const requested = JSON.parse(request.body) as Record<string, unknown>;
+    expect(requested).toMatchObject({
+      event: 'approval.requested',
+      promotionId: id,
+      layer: 'traffic',
+      approvers: ['alice'],
+      required: 1,
+      approvals: 0,
+      waited: '0s',
+      expiry: '4s',
+      approve: `strata approve ${id} --layer traffic --reason '…'`,
+    });
+    const result = await waitForResult(suite.client, id);
+    expect(result.state).toBe('failed');
+    expect(result.layers.find((l) => l.name === 'traffic')?.failure).toBe(
+      'approval expired: 1 approval(s) needed within 4s',
+    );
+    // Delivered before the promotion ended: the layer waited for it (Slack's first delivery, the
+    // request, got a 503 and was retried).
+    const expired = signed.received.find((r) => r.headers['x-strata-event'] === 'approval.expired');
+    expect(expired, 'the expiry notice at the signed webhook').toBeDefined();
+    const expiredBody = JSON.parse(expired!.body) as Record<string, unknown>;
+    expect(expiredBody).toMatchObject({ event: 'approval.expired', waited: '4s', approvals: 0, expiry: '4s' });
+    expect(expiredBody.approve).toBeUndefined(); // it can no longer be given
+    expect(expiredBody.idempotencyKey).not.toBe(requested.idempotencyKey);
+    const slackExpiry = slack.received.filter((r) => JSON.parse(r.body).text.includes('*Approval expired*'));
+    expect(slackExpiry.map((r) => r.status)).toContain(200);
+    expect(slack.received.some((r) => JSON.parse(r.body).text.includes('*Approval wanted*'))).toBe(true);
+
+    const audit = await auditTrail(suite.client, id);
+    const actions = (a: string) => audit.filter((e) => e.action === a).map((e) => e.detail);
+    expect(actions('notification.request-sent')).toEqual([
+      expect.stringMatching(
+        /^approval request \[idempotency key strata-[0-9a-f]{40}\]: delivered to .*pager \(attempt 1\)/,
+      ),
+    ]);
+    expect(actions('notification.expiry-sent')).toEqual([
+      expect.stringMatching(/^expiry notice \[idempotency key strata-[0-9a-f]{40}\]: delivered to /),
+    ]);
+    expect(actions('notification.failed')).toEqual([]);
+    const at = (a: string) => audit.findIndex((e) => e.action === a);
+    expect(at('notification.request-sent')).toBeLessThan(at('notification.expiry-sent'));
+    expect(at('promotion.failed')).toBeGreaterThan(0);
+    expect(at('notification.expiry-sent')).toBeLessThan(at('promotion.failed'));
+    await recordHistories(id);
   }, 180_000);
 });

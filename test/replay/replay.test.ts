@@ -45,7 +45,8 @@ describe('replay of recorded histories', () => {
         return data ? [JSON.parse(Buffer.from(data).toString('utf8')).id as string] : [];
       });
     const recorded = new Set(histories.flatMap(patches));
-    for (const p of ['sealed-decisions', 'verified-lease', 'server-side-ladder']) expect(recorded).toContain(p);
+    for (const p of ['sealed-decisions', 'verified-lease', 'server-side-ladder', 'approval-notices'])
+      expect(recorded).toContain(p);
     const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories(

@@ -15,11 +15,13 @@ import {
   effectivePolicy,
   formatDurationMs,
   notificationKey,
+  NOTICE_EVENTS,
 } from '../../src/domain/approval-reminders';
 import { takeApproval } from '../../src/domain/approval';
 import type { ApprovalPolicy } from '../../src/domain/ladder';
 import {
   loadNotifications,
+  NOTIFICATION_EVENTS,
   NO_NOTIFICATIONS,
   parseNotifications,
   readSecret,
@@ -348,5 +350,55 @@ describe('notification bodies', () => {
     const text = slackText(notice, { link: 'https://strata.example.com' });
     expect(text).toContain('*Reminder 1/2*: layer *traffic* has awaited approval for 4h');
     expect(text).toContain('<https://strata.example.com/|Open the approval inbox>');
+  });
+
+  it('says an approval is wanted, and that it expired without the approve command', () => {
+    const request = {
+      ...notice,
+      event: 'approval.requested' as const,
+      kind: 'request' as const,
+      sequence: 1,
+      of: 1,
+      waited: '0s',
+    };
+    const signedRequest = JSON.parse(signedBody(request, { sentAt: '2026-12-03T00:00:00.000Z' })) as Record<
+      string,
+      unknown
+    >;
+    expect(signedRequest).toMatchObject({ event: 'approval.requested', waited: '0s' });
+    expect(signedRequest.approve).toBe("strata approve fraud-scoring-2.0.0-abc123 --layer traffic --reason '…'");
+    expect(signedRequest).not.toHaveProperty('reminder');
+    expect(slackText(request, {})).toContain('*Approval wanted*: layer *traffic* passed its gates and awaits approval');
+    expect(slackText(request, {})).toContain('Who may approve: alice, bob');
+
+    const expiry = {
+      ...notice,
+      event: 'approval.expired' as const,
+      kind: 'expiry' as const,
+      sequence: 1,
+      of: 1,
+      waited: '72h',
+    };
+    const signedExpiry = JSON.parse(signedBody(expiry, { sentAt: '2026-12-03T00:00:00.000Z' })) as Record<
+      string,
+      unknown
+    >;
+    expect(signedExpiry).toMatchObject({ event: 'approval.expired', waited: '72h', approvals: 0, required: 1 });
+    expect(signedExpiry).not.toHaveProperty('approve');
+    const text = slackText(expiry, { link: 'https://strata.example.com' });
+    expect(text).toContain('*Approval expired*: layer *traffic* waited 72h without a quorum and failed');
+    expect(text).not.toContain('strata approve');
+    expect(text).not.toContain('Open the approval inbox');
+  });
+
+  it('gives each kind of notice its own event, and webhooks may subscribe to each', () => {
+    expect(NOTICE_EVENTS).toEqual({
+      request: 'approval.requested',
+      reminder: 'approval.reminder',
+      escalation: 'approval.escalated',
+      expiry: 'approval.expired',
+    });
+    expect([...NOTIFICATION_EVENTS].sort()).toEqual(Object.values(NOTICE_EVENTS).sort());
+    expect(notificationKey('w', 'traffic', 'request', 1)).not.toBe(notificationKey('w', 'traffic', 'expiry', 1));
   });
 });
