@@ -44,6 +44,11 @@ export function createLeaseActivities({ client }: ActivityDeps) {
     async leaseClaim(input: { holder: string }): Promise<LeaseClaim> {
       if (!client) throw ApplicationFailure.nonRetryable('this worker has no Temporal client for leases', 'NoClient');
       const nothing: LeaseClaim = { wants: null, failFast: false, events: [] };
+      // The query needs a workflow task of the holder: on a loaded machine that takes longer than
+      // the environment's 10 s heartbeat timeout, so say we are alive while waiting (the soak saw
+      // ten attempts in a row time out without a heartbeat, and the environment workflow fail).
+      const ctx = Context.current();
+      const alive = setInterval(() => ctx.heartbeat(), 2_000);
       try {
         const handle = client.workflow.getHandle(input.holder);
         // Closed first, then the claim: a closed workflow's claim is final, events and all.
@@ -57,6 +62,8 @@ export function createLeaseActivities({ client }: ActivityDeps) {
         if (/unknown queryType|did not register a handler|QueryNotRegistered/i.test(String((err as Error)?.message)))
           return nothing;
         throw err;
+      } finally {
+        clearInterval(alive);
       }
     },
 

@@ -38,4 +38,6 @@ export interface EnvironmentInput {
   state?: EnvironmentState;
   /** Continue as new past this many history events (default 2 000). */
   maxHistoryEvents?: number;
+  /** How long after a leaseClaim failed for good its holder is asked again (default 30 s; for tests). */
+  claimRetryMs?: number;
 }

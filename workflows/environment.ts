@@ -3,6 +3,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  isCancellation,
   patched,
   getExternalWorkflowHandle,
   proxyActivities,
@@ -48,6 +49,8 @@ const MAX_HISTORY_EVENTS = 2_000;
 const HOLDER_CHECK_MS = 60_000;
 /** Closed holders remembered (lease-claim-final); an older one is asked again, harmlessly. */
 const CLOSED_HOLDERS = 256;
+/** A holder whose leaseClaim failed after all its retries is asked again this much later (lease-claim-survives). */
+const CLAIM_RETRY_MS = 30_000;
 
 /**
  * The environment of one layer as a long-lived entity: its version history (what ran there when
@@ -76,6 +79,10 @@ export async function environment(input: EnvironmentInput): Promise<void> {
   const pending: Array<Promise<void>> = [];
   let lastActivity = Date.now();
   const maxHistory = input.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
+  /** Holders whose leaseClaim failed after its retries, asked again at retryClaimsAt (lease-claim-survives). */
+  const retryClaims: string[] = [];
+  let retryClaimsAt = Infinity;
+  const claimRetryMs = input.claimRetryMs ?? CLAIM_RETRY_MS;
 
   const grant = (holder: string) => {
     pending.push(
@@ -151,7 +158,18 @@ export async function environment(input: EnvironmentInput): Promise<void> {
       asHolderOnly.delete(holder);
       return;
     }
-    const claim = await activities.leaseClaim({ holder });
+    let claim: Awaited<ReturnType<typeof activities.leaseClaim>>;
+    try {
+      claim = await activities.leaseClaim({ holder });
+    } catch (err) {
+      // Since lease-claim-survives an unanswered claim (every retry timed out on an overloaded
+      // machine: the 60-minute soak) is asked again later instead of failing the environment, and
+      // with it the version history and every lease. Before, the failure ended the workflow.
+      if (isCancellation(err) || !patched('lease-claim-survives')) throw err;
+      if (!retryClaims.includes(holder)) retryClaims.push(holder);
+      retryClaimsAt = Math.min(retryClaimsAt, Date.now() + claimRetryMs);
+      return;
+    }
     if (closedOnce && claim.closed !== undefined) {
       closedHolders.add(holder);
       if (closedHolders.size > CLOSED_HOLDERS) closedHolders.delete(closedHolders.values().next().value!);
@@ -246,7 +264,7 @@ export async function environment(input: EnvironmentInput): Promise<void> {
       ttlMs && !state.lease && !state.tornDownAt && state.history.length > 0 ? lastActivity + ttlMs : Infinity;
     const holderCheckDue =
       releaseClosed && state.lease && state.waiting.length > 0 ? lastHolderCheck + HOLDER_CHECK_MS : Infinity;
-    const wakeAt = Math.min(nextRotation, ttlDue, holderCheckDue);
+    const wakeAt = Math.min(nextRotation, ttlDue, holderCheckDue, retryClaimsAt);
     const timeout = wakeAt === Infinity ? undefined : Math.max(0, wakeAt - Date.now());
     const before = lastActivity;
     const woken = () =>
@@ -255,6 +273,11 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     else await condition(woken, timeout);
 
     while (pending.length > 0) await pending.shift();
+    if (Date.now() >= retryClaimsAt) {
+      // As they were queued: a holder asked only as the holder stays so (asHolderOnly keeps it).
+      for (const holder of retryClaims.splice(0)) if (!checks.includes(holder)) checks.push(holder);
+      retryClaimsAt = Infinity;
+    }
     if (Date.now() >= holderCheckDue && state.lease) checkHolder(state.lease.holder);
     if (state.lease && checks.includes(state.lease.holder)) lastHolderCheck = Date.now();
     for (let holder = checks.shift(); holder !== undefined; holder = checks.shift()) {
@@ -294,6 +317,7 @@ export async function environment(input: EnvironmentInput): Promise<void> {
       await condition(allHandlersFinished);
       while (pending.length > 0) await pending.shift();
       // Holders still to ask are asked by the next run (a message names them again otherwise).
+      for (const holder of retryClaims.splice(0)) if (!checks.includes(holder)) checks.push(holder);
       for (let holder = checks.shift(); holder !== undefined; holder = checks.shift()) await reconcile(holder);
       await continueAsNew<typeof environment>({ ...input, state });
     }
