@@ -10,7 +10,7 @@ import { gateRegistry } from '../src/gates/registry';
 import { isMeasured } from '../src/gates/types';
 import { RunStore, stableRunId } from '../src/load/runs';
 import { FEATURES_PROXY } from '../src/providers/dependency';
-import { withSpan } from '../src/tracing/tracing';
+import { withSpan } from '../src/tracing/spans';
 import { type ActivityDeps, mustDescribe, variantDbPath, withHeartbeat } from './support';
 
 export function createGateActivities({ provider, paths }: ActivityDeps) {

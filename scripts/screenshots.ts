@@ -25,7 +25,7 @@ import type { LadderSpec } from '../src/domain/ladder';
 import { strataPaths } from '../src/paths';
 import { LocalProvider } from '../src/providers/local';
 import { ensureTemporalCli } from '../src/temporal/cli';
-import { tracingClientOptions } from '../src/temporal/connection';
+import { tracingClientOptions } from '../src/temporal/client-tracing';
 import { runDrill } from '../src/temporal/drills';
 import { getStatus, startPromotion } from '../src/temporal/promotions';
 import { startDevServer } from '../src/temporal/server';

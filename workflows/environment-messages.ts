@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from './define';
 import type { EnvironmentState, HoldInfo, LeaseClaim, LeaseRequest, VersionEvent } from '../src/domain/environment';
 
 // Messages of the long-lived environment workflow (one per layer) and of the workflows that lease it.

@@ -1,4 +1,4 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from './define';
 import type { LadderApplyReply, LadderApplyRequest, LadderVersion } from '../src/domain/ladder-version';
 
 // Messages of the ladder entity workflow (one per ladder name). Clients import these.

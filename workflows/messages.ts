@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from './define';
 import type { ShownEvidence } from '../src/domain/evidence';
 import type { LayerProgress } from '../src/domain/promotion';
 import type { LayerStatus, PromotionStatus } from '../src/domain/status';

@@ -7,6 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DURATION_HINT, parseDuration } from '../domain/duration';
 import { type Role } from './roles';
+import { TokenStoreError } from './store-error';
 
 export const API_DB = 'api.db';
 const TOKEN_PREFIX = 'strata_';
@@ -37,9 +38,7 @@ export interface Refusal {
   remote: string;
 }
 
-export class TokenStoreError extends Error {
-  override name = 'TokenStoreError';
-}
+export { TokenStoreError };
 
 /**
  * A token's hash. Tokens are 32 random bytes, so a fast hash is enough: nobody brute-forces 256

@@ -10,7 +10,7 @@ import { describeGateFailure } from '../domain/promotion';
 import type { PinnedLadder } from '../domain/ladder-version';
 import type { ApprovalNoticeKind } from '../domain/approval-reminders';
 import { traceIdFromHeader } from '../tracing/trace-header';
-import { traceLink } from '../tracing/tracing';
+import { traceLink } from '../tracing/settings';
 import { fetchHistory } from '../temporal/history';
 import { environmentWorkflowId, type EnvironmentState } from '../domain/environment';
 import { environmentQuery } from '../../workflows/environment-messages';

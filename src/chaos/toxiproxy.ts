@@ -13,12 +13,11 @@ import {
   findGoTool,
   processAlive,
 } from '../tools/go-install';
+import { ToxiproxyError } from './toxiproxy-error';
 
 export const TOXIPROXY_VERSION = '2.5.0';
 
-export class ToxiproxyError extends Error {
-  override name = 'ToxiproxyError';
-}
+export { ToxiproxyError };
 
 const INSTALL_HINT =
   `Install Toxiproxy v${TOXIPROXY_VERSION} (https://github.com/Shopify/toxiproxy/releases) and put ` +

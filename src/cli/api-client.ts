@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { request } from 'undici';
 import { ApiError } from './api-error';
 import { UsageError } from './errors';
 
@@ -50,6 +49,9 @@ export async function callApi<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', rout
   const base = apiBase();
   if (!base) throw new UsageError('STRATA_API is not set: this command needs the API (strata serve)');
   const token = apiToken();
+  // undici is a hundred modules: loaded by the commands that call the API, not by every command
+  // (modes.ts asks apiBase() for each one).
+  const { request } = await import('undici');
   let res;
   try {
     res = await request(`${base}${route}`, {

@@ -1,21 +1,28 @@
 import type { Client } from '@temporalio/client';
-import { connectClient } from '../temporal/connection';
 import { loadSettings, type StrataSettings } from '../temporal/settings';
-import { installTracing } from '../tracing/tracing';
+import { tracingEnabled } from '../tracing/settings';
 import { table } from './render';
 
-/** Runs `fn` with a client connected to the configured Temporal, and closes the connection after. */
+/**
+ * Runs `fn` with a client connected to the configured Temporal, and closes the connection after.
+ * The Temporal client, and the OpenTelemetry SDK when tracing is on, load here, not when the
+ * command's module does: in API mode the same commands need neither.
+ */
 export async function withClient<T>(fn: (client: Client, settings: StrataSettings) => Promise<T>): Promise<T> {
   const settings = loadSettings();
+  const { connectClient } = await import('../temporal/connection');
   const { client, connection } = await connectClient(settings);
   try {
     return await fn(client, settings);
   } finally {
     await connection.close();
     // A command's spans (a promote's start) leave before the process exits.
-    await installTracing('strata-cli')
-      .flush()
-      .catch(() => undefined);
+    if (tracingEnabled()) {
+      const { installTracing } = await import('../tracing/tracing');
+      await installTracing('strata-cli')
+        .flush()
+        .catch(() => undefined);
+    }
   }
 }
 

@@ -1,15 +1,20 @@
-import { ArtifactTamperedError } from '../artifacts/store';
+// Every command loads this module (main.ts, command.ts): each error class comes from a module that
+// loads nothing heavy, never from the module that throws it (the Temporal client, SQLite, undici).
+import { ArtifactTamperedError } from '../artifacts/errors';
 import { ConfigError, UsageError } from '../validation/errors';
 import { SettingsError } from '../temporal/settings';
-import { TemporalUnreachableError } from '../temporal/connection';
-import { PromotionNotFoundError, RefusedError } from '../temporal/promotions';
+import {
+  EnvironmentNotFoundError,
+  LadderNotFoundError,
+  PromotionNotFoundError,
+  TemporalUnreachableError,
+} from '../temporal/errors';
+import { RefusedError } from '../temporal/refused';
 import { TemporalCliError } from '../temporal/cli';
-import { ToxiproxyError } from '../chaos/toxiproxy';
-import { EnvironmentNotFoundError } from '../temporal/environments';
-import { LadderNotFoundError } from '../temporal/ladders';
+import { ToxiproxyError } from '../chaos/toxiproxy-error';
 import { TokenError } from '../temporal/auth';
 import { ClusterError } from '../temporal/cluster-tools';
-import { TokenStoreError } from '../api/store';
+import { TokenStoreError } from '../api/store-error';
 import { ApiError } from './api-error';
 
 /** Exit codes: 0 ok, 1 the operation failed or was refused, 2 bad usage or config. */

@@ -2,28 +2,20 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { candidateUpload } from '../api/upload';
-import { loadCandidate } from '../config/candidate';
-import { layerRange, loadLadder } from '../config/ladder';
 import { PROMOTION_STATES, type PromotionState, type PromotionStatus, isTerminal } from '../domain/status';
-import {
-  abort,
-  approve,
-  getStatus,
-  listPromotions,
-  type PromotionSummary,
-  reject,
-  startPromotion,
-} from '../temporal/promotions';
+import type { PromotionSummary } from '../temporal/promotions';
 import type { ApprovalReply } from '../../workflows/messages';
 import { evidenceDigest, layerEvidence, type ShownEvidence } from '../domain/evidence';
 import { command, type JsonOption, type LocalAttribution, localActor } from './command';
 import { apiBase, callApi, ignoreAs } from './api-client';
 import { print, printJson, withClient } from './context';
-import { applyLadderFile, isLadderFile } from './ladders';
-import { getLadderVersion } from '../temporal/ladders';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
 import { renderList, renderStatus } from './render';
+
+// What only some paths need is imported where it is used: the Temporal calls (the client, gRPC,
+// the workflow package) in local mode only, ladder and candidate files (zod, yaml) in promote only.
+// `strata status` and `strata list` in API mode load neither (test/unit/cli/lazy-groups.test.ts).
+const temporalPromotions = () => import('../temporal/promotions');
 
 function defaultUser(): string {
   return process.env.STRATA_USER ?? os.userInfo().username;
@@ -35,6 +27,7 @@ export async function waitUntilEnded(
   id: string,
   onChange: (s: PromotionStatus) => void = () => {},
 ): Promise<PromotionStatus> {
+  const { getStatus } = await temporalPromotions();
   return pollUntilEnded(() => getStatus(client, id), onChange);
 }
 
@@ -124,6 +117,9 @@ export function registerPromotionCommands(program: Command): void {
     })
     .action(async (opts) => {
       if (apiBase()) return promoteViaApi(opts);
+      const { isLadderFile, applyLadderFile } = await import('./ladders');
+      const { layerRange, loadLadder } = await import('../config/ladder');
+      const { loadCandidate } = await import('../config/candidate');
       // Validate everything before touching Temporal: a config error starts nothing.
       const file = isLadderFile(opts.ladder) ? opts.ladder : undefined;
       const spec = file ? loadLadder(file) : undefined;
@@ -135,6 +131,8 @@ export function registerPromotionCommands(program: Command): void {
         throw new UsageError(`--id: expected letters, digits, ".", "_" or "-" (got "${opts.id}")`);
       }
       return withClient(async (client, settings) => {
+        const { getLadderVersion } = await import('../temporal/ladders');
+        const { startPromotion } = await temporalPromotions();
         // Pinned here: the promotion runs this version even if the ladder changes meanwhile.
         const stored =
           spec && file
@@ -186,6 +184,7 @@ export function registerPromotionCommands(program: Command): void {
         return EXIT_OK;
       };
       if (apiBase()) return show(() => callApi<PromotionStatus>('GET', `/promotions/${encodeURIComponent(id)}`));
+      const { getStatus } = await temporalPromotions();
       return withClient((client) => show(() => getStatus(client, id)));
     });
 
@@ -210,6 +209,7 @@ export function registerPromotionCommands(program: Command): void {
         else print(renderList(rows));
         return EXIT_OK;
       }
+      const { listPromotions } = await temporalPromotions();
       return withClient(async (client) => {
         const rows = await listPromotions(client, { phase, limit });
         if (opts.json) printJson(rows);
@@ -262,6 +262,7 @@ export function registerPromotionCommands(program: Command): void {
             return callApi<ApprovalReply>('POST', `/promotions/${encodeURIComponent(id)}/${decision}`, body);
           }
           const actor = localActor(opts.as);
+          const { approve, getStatus, reject } = await temporalPromotions();
           return withClient(async (client) => {
             const evidence = await shown(await getStatus(client, id));
             const req = { layer: opts.layer, actor, reason: opts.reason, ...(evidence ? { evidence } : {}) };
@@ -292,7 +293,9 @@ export function registerPromotionCommands(program: Command): void {
         ? await callApi<{ aborted: true }>('POST', `/promotions/${encodeURIComponent(id)}/abort`, {
             reason: opts.reason,
           })
-        : await withClient((client) => abort(client, id, { actor: localActor(opts.as), reason: opts.reason }));
+        : await withClient(async (client) =>
+            (await temporalPromotions()).abort(client, id, { actor: localActor(opts.as), reason: opts.reason }),
+          );
       if (opts.json) printJson({ id, ...reply });
       else print(`aborting ${id}: the current layer rolls back`);
       return EXIT_OK;
@@ -302,13 +305,15 @@ export function registerPromotionCommands(program: Command): void {
 /** `strata promote` in API mode: the server promotes a stored ladder as the token's identity. */
 async function promoteViaApi(opts: PromotionOptions['promote']) {
   ignoreAs(opts.as);
-  if (isLadderFile(opts.ladder) && /\.ya?ml$/i.test(opts.ladder)) {
+  // A .yaml name is a ladder file whether or not it exists here (isLadderFile in ./ladders).
+  if (/\.ya?ml$/i.test(opts.ladder)) {
     throw new UsageError(
       `--ladder ${opts.ladder}: API mode promotes stored ladders only; store it first (strata ladder apply ${opts.ladder})`,
     );
   }
   // The server promotes what it stores: upload the candidate's files under the digest computed
   // here; the server computes it again and refuses a mismatch.
+  const { candidateUpload } = await import('../api/upload');
   const { candidate, upload } = await candidateUpload(path.resolve(opts.candidate));
   const uploaded = await callApi<{ digest: string; reused: boolean }>('PUT', `/candidates/${candidate.digest}`, upload);
   process.stderr.write(

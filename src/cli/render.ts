@@ -1,7 +1,7 @@
 import type { AuditEntry } from '../audit/trail';
 import { describeData } from '../domain/data';
 import { isTerminal, type PromotionStatus } from '../domain/status';
-import { traceLink } from '../tracing/tracing';
+import { traceLink } from '../tracing/settings';
 import type { PromotionSummary } from '../temporal/promotions';
 import type { LayerTimings } from '../temporal/timings';
 

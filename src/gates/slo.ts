@@ -1,5 +1,5 @@
 import { runLoad } from '../load/generator';
-import { traceSampleRate } from '../tracing/tracing';
+import { traceSampleRate } from '../tracing/settings';
 import { intendedCount, type LoadProfile } from '../load/profile';
 import { environmentBodies, replayBodies } from '../load/requests';
 import { type SloOptions, sloConfig } from './slo.config';

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tracingEnvironment } from '../tracing/tracing';
+import { tracingEnvironment } from '../tracing/settings';
 
 /** The system user candidates run as when Strata runs as root (STRATA_CANDIDATE_USER names another). */
 export const DEFAULT_CANDIDATE_USER = 'strata-candidate';

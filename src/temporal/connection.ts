@@ -1,20 +1,11 @@
 import { Client, type ClientOptions, Connection } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
-import { installTracing } from '../tracing/tracing';
+import { tracingEnabled } from '../tracing/settings';
 import { payloadCodecs } from './codec';
 import type { StrataSettings } from './settings';
+import { TemporalUnreachableError } from './errors';
 
-/** Nothing answers at the Temporal address. The message says how to fix it in one line. */
-export class TemporalUnreachableError extends Error {
-  override name = 'TemporalUnreachableError';
-  constructor(readonly address: string) {
-    super(
-      `no Temporal server at ${address}: start one with \`strata up\` (in another terminal), ` +
-        'or set TEMPORAL_ADDRESS to a running server',
-    );
-  }
-}
+export { TemporalUnreachableError };
 
 /**
  * The gRPC metadata that carries a cluster token (the JWT authorizer reads `authorization`).
@@ -43,18 +34,16 @@ export async function connectClient(settings: StrataSettings): Promise<{ client:
     namespace: settings.namespace,
     // Encrypted payloads (STRATA_PAYLOAD_KEYRING): what the client sends is sealed, what it reads opened.
     dataConverter: { payloadCodecs: payloadCodecs() },
-    ...tracingClientOptions('strata-cli'),
+    ...(await lazyTracingClientOptions('strata-cli')),
   });
   return { client, connection };
 }
 
-/**
- * With tracing on (tracingEnabled), a client's starts, signals and Updates are spans whose context
- * the workflows continue; `service` names this process in the traces when it installs tracing first.
- */
-export function tracingClientOptions(service: string): Pick<ClientOptions, 'interceptors'> {
-  const tracing = installTracing(service);
-  return tracing.enabled ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {};
+/** tracingClientOptions, loading the OpenTelemetry SDK and interceptors only when tracing is on. */
+async function lazyTracingClientOptions(service: string): Promise<Pick<ClientOptions, 'interceptors'>> {
+  if (!tracingEnabled()) return {};
+  const { tracingClientOptions } = await import('./client-tracing');
+  return tracingClientOptions(service);
 }
 
 /** True when a Temporal frontend answers at the address. */

@@ -9,15 +9,9 @@ import {
   releaseHoldUpdate,
 } from '../../workflows/environment-messages';
 import { RefusedError } from './promotions';
+import { EnvironmentNotFoundError } from './errors';
 
-export class EnvironmentNotFoundError extends Error {
-  override name = 'EnvironmentNotFoundError';
-  constructor(readonly layer: string) {
-    super(
-      `no environment workflow for layer "${layer}" yet: it starts with the first promotion or drill into that layer`,
-    );
-  }
-}
+export { EnvironmentNotFoundError };
 
 export async function getEnvironment(client: Client, taskQueue: string, layer: string): Promise<EnvironmentState> {
   try {

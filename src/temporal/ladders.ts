@@ -12,20 +12,9 @@ import { ladderDigest } from '../config/ladder-digest';
 import { ladderApplyUpdate, ladderVersionQuery, ladderVersionsQuery } from '../../workflows/ladder-messages';
 import type { ladder as ladderWorkflow } from '../../workflows/ladder';
 import { RefusedError } from './refused';
+import { LadderNotFoundError } from './errors';
 
-export class LadderNotFoundError extends Error {
-  override name = 'LadderNotFoundError';
-  constructor(
-    readonly ladder: string,
-    version?: number,
-  ) {
-    super(
-      version === undefined
-        ? `no ladder named "${ladder}" (strata ladder ls; strata ladder apply FILE stores one)`
-        : `ladder "${ladder}" has no version ${version} (strata ladder history ${ladder})`,
-    );
-  }
-}
+export { LadderNotFoundError };
 
 /**
  * Stores `ladder` as a new version of its ladder entity workflow, starting that workflow on first

@@ -5,7 +5,6 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import { storeCandidate } from '../artifacts/store';
 import { normalizeIdentity } from '../domain/identity';
 import type { CandidateRef, LadderSpec, LayerSpec } from '../domain/ladder';
 import type { ApprovalRecord, Decision } from '../domain/approval';
@@ -46,16 +45,11 @@ import { applyLadder } from './ladders';
 import { pinnedLadderOf, runsStoredLadder } from '../audit/trail';
 import { RefusedError } from './refused';
 import { traceIdFromHeader } from '../tracing/trace-header';
-import { withSpan } from '../tracing/tracing';
+import { PromotionNotFoundError } from './errors';
 
 export { RefusedError } from './refused';
 
-export class PromotionNotFoundError extends Error {
-  override name = 'PromotionNotFoundError';
-  constructor(readonly id: string) {
-    super(`no promotion with id "${id}" (see \`strata list\`)`);
-  }
-}
+export { PromotionNotFoundError };
 
 /** candidate-version-xxxxxx: readable, and unique enough for one machine or team. */
 export function derivePromotionId(candidate: CandidateRef): string {
@@ -97,6 +91,8 @@ export async function startPromotion(
     'strata.candidate': args.candidate.name,
     'strata.candidate.version': args.candidate.version,
   };
+  // The OpenTelemetry API (a no-op without tracing) loads with promote, not with status or list.
+  const { withSpan } = await import('../tracing/spans');
   return withSpan('strata promote', attributes, async () => {
     await beginPromotion(client, id, args);
     return id;
@@ -104,6 +100,8 @@ export async function startPromotion(
 }
 
 async function beginPromotion(client: Client, id: string, args: Parameters<typeof startPromotion>[1]): Promise<void> {
+  // The artifact store reads candidate files (zod, yaml): loaded by promote, not by status or list.
+  const { storeCandidate } = await import('../artifacts/store');
   await storeCandidate(args.candidate, args.artifacts);
   const ladder =
     'layers' in args.ladder

@@ -7,7 +7,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { PromotionStatus } from '../../src/domain/status';
 import { getStatus } from '../../src/temporal/promotions';
-import { tracingClientOptions } from '../../src/temporal/connection';
+import { tracingClientOptions } from '../../src/temporal/client-tracing';
 import { removeSealedTree } from '../../src/artifacts/store';
 import { strataPaths } from '../../src/paths';
 import { LocalProvider } from '../../src/providers/local';

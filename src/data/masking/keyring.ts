@@ -10,11 +10,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { inspect } from 'node:util';
-import { parse as parseYaml, stringify } from 'yaml';
 import { ConfigError, type ConfigIssue, UsageError } from '../../validation/errors';
 
 export const MIN_SECRET_BYTES = 32;
 /** Where `keyring init` writes and what reads a keyring unless STRATA_KEYRING says otherwise. */
+/**
+ * The YAML parser, loaded when a keyring is read or written rather than with this module: every
+ * Temporal client imports it through the payload codec (src/temporal/codec.ts), `strata status`
+ * included, and most never read a keyring.
+ */
+function yaml(): typeof import('yaml') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('yaml') as typeof import('yaml');
+}
+
 export const DEFAULT_KEYRING = '~/.config/strata/keyring.yaml';
 const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const HEX = /^[0-9a-fA-F]+$/;
@@ -153,7 +162,7 @@ export function loadKeyring(file: string): Keyring {
   let document: unknown;
   try {
     // YAML is a superset of JSON. The parser's own message could quote the file: never show it.
-    document = parseYaml(fs.readFileSync(real, 'utf8'));
+    document = yaml().parse(fs.readFileSync(real, 'utf8'));
   } catch {
     throw new ConfigError(absolute, [
       {
@@ -239,7 +248,7 @@ export function createKeyring(file: string, keyName = 'k1'): void {
     );
   }
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const text = `# Strata masking keyring — never commit, never share. Created ${new Date().toISOString()} on ${os.hostname()}.\n${stringify({ keys: { [keyName]: `hex:${randomBytes(32).toString('hex')}` }, active: keyName })}`;
+  const text = `# Strata masking keyring — never commit, never share. Created ${new Date().toISOString()} on ${os.hostname()}.\n${yaml().stringify({ keys: { [keyName]: `hex:${randomBytes(32).toString('hex')}` }, active: keyName })}`;
   // 'wx' (O_EXCL): of two concurrent inits, one writes and the other fails instead of overwriting.
   fs.writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
   loadKeyring(file);

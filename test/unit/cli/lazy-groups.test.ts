@@ -50,4 +50,69 @@ describe('command groups loaded on demand', () => {
     expect(out.stderr).toBe('');
     expect(JSON.parse(out.stdout.trim())).toEqual({ faker: false, worker: false, fastify: false });
   });
+
+  // What a command has loaded by the time it first talks to its server (`strata serve` in API
+  // mode, Temporal in local mode): a probe process runs it against a TCP listener of its own that
+  // reports the loaded packages when the command connects, and exits.
+  function loadedWhenConnecting(args: string[], mode: 'api' | 'local', env: Record<string, string> = {}) {
+    const probe = `
+      const net = require('node:net');
+      const { main } = require(${JSON.stringify(path.join(ROOT, 'src/cli/main.ts'))});
+      const report = (how) => {
+        const packages = new Set(Object.keys(require.cache).flatMap((f) => {
+          const m = /\\/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(f);
+          return m ? [m[1]] : [];
+        }));
+        console.log(JSON.stringify({ how, packages: [...packages].sort() }));
+        process.exit(0);
+      };
+      const server = net.createServer(() => report('connected'));
+      server.listen(0, '127.0.0.1', () => {
+        const address = '127.0.0.1:' + server.address().port;
+        if (${JSON.stringify(mode)} === 'api') process.env.STRATA_API = 'http://' + address;
+        else process.env.TEMPORAL_ADDRESS = address;
+        main(['node', 'strata', ...${JSON.stringify(args)}]).then((code) => report('exit ' + code));
+      });`;
+    const out = spawnSync(process.execPath, ['--import', 'tsx', '-e', probe], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        STRATA_API: '',
+        STRATA_TRACING: '',
+        OTEL_EXPORTER_OTLP_ENDPOINT: '',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+        STRATA_PAYLOAD_KEYRING: '',
+        ...env,
+      },
+    });
+    expect(out.stderr).toBe('');
+    const { how, packages } = JSON.parse(out.stdout.trim()) as { how: string; packages: string[] };
+    expect(how).toBe('connected');
+    return packages;
+  }
+
+  for (const args of [['status', 'p1'], ['list']]) {
+    it(`\`strata ${args[0]}\` in API mode loads neither Temporal, gRPC, OpenTelemetry, SQLite nor yaml`, () => {
+      const packages = loadedWhenConnecting(args, 'api');
+      expect(packages).toContain('undici');
+      expect(
+        packages.filter((p) =>
+          /^(@temporalio\/|@grpc\/|protobufjs$|@opentelemetry\/|better-sqlite3$|yaml$|zod$)/.test(p),
+        ),
+      ).toEqual([]);
+    });
+
+    it(`\`strata ${args[0]}\` in local mode loads the Temporal client, and no OpenTelemetry SDK without tracing, no SQLite, yaml or workflow package`, () => {
+      const packages = loadedWhenConnecting(args, 'local');
+      expect(packages).toContain('@temporalio/client');
+      expect(
+        packages.filter((p) =>
+          /^(@opentelemetry\/(sdk-|exporter-|resources$)|@temporalio\/(workflow|worker|interceptors-opentelemetry)$|better-sqlite3$|yaml$|undici$)/.test(
+            p,
+          ),
+        ),
+      ).toEqual([]);
+    });
+  }
 });
