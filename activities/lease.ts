@@ -71,8 +71,14 @@ export function createLeaseActivities({ client }: ActivityDeps) {
     async leaseStanding(input: { layer: string; holder: string }): Promise<LeaseStanding> {
       if (!client) throw ApplicationFailure.nonRetryable('this worker has no Temporal client for leases', 'NoClient');
       const environmentId = environmentWorkflowId(Context.current().info.taskQueue, input.layer);
-      const state = await client.workflow.getHandle(environmentId).query(environmentQuery);
-      return leaseStanding(state, input.holder);
+      try {
+        const state = await client.workflow.getHandle(environmentId).query(environmentQuery);
+        return leaseStanding(state, input.holder);
+      } catch (err) {
+        // No environment workflow at all: the request that would have started it never arrived.
+        if (err instanceof WorkflowNotFoundError) return { kind: 'unknown' };
+        throw err;
+      }
     },
   };
 }

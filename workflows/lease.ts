@@ -12,6 +12,7 @@ import {
   environmentWorkflowId,
   type LeaseClaim,
   type LeaseKind,
+  type LeaseRequest,
   type VersionEventKind,
 } from '../src/domain/environment';
 import type { LayerSpec } from '../src/domain/ladder';
@@ -40,11 +41,20 @@ export interface EnvironmentLease {
   record(event: VersionEventKind, version: string | null, digest: string | null, reason?: string): Promise<void>;
 }
 
+/** How long a waiting holder first waits for an answer before it asks where it stands (lease-request-renewed). */
+const LEASE_RECHECK_MS = 60_000;
+/** The longest wait between two such checks: the wait doubles up to this, so a long queue costs little history. */
+const LEASE_RECHECK_MAX_MS = 30 * 60_000;
+
 /**
  * The calling workflow's side of an environment's lease: the request goes out through an
- * activity (signal-with-start), the answer comes back as a signal to this workflow.
+ * activity (signal-with-start), the answer comes back as a signal to this workflow. Since
+ * lease-request-renewed a holder that hears nothing asks the environment where it stands, from a
+ * minute on and then less and less often, and asks again if the environment does not know of it
+ * (a request, or an answer, lost: the hour-long soak saw lanes wait forever on "held by nobody").
+ * `opts.recheckMs` shortens the first wait, for tests.
  */
-export function environmentLease(layer: LeaseLayer, by: string): EnvironmentLease {
+export function environmentLease(layer: LeaseLayer, by: string, opts: { recheckMs?: number } = {}): EnvironmentLease {
   const holder = workflowInfo().workflowId;
   const environment = getExternalWorkflowHandle(environmentWorkflowId(workflowInfo().taskQueue, layer.name));
   // Holders started before verified-lease took the environment's signals at their word.
@@ -65,13 +75,22 @@ export function environmentLease(layer: LeaseLayer, by: string): EnvironmentLeas
   }
 
   /** Verified: waits for a hint, then asks the environment where this holder stands; only its word counts. */
-  const awaitAnswer = async (): Promise<{ granted: boolean; reason?: string }> => {
+  const awaitAnswer = async (request: LeaseRequest): Promise<{ granted: boolean; reason?: string }> => {
+    const renewed = patched('lease-request-renewed');
+    let recheckMs = opts.recheckMs ?? LEASE_RECHECK_MS;
     for (;;) {
-      await condition(() => hint !== undefined);
+      let hinted = true;
+      if (renewed) {
+        hinted = await condition(() => hint !== undefined, recheckMs);
+        if (!hinted) recheckMs = Math.min(recheckMs * 2, LEASE_RECHECK_MAX_MS);
+      } else await condition(() => hint !== undefined);
       hint = undefined;
       const standing = await leaseStanding({ layer: layer.name, holder });
       if (standing.kind === 'holder') return { granted: true };
       if (standing.kind === 'denied') return { granted: false, reason: standing.reason };
+      // Nothing heard for a while and the environment does not know of this holder: the request
+      // never reached it (or was lost with a run), so it is made again. Idempotent there.
+      if (!hinted && standing.kind === 'unknown') await requestLease({ layer, request });
       // Waiting, or the request not reached yet: a hint that says otherwise is not the environment's.
     }
   };
@@ -83,9 +102,10 @@ export function environmentLease(layer: LeaseLayer, by: string): EnvironmentLeas
         claim.wants = kind;
         claim.failFast = failFast;
       }
-      await requestLease({ layer, request: { holder, kind, failFast } });
+      const request: LeaseRequest = { holder, kind, failFast };
+      await requestLease({ layer, request });
       if (verified) {
-        answer = await awaitAnswer();
+        answer = await awaitAnswer(request);
         if (!answer.granted) claim.wants = null;
         return answer;
       }
