@@ -313,21 +313,21 @@ describe('many workers on the cluster', () => {
     const a = await startWorker();
     await startWorker();
     expect(a.stderr()).toMatch(/"maxConcurrentActivities":4/);
-    const promotions = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => startOne(`many-${i}`)));
+    // Gates of 4,000 requests (seconds each): a gate seen running on A is still running when A is
+    // killed a moment later. With 1,500 the gate seen could finish between the look and the kill
+    // on a loaded CI machine, and was then never retried (attempt 1: CI failed twice on that).
+    const promotions = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => startOne(`many-${i}`, 4000)));
 
-    // Kill worker A while it is running a gate.
+    // Kill worker A while it is running a gate. The six are looked at together, so what is seen
+    // is as fresh as one describe call.
     const identityA = `${a.child.pid}@`;
     let caught: { id: string; layer: string } | undefined;
     await waitUntil(
       'a gate running on worker A',
       async () => {
-        for (const p of promotions) {
-          if ((await gateRunningOn(p))?.startsWith(identityA)) {
-            caught = p;
-            return true;
-          }
-        }
-        return false;
+        const on = await Promise.all(promotions.map((p) => gateRunningOn(p)));
+        caught = promotions.find((_, i) => on[i]?.startsWith(identityA));
+        return caught !== undefined;
       },
       180_000,
     );
