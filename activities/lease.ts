@@ -11,7 +11,7 @@ import {
 } from '../src/domain/environment';
 import type { LayerSpec } from '../src/domain/ladder';
 import { environmentQuery, leaseClaimQuery, leaseRequestSignal } from '../workflows/environment-messages';
-import type { ActivityDeps } from './support';
+import { type ActivityDeps, withHeartbeat } from './support';
 
 export function createLeaseActivities({ client }: ActivityDeps) {
   return {
@@ -45,26 +45,24 @@ export function createLeaseActivities({ client }: ActivityDeps) {
       if (!client) throw ApplicationFailure.nonRetryable('this worker has no Temporal client for leases', 'NoClient');
       const nothing: LeaseClaim = { wants: null, failFast: false, events: [] };
       // The query needs a workflow task of the holder: on a loaded machine that takes longer than
-      // the environment's 10 s heartbeat timeout, so say we are alive while waiting (the soak saw
-      // ten attempts in a row time out without a heartbeat, and the environment workflow fail).
-      const ctx = Context.current();
-      const alive = setInterval(() => ctx.heartbeat(), 2_000);
-      try {
-        const handle = client.workflow.getHandle(input.holder);
-        // Closed first, then the claim: a closed workflow's claim is final, events and all.
-        const status = (await handle.describe()).status.name;
-        const claim = await handle.query(leaseClaimQuery);
-        if (!claim || typeof claim !== 'object') return nothing;
-        return status === 'RUNNING' ? claim : { ...claim, closed: status };
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return nothing;
-        // A workflow without the query (not a lease holder, or started before verified-lease).
-        if (/unknown queryType|did not register a handler|QueryNotRegistered/i.test(String((err as Error)?.message)))
-          return nothing;
-        throw err;
-      } finally {
-        clearInterval(alive);
-      }
+      // the environment's 10 s heartbeat timeout, so it heartbeats while waiting (the soak saw ten
+      // attempts in a row time out without a heartbeat, and the environment workflow fail).
+      return withHeartbeat(async () => {
+        try {
+          const handle = client.workflow.getHandle(input.holder);
+          // Closed first, then the claim: a closed workflow's claim is final, events and all.
+          const status = (await handle.describe()).status.name;
+          const claim = await handle.query(leaseClaimQuery);
+          if (!claim || typeof claim !== 'object') return nothing;
+          return status === 'RUNNING' ? claim : { ...claim, closed: status };
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) return nothing;
+          // A workflow without the query (not a lease holder, or started before verified-lease).
+          if (/unknown queryType|did not register a handler|QueryNotRegistered/i.test(String((err as Error)?.message)))
+            return nothing;
+          throw err;
+        }
+      });
     },
 
     /** Where this workflow stands with the layer's environment, as the environment says (its query). */

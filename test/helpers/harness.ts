@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import type { WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { PromotionStatus } from '../../src/domain/status';
 import { getStatus } from '../../src/temporal/promotions';
@@ -68,6 +68,23 @@ export async function startTestWorker(opts: {
   return {
     provider,
     metrics,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/**
+ * A worker the test builds itself (its own workflows or activities) on the run's dev server,
+ * running until stop(), which shuts it down and closes its connection.
+ */
+export async function startCustomWorker(create: (connection: NativeConnection) => Promise<Worker>) {
+  const connection = await NativeConnection.connect({ address: temporalAddress() });
+  const worker = await create(connection);
+  const running = worker.run();
+  return {
     async stop() {
       worker.shutdown();
       await running;

@@ -4,7 +4,6 @@
 
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { benchLadderYaml, bundle, createEngineWorker } from '../../bench/engine/worker';
 import { loadCandidate } from '../../src/config/candidate';
@@ -15,36 +14,33 @@ import {
   connectTestClient,
   EXAMPLES,
   tempHome,
-  temporalAddress,
+  startCustomWorker,
   uniqueTaskQueue,
 } from '../helpers/harness';
 
 let suite: Awaited<ReturnType<typeof connectTestClient>>;
-let native: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
+let worker: Awaited<ReturnType<typeof startCustomWorker>>;
 const taskQueue = uniqueTaskQueue('engine-history');
 // Promote seals the candidate here; the engine bench's no-op provider never reads it.
 const artifacts = artifactsOf(tempHome('engine-history'));
 
 beforeAll(async () => {
   suite = await connectTestClient();
-  native = await NativeConnection.connect({ address: temporalAddress() });
-  worker = await createEngineWorker({
-    kind: 'strata',
-    connection: native,
-    client: suite.client,
-    namespace: inject('namespace'),
-    taskQueue,
-    bundle: await bundle('strata'),
-  });
-  running = worker.run();
+  const strataBundle = await bundle('strata');
+  worker = await startCustomWorker((connection) =>
+    createEngineWorker({
+      kind: 'strata',
+      connection,
+      client: suite.client,
+      namespace: inject('namespace'),
+      taskQueue,
+      bundle: strataBundle,
+    }),
+  );
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await native?.close();
+  await worker?.stop();
   await suite?.connection.close();
 });
 

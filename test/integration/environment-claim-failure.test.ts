@@ -8,46 +8,42 @@
 // first time it is asked about the holder, then answers that the holder wants the promotion lease.
 
 import { ApplicationFailure } from '@temporalio/activity';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { environmentWorkflowId, type LeaseClaim } from '../../src/domain/environment';
 import { payloadCodecs } from '../../src/temporal/codec';
 import { environmentQuery, leaseRequestSignal } from '../../workflows/environment-messages';
 import { bundleWorkflows } from '../../workers/worker';
-import { connectTestClient, temporalAddress, uniqueTaskQueue } from '../helpers/harness';
+import { connectTestClient, startCustomWorker, uniqueTaskQueue } from '../helpers/harness';
 
 let suite: Awaited<ReturnType<typeof connectTestClient>>;
-let native: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
+let worker: Awaited<ReturnType<typeof startCustomWorker>>;
 const taskQueue = uniqueTaskQueue('claim-failure');
 const asked: string[] = [];
 
 beforeAll(async () => {
   suite = await connectTestClient();
-  native = await NativeConnection.connect({ address: temporalAddress() });
-  worker = await Worker.create({
-    connection: native,
-    namespace: inject('namespace'),
-    taskQueue,
-    workflowBundle: await bundleWorkflows({ tracing: false }),
-    dataConverter: { payloadCodecs: payloadCodecs() },
-    activities: {
-      async leaseClaim({ holder }: { holder: string }): Promise<LeaseClaim> {
-        asked.push(holder);
-        if (asked.filter((h) => h === holder).length === 1)
-          throw ApplicationFailure.nonRetryable(`no answer from ${holder} (test)`, 'ClaimUnanswered');
-        return { wants: 'promotion', failFast: false, events: [] };
+  worker = await startCustomWorker(async (connection) =>
+    Worker.create({
+      connection,
+      namespace: inject('namespace'),
+      taskQueue,
+      workflowBundle: await bundleWorkflows({ tracing: false }),
+      dataConverter: { payloadCodecs: payloadCodecs() },
+      activities: {
+        async leaseClaim({ holder }: { holder: string }): Promise<LeaseClaim> {
+          asked.push(holder);
+          if (asked.filter((h) => h === holder).length === 1)
+            throw ApplicationFailure.nonRetryable(`no answer from ${holder} (test)`, 'ClaimUnanswered');
+          return { wants: 'promotion', failFast: false, events: [] };
+        },
       },
-    },
-  });
-  running = worker.run();
+    }),
+  );
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await native?.close();
+  await worker?.stop();
   await suite?.connection.close();
 });
 

@@ -8,50 +8,46 @@
 // server, with Strata's real lease activities; the test's requestLease drops the first request
 // (returns without signalling the environment), as a lost request would be.
 
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createLeaseActivities } from '../../activities/lease';
 import type { ActivityDeps } from '../../activities/support';
 import { payloadCodecs } from '../../src/temporal/codec';
-import { connectTestClient, temporalAddress, uniqueTaskQueue } from '../helpers/harness';
+import { connectTestClient, startCustomWorker, uniqueTaskQueue } from '../helpers/harness';
 
 let suite: Awaited<ReturnType<typeof connectTestClient>>;
-let native: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
+let worker: Awaited<ReturnType<typeof startCustomWorker>>;
 const taskQueue = uniqueTaskQueue('lease-renewal');
 let requests = 0;
 
 beforeAll(async () => {
   suite = await connectTestClient();
-  native = await NativeConnection.connect({ address: temporalAddress() });
   const real = createLeaseActivities({ client: suite.client } as ActivityDeps);
-  worker = await Worker.create({
-    connection: native,
-    namespace: inject('namespace'),
-    taskQueue,
-    workflowBundle: await bundleWorkflowCode({
-      workflowsPath: path.join(__dirname, '../fixtures/workflows/lease-holder.ts'),
-      logger: new DefaultLogger('WARN'),
-    }),
-    dataConverter: { payloadCodecs: payloadCodecs() },
-    activities: {
-      ...real,
-      async requestLease(input: Parameters<typeof real.requestLease>[0]) {
-        requests++;
-        if (requests === 1) return { environmentId: 'lost' }; // the first request never arrives
-        return real.requestLease(input);
+  worker = await startCustomWorker(async (connection) =>
+    Worker.create({
+      connection,
+      namespace: inject('namespace'),
+      taskQueue,
+      workflowBundle: await bundleWorkflowCode({
+        workflowsPath: path.join(__dirname, '../fixtures/workflows/lease-holder.ts'),
+        logger: new DefaultLogger('WARN'),
+      }),
+      dataConverter: { payloadCodecs: payloadCodecs() },
+      activities: {
+        ...real,
+        async requestLease(input: Parameters<typeof real.requestLease>[0]) {
+          requests++;
+          if (requests === 1) return { environmentId: 'lost' }; // the first request never arrives
+          return real.requestLease(input);
+        },
       },
-    },
-  });
-  running = worker.run();
+    }),
+  );
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await native?.close();
+  await worker?.stop();
   await suite?.connection.close();
 });
 
