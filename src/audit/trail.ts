@@ -640,18 +640,18 @@ const NOTICE_SENT: Record<ApprovalNoticeKind, string> = {
   expiry: 'notification.expiry-sent',
 };
 
+/** How the audit names a notice of each kind; a reminder is named with its sequence. */
+const NOTICE_NAME: Partial<Record<ApprovalNoticeKind, string>> = {
+  request: 'approval request',
+  escalation: 'escalation notice',
+  expiry: 'expiry notice',
+};
+
 function noticeOf(input: Record<string, unknown> | undefined): RecordedNotice {
   return { kind: 'reminder', ...(input as Partial<RecordedNotice> | undefined) } as RecordedNotice;
 }
 
 function describeNotice(n: RecordedNotice): string {
-  const what =
-    n.kind === 'escalation'
-      ? 'escalation notice'
-      : n.kind === 'request'
-        ? 'approval request'
-        : n.kind === 'expiry'
-          ? 'expiry notice'
-          : `reminder ${n.sequence ?? '?'}/${n.of ?? '?'}`;
+  const what = NOTICE_NAME[n.kind] ?? `reminder ${n.sequence ?? '?'}/${n.of ?? '?'}`;
   return `${what} [idempotency key ${n.idempotencyKey ?? '?'}]`;
 }

@@ -13,7 +13,7 @@ import { inspect } from 'node:util';
 import { ConfigError, type ConfigIssue, UsageError } from '../../validation/errors';
 
 export const MIN_SECRET_BYTES = 32;
-/** Where `keyring init` writes and what reads a keyring unless STRATA_KEYRING says otherwise. */
+
 /**
  * The YAML parser, loaded when a keyring is read or written rather than with this module: every
  * Temporal client imports it through the payload codec (src/temporal/codec.ts), `strata status`
@@ -24,6 +24,7 @@ function yaml(): typeof import('yaml') {
   return require('yaml') as typeof import('yaml');
 }
 
+/** Where `keyring init` writes and what reads a keyring unless STRATA_KEYRING says otherwise. */
 export const DEFAULT_KEYRING = '~/.config/strata/keyring.yaml';
 const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const HEX = /^[0-9a-fA-F]+$/;
