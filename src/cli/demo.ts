@@ -179,7 +179,7 @@ export function registerDemoCommand(program: Command): void {
         print(`\nWeb UI: ${uiBase}/namespaces/${settings.namespace}/workflows/${id}`);
         print(
           `The environments keep serving under ${settings.home}/envs (a later promotion reuses them); ` +
-            '`strata teardown --all` stops and removes them.',
+            'with `strata up` running, `strata teardown --all --as NAME --reason "done with the demo"` stops and removes them.',
         );
         return status.state === 'promoted' ? EXIT_OK : EXIT_FAILED;
       } finally {
