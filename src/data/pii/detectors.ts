@@ -1192,7 +1192,14 @@ export class PiiDetectors {
     // As for strict layouts: without a trunk 0, two groups say too little ("2019 69066", "12345-678").
     if (this.phoneSlot < 0 || digits > 13 || (groups < 3 && run.charCodeAt(0) !== 0x30)) return 0;
     if (groups === 3 && looksLikeDate(run.split(/[ .-]/))) return 0;
-    if (!this.rules.matches(run, true)) return 0;
+    // Grouped as some region prints it, or, in three or more groups after a trunk 0, any national
+    // number (faker's and many people's Japanese `06795-6-3144`, which Japan prints `06-7956-3144`):
+    // as for unseparated digits, only a column that is mostly such values makes it a phone.
+    if (
+      !this.rules.matches(run, true) &&
+      !(groups >= 3 && run.charCodeAt(0) === 0x30 && this.rules.nationalNumber(digitsOf(run)))
+    )
+      return 0;
     counts[this.candidates.phone]++;
     return 1;
   }

@@ -72,6 +72,16 @@ describe('column evidence', () => {
     expect(byDetector(findingsOf('note', ['paid', 'paid', 'ref 612-345-678']))).toEqual({});
   });
 
+  it('national numbers in three dash groups after a trunk 0, laid out unlike the region, are phones in a phone column', () => {
+    // Japan prints these 06-7956-3144 and 0877-28-5268; people (and faker's ja locale) write 5-1-4.
+    const values = ['06795-6-3144', '08772-8-5268', '03296-1-7207'];
+    expect(values.map((v) => detectors.count(v))).toEqual([{}, {}, {}]);
+    expect(byDetector(findingsOf('c', values))).toEqual({ phone: 3 });
+    expect(byDetector(findingsOf('note', ['paid', 'paid', 'ref 06795-6-3144']))).toEqual({});
+    // Two groups stay out, as without a trunk 0 (an order or invoice number's layout).
+    expect(byDetector(findingsOf('c', ['12345-6-7890', '23456-7-8901', '34567-8-9012']))).toEqual({});
+  });
+
   it('dotted numbers that are also dotted quads are phones in a phone column, addresses elsewhere', () => {
     // Polish landlines printed with dots: 12.345.67.89 is also a valid IPv4 address.
     const values = ['22.123.45.67', '12.145.67.89', '58.123.45.67'];
