@@ -103,7 +103,7 @@ export interface StrataWorkerOptions {
   token?: string;
   /** Activities this worker runs at once (SDK default 100). */
   maxConcurrentActivities?: number;
-  /** Workflows kept in this worker's cache (SDK default depends on memory). */
+  /** Workflows kept in this worker's cache (default DEFAULT_MAX_CACHED_WORKFLOWS; 0: none). */
   maxCachedWorkflows?: number;
   /** After SIGTERM, how long running activities may finish before they are cancelled (default 5 s). */
   shutdownGraceTime?: Duration;
@@ -112,6 +112,15 @@ export interface StrataWorkerOptions {
   /** Where the Core SDK serves its own metrics, merged into /metrics (default: a free loopback port). */
   coreMetricsAddress?: string;
 }
+
+/**
+ * Workflows a worker keeps in its cache unless told otherwise. The SDK's own default grows with the
+ * machine's memory (thousands here), and every parked promotion keeps four workflows (promotion,
+ * layer, environment, ladder) cached: 1,000 parked took a worker to 1.6 GiB. Past this bound the
+ * least recently used are evicted (their sticky queue released) and replayed from history when
+ * they next have work, which a promotion waiting for people rarely has.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 1000;
 
 export async function createStrataWorker(
   opts: StrataWorkerOptions,
@@ -160,7 +169,7 @@ export async function createStrataWorker(
     ...(tracing.enabled ? { sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } } : {}),
     shutdownGraceTime: opts.shutdownGraceTime ?? '5s',
     ...(opts.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities } : {}),
-    ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     // Heartbeats reach the server at least every 500 ms, so a cancellation (an abort) reaches a
     // running activity — a load run — within about a second.
     maxHeartbeatThrottleInterval: '500ms',

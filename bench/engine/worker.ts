@@ -9,12 +9,13 @@ import { createActivities } from '../../activities';
 import type { GateSpec } from '../../src/domain/ladder';
 import type { GateResult } from '../../src/domain/status';
 import { strataPaths } from '../../src/paths';
-import { WORKFLOWS_PATH } from '../../workers/worker';
+import { DEFAULT_MAX_CACHED_WORKFLOWS, WORKFLOWS_PATH } from '../../workers/worker';
 import { bareActivities } from './bare-activities';
 import { NoopProvider } from './noop-provider';
 
 /** The settings createStrataWorker gives a worker, shared by both workers so they compare. */
 export const WORKER_SETTINGS = {
+  maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
   shutdownGraceTime: '5s',
   maxHeartbeatThrottleInterval: '500ms',
   defaultHeartbeatThrottleInterval: '500ms',

@@ -146,7 +146,7 @@ export function registerServerCommands(program: Command): void {
       },
       maxCachedWorkflows: {
         argument: '<n>',
-        description: "workflows kept in this worker's cache (default: by memory)",
+        description: "workflows kept in this worker's cache; the least recently used are evicted (default 1000)",
       },
       drainTimeout: {
         argument: '<duration>',

@@ -62,6 +62,11 @@ describe('promotion through the ladder (real dev server, real local provider)', 
     expect(await listed('awaiting-approval')).toContain(id);
     expect(await listed('running')).not.toContain(id);
     expect((await listPromotions(client)).find((p) => p.id === id)?.phase).toBe('awaiting-approval');
+    // A small limit reads the promotions a page of that size at a time (here one by one, past
+    // the ones that do not wait) and asks only that page's layers.
+    const first = await listPromotions(client, { phase: 'awaiting-approval', limit: 1 });
+    expect(first.map((p) => p.phase)).toEqual(['awaiting-approval']);
+    expect((await listPromotions(client, { limit: 2 })).length).toBeLessThanOrEqual(2);
     const traffic = await approve(client, id, { layer: 'traffic', actor: 'alice', reason: 'SLOs fine' });
     expect(traffic).toMatchObject({ quorumReached: true, count: 1, required: 1 });
     await waitFor(id, awaiting('mirror'));

@@ -1,0 +1,113 @@
+// bin/strata runs the built CLI (dist/strata.cjs, plain node) only while it is newer than every
+// source file, and the TypeScript through tsx otherwise; the build itself is the real CLI.
+//
+// The choice is tested on a small copy of the repository's layout (bin/strata itself, a source
+// tree whose main prints where it runs from, a "built" file that says it is the build), with real
+// bash and node and the file times set by hand. The real build is made by scripts/build-cli.ts
+// into a folder of its own under dist/ and run as a process.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli } from '../../../scripts/build-cli';
+
+const ROOT = path.resolve(__dirname, '../../..');
+
+describe('bin/strata: the build while it is fresh, the sources otherwise', () => {
+  let repo: string;
+  const run = (env: Record<string, string> = {}) =>
+    execFileSync(path.join(repo, 'bin/strata'), ['status', 'p1'], {
+      encoding: 'utf8',
+      env: { ...process.env, STRATA_CLI_FROM_SOURCE: '', ...env },
+    }).trim();
+  const age = (file: string, secondsAgo: number) => {
+    const t = new Date(Date.now() - secondsAgo * 1000);
+    fs.utimesSync(path.join(repo, file), t, t);
+  };
+
+  beforeAll(() => {
+    repo = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bin-'));
+    fs.mkdirSync(path.join(repo, 'bin'));
+    fs.copyFileSync(path.join(ROOT, 'bin/strata'), path.join(repo, 'bin/strata'));
+    fs.chmodSync(path.join(repo, 'bin/strata'), 0o755);
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(repo, 'node_modules'));
+    for (const dir of ['src/cli', 'workflows', 'activities', 'workers', 'dist'])
+      fs.mkdirSync(path.join(repo, dir), { recursive: true });
+    const argv = 'JSON.stringify(process.argv.slice(2))';
+    fs.writeFileSync(
+      path.join(repo, 'src/cli/main.ts'),
+      `const from: string = 'sources'; console.log(from, ${argv});\n`,
+    );
+    fs.writeFileSync(path.join(repo, 'workflows/index.ts'), 'export {};\n');
+    fs.writeFileSync(path.join(repo, 'activities/index.ts'), 'export {};\n');
+    fs.writeFileSync(path.join(repo, 'workers/main.ts'), 'export {};\n');
+    fs.writeFileSync(path.join(repo, 'package-lock.json'), '{}\n');
+    fs.writeFileSync(path.join(repo, 'dist/strata.cjs'), `console.log('build', ${argv});\n`);
+    for (const f of [
+      'src/cli/main.ts',
+      'workflows/index.ts',
+      'activities/index.ts',
+      'workers/main.ts',
+      'package-lock.json',
+    ])
+      age(f, 120);
+    age('dist/strata.cjs', 60);
+  });
+  afterAll(() => fs.rmSync(repo, { recursive: true, force: true }));
+
+  it('runs the build, with the arguments, when it is newer than every source', () => {
+    expect(run()).toBe('build ["status","p1"]');
+  });
+
+  it('runs the sources when any source, in any of the folders, or the lockfile is newer than the build', () => {
+    for (const file of [
+      'src/cli/main.ts',
+      'workflows/index.ts',
+      'activities/index.ts',
+      'workers/main.ts',
+      'package-lock.json',
+    ]) {
+      age(file, 10);
+      expect(run(), file).toBe('sources ["status","p1"]');
+      age(file, 120);
+      expect(run(), file).toBe('build ["status","p1"]');
+    }
+  });
+
+  it('runs the sources when there is no build, or when STRATA_CLI_FROM_SOURCE is set', () => {
+    expect(run({ STRATA_CLI_FROM_SOURCE: '1' })).toBe('sources ["status","p1"]');
+    fs.renameSync(path.join(repo, 'dist/strata.cjs'), path.join(repo, 'dist/moved.cjs'));
+    try {
+      expect(run()).toBe('sources ["status","p1"]');
+    } finally {
+      fs.renameSync(path.join(repo, 'dist/moved.cjs'), path.join(repo, 'dist/strata.cjs'));
+    }
+  });
+});
+
+describe('the built CLI', () => {
+  const out = path.join(ROOT, 'dist', `test-${process.pid}`, 'strata.cjs');
+  afterAll(() => fs.rmSync(path.dirname(out), { recursive: true, force: true }));
+
+  it('is one file that runs the commands, finds the files beside its sources and starts no script it imports', async () => {
+    expect(await buildCli(out)).toBeGreaterThan(100);
+    const help = spawnSync(process.execPath, [out, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    for (const command of ['promote', 'status', 'approve', 'worker', 'serve', 'demo'])
+      expect(help.stdout).toContain(command);
+    // A usage error is exit 2 with one line, as from the sources.
+    const bad = spawnSync(process.execPath, [out, 'status', ''], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    // __dirname is the source's folder (the demo's examples, the web assets and the helper
+    // scripts are found beside the sources), never the bundle's.
+    const text = fs.readFileSync(out, 'utf8');
+    expect(text).not.toContain('__dirname');
+    expect(text).toContain(JSON.stringify(path.join(ROOT, 'src/cli')));
+    // workers/main.ts and the JWKS server run themselves as scripts; bundled, only the entry does.
+    expect(text.match(/require\.main === module/g)).toHaveLength(1);
+    expect(text.match(/if \(false\)/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+  });
+});
