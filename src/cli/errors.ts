@@ -61,6 +61,15 @@ export function reportError(err: unknown): ExitCode {
     write(err.message);
     return EXIT_FAILED;
   }
+  // The Temporal client's own class, known by name: importing it would load the client for every command.
+  if (err instanceof Error && err.name === 'NamespaceNotFoundError') {
+    const namespace = (err as Error & { namespace?: string }).namespace ?? process.env.TEMPORAL_NAMESPACE;
+    write(
+      `Temporal at ${process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'} has no namespace "${namespace}": ` +
+        'start it with `strata up`, or set TEMPORAL_NAMESPACE to the one Strata runs in',
+    );
+    return EXIT_FAILED;
+  }
   write(err instanceof Error ? (err.stack ?? err.message) : String(err));
   return EXIT_FAILED;
 }

@@ -272,6 +272,15 @@ describe.concurrent('usage errors exit 2, failures exit 1', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('a namespace the server does not have: one line naming it and TEMPORAL_NAMESPACE', async ({ expect }) => {
+    const r = await strata(['status', 'x'], { TEMPORAL_NAMESPACE: 'no-such-namespace' });
+    expect(r.code, show(r)).toBe(1);
+    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+    expect(lines, show(r)).toHaveLength(1);
+    expect(lines[0]).toContain('"no-such-namespace"');
+    expect(lines[0]).toContain('TEMPORAL_NAMESPACE');
+  });
+
   it('status of an unknown id names the id', async ({ expect }) => {
     const r = await strata(['status', 'does-not-exist']);
     expect(r.code, show(r)).toBe(1);
