@@ -17,7 +17,7 @@
 //    approved through the CLI's client code (src/temporal/promotions approve): approvals/s and the
 //    time until all have promoted.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -163,6 +163,49 @@ async function cli(args: string[], env: NodeJS.ProcessEnv, failures: string[]): 
     return NaN;
   }
   return s * 1000;
+}
+
+/**
+ * `strata serve` as its own process on a free port, and the environment of a CLI that goes through
+ * it with an operator's token (created through the CLI, as an admin would).
+ */
+async function startServe(env: NodeJS.ProcessEnv): Promise<{ env: NodeJS.ProcessEnv; stop(): Promise<void> }> {
+  const strata = path.join(ROOT, 'bin/strata');
+  const created = await new Promise<string>((resolve, reject) =>
+    execFile(
+      strata,
+      ['token', 'create', '--name', `bench-${process.pid}`, '--role', 'operator', '--expires', '1d', '--json'],
+      { env, encoding: 'utf8' },
+      (err, stdout, stderr) => (err ? reject(new Error(`token create: ${stderr}`)) : resolve(stdout)),
+    ),
+  );
+  const port = await freePort();
+  const child = spawn(strata, ['serve', '--port', String(port)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const up = await fetch(`${base}/openapi.json`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`strata serve did not answer on ${base}: ${stderr.split('\n').slice(-5).join(' ')}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    env: { ...env, STRATA_API: base, STRATA_TOKEN: (JSON.parse(created) as { token: string }).token },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /** The finite runs, or a row of dashes when every run failed. */
@@ -431,7 +474,13 @@ export async function run(args: string[]): Promise<void> {
       // bin/strata as a user runs it: the built CLI (made fresh above), and, alternating with it,
       // the same command from its TypeScript sources through tsx (as before the build existed).
       const fromSource = { ...env, STRATA_CLI_FROM_SOURCE: '1' };
+      // And through the API (`strata serve`, a process of its own, as people's CLIs reach it).
+      const api = await startServe(env);
+      const listApi: number[] = [];
+      const statusApi: number[] = [];
       for (let i = 0; i < 5; i++) {
+        listApi.push(await cli(['list'], api.env, failures));
+        statusApi.push(await cli(['status', ids[(i * 7) % parked]], api.env, failures));
         listCli.push(await cli(['list'], env, failures));
         statusCli.push(await cli(['status', ids[(i * 7) % parked]], env, failures));
         listSource.push(await cli(['list'], fromSource, failures));
@@ -450,6 +499,8 @@ export async function run(args: string[]): Promise<void> {
           ['with parked promotions (5 runs)', 'median ms', 'min', 'max', 'target'],
           ['strata list (process)', ...okCells(listCli, ms), '< 1000'],
           ['strata status <id> (process)', ...okCells(statusCli, ms), '< 300'],
+          ['strata list (process, API mode via strata serve)', ...okCells(listApi, ms), '< 1000'],
+          ['strata status <id> (process, API mode via strata serve)', ...okCells(statusApi, ms), '< 300'],
           ['strata list (process, from source via tsx)', ...okCells(listSource, ms), ''],
           ['strata status <id> (process, from source via tsx)', ...okCells(statusSource, ms), ''],
           ['listPromotions (client call of `list`)', ...spreadCells(listCall, ms), ''],
@@ -457,6 +508,7 @@ export async function run(args: string[]): Promise<void> {
           ['strata --help (process start alone)', ms(node), '', '', ''],
         ]),
       );
+      await api.stop();
       for (const f of new Set(failures)) console.log(`  failed: ${f}`);
       const a0 = process.hrtime.bigint();
       await pool(ids, 16, async (id) => {
