@@ -49,12 +49,11 @@ export async function callApi<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', rout
   const base = apiBase();
   if (!base) throw new UsageError('STRATA_API is not set: this command needs the API (strata serve)');
   const token = apiToken();
-  // undici is a hundred modules: loaded by the commands that call the API, not by every command
-  // (modes.ts asks apiBase() for each one).
-  const { request } = await import('undici');
-  let res;
+  // Node's own fetch (its bundled undici, compiled into the node binary): the undici package is a
+  // hundred modules to load for one request, most of a `strata status`'s start-up in API mode.
+  let res: Response;
   try {
-    res = await request(`${base}${route}`, {
+    res = await fetch(`${base}${route}`, {
       method,
       headers: {
         ...(token ? { authorization: `Bearer ${token}` } : {}),
@@ -63,15 +62,17 @@ export async function callApi<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', rout
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
-    throw new ApiError(0, `cannot reach the API at ${base} (STRATA_API): ${(err as Error).message}`);
+    // fetch says "fetch failed"; the reason (ECONNREFUSED, a bad host…) is its cause.
+    const cause = (err as Error & { cause?: Error }).cause;
+    throw new ApiError(0, `cannot reach the API at ${base} (STRATA_API): ${(cause ?? (err as Error)).message}`);
   }
-  const text = await res.body.text();
+  const text = await res.text();
   const parsed = text ? (JSON.parse(text) as unknown) : undefined;
-  if (res.statusCode >= 400) {
+  if (res.status >= 400) {
     const message = (parsed as { error?: string } | undefined)?.error ?? text;
-    const hint = res.statusCode === 401 && !token ? ' (set STRATA_TOKEN or run strata login --token T)' : '';
-    if (res.statusCode === 400) throw new UsageError(`API: ${message}`);
-    throw new ApiError(res.statusCode, `API ${res.statusCode}: ${message}${hint}`);
+    const hint = res.status === 401 && !token ? ' (set STRATA_TOKEN or run strata login --token T)' : '';
+    if (res.status === 400) throw new UsageError(`API: ${message}`);
+    throw new ApiError(res.status, `API ${res.status}: ${message}${hint}`);
   }
   return parsed as T;
 }
