@@ -137,9 +137,9 @@ async function promotionHistory(
   return { events, bytes, workflows: 1 + top.children.length, maxEvents };
 }
 
-/** Wall-clock ms of one CLI process, or NaN (and the first line of its error) when it failed. */
 /**
- * Runs the CLI as a process and times it. Asynchronously: this process hosts the worker, and a
+ * Wall-clock ms of one `bin/strata` process, or NaN (and the first line of its error in `failures`)
+ * when it failed. Asynchronously: this process hosts the worker, and a
  * `strata status` needs that worker to answer its query — a spawnSync here blocked the worker's
  * event loop until the query timed out (30 s), which an earlier version of this bench reported as
  * a status failure.
