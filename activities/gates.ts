@@ -1,7 +1,7 @@
 // Gates against the layer's running candidate: one gate of the ladder, or one seed's measurement.
 
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { CandidateRef, GateSpec, LayerSpec } from '../src/domain/ladder';
+import type { CandidateRef, GateLayer, GateSpec, LayerSpec } from '../src/domain/ladder';
 import type { SeedRunResult } from '../src/domain/seeds';
 import type { GateResult } from '../src/domain/status';
 import { qualityGate } from '../src/gates/quality';
@@ -15,7 +15,12 @@ import { type ActivityDeps, mustDescribe, variantDbPath, withHeartbeat } from '.
 
 export function createGateActivities({ provider, paths }: ActivityDeps) {
   return {
-    async runGate(input: { layer: LayerSpec; candidate: CandidateRef; gate: GateSpec }): Promise<GateResult> {
+    async runGate(input: {
+      /** The layer without its gates (older workflows sent them too: they are not read). */
+      layer: GateLayer;
+      candidate: CandidateRef;
+      gate: GateSpec;
+    }): Promise<GateResult> {
       const definition = gateRegistry[input.gate.type];
       if (!definition) {
         throw ApplicationFailure.nonRetryable(`unknown gate type "${input.gate.type}"`, 'UnknownGate');

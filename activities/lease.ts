@@ -22,7 +22,12 @@ export function createLeaseActivities({ client }: ActivityDeps) {
     async requestLease(input: {
       layer: Pick<LayerSpec, 'name'> & Partial<Pick<LayerSpec, 'ttl' | 'credentialRotation'>>;
       request: LeaseRequest;
-    }): Promise<{ environmentId: string }> {
+      /**
+       * Wait up to this long for the environment to have answered the request (lease-answer-in-request),
+       * and return where the requester stands: a direct grant or refusal is not signalled.
+       */
+      answerWithinMs?: number;
+    }): Promise<{ environmentId: string; standing?: LeaseStanding }> {
       if (!client) throw ApplicationFailure.nonRetryable('this worker has no Temporal client for leases', 'NoClient');
       const info = Context.current().info;
       const environmentId = environmentWorkflowId(info.taskQueue, input.layer.name);
@@ -33,7 +38,26 @@ export function createLeaseActivities({ client }: ActivityDeps) {
         signal: leaseRequestSignal,
         signalArgs: [input.request],
       });
-      return { environmentId };
+      if (!input.answerWithinMs) return { environmentId };
+      // The environment answers once it has asked the requester what it wants (its leaseClaim):
+      // a few hundred milliseconds on an idle machine. Until then it does not know of the requester.
+      const ctx = Context.current();
+      const deadline = Date.now() + input.answerWithinMs;
+      let standing: LeaseStanding = { kind: 'unknown' };
+      for (let pause = 25; ; pause = Math.min(pause * 2, 500)) {
+        try {
+          standing = leaseStanding(
+            await client.workflow.getHandle(environmentId).query(environmentQuery),
+            input.request.holder,
+          );
+        } catch (err) {
+          // A query that timed out on a busy machine is asked again; the answer can also come by signal.
+          if (ctx.cancellationSignal.aborted) throw err;
+        }
+        if (standing.kind !== 'unknown' || Date.now() + pause > deadline) return { environmentId, standing };
+        ctx.heartbeat();
+        await ctx.sleep(pause);
+      }
     },
 
     /**

@@ -66,6 +66,22 @@ interface Ctx {
   artifacts: string;
 }
 
+/** CPU seconds (user + system) the process has used, from /proc/<pid>/stat (clock ticks of 1/100 s). */
+function cpuSecondsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[14 - 3]) + Number(fields[15 - 3])) / 100;
+}
+
+/** CPU seconds the dev server and this process (the workers, their Rust core threads, the client) spend on `work`. */
+async function cpuOf(serverPid: number, work: () => Promise<void>): Promise<{ server: number; bench: number }> {
+  const server0 = cpuSecondsOf(serverPid);
+  const bench0 = process.cpuUsage();
+  await work();
+  const bench = process.cpuUsage(bench0);
+  return { server: cpuSecondsOf(serverPid) - server0, bench: (bench.user + bench.system) / 1e6 };
+}
+
 async function promote(ctx: Ctx, id: string, yaml: string): Promise<string> {
   const ladder = parseLadder(yaml, `bench-${id}.yaml`);
   return startPromotion(ctx.client, {
@@ -208,6 +224,44 @@ async function startServe(env: NodeJS.ProcessEnv): Promise<{ env: NodeJS.Process
   };
 }
 
+/**
+ * The parked part's Strata worker in a process of its own (bench/engine/worker-process.ts), so its
+ * RSS is the worker's alone: the bench process also hosts the client, the baseline's worker and
+ * the CLI timings.
+ */
+async function startWorkerProcess(
+  address: string,
+  taskQueue: string,
+): Promise<{ pid: number; rssMiB(): { rss: number; peak: number }; stop(): Promise<void> }> {
+  // node with tsx's loader, not the tsx command (which runs node as a child of its own).
+  const file = path.join(__dirname, 'engine/worker-process.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', file, address, NAMESPACE, taskQueue], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => d.includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`the bench worker exited ${code}: ${stderr.slice(-500)}`)));
+  });
+  const pid = child.pid!;
+  return {
+    pid,
+    rssMiB() {
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+      return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 /** The finite runs, or a row of dashes when every run failed. */
 const okCells = (xs: number[], f: (x: number) => string): string[] => {
   const ok = xs.filter(Number.isFinite);
@@ -269,6 +323,7 @@ export async function run(args: string[]): Promise<void> {
   const native = await NativeConnection.connect({ address: server.address });
   const workers: Worker[] = [];
   const running: Promise<void>[] = [];
+  let stopParkedWorker: (() => Promise<void>) | undefined;
   try {
     const [strataBundle, bareBundle] = await Promise.all([bundle('strata'), bundle('bare')]);
     const ctx: Ctx = {
@@ -345,13 +400,19 @@ export async function run(args: string[]): Promise<void> {
         );
         bareRates.push(n / secs(t0));
       };
+      // Where the time goes: CPU seconds per workflow of each arm, in the server and in this process.
+      const promotionCpu: Array<{ server: number; bench: number }> = [];
+      const bareCpu: Array<{ server: number; bench: number }> = [];
+      const promotions = async (round: number) =>
+        promotionCpu.push(await cpuOf(server.pid, () => runPromotions(round)));
+      const bares = async (round: number) => bareCpu.push(await cpuOf(server.pid, () => runBare(round)));
       for (let round = 1; round <= rounds; round++) {
         if (round % 2) {
-          await runPromotions(round);
-          await runBare(round);
+          await promotions(round);
+          await bares(round);
         } else {
-          await runBare(round);
-          await runPromotions(round);
+          await bares(round);
+          await promotions(round);
         }
         console.log(
           `  round ${round}: promotions ${promotionRates.at(-1)!.toFixed(2)}/s, bare ${bareRates.at(-1)!.toFixed(2)}/s`,
@@ -376,6 +437,17 @@ export async function run(args: string[]): Promise<void> {
       );
       console.log(
         `promotions vs bare, per round: ${spreadText(perRound, times)} (target ≥ 0.8×: ${median(perRound) >= 0.8 ? 'meets' : 'misses'})`,
+      );
+      const perWorkflow = (xs: number[]) =>
+        spreadText(
+          xs.map((x) => (x / n) * 1000),
+          ms,
+        );
+      console.log(
+        `CPU ms per promotion: dev server ${perWorkflow(promotionCpu.map((c) => c.server))}, bench process (workers, client) ${perWorkflow(promotionCpu.map((c) => c.bench))}`,
+      );
+      console.log(
+        `CPU ms per bare workflow: dev server ${perWorkflow(bareCpu.map((c) => c.server))}, bench process ${perWorkflow(bareCpu.map((c) => c.bench))}`,
       );
 
       // History of this round's promotions.
@@ -431,6 +503,11 @@ export async function run(args: string[]): Promise<void> {
     }
 
     if (want('parked')) {
+      // The parked promotions' worker runs in its own process, on a queue of its own.
+      const parkedWorker = await startWorkerProcess(server.address, 'bench-parked');
+      stopParkedWorker = () => parkedWorker.stop();
+      ctx.strataQueue = 'bench-parked';
+      const worker0 = parkedWorker.rssMiB();
       const rss0 = process.memoryUsage().rss;
       const ids = Array.from({ length: parked }, (_, i) => `park${i}`);
       const t0 = process.hrtime.bigint();
@@ -454,8 +531,11 @@ export async function run(args: string[]): Promise<void> {
       const parkedSeconds = secs(t0);
       global.gc?.();
       const rss = process.memoryUsage().rss;
+      const worker1 = parkedWorker.rssMiB();
       console.log(
-        `\nparked: ${parked} promotions started in ${startSeconds.toFixed(1)} s, all awaiting approval after ${parkedSeconds.toFixed(1)} s; bench process RSS (worker + client) ${(rss / 2 ** 20).toFixed(0)} MiB (${(rss0 / 2 ** 20).toFixed(0)} MiB before; target < 1024)`,
+        `\nparked: ${parked} promotions started in ${startSeconds.toFixed(1)} s, all awaiting approval after ${parkedSeconds.toFixed(1)} s; ` +
+          `the worker's RSS ${worker1.rss.toFixed(0)} MiB, peak ${worker1.peak.toFixed(0)} MiB (${worker0.rss.toFixed(0)} MiB before; target < 1024); ` +
+          `the bench process (client, baseline worker) ${(rss / 2 ** 20).toFixed(0)} MiB (${(rss0 / 2 ** 20).toFixed(0)} MiB before)`,
       );
       const env = {
         ...process.env,
@@ -518,11 +598,16 @@ export async function run(args: string[]): Promise<void> {
       const approveSeconds = secs(a0);
       await pool(ids, 32, (id) => mustPromote(ctx, id));
       const doneSeconds = secs(a0);
+      const worker2 = parkedWorker.rssMiB();
+      console.log(
+        `the worker's RSS after the approvals ${worker2.rss.toFixed(0)} MiB, peak ${worker2.peak.toFixed(0)} MiB`,
+      );
       console.log(
         `approved ${parked} through the client code in ${approveSeconds.toFixed(1)} s (${(parked / approveSeconds).toFixed(1)} approvals/s, 16 at a time); all promoted ${doneSeconds.toFixed(1)} s after the first approval`,
       );
     }
   } finally {
+    await stopParkedWorker?.();
     for (const w of workers) w.shutdown();
     await Promise.allSettled(running);
     await native.close();

@@ -4,7 +4,6 @@ import {
   condition,
   continueAsNew,
   isCancellation,
-  patched,
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
@@ -35,6 +34,7 @@ import {
   releaseHoldUpdate,
   versionEventSignal,
 } from './environment-messages';
+import { generation } from './generation';
 
 const activities = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -60,15 +60,16 @@ const CLAIM_RETRY_MS = 30_000;
 export async function environment(input: EnvironmentInput): Promise<void> {
   const state: EnvironmentState = input.state ?? emptyEnvironment(input.layer);
   // Environments started before verified-lease took lease messages at their word.
-  const verified = patched('verified-lease');
+  const since = generation();
+  const verified = since('verified-lease');
   // Environments started before lease-holder-closed kept a closed holder's lease until an operator broke it.
-  const releaseClosed = verified && patched('lease-holder-closed');
+  const releaseClosed = verified && since('lease-holder-closed');
   // Since lease-claim-final a holder whose workflow has closed is asked once: its answer is final
   // (leaseClaim says so), and a later message naming it costs no activity. Before, a release
   // reaching the code in a later activation than the request beside it (a worker that took the run
   // over after a timed-out workflow task) queued the closed holder again, and the extra leaseClaim
   // was a command replay did not make: test/fixtures/soak-findings.
-  const closedOnce = releaseClosed && patched('lease-claim-final');
+  const closedOnce = releaseClosed && since('lease-claim-final');
   /** Holders whose closed workflow has answered, oldest first (at most CLOSED_HOLDERS kept). */
   const closedHolders = new Set<string>();
   let lastHolderCheck = Date.now();
@@ -116,21 +117,25 @@ export async function environment(input: EnvironmentInput): Promise<void> {
 
   setHandler(environmentQuery, () => state);
 
-  const request = (req: LeaseRequest) => {
+  /** `answeredByRequest`: the requester reads a direct answer itself (lease-answer-in-request): no signal. */
+  const request = (req: LeaseRequest, answeredByRequest = false) => {
     const decision = decideLease(state, req);
     if (decision.kind === 'granted') {
       if (!state.lease) state.lease = { holder: req.holder, kind: req.kind, since: now() };
-      grant(req.holder);
+      if (!answeredByRequest) grant(req.holder);
     } else if (decision.kind === 'denied') {
-      deny(req.holder, decision.reason);
+      if (answeredByRequest) rememberDenial(state, req.holder, decision.reason);
+      else deny(req.holder, decision.reason);
     } else if (!state.waiting.some((w) => w.holder === req.holder)) {
       state.waiting.push({ holder: req.holder, kind: req.kind, since: now(), failFast: req.failFast });
     }
     lastActivity = Date.now();
   };
-  const recordEvent = (e: Omit<VersionEvent, 'at'>) => {
-    state.history.push({ ...e, at: now() });
-    if (e.event === 'torn-down') state.tornDownAt = now();
+  const recordEvent = (e: Omit<VersionEvent, 'at'> & { at?: string }) => {
+    // The holder's time since version-events-at-release (read at its release); the arrival's before.
+    const at = typeof e.at === 'string' && e.at !== '' ? e.at : now();
+    state.history.push({ ...e, at });
+    if (e.event === 'torn-down') state.tornDownAt = at;
     else state.tornDownAt = null;
     lastActivity = Date.now();
   };
@@ -165,7 +170,7 @@ export async function environment(input: EnvironmentInput): Promise<void> {
       // Since lease-claim-survives an unanswered claim (every retry timed out on an overloaded
       // machine: the 60-minute soak) is asked again later instead of failing the environment, and
       // with it the version history and every lease. Before, the failure ended the workflow.
-      if (isCancellation(err) || !patched('lease-claim-survives')) throw err;
+      if (isCancellation(err) || !since('lease-claim-survives')) throw err;
       if (!retryClaims.includes(holder)) retryClaims.push(holder);
       retryClaimsAt = Math.min(retryClaimsAt, Date.now() + claimRetryMs);
       return;
@@ -198,7 +203,8 @@ export async function environment(input: EnvironmentInput): Promise<void> {
     } else if (state.waiting.some((w) => w.holder === holder)) {
       if (!claim.wants || gone) state.waiting = state.waiting.filter((w) => w.holder !== holder);
     } else if (claim.wants && !gone && !onlyAsHolder) {
-      request({ holder, kind: claim.wants, failFast: claim.failFast });
+      const answeredByRequest = claim.answeredByRequest === true && since('lease-answer-in-request');
+      request({ holder, kind: claim.wants, failFast: claim.failFast }, answeredByRequest);
     }
   };
 
@@ -255,7 +261,7 @@ export async function environment(input: EnvironmentInput): Promise<void> {
   const ttlMs = input.ttl ? parseDuration(input.ttl) : undefined;
   // The provider writes the first credentials when it provisions; rotations replace them, one
   // period apart. (Environments started by earlier code rotated once at start: they still do.)
-  const firstRotationAfterPeriod = patched('rotation-after-first-period');
+  const firstRotationAfterPeriod = since('rotation-after-first-period');
   let nextRotation = rotationMs ? Date.now() + (firstRotationAfterPeriod ? rotationMs : 0) : Infinity;
 
   for (;;) {

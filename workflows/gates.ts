@@ -42,11 +42,15 @@ export async function runGates(
   input: GatesInput,
   opts: RunGatesOptions = {},
 ): Promise<GateResult[]> {
+  // A gate's activity gets the layer without its list of gates: it measures its own gate, and a
+  // layer of n gates would otherwise write n copies of all n into its history (2.3 MB at 200).
+  // Only the activity's input changes, so recorded histories replay unchanged.
+  const { gates: _gates, ...layer } = input.layer;
   const runOne = (gate: GateSpec): Promise<GateResult> => {
     const computed = Object.hasOwn(WORKFLOW_GATES, gate.type) ? WORKFLOW_GATES[gate.type] : undefined;
     return computed && (opts.computesWorkflowGates?.() ?? true)
       ? computed(input, gate)
-      : activities.runGate({ layer: input.layer, candidate: input.candidate, gate });
+      : activities.runGate({ layer, candidate: input.candidate, gate });
   };
   const results: GateResult[] = [];
   for (const group of gateGroups(input.layer.gates)) {

@@ -13,6 +13,7 @@ import type { LayerSpec } from '../src/domain/ladder';
 import { PromotionTracker } from '../src/domain/promotion-tracker';
 import { normalizeIdentity } from '../src/domain/identity';
 import { ABORT_REFUSED, APPROVAL_REFUSED, abortUpdate, approveUpdate, rejectUpdate, statusQuery } from './messages';
+import type { Since } from './generation';
 
 const { resolveLadder } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -26,8 +27,8 @@ const { resolveLadder } = proxyActivities<Activities>({
  * Promotions recorded before ladders lived on the server carry their layers in the input and
  * replay on the old path.
  */
-export async function pinLadder(input: PromotionInput): Promise<PromotionInput> {
-  if (!patched('server-side-ladder')) return input;
+export async function pinLadder(input: PromotionInput, since: Since = patched): Promise<PromotionInput> {
+  if (!since('server-side-ladder')) return input;
   if (!input.ladder?.name) {
     throw ApplicationFailure.nonRetryable(
       'a promotion names its ladder (input.ladder.name); ladders live on the server (strata ladder apply)',

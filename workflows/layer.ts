@@ -5,7 +5,6 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
-  patched,
   proxyActivities,
   rootCause,
   setHandler,
@@ -50,6 +49,7 @@ import { PHASE_KEY } from './search-attributes';
 import { environmentLease } from './lease';
 import { ACTIVITY_OPTIONS, NOTIFY_ACTIVITY_OPTIONS } from './activity-options';
 import { currentTraceId } from './trace';
+import { generation } from './generation';
 
 const activities = proxyActivities<Activities>({
   ...ACTIVITY_OPTIONS,
@@ -75,11 +75,12 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   const { layer: spec, candidate } = input;
   // Layers started before sealed-decisions reported progress to their parent by signal and took
   // their decision from the parent's signal: their histories replay that way.
-  const sealed = patched('sealed-decisions');
+  const since = generation();
+  const sealed = since('sealed-decisions');
   // Layers started before exact-verified-subjects case-folded verified subjects too.
-  const comparison = patched('exact-verified-subjects') ? 'exact-verified' : 'folded';
+  const comparison = since('exact-verified-subjects') ? 'exact-verified' : 'folded';
   // Layers since evidence-digest take an approval only on the evidence it was made on.
-  const evidenceBound = sealed && patched('evidence-digest');
+  const evidenceBound = sealed && since('evidence-digest');
   const parentId = workflowInfo().parent?.workflowId;
   const parent = !sealed && parentId ? getExternalWorkflowHandle(parentId) : undefined;
 
@@ -250,8 +251,8 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
   let expiryNotice: Promise<void> | undefined;
 
   // Histories recorded before environments had leases replay without them.
-  const useEnvironment = patched('environment-lease');
-  const lease = environmentLease(spec, input.promotionId);
+  const useEnvironment = since('environment-lease');
+  const lease = environmentLease(spec, input.promotionId, { since });
   const recordVersion = async (
     event: 'deployed' | 'promoted' | 'rolled-back',
     version: string | null,
@@ -279,7 +280,7 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
 
       await report({ phase: 'seeding' });
       // Histories recorded before the rename scheduled the same activity as seedEnvironment.
-      const populated = patched('populate-environment')
+      const populated = since('populate-environment')
         ? await activities.populateEnvironment({ layer: spec })
         : await activities.seedEnvironment({ layer: spec });
       // Data-plane layers: the source, the policy decision, fidelity and the PII scan, for status.
@@ -319,11 +320,11 @@ export async function layer(input: LayerInput): Promise<LayerResult> {
         const expiryMs = parseDuration(spec.approval.expiry) ?? 0;
         // Layers since approval-notices tell the approvers when the approval is wanted, and when
         // it expired; before, only reminders and the escalation were sent.
-        const noticesOfWait = sealed && patched('approval-notices');
+        const noticesOfWait = sealed && since('approval-notices');
         if (noticesOfWait) void notify({ kind: 'request', sequence: 1, of: 1 }, 0);
         // Layers since approval-reminders remind, then escalate, on durable timers while they wait.
         const schedule =
-          sealed && hasReminderSchedule(spec.approval) && patched('approval-reminders')
+          sealed && hasReminderSchedule(spec.approval) && since('approval-reminders')
             ? approvalReminderSchedule(spec.approval)
             : [];
         const decided =

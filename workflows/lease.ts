@@ -23,6 +23,7 @@ import {
   leaseReleaseSignal,
   versionEventSignal,
 } from './environment-messages';
+import type { Since } from './generation';
 
 const { requestLease, leaseStanding } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -43,6 +44,10 @@ export interface EnvironmentLease {
 
 /** How long a waiting holder first waits for an answer before it asks where it stands (lease-request-renewed). */
 const LEASE_RECHECK_MS = 60_000;
+/** How long the request activity waits for the environment's direct answer (lease-answer-in-request). */
+const ANSWER_WAIT_MS = 20_000;
+/** A request the environment had not answered by then is checked this much later (it sends no signal for a direct answer). */
+const UNANSWERED_RECHECK_MS = 5_000;
 /** The longest wait between two such checks: the wait doubles up to this, so a long queue costs little history. */
 const LEASE_RECHECK_MAX_MS = 30 * 60_000;
 
@@ -54,11 +59,26 @@ const LEASE_RECHECK_MAX_MS = 30 * 60_000;
  * (a request, or an answer, lost: the hour-long soak saw lanes wait forever on "held by nobody").
  * `opts.recheckMs` shortens the first wait, for tests.
  */
-export function environmentLease(layer: LeaseLayer, by: string, opts: { recheckMs?: number } = {}): EnvironmentLease {
+export function environmentLease(
+  layer: LeaseLayer,
+  by: string,
+  opts: { recheckMs?: number; since?: Since } = {},
+): EnvironmentLease {
+  // The caller's generation, when it has one (workflows/generation.ts); else each patch by its marker.
+  const since = opts.since ?? patched;
   const holder = workflowInfo().workflowId;
   const environment = getExternalWorkflowHandle(environmentWorkflowId(workflowInfo().taskQueue, layer.name));
   // Holders started before verified-lease took the environment's signals at their word.
-  const verified = patched('verified-lease');
+  const verified = since('verified-lease');
+  // Since version-events-at-release a holder signals no version event: its claim lists them, with
+  // the time of each, and the environment reads them with the release it checks anyway. Before,
+  // each event was a signal, a workflow task and a leaseClaim activity of the environment, and a
+  // workflow task of the holder's own (docs/benchmarks.md, engine).
+  const eventsAtRelease = verified && since('version-events-at-release');
+  // Since lease-answer-in-request the request activity waits for the environment's direct answer
+  // and returns it: no grant signal, no workflow task for it, no leaseStanding activity. Only a
+  // holder that waits in the queue hears by signal (a hint it checks, as before).
+  const answerInRequest = eventsAtRelease && since('lease-answer-in-request');
   let answer: { granted: boolean; reason?: string } | undefined;
   let requested = false;
   /** Verified: what this holder tells the environment it wants, and the version events it recorded. */
@@ -75,9 +95,12 @@ export function environmentLease(layer: LeaseLayer, by: string, opts: { recheckM
   }
 
   /** Verified: waits for a hint, then asks the environment where this holder stands; only its word counts. */
-  const awaitAnswer = async (request: LeaseRequest): Promise<{ granted: boolean; reason?: string }> => {
-    const renewed = patched('lease-request-renewed');
-    let recheckMs = opts.recheckMs ?? LEASE_RECHECK_MS;
+  const awaitAnswer = async (
+    request: LeaseRequest,
+    firstRecheckMs?: number,
+  ): Promise<{ granted: boolean; reason?: string }> => {
+    const renewed = since('lease-request-renewed');
+    let recheckMs = opts.recheckMs ?? firstRecheckMs ?? LEASE_RECHECK_MS;
     for (;;) {
       let hinted = true;
       if (renewed) {
@@ -90,7 +113,15 @@ export function environmentLease(layer: LeaseLayer, by: string, opts: { recheckM
       if (standing.kind === 'denied') return { granted: false, reason: standing.reason };
       // Nothing heard for a while and the environment does not know of this holder: the request
       // never reached it (or was lost with a run), so it is made again. Idempotent there.
-      if (!hinted && standing.kind === 'unknown') await requestLease({ layer, request });
+      if (!hinted && standing.kind === 'unknown') {
+        const again = await requestLease({
+          layer,
+          request,
+          ...(answerInRequest ? { answerWithinMs: ANSWER_WAIT_MS } : {}),
+        });
+        if (again.standing?.kind === 'holder') return { granted: true };
+        if (again.standing?.kind === 'denied') return { granted: false, reason: again.standing.reason };
+      }
       // Waiting, or the request not reached yet: a hint that says otherwise is not the environment's.
     }
   };
@@ -101,11 +132,24 @@ export function environmentLease(layer: LeaseLayer, by: string, opts: { recheckM
       if (verified) {
         claim.wants = kind;
         claim.failFast = failFast;
+        if (answerInRequest) claim.answeredByRequest = true;
       }
       const request: LeaseRequest = { holder, kind, failFast };
-      await requestLease({ layer, request });
+      const reply = await requestLease({
+        layer,
+        request,
+        ...(answerInRequest ? { answerWithinMs: ANSWER_WAIT_MS } : {}),
+      });
+      const standing = answerInRequest ? reply.standing : undefined;
+      if (standing?.kind === 'holder' || standing?.kind === 'denied') {
+        answer = standing.kind === 'holder' ? { granted: true } : { granted: false, reason: standing.reason };
+        if (!answer.granted) claim.wants = null;
+        return answer;
+      }
       if (verified) {
-        answer = await awaitAnswer(request);
+        // Still unknown to the environment after the wait (a busy machine): it may answer without a
+        // signal, so the first check with it comes sooner than for a holder that waits in the queue.
+        answer = await awaitAnswer(request, standing?.kind === 'unknown' ? UNANSWERED_RECHECK_MS : undefined);
         if (!answer.granted) claim.wants = null;
         return answer;
       }
@@ -119,8 +163,11 @@ export function environmentLease(layer: LeaseLayer, by: string, opts: { recheckM
     },
     async record(event, version, digest, reason) {
       const e = { event, version, digest, by, ...(reason ? { reason } : {}) };
-      if (verified) claim.events.push(e);
-      await environment.signal(versionEventSignal, e);
+      if (eventsAtRelease) claim.events.push({ ...e, at: new Date().toISOString() });
+      else {
+        if (verified) claim.events.push(e);
+        await environment.signal(versionEventSignal, e);
+      }
     },
   };
 }

@@ -5,7 +5,6 @@ import {
   condition,
   getExternalWorkflowHandle,
   ParentClosePolicy,
-  patched,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -18,6 +17,7 @@ import { PromotionTracker } from '../src/domain/promotion-tracker';
 import { isTerminal, isTerminalPhase, type LayerStatus, type PromotionState } from '../src/domain/status';
 import { layer as layerWorkflow } from './layer';
 import { pinLadder } from './ladder-pin';
+import { generation } from './generation';
 import {
   ABORT_REFUSED,
   APPROVAL_REFUSED,
@@ -39,11 +39,12 @@ import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, STATE_KEY, VERSION_KEY } from './s
  * and one sent here is refused. Every attempt — granted or refused — lands in a history.
  */
 export async function promotion(requested: PromotionInput): Promise<PromotionResult> {
-  const input = await pinLadder(requested);
+  const since = generation();
+  const input = await pinLadder(requested, since);
   const id = workflowInfo().workflowId;
   // Promotions started before sealed-decisions took approvals here, passed decisions to their
   // layers by signal and built status from the layers' progress signals: they replay that way.
-  const sealed = patched('sealed-decisions');
+  const sealed = since('sealed-decisions');
   const initiator = normalizeIdentity(input.initiator);
   const tracker = new PromotionTracker(id, input, initiator);
   const status = tracker.status;
@@ -53,7 +54,7 @@ export async function promotion(requested: PromotionInput): Promise<PromotionRes
   let abortRequest: { actor: string; reason: string } | undefined;
 
   // Promotions started before StrataState existed keep their state in StrataPhase.
-  const stateKey = patched('strata-state-search-attribute') ? STATE_KEY : PHASE_KEY;
+  const stateKey = since('strata-state-search-attribute') ? STATE_KEY : PHASE_KEY;
   const setState = (state: PromotionState, reason?: string) => {
     if (status.state === state) return;
     tracker.end(state, reason);
@@ -167,7 +168,7 @@ export async function promotion(requested: PromotionInput): Promise<PromotionRes
           candidate: input.candidate,
           initiator,
           // The ladder version is part of the evidence an approver is shown (layer.ts).
-          ...(input.pinned && patched('evidence-digest')
+          ...(input.pinned && since('evidence-digest')
             ? { ladder: { name: input.pinned.name, version: input.pinned.version, digest: input.pinned.digest } }
             : {}),
         },

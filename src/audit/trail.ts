@@ -11,7 +11,7 @@ import type { PinnedLadder } from '../domain/ladder-version';
 import type { ApprovalNoticeKind } from '../domain/approval-reminders';
 import { traceIdFromHeader } from '../tracing/trace-header';
 import { traceLink } from '../tracing/settings';
-import { fetchHistory } from '../temporal/history';
+import { fetchHistory, historyHasPatch } from '../temporal/history';
 import { environmentWorkflowId, type EnvironmentState } from '../domain/environment';
 import { environmentQuery } from '../../workflows/environment-messages';
 
@@ -170,13 +170,7 @@ export function pinnedLadderOf(events: HistoryEvent[]): PinnedLadder | undefined
  */
 export function runsStoredLadder(events: HistoryEvent[], input: PromotionInput | undefined): boolean {
   if (input?.ladder) return true;
-  return events.some((e) => {
-    const m = e.markerRecordedEventAttributes;
-    if (m?.markerName !== 'core_patch') return false;
-    return Object.values(m.details ?? {}).some((payloads) =>
-      (payloads.payloads ?? []).some((_, i) => decode<{ id?: string }>(payloads, i)?.id === 'server-side-ladder'),
-    );
-  });
+  return historyHasPatch(events, 'server-side-ladder');
 }
 
 /** Stable sort by time: entries of one history keep their order. */

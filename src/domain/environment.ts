@@ -30,8 +30,18 @@ export interface LeaseClaim {
   /** The lease the holder waits for or holds; null once it gave it back, or when it is gone. */
   wants: LeaseKind | null;
   failFast: boolean;
-  /** Every version event the holder recorded, oldest first (the environment stamps the time). */
-  events: Array<Omit<VersionEvent, 'at'>>;
+  /**
+   * Every version event the holder recorded, oldest first. Since version-events-at-release each
+   * carries the holder's time (`at`): the environment reads them when the lease is given back,
+   * not at each event. Older holders' events have none, and the environment stamps its own.
+   */
+  events: Array<Omit<VersionEvent, 'at'> & { at?: string }>;
+  /**
+   * Since lease-answer-in-request the holder learns the environment's direct answer to its request
+   * (granted, or refused) from its request activity, which waits for it: the environment signals
+   * neither. A grant from the queue is signalled as before.
+   */
+  answeredByRequest?: boolean;
   /**
    * How the holder's workflow closed (`TERMINATED`, `COMPLETED`, …), when it has: a closed holder
    * that still wants its lease (terminated, timed out) will never give it back itself.

@@ -137,6 +137,9 @@ export interface LayerSpec {
   provider?: ProviderSpec;
 }
 
+/** A layer as one of its gates sees it: everything but the list of gates. */
+export type GateLayer = Omit<LayerSpec, 'gates'>;
+
 /**
  * The infrastructure a layer's environment runs on. `url` of a postgres provider is a reference,
  * never a secret: `env:NAME` (an environment variable of the worker) or `file:PATH` (a file on the

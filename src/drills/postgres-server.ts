@@ -16,7 +16,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import type { PostgresServerSpec } from '../domain/ladder';
-import { processStartTime } from '../tools/processes';
+import { processStartTime, processState, stillRunning } from '../tools/processes';
 import { writeFileAtomically } from '../tools/files';
 import { DrillError } from './errors';
 import { postgresBin } from './postgres';
@@ -73,21 +73,6 @@ function bootTime(): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The process's state letter (field 3 of /proc/<pid>/stat): a zombie ("Z") has exited. */
-function processState(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return undefined;
-  }
-}
-
-/** True while the process with this start time runs (a zombie or a reused pid does not). */
-function stillRunning(pid: number, startTicks: number): boolean {
-  return processStartTime(pid) === startTicks && processState(pid) !== 'Z';
 }
 
 /** How far the postmaster's start (postmaster.pid, seconds) may be from the kernel's (clock steps since boot). */

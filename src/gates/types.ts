@@ -1,4 +1,4 @@
-import type { CandidateRef, GateSpec, LayerSpec } from '../domain/ladder';
+import type { CandidateRef, GateLayer, GateSpec } from '../domain/ladder';
 import type { Release } from '../domain/release';
 import type { GateResult } from '../domain/status';
 import type { RunStore } from '../load/runs';
@@ -6,7 +6,8 @@ import type { GateConfig } from './config-types';
 
 /** What every measured gate gets: the layer's environment as deployed, and the candidate in it. */
 export interface GateBase {
-  layer: LayerSpec;
+  /** The layer, without its list of gates: a gate measures itself. */
+  layer: GateLayer;
   candidate: CandidateRef;
   /** Absolute path of the environment's SQLite database. */
   dbPath: string;

@@ -122,6 +122,7 @@ export type ProviderEvent =
   | 'process-unverified'
   | 'repaired'
   | 'process-exited'
+  | 'port-taken'
   | 'artifact-tampered'
   | 'database-provisioned'
   | 'database-seeded'
@@ -1038,6 +1039,13 @@ export class LocalProvider implements Provider {
       state.port = null;
       this.writeState(state);
       this.record(state.layer, 'process-exited', { pid: child.pid, exitCode: outcome.code, signal: outcome.signal });
+      // The address it was to keep was free when checked, but another process took it before the
+      // candidate listened (a supervisor's restart races every bind on the machine): start it on a
+      // fresh port rather than fail the layer. Only the port is looked at, never the log.
+      if (preferredPort === port && !(await portFree(port))) {
+        this.record(state.layer, 'port-taken', { port });
+        return this.startProcess(state, release, undefined, login);
+      }
       throw new ProviderError(
         `${release.name} ${release.version} exited ${outcome.signal ? `on ${outcome.signal}` : `with code ${outcome.code}`} before becoming healthy; ` +
           `its output is in ${logFile} on the worker's machine (not copied here: it may hold data)`,

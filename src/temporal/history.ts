@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { decodeHistoryPayloads } from './codec';
+import { type FoldedPatch, GENERATION } from '../../workflows/generation-ids';
 
 /**
  * A workflow's history with its payloads opened by the client's payload codecs (encrypted
@@ -14,4 +16,21 @@ export async function fetchHistory(
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   await decodeHistoryPayloads(history.events ?? [], client.options.loadedDataConverter.payloadCodecs);
   return history;
+}
+
+/**
+ * Whether the workflow of `events` ran with `patch`: its own marker is in the history, or the
+ * marker of the generation that folds it in (workflows/generation.ts).
+ */
+export function historyHasPatch(events: temporal.api.history.v1.IHistoryEvent[], patch: FoldedPatch): boolean {
+  return events.some((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_patch') return false;
+    return Object.values(marker.details ?? {}).some((payloads) =>
+      (payloads.payloads ?? []).some((p) => {
+        const id = (defaultPayloadConverter.fromPayload(p) as { id?: unknown } | undefined)?.id;
+        return id === patch || id === GENERATION;
+      }),
+    );
+  });
 }

@@ -35,10 +35,11 @@ import {
 import type { promotion } from '../../workflows/promotion';
 import { environmentQuery } from '../../workflows/environment-messages';
 import { environmentWorkflowId } from '../domain/environment';
-import type { PromotionInput } from '../domain/promotion';
+import type { LayerInput, PromotionInput } from '../domain/promotion';
+import { allowedApprovers, type ApprovalNotice } from '../domain/approval-reminders';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToDate } from '@temporalio/common/lib/time';
-import { fetchHistory } from './history';
+import { fetchHistory, historyHasPatch } from './history';
 import type { temporal } from '@temporalio/proto';
 import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, STATE_KEY, VERSION_KEY } from '../../workflows/search-attributes';
 import type { LadderRef } from '../domain/ladder-version';
@@ -185,18 +186,26 @@ async function applyInMemory(
 }
 
 /**
- * A running promotion answers the `status` query; an ended one is read from its history, so status
- * works without a worker and long after the fact.
+ * A promotion's status, read from the workflow histories wherever they say all of it, so that it
+ * needs no workflow task: a promotion parked for days is answered without a worker replaying it
+ * (a bounded worker cache evicts it), and status works with every worker down.
+ *
+ * An ended promotion is read from its history. A running one is read from its own history and
+ * its running layer's (`liveLayerStatus`), and asks the layer's `layerStatus` query only while the
+ * history cannot tell all: while its gates run (a parallel run is reported as one), and once it
+ * has begun to end (its failure is known only to the workflow until the layer's result). Older
+ * promotions, from before `sealed-decisions`, answer their `status` query as they always did.
  */
 export async function getStatus(client: Client, id: string): Promise<PromotionStatus> {
   const handle = client.workflow.getHandle(id);
   try {
     const description = await handle.describe();
     if (description.type !== 'promotion') throw new PromotionNotFoundError(id);
+    const events = (await fetchHistory(client, id)).events ?? [];
     if (description.status.name === 'RUNNING') {
-      const status = await handle.query(statusQuery);
-      await withLiveLayers(client, status);
-      shareTraceId(status);
+      const status = sealedHistory(events)
+        ? await liveStatus(client, id, events)
+        : await queriedStatus(client, id, handle.query(statusQuery));
       // Say who holds the lease a layer is waiting for.
       for (const layer of status.layers.filter((l) => l.phase === 'waiting-for-lease')) {
         const env = await client.workflow
@@ -207,22 +216,54 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
       }
       return status;
     }
-    const history = await fetchHistory(client, id);
-    const status = statusFromHistory(id, history.events ?? [], description.status.name.toLowerCase());
+    const status = statusFromHistory(id, events, description.status.name.toLowerCase());
     // Sealed layers that ended without a result (terminated with their promotion) keep their state
     // in their own history.
     for (const [i, layer] of status.layers.entries()) {
       if (!layer.workflowId || isTerminalPhase(layer.phase)) continue;
-      const events = await fetchHistory(client, layer.workflowId)
+      const layerEvents = await fetchHistory(client, layer.workflowId)
         .then((h) => h.events ?? [])
         .catch(() => undefined);
-      if (events) status.layers[i] = layerStatusFromHistory(layer, events);
+      if (layerEvents) status.layers[i] = layerStatusFromHistory(layer, layerEvents);
     }
     return status;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new PromotionNotFoundError(id);
     throw err;
   }
+}
+
+/** A running sealed promotion, from its history and its running layers' histories. */
+async function liveStatus(client: Client, id: string, events: HistoryEvent[]): Promise<PromotionStatus> {
+  const { tracker, state } = replayPromotion(id, events);
+  const status = tracker.status;
+  if (state && isTerminal(state)) tracker.end(state);
+  await Promise.all(
+    status.layers.map(async (layer, i) => {
+      if (!layer.workflowId || isTerminalPhase(layer.phase)) return;
+      const layerEvents = await fetchHistory(client, layer.workflowId)
+        .then((h) => h.events ?? [])
+        .catch(() => undefined);
+      if (!layerEvents) return;
+      const live = liveLayerStatus(layer, layerEvents) ?? (await queryLayer(client, layer.workflowId));
+      if (live) status.layers[i] = live;
+    }),
+  );
+  settleState(status);
+  withTraceIds(id, status, events);
+  shareTraceId(status);
+  return status;
+}
+
+/**
+ * A promotion from before `sealed-decisions` (or one still reading its ladder) answers its
+ * `status` query; its running layers answer theirs.
+ */
+async function queriedStatus(client: Client, id: string, query: Promise<PromotionStatus>): Promise<PromotionStatus> {
+  const status = await query;
+  await withLiveLayers(client, status);
+  shareTraceId(status);
+  return status;
 }
 
 /**
@@ -233,12 +274,23 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
 async function withLiveLayers(client: Client, status: PromotionStatus): Promise<void> {
   for (const [i, layer] of status.layers.entries()) {
     if (!layer.workflowId || isTerminalPhase(layer.phase)) continue;
-    const live = await client.workflow
-      .getHandle(layer.workflowId)
-      .query(layerStatusQuery)
-      .catch(() => undefined);
-    if (live) status.layers[i] = { ...live, workflowId: layer.workflowId };
+    const live = await queryLayer(client, layer.workflowId);
+    if (live) status.layers[i] = live;
   }
+  settleState(status);
+}
+
+/** A running layer's own answer to its layerStatus query, or undefined if it gives none. */
+async function queryLayer(client: Client, workflowId: string): Promise<LayerStatus | undefined> {
+  const live = await client.workflow
+    .getHandle(workflowId)
+    .query(layerStatusQuery)
+    .catch(() => undefined);
+  return live ? { ...live, workflowId } : undefined;
+}
+
+/** A promotion that has not ended awaits approval while one of its layers does. */
+function settleState(status: PromotionStatus): void {
   if (!isTerminal(status.state)) {
     status.state = status.layers.some((l) => l.phase === 'awaiting-approval') ? 'awaiting-approval' : 'running';
   }
@@ -258,6 +310,23 @@ function decode<T>(payloads: temporal.api.common.v1.IPayloads | null | undefined
  * rejections it accepted, each at the workflow time its handler ran.
  */
 export function statusFromHistory(id: string, events: HistoryEvent[], closedAs: string): PromotionStatus {
+  const { tracker, result, ended } = replayPromotion(id, events);
+  if (result) return withTraceIds(id, statusFromResult(tracker.status, result), events);
+  // Promotions before sealed-decisions took the approvals themselves.
+  for (const d of acceptedDecisions(events)) tracker.recordApproval(d.layer, d.record);
+  tracker.end('failed', ended ? `workflow ended ${closedAs}: ${ended}` : `workflow ended ${closedAs}`);
+  return withTraceIds(id, tracker.status, events);
+}
+
+/**
+ * A promotion's history so far, through the workflow's own PromotionTracker: the layers' progress
+ * signals (before sealed-decisions), the layers it started and their results; its result if it
+ * completed, why it ended if it was terminated or failed, and the last state it recorded.
+ */
+function replayPromotion(
+  id: string,
+  events: HistoryEvent[],
+): { tracker: PromotionTracker; result?: PromotionResult; ended?: string; state?: PromotionState } {
   const input = decode<PromotionInput>(events[0]?.workflowExecutionStartedEventAttributes?.input);
   if (!input) throw new Error(`promotion ${id}: its history does not start with the promotion's input`);
   // A promotion of a stored ladder ran the layers it pinned, not the (ignored) ones in its input.
@@ -265,13 +334,20 @@ export function statusFromHistory(id: string, events: HistoryEvent[], closedAs: 
   const pinned = stored ? pinnedLadderOf(events) : undefined;
   const ran: PromotionInput = stored ? { ...input, layers: pinned?.layers ?? [], pinned } : input;
   const tracker = new PromotionTracker(id, ran, normalizeIdentity(input.initiator));
-  let reason = `workflow ended ${closedAs}`;
+  const sealed = sealedHistory(events);
+  let ended: string | undefined;
+  let state: PromotionState | undefined;
 
   for (const e of events) {
-    if (e.workflowExecutionSignaledEventAttributes?.signalName === layerProgressSignal.name) {
+    const upserted = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+    const recorded = upserted?.[STATE_KEY.name];
+    if (recorded) state = keywordOf(recorded) as PromotionState;
+    if (!sealed && e.workflowExecutionSignaledEventAttributes?.signalName === layerProgressSignal.name) {
+      // Only promotions before sealed-decisions took progress by signal; a sealed one has no
+      // handler, and a progress signal in its history is someone else's word: ignored.
       const progress = decode<LayerProgress>(e.workflowExecutionSignaledEventAttributes.input);
       if (progress) tracker.applyProgress(progress);
-    } else if (e.childWorkflowExecutionStartedEventAttributes && sealedHistory(events)) {
+    } else if (e.childWorkflowExecutionStartedEventAttributes && sealed) {
       const workflowId = e.childWorkflowExecutionStartedEventAttributes.workflowExecution?.workflowId ?? '';
       const layer = tracker.status.layers.find((l) => layerWorkflowId(id, l.name) === workflowId);
       if (layer) tracker.startedLayer(layer.name, workflowId);
@@ -280,17 +356,20 @@ export function statusFromHistory(id: string, events: HistoryEvent[], closedAs: 
       if (result) tracker.applyLayerResult(result);
     } else if (e.workflowExecutionCompletedEventAttributes) {
       const result = decode<PromotionResult>(e.workflowExecutionCompletedEventAttributes.result);
-      if (result) return withTraceIds(id, statusFromResult(tracker.status, result), events);
+      if (result) return { tracker, result };
     } else if (e.workflowExecutionTerminatedEventAttributes?.reason) {
-      reason = `workflow ended ${closedAs}: ${e.workflowExecutionTerminatedEventAttributes.reason}`;
+      ended = e.workflowExecutionTerminatedEventAttributes.reason;
     } else if (e.workflowExecutionFailedEventAttributes?.failure?.message) {
-      reason = `workflow ended ${closedAs}: ${e.workflowExecutionFailedEventAttributes.failure.message}`;
+      ended = e.workflowExecutionFailedEventAttributes.failure.message;
     }
   }
-  // Promotions before sealed-decisions took the approvals themselves.
-  for (const d of acceptedDecisions(events)) tracker.recordApproval(d.layer, d.record);
-  tracker.end('failed', reason);
-  return withTraceIds(id, tracker.status, events);
+  return { tracker, ended, state };
+}
+
+/** A Keyword search attribute's value as upserted (a string, or a list of one). */
+function keywordOf(payload: temporal.api.common.v1.IPayload): string {
+  const value = defaultPayloadConverter.fromPayload<string | string[]>(payload);
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /**
@@ -319,13 +398,9 @@ export function withTraceIds(id: string, status: PromotionStatus, events: Histor
   return status;
 }
 
-/** Whether a history's workflow ran with `sealed-decisions` (its patch marker is in the history). */
+/** Whether a history's workflow ran with `sealed-decisions`. */
 function sealedHistory(events: HistoryEvent[]): boolean {
-  return events.some((e) => {
-    const marker = e.markerRecordedEventAttributes;
-    if (marker?.markerName !== 'core_patch') return false;
-    return decode<{ id?: string }>(marker.details?.['patch-data'])?.id === 'sealed-decisions';
-  });
+  return historyHasPatch(events, 'sealed-decisions');
 }
 
 /**
@@ -371,21 +446,31 @@ interface LayerActivityResult {
 }
 
 /**
- * What a sealed layer that ended without a result (terminated with its promotion) had reached,
- * from its own history: the last phase it published, what ran, its gates, its data and the
- * approvals it accepted. A running layer answers the same from its layerStatus query.
+ * What a sealed layer had reached, from its own history: the last phase it published, what runs,
+ * its gates, its data, the approvals it accepted, and whether its approval escalated and how many
+ * reminders it sent. For a layer that ended without a result (terminated with its promotion), and
+ * for a running one through `liveLayerStatus`.
  */
 export function layerStatusFromHistory(base: LayerStatus, events: HistoryEvent[]): LayerStatus {
   const out: LayerStatus = { ...base, gates: [], approvals: [] };
   const scheduled = new Map<string, string>();
+  let escalated = false;
+  let reminders = 0;
   for (const e of events) {
     const upsert = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
     const phase = upsert?.[PHASE_KEY.name];
     if (phase) {
-      const value = defaultPayloadConverter.fromPayload<string | string[]>(phase);
-      out.phase = (Array.isArray(value) ? value[0] : value) as LayerStatus['phase'];
+      out.phase = keywordOf(phase) as LayerStatus['phase'];
+    } else if (e.workflowPropertiesModifiedEventAttributes?.upsertedMemo?.fields?.approvalEscalation) {
+      escalated = true;
     } else if (e.activityTaskScheduledEventAttributes) {
-      scheduled.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+      const a = e.activityTaskScheduledEventAttributes;
+      const type = a.activityType?.name ?? '';
+      scheduled.set(String(e.eventId), type);
+      if (type === 'notifyApprovers') {
+        const notice = decode<ApprovalNotice>(a.input);
+        if (notice?.kind === 'reminder') reminders = notice.sequence;
+      }
     } else if (e.activityTaskCompletedEventAttributes) {
       const a = e.activityTaskCompletedEventAttributes;
       const type = scheduled.get(String(a.scheduledEventId));
@@ -400,7 +485,62 @@ export function layerStatusFromHistory(base: LayerStatus, events: HistoryEvent[]
     }
   }
   out.approvals = acceptedDecisions(events).map((d) => d.record);
+  const policy = decode<LayerInput>(events[0]?.workflowExecutionStartedEventAttributes?.input)?.layer?.approval;
+  if (policy?.mode === 'manual') {
+    // As the layer's status query has it: who may approve now, widened once it escalated.
+    out.approval = {
+      required: policy.required,
+      allowed: allowedApprovers(policy, escalated),
+      ...(escalated ? { escalated } : {}),
+      ...(reminders > 0 ? { reminders } : {}),
+    };
+  }
   return out;
+}
+
+/** The phases in which a running layer's history says all its status says (see liveLayerStatus). */
+const HISTORY_TELLS = new Set<LayerStatus['phase']>([
+  'pending',
+  'waiting-for-lease',
+  'provisioning',
+  'seeding',
+  'deploying',
+  'awaiting-approval',
+  'promoted',
+]);
+
+/**
+ * A running sealed layer's status from its history, or undefined where only the workflow knows
+ * it (the caller then asks its layerStatus query):
+ * - while its gates run: a run of `parallel: true` gates is reported once all are in, in the
+ *   ladder's order, and a gate the workflow computes (seeds) is no activity;
+ * - once it has begun to end without promoting (a cancellation requested, a rollback scheduled,
+ *   or a phase of `failed` or `rolled-back`): its failure is the workflow's own words until the
+ *   layer's result carries them.
+ * In every other phase the history holds each field the query answers
+ * (test/integration/status-from-history.test.ts compares the two).
+ */
+export function liveLayerStatus(base: LayerStatus, events: HistoryEvent[]): LayerStatus | undefined {
+  const status = layerStatusFromHistory(base, events);
+  if (!HISTORY_TELLS.has(status.phase)) return undefined;
+  const ending = events.some(
+    (e) =>
+      e.workflowExecutionCancelRequestedEventAttributes ||
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'rollbackEnvironment',
+  );
+  if (ending) return undefined;
+  const spec = decode<LayerInput>(events[0]?.workflowExecutionStartedEventAttributes?.input)?.layer;
+  if (!spec) return undefined;
+  if (status.phase === 'awaiting-approval' || status.phase === 'promoted') {
+    // Every gate has reported: one result per gate, shown in the ladder's order.
+    const byName = new Map(status.gates.map((g) => [g.name, g]));
+    const gates = spec.gates.map((g) => byName.get(g.name));
+    if (gates.some((g) => !g) || status.gates.length !== spec.gates.length) return undefined;
+    status.gates = gates as GateResult[];
+  } else if (status.gates.length > 0) {
+    return undefined;
+  }
+  return status;
 }
 
 /** The activities whose result says what now runs in the layer's environment. */

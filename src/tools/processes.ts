@@ -20,6 +20,26 @@ export function processStartTime(pid: number): number | undefined {
   return Number.isFinite(ticks) ? ticks : undefined;
 }
 
+/** The process's state letter (field 3 of /proc/<pid>/stat), or undefined when there is no such process. */
+export function processState(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True while the process with this start time runs: a zombie ("Z") or a dead one ("X") has closed
+ * its files, and a reused pid is someone else.
+ */
+export function stillRunning(pid: number, startTicks: number): boolean {
+  if (processStartTime(pid) !== startTicks) return false;
+  const state = processState(pid);
+  return state !== undefined && state !== 'Z' && state !== 'X';
+}
+
 /** True while `pid` exists (a process we may not signal counts as existing). */
 export function processAlive(pid: number): boolean {
   try {
@@ -165,7 +185,11 @@ export function signalVerified(id: ProcessIdentity, signal: NodeJS.Signals): boo
 /** Waits until the identified process is gone (or is no longer the one identified); true if within `timeoutMs`. */
 export async function waitForVerifiedExit(id: ProcessIdentity, timeoutMs: number, pollMs = 20): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (verifyProcess(id)) {
+  // A process on its way out loses its memory, and so its environment (it no longer verifies),
+  // before it closes its files: it is gone once it is a zombie or no more, so a port it listened on
+  // is free when this returns. (Another process with this start time and an environment is not ours.)
+  const exiting = () => id.startTime !== null && stillRunning(id.pid, id.startTime) && !processEnviron(id.pid)?.size;
+  while (verifyProcess(id) || exiting()) {
     if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, pollMs));
   }

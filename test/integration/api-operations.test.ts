@@ -307,9 +307,16 @@ describe('operator operations through strata serve (real HTTP, real dev server)'
     expect(torn.code, torn.stderr).toBe(0);
     expect(torn.stdout).toContain('removed mirror');
     expect(fs.existsSync(path.join(suite.home, 'envs', 'mirror'))).toBe(false);
-    const env = await call('GET', '/environments/mirror', tokens.steward);
-    expect(env.body.history.at(-1)).toMatchObject({ event: 'torn-down', version: null });
-    expect(env.body.history.at(-1).reason).toContain('strata-token#ci-bot: disk full');
+    // The environment records the teardown once it has checked it with the teardown's own claim
+    // (the verified lease): an activity after the teardown's signal, so it may come a moment later.
+    let last: { event?: string; version?: string | null; reason?: string } | undefined;
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      last = (await call('GET', '/environments/mirror', tokens.steward)).body.history.at(-1);
+      if (last?.event === 'torn-down') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(last).toMatchObject({ event: 'torn-down', version: null });
+    expect(last?.reason).toContain('strata-token#ci-bot: disk full');
   });
 
   it('data approvals: 403 naming steward; as steward, approve then revoke by digest', async () => {

@@ -182,9 +182,9 @@ describe('the data plane in the seed step (real dev server)', () => {
     expect(audit.find((e) => e.action === 'data.not-approved')?.detail).toMatch(/strata data approve/);
     // Refused at the seed step on its first attempt: no deploy, no gate ran.
     expect(await activityAttempts(id, 'unapproved')).toEqual([
+      // The environment's answer came back with the request itself (lease-answer-in-request):
+      // no grant signal, no separate standing check.
       ['requestLease', 1],
-      // The lease's grant checked with the environment itself (verified-lease).
-      ['leaseStanding', 1],
       ['provisionEnvironment', 1],
       ['populateEnvironment', 1],
     ]);

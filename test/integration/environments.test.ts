@@ -85,6 +85,7 @@ describe('environments as entities (real dev server)', () => {
     await approve(client, a, { layer: 'traffic', actor: 'alice', reason: 'ok' });
     expect((await waitForResult(client, a)).state).toBe('promoted');
     await waitFor(b, phaseOf('traffic', 'awaiting-approval'));
+    const beforeApproval = new Date().toISOString();
     await approve(client, b, { layer: 'traffic', actor: 'bob', reason: 'ok' });
     const rb = await waitForResult(client, b);
     expect(rb.state).toBe('promoted');
@@ -94,6 +95,34 @@ describe('environments as entities (real dev server)', () => {
     const after = await trafficOnceSettled((e) => !e.lease && currentVersion(e.history)?.version === '2.0.0');
     expect(after.lease).toBeNull();
     expect(currentVersion(after.history)?.version).toBe('2.0.0');
+    // The layer sends no signal per version event (version-events-at-release): the environment
+    // reads them from its claim at the release, each with the time the layer recorded it.
+    const ofB = after.history.filter((e) => e.by === b);
+    expect(ofB.map((e) => e.event)).toEqual(['deployed', 'promoted']);
+    expect(ofB[0].at < beforeApproval).toBe(true);
+    expect(ofB[1].at > beforeApproval).toBe(true);
+    const layerEvents = (await client.workflow.getHandle(`${b}.traffic`).fetchHistory()).events ?? [];
+    const signalled = layerEvents.map(
+      (e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName ?? undefined,
+    );
+    expect(signalled.filter((n) => n)).toEqual(['leaseRelease']);
+    // a had the lease at once: its request activity brought the answer (lease-answer-in-request),
+    // no grant signal came and it asked nothing more. b waited in the queue: its grant came as a
+    // signal, which it checked with the environment (leaseStanding).
+    const leaseTraffic = async (id: string) => {
+      const events = (await client.workflow.getHandle(`${id}.traffic`).fetchHistory()).events ?? [];
+      return {
+        received: events.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []),
+        activities: events
+          .flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [])
+          .filter((n) => n === 'requestLease' || n === 'leaseStanding'),
+      };
+    };
+    expect(await leaseTraffic(a)).toEqual({ received: [], activities: ['requestLease'] });
+    expect(await leaseTraffic(b)).toEqual({
+      received: ['leaseGranted'],
+      activities: ['requestLease', 'leaseStanding'],
+    });
     // What ran in traffic between the two promotions: 1.0.0.
     const v1Promoted = after.history.find((e) => e.event === 'promoted' && e.version === '1.0.0')!;
     expect(versionAt(after.history, v1Promoted.at)?.version).toBe('1.0.0');

@@ -167,7 +167,12 @@ describe('a raw Temporal client cannot forge a decision (real dev server)', () =
     const envAfter = await getEnvironment(client, taskQueue, 'traffic');
     expect(envAfter.lease?.holder).toBe(trafficId);
     expect(envAfter.waiting).toEqual([]);
-    expect(envAfter.history).toEqual(envBefore.history);
+    // The forged version event recorded nothing of its own: it only made the environment ask its
+    // holder, whose claim lists the deploy it made (read at its release otherwise).
+    expect(envAfter.history.slice(0, envBefore.history.length)).toEqual(envBefore.history);
+    const added = envAfter.history.slice(envBefore.history.length);
+    expect(added.map((e) => [e.event, e.by])).toEqual(added.length ? [['deployed', id]] : []);
+    expect(JSON.stringify(envAfter.history)).not.toMatch(/mallory|6\.6\.6/);
 
     // Each forged signal is on the record with who sent it; each refused Update with its reason.
     const trail = await auditTrail(client, id);

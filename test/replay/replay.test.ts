@@ -45,7 +45,15 @@ describe('replay of recorded histories', () => {
         return data ? [JSON.parse(Buffer.from(data).toString('utf8')).id as string] : [];
       });
     const recorded = new Set(histories.flatMap(patches));
-    for (const p of ['sealed-decisions', 'verified-lease', 'server-side-ladder', 'approval-notices'])
+    for (const p of [
+      'sealed-decisions',
+      'verified-lease',
+      'server-side-ladder',
+      'approval-notices',
+      'version-events-at-release',
+      'lease-answer-in-request',
+      'generation-2026-12',
+    ])
       expect(recorded).toContain(p);
     const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
     const failures: string[] = [];

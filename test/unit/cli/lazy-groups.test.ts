@@ -94,7 +94,8 @@ describe('command groups loaded on demand', () => {
 
   for (const args of [['status', 'p1'], ['list']]) {
     it(`\`strata ${args[0]}\` in API mode loads neither Temporal, gRPC, OpenTelemetry, SQLite, yaml nor the undici package`, () => {
-      // It speaks HTTP with node's own fetch: the undici package alone is a hundred modules.
+      // It speaks HTTP with node:http: the undici package alone is a hundred modules, and node's own
+      // fetch compiles undici's WebAssembly HTTP parser at its first response.
       const packages = loadedWhenConnecting(args, 'api');
       expect(
         packages.filter((p) =>

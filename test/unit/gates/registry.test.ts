@@ -6,7 +6,7 @@ import { GATE_NEEDS, type GateBase, type GateNeed, type MeasuredGate } from '../
 import { WORKFLOW_GATES } from '../../../workflows/gates';
 
 const BASE: GateBase = {
-  layer: { name: 'l', seed: { rows: 1, seed: 0 }, gates: [], approval: { mode: 'auto' }, rollback: 'keep' },
+  layer: { name: 'l', seed: { rows: 1, seed: 0 }, approval: { mode: 'auto' }, rollback: 'keep' },
   candidate: {
     name: 'c',
     version: '1.0.0',
