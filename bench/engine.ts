@@ -8,6 +8,11 @@
 //    bare workflows of 3 × (5 + gates) activities each (per layer: lease request, provision, seed,
 //    deploy, the gates, promote). Alternating rounds; promotions/s, medians with min and max, and
 //    the per-round ratio (target ≥ 0.8×).
+// 1b. Shape (`--only shape`): the same activities in plain Temporal workflows that add the
+//    promotion's search-attribute upserts, its executions (a parent and 3 children), and its whole
+//    shape (7 executions, the same activities, upserts and environment hand-offs), beside Strata's
+//    promotions, rotating which goes first: what the shape costs by itself, and what Strata's own
+//    code costs beyond it.
 // 2. Latency of a one-layer promotion, promote → promoted, one at a time: p50 and p95.
 // 3. History size: events and bytes per promotion (its workflow and its layers' workflows), and a
 //    promotion of one layer with 200 gates (must stay under 10k events).
@@ -362,50 +367,55 @@ export async function run(args: string[]): Promise<void> {
       args: [activitiesPerPromotion],
     });
 
+    // Runs N promotions at once; returns promotions per second. The same code times them in the
+    // overhead and the shape parts.
+    const runPromotions = async (tag: string): Promise<number> => {
+      const ids = Array.from({ length: n }, (_, i) => `${tag}p${i}`);
+      // Each promotion climbs layers of its own (a lease admits one promotion per layer), so
+      // each gets a ladder of its own, stored before the clock starts: a team applies a ladder
+      // once and promotes through it many times. (Applying N versions of one shared ladder in
+      // the timed window serialised N Updates and N older-version queries on one workflow.)
+      const ladders = new Map<string, string>();
+      await pool(ids, 16, async (id) => {
+        ladders.set(id, await storeLadder(ctx, id, benchLadderYaml(id, { layers: 3, gates, ladder: `${id}-ladder` })));
+      });
+      const t0 = process.hrtime.bigint();
+      await Promise.all(
+        ids.map(async (id) => {
+          await promoteStored(ctx, id, ladders.get(id)!);
+          await mustPromote(ctx, id);
+        }),
+      );
+      return n / secs(t0);
+    };
+    // Runs N bare workflows of one kind at once; returns workflows per second.
+    const runBare = async (tag: string, type: string, args: unknown[]): Promise<number> => {
+      const t0 = process.hrtime.bigint();
+      await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          client.workflow.execute(type, { taskQueue: ctx.bareQueue, workflowId: `${tag}-${i}`, args }),
+        ),
+      );
+      return n / secs(t0);
+    };
+
     if (want('overhead')) {
       const promotionRates: number[] = [];
       const bareRates: number[] = [];
-      const runPromotions = async (round: number) => {
-        const ids = Array.from({ length: n }, (_, i) => `r${round}p${i}`);
-        // Each promotion climbs layers of its own (a lease admits one promotion per layer), so
-        // each gets a ladder of its own, stored before the clock starts: a team applies a ladder
-        // once and promotes through it many times. (Applying N versions of one shared ladder in
-        // the timed window serialised N Updates and N older-version queries on one workflow.)
-        const ladders = new Map<string, string>();
-        await pool(ids, 16, async (id) => {
-          ladders.set(
-            id,
-            await storeLadder(ctx, id, benchLadderYaml(id, { layers: 3, gates, ladder: `${id}-ladder` })),
-          );
-        });
-        const t0 = process.hrtime.bigint();
-        await Promise.all(
-          ids.map(async (id) => {
-            await promoteStored(ctx, id, ladders.get(id)!);
-            await mustPromote(ctx, id);
-          }),
-        );
-        promotionRates.push(n / secs(t0));
-      };
-      const runBare = async (round: number) => {
-        const t0 = process.hrtime.bigint();
-        await Promise.all(
-          Array.from({ length: n }, (_, i) =>
-            client.workflow.execute('bare', {
-              taskQueue: ctx.bareQueue,
-              workflowId: `bare-r${round}-${i}`,
-              args: [activitiesPerPromotion],
-            }),
-          ),
-        );
-        bareRates.push(n / secs(t0));
-      };
       // Where the time goes: CPU seconds per workflow of each arm, in the server and in this process.
       const promotionCpu: Array<{ server: number; bench: number }> = [];
       const bareCpu: Array<{ server: number; bench: number }> = [];
       const promotions = async (round: number) =>
-        promotionCpu.push(await cpuOf(server.pid, () => runPromotions(round)));
-      const bares = async (round: number) => bareCpu.push(await cpuOf(server.pid, () => runBare(round)));
+        promotionCpu.push(
+          await cpuOf(server.pid, async () => void promotionRates.push(await runPromotions(`r${round}`))),
+        );
+      const bares = async (round: number) =>
+        bareCpu.push(
+          await cpuOf(
+            server.pid,
+            async () => void bareRates.push(await runBare(`bare-r${round}`, 'bare', [activitiesPerPromotion])),
+          ),
+        );
       for (let round = 1; round <= rounds; round++) {
         if (round % 2) {
           await promotions(round);
@@ -474,6 +484,69 @@ export async function run(args: string[]): Promise<void> {
       console.log(`  its 3 layer workflows: ${eventTypes(layerHistories)}`);
       console.log(
         `  its 3 environment workflows (not counted above): ${envHistories.reduce((a, h) => a + (h.events?.length ?? 0), 0)} events: ${eventTypes(envHistories)}`,
+      );
+    }
+
+    if (want('shape')) {
+      // What the promotion's shape costs in plain Temporal, with none of Strata's code: the same
+      // activities in bare workflows that add, one part at a time, the promotion's search-attribute
+      // upserts, its workflow executions, and then its whole shape (7 executions, the same
+      // activities, upserts and environment hand-offs). Beside Strata's promotions, same rounds.
+      const warm = await historySize(client, 'warm');
+      const histories = await Promise.all(
+        ['warm', ...warm.children, ...[0, 1, 2].map((k) => `${ctx.strataQueue}.env.warm-l${k}`)].map((id) =>
+          client.workflow.getHandle(id).fetchHistory(),
+        ),
+      );
+      const count = (pick: (e: temporal.api.history.v1.IHistoryEvent) => unknown) =>
+        histories.reduce((a, h) => a + (h.events ?? []).filter(pick).length, 0);
+      const upserts = count((e) => e.upsertWorkflowSearchAttributesEventAttributes);
+      const activities = count((e) => e.activityTaskScheduledEventAttributes);
+      const arms: Array<{ name: string; run: (tag: string) => Promise<number> }> = [
+        { name: 'promotions (Strata)', run: (tag) => runPromotions(tag) },
+        {
+          name: `bare: ${activitiesPerPromotion} activities`,
+          run: (tag) => runBare(tag, 'bare', [activitiesPerPromotion]),
+        },
+        {
+          name: `bare + ${upserts} search-attribute upserts`,
+          run: (tag) => runBare(tag, 'bareUpserts', [activitiesPerPromotion, upserts]),
+        },
+        {
+          name: 'bare as a parent and 3 children',
+          run: (tag) => runBare(tag, 'bareChildren', [activitiesPerPromotion]),
+        },
+        {
+          name: "bare in the promotion's shape",
+          run: (tag) => runBare(tag, 'bareShaped', [activitiesPerPromotion]),
+        },
+      ];
+      const rates = arms.map(() => [] as number[]);
+      for (let round = 1; round <= rounds; round++) {
+        // A different arm goes first each round.
+        for (let k = 0; k < arms.length; k++) {
+          const a = (k + round) % arms.length;
+          rates[a].push(await arms[a].run(`shape-r${round}-a${a}`));
+        }
+        console.log(
+          `  shape round ${round}: ${arms.map((a, i) => `${a.name} ${rates[i].at(-1)!.toFixed(2)}/s`).join(', ')}`,
+        );
+      }
+      console.log(
+        `\nshape: what the promotion's shape costs in plain Temporal (${rounds} rounds of ${n} at once; a promotion runs ${activities} activities and ${upserts} upserts in 7 workflows)`,
+      );
+      console.log(
+        table([
+          ['arm', 'median /s', 'min', 'max', 'vs bare'],
+          ...arms.map((a, i) => [
+            a.name,
+            ...spreadCells(rates[i], (x) => x.toFixed(2)),
+            times(median(ratios(rates[i], rates[1]))),
+          ]),
+        ]),
+      );
+      console.log(
+        `promotions vs the bare promotion's shape, per round: ${spreadText(ratios(rates[0], rates[4]), times)} (what Strata's own code costs beyond its shape)`,
       );
     }
 
