@@ -520,6 +520,14 @@ export async function run(args: string[]): Promise<void> {
           name: "bare in the promotion's shape",
           run: (tag) => runBare(tag, 'bareShaped', [activitiesPerPromotion]),
         },
+        {
+          name: 'the shape without its 3 environment entities',
+          run: (tag) => runBare(tag, 'bareShaped', [activitiesPerPromotion, { entities: false, upserts: true }]),
+        },
+        {
+          name: 'the shape without its upserts',
+          run: (tag) => runBare(tag, 'bareShaped', [activitiesPerPromotion, { entities: true, upserts: false }]),
+        },
       ];
       const rates = arms.map(() => [] as number[]);
       for (let round = 1; round <= rounds; round++) {

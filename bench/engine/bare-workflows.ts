@@ -57,22 +57,34 @@ export async function bareEntity(holder: string): Promise<void> {
   await noop(1);
 }
 
+/** What `bareShaped` leaves out, to see what each part of the shape costs. */
+export interface ShapeParts {
+  /** The environment entities (an execution, 2 activities, an upsert and 2 signals per layer). */
+  entities: boolean;
+  /** The promotion's and the layers' StrataPhase upserts. */
+  upserts: boolean;
+}
+
+const ALL_PARTS: ShapeParts = { entities: true, upserts: true };
+
 /** A layer: its environment entity granted, its activities with a phase each, the entity released. */
-export async function bareLayer(count: number): Promise<number> {
+export async function bareLayer(count: number, parts: ShapeParts = ALL_PARTS): Promise<number> {
   const id = workflowInfo().workflowId;
   let leased = false;
   setHandler(granted, () => void (leased = true));
-  const entity = await startChild(bareEntity, {
-    workflowId: `${id}.env`,
-    args: [id],
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-  });
-  await condition(() => leased);
+  const entity = parts.entities
+    ? await startChild(bareEntity, {
+        workflowId: `${id}.env`,
+        args: [id],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      })
+    : undefined;
+  if (entity) await condition(() => leased);
   for (let i = 0; i < count; i++) {
-    upsertSearchAttributes({ StrataPhase: [`phase-${i}`] });
+    if (parts.upserts) upsertSearchAttributes({ StrataPhase: [`phase-${i}`] });
     await noop(i);
   }
-  await entity.signal(release);
+  await entity?.signal(release);
   return count;
 }
 
@@ -80,16 +92,17 @@ export async function bareLayer(count: number): Promise<number> {
  * A promotion's whole shape in plain Temporal: 7 executions (the promotion, 3 layers, 3
  * environment entities), one activity of its own and five state upserts in the promotion, the
  * layers' `count / 3` activities with a phase upsert each, two activities, an upsert and two
- * signals per entity.
+ * signals per entity. `parts` leaves the entities or the upserts out.
  */
-export async function bareShaped(count: number): Promise<number> {
+export async function bareShaped(count: number, parts: ShapeParts = ALL_PARTS): Promise<number> {
   const id = workflowInfo().workflowId;
-  upsertSearchAttributes({ StrataPhase: ['running'] });
+  const phase = (name: string) => parts.upserts && upsertSearchAttributes({ StrataPhase: [name] });
+  phase('running');
   await noop(-1);
   for (let c = 0; c < 3; c++) {
-    upsertSearchAttributes({ StrataPhase: [`layer-${c}`] });
-    await executeChild(bareLayer, { workflowId: `${id}.l${c}`, args: [count / 3] });
+    phase(`layer-${c}`);
+    await executeChild(bareLayer, { workflowId: `${id}.l${c}`, args: [count / 3, parts] });
   }
-  upsertSearchAttributes({ StrataPhase: ['promoted'] });
+  phase('promoted');
   return count;
 }
