@@ -498,10 +498,18 @@ export async function run(args: string[]): Promise<void> {
           client.workflow.getHandle(id).fetchHistory(),
         ),
       );
-      const count = (pick: (e: temporal.api.history.v1.IHistoryEvent) => unknown) =>
-        histories.reduce((a, h) => a + (h.events ?? []).filter(pick).length, 0);
-      const upserts = count((e) => e.upsertWorkflowSearchAttributesEventAttributes);
-      const activities = count((e) => e.activityTaskScheduledEventAttributes);
+      const count = (
+        of: temporal.api.history.v1.IHistory[],
+        pick: (e: temporal.api.history.v1.IHistoryEvent) => unknown,
+      ) => of.reduce((a, h) => a + (h.events ?? []).filter(pick).length, 0);
+      const shapeOf = (of: temporal.api.history.v1.IHistory[]) => ({
+        workflows: of.length,
+        activities: count(of, (e) => e.activityTaskScheduledEventAttributes),
+        upserts: count(of, (e) => e.upsertWorkflowSearchAttributesEventAttributes),
+        signals: count(of, (e) => e.workflowExecutionSignaledEventAttributes),
+      });
+      const promotionShape = shapeOf(histories);
+      const { upserts, activities } = promotionShape;
       const arms: Array<{ name: string; run: (tag: string) => Promise<number> }> = [
         { name: 'promotions (Strata)', run: (tag) => runPromotions(tag) },
         {
@@ -553,6 +561,25 @@ export async function run(args: string[]): Promise<void> {
           ]),
         ]),
       );
+      // The shaped bare workflow has the promotion's shape: the same executions, activities and
+      // upserts (the promotion's environments also take a signal per lease request).
+      const shapedId = `shape-r${rounds}-a4-0`;
+      const shaped = shapeOf(
+        await Promise.all(
+          [shapedId, ...[0, 1, 2].flatMap((c) => [`${shapedId}.l${c}`, `${shapedId}.l${c}.env`])].map((id) =>
+            client.workflow.getHandle(id).fetchHistory(),
+          ),
+        ),
+      );
+      const shapeText = (x: typeof shaped) =>
+        `${x.workflows} workflows, ${x.activities} activities, ${x.upserts} upserts, ${x.signals} signals received`;
+      console.log(`a promotion: ${shapeText(promotionShape)}; the bare shape: ${shapeText(shaped)}`);
+      if (
+        shaped.workflows !== promotionShape.workflows ||
+        shaped.activities !== activities ||
+        shaped.upserts !== upserts
+      )
+        throw new Error("the bare shape does not have the promotion's executions, activities and upserts");
       console.log(
         `promotions vs the bare promotion's shape, per round: ${spreadText(ratios(rates[0], rates[4]), times)} (what Strata's own code costs beyond its shape)`,
       );
