@@ -33,6 +33,7 @@ import { loadCandidate } from '../src/config/candidate';
 import { parseLadder } from '../src/config/ladder';
 import type { CandidateRef } from '../src/domain/ladder';
 import { freePort } from '../src/tools/ports';
+import { statFields } from '../src/tools/processes';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { applyLadder } from '../src/temporal/ladders';
 import { approve, getStatus, listPromotions, startPromotion, waitForResult } from '../src/temporal/promotions';
@@ -73,8 +74,8 @@ interface Ctx {
 
 /** CPU seconds (user + system) the process has used, from /proc/<pid>/stat (clock ticks of 1/100 s). */
 function cpuSecondsOf(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
+  if (!fields) throw new Error(`process ${pid} is gone`);
   return (Number(fields[14 - 3]) + Number(fields[15 - 3])) / 100;
 }
 

@@ -13,6 +13,7 @@ import {
   type LeaseClaim,
   type LeaseKind,
   type LeaseRequest,
+  type LeaseStanding,
   type VersionEventKind,
 } from '../src/domain/environment';
 import type { LayerSpec } from '../src/domain/ladder';
@@ -48,6 +49,13 @@ const LEASE_RECHECK_MS = 60_000;
 const ANSWER_WAIT_MS = 20_000;
 /** A request the environment had not answered by then is checked this much later (it sends no signal for a direct answer). */
 const UNANSWERED_RECHECK_MS = 5_000;
+/** The environment's word as an answer, once it has decided: this holder holds the lease, or was refused. */
+function decided(standing: LeaseStanding | undefined): { granted: boolean; reason?: string } | undefined {
+  if (standing?.kind === 'holder') return { granted: true };
+  if (standing?.kind === 'denied') return { granted: false, reason: standing.reason };
+  return undefined;
+}
+
 /** The longest wait between two such checks: the wait doubles up to this, so a long queue costs little history. */
 const LEASE_RECHECK_MAX_MS = 30 * 60_000;
 
@@ -94,6 +102,10 @@ export function environmentLease(
     setHandler(leaseDeniedSignal, ({ reason }) => void (answer ??= { granted: false, reason }));
   }
 
+  /** Asks for the lease; since lease-answer-in-request, with where the holder stands once the environment answered. */
+  const ask = async (request: LeaseRequest): Promise<LeaseStanding | undefined> =>
+    (await requestLease({ layer, request, ...(answerInRequest ? { answerWithinMs: ANSWER_WAIT_MS } : {}) })).standing;
+
   /** Verified: waits for a hint, then asks the environment where this holder stands; only its word counts. */
   const awaitAnswer = async (
     request: LeaseRequest,
@@ -109,18 +121,13 @@ export function environmentLease(
       } else await condition(() => hint !== undefined);
       hint = undefined;
       const standing = await leaseStanding({ layer: layer.name, holder });
-      if (standing.kind === 'holder') return { granted: true };
-      if (standing.kind === 'denied') return { granted: false, reason: standing.reason };
+      const known = decided(standing);
+      if (known) return known;
       // Nothing heard for a while and the environment does not know of this holder: the request
       // never reached it (or was lost with a run), so it is made again. Idempotent there.
       if (!hinted && standing.kind === 'unknown') {
-        const again = await requestLease({
-          layer,
-          request,
-          ...(answerInRequest ? { answerWithinMs: ANSWER_WAIT_MS } : {}),
-        });
-        if (again.standing?.kind === 'holder') return { granted: true };
-        if (again.standing?.kind === 'denied') return { granted: false, reason: again.standing.reason };
+        const again = decided(await ask(request));
+        if (again) return again;
       }
       // Waiting, or the request not reached yet: a hint that says otherwise is not the environment's.
     }
@@ -135,21 +142,13 @@ export function environmentLease(
         if (answerInRequest) claim.answeredByRequest = true;
       }
       const request: LeaseRequest = { holder, kind, failFast };
-      const reply = await requestLease({
-        layer,
-        request,
-        ...(answerInRequest ? { answerWithinMs: ANSWER_WAIT_MS } : {}),
-      });
-      const standing = answerInRequest ? reply.standing : undefined;
-      if (standing?.kind === 'holder' || standing?.kind === 'denied') {
-        answer = standing.kind === 'holder' ? { granted: true } : { granted: false, reason: standing.reason };
-        if (!answer.granted) claim.wants = null;
-        return answer;
-      }
-      if (verified) {
+      const standing = await ask(request);
+      const direct = decided(standing);
+      if (direct || verified) {
         // Still unknown to the environment after the wait (a busy machine): it may answer without a
         // signal, so the first check with it comes sooner than for a holder that waits in the queue.
-        answer = await awaitAnswer(request, standing?.kind === 'unknown' ? UNANSWERED_RECHECK_MS : undefined);
+        answer =
+          direct ?? (await awaitAnswer(request, standing?.kind === 'unknown' ? UNANSWERED_RECHECK_MS : undefined));
         if (!answer.granted) claim.wants = null;
         return answer;
       }

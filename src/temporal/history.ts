@@ -34,3 +34,9 @@ export function historyHasPatch(events: temporal.api.history.v1.IHistoryEvent[],
     );
   });
 }
+
+/** A Keyword search attribute's value as upserted (a string, or a list of one). */
+export function keywordOf(payload: temporal.api.common.v1.IPayload): string {
+  const value = defaultPayloadConverter.fromPayload<string | string[]>(payload);
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -39,7 +39,7 @@ import type { LayerInput, PromotionInput } from '../domain/promotion';
 import { allowedApprovers, type ApprovalNotice } from '../domain/approval-reminders';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToDate } from '@temporalio/common/lib/time';
-import { fetchHistory, historyHasPatch } from './history';
+import { fetchHistory, historyHasPatch, keywordOf } from './history';
 import type { temporal } from '@temporalio/proto';
 import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, STATE_KEY, VERSION_KEY } from '../../workflows/search-attributes';
 import type { LadderRef } from '../domain/ladder-version';
@@ -366,12 +366,6 @@ function replayPromotion(
   return { tracker, ended, state };
 }
 
-/** A Keyword search attribute's value as upserted (a string, or a list of one). */
-function keywordOf(payload: temporal.api.common.v1.IPayload): string {
-  const value = defaultPayloadConverter.fromPayload<string | string[]>(payload);
-  return Array.isArray(value) ? value[0] : value;
-}
-
 /**
  * Every layer of one promotion runs in its trace (each layer workflow is a child of the promotion's
  * span): a layer that ended before this status was asked for gets the trace id its running sibling
@@ -451,7 +445,11 @@ interface LayerActivityResult {
  * reminders it sent. For a layer that ended without a result (terminated with its promotion), and
  * for a running one through `liveLayerStatus`.
  */
-export function layerStatusFromHistory(base: LayerStatus, events: HistoryEvent[]): LayerStatus {
+export function layerStatusFromHistory(
+  base: LayerStatus,
+  events: HistoryEvent[],
+  input: LayerInput | undefined = layerInputOf(events),
+): LayerStatus {
   const out: LayerStatus = { ...base, gates: [], approvals: [] };
   const scheduled = new Map<string, string>();
   let escalated = false;
@@ -485,7 +483,7 @@ export function layerStatusFromHistory(base: LayerStatus, events: HistoryEvent[]
     }
   }
   out.approvals = acceptedDecisions(events).map((d) => d.record);
-  const policy = decode<LayerInput>(events[0]?.workflowExecutionStartedEventAttributes?.input)?.layer?.approval;
+  const policy = input?.layer?.approval;
   if (policy?.mode === 'manual') {
     // As the layer's status query has it: who may approve now, widened once it escalated.
     out.approval = {
@@ -496,6 +494,11 @@ export function layerStatusFromHistory(base: LayerStatus, events: HistoryEvent[]
     };
   }
   return out;
+}
+
+/** The input a layer's workflow was started with (its first event). */
+function layerInputOf(events: HistoryEvent[]): LayerInput | undefined {
+  return decode<LayerInput>(events[0]?.workflowExecutionStartedEventAttributes?.input);
 }
 
 /** The phases in which a running layer's history says all its status says (see liveLayerStatus). */
@@ -521,7 +524,8 @@ const HISTORY_TELLS = new Set<LayerStatus['phase']>([
  * (test/integration/status-from-history.test.ts compares the two).
  */
 export function liveLayerStatus(base: LayerStatus, events: HistoryEvent[]): LayerStatus | undefined {
-  const status = layerStatusFromHistory(base, events);
+  const input = layerInputOf(events);
+  const status = layerStatusFromHistory(base, events, input);
   if (!HISTORY_TELLS.has(status.phase)) return undefined;
   const ending = events.some(
     (e) =>
@@ -529,7 +533,7 @@ export function liveLayerStatus(base: LayerStatus, events: HistoryEvent[]): Laye
       e.activityTaskScheduledEventAttributes?.activityType?.name === 'rollbackEnvironment',
   );
   if (ending) return undefined;
-  const spec = decode<LayerInput>(events[0]?.workflowExecutionStartedEventAttributes?.input)?.layer;
+  const spec = input?.layer;
   if (!spec) return undefined;
   if (status.phase === 'awaiting-approval' || status.phase === 'promoted') {
     // Every gate has reported: one result per gate, shown in the ladder's order.

@@ -3,12 +3,11 @@
 // child workflow event carries the server's time. Nothing here asks the workflow for a clock.
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { searchAttributePayloadConverter } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { temporal } from '@temporalio/proto';
 import { layerWorkflowId } from '../domain/promotion';
 import type { PromotionStatus } from '../domain/status';
 import { PHASE_KEY } from '../../workflows/search-attributes';
-import { fetchHistory } from './history';
+import { fetchHistory, keywordOf } from './history';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -41,8 +40,7 @@ export function phaseEntries(events: readonly HistoryEvent[]): PhaseEntry[] {
     if (e.eventType !== temporal.api.enums.v1.EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) continue;
     const payload = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[PHASE_KEY.name];
     if (!payload || !e.eventTime) continue;
-    const value = searchAttributePayloadConverter.fromPayload<unknown>(payload);
-    const phase = Array.isArray(value) ? value[0] : value;
+    const phase: unknown = keywordOf(payload);
     if (typeof phase === 'string') entries.push({ phase, enteredMs: tsToMs(e.eventTime) });
   }
   return entries;

@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 /**
- * When `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined when
- * there is no such process (or no /proc). A pid with the same start time is the same process.
+ * The fields of /proc/<pid>/stat from field 3 on (field n at index n - 3), or undefined when there
+ * is no such process (or no /proc). The command name (field 2) is in parentheses and may hold
+ * spaces: fields are counted after its ')'.
  */
-export function processStartTime(pid: number): number | undefined {
+export function statFields(pid: number): string[] | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   let stat: string;
   try {
@@ -14,20 +15,26 @@ export function processStartTime(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-  // The command name (field 2) is in parentheses and may hold spaces: count fields after its ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[22 - 3]);
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** When the process of these stat fields started, in clock ticks since boot (field 22). */
+function startTicksOf(fields: string[] | undefined): number | undefined {
+  const ticks = Number(fields?.[22 - 3]);
   return Number.isFinite(ticks) ? ticks : undefined;
+}
+
+/**
+ * When `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined when
+ * there is no such process (or no /proc). A pid with the same start time is the same process.
+ */
+export function processStartTime(pid: number): number | undefined {
+  return startTicksOf(statFields(pid));
 }
 
 /** The process's state letter (field 3 of /proc/<pid>/stat), or undefined when there is no such process. */
 export function processState(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return undefined;
-  }
+  return statFields(pid)?.[0];
 }
 
 /**
@@ -35,9 +42,10 @@ export function processState(pid: number): string | undefined {
  * its files, and a reused pid is someone else.
  */
 export function stillRunning(pid: number, startTicks: number): boolean {
-  if (processStartTime(pid) !== startTicks) return false;
-  const state = processState(pid);
-  return state !== undefined && state !== 'Z' && state !== 'X';
+  const fields = statFields(pid);
+  if (startTicksOf(fields) !== startTicks) return false;
+  const state = fields![0];
+  return state !== 'Z' && state !== 'X';
 }
 
 /** True while `pid` exists (a process we may not signal counts as existing). */
@@ -160,12 +168,8 @@ export function findProcesses(match: (env: Map<string, string>, pid: number) => 
 
 /** The process group `pid` belongs to (field 5 of /proc/<pid>/stat), or undefined. */
 export function processGroup(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[5 - 3]);
-  } catch {
-    return undefined;
-  }
+  const fields = statFields(pid);
+  return fields ? Number(fields[5 - 3]) : undefined;
 }
 
 /**
