@@ -12,6 +12,8 @@ import { type DevServer, startDevServer } from '../src/temporal/server';
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
+    /** The same server's HTTP API (http://127.0.0.1:port): `strata status` reads it when it answers. */
+    temporalHttp: string;
     namespace: string;
   }
 }
@@ -27,17 +29,20 @@ export async function setup(project: TestProject): Promise<void> {
 
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-test-temporal-'));
   const port = await freePort();
+  const httpPort = await freePort();
   server = await startDevServer({
     cli,
     dbFile: path.join(dir, 'temporal.db'),
     logFile: path.join(dir, 'temporal.log'),
     port,
     uiPort: port + 1, // unused: headless
+    httpPort,
     headless: true,
     namespace: 'strata',
     retentionDays: 30,
   });
   project.provide('temporalAddress', server.address);
+  project.provide('temporalHttp', `http://127.0.0.1:${httpPort}`);
   project.provide('namespace', 'strata');
 }
 

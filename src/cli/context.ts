@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { loadSettings, type StrataSettings } from '../temporal/settings';
+import type { WorkflowReader } from '../temporal/status';
 import { tracingEnabled } from '../tracing/settings';
 import { table } from './render';
 
@@ -24,6 +25,31 @@ export async function withClient<T>(fn: (client: Client, settings: StrataSetting
         .catch(() => undefined);
     }
   }
+}
+
+/**
+ * Runs `fn` with a reader of workflows (`strata status`): Temporal's HTTP API where it answers
+ * (settings.httpApi: STRATA_TEMPORAL_HTTP, or the port `strata up` serves it on), which loads no
+ * gRPC and protobuf stack, and otherwise the gRPC client, as every other command. Either reads
+ * the same histories and queries; test/integration/status-http.test.ts compares them.
+ */
+export async function withWorkflowReader<T>(fn: (reader: WorkflowReader) => Promise<T>): Promise<T> {
+  const settings = loadSettings();
+  if (settings.httpApi) {
+    const [{ TemporalHttpReader }, { payloadCodecs }] = await Promise.all([
+      import('../temporal/http-api'),
+      import('../temporal/codec'),
+    ]);
+    const reader = new TemporalHttpReader({
+      base: settings.httpApi,
+      namespace: settings.namespace,
+      token: settings.token,
+      codecs: payloadCodecs(),
+    });
+    if (await reader.answers()) return fn(reader);
+  }
+  const { clientReader } = await import('../temporal/status');
+  return withClient((client) => fn(clientReader(client)));
 }
 
 export function printJson(value: unknown): void {

@@ -8,7 +8,7 @@ import type { ApprovalReply } from '../../workflows/messages';
 import { evidenceDigest, layerEvidence, type ShownEvidence } from '../domain/evidence';
 import { command, type JsonOption, type LocalAttribution, localActor } from './command';
 import { apiBase, callApi, ignoreAs } from './api-client';
-import { print, printJson, withClient } from './context';
+import { print, printJson, withClient, withWorkflowReader } from './context';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
 import { renderList, renderStatus } from './render';
 
@@ -184,8 +184,8 @@ export function registerPromotionCommands(program: Command): void {
         return EXIT_OK;
       };
       if (apiBase()) return show(() => callApi<PromotionStatus>('GET', `/promotions/${encodeURIComponent(id)}`));
-      const { getStatus } = await temporalPromotions();
-      return withClient((client) => show(() => getStatus(client, id)));
+      const { readStatus } = await import('../temporal/status');
+      return withWorkflowReader((reader) => show(() => readStatus(reader, id)));
     });
 
   command(program, 'list', 'promotions, from Temporal visibility')

@@ -5,7 +5,8 @@ import { ensureTemporalCli } from '../temporal/cli';
 import { connect, isReachable, TemporalUnreachableError } from '../temporal/connection';
 import { prepareNamespace } from '../temporal/namespace';
 import { type DevServer, startDevServer } from '../temporal/server';
-import { loadSettings, type StrataSettings } from '../temporal/settings';
+import { HTTP_API_PORT_OFFSET, loadSettings, type StrataSettings } from '../temporal/settings';
+import { portFree } from '../tools/ports';
 import { logger } from '../log/logger';
 import { RefusedError } from '../temporal/promotions';
 import { command } from './command';
@@ -43,12 +44,16 @@ export async function ensureServer(
   }
   if (settings.external) throw new TemporalUnreachableError(settings.address);
   const cli = await ensureTemporalCli();
+  // The HTTP API where the CLI's settings look for it (`strata status` reads it); if that port is
+  // taken, the server picks one and the CLI reads through gRPC.
+  const httpPort = opts.port + HTTP_API_PORT_OFFSET;
   const server = await startDevServer({
     cli,
     dbFile: path.join(settings.home, 'temporal.db'),
     logFile: path.join(settings.home, 'temporal.log'),
     port: opts.port,
     uiPort: opts.uiPort,
+    ...(httpPort <= 65535 && httpPort !== opts.uiPort && (await portFree(httpPort)) ? { httpPort } : {}),
     namespace: settings.namespace,
     retentionDays: settings.retentionDays,
   });

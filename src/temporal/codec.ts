@@ -8,7 +8,7 @@
 
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 import { type Keyring, loadKeyring } from '../data/masking/keyring';
 import { resolveUserPath } from '../tools/files';
 
@@ -45,10 +45,11 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
+    const { Payload: PayloadMessage } = await payloadMessage();
     return payloads.map((payload) => {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', this.#active.key, iv);
-      const plain = temporal.api.common.v1.Payload.encode(payload).finish();
+      const plain = PayloadMessage.encode(payload).finish();
       const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
       return {
         metadata: {
@@ -61,6 +62,8 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
+    if (!payloads.some(isEncrypted)) return payloads;
+    const { Payload: PayloadMessage } = await payloadMessage();
     return payloads.map((payload) => {
       if (!isEncrypted(payload)) return payload; // written before encryption was on: plaintext
       const keyId = Buffer.from(payload.metadata?.[KEY_ID_METADATA] ?? []).toString();
@@ -77,9 +80,19 @@ export class EncryptionCodec implements PayloadCodec {
       } catch {
         throw new PayloadDecryptionError(`payload sealed with key "${keyId}" failed authentication (altered)`);
       }
-      return temporal.api.common.v1.Payload.decode(plain) as Payload;
+      return PayloadMessage.decode(plain) as Payload;
     });
   }
+}
+
+/**
+ * The protobuf Payload message, loaded when a payload is first sealed or opened: @temporalio/proto
+ * builds the reflection of Temporal's whole API (about 0.15 s), which a `strata status` through
+ * the HTTP API (http-api.ts) of a promotion without encrypted payloads never needs.
+ */
+async function payloadMessage(): Promise<typeof temporal.api.common.v1> {
+  const { temporal: api } = await import('@temporalio/proto');
+  return api.api.common.v1;
 }
 
 /** True when the payload is one this codec sealed. */

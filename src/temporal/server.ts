@@ -11,6 +11,11 @@ export interface DevServerOptions {
   ip?: string;
   port: number;
   uiPort: number;
+  /**
+   * The frontend's HTTP API port (Temporal's JSON API, which `strata status` reads when it can:
+   * src/temporal/http-api.ts). Unset, the dev server picks a free one nobody is told of.
+   */
+  httpPort?: number;
   headless?: boolean;
   namespace: string;
   retentionDays: number;
@@ -55,6 +60,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     '--log-level',
     'warn',
   ];
+  if (opts.httpPort !== undefined) args.push('--http-port', String(opts.httpPort));
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort));
   const child: ChildProcess = spawn(opts.cli, args, { stdio: ['ignore', log, log] });

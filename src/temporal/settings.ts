@@ -19,12 +19,22 @@ export interface StrataSettings {
   retentionDays: number;
   /** Bearer token for a cluster with the JWT authorizer (STRATA_TEMPORAL_TOKEN or STRATA_TEMPORAL_TOKEN_FILE). */
   token?: string;
+  /**
+   * The base URL of the frontend's HTTP API, which `strata status` reads when it answers (and the
+   * gRPC client otherwise): STRATA_TEMPORAL_HTTP, else, for the dev server Strata runs itself,
+   * its port + 10 (`strata up` asks for it; 7243 for 7233, Temporal's own default).
+   */
+  httpApi?: string;
 }
+
+/** `strata up` serves the HTTP API this far above the gRPC port (7233 → 7243, as Temporal's defaults). */
+export const HTTP_API_PORT_OFFSET = 10;
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: { port?: number } = {}): StrataSettings {
   const home = path.resolve(env.STRATA_HOME ?? '.strata');
   const external = Boolean(env.TEMPORAL_ADDRESS);
-  const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${overrides.port ?? 7233}`;
+  const port = overrides.port ?? 7233;
+  const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${port}`;
   const retentionRaw = env.STRATA_RETENTION_DAYS ?? '30';
   const retentionDays = Number(retentionRaw);
   if (!Number.isInteger(retentionDays) || retentionDays < 1) {
@@ -39,7 +49,28 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: { 
     taskQueue: env.STRATA_TASK_QUEUE ?? TASK_QUEUE,
     retentionDays,
     token: tokenFromEnv(env),
+    httpApi: httpApiOf(env, external ? undefined : port),
   };
+}
+
+function httpApiOf(env: NodeJS.ProcessEnv, localPort: number | undefined): string | undefined {
+  const raw = env.STRATA_TEMPORAL_HTTP?.trim();
+  if (raw) {
+    let url: URL | undefined;
+    try {
+      url = new URL(raw);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+      throw new SettingsError(
+        `STRATA_TEMPORAL_HTTP: expected the http:// or https:// URL of Temporal's HTTP API, e.g. http://127.0.0.1:7243 (got "${raw}")`,
+      );
+    }
+    return url.href.replace(/\/+$/, '');
+  }
+  if (localPort === undefined || localPort + HTTP_API_PORT_OFFSET > 65535) return undefined;
+  return `http://127.0.0.1:${localPort + HTTP_API_PORT_OFFSET}`;
 }
 
 export class SettingsError extends Error {

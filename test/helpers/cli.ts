@@ -23,6 +23,8 @@ export function runStrata(
       env: {
         ...process.env,
         TEMPORAL_ADDRESS: inject('temporalAddress'),
+        // `strata status` reads the HTTP API, as with `strata up`; status-http.test.ts covers gRPC.
+        STRATA_TEMPORAL_HTTP: inject('temporalHttp'),
         TEMPORAL_NAMESPACE: inject('namespace'),
         STRATA_HOME: where.home,
         STRATA_TASK_QUEUE: where.taskQueue,

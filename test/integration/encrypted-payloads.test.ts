@@ -14,7 +14,10 @@ import { auditTrail } from '../../src/audit/trail';
 import { parseLadder } from '../../src/config/ladder';
 import { layerWorkflowId } from '../../src/domain/promotion';
 import { ensureTemporalCli } from '../../src/temporal/cli';
-import { approve, startPromotion, waitForResult } from '../../src/temporal/promotions';
+import { approve, getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
+import { readStatus } from '../../src/temporal/status';
+import { TemporalHttpReader } from '../../src/temporal/http-api';
+import { payloadCodecs } from '../../src/temporal/codec';
 import { artifactsOf, temporalAddress, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
 import { callApi, createTokens, startTestApi } from '../helpers/api';
@@ -107,6 +110,18 @@ layers:
     expect(text).toContain(candidate.name);
     expect(text).toContain(reason);
     expect(text).toContain('columns of transactions match');
+
+    // `strata status` through Temporal's HTTP API opens them with the same codec, and reads what
+    // the gRPC client reads; without the keyring it cannot read them.
+    const viaHttp = await readStatus(
+      new TemporalHttpReader({ base: inject('temporalHttp'), namespace: inject('namespace'), codecs: payloadCodecs() }),
+      id,
+    );
+    expect(viaHttp).toEqual(await getStatus(client, id));
+    expect(viaHttp.layers[0].approvals[0]?.reason).toBe(reason);
+    await expect(
+      readStatus(new TemporalHttpReader({ base: inject('temporalHttp'), namespace: inject('namespace') }), id),
+    ).rejects.toThrow();
 
     // The server holds ciphertext: nothing of them in the payloads of the histories the temporal CLI reads.
     for (const workflowId of [id, layerWorkflowId(id, 'sealed-box')]) {
