@@ -18,7 +18,8 @@
 //    promotion of one layer with 200 gates (must stay under 10k events).
 // 4. Parked promotions: --parked promotions waiting for approval at their first layer, each in its
 //    own environment. The bench process's RSS (it hosts the worker), `strata list` and
-//    `strata status` (the CLI as a user runs it, and the client call it makes), then every one
+//    `strata status` (the CLI as a user runs it: local mode over gRPC and over Temporal's HTTP API,
+//    checked to print the same, and API mode; and the client call it makes), then every one
 //    approved through the CLI's client code (src/temporal/promotions approve): approvals/s and the
 //    time until all have promoted.
 
@@ -187,6 +188,15 @@ async function cli(args: string[], env: NodeJS.ProcessEnv, failures: string[]): 
   return s * 1000;
 }
 
+/** What `bin/strata …args` prints on stdout (the bench fails on a non-zero exit). */
+function cliStdout(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(path.join(ROOT, 'bin/strata'), args, { env, cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) =>
+      err ? reject(new Error(`strata ${args.join(' ')}: ${stderr.split('\n')[0]}`)) : resolve(stdout),
+    );
+  });
+}
+
 /**
  * `strata serve` as its own process on a free port, and the environment of a CLI that goes through
  * it with an operator's token (created through the CLI, as an admin would).
@@ -313,12 +323,14 @@ export async function run(args: string[]): Promise<void> {
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-engine-'));
   const port = await freePort();
+  const httpPort = await freePort();
   const server = await startDevServer({
     cli: await ensureTemporalCli(),
     dbFile: path.join(dir, 'temporal.db'),
     logFile: path.join(dir, 'temporal.log'),
     port,
     uiPort: port + 1,
+    httpPort,
     headless: true,
     namespace: NAMESPACE,
     retentionDays: 1,
@@ -646,14 +658,24 @@ export async function run(args: string[]): Promise<void> {
           `the worker's RSS ${worker1.rss.toFixed(0)} MiB, peak ${worker1.peak.toFixed(0)} MiB (${worker0.rss.toFixed(0)} MiB before; target < 1024); ` +
           `the bench process (client, baseline worker) ${(rss / 2 ** 20).toFixed(0)} MiB (${(rss0 / 2 ** 20).toFixed(0)} MiB before)`,
       );
-      const env = {
+      // Local mode over gRPC: TEMPORAL_ADDRESS names the server, and no HTTP API is named.
+      const env: NodeJS.ProcessEnv = {
         ...process.env,
         TEMPORAL_ADDRESS: server.address,
         TEMPORAL_NAMESPACE: NAMESPACE,
         STRATA_TASK_QUEUE: ctx.strataQueue,
         STRATA_HOME: path.join(dir, 'home'),
       };
+      delete env.STRATA_TEMPORAL_HTTP;
+      // Local mode where Temporal's HTTP API answers (as with `strata up`): status reads it.
+      const httpEnv = { ...env, STRATA_TEMPORAL_HTTP: `http://127.0.0.1:${httpPort}` };
       const failures: string[] = [];
+      // Both ways print the same status (checked on one promotion before timing).
+      const [overGrpc, overHttp] = await Promise.all(
+        [env, httpEnv].map((e) => cliStdout(['status', ids[0], '--json'], e)),
+      );
+      if (overGrpc !== overHttp) failures.push(`strata status ${ids[0]}: HTTP API and gRPC print different statuses`);
+      const statusHttp: number[] = [];
       const listCli: number[] = [];
       const statusCli: number[] = [];
       const listSource: number[] = [];
@@ -672,6 +694,7 @@ export async function run(args: string[]): Promise<void> {
         statusApi.push(await cli(['status', ids[(i * 7) % parked]], api.env, failures));
         listCli.push(await cli(['list'], env, failures));
         statusCli.push(await cli(['status', ids[(i * 7) % parked]], env, failures));
+        statusHttp.push(await cli(['status', ids[(i * 7) % parked]], httpEnv, failures));
         listSource.push(await cli(['list'], fromSource, failures));
         statusSource.push(await cli(['status', ids[(i * 7) % parked]], fromSource, failures));
         listCall.push(await timedMs(() => listPromotions(client, { limit: parked + 10 })));
@@ -687,7 +710,8 @@ export async function run(args: string[]): Promise<void> {
         table([
           ['with parked promotions (5 runs)', 'median ms', 'min', 'max', 'target'],
           ['strata list (process)', ...okCells(listCli, ms), '< 1000'],
-          ['strata status <id> (process)', ...okCells(statusCli, ms), '< 300'],
+          ['strata status <id> (process, local mode over gRPC)', ...okCells(statusCli, ms), '< 300'],
+          ["strata status <id> (process, local mode over Temporal's HTTP API)", ...okCells(statusHttp, ms), '< 300'],
           ['strata list (process, API mode via strata serve)', ...okCells(listApi, ms), '< 1000'],
           ['strata status <id> (process, API mode via strata serve)', ...okCells(statusApi, ms), '< 300'],
           ['strata list (process, from source via tsx)', ...okCells(listSource, ms), ''],

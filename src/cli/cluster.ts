@@ -131,6 +131,7 @@ export function registerClusterCommands(program: Command): void {
         );
       }
       print(`TEMPORAL_ADDRESS=${info.address}`);
+      print(`STRATA_TEMPORAL_HTTP=${info.httpApi}`);
       print(`STRATA_TEMPORAL_TOKEN_FILE=${info.workerTokenFile}`);
       return EXIT_OK;
     });

@@ -80,6 +80,8 @@ export interface ClusterUpOptions {
 
 export interface ClusterInfo {
   address: string;
+  /** The frontend's HTTP API (what STRATA_TEMPORAL_HTTP takes: `strata status` reads it). */
+  httpApi: string;
   namespace: string;
   /** The worker's token file (write in the namespace). */
   workerTokenFile: string;
@@ -239,6 +241,7 @@ export async function clusterUp(opts: ClusterUpOptions): Promise<ClusterInfo> {
     const ui = await reconcileUi(dir, previous, address, opts, progress);
     return {
       address,
+      httpApi: `http://${ip}:${previous.ports.frontendHttp}`,
       namespace: opts.namespace,
       workerTokenFile,
       serverPid: previous.serverPid,
@@ -324,6 +327,7 @@ export async function clusterUp(opts: ClusterUpOptions): Promise<ClusterInfo> {
   const ui = await reconcileUi(dir, state, address, opts, progress);
   return {
     address,
+    httpApi: `http://${ip}:${state.ports.frontendHttp}`,
     namespace: opts.namespace,
     workerTokenFile,
     serverPid: state.serverPid,

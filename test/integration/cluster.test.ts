@@ -13,6 +13,8 @@ import { parsePostgresUrl } from '../../src/temporal/cluster-config';
 import { schemaVersions } from '../../src/temporal/cluster-schema';
 import { authMetadata } from '../../src/temporal/connection';
 import { getStatus, startPromotion, waitForResult } from '../../src/temporal/promotions';
+import { TemporalHttpError, TemporalHttpReader } from '../../src/temporal/http-api';
+import { readStatus } from '../../src/temporal/status';
 import { artifactsOf, ROOT, teardownHome, tempHome } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
 import { type PrivatePostgres, privatePostgres } from '../helpers/postgres';
@@ -405,5 +407,14 @@ describe('many workers on the cluster', () => {
     expect((await clusterStatus(home)).state).toBe('running');
     // Status still answers through the same connection after the database came back.
     expect((await getStatus(client, promotions[0].id)).state).toBe('promoted');
+    // And through the cluster's HTTP API (STRATA_TEMPORAL_HTTP, as `cluster up` prints it), with
+    // the same token; without one the API refuses, and the CLI would read through gRPC.
+    const token = fs.readFileSync(info.workerTokenFile, 'utf8').trim();
+    const overHttp = new TemporalHttpReader({ base: info.httpApi, namespace: NAMESPACE, token });
+    expect(await overHttp.answers()).toBe(true);
+    expect(await readStatus(overHttp, promotions[0].id)).toEqual(await getStatus(client, promotions[0].id));
+    const anonymous = new TemporalHttpReader({ base: info.httpApi, namespace: NAMESPACE });
+    expect(await anonymous.answers()).toBe(false);
+    await expect(readStatus(anonymous, promotions[0].id)).rejects.toBeInstanceOf(TemporalHttpError);
   }, 420_000);
 });
