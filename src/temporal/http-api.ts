@@ -40,7 +40,8 @@ export class TemporalHttpError extends Error {
   }
 }
 
-const NOT_FOUND = 5; // gRPC's NOT_FOUND
+const NOT_FOUND = 5; // gRPC's status codes, which the API's errors carry
+const FAILED_PRECONDITION = 9;
 
 /** A JSON payload as the HTTP API writes it without shorthand: base64 metadata values and data. */
 interface JsonPayload {
@@ -55,7 +56,7 @@ export class TemporalHttpReader implements WorkflowReader {
   readonly #codecs: readonly PayloadCodec[];
   readonly #pageSize: number | undefined;
 
-  /** `pageSize`: events per history page (the server's default unset). */
+  /** `pageSize`: events per history page (unset: the server's default). */
   constructor(opts: {
     base: string;
     namespace: string;
@@ -130,7 +131,10 @@ export class TemporalHttpReader implements WorkflowReader {
       { query: {} },
     );
     if (res.queryRejected) {
-      throw new TemporalHttpError(9, `query ${query.name} rejected: workflow is ${res.queryRejected.status}`);
+      throw new TemporalHttpError(
+        FAILED_PRECONDITION,
+        `query ${query.name} rejected: workflow is ${res.queryRejected.status}`,
+      );
     }
     await this.#openPayloads((env) => walkQueryWorkflowResponse(res as never, env, undefined));
     const payload = res.queryResult?.payloads?.[0];
