@@ -94,9 +94,12 @@ export async function main(argv: string[]): Promise<ExitCode> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv).then(
+/** Runs the command `argv` names and exits with its code: what `bin/strata` calls in the build. */
+export function run(argv: string[]): void {
+  main(argv).then(
     (code) => process.exit(code),
     (err) => process.exit(reportError(err)),
   );
 }
+
+if (require.main === module) run(process.argv);

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { PROMOTION_STATES, type PromotionState, type PromotionStatus, isTerminal } from '../domain/status';
 import type { PromotionSummary } from '../temporal/promotions';
 import type { ApprovalReply } from '../../workflows/messages';
-import { evidenceDigest, layerEvidence, type ShownEvidence } from '../domain/evidence';
+import type { ShownEvidence } from '../domain/evidence';
 import { command, type JsonOption, type LocalAttribution, localActor } from './command';
 import { apiBase, callApi, ignoreAs } from './api-client';
 import { print, printJson, withClient, withWorkflowReader } from './context';
@@ -237,6 +237,8 @@ export function registerPromotionCommands(program: Command): void {
         // The evidence the decision is made on: printed, confirmed on a terminal, sent; the layer
         // refuses it if the evidence is not that any more (approval.refused: stale evidence).
         const shown = async (status: PromotionStatus): Promise<ShownEvidence | undefined> => {
+          // The digest's hashing (@noble/hashes) loads with approve and reject, not with status.
+          const { evidenceDigest, layerEvidence } = await import('../domain/evidence');
           const evidence = layerEvidence(status, opts.layer);
           const now = evidence ? evidenceDigest(evidence) : undefined;
           const sent: ShownEvidence | undefined =

@@ -3,10 +3,10 @@
 //
 // The choice is tested on a small copy of the repository's layout (bin/strata itself, a source
 // tree whose main prints where it runs from, a "built" file that says it is the build), with real
-// bash and node and the file times set by hand. The real build is made by scripts/build-cli.ts
+// node and the file times set by hand. The real build is made by scripts/build-cli.ts
 // into a folder of its own under dist/ and run as a process.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,13 +38,19 @@ describe('bin/strata: the build while it is fresh, the sources otherwise', () =>
     const argv = 'JSON.stringify(process.argv.slice(2))';
     fs.writeFileSync(
       path.join(repo, 'src/cli/main.ts'),
-      `const from: string = 'sources'; console.log(from, ${argv});\n`,
+      `const from: string = 'sources'; console.log(from, ${argv});\n` +
+        // With STRATA_TEST_WAIT: stay up until SIGTERM, then say so and exit 3.
+        `if (process.env.STRATA_TEST_WAIT) { process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(3); }); setInterval(() => undefined, 1000); }\n`,
     );
     fs.writeFileSync(path.join(repo, 'workflows/index.ts'), 'export {};\n');
     fs.writeFileSync(path.join(repo, 'activities/index.ts'), 'export {};\n');
     fs.writeFileSync(path.join(repo, 'workers/main.ts'), 'export {};\n');
     fs.writeFileSync(path.join(repo, 'package-lock.json'), '{}\n');
-    fs.writeFileSync(path.join(repo, 'dist/strata.cjs'), `console.log('build', ${argv});\n`);
+    // The build runs in bin/strata's own process: it exports run(argv), as src/cli/main.ts does.
+    fs.writeFileSync(
+      path.join(repo, 'dist/strata.cjs'),
+      `exports.run = (argv) => console.log('build', JSON.stringify(argv.slice(2)));\n`,
+    );
     for (const f of [
       'src/cli/main.ts',
       'workflows/index.ts',
@@ -74,6 +80,24 @@ describe('bin/strata: the build while it is fresh, the sources otherwise', () =>
       age(file, 120);
       expect(run(), file).toBe('build ["status","p1"]');
     }
+  });
+
+  it('passes SIGTERM on to the sources it runs in a child, and ends with its exit code', async () => {
+    const child = spawn(path.join(repo, 'bin/strata'), ['worker'], {
+      env: { ...process.env, STRATA_CLI_FROM_SOURCE: '1', STRATA_TEST_WAIT: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('sources')) resolve();
+      }),
+    );
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(out).toContain('got SIGTERM');
+    expect(code).toBe(3);
   });
 
   it('runs the sources when there is no build, or when STRATA_CLI_FROM_SOURCE is set', () => {
