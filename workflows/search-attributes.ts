@@ -1,4 +1,6 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+// From the file that defines them: clients reading status load no more of @temporalio/common
+// (src/temporal/sdk-common.ts says why).
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common/lib/search-attributes';
 
 // Keys shared by workflows (which upsert them) and clients (which filter on them).
 export const CANDIDATE_KEY = defineSearchAttributeKey('StrataCandidate', SearchAttributeType.KEYWORD);

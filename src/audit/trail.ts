@@ -1,6 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
-import { tsToDate } from '@temporalio/common/lib/time';
+import { defaultPayloadConverter, tsToDate } from '../temporal/sdk-common';
 import type { temporal } from '@temporalio/proto';
 import type { PromotionInput, PromotionResult } from '../domain/promotion';
 import { type DataSummary, describeData } from '../domain/data';

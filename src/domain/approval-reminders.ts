@@ -6,6 +6,11 @@
 import type { ApprovalPolicy } from './ladder';
 import { parseDuration } from './duration';
 import { sha256Hex } from './sha256';
+import { allowedApprovers } from './approval';
+
+// Defined beside the approval rules (status reads it without this module's hashing); the layer
+// workflow and the tests import it from here.
+export { allowedApprovers };
 
 /**
  * What a notification is about: the approval is wanted (the layer began waiting), a reminder, the
@@ -61,13 +66,6 @@ export function approvalReminderSchedule(policy: ApprovalPolicy): ApprovalRemind
     .map((s, i) => ({ s, i }))
     .sort((a, b) => a.s.atMs - b.s.atMs || a.i - b.i)
     .map(({ s }) => s);
-}
-
-/** The approver entries a layer admits: the policy's own, plus the escalation's once escalated. */
-export function allowedApprovers(policy: ApprovalPolicy, escalated: boolean): string[] {
-  if (policy.mode !== 'manual') return [];
-  if (!escalated || !policy.escalate) return [...policy.approvers];
-  return [...new Set([...policy.approvers, ...policy.escalate.to])];
 }
 
 /** The policy the layer checks approvals against: widened once the approval has escalated. */

@@ -192,3 +192,13 @@ export function countApprovers(approvals: ApprovalRecord[], comparison: Identity
   return new Set(approvals.filter((a) => a.decision === 'approve').map((a) => normalizeIdentity(a.actor, comparison)))
     .size;
 }
+
+/**
+ * The approver entries a layer admits: the policy's own, plus the escalation's once escalated.
+ * (Here rather than in approval-reminders.ts, whose hashing `strata status` does not need.)
+ */
+export function allowedApprovers(policy: ApprovalPolicy, escalated: boolean): string[] {
+  if (policy.mode !== 'manual') return [];
+  if (!escalated || !policy.escalate) return [...policy.approvers];
+  return [...new Set([...policy.approvers, ...policy.escalate.to])];
+}

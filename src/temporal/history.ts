@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { defaultPayloadConverter } from './sdk-common';
 import { decodeHistoryPayloads } from './codec';
 import { type FoldedPatch, GENERATION } from '../../workflows/generation-ids';
 

@@ -10,14 +10,7 @@
 // stay strings (the client's are Longs: readers use String(eventId)), enums stay names. Nothing
 // here decides anything: status is the only reader, and the gRPC path stays for everything else.
 
-import {
-  defaultPayloadConverter,
-  type Payload,
-  type PayloadCodec,
-  type QueryDefinition,
-  WorkflowNotFoundError,
-} from '@temporalio/common';
-import { msToTs } from '@temporalio/common/lib/time';
+import type { Payload, PayloadCodec, QueryDefinition } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import {
   walkGetWorkflowExecutionHistoryResponse,
@@ -25,6 +18,7 @@ import {
   type WalkEnv,
 } from '@temporalio/proto/lib/payload-visitor.generated';
 import { exchange } from '../tools/http';
+import { defaultPayloadConverter, msToTs, WorkflowNotFoundError } from './sdk-common';
 import type { WorkflowReader } from './status';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;

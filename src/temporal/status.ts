@@ -4,11 +4,11 @@
 // gRPC and protobuf stack is most of a `strata status` process's time (docs/benchmarks.md).
 
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter, type QueryDefinition, WorkflowNotFoundError } from '@temporalio/common';
-import { tsToDate } from '@temporalio/common/lib/time';
+import type { QueryDefinition } from '@temporalio/common';
+import { defaultPayloadConverter, tsToDate, WorkflowNotFoundError } from './sdk-common';
 import type { temporal } from '@temporalio/proto';
 import { normalizeIdentity } from '../domain/identity';
-import type { ApprovalRecord, Decision } from '../domain/approval';
+import { allowedApprovers, type ApprovalRecord, type Decision } from '../domain/approval';
 import type { DataSummary } from '../domain/data';
 import {
   type LayerInput,
@@ -38,7 +38,7 @@ import {
 } from '../../workflows/messages';
 import { environmentQuery } from '../../workflows/environment-messages';
 import { environmentWorkflowId } from '../domain/environment';
-import { allowedApprovers, type ApprovalNotice } from '../domain/approval-reminders';
+import type { ApprovalNotice } from '../domain/approval-reminders';
 import { fetchHistory, historyHasPatch, keywordOf } from './history';
 import { PHASE_KEY, STATE_KEY } from '../../workflows/search-attributes';
 import { pinnedLadderOf, runsStoredLadder } from '../audit/trail';

@@ -1,7 +1,8 @@
 // The trace a workflow belongs to, read from its history: the OpenTelemetry interceptors carry the
 // W3C trace context in the `_tracer-data` header of every workflow, child workflow and activity
 // they start, as a JSON payload `{ "traceparent": "00-<trace id>-<span id>-<flags>" }`.
-import { defaultPayloadConverter } from '@temporalio/common';
+// From its own file, as src/temporal/sdk-common.ts does (status reads trace ids; tracing may not import temporal/).
+import { defaultPayloadConverter } from '@temporalio/common/lib/converter/payload-converter';
 import type { temporal } from '@temporalio/proto';
 
 export const TRACE_HEADER = '_tracer-data';
