@@ -87,10 +87,12 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
 /** `getStatus` through any reader of workflows: the gRPC client's, or Temporal's HTTP API (`http-api.ts`). */
 export async function readStatus(reader: WorkflowReader, id: string): Promise<PromotionStatus> {
   try {
-    // Both at once: one round trip less for every status (the history of a workflow that turns out
-    // not to be a promotion is read for nothing).
-    const [description, events] = await Promise.all([reader.describe(id), reader.history(id)]);
+    // The description first, then the history: read in that order, the history holds at least what
+    // the description says (a promotion described as completed has its result in the history read
+    // after; read at once, it might not yet).
+    const description = await reader.describe(id);
     if (description.type !== 'promotion') throw new PromotionNotFoundError(id);
+    const events = await reader.history(id);
     if (description.status === 'RUNNING') {
       const status = sealedHistory(events)
         ? await liveStatus(reader, id, events)
