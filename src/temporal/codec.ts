@@ -91,8 +91,8 @@ export class EncryptionCodec implements PayloadCodec {
  * the HTTP API (http-api.ts) of a promotion without encrypted payloads never needs.
  */
 async function payloadMessage(): Promise<typeof temporal.api.common.v1> {
-  const { temporal: api } = await import('@temporalio/proto');
-  return api.api.common.v1;
+  const { temporal: proto } = await import('@temporalio/proto');
+  return proto.api.common.v1;
 }
 
 /** True when the payload is one this codec sealed. */
