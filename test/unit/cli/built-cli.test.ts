@@ -39,8 +39,9 @@ describe('bin/strata: the build while it is fresh, the sources otherwise', () =>
     fs.writeFileSync(
       path.join(repo, 'src/cli/main.ts'),
       `const from: string = 'sources'; console.log(from, ${argv});\n` +
-        // With STRATA_TEST_WAIT: stay up until SIGTERM, then say so and exit 3.
-        `if (process.env.STRATA_TEST_WAIT) { process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(3); }); setInterval(() => undefined, 1000); }\n`,
+        // With STRATA_TEST_WAIT: stay up until SIGTERM, then say so and exit 3 ("ready" once the
+        // handler is in place: a SIGTERM before it would end the process without a word).
+        `if (process.env.STRATA_TEST_WAIT) { process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(3); }); setInterval(() => undefined, 1000); console.log('ready'); }\n`,
     );
     fs.writeFileSync(path.join(repo, 'workflows/index.ts'), 'export {};\n');
     fs.writeFileSync(path.join(repo, 'activities/index.ts'), 'export {};\n');
@@ -91,7 +92,7 @@ describe('bin/strata: the build while it is fresh, the sources otherwise', () =>
     await new Promise<void>((resolve) =>
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('sources')) resolve();
+        if (out.includes('ready')) resolve();
       }),
     );
     child.kill('SIGTERM');
