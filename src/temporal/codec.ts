@@ -130,6 +130,13 @@ function isPayloadShape(v: unknown): v is Payload {
   return ArrayBuffer.isView(p.data) && !!p.metadata && typeof p.metadata === 'object';
 }
 
+/** Opens payloads with `codecs`, last codec first (as the SDK's data converter does). */
+export async function decodePayloads(payloads: Payload[], codecs: readonly PayloadCodec[]): Promise<Payload[]> {
+  let out = payloads;
+  for (const codec of [...codecs].reverse()) out = await codec.decode(out);
+  return out;
+}
+
 /**
  * Opens every payload of a history in place (inputs, results, Update and signal arguments,
  * failure details), so history readers (the audit trail, status of ended promotions, timings)
@@ -137,11 +144,7 @@ function isPayloadShape(v: unknown): v is Payload {
  */
 export async function decodeHistoryPayloads<T>(events: T[], codecs: readonly PayloadCodec[]): Promise<T[]> {
   if (codecs.length === 0) return events;
-  const open = async (payloads: Payload[]): Promise<Payload[]> => {
-    let out = payloads;
-    for (const codec of [...codecs].reverse()) out = await codec.decode(out);
-    return out;
-  };
+  const open = (payloads: Payload[]) => decodePayloads(payloads, codecs);
   const visit = async (node: unknown): Promise<void> => {
     if (!node || typeof node !== 'object' || ArrayBuffer.isView(node)) return;
     if (Array.isArray(node)) {

@@ -18,6 +18,7 @@ import {
   type WalkEnv,
 } from '@temporalio/proto/lib/payload-visitor.generated';
 import { exchange } from '../tools/http';
+import { decodePayloads } from './codec';
 import { defaultPayloadConverter, msToTs, WorkflowNotFoundError } from './sdk-common';
 import type { WorkflowReader } from './status';
 
@@ -162,11 +163,11 @@ export class TemporalHttpReader implements WorkflowReader {
 
   /** Makes every payload of `message` what the gRPC client would give: bytes, opened by the codecs. */
   async #openPayloads(walk: (env: WalkEnv<undefined>) => Promise<unknown>[]): Promise<void> {
-    const open = async (payloads: Payload[]): Promise<Payload[]> => {
-      let out = payloads.map((p) => bytesOf(p as JsonPayload));
-      for (const codec of [...this.#codecs].reverse()) out = await codec.decode(out);
-      return out;
-    };
+    const open = (payloads: Payload[]) =>
+      decodePayloads(
+        payloads.map((p) => bytesOf(p as JsonPayload)),
+        this.#codecs,
+      );
     await Promise.all(
       walk({
         transformPayload: async (p) => (await open([p]))[0],
