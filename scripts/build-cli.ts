@@ -52,6 +52,11 @@ export async function buildCli(out: string = CLI_BUNDLE): Promise<number> {
       format: 'cjs',
       target: 'node20',
       packages: 'external',
+      // Every import() becomes a require() (in a promise): node's own import() of a CommonJS
+      // package sees only the names its lexer finds (`import('@temporalio/proto')` has no
+      // `temporal`), where the sources, run through tsx, get the module's exports as require
+      // gives them. It also lets bin/strata compile the bundle as a vm.Script (its code cache).
+      supported: { 'dynamic-import': false },
       outfile: staging,
       plugins: [sourcesAsWritten],
       metafile: true,

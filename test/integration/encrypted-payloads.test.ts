@@ -20,6 +20,7 @@ import { TemporalHttpReader } from '../../src/temporal/http-api';
 import { payloadCodecs } from '../../src/temporal/codec';
 import { artifactsOf, temporalAddress, waitForStatus, workerSuite } from '../helpers/harness';
 import { exampleCandidate } from '../helpers/ladders';
+import { runStrata } from '../helpers/cli';
 import { callApi, createTokens, startTestApi } from '../helpers/api';
 import { EMPTY_ACCESS } from '../../src/api/access';
 import { request } from 'undici';
@@ -122,6 +123,13 @@ layers:
     await expect(
       readStatus(new TemporalHttpReader({ base: inject('temporalHttp'), namespace: inject('namespace') }), id),
     ).rejects.toThrow();
+    // So does the CLI itself (the built bundle while it is fresh, as a user runs it): its codec
+    // loads the protobuf Payload message on first use, which node's own import() of the CommonJS
+    // package could not name.
+    const cli = await runStrata(['status', id, '--json'], { home, taskQueue });
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.stdout)).toEqual(JSON.parse(JSON.stringify(viaHttp)));
 
     // The server holds ciphertext: nothing of them in the payloads of the histories the temporal CLI reads.
     for (const workflowId of [id, layerWorkflowId(id, 'sealed-box')]) {

@@ -7,6 +7,7 @@
 // into a folder of its own under dist/ and run as a process.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -101,6 +102,45 @@ describe('bin/strata: the build while it is fresh, the sources otherwise', () =>
     expect(code).toBe(3);
   });
 
+  it('compiles the build with the V8 code cache of its last run, made for that very build', () => {
+    const bundle = path.join(repo, 'dist/strata.cjs');
+    const cache = `${bundle}.v8cache`;
+    const header = () =>
+      `strata-v8cache ${process.versions.v8} ${process.arch} ${createHash('sha1').update(fs.readFileSync(bundle)).digest('hex')}\n`;
+    const cached = () => fs.readFileSync(cache);
+    fs.rmSync(cache, { force: true });
+    expect(run()).toBe('build ["status","p1"]');
+    const made = cached();
+    expect(made.subarray(0, header().length).toString()).toBe(header());
+    expect(made.length).toBeGreaterThan(header().length + 100);
+    // V8 took it: the next run does not write it again.
+    const old = new Date(Date.now() - 30_000);
+    fs.utimesSync(cache, old, old);
+    expect(run()).toBe('build ["status","p1"]');
+    expect(Math.round(fs.statSync(cache).mtimeMs)).toBe(old.getTime());
+    // One V8 refuses (the right key, bytes that are no code cache) is replaced at the end of the run.
+    fs.writeFileSync(cache, Buffer.concat([Buffer.from(header()), Buffer.from('not a code cache at all')]));
+    expect(run()).toBe('build ["status","p1"]');
+    expect(cached().length).toBeGreaterThan(header().length + 100);
+    // A new build of the same length: V8 checks only the length, and would run the old build's
+    // functions from the cache. The key is the build's digest, so the new one runs, and its cache replaces the old.
+    const before = fs.readFileSync(bundle, 'utf8');
+    try {
+      fs.writeFileSync(bundle, before.replace("'build'", "'BUILD'"));
+      expect(fs.statSync(bundle).size).toBe(Buffer.byteLength(before));
+      expect(run()).toBe('BUILD ["status","p1"]');
+      expect(cached().subarray(0, header().length).toString()).toBe(header());
+      expect(run()).toBe('BUILD ["status","p1"]');
+    } finally {
+      fs.writeFileSync(bundle, before);
+      age('dist/strata.cjs', 60);
+    }
+    // STRATA_NO_CODE_CACHE: plain require, no cache read or written.
+    fs.rmSync(cache);
+    expect(run({ STRATA_NO_CODE_CACHE: '1' })).toBe('build ["status","p1"]');
+    expect(fs.existsSync(cache)).toBe(false);
+  });
+
   it('runs the sources when there is no build, or when STRATA_CLI_FROM_SOURCE is set', () => {
     expect(run({ STRATA_CLI_FROM_SOURCE: '1' })).toBe('sources ["status","p1"]');
     fs.renameSync(path.join(repo, 'dist/strata.cjs'), path.join(repo, 'dist/moved.cjs'));
@@ -130,6 +170,10 @@ describe('the built CLI', () => {
     // scripts are found beside the sources), never the bundle's.
     const text = fs.readFileSync(out, 'utf8');
     expect(text).not.toContain('__dirname');
+    // Every import() is a require(): node's import() of a CommonJS package gives only the names its
+    // lexer finds (none of @temporalio/proto's), and bin/strata compiles the bundle as a vm.Script.
+    expect(text).not.toMatch(/[^\w$.]import\(/);
+    expect(text).toContain('require("@temporalio/proto")');
     expect(text).toContain(JSON.stringify(path.join(ROOT, 'src/cli')));
     // workers/main.ts and the JWKS server run themselves as scripts; bundled, only the entry does.
     expect(text.match(/require\.main === module/g)).toHaveLength(1);
