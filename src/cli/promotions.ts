@@ -209,9 +209,10 @@ export function registerPromotionCommands(program: Command): void {
         else print(renderList(rows));
         return EXIT_OK;
       }
-      const { listPromotions } = await temporalPromotions();
-      return withClient(async (client) => {
-        const rows = await listPromotions(client, { phase, limit });
+      // Through Temporal's HTTP API where it answers (no gRPC to load), as status does.
+      const { listFrom } = await import('../temporal/list');
+      return withWorkflowReader(async (reader) => {
+        const rows = await listFrom(reader, { phase, limit });
         if (opts.json) printJson(rows);
         else print(renderList(rows));
         return EXIT_OK;

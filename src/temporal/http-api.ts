@@ -8,7 +8,7 @@
 // read as the gRPC client's do once two things are made alike: payload bytes (base64 in JSON),
 // found through the SDK's own generated payload visitor, and event times (RFC 3339 in JSON). Ids
 // stay strings (the client's are Longs: readers use String(eventId)), enums stay names. Nothing
-// here decides anything: status is the only reader, and the gRPC path stays for everything else.
+// here decides anything: status and list are its only readers, and the gRPC path stays for everything else.
 
 import type { Payload, PayloadCodec, QueryDefinition } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
@@ -19,8 +19,8 @@ import {
 } from '@temporalio/proto/lib/payload-visitor.generated';
 import { exchange } from '../tools/http';
 import { decodePayloads } from './codec';
-import { defaultPayloadConverter, msToTs, WorkflowNotFoundError } from './sdk-common';
-import type { WorkflowReader } from './status';
+import { defaultPayloadConverter, msToTs, tsToDate, WorkflowNotFoundError } from './sdk-common';
+import type { ExecutionSummary, WorkflowReader } from './status';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -136,6 +136,42 @@ export class TemporalHttpReader implements WorkflowReader {
     return (payload ? defaultPayloadConverter.fromPayload(payload) : undefined) as R;
   }
 
+  async *list(query: string, pageSize: number): AsyncIterable<ExecutionSummary> {
+    let token = '';
+    do {
+      const params = new URLSearchParams({
+        query,
+        pageSize: String(pageSize),
+        noPayloadShorthand: 'true',
+        ...(token ? { nextPageToken: token } : {}),
+      });
+      const page = await this.#call<{ executions?: JsonExecution[]; nextPageToken?: string }>(
+        'GET',
+        `/workflows?${params}`,
+        '',
+      );
+      for (const e of page.executions ?? []) {
+        // Search attributes are plaintext by design (visibility filters on them): no codec opens them.
+        const keywords = new Map<string, string>();
+        for (const [name, p] of Object.entries(e.searchAttributes?.indexedFields ?? {})) {
+          const payload = bytesOf(p);
+          if (Buffer.from(payload.metadata?.type ?? []).toString() !== 'Keyword') continue;
+          const value: unknown = defaultPayloadConverter.fromPayload(payload);
+          if (typeof value === 'string') keywords.set(name, value);
+        }
+        yield {
+          workflowId: e.execution?.workflowId ?? '',
+          status: (e.status ?? '').replace(/^WORKFLOW_EXECUTION_STATUS_/, ''),
+          startTime: dateOf(e.startTime),
+          closeTime: e.closeTime ? dateOf(e.closeTime) : undefined,
+          parentWorkflowId: e.parentExecution?.workflowId,
+          keywords,
+        };
+      }
+      token = page.nextPageToken ?? '';
+    } while (token);
+  }
+
   #path(route: string): string {
     return `${this.#base}/api/v1/namespaces/${encodeURIComponent(this.#namespace)}${route}`;
   }
@@ -177,6 +213,20 @@ export class TemporalHttpReader implements WorkflowReader {
       }),
     );
   }
+}
+
+/** An execution as the HTTP API lists it (ListWorkflowExecutionsResponse), the fields `list` reads. */
+interface JsonExecution {
+  execution?: { workflowId?: string };
+  status?: string;
+  startTime?: string;
+  closeTime?: string;
+  parentExecution?: { workflowId?: string };
+  searchAttributes?: { indexedFields?: Record<string, JsonPayload> };
+}
+
+function dateOf(rfc3339: string | undefined): Date {
+  return tsToDate(timestampOf(rfc3339 ?? ''));
 }
 
 function bytesOf(p: JsonPayload): Payload {

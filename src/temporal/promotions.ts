@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Client,
-  type WorkflowExecutionInfo,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -20,11 +19,13 @@ import {
   statusQuery,
 } from '../../workflows/messages';
 import type { promotion } from '../../workflows/promotion';
-import { CANDIDATE_KEY, LAYER_KEY, PHASE_KEY, STATE_KEY, VERSION_KEY } from '../../workflows/search-attributes';
+import { CANDIDATE_KEY, LAYER_KEY, STATE_KEY, VERSION_KEY } from '../../workflows/search-attributes';
 import type { LadderRef } from '../domain/ladder-version';
 import { applyLadder } from './ladders';
 import { RefusedError } from './refused';
 import { PromotionNotFoundError } from './errors';
+import { listFrom, type PromotionSummary } from './list';
+import { clientReader } from './status';
 
 export { RefusedError } from './refused';
 
@@ -232,82 +233,12 @@ export function abort(client: Client, id: string, req: AbortRequest): Promise<{ 
   return update(client, id, () => client.workflow.getHandle(id).executeUpdate(abortUpdate, { args: [req] }));
 }
 
-export interface PromotionSummary {
-  id: string;
-  candidate: string;
-  version: string;
-  layer: string;
-  phase: string;
-  startTime: string;
-  closeTime: string | null;
-}
+export type { PromotionSummary } from './list';
 
-export async function listPromotions(
+/** `strata list` through the gRPC client: see `listFrom`. */
+export function listPromotions(
   client: Client,
   opts: { phase?: PromotionState; limit?: number } = {},
 ): Promise<PromotionSummary[]> {
-  const limit = opts.limit ?? 100;
-  // Sealed promotions do not record that a layer awaits approval (no signal tells them): the layer
-  // does, in its own StrataPhase. The running layers of each page of promotions are asked which of
-  // them wait for people, so a list costs what it shows, not every promotion parked on the server.
-  const askLayers = opts.phase === undefined || opts.phase === 'running' || opts.phase === 'awaiting-approval';
-  let query = `WorkflowType = 'promotion'`;
-  if (opts.phase === 'awaiting-approval') query += ` AND ExecutionStatus = 'Running'`;
-  // Promotions started before StrataState existed keep their state in StrataPhase.
-  else if (opts.phase) query += ` AND (${STATE_KEY.name} = '${opts.phase}' OR ${PHASE_KEY.name} = '${opts.phase}')`;
-  // A promotion terminated (or timed out) from outside keeps the state it last wrote: running.
-  if (opts.phase === 'running') query += ` AND ExecutionStatus = 'Running'`;
-  const pageSize = Math.min(limit, LIST_PAGE);
-  const out: PromotionSummary[] = [];
-  let page: WorkflowExecutionInfo[] = [];
-  /** Adds the page's promotions; true once the list is full. */
-  const take = async (): Promise<boolean> => {
-    const running = page.filter((wf) => wf.status.name === 'RUNNING').map((wf) => wf.workflowId);
-    const waiting = askLayers && running.length ? await awaitingApprovalAmong(client, running) : new Set<string>();
-    for (const wf of page) {
-      const attrs = wf.typedSearchAttributes;
-      const recorded = attrs.get(STATE_KEY) ?? attrs.get(PHASE_KEY);
-      let phase =
-        recorded === undefined || (recorded === 'running' && wf.status.name !== 'RUNNING')
-          ? wf.status.name.toLowerCase()
-          : recorded;
-      if (phase === 'running' && waiting.has(wf.workflowId)) phase = 'awaiting-approval';
-      if (opts.phase && phase !== opts.phase) continue;
-      out.push({
-        id: wf.workflowId,
-        candidate: attrs.get(CANDIDATE_KEY) ?? '',
-        version: attrs.get(VERSION_KEY) ?? '',
-        layer: attrs.get(LAYER_KEY) ?? '',
-        phase,
-        startTime: wf.startTime.toISOString(),
-        closeTime: wf.closeTime?.toISOString() ?? null,
-      });
-      if (out.length >= limit) return true;
-    }
-    page = [];
-    return false;
-  };
-  for await (const wf of client.workflow.list({ query, pageSize })) {
-    page.push(wf);
-    if (page.length >= pageSize && (await take())) return out;
-  }
-  await take();
-  return out;
-}
-
-/** Promotions read (and their layers asked about) at a time by `listPromotions`. */
-const LIST_PAGE = 100;
-
-/** Which of `promotionIds` (running) have a running layer awaiting approval, from the layers' StrataPhase. */
-async function awaitingApprovalAmong(client: Client, promotionIds: readonly string[]): Promise<Set<string>> {
-  const ids = new Set<string>();
-  const parents = promotionIds.map((id) => `'${id.replace(/'/g, "\\'")}'`).join(', ');
-  const query =
-    `WorkflowType = 'layer' AND ExecutionStatus = 'Running' AND ${PHASE_KEY.name} = 'awaiting-approval'` +
-    ` AND ParentWorkflowId IN (${parents})`;
-  for await (const wf of client.workflow.list({ query, pageSize: promotionIds.length })) {
-    const parent = wf.parentExecution?.workflowId;
-    if (parent) ids.add(parent);
-  }
-  return ids;
+  return listFrom(clientReader(client), opts);
 }

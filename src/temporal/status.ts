@@ -55,6 +55,20 @@ export interface WorkflowReader {
   /** Its history's events, with their payloads opened by the payload codecs. */
   history(workflowId: string): Promise<HistoryEvent[]>;
   query<R>(workflowId: string, query: QueryDefinition<R, []>): Promise<R>;
+  /** The executions a visibility query finds, newest first, read `pageSize` at a time. */
+  list(query: string, pageSize: number): AsyncIterable<ExecutionSummary>;
+}
+
+/** What `strata list` reads of an execution in visibility. */
+export interface ExecutionSummary {
+  workflowId: string;
+  /** As `describe` gives it: RUNNING, COMPLETED, ... */
+  status: string;
+  startTime: Date;
+  closeTime?: Date;
+  parentWorkflowId?: string;
+  /** Its search attributes of type Keyword, by name. */
+  keywords: ReadonlyMap<string, string>;
 }
 
 /** The reader of a connected gRPC client. */
@@ -66,6 +80,21 @@ export function clientReader(client: Client): WorkflowReader {
     },
     history: async (workflowId) => (await fetchHistory(client, workflowId)).events ?? [],
     query: (workflowId, query) => client.workflow.getHandle(workflowId).query(query),
+    list: async function* (query, pageSize) {
+      for await (const wf of client.workflow.list({ query, pageSize })) {
+        const keywords = new Map<string, string>();
+        for (const { key, value } of wf.typedSearchAttributes.getAll())
+          if (key.type === 'KEYWORD' && typeof value === 'string') keywords.set(key.name, value);
+        yield {
+          workflowId: wf.workflowId,
+          status: wf.status.name,
+          startTime: wf.startTime,
+          closeTime: wf.closeTime,
+          parentWorkflowId: wf.parentExecution?.workflowId ?? undefined,
+          keywords,
+        };
+      }
+    },
   };
 }
 

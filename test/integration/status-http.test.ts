@@ -1,4 +1,4 @@
-// `strata status` through Temporal's HTTP API (src/temporal/http-api.ts), on the run's real dev
+// `strata status` and `strata list` through Temporal's HTTP API (src/temporal/http-api.ts), on the run's real dev
 // server with a real worker: for a promotion parked at its approval, one promoted, one failed at a
 // gate and one terminated mid-ladder, the status read over HTTP equals the gRPC client's. The CLI
 // reads HTTP when it answers, without loading the gRPC stack, and falls back to gRPC when it does
@@ -15,7 +15,8 @@ import { layerWorkflowId } from '../../src/domain/promotion';
 import { fetchHistory } from '../../src/temporal/history';
 import { TemporalHttpReader } from '../../src/temporal/http-api';
 import { approve, getStatus, PromotionNotFoundError, startPromotion } from '../../src/temporal/promotions';
-import { readStatus } from '../../src/temporal/status';
+import { listFrom } from '../../src/temporal/list';
+import { clientReader, readStatus, type WorkflowReader } from '../../src/temporal/status';
 import { freePort } from '../../src/tools/ports';
 import { artifactsOf, waitForStatus, workerSuite } from '../helpers/harness';
 import { runStrata } from '../helpers/cli';
@@ -77,6 +78,52 @@ describe('status through the HTTP API (real dev server, real worker)', () => {
       waitForStatus(client, terminated, (s) => s.state === 'awaiting-approval', 120_000),
     ]);
     await client.workflow.getHandle(terminated).terminate('status-http test: stopped mid-ladder');
+  });
+
+  it('lists promotions as the gRPC client does: phases, filters, limits and pages', async () => {
+    const { client, taskQueue } = suite;
+    // This suite's promotions only: other files promote on the same server meanwhile.
+    const ours = (r: Pick<WorkflowReader, 'list'>): Pick<WorkflowReader, 'list'> => ({
+      list: (query, pageSize) => r.list(`${query} AND TaskQueue = '${taskQueue}'`, pageSize),
+    });
+    const overHttp = ours(reader());
+    const overGrpc = ours(clientReader(client));
+    const all = await listFrom(overHttp);
+    expect(new Map(all.map((row) => [row.id, row.phase]))).toEqual(
+      new Map([
+        [terminated, 'terminated'],
+        [failed, 'failed'],
+        [parked, 'awaiting-approval'],
+      ]),
+    );
+    for (const row of all) expect(row).toMatchObject({ candidate: 'fraud-scoring', version: '2.0.0' });
+    expect(all.find((row) => row.id === parked)?.closeTime).toBeNull();
+    expect(all.find((row) => row.id === failed)?.closeTime).toMatch(/^20\d\d-/);
+    for (const opts of [
+      {},
+      { phase: 'awaiting-approval' as const },
+      { phase: 'failed' as const },
+      { phase: 'running' as const },
+      { phase: 'promoted' as const },
+      { limit: 2 },
+    ])
+      expect(await listFrom(overHttp, opts), JSON.stringify(opts)).toEqual(await listFrom(overGrpc, opts));
+    expect((await listFrom(overHttp, { phase: 'awaiting-approval' })).map((row) => row.id)).toEqual([parked]);
+    expect(await listFrom(overHttp, { limit: 2 })).toHaveLength(2);
+    // A page of one at a time: the reader follows nextPageToken to the end.
+    const query = `WorkflowType = 'layer' AND TaskQueue = '${taskQueue}'`;
+    const collect = async (r: Pick<WorkflowReader, 'list'>) => {
+      const rows = [];
+      for await (const wf of r.list(query, 1)) rows.push({ ...wf, keywords: Object.fromEntries(wf.keywords) });
+      return rows;
+    };
+    const layers = await collect(reader());
+    expect(layers.length).toBeGreaterThanOrEqual(4);
+    expect(layers).toEqual(await collect(clientReader(client)));
+    expect(layers.every((l) => [parked, failed, terminated].includes(l.parentWorkflowId ?? ''))).toBe(true);
+    expect(layers.find((l) => l.workflowId === layerWorkflowId(parked, 'gated-p'))?.keywords).toMatchObject({
+      StrataPhase: 'awaiting-approval',
+    });
   });
 
   it('equals the gRPC client for parked, failed and terminated promotions, then for a promoted one', async () => {
@@ -156,9 +203,9 @@ describe('status through the HTTP API (real dev server, real worker)', () => {
         preload,
         `process.on('exit', () => require('fs').writeFileSync(process.env.STRATA_TEST_MODULES, Object.keys(require.cache).join('\\n')));\n`,
       );
-      const loaded = async (name: string, env: Record<string, string>) => {
+      const loaded = async (name: string, env: Record<string, string>, args = ['status', failed, '--json']) => {
         const file = path.join(dir, `${name}.txt`);
-        const r = await runStrata(['status', failed, '--json'], suite, {
+        const r = await runStrata(args, suite, {
           ...env,
           NODE_OPTIONS: `--require ${preload}`,
           STRATA_TEST_MODULES: file,
@@ -177,6 +224,26 @@ describe('status through the HTTP API (real dev server, real worker)', () => {
       expect(overHttp.modules).not.toContain(`${path.sep}protobufjs${path.sep}`);
       // Nor the index of @temporalio/common (its 46 modules): the readers import the files they use.
       expect(overHttp.modules).not.toContain(path.join('@temporalio', 'common', 'lib', 'index.js'));
+
+      // `strata list` likewise (every promotion on the server: this suite's rows are compared).
+      const list = ['list', '--json', '--limit', '100000'];
+      const listHttp = await loaded('list-http', {}, list);
+      const listGrpc = await loaded(
+        'list-grpc',
+        { STRATA_TEMPORAL_HTTP: `http://127.0.0.1:${await freePort()}` },
+        list,
+      );
+      const ourRows = (rows: unknown) =>
+        (rows as Array<{ id: string }>).filter((r) => [failed, terminated].includes(r.id));
+      expect(
+        ourRows(listHttp.status)
+          .map((r) => r.id)
+          .sort(),
+      ).toEqual([failed, terminated].sort());
+      expect(ourRows(listHttp.status)).toEqual(ourRows(listGrpc.status));
+      expect(listGrpc.modules).toContain(`${path.sep}@grpc${path.sep}grpc-js${path.sep}`);
+      expect(listHttp.modules).not.toContain(`${path.sep}@grpc${path.sep}grpc-js${path.sep}`);
+      expect(listHttp.modules).not.toContain(`${path.sep}protobufjs${path.sep}`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
