@@ -670,12 +670,15 @@ export async function run(args: string[]): Promise<void> {
       // Local mode where Temporal's HTTP API answers (as with `strata up`): status reads it.
       const httpEnv = { ...env, STRATA_TEMPORAL_HTTP: `http://127.0.0.1:${httpPort}` };
       const failures: string[] = [];
-      // Both ways print the same status (checked on one promotion before timing).
+      // Both ways print the same status and the same list (checked once before timing).
       const [overGrpc, overHttp] = await Promise.all(
         [env, httpEnv].map((e) => cliStdout(['status', ids[0], '--json'], e)),
       );
       if (overGrpc !== overHttp) failures.push(`strata status ${ids[0]}: HTTP API and gRPC print different statuses`);
+      const [listGrpc, listOverHttp] = await Promise.all([env, httpEnv].map((e) => cliStdout(['list', '--json'], e)));
+      if (listGrpc !== listOverHttp) failures.push('strata list: HTTP API and gRPC print different lists');
       const statusHttp: number[] = [];
+      const listHttp: number[] = [];
       const listCli: number[] = [];
       const statusCli: number[] = [];
       const listSource: number[] = [];
@@ -693,6 +696,7 @@ export async function run(args: string[]): Promise<void> {
         listApi.push(await cli(['list'], api.env, failures));
         statusApi.push(await cli(['status', ids[(i * 7) % parked]], api.env, failures));
         listCli.push(await cli(['list'], env, failures));
+        listHttp.push(await cli(['list'], httpEnv, failures));
         statusCli.push(await cli(['status', ids[(i * 7) % parked]], env, failures));
         statusHttp.push(await cli(['status', ids[(i * 7) % parked]], httpEnv, failures));
         listSource.push(await cli(['list'], fromSource, failures));
@@ -709,7 +713,8 @@ export async function run(args: string[]): Promise<void> {
       console.log(
         table([
           ['with parked promotions (5 runs)', 'median ms', 'min', 'max', 'target'],
-          ['strata list (process)', ...okCells(listCli, ms), '< 1000'],
+          ['strata list (process, local mode over gRPC)', ...okCells(listCli, ms), '< 1000'],
+          ["strata list (process, local mode over Temporal's HTTP API)", ...okCells(listHttp, ms), '< 1000'],
           ['strata status <id> (process, local mode over gRPC)', ...okCells(statusCli, ms), '< 300'],
           ["strata status <id> (process, local mode over Temporal's HTTP API)", ...okCells(statusHttp, ms), '< 300'],
           ['strata list (process, API mode via strata serve)', ...okCells(listApi, ms), '< 1000'],
