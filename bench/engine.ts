@@ -41,7 +41,7 @@ import { approve, getStatus, listPromotions, startPromotion, waitForResult } fro
 import { startDevServer } from '../src/temporal/server';
 import { installRuntime } from '../workers/worker';
 import { buildCli } from '../scripts/build-cli';
-import { benchLadderYaml, bundle, createEngineWorker } from './engine/worker';
+import { benchLadderYaml, bundle, createEngineWorker, WORKER_SETTINGS } from './engine/worker';
 import { flag, median, ratios, roundsFlag, spreadCells, spreadText, table, times } from './support';
 
 const NAMESPACE = 'strata';
@@ -369,7 +369,8 @@ export async function run(args: string[]): Promise<void> {
     const activitiesPerPromotion = 3 * (5 + gates);
     console.log(
       `engine bench: private dev server ${server.address}; node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}; ` +
-        `${n} promotions per round (3 automatic layers, ${gates} trivial gates each, no-op provider) vs ${n} bare workflows of ${activitiesPerPromotion} activities; ${rounds} rounds`,
+        `${n} promotions per round (3 automatic layers, ${gates} trivial gates each, no-op provider) vs ${n} bare workflows of ${activitiesPerPromotion} activities; ${rounds} rounds; ` +
+        `workers cache at most ${WORKER_SETTINGS.maxCachedWorkflows} workflows`,
     );
     // Warm-up: one of each, so bundles are loaded and the environments' code paths are hot.
     await promote(ctx, 'warm', benchLadderYaml('warm', { layers: 3, gates }));

@@ -13,9 +13,21 @@ import { DEFAULT_MAX_CACHED_WORKFLOWS, WORKFLOWS_PATH } from '../../workers/work
 import { bareActivities } from './bare-activities';
 import { NoopProvider } from './noop-provider';
 
+/**
+ * The workflow cache bound: createStrataWorker's default, or STRATA_MAX_CACHED_WORKFLOWS as
+ * `strata worker` reads it (to measure another bound).
+ */
+function cacheBound(raw = process.env.STRATA_MAX_CACHED_WORKFLOWS): number {
+  if (!raw) return DEFAULT_MAX_CACHED_WORKFLOWS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`STRATA_MAX_CACHED_WORKFLOWS: expected a whole number >= 0 (got "${raw}")`);
+  return n;
+}
+
 /** The settings createStrataWorker gives a worker, shared by both workers so they compare. */
 export const WORKER_SETTINGS = {
-  maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
+  maxCachedWorkflows: cacheBound(),
   shutdownGraceTime: '5s',
   maxHeartbeatThrottleInterval: '500ms',
   defaultHeartbeatThrottleInterval: '500ms',
