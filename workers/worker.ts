@@ -118,9 +118,11 @@ export interface StrataWorkerOptions {
  * machine's memory (thousands here), and every parked promotion keeps four workflows (promotion,
  * layer, environment, ladder) cached: 1,000 parked took a worker to 1.6 GiB. Past this bound the
  * least recently used are evicted (their sticky queue released) and replayed from history when
- * they next have work, which a promotion waiting for people rarely has.
+ * they next have work, which a promotion waiting for people rarely has. A cached workflow costs
+ * about 0.5 MiB: with 1,000 the worker holding 1,000 parked promotions measured 962-1,021 MiB, at
+ * the 1 GiB bar (issue 15); with 600, 813 MiB (docs/benchmarks.md, session 14).
  */
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 1000;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 600;
 
 export async function createStrataWorker(
   opts: StrataWorkerOptions,

@@ -151,7 +151,7 @@ export function registerServerCommands(program: Command): void {
       },
       maxCachedWorkflows: {
         argument: '<n>',
-        description: "workflows kept in this worker's cache; the least recently used are evicted (default 1000)",
+        description: "workflows kept in this worker's cache; the least recently used are evicted (default 600)",
       },
       drainTimeout: {
         argument: '<duration>',
