@@ -352,7 +352,10 @@ describe('many workers on the cluster', () => {
     expect(a.child.signalCode).toBe('SIGKILL');
 
     const results = await Promise.all(promotions.map((p) => waitForResult(client, p.id)));
-    expect(results.map((r) => r.state)).toEqual(Array(6).fill('promoted'));
+    // With each failure's reason, so that a failed run says why.
+    expect(results.map((r) => (r.state === 'promoted' ? r.state : `${r.state}: ${r.reason}`))).toEqual(
+      Array(6).fill('promoted'),
+    );
     await expectEachOnce(promotions);
     // The interrupted gate really was retried elsewhere.
     expect(await maxGateAttempt(caught!)).toBeGreaterThanOrEqual(2);
