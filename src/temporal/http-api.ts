@@ -88,7 +88,7 @@ export class TemporalHttpReader implements WorkflowReader {
     const info = d.workflowExecutionInfo ?? {};
     return {
       type: info.type?.name ?? '',
-      status: (info.status ?? '').replace(/^WORKFLOW_EXECUTION_STATUS_/, ''),
+      status: statusName(info.status),
       taskQueue: d.executionConfig?.taskQueue?.name ?? info.taskQueue ?? '',
     };
   }
@@ -161,7 +161,7 @@ export class TemporalHttpReader implements WorkflowReader {
         }
         yield {
           workflowId: e.execution?.workflowId ?? '',
-          status: (e.status ?? '').replace(/^WORKFLOW_EXECUTION_STATUS_/, ''),
+          status: statusName(e.status),
           startTime: dateOf(e.startTime),
           closeTime: e.closeTime ? dateOf(e.closeTime) : undefined,
           parentWorkflowId: e.parentExecution?.workflowId,
@@ -223,6 +223,11 @@ interface JsonExecution {
   closeTime?: string;
   parentExecution?: { workflowId?: string };
   searchAttributes?: { indexedFields?: Record<string, JsonPayload> };
+}
+
+/** An execution status as the gRPC client names it: WORKFLOW_EXECUTION_STATUS_RUNNING is RUNNING. */
+function statusName(status: string | undefined): string {
+  return (status ?? '').replace(/^WORKFLOW_EXECUTION_STATUS_/, '');
 }
 
 function dateOf(rfc3339: string | undefined): Date {
