@@ -54,17 +54,52 @@ export function formatDatetime(epochMs: number, format: string): string {
   return datetimeFormatter(format)(epochMs);
 }
 
-/** Year, month (1–12) and day of a day number since 1970-01-01 (Howard Hinnant's civil_from_days). */
-function civilFromDays(days: number): [number, number, number] {
+/** civilFromDays' answer, reused: the formatters run once per row and allocate nothing for it. */
+const civil = new Int32Array(3);
+
+/** Year, month (1–12) and day of a day number since 1970-01-01 (Howard Hinnant's civil_from_days), into `civil`. */
+function civilFromDays(days: number): void {
   const z = days + 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;
   const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
   const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
   const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
-  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day];
+  civil[0] = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  civil[1] = month;
+  civil[2] = doy - Math.floor((153 * mp + 2) / 5) + 1;
+}
+
+/** What a format writes, read once per format. */
+interface DatetimeLayout {
+  sep: string;
+  hasTime: boolean;
+  timeSep: string;
+  hasSeconds: boolean;
+  /** Digits of the fraction of a second (0 = none). */
+  fraction: number;
+  /** The zone as written for UTC: '', 'Z', '+00:00', '+0000' or '+00'. */
+  zone: string;
+}
+
+function layoutOf(format: string): DatetimeLayout {
+  return {
+    sep: format[4],
+    hasTime: format.length > 10,
+    timeSep: format[10],
+    hasSeconds: format.includes(':ss'),
+    fraction: /\.(S+)/.exec(format)?.[1].length ?? 0,
+    zone: format.endsWith('Z')
+      ? 'Z'
+      : format.endsWith('+HH:MM')
+        ? '+00:00'
+        : format.endsWith('+HHMM')
+          ? '+0000'
+          : format.endsWith('+HH')
+            ? '+00'
+            : '',
+  };
 }
 
 const formatters = new Map<string, (epochMs: number) => string>();
@@ -76,24 +111,11 @@ const formatters = new Map<string, (epochMs: number) => string>();
 export function datetimeFormatter(format: string): (epochMs: number) => string {
   const cached = formatters.get(format);
   if (cached) return cached;
-  const sep = format[4];
-  const hasTime = format.length > 10;
-  const timeSep = format[10];
-  const hasSeconds = format.includes(':ss');
-  const fraction = /\.(S+)/.exec(format)?.[1].length ?? 0;
-  const zone = format.endsWith('Z')
-    ? 'Z'
-    : format.endsWith('+HH:MM')
-      ? '+00:00'
-      : format.endsWith('+HHMM')
-        ? '+0000'
-        : format.endsWith('+HH')
-          ? '+00'
-          : '';
+  const { sep, hasTime, timeSep, hasSeconds, fraction, zone } = layoutOf(format);
   const formatter = (epochMs: number): string => {
     const days = Math.floor(epochMs / DAY_MS);
-    const [year, month, day] = civilFromDays(days);
-    let out = `${year}${sep}${pad2(month)}${sep}${pad2(day)}`;
+    civilFromDays(days);
+    let out = `${civil[0]}${sep}${pad2(civil[1])}${sep}${pad2(civil[2])}`;
     if (!hasTime) return out;
     const ms = epochMs - days * DAY_MS;
     const seconds = Math.floor(ms / 1000);
@@ -108,6 +130,71 @@ export function datetimeFormatter(format: string): (epochMs: number) => string {
   };
   formatters.set(format, formatter);
   return formatter;
+}
+
+/** The most bytes a datetimeWriter writes: a 6-digit signed year, the time, 9 fraction digits, a zone. */
+export const DATETIME_MAX_BYTES = 48;
+
+/**
+ * The bytes of `datetimeFormatter(format)(epochMs)`, written into `out` at `pos` (ASCII, at most
+ * DATETIME_MAX_BYTES); returns the position after them. The CSV writer uses it to write a
+ * datetime with no string in between (see src/data/synth/csv-sink.ts).
+ */
+export function datetimeWriter(format: string): (epochMs: number, out: Uint8Array, pos: number) => number {
+  const { sep, hasTime, timeSep, hasSeconds, fraction, zone } = layoutOf(format);
+  const sepByte = sep.charCodeAt(0);
+  const timeSepByte = hasTime ? timeSep.charCodeAt(0) : 0;
+  const zoneBytes = Array.from(zone, (c) => c.charCodeAt(0));
+  const two = (out: Uint8Array, p: number, n: number): number => {
+    out[p] = 48 + Math.floor(n / 10);
+    out[p + 1] = 48 + (n % 10);
+    return p + 2;
+  };
+  return (epochMs, out, pos) => {
+    const days = Math.floor(epochMs / DAY_MS);
+    civilFromDays(days);
+    let p = pos;
+    let year = civil[0];
+    if (year < 0) {
+      out[p++] = 45; // '-'
+      year = -year;
+    }
+    // The year as String() writes it: no padding.
+    let width = 1;
+    for (let t = year; t >= 10; t = Math.floor(t / 10)) width++;
+    for (let k = p + width - 1, rest = year; k >= p; k--, rest = Math.floor(rest / 10)) out[k] = 48 + (rest % 10);
+    p += width;
+    out[p++] = sepByte;
+    p = two(out, p, civil[1]);
+    out[p++] = sepByte;
+    p = two(out, p, civil[2]);
+    if (!hasTime) return p;
+    const ms = epochMs - days * DAY_MS;
+    const seconds = Math.floor(ms / 1000);
+    out[p++] = timeSepByte;
+    p = two(out, p, Math.floor(seconds / 3600));
+    out[p++] = 58; // ':'
+    p = two(out, p, Math.floor(seconds / 60) % 60);
+    if (hasSeconds) {
+      out[p++] = 58;
+      p = two(out, p, seconds % 60);
+    }
+    if (fraction > 0) {
+      out[p++] = 46; // '.'
+      const milli = Math.floor(ms % 1000);
+      for (let k = 0; k < fraction; k++)
+        out[p++] =
+          k === 0
+            ? 48 + Math.floor(milli / 100)
+            : k === 1
+              ? 48 + (Math.floor(milli / 10) % 10)
+              : k === 2
+                ? 48 + (milli % 10)
+                : 48;
+    }
+    for (const b of zoneBytes) out[p++] = b;
+    return p;
+  };
 }
 
 export const HOUR_MS = 3_600_000;

@@ -23,8 +23,9 @@ import { DataInputError } from '../profile/errors';
 import { normalCdfFast } from '../profile/normal';
 import { createRandom, type Random } from '../profile/random';
 import type { ColumnProfile, ColumnType, DataProfile } from '../profile/schema';
-import { identifierGenerator } from './identifiers';
+import { type IdentifierCodec, identifierCodec, identifierGenerator, identifierParts } from './identifiers';
 import { compileLabelRule, type LabelRule, type LabelValue, type RuleScope } from './label';
+import { type CsvSink, csvField, datetimeCellWriter, labelWriter, numberWriter, writeTextField } from './csv-sink';
 import { correlationFactor } from './linalg';
 import { categoryMarginal, guidedPicker, numberMarginal, trueShare } from './marginals';
 import { textGenerator } from './text';
@@ -55,6 +56,8 @@ export interface SynthColumn {
   valueAt(i: number): SynthValue;
   /** As the source wrote it (datetimes in its format, booleans as its tokens), CSV-quoted when needed; '' when missing. */
   textAt(i: number): string;
+  /** textAt(i)'s bytes (UTF-8), written into `sink` with no string in between: what writeCsv uses. */
+  csvAt(i: number, sink: CsvSink): void;
   sqlAt(i: number): number | string | null;
 }
 
@@ -78,9 +81,6 @@ const MAX_NOISE_CORRELATION = 0.05;
 /** Stream numbers: adding a label or a knob leaves the copula's draws (and so the features) alone. */
 const STREAM = { copula: 0, independent: 1, missing: 2, identifiers: 3, labels: 4, knobs: 5 } as const;
 
-const NEEDS_QUOTES = /[",\r\n]/;
-const csvField = (text: string): string => (NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
-
 // --- column buffers --------------------------------------------------------------------------------
 
 /** Numbers (NaN = missing): numeric, integer, datetime, integer identifiers, numeric labels. */
@@ -97,41 +97,83 @@ class TextBuffer {
   readonly values: Array<string | null> = new Array<string | null>(BATCH_ROWS).fill(null);
 }
 
-type Buffer = NumberBuffer | CodeBuffer | TextBuffer;
+/** String identifiers as parts (see identifiers.ts); the codec is set when the column's filler is made. */
+class IdentifierBuffer {
+  readonly parts = identifierParts(BATCH_ROWS);
+  readonly missing = new Uint8Array(BATCH_ROWS);
+  codec: IdentifierCodec | undefined;
+}
+
+type Buffer = NumberBuffer | CodeBuffer | TextBuffer | IdentifierBuffer;
 
 function accessors(
   type: ColumnType,
   buffer: Buffer,
   profile: ColumnProfile | undefined,
-): Pick<SynthColumn, 'valueAt' | 'textAt' | 'sqlAt' | 'sqlType'> {
+): Pick<SynthColumn, 'valueAt' | 'textAt' | 'csvAt' | 'sqlAt' | 'sqlType'> {
   if (buffer instanceof NumberBuffer) {
     const v = buffer.values;
     if (type === 'datetime') {
-      const format = datetimeFormatter((profile as Extract<ColumnProfile, { type: 'datetime' }>).datetime.format);
+      const { format } = (profile as Extract<ColumnProfile, { type: 'datetime' }>).datetime;
+      const text = datetimeFormatter(format);
+      const write = datetimeCellWriter(format);
       return {
         sqlType: 'TEXT',
         valueAt: (i) => (v[i] === v[i] ? v[i] : null),
-        textAt: (i) => (v[i] === v[i] ? format(v[i]) : ''),
-        sqlAt: (i) => (v[i] === v[i] ? format(v[i]) : null),
+        textAt: (i) => (v[i] === v[i] ? text(v[i]) : ''),
+        csvAt: (i, sink) => void (v[i] === v[i] && write(sink, v[i])),
+        sqlAt: (i) => (v[i] === v[i] ? text(v[i]) : null),
       };
     }
+    // The places values are rounded to (integers: 0); numberWriter checks each value against them.
+    const decimals =
+      profile?.type === 'numeric' || profile?.type === 'integer'
+        ? profile.numeric.decimals
+        : type === 'identifier' || type === 'integer'
+          ? 0
+          : undefined;
+    const write = numberWriter(decimals);
     return {
       sqlType: type === 'numeric' ? 'REAL' : 'INTEGER',
       valueAt: (i) => (v[i] === v[i] ? v[i] : null),
       textAt: (i) => (v[i] === v[i] ? String(v[i]) : ''),
+      csvAt: (i, sink) => void (v[i] === v[i] && write(sink, v[i])),
       sqlAt: (i) => (v[i] === v[i] ? v[i] : null),
+    };
+  }
+  if (buffer instanceof IdentifierBuffer) {
+    const { parts, missing } = buffer;
+    const codec = buffer.codec!;
+    const text = (i: number): string | null => (missing[i] === 1 ? null : codec.text(parts, i));
+    const write = codec.write;
+    const maxBytes = codec.maxBytes;
+    return {
+      sqlType: 'TEXT',
+      valueAt: text,
+      textAt: (i) => (missing[i] === 1 ? '' : csvField(codec.text(parts, i))),
+      csvAt: write
+        ? (i, sink) => {
+            if (missing[i] === 1) return;
+            sink.ensure(maxBytes);
+            sink.pos = write(parts, i, sink.buf, sink.pos);
+          }
+        : (i, sink) => void (missing[i] !== 1 && writeTextField(sink, codec.text(parts, i))),
+      sqlAt: text,
     };
   }
   if (buffer instanceof CodeBuffer) {
     const v = buffer.values;
     const labels = buffer.labels;
     const quoted = labels.map(csvField);
+    const write = labelWriter(labels);
+    const csvAt = (i: number, sink: CsvSink) => void (v[i] >= 0 && write(sink, v[i]));
     if (type === 'boolean') {
       const numeric = labels.every((l) => /^\d+$/.test(l));
       return {
         sqlType: numeric ? 'INTEGER' : 'TEXT',
         valueAt: (i) => (v[i] < 0 ? null : v[i] === 1),
         textAt: (i) => (v[i] < 0 ? '' : quoted[v[i]]),
+        csvAt,
         sqlAt: (i) => (v[i] < 0 ? null : numeric ? Number(labels[v[i]]) : labels[v[i]]),
       };
     }
@@ -139,6 +181,7 @@ function accessors(
       sqlType: 'TEXT',
       valueAt: (i) => (v[i] < 0 ? null : labels[v[i]]),
       textAt: (i) => (v[i] < 0 ? '' : quoted[v[i]]),
+      csvAt,
       sqlAt: (i) => (v[i] < 0 ? null : labels[v[i]]),
     };
   }
@@ -149,6 +192,10 @@ function accessors(
     textAt: (i) => {
       const text = v[i];
       return text === null ? '' : csvField(text);
+    },
+    csvAt: (i, sink) => {
+      const text = v[i];
+      if (text !== null) writeTextField(sink, text);
     },
     sqlAt: (i) => v[i],
   };
@@ -276,16 +323,22 @@ function fillerFor(
       };
     }
     case 'identifier': {
-      const next = identifierGenerator(column, streams.identifiers);
-      if (buffer instanceof NumberBuffer) {
-        const out = buffer.values;
+      if (buffer instanceof IdentifierBuffer) {
+        const codec = identifierCodec(column, streams.identifiers);
+        buffer.codec = codec;
+        const { parts, missing: gone } = buffer;
         return (_u, size, firstRow, missing) => {
-          for (let i = 0; i < size; i++) out[i] = missing[i] === 1 ? NaN : (next(firstRow + i) as number);
+          for (let i = 0; i < size; i++) {
+            gone[i] = missing[i];
+            if (missing[i] !== 1) codec.draw(firstRow + i, parts, i);
+          }
         };
       }
-      const out = (buffer as TextBuffer).values;
+      // Integer identifiers are numbers.
+      const next = identifierGenerator(column, streams.identifiers);
+      const out = (buffer as NumberBuffer).values;
       return (_u, size, firstRow, missing) => {
-        for (let i = 0; i < size; i++) out[i] = missing[i] === 1 ? null : String(next(firstRow + i));
+        for (let i = 0; i < size; i++) out[i] = missing[i] === 1 ? NaN : (next(firstRow + i) as number);
       };
     }
     case 'free-text': {
@@ -309,7 +362,7 @@ function bufferFor(column: ColumnProfile): Buffer {
     case 'boolean':
       return new CodeBuffer([column.boolean.falseToken, column.boolean.trueToken]);
     case 'identifier':
-      return column.identifier.kind === 'integer' ? new NumberBuffer() : new TextBuffer();
+      return column.identifier.kind === 'integer' ? new NumberBuffer() : new IdentifierBuffer();
     case 'free-text':
       return new TextBuffer();
   }
@@ -440,17 +493,18 @@ export function createSynthesizer(profile: DataProfile, options: SynthesisOption
   const coefficientOfTerm = Float64Array.from(termCoefficient);
 
   const buffers: Buffer[] = profile.columns.map(bufferFor);
-  const columns: SynthColumn[] = profile.columns.map((p, i) => ({
-    name: p.name,
-    type: p.type,
-    profile: p,
-    ...accessors(p.type, buffers[i], p),
-  }));
+  // The fillers first: they draw the identifier and text pools from their stream, in column order.
   const plans = profile.columns.map((p, i) => ({
     latent: modelled.has(p.type) ? (latentOf.get(p.name) ?? -1) : -1,
     needsUniform: modelled.has(p.type),
     missingRate: p.type === 'identifier' ? p.missingRate : 1 - (1 - p.missingRate) * (1 - extraMissing),
     fill: fillerFor(p, buffers[i], knobs, total, streams),
+  }));
+  const columns: SynthColumn[] = profile.columns.map((p, i) => ({
+    name: p.name,
+    type: p.type,
+    profile: p,
+    ...accessors(p.type, buffers[i], p),
   }));
 
   // Label rules: each sees every profiled column and the labels before it; a rule's target column

@@ -63,11 +63,47 @@ function inAlphabet(v: number, width: number, alphabet: string): string {
 }
 
 /**
- * One format as a function of the row. The chunks before and after the counter each become one
- * pooled segment — literals and random chunks concatenated once, at pool-building time — so a
- * value costs two pool picks and the counter's digits, however many chunks the format has.
+ * A string identifier drawn as parts, kept in a batch's slots: the format, its pooled segment
+ * before the counter, the counter, its pooled segment after. The text is joined only when asked
+ * for (SQLite rows, label rules); a CSV gets the parts' bytes with no string in between.
  */
-function compileFormat(source: FormatChunk[], offset: number, random: Random): (row: number) => string {
+export interface IdentifierParts {
+  format: Int32Array;
+  head: Int32Array;
+  /** The counter's value, -1 when the format has none. */
+  counter: Float64Array;
+  tail: Int32Array;
+}
+
+export function identifierParts(size: number): IdentifierParts {
+  return {
+    format: new Int32Array(size),
+    head: new Int32Array(size),
+    counter: new Float64Array(size),
+    tail: new Int32Array(size),
+  };
+}
+
+/** A compiled format: draws a row into a slot, and turns a slot back into text or bytes. */
+interface CompiledFormat {
+  draw(row: number, parts: IdentifierParts, slot: number): void;
+  text(parts: IdentifierParts, slot: number): string;
+  /** The slot as bytes at out[p] (room for maxBytes assumed); undefined when it may need CSV quoting. */
+  write?: (parts: IdentifierParts, slot: number, out: Uint8Array, p: number) => number;
+  maxBytes: number;
+}
+
+/** `text` as bytes, when it is ASCII with nothing that would need CSV quoting. */
+function plainBytes(text: string): Uint8Array | undefined {
+  return /^[\x20-\x7e]*$/.test(text) && !/[",]/.test(text) ? Buffer.from(text, 'latin1') : undefined;
+}
+
+/**
+ * One format, compiled. The chunks before and after the counter each become one pooled segment —
+ * literals and random chunks concatenated once, at pool-building time — so a value costs two pool
+ * picks and the counter's digits, however many chunks the format has.
+ */
+function compileFormat(source: FormatChunk[], offset: number, random: Random): CompiledFormat {
   let chunks = source;
   // The widest digit chunk (the last one on ties) carries the counter.
   let counterAt = -1;
@@ -112,28 +148,114 @@ function compileFormat(source: FormatChunk[], offset: number, random: Random): (
   const before = segment(counterAt < 0 ? chunks : chunks.slice(0, counterAt));
   const after = segment(counterAt < 0 ? [] : chunks.slice(counterAt + 1));
   const mask = POOL_SIZE - 1;
-  const pick = (pool: string[]): string =>
-    pool.length === 1 ? pool[0] : pool[Math.floor(random.fast() * POOL_SIZE) & mask];
-  if (counterAt < 0) return () => pick(before);
-  const width = (chunks[counterAt] as { max: number }).max;
+  const pick = (pool: string[]): number => (pool.length === 1 ? 0 : Math.floor(random.fast() * POOL_SIZE) & mask);
+  const width = counterAt < 0 ? 0 : (chunks[counterAt] as { max: number }).max;
   const modulus = alphabet.length ** width;
   const digitsOf = alphabet === CHARSETS.digit ? digits : (v: number, w: number) => inAlphabet(v, w, alphabet);
-  if (alphabet === CHARSETS.digit && after.length === 1 && before.length === 1) {
-    const [prefix] = before;
-    const [suffix] = after;
-    if (width >= 4 && width <= 7 && suffix === '') {
-      // `txn_` + six digits: the prefix and the leading digits come from one table, the last
-      // three from another — a single concatenation per value.
-      const heads = Array.from({ length: 10 ** (width - 3) }, (_, h) => prefix + digits(h, width - 3));
-      return (row) => {
-        const v = (row * STRIDE + offset) % modulus;
-        const low = v % 1000;
-        return heads[(v - low) / 1000] + TRIPLES[low];
-      };
+  const draw = (row: number, parts: IdentifierParts, slot: number): void => {
+    parts.head[slot] = pick(before);
+    parts.counter[slot] = counterAt < 0 ? -1 : (row * STRIDE + offset) % modulus;
+    parts.tail[slot] = pick(after);
+  };
+  const text = (parts: IdentifierParts, slot: number): string => {
+    const v = parts.counter[slot];
+    return v < 0 ? before[parts.head[slot]] : before[parts.head[slot]] + digitsOf(v, width) + after[parts.tail[slot]];
+  };
+  // Bytes: the pools encoded once; the counter's characters written from the end.
+  const beforeBytes = before.map(plainBytes);
+  const afterBytes = after.map(plainBytes);
+  const alphabetBytes = plainBytes(alphabet);
+  const longest = (pool: string[]) => pool.reduce((m, x) => Math.max(m, x.length), 0);
+  const maxBytes = longest(before) + width + longest(after);
+  if (beforeBytes.some((b) => !b) || afterBytes.some((b) => !b) || !alphabetBytes) return { draw, text, maxBytes };
+  const copy = (bytes: Uint8Array, out: Uint8Array, p: number): number => {
+    for (let k = 0; k < bytes.length; k++) out[p + k] = bytes[k];
+    return p + bytes.length;
+  };
+  const base = alphabet.length;
+  const write = (parts: IdentifierParts, slot: number, out: Uint8Array, p: number): number => {
+    let q = copy(beforeBytes[parts.head[slot]]!, out, p);
+    const v = parts.counter[slot];
+    if (v < 0) return q;
+    for (let k = q + width - 1, rest = v; k >= q; k--) {
+      const d = rest % base;
+      out[k] = alphabetBytes[d];
+      rest = (rest - d) / base;
     }
-    return (row) => prefix + digitsOf((row * STRIDE + offset) % modulus, width) + suffix;
+    q += width;
+    return copy(afterBytes[parts.tail[slot]]!, out, q);
+  };
+  return { draw, text, write, maxBytes };
+}
+
+/**
+ * A column's string identifiers as parts: `draw` fills slot `slot` for row `row` (0-based over the
+ * run), `text` joins a slot, and `write` (when every value is plain ASCII that needs no quoting)
+ * writes a slot's bytes at out[p], at most `maxBytes` of them, returning the position after.
+ */
+export interface IdentifierCodec {
+  draw(row: number, parts: IdentifierParts, slot: number): void;
+  text(parts: IdentifierParts, slot: number): string;
+  write?: (parts: IdentifierParts, slot: number, out: Uint8Array, p: number) => number;
+  maxBytes: number;
+}
+
+/** The codec of a string identifier column (kind other than integer). */
+export function identifierCodec(column: ColumnOf<'identifier'>, random: Random): IdentifierCodec {
+  const id = column.identifier;
+  const offset = Math.floor(random.next() * 1_000_000_007);
+  const sources =
+    id.formats.length === 0
+      ? [
+          [
+            {
+              kind: 'class' as const,
+              charset: 'lowernum' as const,
+              min: Math.max(1, id.length.min),
+              max: Math.max(1, id.length.max),
+            },
+          ],
+        ]
+      : id.formats.map((f) => f.chunks);
+  const formats = sources.map((chunks) => compileFormat(chunks, offset, random));
+  const maxBytes = formats.reduce((m, f) => Math.max(m, f.maxBytes), 0);
+  const writes = formats.map((f) => f.write);
+  const write = writes.every((w) => w !== undefined)
+    ? (parts: IdentifierParts, slot: number, out: Uint8Array, p: number) =>
+        writes[parts.format[slot]]!(parts, slot, out, p)
+    : undefined;
+  const text = (parts: IdentifierParts, slot: number) => formats[parts.format[slot]].text(parts, slot);
+  if (formats.length === 1) {
+    const [only] = formats;
+    return {
+      draw: (row, parts, slot) => {
+        parts.format[slot] = 0;
+        only.draw(row, parts, slot);
+      },
+      text,
+      write,
+      maxBytes,
+    };
   }
-  return (row) => pick(before) + digitsOf((row * STRIDE + offset) % modulus, width) + pick(after);
+  const total = id.formats.reduce((s, f) => s + f.share, 0);
+  const cumulative: number[] = [];
+  let running = 0;
+  for (const f of id.formats) {
+    running += f.share / total;
+    cumulative.push(running);
+  }
+  return {
+    draw: (row, parts, slot) => {
+      const u = random.fast();
+      let i = 0;
+      while (i < cumulative.length - 1 && cumulative[i] <= u) i++;
+      parts.format[slot] = i;
+      formats[i].draw(row, parts, slot);
+    },
+    text,
+    write,
+    maxBytes,
+  };
 }
 
 /** A function from the row number (0-based) to that row's identifier. */
@@ -146,29 +268,10 @@ export function identifierGenerator(column: ColumnOf<'identifier'>, random: Rand
     const offset = Math.floor(random.next() * range);
     return (row) => low + ((row * STRIDE + offset) % range);
   }
-  const offset = Math.floor(random.next() * 1_000_000_007);
-  if (id.formats.length === 0) {
-    const chunk: FormatChunk = {
-      kind: 'class',
-      charset: 'lowernum',
-      min: Math.max(1, id.length.min),
-      max: Math.max(1, id.length.max),
-    };
-    return compileFormat([chunk], offset, random);
-  }
-  const formats = id.formats.map((f) => compileFormat(f.chunks, offset, random));
-  if (formats.length === 1) return formats[0];
-  const total = id.formats.reduce((s, f) => s + f.share, 0);
-  const cumulative: number[] = [];
-  let running = 0;
-  for (const f of id.formats) {
-    running += f.share / total;
-    cumulative.push(running);
-  }
+  const codec = identifierCodec(column, random);
+  const parts = identifierParts(1);
   return (row) => {
-    const u = random.fast();
-    let i = 0;
-    while (i < cumulative.length - 1 && cumulative[i] <= u) i++;
-    return formats[i](row);
+    codec.draw(row, parts, 0);
+    return codec.text(parts, 0);
   };
 }

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { DataInputError } from '../profile/errors';
 import { createRandom } from '../profile/random';
 import type { DataProfile } from '../profile/schema';
+import { CsvSink, csvField } from './csv-sink';
 import { fidelityReport, type FidelityReport } from './fidelity';
 import { fidelityAgainstRows, type RealSample } from './fidelity-rows';
 import {
@@ -42,15 +43,7 @@ export interface GenerationResult {
 /** Rows kept for the fidelity report: enough for KS to resolve ~0.5 %, small enough to stay flat. */
 export const FIDELITY_SAMPLE_ROWS = 50_000;
 const RESERVOIR_STREAM = 99;
-/** Small flushes let each batch's line strings die young instead of piling up as old garbage. */
-const CSV_FLUSH_CHARS = 1 << 16;
 const ROWS_PER_TRANSACTION = 50_000;
-
-const NEEDS_QUOTES = /[",\r\n]/;
-
-function csvField(text: string): string {
-  return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
 
 /** Where a sampled column's values are kept: typed arrays, so replacing a sampled row allocates nothing. */
 type SampleColumn =
@@ -137,22 +130,26 @@ export function writeCsv(file: string, synth: Synthesizer, reservoir?: Reservoir
   const fd = fs.openSync(tmp, 'w');
   try {
     const columns = synth.columns;
-    const text = columns.map((c) => c.textAt);
+    const cells = columns.map((c) => c.csvAt);
     const width = columns.length;
-    let buffer = `${columns.map((c) => csvField(c.name)).join(',')}\n`;
+    // Cells are written as bytes into one 64 KiB buffer, which is written to the file when full.
+    const sink = new CsvSink((chunk) => writeAll(fd, chunk));
+    const header = Buffer.from(`${columns.map((c) => csvField(c.name)).join(',')}\n`, 'utf8');
+    sink.ensure(header.length);
+    sink.buf.set(header, sink.pos);
+    sink.pos += header.length;
     for (let n = synth.nextBatch(); n > 0; n = synth.nextBatch()) {
       for (let i = 0; i < n; i++) {
         reservoir?.offer(i);
-        let line = text[0](i);
-        for (let c = 1; c < width; c++) line += `,${text[c](i)}`;
-        buffer += `${line}\n`;
-      }
-      if (buffer.length >= CSV_FLUSH_CHARS) {
-        fs.writeSync(fd, buffer);
-        buffer = '';
+        cells[0](i, sink);
+        for (let c = 1; c < width; c++) {
+          sink.byte(44); // ','
+          cells[c](i, sink);
+        }
+        sink.byte(10); // '\n'
       }
     }
-    fs.writeSync(fd, buffer);
+    sink.flush();
     fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
@@ -161,6 +158,11 @@ export function writeCsv(file: string, synth: Synthesizer, reservoir?: Reservoir
   }
   fs.closeSync(fd);
   fs.renameSync(tmp, target);
+}
+
+/** Writes all of `chunk` (writeSync may write less than asked). */
+function writeAll(fd: number, chunk: Uint8Array): void {
+  for (let done = 0; done < chunk.length;) done += fs.writeSync(fd, chunk, done, chunk.length - done);
 }
 
 function quoteIdent(name: string): string {

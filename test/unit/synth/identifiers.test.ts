@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRandom } from '../../../src/data/profile/random';
 import type { ColumnOf, FormatChunk } from '../../../src/data/profile/schema';
-import { identifierGenerator } from '../../../src/data/synth/identifiers';
+import { identifierCodec, identifierGenerator, identifierParts } from '../../../src/data/synth/identifiers';
 
 function column(chunks: FormatChunk[], length: number): ColumnOf<'identifier'> {
   return {
@@ -59,5 +59,79 @@ describe('identifiers in the source format', () => {
     const c = identifierGenerator(column(chunks, 12), createRandom(6));
     expect([0, 1, 2].map(a)).toEqual([0, 1, 2].map(b));
     expect([0, 1, 2].map(a)).not.toEqual([0, 1, 2].map(c));
+  });
+});
+
+describe('identifier parts as bytes', () => {
+  const formats: Array<[string, FormatChunk[]]> = [
+    [
+      'digits in the middle',
+      [
+        { kind: 'literal', text: 'acct-' },
+        { kind: 'class', charset: 'digit', min: 6, max: 6 },
+        { kind: 'literal', text: '-x' },
+        { kind: 'class', charset: 'upper', min: 1, max: 3 },
+      ],
+    ],
+    ['counter in its own alphabet', [{ kind: 'class', charset: 'HEX', min: 12, max: 12 }]],
+    [
+      'e-mail shaped',
+      [
+        { kind: 'class', charset: 'lower', min: 2, max: 6 },
+        { kind: 'literal', text: '.' },
+        { kind: 'class', charset: 'digit', min: 3, max: 5 },
+        { kind: 'literal', text: '@' },
+        { kind: 'class', charset: 'lower', min: 4, max: 8 },
+        { kind: 'literal', text: '.com' },
+      ],
+    ],
+    ['literals only', [{ kind: 'literal', text: 'same' }]],
+  ];
+
+  it.each(formats)('writes the bytes of its text (%s)', (_, chunks) => {
+    const codec = identifierCodec(column(chunks, 12), createRandom(3));
+    expect(codec.write).toBeDefined();
+    const parts = identifierParts(500);
+    const out = Buffer.alloc(500 * codec.maxBytes);
+    let p = 0;
+    const texts: string[] = [];
+    for (let slot = 0; slot < 500; slot++) {
+      codec.draw(1000 + slot, parts, slot);
+      const start = p;
+      p = codec.write!(parts, slot, out, p);
+      expect(p - start).toBeLessThanOrEqual(codec.maxBytes);
+      texts.push(out.toString('latin1', start, p));
+    }
+    expect(texts).toEqual(Array.from({ length: 500 }, (_, slot) => codec.text(parts, slot)));
+  });
+
+  it('draws what the generator draws', () => {
+    const chunks = formats[2][1];
+    const gen = identifierGenerator(column(chunks, 12), createRandom(9));
+    const codec = identifierCodec(column(chunks, 12), createRandom(9));
+    const parts = identifierParts(1);
+    for (let row = 0; row < 200; row++) {
+      codec.draw(row, parts, 0);
+      expect(codec.text(parts, 0)).toBe(gen(row));
+    }
+  });
+
+  it('leaves formats that would need CSV quoting to the text path', () => {
+    for (const text of ['a,b', 'say "x"', 'né']) {
+      const codec = identifierCodec(
+        column(
+          [
+            { kind: 'literal', text },
+            { kind: 'class', charset: 'digit', min: 4, max: 4 },
+          ],
+          8,
+        ),
+        createRandom(1),
+      );
+      expect(codec.write).toBeUndefined();
+      const parts = identifierParts(1);
+      codec.draw(7, parts, 0);
+      expect(codec.text(parts, 0)).toMatch(new RegExp(`^${text}\\d{4}$`));
+    }
   });
 });
