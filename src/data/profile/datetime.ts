@@ -145,9 +145,11 @@ export function datetimeWriter(format: string): (epochMs: number, out: Uint8Arra
   const sepByte = sep.charCodeAt(0);
   const timeSepByte = hasTime ? timeSep.charCodeAt(0) : 0;
   const zoneBytes = Array.from(zone, (c) => c.charCodeAt(0));
+  /** n (0–99) as two digits. Integer arithmetic throughout: `%` on a double is a call to fmod. */
   const two = (out: Uint8Array, p: number, n: number): number => {
-    out[p] = 48 + Math.floor(n / 10);
-    out[p + 1] = 48 + (n % 10);
+    const tens = (n / 10) | 0;
+    out[p] = 48 + tens;
+    out[p + 1] = 48 + n - tens * 10;
     return p + 2;
   };
   return (epochMs, out, pos) => {
@@ -161,36 +163,39 @@ export function datetimeWriter(format: string): (epochMs: number, out: Uint8Arra
     }
     // The year as String() writes it: no padding.
     let width = 1;
-    for (let t = year; t >= 10; t = Math.floor(t / 10)) width++;
-    for (let k = p + width - 1, rest = year; k >= p; k--, rest = Math.floor(rest / 10)) out[k] = 48 + (rest % 10);
+    for (let t = year; t >= 10; t = (t / 10) | 0) width++;
+    for (let k = p + width - 1, rest = year; k >= p; k--) {
+      const next = (rest / 10) | 0;
+      out[k] = 48 + rest - next * 10;
+      rest = next;
+    }
     p += width;
     out[p++] = sepByte;
     p = two(out, p, civil[1]);
     out[p++] = sepByte;
     p = two(out, p, civil[2]);
     if (!hasTime) return p;
-    const ms = epochMs - days * DAY_MS;
-    const seconds = Math.floor(ms / 1000);
+    // Milliseconds into the day (0 ≤ t < 86,400,000: an int32); the floor as the string path takes it.
+    const t = Math.floor(epochMs - days * DAY_MS) | 0;
+    const seconds = (t / 1000) | 0;
+    const minutes = (seconds / 60) | 0;
+    const hours = (minutes / 60) | 0;
     out[p++] = timeSepByte;
-    p = two(out, p, Math.floor(seconds / 3600));
+    p = two(out, p, hours);
     out[p++] = 58; // ':'
-    p = two(out, p, Math.floor(seconds / 60) % 60);
+    p = two(out, p, minutes - hours * 60);
     if (hasSeconds) {
       out[p++] = 58;
-      p = two(out, p, seconds % 60);
+      p = two(out, p, seconds - minutes * 60);
     }
     if (fraction > 0) {
       out[p++] = 46; // '.'
-      const milli = Math.floor(ms % 1000);
+      const milli = t - seconds * 1000;
+      const hundreds = (milli / 100) | 0;
+      const tens = ((milli - hundreds * 100) / 10) | 0;
       for (let k = 0; k < fraction; k++)
         out[p++] =
-          k === 0
-            ? 48 + Math.floor(milli / 100)
-            : k === 1
-              ? 48 + (Math.floor(milli / 10) % 10)
-              : k === 2
-                ? 48 + (milli % 10)
-                : 48;
+          k === 0 ? 48 + hundreds : k === 1 ? 48 + tens : k === 2 ? 48 + milli - hundreds * 100 - tens * 10 : 48;
     }
     for (const b of zoneBytes) out[p++] = b;
     return p;

@@ -65,15 +65,19 @@ export class CsvSink {
 /** "00" … "99" as ASCII byte pairs: digits are written two at a time. */
 const PAIRS = Uint8Array.from({ length: 200 }, (_, k) => 48 + (k % 2 === 0 ? Math.floor(k / 20) : (k >> 1) % 10));
 
-/** Writes the non-negative integer n (< 2^53) in decimal at out[p]; returns the position after it. */
+/**
+ * Writes the non-negative integer n (< 2^53) in decimal at out[p]; returns the position after it.
+ * (No `%` here or below: on numbers V8 holds as doubles it is a call to fmod, many times a division.)
+ */
 function digits(out: Uint8Array, p: number, n: number): number {
   let width = 1;
   for (let bound = 10; bound <= n; bound *= 10) width++;
   let q = p + width;
   let rest = n;
   while (rest >= 100) {
-    const pair = rest % 100;
-    rest = (rest - pair) / 100;
+    const next = Math.floor(rest / 100);
+    const pair = rest - next * 100;
+    rest = next;
     out[--q] = PAIRS[2 * pair + 1];
     out[--q] = PAIRS[2 * pair];
   }
@@ -145,8 +149,8 @@ export function numberWriter(decimals: number | undefined): (sink: CsvSink, v: n
     let fraction = m - whole * factor;
     if (fraction > 0) {
       let width = decimals;
-      while (fraction % 10 === 0) {
-        fraction /= 10;
+      for (let tenth = Math.floor(fraction / 10); tenth * 10 === fraction; tenth = Math.floor(fraction / 10)) {
+        fraction = tenth;
         width--;
       }
       out[p++] = 46; // '.'

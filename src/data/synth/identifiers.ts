@@ -93,11 +93,6 @@ interface CompiledFormat {
   maxBytes: number;
 }
 
-/** `text` as bytes, when it is ASCII with nothing that would need CSV quoting. */
-function plainBytes(text: string): Uint8Array | undefined {
-  return /^[\x20-\x7e]*$/.test(text) && !/[",]/.test(text) ? Buffer.from(text, 'latin1') : undefined;
-}
-
 /**
  * One format, compiled. The chunks before and after the counter each become one pooled segment —
  * literals and random chunks concatenated once, at pool-building time — so a value costs two pool
@@ -161,29 +156,36 @@ function compileFormat(source: FormatChunk[], offset: number, random: Random): C
     const v = parts.counter[slot];
     return v < 0 ? before[parts.head[slot]] : before[parts.head[slot]] + digitsOf(v, width) + after[parts.tail[slot]];
   };
-  // Bytes: the pools encoded once; the counter's characters written from the end.
-  const beforeBytes = before.map(plainBytes);
-  const afterBytes = after.map(plainBytes);
-  const alphabetBytes = plainBytes(alphabet);
+  // Bytes: each pool encoded once into one array (segment i at start[i] … start[i + 1]), the
+  // counter's characters written from its end.
   const longest = (pool: string[]) => pool.reduce((m, x) => Math.max(m, x.length), 0);
   const maxBytes = longest(before) + width + longest(after);
-  if (beforeBytes.some((b) => !b) || afterBytes.some((b) => !b) || !alphabetBytes) return { draw, text, maxBytes };
-  const copy = (bytes: Uint8Array, out: Uint8Array, p: number): number => {
-    for (let k = 0; k < bytes.length; k++) out[p + k] = bytes[k];
-    return p + bytes.length;
+  const plain = (text: string) => /^[\x20-\x7e]*$/.test(text) && !/[",]/.test(text);
+  if (![...before, ...after, alphabet].every(plain)) return { draw, text, maxBytes };
+  const encode = (pool: string[]) => {
+    const start = new Int32Array(pool.length + 1);
+    pool.forEach((x, i) => (start[i + 1] = start[i] + x.length));
+    return { bytes: Buffer.from(pool.join(''), 'latin1'), start };
   };
+  const head = encode(before);
+  const tail = encode(after);
+  const alphabetBytes = Buffer.from(alphabet, 'latin1');
   const base = alphabet.length;
   const write = (parts: IdentifierParts, slot: number, out: Uint8Array, p: number): number => {
-    let q = copy(beforeBytes[parts.head[slot]]!, out, p);
+    let q = p;
+    for (let k = head.start[parts.head[slot]], end = head.start[parts.head[slot] + 1]; k < end; k++)
+      out[q++] = head.bytes[k];
     const v = parts.counter[slot];
     if (v < 0) return q;
     for (let k = q + width - 1, rest = v; k >= q; k--) {
-      const d = rest % base;
-      out[k] = alphabetBytes[d];
-      rest = (rest - d) / base;
+      const next = Math.floor(rest / base); // not %: a call to fmod on a double
+      out[k] = alphabetBytes[rest - next * base];
+      rest = next;
     }
     q += width;
-    return copy(afterBytes[parts.tail[slot]]!, out, q);
+    for (let k = tail.start[parts.tail[slot]], end = tail.start[parts.tail[slot] + 1]; k < end; k++)
+      out[q++] = tail.bytes[k];
+    return q;
   };
   return { draw, text, write, maxBytes };
 }
