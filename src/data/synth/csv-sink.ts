@@ -177,15 +177,40 @@ export function datetimeCellWriter(format: string): (sink: CsvSink, epochMs: num
   };
 }
 
-/** A writer of code i of `labels`, each encoded (and CSV-quoted) once. */
+/**
+ * Texts encoded once, as CSV fields (quoted where csvField quotes), into one array: entry i is
+ * bytes[start[i]] … bytes[start[i + 1]]. One array with offsets, not a buffer per entry: the
+ * entries are short and copied byte by byte, and this keeps that loop on one typed array.
+ */
+export class BytePool {
+  readonly bytes: Uint8Array;
+  readonly start: Int32Array;
+  /** Bytes of the longest entry. */
+  readonly longest: number;
+
+  constructor(texts: string[]) {
+    const encoded = texts.map((t) => Buffer.from(csvField(t), 'utf8'));
+    this.start = new Int32Array(texts.length + 1);
+    encoded.forEach((b, i) => (this.start[i + 1] = this.start[i] + b.length));
+    this.bytes = Buffer.concat(encoded);
+    this.longest = encoded.reduce((m, b) => Math.max(m, b.length), 0);
+  }
+
+  /** Copies entry i to out[p] (room assumed); returns the position after it. */
+  copy(i: number, out: Uint8Array, p: number): number {
+    const bytes = this.bytes;
+    let q = p;
+    for (let k = this.start[i], end = this.start[i + 1]; k < end; k++) out[q++] = bytes[k];
+    return q;
+  }
+}
+
+/** A writer of code i of `labels` (categories, boolean tokens, a pool of texts). */
 export function labelWriter(labels: string[]): (sink: CsvSink, code: number) => void {
-  const encoded = labels.map((l) => Buffer.from(csvField(l), 'utf8'));
+  const pool = new BytePool(labels);
+  const longest = pool.longest;
   return (sink, code) => {
-    const bytes = encoded[code];
-    sink.ensure(bytes.length);
-    const out = sink.buf;
-    let p = sink.pos;
-    for (let k = 0; k < bytes.length; k++) out[p++] = bytes[k];
-    sink.pos = p;
+    sink.ensure(longest);
+    sink.pos = pool.copy(code, sink.buf, sink.pos);
   };
 }

@@ -28,7 +28,7 @@ import { compileLabelRule, type LabelRule, type LabelValue, type RuleScope } fro
 import { type CsvSink, csvField, datetimeCellWriter, labelWriter, numberWriter, writeTextField } from './csv-sink';
 import { correlationFactor } from './linalg';
 import { categoryMarginal, guidedPicker, numberMarginal, trueShare } from './marginals';
-import { textGenerator } from './text';
+import { textPool } from './text';
 
 export interface SynthesisOptions {
   rows: number;
@@ -342,10 +342,13 @@ function fillerFor(
       };
     }
     case 'free-text': {
-      const next = textGenerator(column, streams.identifiers);
-      const out = (buffer as TextBuffer).values;
+      // The run's pool of texts are the buffer's labels, drawn by code.
+      const { pool, pick } = textPool(column, streams.identifiers);
+      const texts = buffer as CodeBuffer;
+      texts.labels.push(...pool);
+      const out = texts.values;
       return (_u, size, _firstRow, missing) => {
-        for (let i = 0; i < size; i++) out[i] = missing[i] === 1 ? null : next();
+        for (let i = 0; i < size; i++) out[i] = missing[i] === 1 ? -1 : pick();
       };
     }
   }
@@ -364,7 +367,7 @@ function bufferFor(column: ColumnProfile): Buffer {
     case 'identifier':
       return column.identifier.kind === 'integer' ? new NumberBuffer() : new IdentifierBuffer();
     case 'free-text':
-      return new TextBuffer();
+      return new CodeBuffer([]); // its labels: the run's pool of texts (see the filler)
   }
 }
 

@@ -8,6 +8,7 @@
 // character is most of what makes synthesis fast. Uniqueness never depends on the pools.
 
 import type { Random } from '../profile/random';
+import { BytePool } from './csv-sink';
 import type { ColumnOf, FormatChunk } from '../profile/schema';
 
 const CHARSETS: Record<Extract<FormatChunk, { kind: 'class' }>['charset'], string> = {
@@ -162,19 +163,13 @@ function compileFormat(source: FormatChunk[], offset: number, random: Random): C
   const maxBytes = longest(before) + width + longest(after);
   const plain = (text: string) => /^[\x20-\x7e]*$/.test(text) && !/[",]/.test(text);
   if (![...before, ...after, alphabet].every(plain)) return { draw, text, maxBytes };
-  const encode = (pool: string[]) => {
-    const start = new Int32Array(pool.length + 1);
-    pool.forEach((x, i) => (start[i + 1] = start[i] + x.length));
-    return { bytes: Buffer.from(pool.join(''), 'latin1'), start };
-  };
-  const head = encode(before);
-  const tail = encode(after);
+  // Plain pieces: csvField leaves them as they are, so the pools' bytes are the text's.
+  const head = new BytePool(before);
+  const tail = new BytePool(after);
   const alphabetBytes = Buffer.from(alphabet, 'latin1');
   const base = alphabet.length;
   const write = (parts: IdentifierParts, slot: number, out: Uint8Array, p: number): number => {
-    let q = p;
-    for (let k = head.start[parts.head[slot]], end = head.start[parts.head[slot] + 1]; k < end; k++)
-      out[q++] = head.bytes[k];
+    const q = head.copy(parts.head[slot], out, p);
     const v = parts.counter[slot];
     if (v < 0) return q;
     for (let k = q + width - 1, rest = v; k >= q; k--) {
@@ -182,10 +177,7 @@ function compileFormat(source: FormatChunk[], offset: number, random: Random): C
       out[k] = alphabetBytes[rest - next * base];
       rest = next;
     }
-    q += width;
-    for (let k = tail.start[parts.tail[slot]], end = tail.start[parts.tail[slot] + 1]; k < end; k++)
-      out[q++] = tail.bytes[k];
-    return q;
+    return tail.copy(parts.tail[slot], out, q + width);
   };
   return { draw, text, write, maxBytes };
 }

@@ -28,9 +28,10 @@ function text(percentiles: number[], random: Random): string {
   return out.slice(0, target).trimEnd();
 }
 
-export function textGenerator(column: ColumnOf<'free-text'>, random: Random): () => string {
+/** The run's pool of texts, and a draw of one of them (its index) per row. */
+export function textPool(column: ColumnOf<'free-text'>, random: Random): { pool: string[]; pick: () => number } {
   const percentiles = column.text.length.percentiles;
   const pool = Array.from({ length: 1 << POOL_BITS }, () => text(percentiles, random));
   const size = pool.length;
-  return () => pool[Math.floor(random.fast() * size)];
+  return { pool, pick: () => Math.floor(random.fast() * size) };
 }
