@@ -119,10 +119,12 @@ describe('environments as entities (real dev server)', () => {
       };
     };
     expect(await leaseTraffic(a)).toEqual({ received: [], activities: ['requestLease'] });
-    expect(await leaseTraffic(b)).toEqual({
-      received: ['leaseGranted'],
-      activities: ['requestLease', 'leaseStanding'],
-    });
+    const ofBTraffic = await leaseTraffic(b);
+    expect(ofBTraffic.received).toEqual(['leaseGranted']);
+    // b's request is answered "waiting" and the grant signal then checked (leaseStanding); on a busy
+    // machine (CI once) b's request activity can still be waiting for its answer when a's release
+    // grants b, and then the request brings the grant itself. Either way one request, no more.
+    expect([['requestLease', 'leaseStanding'], ['requestLease']]).toContainEqual(ofBTraffic.activities);
     // What ran in traffic between the two promotions: 1.0.0.
     const v1Promoted = after.history.find((e) => e.event === 'promoted' && e.version === '1.0.0')!;
     expect(versionAt(after.history, v1Promoted.at)?.version).toBe('1.0.0');
