@@ -23,7 +23,7 @@ export function csvField(text: string): string {
  * `ensure(n)` for room before they write up to n bytes at `pos`; a chunk may end mid-row.
  */
 export class CsvSink {
-  buf: Uint8Array;
+  buf: Buffer;
   pos = 0;
   private bytes = 0;
 
@@ -109,7 +109,7 @@ export function writeTextField(sink: CsvSink, text: string): void {
     if (c >= 0x80 || c === QUOTE || c === COMMA || c === 10 || c === 13) {
       const field = csvField(text);
       sink.ensure(field.length * 3);
-      sink.pos += Buffer.prototype.write.call(sink.buf, field, sink.pos, 'utf8') as number;
+      sink.pos += sink.buf.write(field, sink.pos, 'utf8');
       return;
     }
     out[p++] = c;

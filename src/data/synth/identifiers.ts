@@ -85,21 +85,12 @@ export function identifierParts(size: number): IdentifierParts {
   };
 }
 
-/** A compiled format: draws a row into a slot, and turns a slot back into text or bytes. */
-interface CompiledFormat {
-  draw(row: number, parts: IdentifierParts, slot: number): void;
-  text(parts: IdentifierParts, slot: number): string;
-  /** The slot as bytes at out[p] (room for maxBytes assumed); undefined when it may need CSV quoting. */
-  write?: (parts: IdentifierParts, slot: number, out: Uint8Array, p: number) => number;
-  maxBytes: number;
-}
-
 /**
  * One format, compiled. The chunks before and after the counter each become one pooled segment —
  * literals and random chunks concatenated once, at pool-building time — so a value costs two pool
  * picks and the counter's digits, however many chunks the format has.
  */
-function compileFormat(source: FormatChunk[], offset: number, random: Random): CompiledFormat {
+function compileFormat(source: FormatChunk[], offset: number, random: Random): IdentifierCodec {
   let chunks = source;
   // The widest digit chunk (the last one on ties) carries the counter.
   let counterAt = -1;
